@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * tls.h - TLS over a connected non-blocking socket.  The rest of the
+ * library never names the backend (tls_mbedtls.c).
+ *
+ * Policy, not options: TLS 1.2 or newer, ECDHE + AEAD suites only, no
+ * renegotiation, the chain verified against the system bundle or a CA
+ * file, and the identity checked against the XMPP domain (RFC 6125,
+ * RFC 7590), never against the host we happened to connect to.  The only
+ * way around verification is the explicit insecure flag.
+ */
+#ifndef XMP_TLS_H
+#define XMP_TLS_H
+
+#include <stddef.h>
+
+#include "xmp.h"
+
+#define TLS_SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+/* What a call needs before it can make progress. */
+enum tls_want { TLS_WANT_NOTHING = 0, TLS_WANT_READ = 1, TLS_WANT_WRITE = 2 };
+
+struct tls_params {
+    const char *domain; /* XMPP domain: SNI and reference identity; required */
+    const char *cafile; /* NULL: TLS_SYSTEM_CA_BUNDLE */
+    int insecure;       /* do not fail on verification errors */
+    int alpn_xmpp;      /* offer ALPN "xmpp-client" (XEP-0368 direct TLS) */
+};
+
+struct tls_info {
+    char version[16];      /* "TLSv1.2" */
+    char cipher[80];       /* IANA-style name from the backend */
+    char subject[256];     /* certificate subject, one line */
+    char issuer[256];
+    char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
+    int verified;          /* 1 when the chain and name checked out */
+    char verify_msg[256];  /* why not, when verified == 0 */
+};
+
+struct tls;
+
+/* Set up TLS on fd (not owned; the caller closes it).  Loads the trust
+ * anchors; fails with XMP_ETLS if they cannot be loaded or domain is
+ * missing. */
+enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
+                     struct xmp_error *err);
+void tls_free(struct tls *t);
+
+/* Drive the handshake: XMP_OK when done, XMP_AGAIN (see tls_want), or
+ * XMP_ETLS with a message naming the reason, e.g. "cannot verify
+ * certificate for example.org: name mismatch (certificate is for
+ * other.example)". */
+enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err);
+/* After XMP_AGAIN from any call: what to poll for. */
+enum tls_want tls_want(const struct tls *t);
+
+/* Read up to len bytes: XMP_OK with *n > 0, XMP_OK with *n == 0 on a clean
+ * close (close_notify or EOF), XMP_AGAIN, or XMP_EUNREACH/XMP_ETLS. */
+enum xmp_err tls_read(struct tls *t, void *buf, size_t len, size_t *n,
+                      struct xmp_error *err);
+/* Write up to len bytes: XMP_OK with *n > 0 bytes taken, XMP_AGAIN (call
+ * again later with the same bytes), or an error. */
+enum xmp_err tls_write(struct tls *t, const void *buf, size_t len, size_t *n,
+                       struct xmp_error *err);
+/* Non-zero when decrypted bytes wait inside the backend (poll won't see). */
+int tls_pending(const struct tls *t);
+/* Send close_notify (best effort, never blocks). */
+void tls_close_notify(struct tls *t);
+/* Facts about the finished handshake. */
+void tls_get_info(const struct tls *t, struct tls_info *info);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * xml.h - the XML layer: a reader for one endless XMPP stream (libexpat)
+ * that yields one element tree per top-level child of <stream:stream>,
+ * and the tree type shared with the public API (struct xmp_node, xmp.h).
+ *
+ * It knows nothing of XMPP semantics beyond "depth 1 is the stream
+ * header, depth 2 elements are stanzas or nonzas".
+ */
+#ifndef XMP_XML_H
+#define XMP_XML_H
+
+#include <stddef.h>
+
+#include "xmp.h"
+
+/* Limits on what the network may send us (RFC 6120 §13.12 asks servers to
+ * accept at least 10000 bytes; clients see larger roster pushes, so be
+ * generous but bounded). */
+#define XML_MAX_STANZA_BYTES (1024 * 1024) /* one top-level element */
+#define XML_MAX_DEPTH 64                   /* nesting inside a stanza */
+#define XML_MAX_ATTRS 64                   /* attributes on one element */
+
+#define XML_NS_STREAM "http://etherx.jabber.org/streams"
+
+struct xml_reader;
+
+struct xml_reader_cb {
+    /* The stream header <stream:stream ...> was read.  attrs is expat's
+     * NULL-terminated name/value array (namespaced names as "URI local").
+     * Return 0 to go on, non-zero to fail the stream. */
+    int (*stream_start)(void *ud, const char *ns, const char *name,
+                        const char **attrs);
+    /* One complete top-level element; ownership passes to the callee.
+     * Return 0 to go on, 1 to pause right after this element (the rest
+     * of the fed bytes are left unparsed, see xml_reader_feed), or -1 to
+     * fail the stream (the callee has set its own error). */
+    int (*element)(void *ud, struct xmp_node *el);
+    /* </stream:stream> arrived. */
+    void (*stream_end)(void *ud);
+};
+
+/* NULL on ENOMEM. */
+struct xml_reader *xml_reader_new(const struct xml_reader_cb *cb, void *ud);
+void xml_reader_free(struct xml_reader *r);
+
+/* Start over with a fresh parser for a restarted stream (RFC 6120 §4.3.3).
+ * Returns XMP_OK or XMP_ENOMEM. */
+enum xmp_err xml_reader_reset(struct xml_reader *r);
+
+/* Feed bytes.  *used receives how many bytes were consumed: all of them
+ * unless an element callback asked to pause, in which case the rest
+ * (starting right after that element's end tag) must be fed again after
+ * xml_reader_reset or discarded.  Returns XMP_OK, or XMP_EPROTO with err
+ * set for malformed XML, restricted XML (RFC 6120 §11.1: DTD, entity
+ * declaration, processing instruction, comment), a limit exceeded, or
+ * XMP_ENOMEM; and -1 (returned as the callback's failure, XMP_EPROTO with
+ * no message change) when a callback failed. After an error the reader
+ * is dead until reset. */
+enum xmp_err xml_reader_feed(struct xml_reader *r, const char *buf,
+                             size_t len, size_t *used, struct xmp_error *err);
+
+/* Escape s[0..len) for text (attr = 0) or an attribute value in single
+ * quotes (attr = 1) into out.  Returns XMP_OK, XMP_EDATA (invalid UTF-8 or a
+ * character XML 1.0 forbids; nothing appended) or XMP_ENOMEM. */
+struct buf;
+enum xmp_err xml_escape(struct buf *out, const char *s, size_t len, int attr,
+                        struct xmp_error *err);
+
+#endif
