@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 /* err.c - the error value every layer hands upwards, and the clock. */
 #include "xmp.h"
 
