@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test_sasl.c - mechanism choice, and full exchanges against an
+ * in-process GNU SASL server: success, a wrong password, a server that
+ * cannot prove it knows the password, and a premature <success/>. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsasl.h>
+
+#include "sasl.h"
+#include "tap.h"
+
+static const char *server_password = "pencil";
+
+static int server_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
+{
+    if (prop == GSASL_PASSWORD)
+        return gsasl_property_set(sess, prop, server_password);
+    if (prop == GSASL_VALIDATE_SIMPLE) {
+        const char *p = gsasl_property_fast(sess, GSASL_PASSWORD);
+        return p && strcmp(p, server_password) == 0 ? GSASL_OK
+                                                    : GSASL_AUTHENTICATION_ERROR;
+    }
+    return GSASL_NO_CALLBACK;
+}
+
+static enum xmp_err give_password(void *ud, char *buf, size_t len,
+                                  struct xmp_error *err)
+{
+    snprintf(buf, len, "%s", (const char *)ud);
+    return XMP_OK;
+}
+
+static enum xmp_err no_password(void *ud, char *buf, size_t len,
+                                struct xmp_error *err)
+{
+    return xmp_error_set(err, XMP_EIO, "password command failed");
+}
+
+/* Run one exchange; tamper: 0 none, 1 replace the server's final message,
+ * 2 claim success right after the first challenge. */
+static enum xmp_err exchange(const char *mech, const char *client_pw,
+                             int tamper, struct xmp_error *err)
+{
+    Gsasl *srv = NULL;
+    Gsasl_session *ss = NULL;
+    struct sasl *c = NULL;
+    char *to_srv = NULL, *to_cli = NULL;
+    enum xmp_err r;
+    int rc;
+
+    gsasl_init(&srv);
+    gsasl_callback_set(srv, server_cb);
+    gsasl_server_start(srv, mech, &ss);
+    r = sasl_start(&c, mech, "juliet", give_password, (void *)client_pw,
+                   &to_srv, err);
+    while (r == XMP_OK) {
+        free(to_cli);
+        to_cli = NULL;
+        rc = gsasl_step64(ss, strcmp(to_srv, "=") ? to_srv : "", &to_cli);
+        if (rc == GSASL_OK) {
+            if (tamper == 1)
+                r = sasl_success(c, "dj1BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBPQ==",
+                                 err);
+            else
+                r = sasl_success(c, to_cli ? to_cli : "", err);
+            break;
+        }
+        if (rc != GSASL_NEEDS_MORE) {
+            r = xmp_error_set(err, XMP_EAUTH, "server said: %s",
+                              gsasl_strerror(rc));
+            break;
+        }
+        if (tamper == 2) {
+            r = sasl_success(c, "", err);
+            break;
+        }
+        free(to_srv);
+        to_srv = NULL;
+        r = sasl_challenge(c, to_cli, &to_srv, err);
+    }
+    free(to_srv);
+    free(to_cli);
+    sasl_free(c);
+    gsasl_finish(ss);
+    gsasl_done(srv);
+    return r;
+}
+
+int main(void)
+{
+    static const char *prosody[] = {"PLAIN", "SCRAM-SHA-1",
+                                    "SCRAM-SHA-1-PLUS"};
+    static const char *all[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-1",
+                                "DIGEST-MD5"};
+    static const char *plain_only[] = {"PLAIN"};
+    static const char *weak[] = {"DIGEST-MD5", "CRAM-MD5"};
+    struct xmp_error err;
+    struct sasl *c;
+    char *init;
+
+    is_str(sasl_choose(prosody, 3, 1, NULL, &err), "SCRAM-SHA-1",
+           "SCRAM-SHA-1 beats PLAIN (Prosody's offer)");
+    is_str(sasl_choose(all, 4, 1, NULL, &err), "SCRAM-SHA-256",
+           "SCRAM-SHA-256 beats SCRAM-SHA-1 and PLAIN");
+    is_str(sasl_choose(plain_only, 1, 1, NULL, &err), "PLAIN",
+           "PLAIN when it is all there is, inside TLS");
+    ok(sasl_choose(plain_only, 1, 0, NULL, &err) == NULL,
+       "never PLAIN without TLS");
+    is_int(err.code, XMP_EAUTH, "... as an authentication error");
+    ok(sasl_choose(weak, 2, 1, NULL, &err) == NULL,
+       "no acceptable mechanism among DIGEST-MD5 CRAM-MD5");
+    ok(strstr(err.msg, "DIGEST-MD5 CRAM-MD5") != NULL,
+       "the message lists what was offered: %s", err.msg);
+    is_str(sasl_choose(all, 4, 1, "plain", &err), "PLAIN",
+           "--mech forces PLAIN (case-insensitive)");
+    ok(sasl_choose(prosody, 3, 1, "SCRAM-SHA-256", &err) == NULL &&
+           err.code == XMP_EAUTH,
+       "a forced mechanism the server does not offer fails");
+    ok(sasl_choose(all, 4, 1, "DIGEST-MD5", &err) == NULL &&
+           err.code == XMP_EUSAGE,
+       "a forced mechanism we do not support is a usage error");
+    ok(sasl_choose(NULL, 0, 1, NULL, &err) == NULL,
+       "no mechanisms offered at all");
+
+    is_int(exchange("SCRAM-SHA-1", "pencil", 0, &err), XMP_OK,
+           "SCRAM-SHA-1 exchange succeeds");
+    is_int(exchange("SCRAM-SHA-256", "pencil", 0, &err), XMP_OK,
+           "SCRAM-SHA-256 exchange succeeds");
+    is_int(exchange("PLAIN", "pencil", 0, &err), XMP_OK,
+           "PLAIN exchange succeeds");
+    is_int(exchange("SCRAM-SHA-1", "wrong", 0, &err), XMP_EAUTH,
+           "a wrong password fails");
+    is_int(exchange("SCRAM-SHA-1", "pencil", 1, &err), XMP_EAUTH,
+           "a server signature that does not verify is refused");
+    ok(strstr(err.msg, "prove") != NULL, "... saying so: %s", err.msg);
+    is_int(exchange("SCRAM-SHA-256", "pencil", 2, &err), XMP_EAUTH,
+           "<success/> before SCRAM finished is refused");
+
+    /* The password source failing is reported as its own error. */
+    init = NULL;
+    c = NULL;
+    is_int(sasl_start(&c, "PLAIN", "juliet", no_password, NULL, &init, &err),
+           XMP_EIO, "a failing password source keeps its error category");
+    is_str(err.msg, "password command failed", "... and its message");
+    sasl_free(c);
+    free(init);
+    return tap_done();
+}
