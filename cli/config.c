@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * config.c - the config file: INI-style account sections.
+ *
+ *   [alice]
+ *   jid = alice@example.org
+ *   password_command = pass show xmpp/alice
+ *
+ * Which section: --account NAME; else, with --jid, the section whose jid
+ * is that JID (so another account's password is never tried); else the
+ * first section.  Command-line options win over the file.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+/* Longest line we accept in the config file. */
+#define CONFIG_LINE_MAX 4096
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static char *default_path(void)
+{
+    const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+    char *p = NULL;
+    size_t n;
+
+    if (x && *x) {
+        n = strlen(x) + sizeof "/xmpctl/config";
+        if ((p = malloc(n)))
+            snprintf(p, n, "%s/xmpctl/config", x);
+    } else if (h && *h) {
+        n = strlen(h) + sizeof "/.config/xmpctl/config";
+        if ((p = malloc(n)))
+            snprintf(p, n, "%s/.config/xmpctl/config", h);
+    }
+    return p;
+}
+
+/* Compare a config jid with the --jid value, ignoring any resource. */
+static int same_account(const char *a, const char *b)
+{
+    size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+struct section {
+    char name[128];
+    int line;
+};
+
+static int set_if_unset(char **dst, const char *v)
+{
+    if (*dst)
+        return 0;
+    if (!(*dst = strdup(v))) {
+        cli_error("out of memory");
+        return EXIT_OSERR;
+    }
+    return 0;
+}
+
+/* Pass 1 picks the section, pass 2 reads it. */
+static int parse(FILE *f, const char *path, const struct stat *st,
+                 struct cli_opts *o, const char *want, int apply,
+                 char *picked, size_t picked_len)
+{
+    char line[CONFIG_LINE_MAX], cur[128] = "", *l, *k, *v, *eq;
+    int n = 0, rc = 0, in_wanted = 0, nsections = 0;
+
+    rewind(f);
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        n++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            cli_error("%s:%d: line longer than %d bytes", path, n,
+                      CONFIG_LINE_MAX - 2);
+            return EXIT_CONFIG;
+        }
+        l = trim(line);
+        if (!*l || *l == '#')
+            continue;
+        if (*l == '[') {
+            char *e = strchr(l, ']');
+
+            if (!e || e[1] || e == l + 1 || (size_t)(e - l) >= sizeof cur) {
+                cli_error("%s:%d: bad section header '%s'", path, n, l);
+                return EXIT_CONFIG;
+            }
+            *e = '\0';
+            snprintf(cur, sizeof cur, "%s", trim(l + 1));
+            nsections++;
+            in_wanted = want && strcmp(cur, want) == 0;
+            if (in_wanted && apply)
+                snprintf(picked, picked_len, "%s", cur);
+            continue;
+        }
+        if (!(eq = strchr(l, '='))) {
+            cli_error("%s:%d: expected 'key = value', got '%s'", path, n, l);
+            return EXIT_CONFIG;
+        }
+        *eq = '\0';
+        k = trim(l);
+        v = trim(eq + 1);
+        if (!*cur) {
+            cli_error("%s:%d: '%s' outside an account section", path, n, k);
+            return EXIT_CONFIG;
+        }
+        if (strcmp(k, "insecure") == 0) {
+            cli_error("%s:%d: 'insecure' is not allowed in the config file; "
+                      "use --insecure on the command line, for lab use only",
+                      path, n);
+            return EXIT_CONFIG;
+        }
+        if (strcmp(k, "password") == 0 &&
+            (st->st_mode & (S_IRWXG | S_IRWXO))) {
+            cli_error("%s holds a password and others can read it; run "
+                      "'chmod 600 %s'",
+                      path, path);
+            return EXIT_CONFIG;
+        }
+        if (strcmp(k, "jid") && strcmp(k, "server") && strcmp(k, "cafile") &&
+            strcmp(k, "resource") && strcmp(k, "password_command") &&
+            strcmp(k, "password")) {
+            cli_error("%s:%d: unknown key '%s'", path, n, k);
+            return EXIT_CONFIG;
+        }
+        if (!apply) {
+            /* Choosing: by --jid, or the first section. */
+            if (!*picked && ((!o->jid && nsections == 1) ||
+                             (o->jid && strcmp(k, "jid") == 0 &&
+                              same_account(v, o->jid))))
+                snprintf(picked, picked_len, "%s", cur);
+            continue;
+        }
+        if (!in_wanted)
+            continue;
+        if (strcmp(k, "jid") == 0)
+            rc = set_if_unset(&o->jid, v);
+        else if (strcmp(k, "server") == 0)
+            rc = set_if_unset(&o->server, v);
+        else if (strcmp(k, "cafile") == 0)
+            rc = set_if_unset(&o->cafile, v);
+        else if (strcmp(k, "resource") == 0)
+            rc = set_if_unset(&o->resource, v);
+        else if (strcmp(k, "password_command") == 0)
+            rc = set_if_unset(&o->cfg_password_command, v);
+        else
+            rc = set_if_unset(&o->cfg_password, v);
+    }
+    if (rc == 0 && ferror(f)) {
+        cli_error("cannot read %s: %s", path, strerror(errno));
+        return EXIT_IOERR;
+    }
+    return rc;
+}
+
+int cli_load_config(struct cli_opts *o)
+{
+    char *path = o->config ? o->config : default_path();
+    char picked[128] = "";
+    const char *want;
+    struct stat st;
+    FILE *f;
+    int rc = 0;
+
+    if (!path)
+        return o->account ? (cli_error("no config file to find account "
+                                       "'%s' in",
+                                       o->account),
+                             EXIT_CONFIG)
+                          : 0;
+    if (!(f = fopen(path, "r"))) {
+        /* Only a file that was asked for must exist. */
+        if (errno == ENOENT && !o->config && !o->account)
+            goto done;
+        cli_error("cannot open config file %s: %s", path, strerror(errno));
+        rc = EXIT_CONFIG;
+        goto done;
+    }
+    if (fstat(fileno(f), &st) < 0) {
+        cli_error("cannot stat %s: %s", path, strerror(errno));
+        rc = EXIT_CONFIG;
+        goto close;
+    }
+    want = o->account;
+    if (!want) {
+        if ((rc = parse(f, path, &st, o, NULL, 0, picked, sizeof picked)))
+            goto close;
+        want = picked;
+    }
+    if (!*want)
+        goto close;
+    {
+        char found[128] = "";
+
+        rc = parse(f, path, &st, o, want, 1, found, sizeof found);
+        if (rc == 0 && !*found) {
+            cli_error("no account '%s' in %s", want, path);
+            rc = EXIT_CONFIG;
+        }
+    }
+close:
+    fclose(f);
+done:
+    if (path != o->config)
+        free(path);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* output.c - messages, the trace, and exit statuses. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_print_sanitized(FILE *f, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = p[i];
+
+        if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\t')
+            fputc('\t', f);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+                 p[i + 1] < 0xa0) {
+            /* C1 controls (U+0080..U+009F) act on terminals too. */
+            fprintf(f, "\\u%04x", p[i + 1]);
+            i++;
+        } else {
+            fputc(c, f);
+        }
+    }
+}
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[2048];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+
+    if (n < 0)
+        return;
+    fputs("xmpctl: ", stderr);
+    fputs(prefix, stderr);
+    cli_print_sanitized(stderr, buf, strlen(buf));
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
+               size_t len)
+{
+    static const char *const marks[] = {"<< ", ">> ", "-- "};
+
+    fputs("xmpctl: ", stderr);
+    fputs(marks[dir], stderr);
+    cli_print_sanitized(stderr, text, len);
+    fputc('\n', stderr);
+}
+
+int cli_exit_status(enum xmp_err code)
+{
+    switch (code) {
+    case XMP_OK: return EXIT_OK;
+    case XMP_EUSAGE: return EXIT_USAGE;
+    case XMP_EDATA: return EXIT_DATA;
+    case XMP_ENOHOST: return EXIT_NOHOST;
+    case XMP_ETEMP: return EXIT_TEMPFAIL;
+    case XMP_EUNREACH: return EXIT_UNAVAILABLE;
+    case XMP_ETLS: return EXIT_TLS;
+    case XMP_EAUTH: return EXIT_NOPERM;
+    case XMP_EPROTO: return EXIT_PROTOCOL;
+    case XMP_EREMOTE: return EXIT_REMOTE;
+    case XMP_ETIMEOUT: return EXIT_TEMPFAIL;
+    case XMP_ENOTSENT: return EXIT_NOTSENT;
+    case XMP_EIO: return EXIT_IOERR;
+    case XMP_ENOMEM: return EXIT_OSERR;
+    case XMP_AGAIN: return EXIT_SOFTWARE;
+    }
+    return EXIT_SOFTWARE;
+}
