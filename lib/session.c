@@ -179,6 +179,10 @@ static void note_features(struct xmp_session *s, const struct xmp_node *f)
             buf_puts(&b, " ");
         if (strncmp(ns, "urn:ietf:params:xml:ns:xmpp-", 28) == 0)
             buf_puts(&b, ns + 28);
+        else if (strncmp(ns, "urn:xmpp:features:", 18) == 0)
+            buf_puts(&b, ns + 18);
+        else if (strcmp(ns, "http://jabber.org/protocol/caps") == 0)
+            buf_puts(&b, "caps");
         else if (strncmp(ns, "urn:xmpp:", 9) == 0)
             buf_puts(&b, ns + 9);
         else
@@ -597,7 +601,8 @@ int session_on_element(void *ud, struct xmp_node *el)
             strcmp(id, s->pending_id) == 0) {
             if (s->state == ST_WAIT_BIND) {
                 r = on_bind_result(s, el);
-            } else if (strcmp(xmp_node_attr(el, "type") ? xmp_node_attr(el, "type") : "", "result") == 0) {
+            } else if (xmp_node_attr(el, "type") &&
+                       strcmp(xmp_node_attr(el, "type"), "result") == 0) {
                 s->state = ST_READY;
                 session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
             } else {

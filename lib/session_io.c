@@ -296,6 +296,9 @@ short xmp_session_events(const struct xmp_session *s)
 
 int xmp_session_pending(const struct xmp_session *s)
 {
+    /* Nothing to poll yet: the first connect attempt starts in step. */
+    if (s->state == ST_CONNECTING && net_connector_fd(s->conn) < 0)
+        return 1;
     return s->tls && s->state >= ST_WAIT_FEATURES && s->state <= ST_CLOSING &&
            tls_pending(s->tls);
 }
