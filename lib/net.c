@@ -1,0 +1,942 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+/*
+ * net.c - finding and connecting to an XMPP server.
+ *
+ * DNS SRV (RFC 6120 §3.2, RFC 2782, XEP-0368) through the reentrant
+ * resolver interface (res_ninit/res_nquery on a state of our own, so
+ * nothing is shared between sessions), then one non-blocking connect
+ * after another, each bounded by a deadline the caller polls towards.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define SRV_DIRECT_TLS_SERVICE "_xmpps-client._tcp"
+#define SRV_STARTTLS_SERVICE "_xmpp-client._tcp"
+#define FOUND_BY_DIRECT_TLS "SRV _xmpps-client._tcp"
+#define FOUND_BY_STARTTLS "SRV _xmpp-client._tcp"
+#define FOUND_BY_FALLBACK "fallback"
+#define FOUND_BY_SERVER "--server"
+
+/* Room for one DNS message, UDP or TCP (RFC 1035 §4.2.2: 16-bit length). */
+#define DNS_ANSWER_MAX 65536
+/* SRV RDATA: priority, weight, port (RFC 2782), then the target name. */
+#define SRV_FIXED_LEN 6
+#define DNS_DEFAULT_PORT 53
+#define PORT_MAX 65535
+/* Room for "[" address "]:" port, scope id included. */
+#define ADDR_TEXT_MAX (NI_MAXHOST + 16)
+#define ERRTEXT_MAX 128
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Copy an error text from the C library and lower-case its first letter
+ * so it reads well after a colon ("connection refused"). */
+static const char *lower_first(const char *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", s);
+    if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+static const char *errno_text(int e, char *buf, size_t len)
+{
+    char tmp[ERRTEXT_MAX];
+
+    /* GNU strerror_r: returns the text, maybe not in tmp */
+    return lower_first(strerror_r(e, tmp, sizeof tmp), buf, len);
+}
+
+/* Parse a decimal port 1..65535: digits only, no sign, no blanks. */
+static int parse_port(const char *s, size_t len, uint16_t *port)
+{
+    long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 5)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < 1 || v > PORT_MAX)
+        return -1;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* ---- RFC 2782 ordering --------------------------------------------------- */
+
+/* The default random source: a splitmix64 generator seeded per call from
+ * the kernel, so no process-wide state (srand) is touched. */
+struct rng {
+    uint64_t s;
+};
+
+static void rng_seed(struct rng *r)
+{
+    ssize_t got;
+    int fd;
+
+    got = getrandom(&r->s, sizeof r->s, GRND_NONBLOCK);
+    if (got == (ssize_t)sizeof r->s)
+        return;
+    fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        got = read(fd, &r->s, sizeof r->s);
+        close(fd);
+        if (got == (ssize_t)sizeof r->s)
+            return;
+    }
+    /* The order only spreads load; a weak seed is no security issue. */
+    r->s = (uint64_t)xmp_now_ms() ^ ((uint64_t)getpid() << 32) ^
+           (uint64_t)(uintptr_t)r;
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+    uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static unsigned default_rand(void *ud, unsigned bound)
+{
+    struct rng *r = ud;
+    uint64_t range, limit, x;
+
+    if (bound == UINT_MAX)
+        return (unsigned)rng_next(r);
+    range = (uint64_t)bound + 1;
+    /* reject the uneven tail so every value in [0, bound] is equally
+     * likely */
+    limit = UINT64_MAX - UINT64_MAX % range;
+    do
+        x = rng_next(r);
+    while (x >= limit);
+    return (unsigned)(x % range);
+}
+
+/* Move t[from] to t[to] (to <= from), shifting the ones between up. */
+static void move_to(struct net_target *t, size_t to, size_t from)
+{
+    struct net_target tmp;
+
+    if (to == from)
+        return;
+    tmp = t[from];
+    memmove(t + to + 1, t + to, (from - to) * sizeof *t);
+    t[to] = tmp;
+}
+
+/* One priority group: RFC 2782 weighted selection. */
+static void order_group(struct net_target *g, size_t m, net_rand_fn rnd,
+                        void *ud)
+{
+    size_t k, x, zeros = 0, pick;
+    uint64_t sum, run;
+    unsigned bound, r;
+
+    /* RFC 2782: weight 0 entries first, the others in their given order */
+    for (k = 0; k < m; k++)
+        if (g[k].weight == 0)
+            move_to(g, zeros++, k);
+
+    for (k = 0; k + 1 < m; k++) {
+        sum = 0;
+        for (x = k; x < m; x++)
+            sum += g[x].weight;
+        bound = sum > UINT_MAX ? UINT_MAX : (unsigned)sum;
+        r = rnd(ud, bound);
+        if (r > bound)
+            r = bound; /* a sloppy source must not leave us without pick */
+        /* RFC 2782: the first entry whose running sum reaches r */
+        pick = m - 1;
+        run = 0;
+        for (x = k; x < m; x++) {
+            run += g[x].weight;
+            if (run >= r) {
+                pick = x;
+                break;
+            }
+        }
+        /* shifting keeps the remaining weight 0 entries in front */
+        move_to(g, k, pick);
+    }
+}
+
+void net_srv_order(struct net_target *t, size_t n, net_rand_fn rnd, void *ud)
+{
+    struct rng rng;
+    size_t i, j;
+
+    if (!t || n < 2)
+        return;
+    if (!rnd) {
+        rng_seed(&rng);
+        rnd = default_rand;
+        ud = &rng;
+    }
+    /* Insertion sort: stable, and SRV answers are short lists. */
+    for (i = 1; i < n; i++) {
+        for (j = i; j > 0 && t[j - 1].priority > t[i].priority; j--)
+            ;
+        move_to(t, j, i);
+    }
+    /* RFC 2782: lowest priority first, weighted random within one */
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && t[j].priority == t[i].priority; j++)
+            ;
+        order_group(t + i, j - i, rnd, ud);
+    }
+}
+
+/* ---- SRV lookup ---------------------------------------------------------- */
+
+enum srv_outcome {
+    SRV_RECORDS,   /* at least one usable record */
+    SRV_NONE,      /* NXDOMAIN, no SRV data, or a server that won't say */
+    SRV_REFUSED,   /* a single record with target ".": decidedly not */
+    SRV_TEMP       /* no answer or server failure: try again later */
+};
+
+struct srv_list {
+    struct net_target t[NET_MAX_TARGETS];
+    size_t n;
+};
+
+/* Keep at most NET_MAX_TARGETS records, preferring the lowest priority
+ * values, since only those can come first after ordering. */
+static void srv_keep(struct srv_list *l, const struct net_target *rec)
+{
+    size_t i, worst = 0;
+
+    if (l->n < NET_MAX_TARGETS) {
+        l->t[l->n++] = *rec;
+        return;
+    }
+    for (i = 1; i < l->n; i++)
+        if (l->t[i].priority >= l->t[worst].priority)
+            worst = i;
+    if (rec->priority < l->t[worst].priority)
+        l->t[worst] = *rec;
+}
+
+/*
+ * Test hook: XMPCTL_DNS_SERVER=IPV4[:PORT] (e.g. 127.0.0.1:5353) sends the
+ * SRV queries to that server instead of the ones in /etc/resolv.conf, so
+ * the test suite can answer them from a fake DNS server on loopback.
+ * secure_getenv: never honoured in a set-user-ID program.
+ */
+static enum xmp_err apply_dns_override(struct __res_state *rs,
+                                       struct xmp_error *err)
+{
+    const char *v = secure_getenv("XMPCTL_DNS_SERVER");
+    const char *colon;
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr addr;
+    uint16_t port = DNS_DEFAULT_PORT;
+    size_t iplen;
+
+    if (!v || !*v)
+        return XMP_OK;
+    colon = strchr(v, ':');
+    iplen = colon ? (size_t)(colon - v) : strlen(v);
+    if (iplen >= sizeof ip ||
+        (colon && parse_port(colon + 1, strlen(colon + 1), &port) < 0))
+        goto bad;
+    memcpy(ip, v, iplen);
+    ip[iplen] = '\0';
+    if (inet_pton(AF_INET, ip, &addr) != 1)
+        goto bad;
+    rs->nscount = 1;
+    memset(&rs->nsaddr_list[0], 0, sizeof rs->nsaddr_list[0]);
+    /* a non-zero family makes glibc use nsaddr_list, not its IPv6 copy */
+    rs->nsaddr_list[0].sin_family = AF_INET;
+    rs->nsaddr_list[0].sin_addr = addr;
+    rs->nsaddr_list[0].sin_port = htons(port);
+    return XMP_OK;
+bad:
+    return xmp_error_set(err, XMP_EUSAGE,
+                         "invalid XMPCTL_DNS_SERVER value '%s': "
+                         "expected IPV4:PORT", v);
+}
+
+/* Parse one SRV answer into l.  Returns SRV_RECORDS, SRV_NONE,
+ * SRV_REFUSED, or -1 for a malformed message. */
+static int srv_parse(const unsigned char *ans, int len, int direct_tls,
+                     struct srv_list *l)
+{
+    ns_msg msg;
+    ns_rr rr;
+    int i, count, kept = 0, dots = 0, srvs = 0;
+
+    if (ns_initparse(ans, len, &msg) < 0)
+        return -1;
+    count = ns_msg_count(msg, ns_s_an);
+    for (i = 0; i < count; i++) {
+        struct net_target rec;
+        const unsigned char *rd;
+        char name[NS_MAXDNAME];
+        int used;
+
+        if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+            return -1;
+        /* the answer may also hold the CNAMEs that led here */
+        if (ns_rr_type(rr) != ns_t_srv || ns_rr_class(rr) != ns_c_in)
+            continue;
+        srvs++;
+        if (ns_rr_rdlen(rr) < SRV_FIXED_LEN + 1)
+            return -1;
+        rd = ns_rr_rdata(rr);
+        used = dn_expand(ns_msg_base(msg), ns_msg_end(msg),
+                         rd + SRV_FIXED_LEN, name, sizeof name);
+        if (used < 0 || used > ns_rr_rdlen(rr) - SRV_FIXED_LEN)
+            return -1;
+        /* RFC 2782: target "." (dn_expand gives "") means "not here" */
+        if (name[0] == '\0') {
+            dots++;
+            continue;
+        }
+        if (strlen(name) >= sizeof rec.host)
+            continue; /* longer than any real host name */
+        memset(&rec, 0, sizeof rec);
+        memcpy(rec.host, name, strlen(name) + 1);
+        rec.priority = (uint16_t)ns_get16(rd);
+        rec.weight = (uint16_t)ns_get16(rd + 2);
+        rec.port = (uint16_t)ns_get16(rd + 4);
+        rec.direct_tls = direct_tls;
+        rec.found_by = direct_tls ? FOUND_BY_DIRECT_TLS : FOUND_BY_STARTTLS;
+        if (rec.port == 0)
+            continue; /* nothing can listen there */
+        srv_keep(l, &rec);
+        kept++;
+    }
+    if (kept)
+        return SRV_RECORDS;
+    /* RFC 6120 §3.2.1: a single record with target "." ends SRV use */
+    if (dots == 1 && srvs == 1)
+        return SRV_REFUSED;
+    return SRV_NONE;
+}
+
+/* Query one service name.  On SRV_TEMP or an error, why says what
+ * happened. */
+static enum xmp_err srv_query(struct __res_state *rs, const char *service,
+                              const char *domain, int direct_tls,
+                              unsigned char *ans, struct srv_list *l,
+                              enum srv_outcome *out, struct xmp_error *err)
+{
+    char qname[NS_MAXDNAME];
+    char etext[ERRTEXT_MAX];
+    int len, r, h, saved_errno;
+
+    if (snprintf(qname, sizeof qname, "%s.%s", service, domain) >=
+        (int)sizeof qname)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "domain name too long for a DNS query: %s",
+                             domain);
+    errno = 0;
+    len = res_nquery(rs, qname, ns_c_in, ns_t_srv, ans, DNS_ANSWER_MAX);
+    saved_errno = errno;
+    if (len < 0) {
+        h = rs->res_h_errno;
+        switch (h) {
+        case HOST_NOT_FOUND: /* NXDOMAIN */
+        case NO_DATA:        /* the name exists, no SRV there */
+        case NO_RECOVERY:    /* REFUSED, FORMERR: no SRV from this server */
+            *out = SRV_NONE;
+            return XMP_OK;
+        case TRY_AGAIN:
+            *out = SRV_TEMP;
+            return xmp_error_set(err, XMP_ETEMP,
+                                 "DNS lookup of %s failed: no answer or "
+                                 "server failure, try again later", qname);
+        default:
+            *out = SRV_TEMP;
+            return xmp_error_set(err, XMP_ETEMP,
+                                 "DNS lookup of %s failed: %s", qname,
+                                 saved_errno ? errno_text(saved_errno, etext,
+                                                          sizeof etext)
+                                             : "resolver error");
+        }
+    }
+    if (len > DNS_ANSWER_MAX)
+        len = DNS_ANSWER_MAX; /* the reply was truncated to our buffer */
+    r = srv_parse(ans, len, direct_tls, l);
+    if (r < 0) {
+        *out = SRV_TEMP;
+        return xmp_error_set(err, XMP_ETEMP,
+                             "DNS lookup of %s failed: malformed answer",
+                             qname);
+    }
+    *out = (enum srv_outcome)r;
+    return XMP_OK;
+}
+
+enum xmp_err net_resolve(const char *domain, struct net_target **out,
+                         size_t *n, struct xmp_error *err)
+{
+    struct __res_state rs;
+    struct srv_list *l = NULL;
+    unsigned char *ans = NULL;
+    struct xmp_error tls_err, tcp_err;
+    enum srv_outcome tls_out = SRV_NONE, tcp_out = SRV_NONE;
+    enum xmp_err rc;
+    int rs_open = 0;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!domain || !*domain || !out || !n)
+        return xmp_error_set(err, XMP_EUSAGE, "no domain to look up");
+    if (strlen(domain) >= NET_HOST_MAX)
+        return xmp_error_set(err, XMP_EUSAGE, "domain name too long: %.64s...",
+                             domain);
+    xmp_error_clear(&tls_err);
+    xmp_error_clear(&tcp_err);
+
+    l = calloc(1, sizeof *l);
+    ans = malloc(DNS_ANSWER_MAX);
+    if (!l || !ans) {
+        rc = xmp_error_set(err, XMP_ENOMEM,
+                           "out of memory looking up %s", domain);
+        goto out;
+    }
+    memset(&rs, 0, sizeof rs);
+    if (res_ninit(&rs) < 0) {
+        rc = xmp_error_set(err, XMP_ETEMP,
+                           "cannot set up the DNS resolver to look up %s",
+                           domain);
+        goto out;
+    }
+    rs_open = 1;
+    rc = apply_dns_override(&rs, err);
+    if (rc != XMP_OK)
+        goto out;
+
+    /* XEP-0368: direct TLS records compete with STARTTLS ones */
+    rc = srv_query(&rs, SRV_DIRECT_TLS_SERVICE, domain, 1, ans, l, &tls_out,
+                   &tls_err);
+    if (rc != XMP_OK && rc != XMP_ETEMP) {
+        if (err)
+            *err = tls_err;
+        goto out;
+    }
+    rc = srv_query(&rs, SRV_STARTTLS_SERVICE, domain, 0, ans, l, &tcp_out,
+                   &tcp_err);
+    if (rc != XMP_OK && rc != XMP_ETEMP) {
+        if (err)
+            *err = tcp_err;
+        goto out;
+    }
+
+    if (l->n > 0) {
+        /* whatever else failed, these records are worth trying */
+    } else if (tcp_out == SRV_REFUSED) {
+        /* RFC 6120 §3.2.1: no fallback then (a "." for direct TLS alone
+         * only withdraws that option, XEP-0368 §3) */
+        rc = xmp_error_set(err, XMP_ENOHOST,
+                           "xmpp service decidedly not available at %s "
+                           "(SRV target \".\")", domain);
+        goto out;
+    } else if (tcp_out == SRV_TEMP) {
+        /* The STARTTLS answer is the one RFC 6120 relies on; guessing
+         * the fallback while it is unknown could pick the wrong host. */
+        if (err)
+            *err = tcp_err;
+        rc = XMP_ETEMP;
+        goto out;
+    } else {
+        /* RFC 6120 §3.2.2: no SRV records, so the domain itself on 5222
+         * (a direct TLS lookup that failed only loses an option) */
+        memset(&l->t[0], 0, sizeof l->t[0]);
+        memcpy(l->t[0].host, domain, strlen(domain) + 1);
+        l->t[0].port = NET_DEFAULT_PORT;
+        l->t[0].found_by = FOUND_BY_FALLBACK;
+        l->n = 1;
+    }
+
+    net_srv_order(l->t, l->n, NULL, NULL);
+    *out = malloc(l->n * sizeof **out);
+    if (!*out) {
+        rc = xmp_error_set(err, XMP_ENOMEM,
+                           "out of memory looking up %s", domain);
+        goto out;
+    }
+    memcpy(*out, l->t, l->n * sizeof **out);
+    *n = l->n;
+    rc = XMP_OK;
+out:
+    if (rs_open)
+        res_nclose(&rs);
+    free(ans);
+    free(l);
+    return rc;
+}
+
+/* ---- --server ------------------------------------------------------------ */
+
+/* Host names and IPv4 literals: letters, digits, '-', '.', '_' and any
+ * non-ASCII byte (an IDN is getaddrinfo's business). */
+static int host_chars_ok(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* An IPv6 literal, maybe with a zone ("fe80::1%eth0"). */
+static int is_ipv6(const char *s, size_t len)
+{
+    char tmp[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    const char *pct = memchr(s, '%', len);
+    size_t alen = pct ? (size_t)(pct - s) : len;
+
+    if (alen == 0 || alen >= sizeof tmp)
+        return 0;
+    if (pct && (pct + 1 == s + len || !host_chars_ok(pct + 1,
+                                                     len - alen - 1)))
+        return 0;
+    memcpy(tmp, s, alen);
+    tmp[alen] = '\0';
+    return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+enum xmp_err net_parse_server(const char *s, struct net_target *t,
+                              struct xmp_error *err)
+{
+    const char *host, *port = NULL;
+    size_t hlen, plen = 0;
+    const char *why;
+
+    if (!t)
+        return xmp_error_set(err, XMP_EUSAGE, "no target to fill");
+    memset(t, 0, sizeof *t);
+    if (!s || !*s)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "invalid --server value '': empty");
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (!close) {
+            why = "missing ']' after the IPv6 address";
+            goto bad;
+        }
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        if (close[1] == ':') {
+            port = close + 2;
+            plen = strlen(port);
+        } else if (close[1] != '\0') {
+            why = "unexpected text after ']'";
+            goto bad;
+        }
+        if (hlen == 0) {
+            why = "missing host";
+            goto bad;
+        }
+        if (!is_ipv6(host, hlen)) {
+            why = "not an IPv6 address inside [ ]";
+            goto bad;
+        }
+    } else {
+        const char *colon = strchr(s, ':');
+
+        host = s;
+        hlen = strlen(s);
+        if (colon && strchr(colon + 1, ':')) {
+            /* several colons: a bare IPv6 address, which cannot carry a
+             * port without brackets */
+            if (!is_ipv6(s, hlen)) {
+                why = "write an IPv6 address as [ADDRESS] or "
+                      "[ADDRESS]:PORT";
+                goto bad;
+            }
+        } else {
+            if (colon) {
+                hlen = (size_t)(colon - s);
+                port = colon + 1;
+                plen = strlen(port);
+            }
+            if (hlen == 0) {
+                why = "missing host";
+                goto bad;
+            }
+            if (!host_chars_ok(host, hlen)) {
+                why = "bad host name";
+                goto bad;
+            }
+        }
+    }
+    if (hlen >= sizeof t->host) {
+        why = "host name too long";
+        goto bad;
+    }
+    t->port = NET_DEFAULT_PORT;
+    if (port && parse_port(port, plen, &t->port) < 0) {
+        why = "bad port";
+        goto bad;
+    }
+    memcpy(t->host, host, hlen);
+    t->host[hlen] = '\0';
+    t->found_by = FOUND_BY_SERVER;
+    return XMP_OK;
+bad:
+    memset(t, 0, sizeof *t);
+    return xmp_error_set(err, XMP_EUSAGE, "invalid --server value '%s': %s",
+                         s, why);
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+struct net_connector {
+    struct net_target *targets;
+    size_t n;
+    size_t next_target;      /* index of the next target to resolve */
+    const struct net_target *cur; /* target of the addresses below */
+    struct addrinfo *ai;     /* getaddrinfo result for cur */
+    struct addrinfo **order; /* ai entries, IPv6 and IPv4 interleaved */
+    size_t naddr, next_addr;
+    int attempt_ms;
+    int fd;                  /* attempt in progress, or -1 */
+    int64_t deadline;
+    char host_addr[NI_MAXHOST]; /* numeric address being tried */
+    char address[ADDR_TEXT_MAX];
+    int done;                /* 1: connected, 2: all failed */
+    int resolved_any;
+    struct xmp_error last_connect; /* most recent connect failure */
+    struct xmp_error last_resolve; /* most recent name failure */
+};
+
+enum xmp_err net_connector_new(struct net_connector **out,
+                               const struct net_target *targets, size_t n,
+                               int attempt_ms, struct xmp_error *err)
+{
+    struct net_connector *c;
+
+    if (!out)
+        return xmp_error_set(err, XMP_EUSAGE, "no connector to fill");
+    *out = NULL;
+    if (!targets || n == 0)
+        return xmp_error_set(err, XMP_EUSAGE, "no server to connect to");
+    if (attempt_ms <= 0)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "invalid connect timeout %d ms", attempt_ms);
+    c = calloc(1, sizeof *c);
+    if (!c || !(c->targets = malloc(n * sizeof *targets))) {
+        free(c);
+        return xmp_error_set(err, XMP_ENOMEM,
+                             "out of memory preparing to connect");
+    }
+    memcpy(c->targets, targets, n * sizeof *targets);
+    c->n = n;
+    c->attempt_ms = attempt_ms;
+    c->fd = -1;
+    c->deadline = -1;
+    xmp_error_clear(&c->last_connect);
+    xmp_error_clear(&c->last_resolve);
+    *out = c;
+    return XMP_OK;
+}
+
+static void drop_addresses(struct net_connector *c)
+{
+    if (c->ai)
+        freeaddrinfo(c->ai);
+    c->ai = NULL;
+    free(c->order);
+    c->order = NULL;
+    c->naddr = c->next_addr = 0;
+}
+
+static void close_attempt(struct net_connector *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->deadline = -1;
+}
+
+static void connect_failed(struct net_connector *c, int e)
+{
+    char etext[ERRTEXT_MAX];
+
+    xmp_error_set(&c->last_connect, XMP_EUNREACH,
+                  "cannot connect to %s port %u (%s): %s", c->cur->host,
+                  (unsigned)c->cur->port, c->host_addr,
+                  errno_text(e, etext, sizeof etext));
+    close_attempt(c);
+}
+
+/* Resolve the next target; 0 when it gave addresses, -1 when it did not
+ * (recorded), -2 on ENOMEM. */
+static int resolve_target(struct net_connector *c)
+{
+    struct addrinfo hints, *p;
+    struct addrinfo **v6 = NULL, **v4 = NULL;
+    size_t n6 = 0, n4 = 0, i, total = 0;
+    char port[8], etext[ERRTEXT_MAX];
+    int r, first_v6, rc = -2;
+
+    drop_addresses(c);
+    c->cur = &c->targets[c->next_target++];
+    snprintf(port, sizeof port, "%u", (unsigned)c->cur->port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    /* This blocks while DNS answers: acceptable for a command that runs
+     * once; an interactive front end would resolve elsewhere first. */
+    r = getaddrinfo(c->cur->host, port, &hints, &c->ai);
+    if (r != 0) {
+        c->ai = NULL;
+        if (r == EAI_MEMORY)
+            return -2;
+        xmp_error_set(&c->last_resolve,
+                      r == EAI_AGAIN ? XMP_ETEMP : XMP_ENOHOST,
+                      "cannot resolve %s: %s", c->cur->host,
+                      r == EAI_SYSTEM
+                          ? errno_text(errno, etext, sizeof etext)
+                          : lower_first(gai_strerror(r), etext,
+                                        sizeof etext));
+        return -1;
+    }
+    for (p = c->ai; p; p = p->ai_next)
+        total++;
+    v6 = calloc(total, sizeof *v6);
+    v4 = calloc(total, sizeof *v4);
+    c->order = calloc(total, sizeof *c->order);
+    if (!v6 || !v4 || !c->order)
+        goto out;
+    for (p = c->ai; p; p = p->ai_next) {
+        if (p->ai_family == AF_INET6)
+            v6[n6++] = p;
+        else
+            v4[n4++] = p;
+    }
+    /* RFC 8305 §4: alternate families, starting with the one the
+     * system's address selection put first */
+    first_v6 = c->ai->ai_family == AF_INET6;
+    for (i = 0; i < n6 || i < n4; i++) {
+        if (first_v6) {
+            if (i < n6)
+                c->order[c->naddr++] = v6[i];
+            if (i < n4)
+                c->order[c->naddr++] = v4[i];
+        } else {
+            if (i < n4)
+                c->order[c->naddr++] = v4[i];
+            if (i < n6)
+                c->order[c->naddr++] = v6[i];
+        }
+    }
+    c->resolved_any = 1;
+    rc = 0;
+out:
+    free(v6);
+    free(v4);
+    if (rc != 0)
+        drop_addresses(c);
+    return rc;
+}
+
+/* Start a connect to the next address.  XMP_AGAIN: in progress; XMP_OK:
+ * connected at once; XMP_EUNREACH: failed at once (recorded). */
+static enum xmp_err start_attempt(struct net_connector *c,
+                                  const struct addrinfo *a)
+{
+    int fd;
+
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, c->host_addr,
+                    sizeof c->host_addr, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(c->host_addr, sizeof c->host_addr, "unknown address");
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                a->ai_protocol);
+    if (fd < 0) {
+        connect_failed(c, errno);
+        return XMP_EUNREACH;
+    }
+    c->fd = fd;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+        return XMP_OK;
+    /* EINTR: the connect goes on in the background, like EINPROGRESS */
+    if (errno == EINPROGRESS || errno == EINTR) {
+        c->deadline = xmp_now_ms() + c->attempt_ms;
+        return XMP_AGAIN;
+    }
+    connect_failed(c, errno);
+    return XMP_EUNREACH;
+}
+
+static enum xmp_err connected(struct net_connector *c, int *fd)
+{
+    if (strchr(c->host_addr, ':'))
+        snprintf(c->address, sizeof c->address, "[%s]:%u", c->host_addr,
+                 (unsigned)c->cur->port);
+    else
+        snprintf(c->address, sizeof c->address, "%s:%u", c->host_addr,
+                 (unsigned)c->cur->port);
+    *fd = c->fd;
+    c->fd = -1; /* the caller's now */
+    c->deadline = -1;
+    c->done = 1;
+    drop_addresses(c);
+    return XMP_OK;
+}
+
+/* Every address failed: report the most telling failure. */
+static enum xmp_err all_failed(struct net_connector *c, struct xmp_error *err)
+{
+    const struct xmp_error *e =
+        c->resolved_any ? &c->last_connect : &c->last_resolve;
+
+    c->done = 2;
+    drop_addresses(c);
+    if (e->code == XMP_OK)
+        return xmp_error_set(err, XMP_EUNREACH, "no address to connect to");
+    if (err)
+        *err = *e;
+    return e->code;
+}
+
+/* Check the attempt in progress: XMP_OK connected, XMP_AGAIN still
+ * waiting, XMP_EUNREACH it failed (recorded, socket closed). */
+static enum xmp_err check_attempt(struct net_connector *c)
+{
+    struct pollfd pfd;
+    int r, soerr = 0;
+    socklen_t len = sizeof soerr;
+
+    pfd.fd = c->fd;
+    pfd.events = POLLOUT;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, 0);
+    if (r < 0 && errno != EINTR) {
+        connect_failed(c, errno);
+        return XMP_EUNREACH;
+    }
+    if (r <= 0) {
+        if (xmp_now_ms() < c->deadline)
+            return XMP_AGAIN;
+        xmp_error_set(&c->last_connect, XMP_ETIMEOUT,
+                      "cannot connect to %s port %u (%s): timed out after "
+                      "%d ms", c->cur->host, (unsigned)c->cur->port,
+                      c->host_addr, c->attempt_ms);
+        close_attempt(c);
+        return XMP_EUNREACH;
+    }
+    /* writable or in error: SO_ERROR tells which */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        soerr = errno;
+    if (soerr != 0) {
+        connect_failed(c, soerr);
+        return XMP_EUNREACH;
+    }
+    return XMP_OK;
+}
+
+enum xmp_err net_connector_step(struct net_connector *c, int *fd,
+                                struct xmp_error *err)
+{
+    enum xmp_err r;
+
+    if (!c || !fd)
+        return xmp_error_set(err, XMP_EUSAGE, "no connector to step");
+    *fd = -1;
+    if (c->done == 1)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "connector already handed over its socket");
+    if (c->done == 2)
+        return all_failed(c, err);
+
+    if (c->fd >= 0) {
+        r = check_attempt(c);
+        if (r == XMP_OK)
+            return connected(c, fd);
+        if (r == XMP_AGAIN)
+            return XMP_AGAIN;
+    }
+    for (;;) {
+        if (c->next_addr < c->naddr) {
+            r = start_attempt(c, c->order[c->next_addr++]);
+            if (r == XMP_OK)
+                return connected(c, fd);
+            if (r == XMP_AGAIN)
+                return XMP_AGAIN;
+            continue;
+        }
+        if (c->next_target >= c->n)
+            return all_failed(c, err);
+        if (resolve_target(c) == -2) {
+            c->done = 2;
+            xmp_error_set(&c->last_connect, XMP_ENOMEM,
+                          "out of memory resolving %s", c->cur->host);
+            xmp_error_set(&c->last_resolve, XMP_ENOMEM,
+                          "out of memory resolving %s", c->cur->host);
+            return xmp_error_set(err, XMP_ENOMEM,
+                                 "out of memory resolving %s", c->cur->host);
+        }
+    }
+}
+
+int net_connector_fd(const struct net_connector *c)
+{
+    return c ? c->fd : -1;
+}
+
+int64_t net_connector_deadline(const struct net_connector *c)
+{
+    return c && c->fd >= 0 ? c->deadline : -1;
+}
+
+const struct net_target *net_connector_target(const struct net_connector *c)
+{
+    return c && c->done == 1 ? c->cur : NULL;
+}
+
+const char *net_connector_address(const struct net_connector *c)
+{
+    return c && c->done == 1 ? c->address : NULL;
+}
+
+void net_connector_free(struct net_connector *c)
+{
+    if (!c)
+        return;
+    close_attempt(c);
+    drop_addresses(c);
+    free(c->targets);
+    free(c);
+}

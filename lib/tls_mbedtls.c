@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+/*
+ * tls_mbedtls.c - the TLS layer (tls.h) on mbedTLS 2.28.
+ *
+ * Every struct tls owns its whole mbedTLS state (entropy, DRBG, CA chain,
+ * config, context): no globals, so sessions never share anything.  The
+ * socket is non-blocking; the BIO below turns EAGAIN into WANT_READ or
+ * WANT_WRITE and the caller polls.
+ */
+#include "tls.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509.h>
+#include <mbedtls/x509_crt.h>
+
+/* The 2.28 API: 3.x made the fields we read private and changed calls. */
+#if MBEDTLS_VERSION_NUMBER < 0x021C0000 || MBEDTLS_VERSION_NUMBER >= 0x03000000
+#error "mbedTLS 2.28 (2.x from 2.28 on) is required"
+#endif
+
+#define DRBG_PERSONALISATION "xmpctl tls"
+#define ERRTEXT_MAX 160
+#define ERRCODE_TEXT_MAX 16  /* " (-0x" + 8 hex digits + ")" */
+#define NAMES_MAX 160        /* certificate names quoted in a message */
+#define DN_MAX 256
+#define TIME_TEXT_MAX 32
+#define VERIFY_TEXT_MAX 384
+#define ALERT_OFFSET_DESC 1  /* RFC 5246 §7.2: level, then description */
+
+/* Only ECDHE (forward secrecy) with AEAD ciphers, strongest first
+ * (RFC 7525 §4.2); everything else in the default list is refused. */
+static const int tls_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    0
+};
+
+/* XEP-0368 §3: the ALPN protocol name for direct TLS client streams */
+static const char *tls_alpn[] = { "xmpp-client", NULL };
+
+struct tls {
+    int fd;
+    int sys_errno;         /* errno of the last failed send or recv */
+    char *domain;
+    enum tls_want want;
+    int done;              /* handshake finished */
+    int closed;            /* the peer closed the stream */
+    int failed;            /* the context is dead; fail holds why */
+    struct xmp_error fail;
+    int verified;
+    char verify_msg[sizeof ((struct tls_info *)0)->verify_msg];
+
+    /* what the verify callback saw, for a precise message */
+    uint32_t leaf_flags;
+    uint32_t ca_flags;
+    char leaf_names[NAMES_MAX];
+    char leaf_valid_from[TIME_TEXT_MAX];
+    char leaf_valid_to[TIME_TEXT_MAX];
+    char top_issuer[DN_MAX]; /* issuer of the last certificate sent */
+    int top_depth;
+    char ca_bad_subject[DN_MAX]; /* first CA certificate out of date */
+    char ca_bad_from[TIME_TEXT_MAX];
+    char ca_bad_to[TIME_TEXT_MAX];
+
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_crt ca;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_context ssl;
+};
+
+/* ---- text helpers -------------------------------------------------------- */
+
+static void lower_first(char *s)
+{
+    if (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z')
+        s[0] = (char)(s[0] - 'A' + 'a');
+}
+
+/* mbedtls_strerror without its module prefix ("SSL - "), lower case,
+ * with the code for searching. */
+static const char *tls_strerror(int ret, char *buf, size_t len)
+{
+    char tmp[ERRTEXT_MAX - ERRCODE_TEXT_MAX];
+    const char *p;
+
+    mbedtls_strerror(ret, tmp, sizeof tmp);
+    p = strstr(tmp, " - ");
+    p = p ? p + 3 : tmp;
+    snprintf(buf, len, "%s (-0x%04x)", p, 0u - (unsigned)ret);
+    lower_first(buf);
+    return buf;
+}
+
+static const char *errno_text(int e, char *buf, size_t len)
+{
+    char tmp[ERRTEXT_MAX];
+
+    /* GNU strerror_r: returns the text, maybe not in tmp */
+    snprintf(buf, len, "%s", strerror_r(e, tmp, sizeof tmp));
+    lower_first(buf);
+    return buf;
+}
+
+/* RFC 5246 §7.2, RFC 7301 §3.2: names of the alerts a server may send */
+static const char *alert_name(unsigned char d)
+{
+    switch (d) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    }
+    return "unknown alert";
+}
+
+/* Why an mbedTLS call failed, in words a person can act on. */
+static const char *describe(const struct tls *t, int ret, char *buf,
+                            size_t len)
+{
+    char etext[ERRTEXT_MAX];
+
+    switch (ret) {
+    case MBEDTLS_ERR_NET_SEND_FAILED:
+    case MBEDTLS_ERR_NET_RECV_FAILED:
+        return errno_text(t->sys_errno, buf, len);
+    case MBEDTLS_ERR_SSL_CONN_EOF:
+        snprintf(buf, len, "the server closed the connection");
+        return buf;
+    case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+        /* 2.28 keeps the alert record in the public in_msg field */
+        if (t->ssl.in_msg && t->ssl.in_msglen > ALERT_OFFSET_DESC) {
+            unsigned char d = t->ssl.in_msg[ALERT_OFFSET_DESC];
+
+            snprintf(buf, len, "the server sent a fatal alert: %s (%u)%s",
+                     alert_name(d), (unsigned)d,
+                     d == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION
+                         ? "; it may require TLS 1.3, which this build "
+                           "lacks"
+                         : "");
+            return buf;
+        }
+        break;
+    case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
+        snprintf(buf, len, "the server does not speak TLS 1.2 (%s)",
+                 tls_strerror(ret, etext, sizeof etext));
+        return buf;
+    default:
+        break;
+    }
+    return tls_strerror(ret, buf, len);
+}
+
+/* "YYYY-MM-DD HH:MM:SS UTC"; X.509 times are UTC (RFC 5280 §4.1.2.5) */
+static void fmt_time(const mbedtls_x509_time *tm, char *buf, size_t len)
+{
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm->year,
+             tm->mon, tm->day, tm->hour, tm->min, tm->sec);
+}
+
+static void dn_text(const mbedtls_x509_name *dn, char *buf, size_t len)
+{
+    if (mbedtls_x509_dn_gets(buf, len, dn) < 0)
+        snprintf(buf, len, "(name too long)");
+}
+
+/* Append a name from the certificate, printable ASCII only: it comes
+ * from the peer and ends up in a one-line message. */
+static void add_name(char *buf, size_t len, const unsigned char *p,
+                     size_t n)
+{
+    size_t used = strlen(buf), i;
+
+    if (used && used + 2 < len) {
+        buf[used++] = ',';
+        buf[used++] = ' ';
+    }
+    for (i = 0; i < n && used + 1 < len; i++)
+        buf[used++] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+    buf[used] = '\0';
+    if (i < n && len > 4)
+        memcpy(buf + len - 4, "...", 4);
+}
+
+/* The names the certificate claims: dNSName SANs, or the CN when there
+ * are none (RFC 6125 §6.4.4: CN only without any SAN). */
+static void cert_names(const mbedtls_x509_crt *crt, char *buf, size_t len)
+{
+    const mbedtls_x509_sequence *san;
+    const mbedtls_x509_name *dn;
+
+    buf[0] = '\0';
+    for (san = &crt->subject_alt_names; san && san->buf.p; san = san->next)
+        if (san->buf.tag ==
+            (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+            add_name(buf, len, san->buf.p, san->buf.len);
+    if (buf[0])
+        return;
+    for (dn = &crt->subject; dn; dn = dn->next)
+        if (dn->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &dn->oid) == 0)
+            add_name(buf, len, dn->val.p, dn->val.len);
+    if (!buf[0])
+        snprintf(buf, len, "none");
+}
+
+/* ---- BIO ----------------------------------------------------------------- */
+
+static int bio_send(void *ctx, const unsigned char *b, size_t n)
+{
+    struct tls *t = ctx;
+    ssize_t r;
+
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    /* MSG_NOSIGNAL: a closed peer is an error to report, not a SIGPIPE */
+    r = send(t->fd, b, n, MSG_NOSIGNAL);
+    if (r >= 0)
+        return (int)r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
+    t->sys_errno = errno;
+    return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *b, size_t n)
+{
+    struct tls *t = ctx;
+    ssize_t r;
+
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    r = recv(t->fd, b, n, 0);
+    if (r >= 0)
+        return (int)r; /* 0: EOF, mbedTLS makes it CONN_EOF */
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    t->sys_errno = errno;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* ---- verification -------------------------------------------------------- */
+
+/* Called for each certificate of the chain, the root first; records what
+ * a failure message needs and leaves the verdict (flags) alone. */
+static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth,
+                     uint32_t *flags)
+{
+    struct tls *t = ctx;
+
+    if (depth == 0) {
+        t->leaf_flags = *flags;
+        cert_names(crt, t->leaf_names, sizeof t->leaf_names);
+        fmt_time(&crt->valid_from, t->leaf_valid_from,
+                 sizeof t->leaf_valid_from);
+        fmt_time(&crt->valid_to, t->leaf_valid_to, sizeof t->leaf_valid_to);
+    } else {
+        t->ca_flags |= *flags;
+        if ((*flags & (MBEDTLS_X509_BADCERT_EXPIRED |
+                       MBEDTLS_X509_BADCERT_FUTURE)) &&
+            !t->ca_bad_subject[0]) {
+            dn_text(&crt->subject, t->ca_bad_subject,
+                    sizeof t->ca_bad_subject);
+            fmt_time(&crt->valid_from, t->ca_bad_from,
+                     sizeof t->ca_bad_from);
+            fmt_time(&crt->valid_to, t->ca_bad_to, sizeof t->ca_bad_to);
+        }
+    }
+    if (depth >= t->top_depth) {
+        t->top_depth = depth;
+        dn_text(&crt->issuer, t->top_issuer, sizeof t->top_issuer);
+    }
+    return 0;
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= len)
+        return;
+    if (used) {
+        snprintf(buf + used, len - used, "; ");
+        used = strlen(buf);
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+/* What is wrong with the peer's certificate, e.g. "the certificate's
+ * name does not match (certificate names: other.example)". */
+static void verify_text(const struct tls *t, uint32_t flags, char *buf,
+                        size_t len)
+{
+    const uint32_t handled =
+        MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_NOT_TRUSTED |
+        MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE;
+    char rest[VERIFY_TEXT_MAX];
+    char *line, *nl;
+
+    buf[0] = '\0';
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+        append(buf, len,
+               "the certificate's name does not match (certificate "
+               "names: %s)", t->leaf_names[0] ? t->leaf_names : "unknown");
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+        append(buf, len, "not signed by a trusted CA (issuer: %s)",
+               t->top_issuer[0] ? t->top_issuer : "unknown");
+    if (t->leaf_flags & MBEDTLS_X509_BADCERT_EXPIRED)
+        append(buf, len, "the certificate expired on %s", t->leaf_valid_to);
+    if (t->leaf_flags & MBEDTLS_X509_BADCERT_FUTURE)
+        append(buf, len, "the certificate is not valid before %s",
+               t->leaf_valid_from);
+    if (t->ca_flags & MBEDTLS_X509_BADCERT_EXPIRED)
+        append(buf, len, "the CA certificate %s expired on %s",
+               t->ca_bad_subject, t->ca_bad_to);
+    if (t->ca_flags & MBEDTLS_X509_BADCERT_FUTURE)
+        append(buf, len, "the CA certificate %s is not valid before %s",
+               t->ca_bad_subject, t->ca_bad_from);
+    if ((flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
+        && !((t->leaf_flags | t->ca_flags) &
+             (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)))
+        append(buf, len, "a certificate is outside its validity period");
+
+    /* anything else in mbedTLS's words, one reason per line there */
+    if (!(flags & ~handled))
+        return;
+    if (mbedtls_x509_crt_verify_info(rest, sizeof rest, "",
+                                     flags & ~handled) < 0)
+        rest[0] = '\0';
+    for (line = rest; *line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
+        else
+            nl = line + strlen(line);
+        if (*line) {
+            lower_first(line);
+            append(buf, len, "%s", line);
+        }
+    }
+    if (!buf[0])
+        snprintf(buf, len, "verification failed (flags 0x%x)",
+                 (unsigned)flags);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static enum xmp_err load_cas(struct tls *t, const char *path,
+                             struct xmp_error *err)
+{
+    char etext[ERRTEXT_MAX];
+    int r;
+
+    errno = 0;
+    r = mbedtls_x509_crt_parse_file(&t->ca, path);
+    if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot load CA certificates from %s: %s", path,
+                             errno ? errno_text(errno, etext, sizeof etext)
+                                   : "cannot read the file");
+    if (r < 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot load CA certificates from %s: %s", path,
+                             tls_strerror(r, etext, sizeof etext));
+    /* r > 0 counts certificates that did not parse: only an error when
+     * nothing at all was loaded */
+    if (t->ca.version == 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot load CA certificates from %s: no usable "
+                             "certificate in the file", path);
+    return XMP_OK;
+}
+
+enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
+                     struct xmp_error *err)
+{
+    struct tls *t = NULL;
+    char etext[ERRTEXT_MAX];
+    const char *cafile;
+    enum xmp_err rc;
+    int r;
+
+    if (!out)
+        return xmp_error_set(err, XMP_EUSAGE, "no TLS handle to fill");
+    *out = NULL;
+    /* RFC 7590 §3.1: the domain is the reference identity; without it
+     * nothing could be verified (and 2.28 would skip the name check) */
+    if (!p || !p->domain || !p->domain[0])
+        return xmp_error_set(err, XMP_ETLS,
+                             "no domain to verify the server certificate "
+                             "against");
+    if (fd < 0)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "no connection to start TLS on (fd %d)", fd);
+    cafile = p->cafile ? p->cafile : TLS_SYSTEM_CA_BUNDLE;
+
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
+    t->fd = fd;
+    mbedtls_entropy_init(&t->entropy);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_ssl_init(&t->ssl);
+    t->domain = strdup(p->domain);
+    if (!t->domain) {
+        rc = xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
+        goto fail;
+    }
+
+    r = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
+                              (const unsigned char *)DRBG_PERSONALISATION,
+                              strlen(DRBG_PERSONALISATION));
+    if (r != 0) {
+        rc = xmp_error_set(err, XMP_ETLS,
+                           "cannot seed the TLS random generator: %s",
+                           tls_strerror(r, etext, sizeof etext));
+        goto fail;
+    }
+    rc = load_cas(t, cafile, err);
+    if (rc != XMP_OK)
+        goto fail;
+
+    r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
+                                    MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r != 0) {
+        rc = xmp_error_set(err, XMP_ETLS, "cannot configure TLS: %s",
+                           tls_strerror(r, etext, sizeof etext));
+        goto fail;
+    }
+    /* RFC 7525 §3.1.1: nothing older than TLS 1.2 (the default would
+     * allow 1.0) */
+    mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(&t->conf, tls_suites);
+    /* renegotiation would change the channel binding mid-stream */
+    mbedtls_ssl_conf_renegotiation(&t->conf,
+                                   MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    /* insecure: finish the handshake but keep the verdict for a warning */
+    mbedtls_ssl_conf_authmode(&t->conf, p->insecure
+                                            ? MBEDTLS_SSL_VERIFY_OPTIONAL
+                                            : MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    if (p->alpn_xmpp) {
+        r = mbedtls_ssl_conf_alpn_protocols(&t->conf, tls_alpn);
+        if (r != 0) {
+            rc = xmp_error_set(err, XMP_ETLS, "cannot offer ALPN: %s",
+                               tls_strerror(r, etext, sizeof etext));
+            goto fail;
+        }
+    }
+
+    r = mbedtls_ssl_setup(&t->ssl, &t->conf);
+    if (r != 0) {
+        rc = xmp_error_set(err, r == MBEDTLS_ERR_SSL_ALLOC_FAILED
+                                    ? XMP_ENOMEM : XMP_ETLS,
+                           "cannot set up TLS: %s",
+                           tls_strerror(r, etext, sizeof etext));
+        goto fail;
+    }
+    /* SNI and the name checked against the certificate (RFC 6125): the
+     * XMPP domain, never the host we happened to connect to */
+    r = mbedtls_ssl_set_hostname(&t->ssl, t->domain);
+    if (r != 0) {
+        rc = xmp_error_set(err, XMP_ETLS,
+                           "cannot use %s as the TLS server name: %s",
+                           t->domain, tls_strerror(r, etext, sizeof etext));
+        goto fail;
+    }
+    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    *out = t;
+    return XMP_OK;
+fail:
+    tls_free(t);
+    return rc;
+}
+
+void tls_free(struct tls *t)
+{
+    if (!t)
+        return;
+    mbedtls_ssl_free(&t->ssl);
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    mbedtls_entropy_free(&t->entropy);
+    free(t->domain);
+    free(t);
+}
+
+/* ---- I/O ----------------------------------------------------------------- */
+
+static enum xmp_err set_failed(struct tls *t, struct xmp_error *err,
+                               enum xmp_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Remember a fatal error: the context cannot be used after it. */
+static enum xmp_err set_failed(struct tls *t, struct xmp_error *err,
+                               enum xmp_err code, const char *fmt, ...)
+{
+    va_list ap;
+
+    t->failed = 1;
+    t->want = TLS_WANT_NOTHING;
+    t->fail.code = code;
+    va_start(ap, fmt);
+    vsnprintf(t->fail.msg, sizeof t->fail.msg, fmt, ap);
+    va_end(ap);
+    if (err)
+        *err = t->fail;
+    return code;
+}
+
+static enum xmp_err failed_again(const struct tls *t, struct xmp_error *err)
+{
+    if (err)
+        *err = t->fail;
+    return t->fail.code;
+}
+
+/* WANT_READ / WANT_WRITE: remember which, and tell the caller to poll. */
+static int wants(struct tls *t, int r)
+{
+    if (r == MBEDTLS_ERR_SSL_WANT_READ) {
+        t->want = TLS_WANT_READ;
+        return 1;
+    }
+    if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        t->want = TLS_WANT_WRITE;
+        return 1;
+    }
+    return 0;
+}
+
+enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
+{
+    char why[XMP_ERRMSG_MAX];
+    uint32_t flags;
+    int r;
+
+    if (!t)
+        return xmp_error_set(err, XMP_EUSAGE, "no TLS handle");
+    if (t->failed)
+        return failed_again(t, err);
+    if (t->done)
+        return XMP_OK;
+
+    r = mbedtls_ssl_handshake(&t->ssl);
+    if (wants(t, r))
+        return XMP_AGAIN;
+    if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        flags = mbedtls_ssl_get_verify_result(&t->ssl);
+        if (flags == (uint32_t)-1)
+            flags = t->leaf_flags | t->ca_flags;
+        verify_text(t, flags, why, sizeof why);
+        return set_failed(t, err, XMP_ETLS,
+                          "cannot verify certificate for %s: %s", t->domain,
+                          why);
+    }
+    if (r != 0)
+        return set_failed(t, err, XMP_ETLS, "TLS handshake with %s failed: %s",
+                          t->domain, describe(t, r, why, sizeof why));
+
+    t->done = 1;
+    t->want = TLS_WANT_NOTHING;
+    flags = mbedtls_ssl_get_verify_result(&t->ssl);
+    if (flags == 0) {
+        t->verified = 1;
+    } else {
+        /* only reachable with insecure (VERIFY_OPTIONAL) */
+        verify_text(t, flags, t->verify_msg, sizeof t->verify_msg);
+    }
+    return XMP_OK;
+}
+
+enum tls_want tls_want(const struct tls *t)
+{
+    return t ? t->want : TLS_WANT_NOTHING;
+}
+
+/* A failed read or write: the socket died, or TLS itself gave up. */
+static enum xmp_err io_failed(struct tls *t, int r, struct xmp_error *err)
+{
+    char why[ERRTEXT_MAX * 2];
+
+    describe(t, r, why, sizeof why);
+    if (r == MBEDTLS_ERR_NET_SEND_FAILED || r == MBEDTLS_ERR_NET_RECV_FAILED)
+        return set_failed(t, err, XMP_EUNREACH, "connection to %s lost: %s",
+                          t->domain, why);
+    return set_failed(t, err, XMP_ETLS, "TLS error on the connection to %s: "
+                      "%s", t->domain, why);
+}
+
+enum xmp_err tls_read(struct tls *t, void *buf, size_t len, size_t *n,
+                      struct xmp_error *err)
+{
+    int r;
+
+    if (n)
+        *n = 0;
+    if (!t || !buf || !n || len == 0)
+        return xmp_error_set(err, XMP_EUSAGE, "nowhere to read TLS data to");
+    if (t->failed)
+        return failed_again(t, err);
+    if (!t->done)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "TLS read before the handshake with %s finished",
+                             t->domain);
+    if (t->closed)
+        return XMP_OK;
+
+    r = mbedtls_ssl_read(&t->ssl, buf, len);
+    if (r > 0) {
+        t->want = TLS_WANT_NOTHING;
+        *n = (size_t)r;
+        return XMP_OK;
+    }
+    if (wants(t, r))
+        return XMP_AGAIN;
+    /* close_notify, or EOF without it: the peer is done either way */
+    if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+        r == MBEDTLS_ERR_SSL_CONN_EOF) {
+        t->closed = 1;
+        t->want = TLS_WANT_NOTHING;
+        return XMP_OK;
+    }
+    return io_failed(t, r, err);
+}
+
+enum xmp_err tls_write(struct tls *t, const void *buf, size_t len, size_t *n,
+                       struct xmp_error *err)
+{
+    int r;
+
+    if (n)
+        *n = 0;
+    if (!t || (!buf && len) || !n)
+        return xmp_error_set(err, XMP_EUSAGE, "nothing to write over TLS");
+    if (t->failed)
+        return failed_again(t, err);
+    if (!t->done)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "TLS write before the handshake with %s "
+                             "finished", t->domain);
+    if (len == 0)
+        return XMP_OK;
+
+    r = mbedtls_ssl_write(&t->ssl, buf, len);
+    if (r > 0) {
+        t->want = TLS_WANT_NOTHING;
+        *n = (size_t)r;
+        return XMP_OK;
+    }
+    if (wants(t, r))
+        return XMP_AGAIN;
+    return io_failed(t, r, err);
+}
+
+int tls_pending(const struct tls *t)
+{
+    if (!t || !t->done || t->failed)
+        return 0;
+    /* decrypted or still undecrypted bytes poll() cannot see */
+    return mbedtls_ssl_get_bytes_avail(&t->ssl) > 0 ||
+           mbedtls_ssl_check_pending(&t->ssl);
+}
+
+void tls_close_notify(struct tls *t)
+{
+    if (!t || !t->done || t->failed)
+        return;
+    /* one try: a WANT_WRITE here is dropped, the caller closes anyway */
+    (void)mbedtls_ssl_close_notify(&t->ssl);
+}
+
+void tls_get_info(const struct tls *t, struct tls_info *info)
+{
+    const mbedtls_x509_crt *peer;
+    const char *s;
+
+    if (!info)
+        return;
+    memset(info, 0, sizeof *info);
+    if (!t || !t->done)
+        return;
+    s = mbedtls_ssl_get_version(&t->ssl);
+    snprintf(info->version, sizeof info->version, "%s", s ? s : "");
+    s = mbedtls_ssl_get_ciphersuite(&t->ssl);
+    snprintf(info->cipher, sizeof info->cipher, "%s", s ? s : "");
+    peer = mbedtls_ssl_get_peer_cert(&t->ssl);
+    if (peer) {
+        dn_text(&peer->subject, info->subject, sizeof info->subject);
+        dn_text(&peer->issuer, info->issuer, sizeof info->issuer);
+        fmt_time(&peer->valid_to, info->not_after, sizeof info->not_after);
+    }
+    info->verified = t->verified;
+    snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
+}
