@@ -49,8 +49,8 @@ void tls_free(struct tls *t);
 
 /* Drive the handshake: XMP_OK when done, XMP_AGAIN (see tls_want), or
  * XMP_ETLS with a message naming the reason, e.g. "cannot verify
- * certificate for example.org: name mismatch (certificate is for
- * other.example)". */
+ * certificate for example.org: the certificate's name does not match
+ * (certificate names: other.example)". */
 enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err);
 /* After XMP_AGAIN from any call: what to poll for. */
 enum tls_want tls_want(const struct tls *t);
