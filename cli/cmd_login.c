@@ -43,9 +43,10 @@ int cmd_login(struct cli *c, int argc, char **argv)
     line("address", "%s", i.address);
     line("tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
          i.direct_tls ? "direct TLS" : "STARTTLS");
-    line("certificate", "%s; issuer %s; expires %s; %s", i.cert_subject,
+    line("certificate", "%s; issuer %s; expires %s; %s%s", i.cert_subject,
          i.cert_issuer, i.cert_not_after,
-         i.cert_verified ? "verified" : "NOT VERIFIED (--insecure)");
+         i.cert_verified ? "verified for " : "NOT VERIFIED (--insecure)",
+         i.cert_verified ? i.domain : "");
     line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
     line("features", "%s", i.features && *i.features ? i.features : "none");
     fflush(stdout);

@@ -851,6 +851,7 @@ void xmp_session_get_info(const struct xmp_session *s,
                           struct xmp_session_info *i)
 {
     memset(i, 0, sizeof *i);
+    i->domain = s->jid.domain;
     i->bound_jid = s->bound;
     i->host = s->target.host[0] ? s->target.host : NULL;
     i->address = s->address[0] ? s->address : NULL;

@@ -184,6 +184,7 @@ struct xmp_session_opts {
 
 /* What a person debugging a server wants to know about a session. */
 struct xmp_session_info {
+    const char *domain;      /* the XMPP domain: what the certificate is for */
     const char *bound_jid;   /* full JID after bind */
     const char *host;        /* the host connected to */
     const char *address;     /* numeric address and port */
