@@ -1,0 +1,351 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# prosody.sh - a private Prosody on 127.0.0.1 for the integration tests and
+# the demo (POSIX sh, sourced).
+#
+#   prosody_require                  skip the script unless prosody and openssl exist
+#   prosody_start [NAME [VARIANT]]   start an instance; VARIANT is "good" (default)
+#                                    or "wrong-name" (serves a certificate for
+#                                    wrong.test as example.test)
+#   prosody_stop [NAME]              stop it (the last one started by default)
+#
+# prosody_start exports, for the instance it started last:
+#   PROSODY_DIR       its directory (config, data, log, pid file)
+#   PROSODY_PORT      c2s port (STARTTLS) on 127.0.0.1
+#   PROSODY_TLS_PORT  direct TLS (XEP-0368) port on 127.0.0.1
+#   PROSODY_LOG       its log file (debug level)
+# and, shared by all instances of one script:
+#   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
+#                                    @example.test
+#   TEST_CA           the CA ("xmpctl test CA") that signed the server certificates
+#   OTHER_CA          an unrelated CA that signed nothing the servers use
+#
+# Every instance is stopped when the script exits, even on failure or signal.
+# Files go under $PROSODY_BASEDIR (default: $TEST_TMP, as set by lib.sh).
+
+: "${PROSODY_BIN:=prosody}"
+: "${PROSODYCTL_BIN:=prosodyctl}"
+: "${PROSODY_START_TIMEOUT:=20}"
+_prosody_names=
+_prosody_python=python3
+[ -x /usr/bin/python3 ] && _prosody_python=/usr/bin/python3
+
+prosody_require() {
+	for _pr_cmd in "$PROSODY_BIN" "$PROSODYCTL_BIN" openssl "$_prosody_python"; do
+		if ! command -v "$_pr_cmd" >/dev/null 2>&1; then
+			if command -v skip_all >/dev/null 2>&1; then
+				skip_all "$_pr_cmd not found"
+			fi
+			echo "prosody.sh: $_pr_cmd not found" >&2
+			return 1
+		fi
+	done
+}
+
+_prosody_base() {
+	if [ -z "${PROSODY_BASEDIR:-}" ]; then
+		PROSODY_BASEDIR=${TEST_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-prosody.XXXXXX")}
+	fi
+	mkdir -p "$PROSODY_BASEDIR" && PROSODY_BASEDIR=$(cd "$PROSODY_BASEDIR" && pwd)
+}
+
+# _prosody_cert DIR NAME CN: a key and a certificate for CN (SAN DNS:CN),
+# signed by the test CA, valid 2 days.
+_prosody_cert() {
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$1/$2.key" \
+		-subj "/CN=$3" -out "$1/$2.csr" 2>/dev/null &&
+	printf '%s\n' \
+		"subjectAltName = DNS:$3" \
+		"basicConstraints = critical, CA:FALSE" \
+		"keyUsage = critical, digitalSignature, keyEncipherment" \
+		"extendedKeyUsage = serverAuth" \
+		"subjectKeyIdentifier = hash" \
+		"authorityKeyIdentifier = keyid" >"$1/$2.ext" &&
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-extfile "$1/$2.ext" -out "$1/$2.pem" 2>/dev/null
+}
+
+# _prosody_ca DIR NAME CN: a self-signed CA certificate and key.
+_prosody_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1/$2.key" -out "$1/$2.pem" -days 2 -sha256 -subj "/CN=$3" \
+		-addext 'basicConstraints = critical, CA:TRUE' \
+		-addext 'keyUsage = critical, keyCertSign, cRLSign' 2>/dev/null
+}
+
+# The certificates are made once per script and shared by its instances.
+_prosody_pki() {
+	_pki=$PROSODY_BASEDIR/pki
+	if [ ! -f "$_pki/done" ]; then
+		rm -rf "$_pki" && mkdir -p "$_pki" && chmod 700 "$_pki" || return 1
+		# the four keys are independent: make them in parallel
+		_prosody_ca "$_pki" ca 'xmpctl test CA' || return 1
+		_prosody_ca "$_pki" other-ca 'xmpctl other CA' &
+		_pki_p1=$!
+		_prosody_cert "$_pki" example.test example.test &
+		_pki_p2=$!
+		_prosody_cert "$_pki" wrong.test wrong.test &
+		_pki_p3=$!
+		wait "$_pki_p1" && wait "$_pki_p2" && wait "$_pki_p3" || {
+			echo "prosody.sh: cannot make the test certificates" >&2
+			return 1
+		}
+		: >"$_pki/done"
+	fi
+	TEST_CA=$_pki/ca.pem
+	OTHER_CA=$_pki/other-ca.pem
+	export TEST_CA OTHER_CA
+}
+
+# Two distinct free TCP ports on 127.0.0.1 (the kernel picks them).
+_prosody_ports() {
+	"$_prosody_python" -c '
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+'
+}
+
+_prosody_password() {
+	# hex only: no quoting problems in configs and command lines
+	openssl rand -hex 12
+}
+
+# _prosody_config: write the configuration of the instance in $PROSODY_DIR.
+_prosody_config() {
+	_pc_ssl="{ certificate = \"$PROSODY_DIR/certs/server.pem\"; key = \"$PROSODY_DIR/certs/server.key\"; }"
+	cat >"$PROSODY_DIR/prosody.cfg.lua" <<EOF
+-- private test instance: loopback only, throwaway accounts
+run_as_root = true
+daemonize = false
+pidfile = "$PROSODY_DIR/prosody.pid"
+data_path = "$PROSODY_DIR/data"
+certificates = "$PROSODY_DIR/certs"
+log = { debug = "$PROSODY_LOG" }
+
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $PROSODY_PORT }
+c2s_direct_tls_ports = { $PROSODY_TLS_PORT }
+c2s_require_encryption = true
+-- a stream or SASL step that never comes must not keep the test waiting
+c2s_timeout = 30
+
+modules_enabled = {
+	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
+	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
+}
+modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
+authentication = "internal_hashed"
+storage = "internal"
+allow_registration = false
+
+-- the certificate for STARTTLS (per host) and for direct TLS (global and SNI)
+ssl = $_pc_ssl
+c2s_direct_tls_ssl = $_pc_ssl
+
+VirtualHost "example.test"
+	ssl = $_pc_ssl
+	c2s_direct_tls_ssl = $_pc_ssl
+EOF
+}
+
+# _prosody_register: create alice, bob and carol (in parallel; accounts are
+# plain data files, so this works whether or not the server runs).
+_prosody_register() {
+	_pr_pids=
+	for _pr_user in alice:$ALICE_PASS bob:$BOB_PASS carol:$CAROL_PASS; do
+		"$PROSODYCTL_BIN" --config "$PROSODY_DIR/prosody.cfg.lua" register \
+			"${_pr_user%%:*}" example.test "${_pr_user#*:}" \
+			>>"$PROSODY_DIR/prosodyctl.log" 2>&1 </dev/null &
+		_pr_pids="$_pr_pids $!"
+	done
+	_pr_rc=0
+	for _pr_pid in $_pr_pids; do
+		wait "$_pr_pid" || _pr_rc=1
+	done
+	if [ "$_pr_rc" != 0 ]; then
+		echo "prosody_start: prosodyctl register failed:" >&2
+		cat "$PROSODY_DIR/prosodyctl.log" >&2
+	fi
+	return "$_pr_rc"
+}
+
+# _prosody_run NAME: start the configured instance and wait until both
+# listeners are up.  Returns 2 if a port was taken meanwhile.
+_prosody_run() {
+	: >"$PROSODY_LOG"
+	"$PROSODY_BIN" -F --config "$PROSODY_DIR/prosody.cfg.lua" \
+		>"$PROSODY_DIR/stdout.log" 2>&1 </dev/null &
+	_pn_pid=$!
+	echo "$_pn_pid" >"$PROSODY_DIR/pid"
+	_prosody_names="$1 $_prosody_names"
+	eval "_prosody_pid_$(_prosody_var "$1")=$_pn_pid"
+
+	_pn_limit=$(( $(date +%s) + PROSODY_START_TIMEOUT ))
+	until grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PROSODY_PORT" "$PROSODY_LOG" &&
+	      grep -q "Activated service 'c2s_direct_tls' on \[127.0.0.1\]:$PROSODY_TLS_PORT" "$PROSODY_LOG"
+	do
+		if grep -q "Failed to open server port" "$PROSODY_LOG"; then
+			prosody_stop "$1"
+			return 2
+		fi
+		if grep -q "	error	" "$PROSODY_LOG"; then
+			echo "prosody_start: prosody ($1) reports an error:" >&2
+			prosody_log_tail "$1" >&2
+			return 1
+		fi
+		if ! kill -0 "$_pn_pid" 2>/dev/null; then
+			echo "prosody_start: prosody ($1) exited during start-up:" >&2
+			prosody_log_tail "$1" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$_pn_limit" ]; then
+			echo "prosody_start: prosody ($1) not ready after $PROSODY_START_TIMEOUT s:" >&2
+			prosody_log_tail "$1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	return 0
+}
+
+# prosody_start [NAME [VARIANT]]
+prosody_start() {
+	_ps_name=${1:-prosody}
+	_ps_variant=${2:-good}
+	_prosody_base || return 1
+	_prosody_pki || return 1
+	case $_ps_variant in
+	good) _ps_cert=example.test ;;
+	wrong-name) _ps_cert=wrong.test ;;
+	*) echo "prosody_start: unknown variant $_ps_variant" >&2; return 1 ;;
+	esac
+	# All instances of a script have the same passwords.
+	if [ -z "${_prosody_have_passwords:-}" ]; then
+		ALICE_PASS=$(_prosody_password)
+		BOB_PASS=$(_prosody_password)
+		CAROL_PASS=$(_prosody_password)
+		export ALICE_PASS BOB_PASS CAROL_PASS
+		_prosody_have_passwords=1
+	fi
+
+	PROSODY_DIR=$PROSODY_BASEDIR/$_ps_name
+	PROSODY_LOG=$PROSODY_DIR/prosody.log
+	rm -rf "$PROSODY_DIR" &&
+	mkdir -p "$PROSODY_DIR/data" "$PROSODY_DIR/certs" &&
+	chmod 700 "$PROSODY_DIR" &&
+	cp "$_pki/$_ps_cert.pem" "$PROSODY_DIR/certs/server.pem" &&
+	cp "$_pki/$_ps_cert.key" "$PROSODY_DIR/certs/server.key" || return 1
+
+	# The kernel picks free ports; should another process take one before
+	# Prosody binds it, try again with new ones.
+	_ps_try=1
+	while :; do
+		# shellcheck disable=SC2046
+		set -- $(_prosody_ports)
+		PROSODY_PORT=${1:-}
+		PROSODY_TLS_PORT=${2:-}
+		if [ -z "$PROSODY_PORT" ] || [ -z "$PROSODY_TLS_PORT" ]; then
+			echo "prosody_start: cannot find free ports" >&2
+			return 1
+		fi
+		_prosody_config || return 1
+		if [ "$_ps_try" = 1 ]; then
+			_prosody_register || return 1
+		fi
+		_prosody_run "$_ps_name"
+		case $? in
+		0) break ;;
+		2) if [ "$_ps_try" -ge 3 ]; then
+			echo "prosody_start: ports taken three times in a row" >&2
+			return 1
+		   fi ;;
+		*) return 1 ;;
+		esac
+		_ps_try=$((_ps_try + 1))
+	done
+	export PROSODY_DIR PROSODY_PORT PROSODY_TLS_PORT PROSODY_LOG
+	return 0
+}
+
+_prosody_var() {
+	printf '%s' "$1" | tr -c 'A-Za-z0-9_' _
+}
+
+# prosody_stop [NAME]: stop an instance started by prosody_start and wait for it.
+prosody_stop() {
+	_pst_name=${1:-${_prosody_names%% *}}
+	[ -n "$_pst_name" ] || return 0
+	eval "_pst_pid=\${_prosody_pid_$(_prosody_var "$_pst_name"):-}"
+	_prosody_names=$(printf '%s\n' $_prosody_names | grep -vx "$_pst_name" | tr '\n' ' ')
+	[ -n "$_pst_pid" ] || return 0
+	eval "_prosody_pid_$(_prosody_var "$_pst_name")="
+	kill "$_pst_pid" 2>/dev/null || return 0
+	# Prosody closes its sessions and exits on SIGTERM; insist after 5 s.
+	_pst_n=0
+	while kill -0 "$_pst_pid" 2>/dev/null; do
+		_pst_n=$((_pst_n + 1))
+		if [ "$_pst_n" -gt 100 ]; then
+			kill -9 "$_pst_pid" 2>/dev/null
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$_pst_pid" 2>/dev/null
+	return 0
+}
+
+prosody_stop_all() {
+	while [ -n "$(printf '%s' "$_prosody_names" | tr -d ' ')" ]; do
+		prosody_stop "${_prosody_names%% *}"
+	done
+}
+
+# prosody_log_tail [NAME [LINES]]: the end of an instance's log, for
+# diagnostics: only what was logged since prosody_log_mark, if it was called.
+prosody_log_tail() {
+	_plt_name=${1:-${_prosody_names%% *}}
+	_plt_dir=$PROSODY_BASEDIR/$_plt_name
+	[ -f "$_plt_dir/prosody.log" ] || return 0
+	eval "_plt_from=\${_prosody_mark_$(_prosody_var "$_plt_name"):-0}"
+	_plt_new=$(tail -c +"$((_plt_from + 1))" "$_plt_dir/prosody.log" |
+		tail -n "${2:-25}" | cut -c1-300 | sed 's/^/  /')
+	echo "prosody ($_plt_name) log since the test began, at most ${2:-25} lines ($_plt_dir/prosody.log):"
+	printf '%s\n' "${_plt_new:-  (nothing)}"
+	if [ -s "$_plt_dir/stdout.log" ]; then
+		echo "prosody ($_plt_name) stdout/stderr:"
+		tail -n 10 "$_plt_dir/stdout.log" | sed 's/^/  /'
+	fi
+}
+
+# prosody_log_mark: remember where the logs end now.
+prosody_log_mark() {
+	for _plm in $_prosody_names; do
+		_plm_size=$(wc -c <"$PROSODY_BASEDIR/$_plm/prosody.log" 2>/dev/null) ||
+			_plm_size=0
+		eval "_prosody_mark_$(_prosody_var "$_plm")=$_plm_size"
+	done
+}
+
+_prosody_log_tails() {
+	for _plts in $_prosody_names; do
+		prosody_log_tail "$_plts"
+	done
+}
+
+if command -v test_atexit >/dev/null 2>&1; then
+	test_atexit prosody_stop_all
+	test_on_begin prosody_log_mark
+	test_on_failure _prosody_log_tails
+else
+	trap 'prosody_stop_all' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 141' PIPE
+	trap 'exit 143' TERM
+fi

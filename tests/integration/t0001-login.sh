@@ -1,0 +1,272 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0001-login.sh - "xmpctl login" against a private Prosody: what it prints,
+# the trace, and every password source.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+prosody_start || bail_out 'cannot start Prosody'
+
+XMPCTL_PASSWORD=$ALICE_PASS
+export XMPCTL_PASSWORD
+
+# alice ARGS...: xmpctl as alice@example.test against the private server
+alice() {
+	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test "$@"
+}
+
+test_expect_success 'login succeeds and prints the bound JID' '
+	alice login >out 2>err &&
+	test_grep "^jid  *alice@example\.test/." out
+'
+
+test_expect_success 'login output is "key  value" lines, values at column 14' '
+	test -s out &&
+	awk "
+		length(\$0) < 14 || substr(\$0, 1, 13) !~ /^[a-z]+ +\$/ ||
+		substr(\$0, 14, 1) == \" \" { print \"bad line \" NR \": \" \$0; bad = 1 }
+		END { exit bad }
+	" out
+'
+
+test_expect_success 'login reports the address it connected to' '
+	test_grep "^address  *127\.0\.0\.1:$PROSODY_PORT\$" out &&
+	test_grep "^server  *127\.0\.0\.1 port $PROSODY_PORT (--server)\$" out
+'
+
+test_expect_success 'login reports TLS 1.2 negotiated with STARTTLS' '
+	test_grep "^tls  *TLSv1\.2 .*(STARTTLS)\$" out
+'
+
+test_expect_success 'login reports the certificate as verified for example.test' '
+	test_grep "^certificate  *CN=example\.test; .*verified for example\.test\$" out &&
+	test_grep "^certificate .*issuer CN=xmpctl test CA;" out
+'
+
+test_expect_success 'SCRAM-SHA-1 is preferred over PLAIN' '
+	test_grep "^sasl  *SCRAM-SHA-1 (offered: .*PLAIN.*)\$" out
+'
+
+test_expect_success 'login reports the post-authentication stream features' '
+	test_grep "^features  *.*bind" out
+'
+
+test_expect_success 'nothing on stderr after a successful login' '
+	test_must_be_empty err
+'
+
+test_expect_success '-r asks for a resource and gets exactly it' '
+	alice -r probe login >out-r &&
+	test_grep "^jid  *alice@example\.test/probe\$" out-r
+'
+
+test_expect_success '--resource= does the same' '
+	alice --resource=probe2 login >out-r2 &&
+	test_grep "^jid  *alice@example\.test/probe2\$" out-r2
+'
+
+test_expect_success 'a resource in the JID is asked for' '
+	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test/fromjid login >out-jr &&
+	test_grep "^jid  *alice@example\.test/fromjid\$" out-jr
+'
+
+test_expect_success '--direct-tls connects with TLS from the first byte' '
+	xmpctl --server "127.0.0.1:$PROSODY_TLS_PORT" --direct-tls \
+		--cafile "$TEST_CA" -j alice@example.test login >out-d &&
+	test_grep "^tls  *TLSv1\.2 .*(direct TLS)\$" out-d &&
+	test_grep "^certificate .*verified for example\.test\$" out-d &&
+	test_grep "^jid  *alice@example\.test/." out-d
+'
+
+test_expect_success '-v writes an XML trace to stderr, stdout unchanged' '
+	alice -v login >out-v 2>trace &&
+	test_grep "^jid  *alice@example\.test/." out-v &&
+	test_grep "^xmpctl: >> " trace &&
+	test_grep "^xmpctl: << " trace &&
+	test_grep "urn:ietf:params:xml:ns:xmpp-tls" trace &&
+	test_grep "urn:ietf:params:xml:ns:xmpp-bind" trace
+'
+
+test_expect_success 'the trace shows <auth> with its payload redacted' '
+	test_grep "^xmpctl: >> <auth .*\[redacted" trace
+'
+
+test_expect_success 'every SASL element in the trace is redacted' '
+	grep -E "<(auth|challenge|response|success)[ >]" trace >sasl-lines &&
+	test -s sasl-lines &&
+	test_grep ! -v "\[redacted [0-9][0-9]* bytes\]" sasl-lines
+'
+
+test_expect_success 'the trace does not contain the password' '
+	test_grep "<auth " trace &&
+	test_grep ! -F "$ALICE_PASS" trace
+'
+
+test_expect_success 'the trace does not contain the SCRAM client-first message' '
+	# "biws" is base64 of the GS2 header "n,,"
+	test_grep "<auth " trace &&
+	test_grep ! -F biws trace
+'
+
+# ---- password sources ---------------------------------------------------------
+# A wrong $XMPCTL_PASSWORD proves that the source under test wins over it.
+
+test_expect_success '--password-file reads the first line of the file' '
+	printf "%s\n" "$ALICE_PASS" >pwfile &&
+	chmod 600 pwfile &&
+	XMPCTL_PASSWORD=wrong-password alice --password-file pwfile login >out-pf &&
+	test_grep "^jid  *alice@example\.test/." out-pf
+'
+
+test_expect_success '--password-file= ignores lines after the first' '
+	printf "%s\nsecond line\n" "$ALICE_PASS" >pwfile2 &&
+	XMPCTL_PASSWORD=wrong-password alice --password-file="$TEST_TMP/pwfile2" login >out-pf2 &&
+	test_grep "^jid  *alice@example\.test/." out-pf2
+'
+
+test_expect_code 74 'an unreadable --password-file exits 74' '
+	alice --password-file "$TEST_TMP/no-such-file" login
+'
+
+test_expect_success '--password-command uses the first line of its output' '
+	XMPCTL_PASSWORD=wrong-password \
+		alice --password-command "printf %s\\\\n $ALICE_PASS" login >out-pc &&
+	test_grep "^jid  *alice@example\.test/." out-pc
+'
+
+test_expect_success '--password-command runs with /bin/sh -c' '
+	XMPCTL_PASSWORD=wrong-password \
+		alice --password-command "cat pwfile | head -n 1" login >out-pc2 &&
+	test_grep "^jid  *alice@example\.test/." out-pc2
+'
+
+test_expect_success 'a failing --password-command exits 74' '
+	expect_exit 74 alice --password-command false login 2>err-pc &&
+	test_grep "^xmpctl: " err-pc
+'
+
+test_expect_success 'a wrong $XMPCTL_PASSWORD fails to authenticate' '
+	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login
+'
+
+# ---- configuration file ---------------------------------------------------------
+
+test_expect_success 'an account section of a config file selected with -a' '
+	cat >config <<-EOF &&
+	# test configuration
+	[other]
+	jid = carol@example.test
+	server = 127.0.0.1:1
+
+	[work]
+	jid = alice@example.test
+	server = 127.0.0.1:$PROSODY_PORT
+	cafile = $TEST_CA
+	resource = fromconfig
+	password_command = cat $TEST_TMP/pwfile
+	EOF
+	XMPCTL_PASSWORD=wrong-password xmpctl -c config -a work login >out-c &&
+	test_grep "^jid  *alice@example\.test/fromconfig\$" out-c
+'
+
+test_expect_success '--config= and --account= do the same' '
+	XMPCTL_PASSWORD=wrong-password \
+		xmpctl --config="$TEST_TMP/config" --account=work login >out-c2 &&
+	test_grep "^jid  *alice@example\.test/fromconfig\$" out-c2
+'
+
+test_expect_success 'without -a the first section is used' '
+	cat >config-first <<-EOF &&
+	[work]
+	jid = alice@example.test
+	server = 127.0.0.1:$PROSODY_PORT
+	cafile = $TEST_CA
+	password_command = cat $TEST_TMP/pwfile
+
+	[other]
+	jid = carol@example.test
+	server = 127.0.0.1:1
+	EOF
+	xmpctl -c config-first login >out-c3 &&
+	test_grep "^jid  *alice@example\.test/." out-c3
+'
+
+test_expect_success 'command-line options override the config file' '
+	cat >config-override <<-EOF &&
+	[work]
+	jid = alice@example.test
+	server = 127.0.0.1:$PROSODY_PORT
+	cafile = $OTHER_CA
+	resource = fromconfig
+	EOF
+	xmpctl -c config-override --cafile "$TEST_CA" -r fromcli login >out-c4 &&
+	test_grep "^jid  *alice@example\.test/fromcli\$" out-c4
+'
+
+test_expect_success 'the default config file is $XDG_CONFIG_HOME/xmpctl/config' '
+	mkdir -p "$XDG_CONFIG_HOME/xmpctl" &&
+	sed "s/^resource = .*/resource = xdg/" config >"$XDG_CONFIG_HOME/xmpctl/config" &&
+	xmpctl -a work login >out-xdg &&
+	rm -f "$XDG_CONFIG_HOME/xmpctl/config" &&
+	test_grep "^jid  *alice@example\.test/xdg\$" out-xdg
+'
+
+cat >config-pw <<EOF
+[work]
+jid = alice@example.test
+server = 127.0.0.1:$PROSODY_PORT
+cafile = $TEST_CA
+password = $ALICE_PASS
+EOF
+
+test_expect_success 'a password in a config file others can read is refused (78)' '
+	chmod 644 config-pw &&
+	XMPCTL_PASSWORD=wrong-password expect_exit 78 xmpctl -c config-pw login 2>err-pw &&
+	test_grep -F "config-pw" err-pw
+'
+
+test_expect_success 'a password in a group-readable config file is refused (78)' '
+	chmod 640 config-pw &&
+	XMPCTL_PASSWORD=wrong-password expect_exit 78 xmpctl -c config-pw login
+'
+
+test_expect_success 'a password in a private config file is used' '
+	chmod 600 config-pw &&
+	XMPCTL_PASSWORD=wrong-password xmpctl -c config-pw login >out-pw &&
+	test_grep "^jid  *alice@example\.test/." out-pw
+'
+
+test_expect_success '"insecure" in the config file is refused (78)' '
+	cat >config-insecure <<-EOF &&
+	[work]
+	jid = alice@example.test
+	server = 127.0.0.1:$PROSODY_PORT
+	cafile = $TEST_CA
+	insecure = true
+	EOF
+	expect_exit 78 xmpctl -c config-insecure login 2>err-ins &&
+	test_grep -F "config-insecure" err-ins
+'
+
+test_expect_success 'an unknown key is refused (78), naming the file and line' '
+	cat >config-unknown <<-EOF &&
+	[work]
+	jid = alice@example.test
+	colour = blue
+	server = 127.0.0.1:$PROSODY_PORT
+	EOF
+	expect_exit 78 xmpctl -c config-unknown login 2>err-unk &&
+	test_grep -F "config-unknown" err-unk &&
+	test_grep -E "(^|[^0-9])3([^0-9]|\$)" err-unk
+'
+
+test_expect_code 78 'a config line that is not "key = value" is refused (78)' '
+	printf "[work]\njid alice@example.test\n" >config-syntax &&
+	xmpctl -c config-syntax login
+'
+
+test_done

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0003-auth.sh - SASL: mechanism choice, forced mechanisms, failures.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+prosody_start || bail_out 'cannot start Prosody'
+
+XMPCTL_PASSWORD=$ALICE_PASS
+export XMPCTL_PASSWORD
+
+alice() {
+	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test "$@"
+}
+
+test_expect_success 'a wrong password exits 77 with not-authorized' '
+	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login >out 2>err &&
+	test_grep "^xmpctl: .*not-authorized" err &&
+	test_grep "alice@example\.test" err &&
+	test_must_be_empty out
+'
+
+test_expect_success 'the error names the mechanism that was tried' '
+	test_grep "SCRAM-SHA-1" err
+'
+
+test_expect_success 'a wrong password with --mech PLAIN exits 77' '
+	XMPCTL_PASSWORD=wrong-password \
+		expect_exit 77 alice --mech PLAIN login 2>err-plain &&
+	test_grep "not-authorized" err-plain
+'
+
+test_expect_success '--mech PLAIN with the right password logs in with PLAIN' '
+	alice --mech PLAIN login >out-plain &&
+	test_grep "^sasl  *PLAIN\( \|\$\)" out-plain &&
+	test_grep "^jid  *alice@example\.test/." out-plain
+'
+
+test_expect_success '--mech=SCRAM-SHA-1 logs in with SCRAM-SHA-1' '
+	alice --mech=SCRAM-SHA-1 login >out-scram &&
+	test_grep "^sasl  *SCRAM-SHA-1\( \|\$\)" out-scram
+'
+
+test_expect_success '-m PLAIN -v: the trace holds neither password nor PLAIN payload' '
+	alice -m PLAIN -v login >out-pv 2>trace-plain &&
+	test_grep "^xmpctl: >> <auth .*mechanism=.PLAIN.*\[redacted" trace-plain &&
+	test_grep ! -F "$ALICE_PASS" trace-plain &&
+	# base64 of "\0alice\0", the start of the PLAIN message
+	test_grep ! -F "AGFsaWNl" trace-plain &&
+	test_grep ! -F "$(printf "\000alice\000%s" "$ALICE_PASS" | base64)" trace-plain
+'
+
+test_expect_success 'a wrong password with -v: the trace still leaks nothing' '
+	XMPCTL_PASSWORD=wrong-password \
+		expect_exit 77 alice -v login 2>trace-wrong &&
+	test_grep "<auth " trace-wrong &&
+	test_grep ! -F "wrong-password" trace-wrong &&
+	test_grep ! -F biws trace-wrong
+'
+
+test_expect_success '--mech DIGEST-MD5 (not offered) fails and names it' '
+	alice --mech DIGEST-MD5 login >out-digest 2>err-digest
+	rc=$?
+	echo "exit status $rc" &&
+	test "$rc" != 0 &&
+	test_grep "DIGEST-MD5" err-digest &&
+	test_grep ! "^jid " out-digest
+'
+
+test_expect_success '--mech SCRAM-SHA-256 (not offered by this server) fails and names it' '
+	alice --mech SCRAM-SHA-256 login >out-256 2>err-256
+	rc=$?
+	echo "exit status $rc" &&
+	test "$rc" != 0 &&
+	test_grep "SCRAM-SHA-256" err-256 &&
+	test_grep ! "^jid " out-256
+'
+
+test_expect_success 'an account that does not exist exits 77' '
+	expect_exit 77 xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" -j nobody@example.test login 2>err-nobody &&
+	test_grep "^xmpctl: .*nobody@example\.test" err-nobody
+'
+
+test_expect_success 'bob logs in with his own password, not with alice'"'"'s' '
+	XMPCTL_PASSWORD=$ALICE_PASS expect_exit 77 xmpctl \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j bob@example.test login &&
+	XMPCTL_PASSWORD=$BOB_PASS xmpctl \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j bob@example.test login >out-bob &&
+	test_grep "^jid  *bob@example\.test/." out-bob
+'
+
+test_done
