@@ -1,13 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # t0005-usage.sh - command line handling: --help, --version, usage errors,
-# and --help, the man page and doc/cli-spec.txt naming the same options.
+# and --help and the man page naming the same options.
 # No server is needed: nothing here may get as far as the network (port 1 on
 # 127.0.0.1 is closed, so a premature connection shows up as exit 69).
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 
-SPEC=$TESTS_SRCDIR/../doc/cli-spec.txt
 MANPAGE=$TESTS_SRCDIR/../man/xmpctl.1
 XMPCTL_PASSWORD=not-used
 export XMPCTL_PASSWORD
@@ -29,21 +28,7 @@ test_expect_success '-h prints the same help' '
 	test_cmp help help-h
 '
 
-if [ -f "$SPEC" ]; then
-	test_expect_success '--help lists every long option of doc/cli-spec.txt' '
-		long_options <"$SPEC" >spec-options &&
-		test -s spec-options &&
-		long_options <help >help-options &&
-		comm -23 spec-options help-options >missing &&
-		test_must_be_empty missing
-	'
-else
-	test_skip '--help lists every long option of doc/cli-spec.txt' \
-		"$SPEC not found"
-fi
-
-if [ -f "$MANPAGE" ]; then
-	test_expect_success 'the man page and --help name the same long options' '
+test_expect_success 'the man page and --help name the same long options' '
 		long_options <"$MANPAGE" >man-options &&
 		test -s man-options &&
 		long_options <help >help-options &&
@@ -51,11 +36,7 @@ if [ -f "$MANPAGE" ]; then
 		  comm -13 man-options help-options | sed "s/^/only in --help: /"
 		} >man-vs-help &&
 		test_must_be_empty man-vs-help
-	'
-else
-	test_skip 'the man page and --help name the same long options' \
-		"man/xmpctl.1 does not exist yet"
-fi
+'
 
 test_expect_success '--version exits 0 and prints "xmpctl 0.1.0"' '
 	xmpctl --version >version 2>err &&
