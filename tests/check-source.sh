@@ -17,7 +17,7 @@ check() { # check DESCRIPTION OUTPUT-OF-OFFENDERS
         failed=1
     fi
 }
-sources=$(ls lib/*.c lib/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h)
+sources=$(ls lib/*.c lib/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/integration/*.c)
 
 check "every C file carries an SPDX licence line" \
     "$(for f in $sources; do head -n 2 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || echo "$f"; done)"
