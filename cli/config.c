@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -88,12 +89,17 @@ static int parse(FILE *f, const char *path, const struct stat *st,
     int n = 0, rc = 0, in_wanted = 0, nsections = 0;
 
     rewind(f);
-    while (rc == 0 && fgets(line, sizeof line, f)) {
+    for (;;) {
+        /* The file may hold a password: leave no line behind. */
+        explicit_bzero(line, sizeof line);
+        if (rc != 0 || !fgets(line, sizeof line, f))
+            break;
         n++;
         if (!strchr(line, '\n') && !feof(f)) {
             cli_error("%s:%d: line longer than %d bytes", path, n,
                       CONFIG_LINE_MAX - 2);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         l = trim(line);
         if (!*l || *l == '#')
@@ -103,7 +109,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
 
             if (!e || e[1] || e == l + 1 || (size_t)(e - l) >= sizeof cur) {
                 cli_error("%s:%d: bad section header '%s'", path, n, l);
-                return EXIT_CONFIG;
+                rc = EXIT_CONFIG;
+                break;
             }
             *e = '\0';
             snprintf(cur, sizeof cur, "%s", trim(l + 1));
@@ -115,33 +122,38 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         }
         if (!(eq = strchr(l, '='))) {
             cli_error("%s:%d: expected 'key = value', got '%s'", path, n, l);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         *eq = '\0';
         k = trim(l);
         v = trim(eq + 1);
         if (!*cur) {
             cli_error("%s:%d: '%s' outside an account section", path, n, k);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         if (strcmp(k, "insecure") == 0) {
             cli_error("%s:%d: 'insecure' is not allowed in the config file; "
                       "use --insecure on the command line, for lab use only",
                       path, n);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         if (strcmp(k, "password") == 0 &&
             (st->st_mode & (S_IRWXG | S_IRWXO))) {
             cli_error("%s holds a password and others can read it; run "
                       "'chmod 600 %s'",
                       path, path);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         if (strcmp(k, "jid") && strcmp(k, "server") && strcmp(k, "cafile") &&
             strcmp(k, "resource") && strcmp(k, "password_command") &&
             strcmp(k, "password")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
-            return EXIT_CONFIG;
+            rc = EXIT_CONFIG;
+            break;
         }
         if (!apply) {
             /* Choosing: by --jid, or the first section. */
@@ -166,6 +178,7 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         else
             rc = set_if_unset(&o->cfg_password, v);
     }
+    explicit_bzero(line, sizeof line);
     if (rc == 0 && ferror(f)) {
         cli_error("cannot read %s: %s", path, strerror(errno));
         return EXIT_IOERR;
@@ -196,8 +209,21 @@ int cli_load_config(struct cli_opts *o)
         rc = EXIT_CONFIG;
         goto done;
     }
+    /* Unbuffered, so no copy of a password line stays in a stdio
+     * buffer; the file is small. */
+    setvbuf(f, NULL, _IONBF, 0);
     if (fstat(fileno(f), &st) < 0) {
         cli_error("cannot stat %s: %s", path, strerror(errno));
+        rc = EXIT_CONFIG;
+        goto close;
+    }
+    /* Like ssh: the file decides which commands run and which CA is
+     * trusted, so only its owner (or root) may be able to change it. */
+    if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        cli_error("%s can be changed by other users; refusing to use it "
+                  "(run 'chmod go-w %s')",
+                  path, path);
         rc = EXIT_CONFIG;
         goto close;
     }

@@ -36,7 +36,8 @@ void cli_print_sanitized(FILE *f, const char *s, size_t len)
     }
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+vmsg(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[2048];
     int n = vsnprintf(buf, sizeof buf, fmt, ap);

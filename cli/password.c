@@ -20,6 +20,10 @@
 
 #include "cli.h"
 
+/* Bytes read while looking for the end of the first line: more than any
+ * password buffer, so "too long" is detected, not truncated. */
+#define PASSWORD_READ_MAX 2048
+
 /* Keep the first line of s[0..n) in buf; returns its length or -1 when it
  * does not fit. */
 static long first_line(const char *s, size_t n, char *buf, size_t len)
@@ -40,13 +44,14 @@ static long first_line(const char *s, size_t n, char *buf, size_t len)
 static enum xmp_err read_fd_line(int fd, const char *what, char *buf,
                                  size_t len, struct xmp_error *err)
 {
-    char tmp[1025];
+    char tmp[PASSWORD_READ_MAX];
     size_t got = 0;
     ssize_t r;
 
-    /* Read until a newline, EOF or a full buffer. */
-    while (got < sizeof tmp - 1) {
-        r = read(fd, tmp + got, sizeof tmp - 1 - got);
+    /* Read until a newline, EOF or a full buffer; a first line that does
+     * not fit is an error, never a silently shortened password. */
+    while (got < sizeof tmp) {
+        r = read(fd, tmp + got, sizeof tmp - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {

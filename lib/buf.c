@@ -22,9 +22,16 @@ static int buf_reserve(struct buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-    p = realloc(b->data, cap);
+    /* Not realloc: the old block may hold secrets (SASL responses), so
+     * copy and wipe it rather than leave it behind in the heap. */
+    p = malloc(cap);
     if (!p)
         return -1;
+    if (b->data) {
+        memcpy(p, b->data, b->len + 1);
+        explicit_bzero(b->data, b->cap);
+        free(b->data);
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -65,14 +72,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 void buf_consume(struct buf *b, size_t n)
 {
+    size_t old = b->len;
+
     if (n >= b->len) {
         b->len = 0;
     } else {
         memmove(b->data, b->data + n, b->len - n);
         b->len -= n;
     }
+    /* Wipe what was sent: it may have been a secret. */
     if (b->data)
-        b->data[b->len] = '\0';
+        explicit_bzero(b->data + b->len, old - b->len + 1);
 }
 
 char *buf_take(struct buf *b)
@@ -88,6 +98,8 @@ char *buf_take(struct buf *b)
 
 void buf_free(struct buf *b)
 {
+    if (b->data)
+        explicit_bzero(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

@@ -34,6 +34,7 @@ struct sasl {
     void *pw_ud;
     struct xmp_error pw_err; /* why the password source failed */
     int pw_failed;
+    int finished; /* the mechanism has checked everything it needs */
 };
 
 static int offered_has(const char *const *offered, size_t n, const char *m)
@@ -177,6 +178,8 @@ static enum xmp_err step(struct sasl *s, const char *in, char **out,
                              gsasl_strerror(rc));
     }
     *done = rc == GSASL_OK;
+    if (*done)
+        s->finished = 1;
     if (out) {
         if (o && !*o) {
             free(o);
@@ -249,6 +252,16 @@ enum xmp_err sasl_success(struct sasl *s, const char *in,
      * server's final message ("v=...") checked here. */
     if (strcmp(s->mech, "PLAIN") == 0)
         return XMP_OK;
+    /* RFC 6120 §6.3.10: the server may have sent its final SCRAM message
+     * in a <challenge/>; then <success/> carries nothing more. */
+    if (s->finished) {
+        if (*from_xmpp_b64(in))
+            return xmp_error_set(err, XMP_EAUTH,
+                                 "server sent SASL %s data after the "
+                                 "exchange was complete",
+                                 s->mech);
+        return XMP_OK;
+    }
     if (step(s, in, NULL, &done, &why) != XMP_OK)
         return xmp_error_set(err, XMP_EAUTH,
                              "server claimed SASL success but failed to "

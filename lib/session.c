@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -125,9 +126,11 @@ static enum xmp_err send_header(struct xmp_session *s)
     }
     s->got_header = 0;
     r = send_raw(s, b.data, NULL);
-    s->stream_open = 1;
     buf_free(&b);
-    s->state = ST_WAIT_FEATURES;
+    if (r == XMP_OK) {
+        s->stream_open = 1;
+        s->state = ST_WAIT_FEATURES;
+    }
     return r;
 }
 
@@ -245,13 +248,14 @@ done:
 /* RFC 6120 §7: bind the requested resource, or let the server choose. */
 static enum xmp_err start_bind(struct xmp_session *s)
 {
-    struct xmp_node *iq, *bind, *res;
+    struct xmp_node *iq = NULL, *bind, *res;
     struct xmp_error e;
     enum xmp_err r = XMP_ENOMEM;
     char *id = xmp_session_new_id(s);
 
-    iq = xmp_node_new(NS_CLIENT, "iq", &e);
-    if (!iq || !id || xmp_node_set_attr(iq, "type", "set", &e) ||
+    xmp_error_clear(&e);
+
+    if (!id || !(iq = xmp_node_new(NS_CLIENT, "iq", &e)) || xmp_node_set_attr(iq, "type", "set", &e) ||
         xmp_node_set_attr(iq, "id", id, &e) ||
         !(bind = xmp_node_add_child(iq, NS_BIND, "bind", &e)))
         goto done;
@@ -263,12 +267,16 @@ static enum xmp_err start_bind(struct xmp_session *s)
     free(s->pending_id);
     s->pending_id = id;
     id = NULL;
-    r = send_node(s, iq);
-    s->state = ST_WAIT_BIND;
+    if ((r = send_node(s, iq)) == XMP_OK)
+        s->state = ST_WAIT_BIND;
+    else
+        r = XMP_AGAIN; /* already failed: keep that error */
 done:
-    if (r == XMP_ENOMEM && s->state != ST_WAIT_BIND)
+    if (r == XMP_ENOMEM)
         r = session_fail(s, e.code ? e.code : XMP_ENOMEM, "%s",
                          e.code ? e.msg : "out of memory");
+    else if (r == XMP_AGAIN)
+        r = s->err.code;
     free(id);
     xmp_node_free(iq);
     return r;
@@ -290,7 +298,8 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
     s->pending_id = id;
     r = send_raw(s, b.data, NULL);
     buf_free(&b);
-    s->state = ST_WAIT_SESSION;
+    if (r == XMP_OK)
+        s->state = ST_WAIT_SESSION;
     return r;
 }
 
@@ -346,6 +355,10 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         r = sasl_success(s->sasl, text, &e);
         if (r == XMP_OK) {
             s->authenticated = 1;
+            /* Drop the mechanism state, and the password GNU SASL holds,
+             * as soon as it is no longer needed. */
+            sasl_free(s->sasl);
+            s->sasl = NULL;
             /* RFC 6120 §6.4.6: restart the stream right after
              * </success>; what follows belongs to the new stream. */
             s->restart = RESTART_STREAM;
@@ -423,17 +436,16 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
                             "server answered resource binding without a JID");
     if (!(text = xmp_node_text(j)))
         return session_fail(s, XMP_ENOMEM, "out of memory");
-    if (xmp_jid_parse(text, &jid, &e) != XMP_OK || !jid.resource) {
+    if (xmp_jid_parse(text, &jid, &e) != XMP_OK) {
         session_fail(s, XMP_EPROTO, "server bound an invalid JID '%s'", text);
         free(text);
-        if (e.code == XMP_OK)
-            xmp_jid_clear(&jid);
         return s->err.code;
     }
     /* RFC 6120 §7.6.2: the server may change the resource, not who we
-     * are. */
+     * are.  RFC 7622 §3.3: localparts compare case-insensitively, so
+     * Alice@ and alice@ are the same account. */
     bare = xmp_jid_bare(&jid);
-    same = bare && strcmp(bare, s->bare) == 0;
+    same = bare && jid.resource && strcasecmp(bare, s->bare) == 0;
     free(bare);
     xmp_jid_clear(&jid);
     if (!same) {
@@ -500,12 +512,17 @@ static enum xmp_err on_ready_stanza(struct xmp_session *s,
              * handles a session's stanzas in order (RFC 6120 §10.1). */
             s->acked_seq = s->ack_req_seq;
             s->ack_pending = 0;
+            if (s->ack_again && s->state == ST_READY) {
+                s->ack_again = 0;
+                return xmp_session_request_ack(s);
+            }
             return XMP_OK;
         }
         if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0) {
             if (s->o.on_stanza)
                 s->o.on_stanza(s->o.stanza_ud, st);
-            return answer_iq(s, st);
+            /* RFC 6120 §4.4: nothing may follow our </stream:stream>. */
+            return s->stream_open ? answer_iq(s, st) : XMP_OK;
         }
     }
     if (s->o.on_stanza)
@@ -563,6 +580,8 @@ int session_on_element(void *ud, struct xmp_node *el)
     struct xmp_session *s = ud;
     enum xmp_err r = XMP_OK;
     const char *id;
+
+    enum session_state before = s->state;
 
     trace_in(s, el);
     if (is(el, XML_NS_STREAM, "error")) {
@@ -627,6 +646,10 @@ int session_on_element(void *ud, struct xmp_node *el)
     xmp_node_free(el);
     if (r != XMP_OK && r != XMP_AGAIN)
         return -1;
+    /* The deadline counts from our last request, not from whatever the
+     * server sends meanwhile; an awaited answer starts a new wait. */
+    if (s->state != before)
+        s->last_progress = xmp_now_ms();
     return s->restart ? 1 : 0;
 }
 
@@ -894,8 +917,15 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
 
     if (s->state != ST_READY)
         return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
-    if (s->ack_pending || s->acked_seq == s->sent_seq)
-        return XMP_OK; /* the outstanding request will cover them too */
+    if (s->acked_seq == s->sent_seq)
+        return XMP_OK;
+    if (s->ack_pending) {
+        /* The outstanding ping went out before the newer stanzas; ask
+         * again as soon as it is answered. */
+        if (s->sent_seq > s->ack_req_seq)
+            s->ack_again = 1;
+        return XMP_OK;
+    }
     /* XEP-0199 ping to our server: its answer, whatever its type, comes
      * after the server has handled every stanza sent before it. */
     if (!(id = xmp_session_new_id(s)) ||
@@ -912,6 +942,7 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
     buf_free(&b);
     s->ack_pending = 1;
     s->ack_req_seq = s->sent_seq;
+    s->ack_sent = xmp_now_ms();
     return r;
 }
 

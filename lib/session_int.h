@@ -82,6 +82,8 @@ struct xmp_session {
     /* ready */
     uint64_t sent_seq, acked_seq, ack_req_seq;
     int ack_pending;
+    int ack_again;   /* stanzas were sent after the outstanding ping */
+    int64_t ack_sent;
     char ack_id[48];
     int sent_presence;
     char id_prefix[16];

@@ -208,7 +208,6 @@ static enum xmp_err read_in(struct xmp_session *s)
                                 s->peer_closed ? " after closing its stream"
                                                : "");
         }
-        s->last_progress = xmp_now_ms();
         if ((r = feed(s, buf, n)) != XMP_OK)
             return r;
         if (s->peer_closed) {
@@ -262,9 +261,12 @@ int64_t xmp_session_deadline(const struct xmp_session *s)
                                                        : SESSION_CLOSE_WAIT_MS;
         return s->close_started + wait;
     case ST_READY:
-        if (!s->ack_pending && !s->out.len)
-            return -1;
-        /* fall through */
+        wait = -1;
+        if (s->ack_pending)
+            wait = s->ack_sent + s->o.timeout_ms;
+        if (s->out.len && (wait < 0 || s->last_progress + s->o.timeout_ms < wait))
+            wait = s->last_progress + s->o.timeout_ms;
+        return wait;
     default:
         return s->last_progress + s->o.timeout_ms;
     }
