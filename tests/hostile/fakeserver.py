@@ -12,11 +12,17 @@ LOGFILE.  SCRIPT lines:
                     \\e (ESC) and \\C (U+009B, CSI)
                     escapes are expanded)
     repeat N TEXT   send TEXT N times
+    starttls CERT KEY  answer <starttls/> with <proceed/> and become the
+                    TLS server with this certificate and key
     hang            read and discard until the client closes
     close           close the connection
+In TEXT, $ID is the last id='...' the client sent before the text the
+latest expect step matched.
 """
 import os
+import re
 import socket
+import ssl
 import sys
 
 STREAM_HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -48,6 +54,7 @@ def main():
     conn, _ = srv.accept()
     conn.settimeout(20)
     got = b""
+    last_id = ""
     log = open(logfile, "wb")
     try:
         for op, arg in steps:
@@ -59,9 +66,20 @@ def main():
                     got += data
                     log.write(data)
                     log.flush()
-                got = got[got.index(arg.encode()) + len(arg.encode()):]
+                at = got.index(arg.encode())
+                ids = re.findall(rb"\bid=['\"]([^'\"]*)['\"]", got[:at])
+                if ids:
+                    last_id = ids[-1].decode()
+                got = got[at + len(arg.encode()):]
             elif op == "send":
-                conn.sendall(arg.encode())
+                conn.sendall(arg.replace("$ID", last_id).encode())
+            elif op == "starttls":
+                cert, _, key = arg.partition(" ")
+                conn.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+                tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                tls.load_cert_chain(cert, key)
+                conn = tls.wrap_socket(conn, server_side=True)
+                got = b""
             elif op == "repeat":
                 count, _, text = arg.partition(" ")
                 conn.sendall(text.encode() * int(count))
@@ -75,7 +93,7 @@ def main():
             elif op == "close":
                 conn.close()
                 return
-    except (socket.timeout, ConnectionError):
+    except (socket.timeout, ConnectionError, ssl.SSLError):
         pass
     finally:
         log.close()
