@@ -42,7 +42,9 @@ static enum xmp_err no_password(void *ud, char *buf, size_t len,
 }
 
 /* Run one exchange; tamper: 0 none, 1 replace the server's final message,
- * 2 claim success right after the first challenge. */
+ * 2 claim success right after the first challenge, 3 send the final
+ * message in a <challenge/> and an empty <success/> (RFC 6120 §6.3.10),
+ * 4 the same but with data in <success/> as well. */
 static enum xmp_err exchange(const char *mech, const char *client_pw,
                              int tamper, struct xmp_error *err)
 {
@@ -63,10 +65,16 @@ static enum xmp_err exchange(const char *mech, const char *client_pw,
         to_cli = NULL;
         rc = gsasl_step64(ss, strcmp(to_srv, "=") ? to_srv : "", &to_cli);
         if (rc == GSASL_OK) {
-            if (tamper == 1)
+            if (tamper == 1) {
                 r = sasl_success(c, "dj1BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBPQ==",
                                  err);
-            else
+            } else if (tamper == 3 || tamper == 4) {
+                free(to_srv);
+                to_srv = NULL;
+                r = sasl_challenge(c, to_cli, &to_srv, err);
+                if (r == XMP_OK)
+                    r = sasl_success(c, tamper == 3 ? "=" : to_cli, err);
+            } else
                 r = sasl_success(c, to_cli ? to_cli : "", err);
             break;
         }
@@ -140,6 +148,10 @@ int main(void)
     ok(strstr(err.msg, "prove") != NULL, "... saying so: %s", err.msg);
     is_int(exchange("SCRAM-SHA-256", "pencil", 2, &err), XMP_EAUTH,
            "<success/> before SCRAM finished is refused");
+    is_int(exchange("SCRAM-SHA-1", "pencil", 3, &err), XMP_OK,
+           "the server's proof in a <challenge/>, then an empty <success/>");
+    is_int(exchange("SCRAM-SHA-1", "pencil", 4, &err), XMP_EAUTH,
+           "data in <success/> after the exchange finished is refused");
 
     /* The password source failing is reported as its own error. */
     init = NULL;
