@@ -269,4 +269,51 @@ test_expect_code 78 'a config line that is not "key = value" is refused (78)' '
 	xmpctl -c config-syntax login
 '
 
+test_expect_success 'with -j, the section with that jid is used, not the first' '
+	cat >config-byjid <<-EOF &&
+	[carol]
+	jid = carol@example.test
+	password_command = false
+
+	[alice]
+	jid = alice@example.test
+	server = 127.0.0.1:$PROSODY_PORT
+	cafile = $TEST_CA
+	resource = byjid
+	password_command = cat $TEST_TMP/pwfile
+	EOF
+	xmpctl -c config-byjid -j alice@example.test login >out-byjid &&
+	test_grep "^jid  *alice@example\.test/byjid\$" out-byjid
+'
+
+test_expect_success 'with -j, that account'"'"'s section (and password command) is used' '
+	XMPCTL_PASSWORD=$CAROL_PASS expect_exit 74 xmpctl -c config-byjid \
+		-j carol@example.test --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" login 2>err-carol &&
+	test_grep "password command failed" err-carol
+'
+
+test_expect_success 'with -j and no matching section, no section is used' '
+	XMPCTL_PASSWORD=$BOB_PASS xmpctl -c config-byjid -j bob@example.test \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" login >out-nosec &&
+	test_grep "^jid  *bob@example\.test/." out-nosec &&
+	test_grep ! "byjid" out-nosec
+'
+
+test_expect_success 'a config file others can change is refused (78)' '
+	cp config-first config-gw &&
+	chmod 664 config-gw &&
+	expect_exit 78 xmpctl -c config-gw login 2>err-gw &&
+	test_grep "can be changed by other users" err-gw &&
+	chmod 600 config-gw &&
+	xmpctl -c config-gw login >/dev/null
+'
+
+test_expect_success 'a password longer than any password buffer is refused (74)' '
+	head -c 3000 /dev/zero | tr "\\0" x >pw-long &&
+	expect_exit 74 xmpctl --password-file pw-long -j alice@example.test \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" login 2>err-long &&
+	test_grep "too long" err-long
+'
+
 test_done
