@@ -77,25 +77,11 @@ static void watch_bounce(void *ud, const struct xmp_node *st)
     struct send_state *s = ud;
     const char *type = xmp_node_attr(st, "type");
     const char *id = xmp_node_attr(st, "id");
-    const struct xmp_node *e, *k;
-    char *text = NULL;
-    const char *cond = "undefined-condition";
 
     if (strcmp(xmp_node_name(st), "message") != 0 || !type ||
         strcmp(type, "error") != 0 || !id || strcmp(id, s->id) != 0)
         return;
-    if ((e = xmp_node_child(st, NULL, "error"))) {
-        for (k = xmp_node_first(e); k; k = xmp_node_next(k)) {
-            if (strcmp(xmp_node_name(k), "text") == 0)
-                text = xmp_node_text(k);
-            else
-                cond = xmp_node_name(k);
-        }
-    }
-    snprintf(s->bounce, sizeof s->bounce, "%s%s%s%s", cond,
-             text && *text ? " (" : "", text && *text ? text : "",
-             text && *text ? ")" : "");
-    free(text);
+    xmp_error_describe(st, s->bounce, sizeof s->bounce);
     s->bounced = 1;
 }
 

@@ -340,7 +340,6 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
 {
     struct xmp_error e;
     char *text = xmp_node_text(el), *reply = NULL;
-    const struct xmp_node *c;
     enum xmp_err r;
 
     if (!text)
@@ -366,19 +365,11 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
             r = fail_with(s, &e);
         }
     } else if (strcmp(xmp_node_name(el), "failure") == 0) {
-        const char *cond = "unknown condition";
-        char *why = NULL;
+        char why[512];
 
-        for (c = xmp_node_first(el); c; c = xmp_node_next(c))
-            if (strcmp(xmp_node_name(c), "text") != 0)
-                cond = xmp_node_name(c);
-        if ((c = xmp_node_child(el, NS_SASL, "text")))
-            why = xmp_node_text(c);
-        r = session_fail(s, XMP_EAUTH,
-                         "authentication failed as %s (%s): %s%s%s%s", s->bare,
-                         s->mech, cond, why && *why ? " (" : "",
-                         why && *why ? why : "", why && *why ? ")" : "");
-        free(why);
+        xmp_error_describe(el, why, sizeof why);
+        r = session_fail(s, XMP_EAUTH, "authentication failed as %s (%s): %s",
+                         s->bare, s->mech, why);
     } else {
         r = session_fail(s, XMP_EPROTO, "unexpected SASL element <%s/>",
                          xmp_node_name(el));
@@ -392,28 +383,6 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
     return r;
 }
 
-/* A stanza-error's condition and text, for messages. */
-static void describe_error(const struct xmp_node *st, char *buf, size_t len)
-{
-    const struct xmp_node *e = xmp_node_child(st, NULL, "error"), *c;
-    const char *cond = "undefined-condition";
-    char *text = NULL;
-
-    if (e) {
-        for (c = xmp_node_first(e); c; c = xmp_node_next(c)) {
-            if (strcmp(xmp_node_ns(c), NS_STANZAS) != 0)
-                continue;
-            if (strcmp(xmp_node_name(c), "text") == 0)
-                text = xmp_node_text(c);
-            else
-                cond = xmp_node_name(c);
-        }
-    }
-    snprintf(buf, len, "%s%s%s%s", cond, text && *text ? " (" : "",
-             text && *text ? text : "", text && *text ? ")" : "");
-    free(text);
-}
-
 static enum xmp_err on_bind_result(struct xmp_session *s,
                                    const struct xmp_node *iq)
 {
@@ -425,7 +394,7 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
     int same;
 
     if (type && strcmp(type, "error") == 0) {
-        describe_error(iq, why, sizeof why);
+        xmp_error_describe(iq, why, sizeof why);
         return session_fail(s, XMP_EREMOTE, "resource binding failed: %s",
                             why);
     }
@@ -533,22 +502,10 @@ static enum xmp_err on_ready_stanza(struct xmp_session *s,
 static enum xmp_err on_stream_error(struct xmp_session *s,
                                     const struct xmp_node *el)
 {
-    const struct xmp_node *c;
-    const char *cond = "undefined-condition";
-    char *text = NULL;
-    enum xmp_err r;
+    char why[512];
 
-    for (c = xmp_node_first(el); c; c = xmp_node_next(c)) {
-        if (strcmp(xmp_node_name(c), "text") == 0)
-            text = xmp_node_text(c);
-        else
-            cond = xmp_node_name(c);
-    }
-    r = session_fail(s, XMP_EPROTO, "stream error from server: %s%s%s%s",
-                     cond, text && *text ? " (" : "", text && *text ? text : "",
-                     text && *text ? ")" : "");
-    free(text);
-    return r;
+    xmp_error_describe(el, why, sizeof why);
+    return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 
 static void trace_in(struct xmp_session *s, const struct xmp_node *el)
@@ -627,7 +584,7 @@ int session_on_element(void *ud, struct xmp_node *el)
             } else {
                 char why[256];
 
-                describe_error(el, why, sizeof why);
+                xmp_error_describe(el, why, sizeof why);
                 r = session_fail(s, XMP_EREMOTE,
                                  "session establishment failed: %s", why);
             }

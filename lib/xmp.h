@@ -133,6 +133,10 @@ char *xmp_node_text(const struct xmp_node *n);
  * Caller frees; NULL only on ENOMEM. */
 char *xmp_node_to_string(const struct xmp_node *n, const char *parent_ns);
 
+/* Describe an error as "condition (text)": the <error/> child of a stanza,
+ * or a <stream:error/> or SASL <failure/> itself.  Always fills buf. */
+void xmp_error_describe(const struct xmp_node *n, char *buf, size_t len);
+
 /* Check that s[0..len) is UTF-8 holding only characters XML 1.0 allows.
  * Returns XMP_OK or XMP_EDATA with err naming the offending byte offset. */
 enum xmp_err xmp_xml_check_text(const char *s, size_t len,

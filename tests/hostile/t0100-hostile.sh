@@ -60,6 +60,17 @@ test_expect_success 'a stream error is reported with its condition (76)' '
 	test_grep "stream error from server: host-unknown (no such host)" streamerror.err
 '
 
+cat >twotexts.script <<SCRIPT
+expect <stream:stream
+send \$HEADER<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>one</text><text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='de'>zwei</text></stream:error>
+hang
+SCRIPT
+test_expect_success 'a stream error with two conditions and two texts: the first of each' '
+	fake twotexts &&
+	expect_exit 76 run twotexts login &&
+	test_grep "stream error from server: policy-violation (one)\$" twotexts.err
+'
+
 cat >escape.script <<SCRIPT
 expect <stream:stream
 send \$HEADER<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>\C31mred\C0m</text></stream:error></stream:stream>
