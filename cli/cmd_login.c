@@ -31,6 +31,11 @@ int cmd_login(struct cli *c, int argc, char **argv)
     struct xmp_session_info i;
     int rc;
 
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_usage(stdout);
+        return EXIT_OK;
+    }
     if (argc > 1) {
         cli_error("login takes no arguments, got '%s'", argv[1]);
         return EXIT_USAGE;

@@ -124,6 +124,11 @@ int cmd_send(struct cli *c, int argc, char **argv)
 
     memset(&st, 0, sizeof st);
     memset(&to, 0, sizeof to);
+    if (argi < argc && (strcmp(argv[argi], "--help") == 0 ||
+                        strcmp(argv[argi], "-h") == 0)) {
+        cli_usage(stdout);
+        return EXIT_OK;
+    }
     if (argi < argc && strcmp(argv[argi], "--") == 0)
         argi++;
     if (argi >= argc || argc - argi > 2) {

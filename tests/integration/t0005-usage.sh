@@ -38,6 +38,13 @@ test_expect_success 'the man page and --help name the same long options' '
 		test_must_be_empty man-vs-help
 '
 
+test_expect_success 'COMMAND --help prints the same help, without connecting' '
+	xmpctl send --help >help-send &&
+	test_cmp help help-send &&
+	xmpctl login -h >help-login &&
+	test_cmp help help-login
+'
+
 test_expect_success '--version exits 0 and prints "xmpctl 0.1.0"' '
 	xmpctl --version >version 2>err &&
 	test "$(head -n 1 version)" = "xmpctl 0.1.0" &&
