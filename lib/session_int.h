@@ -38,6 +38,23 @@ enum session_state {
 
 enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 
+#define NS_CLIENT "jabber:client"
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_PING "urn:xmpp:ping"
+
+#include <string.h>
+
+static inline int node_is(const struct xmp_node *n, const char *ns,
+                          const char *name)
+{
+    return strcmp(xmp_node_ns(n), ns) == 0 &&
+           strcmp(xmp_node_name(n), name) == 0;
+}
+
 struct xmp_session {
     struct xmp_session_opts o; /* strings point at our own copies */
     struct xmp_jid jid;
@@ -99,6 +116,14 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
 void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
                    const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Keep an error a lower layer already described. */
+enum xmp_err session_fail_with(struct xmp_session *s,
+                               const struct xmp_error *e);
+/* Queue bytes (trace_text, if not NULL, is what the trace shows). */
+enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
+                              const char *trace_text);
+enum xmp_err session_send_node(struct xmp_session *s,
+                               const struct xmp_node *n);
 
 /* session.c: events from the I/O side */
 int session_on_element(void *ud, struct xmp_node *el);

@@ -17,11 +17,6 @@
 
 #include "session_int.h"
 
-static enum xmp_err fail_with(struct xmp_session *s, const struct xmp_error *e)
-{
-    return session_fail(s, e->code, "%s", e->msg);
-}
-
 enum xmp_err session_io_start_tls(struct xmp_session *s)
 {
     struct tls_params p;
@@ -36,7 +31,7 @@ enum xmp_err session_io_start_tls(struct xmp_session *s)
         return session_fail(s, XMP_EPROTO,
                             "unsent plaintext left at the TLS handshake");
     if (tls_new(&s->tls, s->fd, &p, &e) != XMP_OK)
-        return fail_with(s, &e);
+        return session_fail_with(s, &e);
     s->state = ST_TLS_HANDSHAKE;
     s->last_progress = xmp_now_ms();
     return XMP_OK;
@@ -94,7 +89,7 @@ static enum xmp_err flush_out(struct xmp_session *s)
                 return XMP_OK;
             }
             if (r != XMP_OK)
-                return fail_with(s, &e);
+                return session_fail_with(s, &e);
             s->tls_inflight = 0;
         } else {
             w = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
@@ -128,7 +123,7 @@ static enum xmp_err transport_read(struct xmp_session *s, char *buf,
         if (r == XMP_AGAIN && tls_want(s->tls) == TLS_WANT_WRITE)
             s->read_wants_write = 1;
         if (r != XMP_OK && r != XMP_AGAIN)
-            return fail_with(s, &e);
+            return session_fail_with(s, &e);
         return r;
     }
     for (;;) {
@@ -316,7 +311,7 @@ static enum xmp_err step_connect(struct xmp_session *s)
     if (r == XMP_AGAIN)
         return XMP_AGAIN;
     if (r != XMP_OK)
-        return fail_with(s, &e);
+        return session_fail_with(s, &e);
     s->fd = fd;
     t = net_connector_target(s->conn);
     s->target = *t;
@@ -337,7 +332,7 @@ static enum xmp_err step_handshake(struct xmp_session *s)
     if (r == XMP_AGAIN)
         return XMP_AGAIN;
     if (r != XMP_OK)
-        return fail_with(s, &e);
+        return session_fail_with(s, &e);
     s->last_progress = xmp_now_ms();
     return session_tls_ready(s);
 }

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * negotiate.c - the negotiation state machine (RFC 6120 §4-§7): stream
+ * open, STARTTLS, SASL, resource binding, optional legacy session; then
+ * "ready", where stanzas go to the caller.  One explicit state and one
+ * switch per event (session_on_element), so the state can be logged,
+ * printed and tested.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "session_int.h"
+
+static enum xmp_err send_header(struct xmp_session *s)
+{
+    struct buf b = BUF_INIT;
+    enum xmp_err r;
+
+    if (buf_puts(&b, "<?xml version='1.0'?><stream:stream xmlns='"
+                     NS_CLIENT "' xmlns:stream='" XML_NS_STREAM "' to='") < 0 ||
+        xml_escape(&b, s->jid.domain, strlen(s->jid.domain), 1, NULL) ||
+        (s->tls && (buf_puts(&b, "' from='") < 0 ||
+                    xml_escape(&b, s->bare, strlen(s->bare), 1, NULL))) ||
+        buf_puts(&b, "' version='1.0' xml:lang='en'>") < 0) {
+        buf_free(&b);
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    }
+    s->got_header = 0;
+    r = session_send_raw(s, b.data, NULL);
+    buf_free(&b);
+    if (r == XMP_OK) {
+        s->stream_open = 1;
+        s->state = ST_WAIT_FEATURES;
+    }
+    return r;
+}
+
+/* SASL elements carry secrets (or material to attack them): the trace
+ * shows only their size. */
+static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
+                              const char *mech, const char *b64)
+{
+    struct buf x = BUF_INIT, t = BUF_INIT;
+    enum xmp_err r;
+    const char *m = mech ? "' mechanism='" : "";
+
+    if (buf_printf(&x, "<%s xmlns='" NS_SASL "%s%s'>%s</%s>", name, m,
+                   mech ? mech : "", b64, name) < 0 ||
+        buf_printf(&t, "<%s xmlns='" NS_SASL "%s%s'>[redacted %zu bytes]</%s>",
+                   name, m, mech ? mech : "", strlen(b64), name) < 0) {
+        buf_free(&x);
+        buf_free(&t);
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    }
+    r = session_send_raw(s, x.data, t.data);
+    explicit_bzero(x.data, x.len);
+    buf_free(&x);
+    buf_free(&t);
+    return r;
+}
+
+static void note_features(struct xmp_session *s, const struct xmp_node *f)
+{
+    struct buf b = BUF_INIT;
+    const struct xmp_node *c;
+
+    for (c = xmp_node_first(f); c; c = xmp_node_next(c)) {
+        const char *ns = xmp_node_ns(c), *name = xmp_node_name(c);
+
+        if (b.len)
+            buf_puts(&b, " ");
+        if (strncmp(ns, "urn:ietf:params:xml:ns:xmpp-", 28) == 0)
+            buf_puts(&b, ns + 28);
+        else if (strncmp(ns, "urn:xmpp:features:", 18) == 0)
+            buf_puts(&b, ns + 18);
+        else if (strcmp(ns, "http://jabber.org/protocol/caps") == 0)
+            buf_puts(&b, "caps");
+        else if (strncmp(ns, "urn:xmpp:", 9) == 0)
+            buf_puts(&b, ns + 9);
+        else
+            buf_puts(&b, name);
+    }
+    free(s->features);
+    s->features = buf_take(&b);
+}
+
+static enum xmp_err start_auth(struct xmp_session *s,
+                               const struct xmp_node *mechs)
+{
+    const char *offered[SESSION_MAX_MECHS];
+    char *texts[SESSION_MAX_MECHS];
+    const struct xmp_node *m;
+    struct buf list = BUF_INIT;
+    struct xmp_error e;
+    size_t n = 0, i;
+    char *init = NULL;
+    enum xmp_err r = XMP_OK;
+
+    for (m = xmp_node_first(mechs); m && n < SESSION_MAX_MECHS;
+         m = xmp_node_next(m)) {
+        if (!node_is(m, NS_SASL, "mechanism"))
+            continue;
+        if (!(texts[n] = xmp_node_text(m))) {
+            r = session_fail(s, XMP_ENOMEM, "out of memory");
+            goto done;
+        }
+        offered[n] = texts[n];
+        buf_printf(&list, "%s%s", n ? " " : "", texts[n]);
+        n++;
+    }
+    free(s->sasl_offered);
+    s->sasl_offered = buf_take(&list);
+    s->mech = sasl_choose(offered, n, s->tls != NULL, s->o.mech, &e);
+    if (!s->mech) {
+        r = session_fail_with(s, &e);
+        goto done;
+    }
+    session_trace(s, XMP_TRACE_INFO, "SASL mechanism %s (offered: %s)",
+                  s->mech, s->sasl_offered);
+    if ((r = sasl_start(&s->sasl, s->mech, s->jid.local, s->o.password,
+                        s->o.password_ud, &init, &e)) != XMP_OK) {
+        r = session_fail_with(s, &e);
+        goto done;
+    }
+    if ((r = send_sasl(s, "auth", s->mech, init)) == XMP_OK)
+        s->state = ST_WAIT_SASL;
+done:
+    for (i = 0; i < n; i++)
+        free(texts[i]);
+    if (init) {
+        explicit_bzero(init, strlen(init));
+        free(init);
+    }
+    return r;
+}
+
+/* RFC 6120 §7: bind the requested resource, or let the server choose. */
+static enum xmp_err start_bind(struct xmp_session *s)
+{
+    struct xmp_node *iq = NULL, *bind, *res;
+    struct xmp_error e;
+    enum xmp_err r = XMP_ENOMEM;
+    char *id = xmp_session_new_id(s);
+
+    xmp_error_clear(&e);
+
+    if (!id || !(iq = xmp_node_new(NS_CLIENT, "iq", &e)) || xmp_node_set_attr(iq, "type", "set", &e) ||
+        xmp_node_set_attr(iq, "id", id, &e) ||
+        !(bind = xmp_node_add_child(iq, NS_BIND, "bind", &e)))
+        goto done;
+    if (s->resource) {
+        if (!(res = xmp_node_add_child(bind, NS_BIND, "resource", &e)) ||
+            xmp_node_add_text(res, s->resource, strlen(s->resource), &e))
+            goto done;
+    }
+    free(s->pending_id);
+    s->pending_id = id;
+    id = NULL;
+    if ((r = session_send_node(s, iq)) == XMP_OK)
+        s->state = ST_WAIT_BIND;
+    else
+        r = XMP_AGAIN; /* already failed: keep that error */
+done:
+    if (r == XMP_ENOMEM)
+        r = session_fail(s, e.code ? e.code : XMP_ENOMEM, "%s",
+                         e.code ? e.msg : "out of memory");
+    else if (r == XMP_AGAIN)
+        r = s->err.code;
+    free(id);
+    xmp_node_free(iq);
+    return r;
+}
+
+static enum xmp_err start_legacy_session(struct xmp_session *s)
+{
+    struct buf b = BUF_INIT;
+    enum xmp_err r;
+    char *id = xmp_session_new_id(s);
+
+    if (!id || buf_printf(&b, "<iq type='set' id='%s'><session xmlns='"
+                              NS_SESSION "'/></iq>", id) < 0) {
+        free(id);
+        buf_free(&b);
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    }
+    free(s->pending_id);
+    s->pending_id = id;
+    r = session_send_raw(s, b.data, NULL);
+    buf_free(&b);
+    if (r == XMP_OK)
+        s->state = ST_WAIT_SESSION;
+    return r;
+}
+
+static enum xmp_err on_features(struct xmp_session *s,
+                                const struct xmp_node *f)
+{
+    const struct xmp_node *c;
+
+    if (!s->tls) {
+        /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
+         * plaintext: the credentials would travel in the clear. */
+        if (!xmp_node_child(f, NS_TLS, "starttls"))
+            return session_fail(s, XMP_ETLS,
+                                "server %s does not offer STARTTLS; refusing "
+                                "to continue without TLS",
+                                s->jid.domain);
+        s->state = ST_WAIT_PROCEED;
+        return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
+    }
+    if (!s->authenticated) {
+        if (!(c = xmp_node_child(f, NS_SASL, "mechanisms")))
+            return session_fail(s, XMP_EPROTO,
+                                "server offers no SASL mechanisms");
+        return start_auth(s, c);
+    }
+    note_features(s, f);
+    if (!xmp_node_child(f, NS_BIND, "bind"))
+        return session_fail(s, XMP_EPROTO,
+                            "server does not offer resource binding");
+    /* RFC 6121 appendix E / draft-cridland-xmpp-session: the legacy
+     * session is needed only when not marked <optional/>. */
+    c = xmp_node_child(f, NS_SESSION, "session");
+    s->session_required = c && !xmp_node_child(c, NULL, "optional");
+    return start_bind(s);
+}
+
+static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
+{
+    struct xmp_error e;
+    char *text = xmp_node_text(el), *reply = NULL;
+    enum xmp_err r;
+
+    if (!text)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    if (strcmp(xmp_node_name(el), "challenge") == 0) {
+        r = sasl_challenge(s->sasl, text, &reply, &e);
+        if (r == XMP_OK)
+            r = send_sasl(s, "response", NULL, reply);
+        else
+            r = session_fail_with(s, &e);
+    } else if (strcmp(xmp_node_name(el), "success") == 0) {
+        r = sasl_success(s->sasl, text, &e);
+        if (r == XMP_OK) {
+            s->authenticated = 1;
+            /* Drop the mechanism state, and the password GNU SASL holds,
+             * as soon as it is no longer needed. */
+            sasl_free(s->sasl);
+            s->sasl = NULL;
+            /* RFC 6120 §6.4.6: restart the stream right after
+             * </success>; what follows belongs to the new stream. */
+            s->restart = RESTART_STREAM;
+        } else {
+            r = session_fail_with(s, &e);
+        }
+    } else if (strcmp(xmp_node_name(el), "failure") == 0) {
+        char why[512];
+
+        xmp_error_describe(el, why, sizeof why);
+        r = session_fail(s, XMP_EAUTH, "authentication failed as %s (%s): %s",
+                         s->bare, s->mech, why);
+    } else {
+        r = session_fail(s, XMP_EPROTO, "unexpected SASL element <%s/>",
+                         xmp_node_name(el));
+    }
+    if (reply) {
+        explicit_bzero(reply, strlen(reply));
+        free(reply);
+    }
+    explicit_bzero(text, strlen(text));
+    free(text);
+    return r;
+}
+
+static enum xmp_err on_bind_result(struct xmp_session *s,
+                                   const struct xmp_node *iq)
+{
+    const char *type = xmp_node_attr(iq, "type");
+    const struct xmp_node *b, *j;
+    struct xmp_jid jid;
+    struct xmp_error e;
+    char why[256], *text, *bare;
+    int same;
+
+    if (type && strcmp(type, "error") == 0) {
+        xmp_error_describe(iq, why, sizeof why);
+        return session_fail(s, XMP_EREMOTE, "resource binding failed: %s",
+                            why);
+    }
+    if (!type || strcmp(type, "result") != 0 ||
+        !(b = xmp_node_child(iq, NS_BIND, "bind")) ||
+        !(j = xmp_node_child(b, NS_BIND, "jid")))
+        return session_fail(s, XMP_EPROTO,
+                            "server answered resource binding without a JID");
+    if (!(text = xmp_node_text(j)))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    if (xmp_jid_parse(text, &jid, &e) != XMP_OK) {
+        session_fail(s, XMP_EPROTO, "server bound an invalid JID '%s'", text);
+        free(text);
+        return s->err.code;
+    }
+    /* RFC 6120 §7.6.2: the server may change the resource, not who we
+     * are.  RFC 7622 §3.3: localparts compare case-insensitively, so
+     * Alice@ and alice@ are the same account. */
+    bare = xmp_jid_bare(&jid);
+    same = bare && jid.resource && strcasecmp(bare, s->bare) == 0;
+    free(bare);
+    xmp_jid_clear(&jid);
+    if (!same) {
+        session_fail(s, XMP_EPROTO, "server bound %s, which is not %s", text,
+                     s->bare);
+        free(text);
+        return s->err.code;
+    }
+    free(s->bound);
+    s->bound = text;
+    if (s->session_required)
+        return start_legacy_session(s);
+    s->state = ST_READY;
+    session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
+    return XMP_OK;
+}
+
+/* Answer iq get/set we got while ready (RFC 6120 §8.2.3: every request
+ * gets a response).  Ping (XEP-0199) gets a result, the rest an error. */
+static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq)
+{
+    const char *id = xmp_node_attr(iq, "id"), *from = xmp_node_attr(iq, "from");
+    struct xmp_node *r;
+    struct xmp_node *e, *c;
+    struct xmp_error err;
+    enum xmp_err rc;
+
+    if (!(r = xmp_node_new(NS_CLIENT, "iq", &err)))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    rc = xmp_node_set_attr(r, "id", id ? id : "", &err);
+    if (!rc && from)
+        rc = xmp_node_set_attr(r, "to", from, &err);
+    if (!rc && xmp_node_child(iq, NS_PING, "ping")) {
+        rc = xmp_node_set_attr(r, "type", "result", &err);
+    } else if (!rc) {
+        rc = xmp_node_set_attr(r, "type", "error", &err);
+        if (!rc && (!(e = xmp_node_add_child(r, NS_CLIENT, "error", &err)) ||
+                    xmp_node_set_attr(e, "type", "cancel", &err) ||
+                    !(c = xmp_node_add_child(e, NS_STANZAS,
+                                             "service-unavailable", &err))))
+            rc = XMP_ENOMEM;
+    }
+    if (rc)
+        rc = session_fail(s, XMP_ENOMEM, "out of memory");
+    else
+        rc = session_send_node(s, r);
+    xmp_node_free(r);
+    return rc;
+}
+
+static enum xmp_err on_ready_stanza(struct xmp_session *s,
+                                    const struct xmp_node *st)
+{
+    const char *type = xmp_node_attr(st, "type");
+    const char *id = xmp_node_attr(st, "id");
+    const char *from = xmp_node_attr(st, "from");
+
+    if (node_is(st, NS_CLIENT, "iq") && type) {
+        if ((strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
+            s->ack_pending && id && strcmp(id, s->ack_id) == 0 &&
+            (!from || strcmp(from, s->jid.domain) == 0 ||
+             strcmp(from, s->bare) == 0)) {
+            /* The server answered an iq sent after these stanzas, and it
+             * handles a session's stanzas in order (RFC 6120 §10.1). */
+            s->acked_seq = s->ack_req_seq;
+            s->ack_pending = 0;
+            if (s->ack_again && s->state == ST_READY) {
+                s->ack_again = 0;
+                return xmp_session_request_ack(s);
+            }
+            return XMP_OK;
+        }
+        if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0) {
+            if (s->o.on_stanza)
+                s->o.on_stanza(s->o.stanza_ud, st);
+            /* RFC 6120 §4.4: nothing may follow our </stream:stream>. */
+            return s->stream_open ? answer_iq(s, st) : XMP_OK;
+        }
+    }
+    if (s->o.on_stanza)
+        s->o.on_stanza(s->o.stanza_ud, st);
+    return XMP_OK;
+}
+
+static enum xmp_err on_stream_error(struct xmp_session *s,
+                                    const struct xmp_node *el)
+{
+    char why[512];
+
+    xmp_error_describe(el, why, sizeof why);
+    return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
+}
+
+static void trace_in(struct xmp_session *s, const struct xmp_node *el)
+{
+    char *x;
+
+    if (!s->o.trace)
+        return;
+    if (strcmp(xmp_node_ns(el), NS_SASL) == 0 &&
+        strcmp(xmp_node_name(el), "failure") != 0 &&
+        strcmp(xmp_node_name(el), "mechanisms") != 0) {
+        char *t = xmp_node_text(el);
+
+        session_trace(s, XMP_TRACE_IN,
+                      "<%s xmlns='" NS_SASL "'>[redacted %zu bytes]</%s>",
+                      xmp_node_name(el), t ? strlen(t) : 0, xmp_node_name(el));
+        free(t);
+        return;
+    }
+    if ((x = xmp_node_to_string(el, NS_CLIENT))) {
+        s->o.trace(s->o.trace_ud, XMP_TRACE_IN, x, strlen(x));
+        free(x);
+    }
+}
+
+/* The reader's element callback: one complete top-level element. */
+int session_on_element(void *ud, struct xmp_node *el)
+{
+    struct xmp_session *s = ud;
+    enum xmp_err r = XMP_OK;
+    const char *id;
+
+    enum session_state before = s->state;
+
+    trace_in(s, el);
+    if (node_is(el, XML_NS_STREAM, "error")) {
+        on_stream_error(s, el);
+        xmp_node_free(el);
+        return -1;
+    }
+    switch (s->state) {
+    case ST_WAIT_FEATURES:
+        if (node_is(el, XML_NS_STREAM, "features"))
+            r = on_features(s, el);
+        else
+            r = session_fail(s, XMP_EPROTO,
+                             "expected stream features, got <%s/>",
+                             xmp_node_name(el));
+        break;
+    case ST_WAIT_PROCEED:
+        if (node_is(el, NS_TLS, "proceed"))
+            s->restart = RESTART_TLS;
+        else
+            r = session_fail(s, XMP_ETLS, "server refused STARTTLS (<%s/>)",
+                             xmp_node_name(el));
+        break;
+    case ST_WAIT_SASL:
+        if (strcmp(xmp_node_ns(el), NS_SASL) == 0)
+            r = on_sasl(s, el);
+        else
+            r = session_fail(s, XMP_EPROTO,
+                             "expected a SASL answer, got <%s/>",
+                             xmp_node_name(el));
+        break;
+    case ST_WAIT_BIND:
+    case ST_WAIT_SESSION:
+        id = xmp_node_attr(el, "id");
+        if (node_is(el, NS_CLIENT, "iq") && id && s->pending_id &&
+            strcmp(id, s->pending_id) == 0) {
+            if (s->state == ST_WAIT_BIND) {
+                r = on_bind_result(s, el);
+            } else if (xmp_node_attr(el, "type") &&
+                       strcmp(xmp_node_attr(el, "type"), "result") == 0) {
+                s->state = ST_READY;
+                session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
+            } else {
+                char why[256];
+
+                xmp_error_describe(el, why, sizeof why);
+                r = session_fail(s, XMP_EREMOTE,
+                                 "session establishment failed: %s", why);
+            }
+        }
+        /* Anything else before we are ready is not for us yet. */
+        break;
+    case ST_READY:
+    case ST_CLOSING:
+        r = on_ready_stanza(s, el);
+        break;
+    default:
+        r = session_fail(s, XMP_EPROTO, "unexpected <%s/>",
+                         xmp_node_name(el));
+        break;
+    }
+    xmp_node_free(el);
+    if (r != XMP_OK && r != XMP_AGAIN)
+        return -1;
+    /* The deadline counts from our last request, not from whatever the
+     * server sends meanwhile; an awaited answer starts a new wait. */
+    if (s->state != before)
+        s->last_progress = xmp_now_ms();
+    return s->restart ? 1 : 0;
+}
+
+int session_on_stream_start(void *ud, const char *ns, const char *name,
+                            const char **attrs)
+{
+    struct xmp_session *s = ud;
+    const char *version = NULL, *id = NULL, *from = NULL;
+    size_t i;
+
+    for (i = 0; attrs[i]; i += 2) {
+        if (strcmp(attrs[i], "version") == 0)
+            version = attrs[i + 1];
+        else if (strcmp(attrs[i], "id") == 0)
+            id = attrs[i + 1];
+        else if (strcmp(attrs[i], "from") == 0)
+            from = attrs[i + 1];
+    }
+    session_trace(s, XMP_TRACE_IN, "<stream:stream from='%s' id='%s' "
+                                   "version='%s'>",
+                  from ? from : "", id ? id : "", version ? version : "");
+    if (strcmp(ns, XML_NS_STREAM) != 0 || strcmp(name, "stream") != 0) {
+        session_fail(s, XMP_EPROTO, "server did not open an XMPP stream");
+        return -1;
+    }
+    /* RFC 6120 §4.7.5: no version means pre-1.0, without TLS or SASL. */
+    if (!version || strtol(version, NULL, 10) < 1) {
+        session_fail(s, XMP_EPROTO, "server does not speak XMPP 1.0");
+        return -1;
+    }
+    s->got_header = 1;
+    return 0;
+}
+
+void session_on_stream_end(void *ud)
+{
+    struct xmp_session *s = ud;
+
+    session_trace(s, XMP_TRACE_IN, "</stream:stream>");
+    s->peer_closed = 1;
+}
+
+/* Called by the I/O code when the TLS handshake has finished. */
+enum xmp_err session_tls_ready(struct xmp_session *s)
+{
+    tls_get_info(s->tls, &s->tlsinfo);
+    session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s",
+                  s->tlsinfo.version, s->tlsinfo.cipher, s->tlsinfo.subject,
+                  s->tlsinfo.verified ? ", verified for " : ", NOT verified: ",
+                  s->tlsinfo.verified ? s->jid.domain : s->tlsinfo.verify_msg);
+    /* RFC 6120 §5.4.3.3: a fresh stream over TLS. */
+    return session_restart_stream(s);
+}
+
+enum xmp_err session_restart_stream(struct xmp_session *s)
+{
+    if (xml_reader_reset(s->rd) != XMP_OK)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    return send_header(s);
+}
+
+/* Called by the I/O code once a TCP connection stands. */
+enum xmp_err session_connected(struct xmp_session *s)
+{
+    session_trace(s, XMP_TRACE_INFO, "connected to %s port %u (%s) [%s]",
+                  s->target.host, s->target.port, s->address,
+                  s->target.found_by);
+    if (s->target.direct_tls)
+        return session_io_start_tls(s);
+    return send_header(s);
+}
+
+/* ---- the public API --------------------------------------------------- */
