@@ -73,6 +73,8 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
 {
     static const char *const marks[] = {"<< ", ">> ", "-- "};
 
+    (void)ud;
+
     fputs("xmpctl: ", stderr);
     fputs(marks[dir], stderr);
     cli_print_sanitized(stderr, text, len);

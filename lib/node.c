@@ -35,6 +35,7 @@ struct attr {
 
 struct xmp_node {
     struct xmp_node *next; /* next sibling */
+    struct xmp_node *parent; /* NULL for a tree's root */
     char *ns;              /* "" for no namespace */
     char *name;            /* NULL: this is a text node */
     struct attr *attrs;
@@ -359,6 +360,7 @@ nomem:
 static void append_child(struct xmp_node *parent, struct xmp_node *child)
 {
     child->next = NULL;
+    child->parent = parent;
     if (parent->last)
         parent->last->next = child;
     else
@@ -383,9 +385,15 @@ struct xmp_node *xmp_node_add_child(struct xmp_node *parent, const char *ns,
 
 enum xmp_err xmp_node_append(struct xmp_node *parent, struct xmp_node *child)
 {
-    if (!parent || !child || parent == child || !parent->name ||
-        !child->name)
+    const struct xmp_node *a;
+
+    /* Only a root may be adopted, and never by its own descendant: a
+     * node in two places would be freed twice, a cycle never ends. */
+    if (!parent || !child || !parent->name || !child->name || child->parent)
         return XMP_EUSAGE;
+    for (a = parent; a; a = a->parent)
+        if (a == child)
+            return XMP_EUSAGE;
     append_child(parent, child);
     return XMP_OK;
 }

@@ -112,6 +112,8 @@ static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
     char pw[SASL_PASSWORD_MAX + 1];
     int rc;
 
+    (void)ctx;
+
     if (!s)
         return GSASL_NO_CALLBACK;
     switch (prop) {

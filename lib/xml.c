@@ -60,6 +60,7 @@ struct xml_reader {
     long long stanza_start; /* where the current stanza's start tag began */
     long long idle_mark;    /* just past the last event outside stanzas */
     long long pause_at;     /* just past the element that paused */
+    size_t stanza_mem;      /* what the current stanza's tree holds */
     struct xmp_error fail;  /* why the reader failed */
 };
 
@@ -110,6 +111,17 @@ static int check_stanza_size(struct xml_reader *r, long long end)
         return 0;
     fail(r, XMP_EPROTO, "stanza larger than %d bytes (XML_MAX_STANZA_BYTES)",
          XML_MAX_STANZA_BYTES);
+    return -1;
+}
+
+/* Count n more bytes against the stanza's memory budget. */
+static int charge(struct xml_reader *r, size_t n)
+{
+    r->stanza_mem += n;
+    if (r->stanza_mem <= XML_MAX_STANZA_MEMORY)
+        return 0;
+    fail(r, XMP_EPROTO, "stanza needs more than %d bytes of memory "
+         "(XML_MAX_STANZA_MEMORY)", XML_MAX_STANZA_MEMORY);
     return -1;
 }
 
@@ -177,10 +189,16 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
         goto out;
     }
 
-    if (r->depth == 1)
+    if (r->depth == 1) {
         r->stanza_start = XML_GetCurrentByteIndex(r->p);
-    if (check_stanza_size(r, event_end(r->p)) < 0)
+        r->stanza_mem = 0;
+    }
+    if (check_stanza_size(r, event_end(r->p)) < 0 ||
+        charge(r, XML_NODE_OVERHEAD + strlen(name)) < 0)
         goto out;
+    for (i = 0; i < natts; i++)
+        if (charge(r, strlen(atts[2 * i]) + strlen(atts[2 * i + 1])) < 0)
+            goto out;
     if (r->depth == 1)
         n = xmp_node_new(ns, local, &e);
     else
@@ -209,6 +227,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     struct xmp_node *el;
     long long end;
     int rc;
+
+    (void)name;
 
     if (r->stopped)
         return;
@@ -273,7 +293,8 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
     if (r->stopped)
         return;
     if (r->depth >= 2) {
-        if (check_stanza_size(r, event_end(r->p)) < 0)
+        if (check_stanza_size(r, event_end(r->p)) < 0 ||
+            charge(r, (size_t)len) < 0)
             return;
         if (xmp_node_add_text(r->open[r->depth - 2], s, (size_t)len, &e) !=
             XMP_OK)
@@ -288,6 +309,18 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
     r->idle_mark = event_end(r->p);
 }
 
+static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix,
+                               const XML_Char *uri)
+{
+    struct xml_reader *r = ud;
+
+    (void)prefix;
+
+    if (!r->stopped && uri && strlen(uri) > XML_MAX_NS_URI)
+        fail(r, XMP_EPROTO, "namespace name longer than %d bytes "
+             "(XML_MAX_NS_URI)", XML_MAX_NS_URI);
+}
+
 /* RFC 6120 §11.6: UTF-8 only.  The parser is created for UTF-8, which
  * overrides the declaration, so a different claim is refused rather
  * than silently ignored. */
@@ -295,6 +328,8 @@ static void XMLCALL on_xml_decl(void *ud, const XML_Char *version,
                                 const XML_Char *encoding, int standalone)
 {
     struct xml_reader *r = ud;
+
+    (void)version; (void)standalone;
 
     if (r->stopped || !encoding || strcasecmp(encoding, "UTF-8") == 0)
         return;
@@ -307,6 +342,8 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *doctype_name,
                                int has_internal_subset)
 {
     struct xml_reader *r = ud;
+
+    (void)doctype_name; (void)pubid; (void)sysid; (void)has_internal_subset;
 
     if (!r->stopped)
         restricted(r, "document type declaration");
@@ -322,6 +359,10 @@ static void XMLCALL on_entity_decl(void *ud, const XML_Char *entity_name,
 {
     struct xml_reader *r = ud;
 
+    (void)entity_name; (void)is_parameter_entity; (void)value;
+    (void)value_length; (void)base; (void)system_id; (void)public_id;
+    (void)notation_name;
+
     if (!r->stopped)
         restricted(r, "entity declaration");
 }
@@ -331,6 +372,8 @@ static void XMLCALL on_pi(void *ud, const XML_Char *target,
 {
     struct xml_reader *r = ud;
 
+    (void)target; (void)data;
+
     if (!r->stopped)
         restricted(r, "processing instruction");
 }
@@ -338,6 +381,8 @@ static void XMLCALL on_pi(void *ud, const XML_Char *target,
 static void XMLCALL on_comment(void *ud, const XML_Char *data)
 {
     struct xml_reader *r = ud;
+
+    (void)data;
 
     if (!r->stopped)
         restricted(r, "comment");
@@ -347,6 +392,8 @@ static void XMLCALL on_skipped_entity(void *ud, const XML_Char *entity_name,
                                       int is_parameter_entity)
 {
     struct xml_reader *r = ud;
+
+    (void)entity_name; (void)is_parameter_entity;
 
     if (!r->stopped)
         restricted(r, "reference to an undeclared entity");
@@ -364,6 +411,7 @@ static XML_Parser parser_new(struct xml_reader *r)
     XML_SetElementHandler(p, on_start, on_end);
     XML_SetCharacterDataHandler(p, on_chars);
     XML_SetXmlDeclHandler(p, on_xml_decl);
+    XML_SetStartNamespaceDeclHandler(p, on_ns_decl);
     /* RFC 6120 §11.1: no DTD, entity declaration, processing
      * instruction or comment; never load anything external. */
     XML_SetStartDoctypeDeclHandler(p, on_doctype);

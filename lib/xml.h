@@ -20,6 +20,14 @@
 #define XML_MAX_STANZA_BYTES (1024 * 1024) /* one top-level element */
 #define XML_MAX_DEPTH 64                   /* nesting inside a stanza */
 #define XML_MAX_ATTRS 64                   /* attributes on one element */
+/* Every element keeps its namespace URI, so a long URI declared once
+ * would be paid for once per child: bound the URI, and the memory one
+ * stanza may take, not only its bytes on the wire.  Real namespaces are
+ * well under 100 bytes. */
+#define XML_MAX_NS_URI 1024
+#define XML_MAX_STANZA_MEMORY (4 * XML_MAX_STANZA_BYTES)
+/* What one element costs beyond its strings, for that budget. */
+#define XML_NODE_OVERHEAD 64
 
 #define XML_NS_STREAM "http://etherx.jabber.org/streams"
 

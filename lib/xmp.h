@@ -103,7 +103,8 @@ void xmp_node_free(struct xmp_node *n);
 /* New child element appended to parent; parent owns it. */
 struct xmp_node *xmp_node_add_child(struct xmp_node *parent, const char *ns,
                                     const char *name, struct xmp_error *err);
-/* Append an existing tree (parent takes ownership) */
+/* Append an existing tree (parent takes ownership).  XMP_EUSAGE when child
+ * already has a parent or is parent or one of its ancestors. */
 enum xmp_err xmp_node_append(struct xmp_node *parent, struct xmp_node *child);
 /* Append text (copied). */
 enum xmp_err xmp_node_add_text(struct xmp_node *n, const char *text,

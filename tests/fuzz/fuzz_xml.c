@@ -28,6 +28,8 @@ struct ctx {
 static int on_start(void *ud, const char *ns, const char *name,
                     const char **attrs)
 {
+    (void)name; (void)ns; (void)ud; (void)attrs;
+
     return 0;
 }
 
@@ -43,6 +45,7 @@ static int on_element(void *ud, struct xmp_node *el)
 
 static void on_end(void *ud)
 {
+    (void)ud;
 }
 
 static const struct xml_reader_cb cb = {on_start, on_element, on_end};

@@ -33,6 +33,8 @@ static enum xmp_err give_password(void *ud, char *buf, size_t len,
 {
     const struct account *a = ud;
 
+    (void)err;
+
     snprintf(buf, len, "%s", a->password);
     return XMP_OK;
 }

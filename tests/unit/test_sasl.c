@@ -18,6 +18,8 @@ static const char *server_password = "pencil";
 
 static int server_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 {
+    (void)ctx;
+
     if (prop == GSASL_PASSWORD)
         return gsasl_property_set(sess, prop, server_password);
     if (prop == GSASL_VALIDATE_SIMPLE) {
@@ -31,6 +33,8 @@ static int server_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 static enum xmp_err give_password(void *ud, char *buf, size_t len,
                                   struct xmp_error *err)
 {
+    (void)err;
+
     snprintf(buf, len, "%s", (const char *)ud);
     return XMP_OK;
 }
@@ -38,6 +42,8 @@ static enum xmp_err give_password(void *ud, char *buf, size_t len,
 static enum xmp_err no_password(void *ud, char *buf, size_t len,
                                 struct xmp_error *err)
 {
+    (void)buf; (void)len; (void)ud;
+
     return xmp_error_set(err, XMP_EIO, "password command failed");
 }
 

@@ -60,6 +60,8 @@ static unsigned scripted(void *ud, unsigned bound)
 
 static unsigned too_big(void *ud, unsigned bound)
 {
+    (void)ud;
+
     return bound + 1000;
 }
 
@@ -432,6 +434,8 @@ static volatile sig_atomic_t child_stop;
 
 static void on_term(int sig)
 {
+    (void)sig;
+
     child_stop = 1;
 }
 

@@ -191,6 +191,8 @@ static const char *srv_alpn[] = { "xmpp-client", NULL };
 
 static void on_term(int sig)
 {
+    (void)sig;
+
     child_stop = 1;
 }
 

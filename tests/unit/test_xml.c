@@ -253,6 +253,10 @@ static void test_tree(void)
     is_int(xmp_node_set_attr(y, "urn:x:a k4", "4", &err), XMP_OK,
            "attribute in the first namespace again");
     is_int(xmp_node_append(m, x), XMP_OK, "append a tree");
+    is_int(xmp_node_append(m, x), XMP_EUSAGE,
+           "a node that has a parent cannot be appended again");
+    is_int(xmp_node_append(y, m), XMP_EUSAGE,
+           "an ancestor cannot become its descendant's child");
 
     s = xmp_node_to_string(m, NS_CLIENT);
     is_str(s,
@@ -839,6 +843,33 @@ static void test_reader_limits(void)
     is_int(parse_all(b.data, b.len, &r, &err), XMP_EPROTO,
            "an endless stream header is refused");
     ok(strstr(err.msg, "stream header larger") != NULL, "message: %s",
+       err.msg);
+    rec_free(&r);
+    buf_free(&b);
+
+    /* A namespace URI is kept by every element in its scope: bounded. */
+    buf_puts(&b, HEADER "<m xmlns='urn:");
+    while (b.len < sizeof HEADER + XML_MAX_NS_URI + 16)
+        buf_puts(&b, "x");
+    buf_puts(&b, "'/>");
+    is_int(parse_all(b.data, b.len, &r, &err), XMP_EPROTO,
+           "a namespace name over XML_MAX_NS_URI is refused");
+    ok(strstr(err.msg, "XML_MAX_NS_URI") != NULL, "message: %s", err.msg);
+    rec_free(&r);
+    buf_free(&b);
+
+    /* Under the size limit on the wire, but each child repeats a 1000-byte
+     * namespace in memory: the memory budget stops it. */
+    buf_puts(&b, HEADER "<m xmlns='urn:");
+    while (b.len < sizeof HEADER + 1000)
+        buf_puts(&b, "y");
+    buf_puts(&b, "'>");
+    while (b.len < XML_MAX_STANZA_BYTES / 2)
+        buf_puts(&b, "<a/>");
+    buf_puts(&b, "</m>");
+    is_int(parse_all(b.data, b.len, &r, &err), XMP_EPROTO,
+           "a stanza that would take too much memory is refused");
+    ok(strstr(err.msg, "XML_MAX_STANZA_MEMORY") != NULL, "message: %s",
        err.msg);
     rec_free(&r);
     buf_free(&b);
