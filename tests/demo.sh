@@ -46,6 +46,7 @@ done
 
 PROSODY_BASEDIR=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-demo.XXXXXX") ||
 	die 'cannot make a temporary directory'
+. "$srcdir/integration/poll.sh"
 . "$srcdir/integration/prosody.sh"
 
 receiver_pid=
@@ -91,14 +92,12 @@ timeout 60 go-sendxmpp -n -j "127.0.0.1:$PROSODY_PORT" -l \
 	-u bob@example.test -p "$BOB_PASS" >"$received" 2>&1 </dev/null &
 receiver_pid=$!
 
-limit=$(( $(date +%s) + 20 ))
-until grep -q ": $TEXT\$" "$received"; do
-	if [ "$(date +%s)" -ge "$limit" ] || ! kill -0 "$receiver_pid" 2>/dev/null; then
-		cat "$received"
-		die 'the message did not arrive at bob within 20 s'
-	fi
-	sleep 0.05
-done
+# until the message is there, or the receiver gave up
+poll_until 'grep -q ": $TEXT\$" "$received" || ! kill -0 "$receiver_pid"' 20
+if ! grep -q ": $TEXT\$" "$received"; then
+	cat "$received"
+	die 'the message did not arrive at bob within 20 s'
+fi
 sed 's/^/  /' "$received"
 
 heading 'Stopping Prosody'

@@ -80,6 +80,7 @@ BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
 	die 'cannot make a temporary directory'
 PROSODY_BASEDIR=$BASE/prosody
 # shellcheck source=SCRIPTDIR/../integration/prosody.sh
+. "$srcdir/integration/poll.sh"
 . "$srcdir/integration/prosody.sh"
 
 relay_pid=
@@ -152,12 +153,10 @@ delivered() {
 # wait_delivered PATTERN N: poll until N texts matching PATTERN have arrived
 # or DELIVERY_TIMEOUT seconds have passed.
 wait_delivered() {
-	_wd_limit=$(( $(date +%s) + DELIVERY_TIMEOUT ))
-	while [ "$(delivered "$1")" -lt "$2" ]; do
-		[ "$(date +%s)" -ge "$_wd_limit" ] && return 1
-		sleep 0.05
-	done
-	return 0
+	_wd_pattern=$1
+	_wd_count=$2
+	poll_until '[ "$(delivered "$_wd_pattern")" -ge "$_wd_count" ]' \
+		"$DELIVERY_TIMEOUT"
 }
 
 # why FILE: the first line of a client's complaint, for the table.
@@ -303,14 +302,11 @@ EOF
 "$PYTHON" "$BASE/relay.py" "$BASE/relay.port" "$BASE/relay.stats" \
 	"$PROSODY_PORT" >"$BASE/relay.log" 2>&1 &
 relay_pid=$!
-limit=$(( $(date +%s) + 10 ))
-until [ -s "$BASE/relay.port" ]; do
-	if [ "$(date +%s)" -ge "$limit" ] || ! kill -0 "$relay_pid" 2>/dev/null; then
-		cat "$BASE/relay.log" >&2
-		die 'the relay did not start'
-	fi
-	sleep 0.05
-done
+poll_until '[ -s "$BASE/relay.port" ] || ! kill -0 "$relay_pid"' 10
+if [ ! -s "$BASE/relay.port" ]; then
+	cat "$BASE/relay.log" >&2
+	die 'the relay did not start'
+fi
 relay_port=$(cat "$BASE/relay.port")
 : >"$BASE/relay.stats"
 n=0
@@ -318,11 +314,7 @@ for c in $usable; do
 	n=$((n + 1))
 	mark=$(wc -c <"$PROSODY_LOG")
 	if send_with "$c" "$relay_port" "probe-$SALT-$c"; then
-		limit=$(( $(date +%s) + 10 ))
-		while [ "$(wc -l <"$BASE/relay.stats")" -lt "$n" ]; do
-			[ "$(date +%s)" -ge "$limit" ] && break
-			sleep 0.05
-		done
+		poll_until '[ "$(wc -l <"$BASE/relay.stats")" -ge "$n" ]' 10
 	fi
 	# a line per client, even when the send or the relay failed
 	while [ "$(wc -l <"$BASE/relay.stats")" -lt "$n" ]; do

@@ -33,12 +33,16 @@ bound() { # bound JID: the bind result
 	echo "send <iq type='result' id='\$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>$1</jid></bind></iq>"
 }
 
-{ prologue; bound alice@example.test/srv-chosen; cat <<SCRIPT
-expect </stream:stream>
-send </stream:stream>
-close
-SCRIPT
-} >case.script
+ack() { # answer the ping that send uses as its acknowledgement
+	echo "expect urn:xmpp:ping'/></iq>"
+	echo "send <iq type='result' id='\$ID' from='example.test'/>"
+}
+
+goodbye() { # close in answer to the client's close
+	printf '%s\n' 'expect </stream:stream>' 'send </stream:stream>' close
+}
+
+{ prologue; bound alice@example.test/srv-chosen; goodbye; } >case.script
 test_expect_success 'the server may fold case and pick another resource' '
 	fake case &&
 	run case --cafile cert.pem -j Alice@example.test -r mine login &&
@@ -117,14 +121,7 @@ test_expect_success 'an acknowledgement from another JID does not count (81)' '
 	test_grep "not acknowledged" spoof.err
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
-expect urn:xmpp:ping'/></iq>
-send <iq type='result' id='\$ID' from='example.test'/>
-expect </stream:stream>
-send </stream:stream>
-close
-SCRIPT
-} >acked.script
+{ prologue; bound alice@example.test/r; ack; goodbye; } >acked.script
 test_expect_success 'the same server acknowledging properly: exit 0' '
 	fake acked &&
 	run acked --cafile cert.pem send bob@example.test "acked" &&
@@ -134,13 +131,8 @@ test_expect_success 'the same server acknowledging properly: exit 0' '
 { prologue; bound alice@example.test/r; cat <<SCRIPT
 expect </message>
 send <message type='error' id='\$ID' from='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
-expect urn:xmpp:ping'/></iq>
-send <iq type='result' id='\$ID' from='example.test'/>
-expect </stream:stream>
-send </stream:stream>
-close
 SCRIPT
-} >bounce.script
+ack; goodbye; } >bounce.script
 test_expect_success 'a bounced message is a remote error (80)' '
 	fake bounce &&
 	expect_exit 80 run bounce --cafile cert.pem send bob@example.test "bounced" &&
@@ -150,13 +142,8 @@ test_expect_success 'a bounced message is a remote error (80)' '
 { prologue; bound alice@example.test/r; cat <<SCRIPT
 expect </message>
 send <message type='error' id='not-yours' from='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
-expect urn:xmpp:ping'/></iq>
-send <iq type='result' id='\$ID' from='example.test'/>
-expect </stream:stream>
-send </stream:stream>
-close
 SCRIPT
-} >otherbounce.script
+ack; goodbye; } >otherbounce.script
 test_expect_success 'an error for another message id is not our bounce' '
 	fake otherbounce &&
 	run otherbounce --cafile cert.pem send bob@example.test "fine"

@@ -33,6 +33,8 @@ export TESTS_SRCDIR TESTS_BUILDDIR XMPCTL TEST_WRAPPER
 # Default deadline of wait_for, in seconds.
 : "${TEST_WAIT_TIMEOUT:=20}"
 
+. "$TESTS_SRCDIR/integration/poll.sh"
+
 TEST_NAME=$(basename "$0" .sh)
 TEST_TMP=$TESTS_BUILDDIR/tmp/$TEST_NAME
 rm -rf "$TEST_TMP" && mkdir -p "$TEST_TMP/home" || {
@@ -249,19 +251,12 @@ _args_but_last() {
 	printf '%s' "${_abl# }"
 }
 
-# wait_for CONDITION [TIMEOUT [WHAT]]: evaluate the shell code CONDITION every
-# 50 ms until it succeeds; fail with a message if TIMEOUT seconds (default
-# $TEST_WAIT_TIMEOUT) pass first.  Never a fixed sleep.
+# wait_for CONDITION [TIMEOUT [WHAT]]: poll_until CONDITION succeeds; fail
+# with a message if TIMEOUT seconds (default $TEST_WAIT_TIMEOUT) pass first.
 wait_for() {
-	_wf_limit=$(( $(date +%s) + ${2:-$TEST_WAIT_TIMEOUT} ))
-	while ! eval "$1" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge "$_wf_limit" ]; then
-			say "timed out after ${2:-$TEST_WAIT_TIMEOUT} s waiting for ${3:-$1}"
-			return 1
-		fi
-		sleep 0.05
-	done
-	return 0
+	poll_until "$1" "${2:-$TEST_WAIT_TIMEOUT}" && return 0
+	say "timed out after ${2:-$TEST_WAIT_TIMEOUT} s waiting for ${3:-$1}"
+	return 1
 }
 
 # ---- test cases ------------------------------------------------------------------

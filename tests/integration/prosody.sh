@@ -7,6 +7,8 @@
 #                                    or "wrong-name" (serves a certificate for
 #                                    wrong.test as example.test)
 #   prosody_stop [NAME]              stop it (the last one started by default)
+#   alice ARGS...                    (in tests) xmpctl as alice@example.test
+#                                    against the instance started last
 #
 # prosody_start exports, for the instance it started last:
 #   PROSODY_DIR       its directory (config, data, log, pid file)
@@ -349,3 +351,10 @@ else
 	trap 'exit 141' PIPE
 	trap 'exit 143' TERM
 fi
+
+# alice ARGS...: xmpctl (lib.sh's wrapper) as alice@example.test against the
+# instance started last, trusting the test CA.
+alice() {
+	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test "$@"
+}

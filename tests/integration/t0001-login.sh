@@ -12,12 +12,6 @@ prosody_start || bail_out 'cannot start Prosody'
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 
-# alice ARGS...: xmpctl as alice@example.test against the private server
-alice() {
-	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
-		-j alice@example.test "$@"
-}
-
 test_expect_success 'login succeeds and prints the bound JID' '
 	alice login >out 2>err &&
 	test_grep "^jid  *alice@example\.test/." out

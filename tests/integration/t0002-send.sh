@@ -21,11 +21,6 @@ XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 OFFLINE_STORE=$PROSODY_DIR/data/example%2etest/offline/bob.list
 
-alice() {
-	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
-		-j alice@example.test "$@"
-}
-
 # The messages bob must get, in the order they are sent: exp.1, exp.2, ...
 # (recorded before each send, so that a failed send is missed at bob's end)
 n_expected=0

@@ -11,11 +11,6 @@ prosody_start || bail_out 'cannot start Prosody'
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 
-alice() {
-	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
-		-j alice@example.test "$@"
-}
-
 test_expect_success 'a wrong password exits 77 with not-authorized' '
 	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login >out 2>err &&
 	test_grep "^xmpctl: .*not-authorized" err &&
