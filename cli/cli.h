@@ -45,7 +45,6 @@ struct cli_opts {
 struct cli {
     struct cli_opts o;
     struct xmp_session *session;
-    const char *command; /* the command being run, for messages */
     /* Per-command stanza hook while a session is open. */
     void (*on_stanza)(void *ud, const struct xmp_node *st);
     void *stanza_ud;

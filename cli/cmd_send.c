@@ -24,7 +24,6 @@
 struct send_state {
     struct cli *c;
     const char *id;
-    const char *to;
     uint64_t seq;
     char bounce[512];
     int bounced;
@@ -184,7 +183,6 @@ int cmd_send(struct cli *c, int argc, char **argv)
     }
     st.c = c;
     st.id = id;
-    st.to = argv[argi];
     c->on_stanza = watch_bounce;
     c->stanza_ud = &st;
     if (xmp_session_send(c->session, msg, &st.seq) != XMP_OK ||
@@ -208,10 +206,10 @@ int cmd_send(struct cli *c, int argc, char **argv)
         rc = EXIT_REMOTE;
         goto done;
     }
-    rc = cli_session_close(c);
-    /* Once acknowledged, a failed goodbye does not unsend the message. */
-    if (rc != EXIT_OK)
-        rc = EXIT_OK;
+    /* Once acknowledged, a failed goodbye does not unsend the message:
+     * it is reported, but the status stays 0. */
+    cli_session_close(c);
+    rc = EXIT_OK;
 done:
     c->on_stanza = NULL;
     xmp_node_free(msg);

@@ -143,7 +143,6 @@ int main(int argc, char **argv)
     }
     if ((rc = cli_load_config(&c.o)))
         goto out;
-    c.command = cmd->name;
     rc = cmd->fn(&c, argc - next, argv + next);
 out:
     xmp_session_free(c.session);

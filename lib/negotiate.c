@@ -30,7 +30,6 @@ static enum xmp_err send_header(struct xmp_session *s)
         buf_free(&b);
         return session_fail(s, XMP_ENOMEM, "out of memory");
     }
-    s->got_header = 0;
     r = session_send_raw(s, b.data, NULL);
     buf_free(&b);
     if (r == XMP_OK) {
@@ -115,7 +114,7 @@ static enum xmp_err start_auth(struct xmp_session *s,
     }
     free(s->sasl_offered);
     s->sasl_offered = buf_take(&list);
-    s->mech = sasl_choose(offered, n, s->tls != NULL, s->o.mech, &e);
+    s->mech = sasl_choose(offered, n, s->tls != NULL, s->mech_opt, &e);
     if (!s->mech) {
         r = session_fail_with(s, &e);
         goto done;
@@ -531,7 +530,6 @@ int session_on_stream_start(void *ud, const char *ns, const char *name,
         session_fail(s, XMP_EPROTO, "server does not speak XMPP 1.0");
         return -1;
     }
-    s->got_header = 1;
     return 0;
 }
 

@@ -143,12 +143,13 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                       "invalid account JID '%s': no localpart", opts->jid);
         goto fail;
     }
-    s->o.resource = s->resource = dup_opt(
-        opts->resource ? opts->resource : s->jid.resource, &bad);
-    s->o.server = s->server = dup_opt(opts->server, &bad);
-    s->o.cafile = s->cafile = dup_opt(opts->cafile, &bad);
-    s->o.mech = s->mech_opt = dup_opt(opts->mech, &bad);
-    s->o.jid = NULL;
+    s->resource = dup_opt(opts->resource ? opts->resource : s->jid.resource,
+                          &bad);
+    s->server = dup_opt(opts->server, &bad);
+    s->cafile = dup_opt(opts->cafile, &bad);
+    s->mech_opt = dup_opt(opts->mech, &bad);
+    /* The caller's strings may go away: only our copies are used. */
+    s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");

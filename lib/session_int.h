@@ -56,7 +56,8 @@ static inline int node_is(const struct xmp_node *n, const char *ns,
 }
 
 struct xmp_session {
-    struct xmp_session_opts o; /* strings point at our own copies */
+    struct xmp_session_opts o; /* callbacks and flags; its strings are not
+                                  kept (see the owned copies below) */
     struct xmp_jid jid;
     char *bare;
     char *resource, *server, *cafile, *mech_opt;
@@ -82,7 +83,6 @@ struct xmp_session {
     struct buf out;
     struct buf in_left;
     enum session_restart restart;
-    int got_header;
     int stream_open; /* our header is out, our </stream:stream> is not */
     int peer_closed;
 

@@ -48,7 +48,7 @@ void session_io_shutdown(struct xmp_session *s)
         if (s->stream_open && s->out.len == 0) {
             if (s->tls)
                 tls_write(s->tls, bye, sizeof bye - 1, &n, NULL);
-            else if (!s->tls)
+            else
                 (void)!send(s->fd, bye, sizeof bye - 1, MSG_NOSIGNAL);
         }
         s->stream_open = 0;
