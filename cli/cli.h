@@ -45,9 +45,6 @@ struct cli_opts {
 struct cli {
     struct cli_opts o;
     struct xmp_session *session;
-    /* Per-command stanza hook while a session is open. */
-    void (*on_stanza)(void *ud, const struct xmp_node *st);
-    void *stanza_ud;
 };
 
 /* opts.c */

@@ -71,7 +71,8 @@ static int read_stdin(char **out, size_t *len)
 }
 
 /* A <message type='error'/> answering ours: the server bounced it. */
-static void watch_bounce(void *ud, const struct xmp_node *st)
+static int watch_bounce(struct xmp_session *ses, const struct xmp_node *st,
+                        void *ud)
 {
     struct send_state *s = ud;
     const char *type = xmp_node_attr(st, "type");
@@ -79,16 +80,19 @@ static void watch_bounce(void *ud, const struct xmp_node *st)
 
     if (strcmp(xmp_node_name(st), "message") != 0 || !type ||
         strcmp(type, "error") != 0 || !id || strcmp(id, s->id) != 0)
-        return;
+        return XMP_PASS;
+    (void)ses;
     xmp_error_describe(st, s->bounce, sizeof s->bounce);
     s->bounced = 1;
+    return XMP_PASS;
 }
 
 static int acked_or_bounced(void *ud)
 {
     struct send_state *s = ud;
 
-    return s->bounced || xmp_session_acked(s->c->session) >= s->seq;
+    return s->bounced || xmp_session_acked(s->c->session) >= s->seq ||
+           xmp_session_ack_error(s->c->session);
 }
 
 static struct xmp_node *build(const char *to, const char *id,
@@ -183,18 +187,22 @@ int cmd_send(struct cli *c, int argc, char **argv)
     }
     st.c = c;
     st.id = id;
-    c->on_stanza = watch_bounce;
-    c->stanza_ud = &st;
+    xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, watch_bounce, &st,
+                    NULL);
     if (xmp_session_send(c->session, msg, &st.seq) != XMP_OK ||
         xmp_session_request_ack(c->session) != XMP_OK) {
         rc = cli_session_failed(c);
         goto done;
     }
     r = xmp_session_run(c->session, acked_or_bounced, &st, -1);
+    if (r == XMP_OK && !st.bounced && xmp_session_ack_error(c->session))
+        r = XMP_ETIMEOUT;
     if (r != XMP_OK) {
         /* The message left us, but nobody vouched for it. */
         const struct xmp_error *e = xmp_session_error(c->session);
 
+        if (xmp_session_ack_error(c->session))
+            e = xmp_session_ack_error(c->session);
         cli_error("message to %s not acknowledged by the server: %s",
                   argv[argi], e->msg[0] ? e->msg : xmp_err_name(r));
         rc = EXIT_NOTSENT;
@@ -211,7 +219,6 @@ int cmd_send(struct cli *c, int argc, char **argv)
     cli_session_close(c);
     rc = EXIT_OK;
 done:
-    c->on_stanza = NULL;
     xmp_node_free(msg);
     free(id);
     free(text);

@@ -24,14 +24,6 @@ static const struct command {
     {"send", cmd_send},
 };
 
-static void dispatch_stanza(void *ud, const struct xmp_node *st)
-{
-    struct cli *c = ud;
-
-    if (c->on_stanza)
-        c->on_stanza(c->stanza_ud, st);
-}
-
 static int session_ready(void *ud)
 {
     return xmp_session_phase(ud) == XMP_PHASE_READY;
@@ -79,8 +71,6 @@ int cli_session_open(struct cli *c)
     so.password = cli_password;
     so.password_ud = &c->o;
     so.trace = c->o.verbose ? cli_trace : NULL;
-    so.on_stanza = dispatch_stanza;
-    so.stanza_ud = c;
     if (!(c->session = xmp_session_new(&so, &err))) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);

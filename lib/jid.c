@@ -11,52 +11,19 @@
 #include "config.h"
 #endif
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "utf8.h"
 #include "xmp.h"
 
 /* RFC 7622 §3.1: each part is 1 to 1023 octets. */
 #define JID_PART_MAX 1023
 
-/* Decode one UTF-8 sequence; returns its length or 0 when invalid. */
-static size_t utf8_next(const unsigned char *p, size_t n, unsigned long *cp)
-{
-    size_t len, i;
-    unsigned long c;
-
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2;
-        c = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3;
-        c = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4;
-        c = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-        c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
-static int is_space_or_control(unsigned long c)
+static int is_space_or_control(uint32_t c)
 {
     return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x20 ||
            c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
@@ -72,7 +39,7 @@ static enum xmp_err check_part(const char *s, size_t n, int kind,
     const char *name = names[kind == 'l' ? 0 : kind == 'd' ? 1 : 2];
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, len;
-    unsigned long c;
+    uint32_t c;
 
     if (n == 0)
         return xmp_error_set(err, XMP_EDATA, "invalid JID '%s': empty %s",
@@ -82,10 +49,15 @@ static enum xmp_err check_part(const char *s, size_t n, int kind,
                              "invalid JID: %s longer than %d bytes", name,
                              JID_PART_MAX);
     while (i < n) {
-        len = utf8_next(p + i, n - i, &c);
-        if (!len)
+        if (utf8_next(p + i, n - i, &c, &len) != U8_OK)
             return xmp_error_set(err, XMP_EDATA,
                                  "invalid JID: %s is not valid UTF-8", name);
+        /* It must fit in a stanza: a JID is an attribute value. */
+        if (!utf8_xml_char(c))
+            return xmp_error_set(err, XMP_EDATA,
+                                 "invalid JID: %s holds U+%04" PRIX32
+                                 ", which XML does not allow",
+                                 name, c);
         /* Controls never; spaces only in the resource (OpaqueString). */
         if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
             (kind != 'r' && is_space_or_control(c)))
@@ -220,4 +192,29 @@ char *xmp_jid_bare(const struct xmp_jid *jid)
         return NULL;
     snprintf(b, n, "%s@%s", jid->local, jid->domain);
     return b;
+}
+
+/* Parts compare as RFC 7622 profiles would for ASCII: localpart and
+ * domainpart without regard to case (the domain is already lower case
+ * after xmp_jid_parse), the resource exactly. */
+static int part_eq(const char *a, const char *b, int fold)
+{
+    if (!a || !b)
+        return a == b;
+    return fold ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+int xmp_jid_equal(const struct xmp_jid *a, const struct xmp_jid *b)
+{
+    return part_eq(a->local, b->local, 1) &&
+           part_eq(a->domain, b->domain, 1) &&
+           part_eq(a->resource, b->resource, 0);
+}
+
+int xmp_jid_match(const struct xmp_jid *pattern, const struct xmp_jid *jid)
+{
+    if (!part_eq(pattern->local, jid->local, 1) ||
+        !part_eq(pattern->domain, jid->domain, 1))
+        return 0;
+    return !pattern->resource || part_eq(pattern->resource, jid->resource, 0);
 }

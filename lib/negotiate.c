@@ -16,27 +16,17 @@
 
 #include "session_int.h"
 
+/* RFC 6120 §4.7: open (or reopen) our stream; 'from' only once the
+ * stream is encrypted, so the JID does not travel in the clear. */
 static enum xmp_err send_header(struct xmp_session *s)
 {
-    struct buf b = BUF_INIT;
-    enum xmp_err r;
+    struct xmp_error e;
 
-    if (buf_puts(&b, "<?xml version='1.0'?><stream:stream xmlns='"
-                     NS_CLIENT "' xmlns:stream='" XML_NS_STREAM "' to='") < 0 ||
-        xml_escape(&b, s->jid.domain, strlen(s->jid.domain), 1, NULL) ||
-        (s->tls && (buf_puts(&b, "' from='") < 0 ||
-                    xml_escape(&b, s->bare, strlen(s->bare), 1, NULL))) ||
-        buf_puts(&b, "' version='1.0' xml:lang='en'>") < 0) {
-        buf_free(&b);
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    }
-    r = session_send_raw(s, b.data, NULL);
-    buf_free(&b);
-    if (r == XMP_OK) {
-        s->stream_open = 1;
-        s->state = ST_WAIT_FEATURES;
-    }
-    return r;
+    if (stream_open(&s->st, s->jid.domain,
+                    transport_is_tls(s->st.tp) ? s->bare : NULL, &e) != XMP_OK)
+        return session_fail_with(s, &e);
+    s->state = ST_WAIT_FEATURES;
+    return XMP_OK;
 }
 
 /* SASL elements carry secrets (or material to attack them): the trace
@@ -114,7 +104,8 @@ static enum xmp_err start_auth(struct xmp_session *s,
     }
     free(s->sasl_offered);
     s->sasl_offered = buf_take(&list);
-    s->mech = sasl_choose(offered, n, s->tls != NULL, s->mech_opt, &e);
+    s->mech = sasl_choose(offered, n, transport_is_tls(s->st.tp),
+                          s->mech_opt, &e);
     if (!s->mech) {
         r = session_fail_with(s, &e);
         goto done;
@@ -148,7 +139,8 @@ static enum xmp_err start_bind(struct xmp_session *s)
 
     xmp_error_clear(&e);
 
-    if (!id || !(iq = xmp_node_new(NS_CLIENT, "iq", &e)) || xmp_node_set_attr(iq, "type", "set", &e) ||
+    if (!id || !(iq = xmp_node_new(NS_CLIENT, "iq", &e)) ||
+        xmp_node_set_attr(iq, "type", "set", &e) ||
         xmp_node_set_attr(iq, "id", id, &e) ||
         !(bind = xmp_node_add_child(iq, NS_BIND, "bind", &e)))
         goto done;
@@ -201,7 +193,7 @@ static enum xmp_err on_features(struct xmp_session *s,
 {
     const struct xmp_node *c;
 
-    if (!s->tls) {
+    if (!transport_is_tls(s->st.tp)) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
          * plaintext: the credentials would travel in the clear. */
         if (!xmp_node_child(f, NS_TLS, "starttls"))
@@ -325,73 +317,6 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
     return XMP_OK;
 }
 
-/* Answer iq get/set we got while ready (RFC 6120 §8.2.3: every request
- * gets a response).  Ping (XEP-0199) gets a result, the rest an error. */
-static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq)
-{
-    const char *id = xmp_node_attr(iq, "id"), *from = xmp_node_attr(iq, "from");
-    struct xmp_node *r;
-    struct xmp_node *e, *c;
-    struct xmp_error err;
-    enum xmp_err rc;
-
-    if (!(r = xmp_node_new(NS_CLIENT, "iq", &err)))
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    rc = xmp_node_set_attr(r, "id", id ? id : "", &err);
-    if (!rc && from)
-        rc = xmp_node_set_attr(r, "to", from, &err);
-    if (!rc && xmp_node_child(iq, NS_PING, "ping")) {
-        rc = xmp_node_set_attr(r, "type", "result", &err);
-    } else if (!rc) {
-        rc = xmp_node_set_attr(r, "type", "error", &err);
-        if (!rc && (!(e = xmp_node_add_child(r, NS_CLIENT, "error", &err)) ||
-                    xmp_node_set_attr(e, "type", "cancel", &err) ||
-                    !(c = xmp_node_add_child(e, NS_STANZAS,
-                                             "service-unavailable", &err))))
-            rc = XMP_ENOMEM;
-    }
-    if (rc)
-        rc = session_fail(s, XMP_ENOMEM, "out of memory");
-    else
-        rc = session_send_node(s, r);
-    xmp_node_free(r);
-    return rc;
-}
-
-static enum xmp_err on_ready_stanza(struct xmp_session *s,
-                                    const struct xmp_node *st)
-{
-    const char *type = xmp_node_attr(st, "type");
-    const char *id = xmp_node_attr(st, "id");
-    const char *from = xmp_node_attr(st, "from");
-
-    if (node_is(st, NS_CLIENT, "iq") && type) {
-        if ((strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
-            s->ack_pending && id && strcmp(id, s->ack_id) == 0 &&
-            (!from || strcmp(from, s->jid.domain) == 0 ||
-             strcmp(from, s->bare) == 0)) {
-            /* The server answered an iq sent after these stanzas, and it
-             * handles a session's stanzas in order (RFC 6120 §10.1). */
-            s->acked_seq = s->ack_req_seq;
-            s->ack_pending = 0;
-            if (s->ack_again && s->state == ST_READY) {
-                s->ack_again = 0;
-                return xmp_session_request_ack(s);
-            }
-            return XMP_OK;
-        }
-        if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0) {
-            if (s->o.on_stanza)
-                s->o.on_stanza(s->o.stanza_ud, st);
-            /* RFC 6120 §4.4: nothing may follow our </stream:stream>. */
-            return s->stream_open ? answer_iq(s, st) : XMP_OK;
-        }
-    }
-    if (s->o.on_stanza)
-        s->o.on_stanza(s->o.stanza_ud, st);
-    return XMP_OK;
-}
-
 static enum xmp_err on_stream_error(struct xmp_session *s,
                                     const struct xmp_node *el)
 {
@@ -429,10 +354,14 @@ int session_on_element(void *ud, struct xmp_node *el)
 {
     struct xmp_session *s = ud;
     enum xmp_err r = XMP_OK;
+    enum session_state before = s->state;
     const char *id;
 
-    enum session_state before = s->state;
-
+    /* A handler may have failed the session: nothing more is read. */
+    if (s->state == ST_FAILED) {
+        xmp_node_free(el);
+        return -1;
+    }
     trace_in(s, el);
     if (node_is(el, XML_NS_STREAM, "error")) {
         on_stream_error(s, el);
@@ -486,7 +415,7 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_READY:
     case ST_CLOSING:
-        r = on_ready_stanza(s, el);
+        r = session_dispatch(s, el);
         break;
     default:
         r = session_fail(s, XMP_EPROTO, "unexpected <%s/>",
@@ -496,10 +425,10 @@ int session_on_element(void *ud, struct xmp_node *el)
     xmp_node_free(el);
     if (r != XMP_OK && r != XMP_AGAIN)
         return -1;
-    /* The deadline counts from our last request, not from whatever the
+    /* A wait is measured from our last request, not from whatever the
      * server sends meanwhile; an awaited answer starts a new wait. */
     if (s->state != before)
-        s->last_progress = xmp_now_ms();
+        s->wait_since = xmp_now_ms();
     return s->restart ? 1 : 0;
 }
 
@@ -537,27 +466,64 @@ void session_on_stream_end(void *ud)
 {
     struct xmp_session *s = ud;
 
+    /* The stream notes it; step_stream acts on it. */
     session_trace(s, XMP_TRACE_IN, "</stream:stream>");
-    s->peer_closed = 1;
 }
 
 /* Called by the I/O code when the TLS handshake has finished. */
 enum xmp_err session_tls_ready(struct xmp_session *s)
 {
-    tls_get_info(s->tls, &s->tlsinfo);
+    transport_tls_info(s->st.tp, &s->tlsinfo);
     session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s",
                   s->tlsinfo.version, s->tlsinfo.cipher, s->tlsinfo.subject,
                   s->tlsinfo.verified ? ", verified for " : ", NOT verified: ",
                   s->tlsinfo.verified ? s->jid.domain : s->tlsinfo.verify_msg);
     /* RFC 6120 §5.4.3.3: a fresh stream over TLS. */
-    return session_restart_stream(s);
+    return send_header(s);
 }
 
-enum xmp_err session_restart_stream(struct xmp_session *s)
+static enum xmp_err start_tls(struct xmp_session *s)
 {
-    if (xml_reader_reset(s->rd) != XMP_OK)
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    return send_header(s);
+    struct tls_params p;
+    struct xmp_error e;
+
+    memset(&p, 0, sizeof p);
+    p.domain = s->jid.domain;
+    p.cafile = s->cafile;
+    p.insecure = s->o.insecure;
+    p.alpn_xmpp = s->target.direct_tls;
+    if (stream_queued(&s->st))
+        return session_fail(s, XMP_EPROTO,
+                            "unsent plaintext left at the TLS handshake");
+    if (transport_start_tls(s->st.tp, &p, &e) != XMP_OK)
+        return session_fail_with(s, &e);
+    s->state = ST_TLS_HANDSHAKE;
+    s->wait_since = xmp_now_ms();
+    return XMP_OK;
+}
+
+enum xmp_err session_restart(struct xmp_session *s)
+{
+    enum session_restart kind = s->restart;
+
+    s->restart = RESTART_NONE;
+    switch (kind) {
+    case RESTART_TLS:
+        /* RFC 6120 §5.4.3.3: after <proceed/> the next bytes are the TLS
+         * handshake; plaintext here is an injection. */
+        if (s->st.left.len)
+            return session_fail(s, XMP_EPROTO,
+                                "server sent %zu bytes of plaintext after "
+                                "<proceed/>",
+                                s->st.left.len);
+        s->st.paused = 0;
+        return start_tls(s);
+    case RESTART_STREAM:
+        /* RFC 6120 §6.4.6: what follows <success/> is the new stream. */
+        return send_header(s);
+    default:
+        return session_fail(s, XMP_EPROTO, "stream paused for no reason");
+    }
 }
 
 /* Called by the I/O code once a TCP connection stands. */
@@ -567,8 +533,6 @@ enum xmp_err session_connected(struct xmp_session *s)
                   s->target.host, s->target.port, s->address,
                   s->target.found_by);
     if (s->target.direct_tls)
-        return session_io_start_tls(s);
+        return start_tls(s);
     return send_header(s);
 }
-
-/* ---- the public API --------------------------------------------------- */

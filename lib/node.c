@@ -13,6 +13,7 @@
  */
 #include "xmp.h"
 #include "buf.h"
+#include "utf8.h"
 #include "xml.h"
 
 #include <inttypes.h>
@@ -43,119 +44,6 @@ struct xmp_node {
     struct xmp_node *first, *last; /* children */
     struct buf text;               /* text nodes only */
 };
-
-/* ---- UTF-8 and XML characters ---------------------------------------- */
-
-enum utf8_status {
-    U8_OK,
-    U8_BAD,       /* stray continuation byte, bad lead or continuation */
-    U8_TRUNCATED, /* the input ends inside a sequence */
-    U8_OVERLONG,
-    U8_SURROGATE,
-    U8_RANGE      /* beyond U+10FFFF */
-};
-
-/* Decode the sequence at s[0..len), len > 0, strictly (RFC 3629 §3-4). */
-static enum utf8_status utf8_next(const unsigned char *s, size_t len,
-                                  uint32_t *cp, size_t *n)
-{
-    static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-    unsigned char c = s[0];
-    size_t i, need;
-    uint32_t v;
-
-    *cp = 0;
-    if (c < 0x80) {
-        *cp = c;
-        *n = 1;
-        return U8_OK;
-    }
-    if (c < 0xC0)
-        return U8_BAD;
-    if (c < 0xE0) {
-        need = 2;
-        v = c & 0x1F;
-    } else if (c < 0xF0) {
-        need = 3;
-        v = c & 0x0F;
-    } else if (c < 0xF8) {
-        need = 4;
-        v = c & 0x07;
-    } else {
-        return U8_BAD;
-    }
-    for (i = 1; i < need; i++) {
-        if (i >= len)
-            return U8_TRUNCATED;
-        if ((s[i] & 0xC0) != 0x80)
-            return U8_BAD;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    *cp = v;
-    if (v < min_cp[need])
-        return U8_OVERLONG;
-    if (v >= 0xD800 && v <= 0xDFFF)
-        return U8_SURROGATE;
-    if (v > 0x10FFFF)
-        return U8_RANGE;
-    *n = need;
-    return U8_OK;
-}
-
-static enum xmp_err utf8_error(struct xmp_error *err, enum utf8_status st,
-                               size_t at, uint32_t cp)
-{
-    switch (st) {
-    case U8_TRUNCATED:
-        return xmp_error_set(err, XMP_EDATA,
-                             "invalid UTF-8 at byte %zu (truncated sequence)",
-                             at);
-    case U8_OVERLONG:
-        return xmp_error_set(err, XMP_EDATA,
-                             "invalid UTF-8 at byte %zu (overlong form)", at);
-    case U8_SURROGATE:
-        return xmp_error_set(err, XMP_EDATA,
-                             "invalid UTF-8 at byte %zu (surrogate U+%04"
-                             PRIX32 ")", at, cp);
-    case U8_RANGE:
-        return xmp_error_set(err, XMP_EDATA,
-                             "invalid UTF-8 at byte %zu (beyond U+10FFFF)", at);
-    default:
-        return xmp_error_set(err, XMP_EDATA, "invalid UTF-8 at byte %zu", at);
-    }
-}
-
-/* XML 1.0 §2.2 production [2] Char. */
-static int xml_char(uint32_t c)
-{
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
-           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
-}
-
-enum xmp_err xmp_xml_check_text(const char *s, size_t len,
-                                struct xmp_error *err)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    enum utf8_status st;
-    size_t i = 0, n;
-    uint32_t cp;
-
-    while (i < len) {
-        if (p[i] >= 0x20 && p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        st = utf8_next(p + i, len - i, &cp, &n);
-        if (st != U8_OK)
-            return utf8_error(err, st, i, cp);
-        if (!xml_char(cp))
-            return xmp_error_set(err, XMP_EDATA,
-                                 "character U+%04" PRIX32
-                                 " not allowed in XML at byte %zu", cp, i);
-        i += n;
-    }
-    return XMP_OK;
-}
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -554,6 +442,51 @@ char *xmp_node_text(const struct xmp_node *n)
 
 /* ---- writing -------------------------------------------------------- */
 
+enum xmp_err xml_escape(struct buf *out, const char *s, size_t len, int mode,
+                        struct xmp_error *err)
+{
+    int attr = mode == XML_ESC_ATTR;
+    size_t i, run = 0, orig = out->len;
+    const char *rep;
+    enum xmp_err rc;
+
+    rc = xmp_xml_check_text(s, len, err);
+    if (rc != XMP_OK || len == 0)
+        return rc;
+    for (i = 0; i < len; i++) {
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        /* ">" only matters in text, where "]]>" is not allowed. */
+        case '>': rep = attr ? NULL : "&gt;"; break;
+        case '\'': rep = attr ? "&apos;" : NULL; break;
+        case '"': rep = attr ? "&quot;" : NULL; break;
+        /* XML 1.0 §3.3.3: attribute values have their whitespace
+         * normalized, so keep it as character references. */
+        case '\t': rep = attr ? "&#9;" : NULL; break;
+        case '\n': rep = mode != XML_ESC_TEXT ? "&#10;" : NULL; break;
+        /* XML 1.0 §2.11: a literal CR would become LF. */
+        case '\r': rep = "&#13;"; break;
+        default: rep = NULL; break;
+        }
+        if (!rep)
+            continue;
+        if (buf_append(out, s + run, i - run) < 0 || buf_puts(out, rep) < 0)
+            goto nomem;
+        run = i + 1;
+    }
+    if (buf_append(out, s + run, len - run) < 0)
+        goto nomem;
+    return XMP_OK;
+
+nomem:
+    out->len = orig;
+    if (out->data)
+        out->data[orig] = '\0';
+    return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+}
+
+
 /* The namespace part of a "URI local" attribute name, or NULL. */
 static const char *attr_uri(const char *name, size_t *len)
 {
@@ -594,7 +527,7 @@ static int write_attrs(struct buf *b, const struct xmp_node *n, unsigned *pfx)
             if (!pfx[i]) {
                 pfx[i] = next++;
                 if (buf_printf(b, " xmlns:" ATTR_PREFIX "%u='", pfx[i]) < 0 ||
-                    xml_escape(b, uri, len, 1, NULL) != XMP_OK ||
+                    xml_escape(b, uri, len, XML_ESC_ATTR, NULL) != XMP_OK ||
                     buf_puts(b, "'") < 0)
                     return -1;
             }
@@ -602,7 +535,8 @@ static int write_attrs(struct buf *b, const struct xmp_node *n, unsigned *pfx)
                            a->name + len + 1) < 0)
                 return -1;
         }
-        if (xml_escape(b, a->value, strlen(a->value), 1, NULL) != XMP_OK ||
+        if (xml_escape(b, a->value, strlen(a->value), XML_ESC_ATTR, NULL) !=
+                XMP_OK ||
             buf_puts(b, "'") < 0)
             return -1;
     }
@@ -611,14 +545,15 @@ static int write_attrs(struct buf *b, const struct xmp_node *n, unsigned *pfx)
 
 /* Recursive: trees from the network are at most XML_MAX_DEPTH deep. */
 static int write_node(struct buf *b, const struct xmp_node *n,
-                      const char *scope_ns)
+                      const char *scope_ns, int text_mode)
 {
     const struct xmp_node *c;
     unsigned *pfx = NULL;
     int rc = -1;
 
     if (!n->name)
-        return xml_escape(b, n->text.data, n->text.len, 0, NULL) == XMP_OK
+        return xml_escape(b, n->text.data, n->text.len, text_mode, NULL) ==
+                       XMP_OK
                    ? 0 : -1;
     if (n->nattrs) {
         pfx = calloc(n->nattrs, sizeof *pfx);
@@ -631,7 +566,7 @@ static int write_node(struct buf *b, const struct xmp_node *n,
      * changes. */
     if (strcmp(n->ns, scope_ns) != 0) {
         if (buf_puts(b, " xmlns='") < 0 ||
-            xml_escape(b, n->ns, strlen(n->ns), 1, NULL) != XMP_OK ||
+            xml_escape(b, n->ns, strlen(n->ns), XML_ESC_ATTR, NULL) != XMP_OK ||
             buf_puts(b, "'") < 0)
             goto out;
     }
@@ -644,7 +579,7 @@ static int write_node(struct buf *b, const struct xmp_node *n,
     if (buf_puts(b, ">") < 0)
         goto out;
     for (c = n->first; c; c = c->next)
-        if (write_node(b, c, n->ns) < 0)
+        if (write_node(b, c, n->ns, text_mode) < 0)
             goto out;
     rc = buf_printf(b, "</%s>", n->name);
 
@@ -653,15 +588,26 @@ out:
     return rc;
 }
 
-char *xmp_node_to_string(const struct xmp_node *n, const char *parent_ns)
+static char *serialize(const struct xmp_node *n, const char *parent_ns,
+                       int text_mode)
 {
     struct buf b = BUF_INIT;
 
     if (!n || !n->name)
         return NULL;
-    if (write_node(&b, n, parent_ns ? parent_ns : "") < 0) {
+    if (write_node(&b, n, parent_ns ? parent_ns : "", text_mode) < 0) {
         buf_free(&b);
         return NULL;
     }
     return buf_take(&b);
+}
+
+char *xmp_node_to_string(const struct xmp_node *n, const char *parent_ns)
+{
+    return serialize(n, parent_ns, XML_ESC_TEXT);
+}
+
+char *xmp_node_to_line(const struct xmp_node *n, const char *parent_ns)
+{
+    return serialize(n, parent_ns, XML_ESC_LINE);
 }

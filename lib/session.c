@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * session.c - a session's life as the public API sees it: creation,
- * start, what it knows, sending, acknowledgement, the polite close
- * (RFC 6120 §4.4); and the helpers the other session files share.
- *
- * The negotiation state machine is in negotiate.c, transport I/O and
- * the poll interface in session_io.c.
+ * start, what it knows, sending, the polite close (RFC 6120 §4.4); and
+ * the helpers the other session files share.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -31,11 +28,13 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
     vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
     va_end(ap);
     s->state = ST_FAILED;
-    session_io_shutdown(s);
+    session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
+    stream_shutdown(&s->st);
+    net_connector_free(s->conn);
+    s->conn = NULL;
     return code;
 }
 
-/* Keep an error a lower layer already described. */
 enum xmp_err session_fail_with(struct xmp_session *s, const struct xmp_error *e)
 {
     return session_fail(s, e->code, "%s", e->msg);
@@ -44,39 +43,38 @@ enum xmp_err session_fail_with(struct xmp_session *s, const struct xmp_error *e)
 void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
                    const char *fmt, ...)
 {
+    char small[256], *p = small;
     va_list ap;
-    struct buf b = BUF_INIT;
     int n;
 
     if (!s->o.trace)
         return;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (n < 0 || buf_append(&b, "", 0) < 0 ||
-        buf_printf(&b, "%*s", n, "") < 0) {
-        buf_free(&b);
+    if (n < 0)
         return;
+    if ((size_t)n >= sizeof small) {
+        if (!(p = malloc((size_t)n + 1)))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
     }
-    va_start(ap, fmt);
-    vsnprintf(b.data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    s->o.trace(s->o.trace_ud, dir, b.data, b.len);
-    buf_free(&b);
+    s->o.trace(s->o.trace_ud, dir, p, (size_t)n);
+    if (p != small)
+        free(p);
 }
 
 /* ---- sending -------------------------------------------------------- */
 
 enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
-                             const char *trace_text)
+                              const char *trace_text)
 {
-    if (buf_puts(&s->out, xml) < 0)
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    if (s->o.trace)
-        s->o.trace(s->o.trace_ud, XMP_TRACE_OUT,
-                   trace_text ? trace_text : xml,
-                   strlen(trace_text ? trace_text : xml));
-    s->last_progress = xmp_now_ms();
+    struct xmp_error e;
+
+    if (stream_queue(&s->st, xml, strlen(xml), trace_text, &e) != XMP_OK)
+        return session_fail_with(s, &e);
     return XMP_OK;
 }
 
@@ -92,8 +90,16 @@ enum xmp_err session_send_node(struct xmp_session *s, const struct xmp_node *n)
     return r;
 }
 
-/* RFC 6120 §4.7: open (or reopen) our stream.  'from' only once the
- * stream is encrypted, so the JID does not travel in the clear. */
+int session_is_self(const struct xmp_session *s, const struct xmp_jid *j)
+{
+    struct xmp_jid d = { NULL, s->jid.domain, NULL };
+
+    return xmp_jid_equal(j, &d) ||
+           (!j->resource && j->local && s->jid.local &&
+            strcasecmp(j->local, s->jid.local) == 0 &&
+            strcasecmp(j->domain, s->jid.domain) == 0);
+}
+
 char *xmp_session_new_id(struct xmp_session *s)
 {
     char id[48];
@@ -102,10 +108,8 @@ char *xmp_session_new_id(struct xmp_session *s)
     return strdup(id);
 }
 
-/* ---- negotiation ---------------------------------------------------- */
+/* ---- life ------------------------------------------------------------ */
 
-/* Short names for the features a person debugging a server cares about:
- * "bind", "session", "sm:3", "csi:0"; anything else by its element name. */
 static char *dup_opt(const char *p, int *bad)
 {
     char *d;
@@ -132,7 +136,6 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
         return NULL;
     }
-    s->fd = -1;
     s->o = *opts;
     if (xmp_jid_parse(opts->jid, &s->jid, err) != XMP_OK) {
         free(s);
@@ -163,6 +166,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     }
     if (s->o.timeout_ms <= 0)
         s->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
+    xmp_session_set_keepalive(s, opts->keepalive_ms, 0);
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         memset(rnd, 0, sizeof rnd);
     snprintf(s->id_prefix, sizeof s->id_prefix, "xmp%02x%02x%02x%02x", rnd[0],
@@ -178,12 +182,18 @@ void xmp_session_free(struct xmp_session *s)
 {
     if (!s)
         return;
-    session_io_shutdown(s);
-    xml_reader_free(s->rd);
+    if (s->in_callback) {
+        /* Freeing the session under the code that called us would
+         * leave it running on freed memory: refuse, visibly. */
+        session_fail(s, XMP_EUSAGE,
+                     "xmp_session_free called from a session callback");
+        return;
+    }
+    stream_free(&s->st);
     net_connector_free(s->conn);
     sasl_free(s->sasl);
-    buf_free(&s->out);
-    buf_free(&s->in_left);
+    handlers_free(s);
+    iq_free_all(s);
     xmp_jid_clear(&s->jid);
     free(s->targets);
     free(s->bare);
@@ -198,17 +208,25 @@ void xmp_session_free(struct xmp_session *s)
     free(s);
 }
 
-enum xmp_err xmp_session_start(struct xmp_session *s)
+static enum xmp_err open_stream(struct xmp_session *s)
 {
     static const struct xml_reader_cb cb = {session_on_stream_start,
                                             session_on_element,
                                             session_on_stream_end};
+
+    if (stream_init(&s->st, &cb, s, s->o.trace, s->o.trace_ud) != XMP_OK)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    return XMP_OK;
+}
+
+enum xmp_err xmp_session_start(struct xmp_session *s)
+{
     struct xmp_error e;
 
     if (s->state != ST_IDLE)
         return xmp_error_set(&s->err, XMP_EUSAGE, "session already started");
-    if (!(s->rd = xml_reader_new(&cb, s)))
-        return session_fail(s, XMP_ENOMEM, "out of memory");
+    if (open_stream(s) != XMP_OK)
+        return s->err.code;
     if (s->server) {
         if (!(s->targets = calloc(1, sizeof *s->targets)))
             return session_fail(s, XMP_ENOMEM, "out of memory");
@@ -224,7 +242,28 @@ enum xmp_err xmp_session_start(struct xmp_session *s)
                           &e) != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_CONNECTING;
-    s->last_progress = xmp_now_ms();
+    s->wait_since = xmp_now_ms();
+    return XMP_OK;
+}
+
+enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound)
+{
+    static const char header[] =
+        "<stream:stream xmlns='" NS_CLIENT "' xmlns:stream='" XML_NS_STREAM
+        "' from='example.test' version='1.0'>";
+    struct xmp_error e;
+    size_t used;
+
+    if (s->state != ST_IDLE || open_stream(s) != XMP_OK)
+        return XMP_EUSAGE;
+    if (stream_attach(&s->st, fd, "the test peer", &e) != XMP_OK ||
+        xml_reader_feed(s->st.rd, header, sizeof header - 1, &used, &e) !=
+            XMP_OK ||
+        !(s->bound = strdup(bound)))
+        return session_fail(s, XMP_ENOMEM, "cannot adopt the socket");
+    s->st.open = 1;
+    s->authenticated = 1;
+    s->state = ST_READY;
     return XMP_OK;
 }
 
@@ -277,14 +316,30 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->sasl_offered = s->sasl_offered;
 }
 
+/* RFC 6120 §8: the three stanzas; everything else is a nonza. */
+static int is_stanza(const struct xmp_node *n)
+{
+    const char *name = xmp_node_name(n);
+
+    return strcmp(xmp_node_ns(n), NS_CLIENT) == 0 &&
+           (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
+            strcmp(name, "iq") == 0);
+}
+
 enum xmp_err xmp_session_send(struct xmp_session *s,
                               const struct xmp_node *stanza, uint64_t *seq)
 {
+    if (seq)
+        *seq = 0;
     if (s->state != ST_READY)
         return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
     if (session_send_node(s, stanza) != XMP_OK)
         return s->err.code;
-    if (node_is(stanza, NS_CLIENT, "presence") && !xmp_node_attr(stanza, "type"))
+    if (!is_stanza(stanza))
+        return XMP_OK;
+    /* RFC 6121 §4.2: initial presence is untyped and has no 'to'. */
+    if (node_is(stanza, NS_CLIENT, "presence") &&
+        !xmp_node_attr(stanza, "type") && !xmp_node_attr(stanza, "to"))
         s->sent_presence = 1;
     s->sent_seq++;
     if (seq)
@@ -292,50 +347,21 @@ enum xmp_err xmp_session_send(struct xmp_session *s,
     return XMP_OK;
 }
 
-enum xmp_err xmp_session_request_ack(struct xmp_session *s)
+int xmp_session_writable(const struct xmp_session *s)
 {
-    char *id;
-    struct buf b = BUF_INIT;
-    enum xmp_err r;
-
-    if (s->state != ST_READY)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
-    if (s->acked_seq == s->sent_seq)
-        return XMP_OK;
-    if (s->ack_pending) {
-        /* The outstanding ping went out before the newer stanzas; ask
-         * again as soon as it is answered. */
-        if (s->sent_seq > s->ack_req_seq)
-            s->ack_again = 1;
-        return XMP_OK;
-    }
-    /* XEP-0199 ping to our server: its answer, whatever its type, comes
-     * after the server has handled every stanza sent before it. */
-    if (!(id = xmp_session_new_id(s)) ||
-        buf_printf(&b, "<iq type='get' id='%s' to='%s'><ping xmlns='" NS_PING
-                       "'/></iq>",
-                   id, s->jid.domain) < 0) {
-        free(id);
-        buf_free(&b);
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    }
-    snprintf(s->ack_id, sizeof s->ack_id, "%s", id);
-    free(id);
-    r = session_send_raw(s, b.data, NULL);
-    buf_free(&b);
-    s->ack_pending = 1;
-    s->ack_req_seq = s->sent_seq;
-    s->ack_sent = xmp_now_ms();
-    return r;
+    return s->state == ST_READY &&
+           stream_queued(&s->st) < XMP_SESSION_WRITABLE;
 }
 
-uint64_t xmp_session_acked(const struct xmp_session *s)
+size_t xmp_session_queued(const struct xmp_session *s)
 {
-    return s->acked_seq;
+    return stream_queued(&s->st);
 }
 
 enum xmp_err xmp_session_close(struct xmp_session *s)
 {
+    struct xmp_error e;
+
     switch (s->state) {
     case ST_CLOSING:
     case ST_CLOSED:
@@ -344,7 +370,9 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     case ST_IDLE:
     case ST_CONNECTING:
     case ST_TLS_HANDSHAKE:
-        session_io_shutdown(s);
+        stream_shutdown(&s->st);
+        net_connector_free(s->conn);
+        s->conn = NULL;
         s->state = ST_CLOSED;
         return XMP_OK;
     default:
@@ -354,9 +382,8 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     if (s->state == ST_READY && s->sent_presence &&
         session_send_raw(s, "<presence type='unavailable'/>", NULL) != XMP_OK)
         return s->err.code;
-    if (session_send_raw(s, "</stream:stream>", NULL) != XMP_OK)
-        return s->err.code;
-    s->stream_open = 0;
+    if (stream_close(&s->st, &e) != XMP_OK)
+        return session_fail_with(s, &e);
     s->state = ST_CLOSING;
     s->close_started = xmp_now_ms();
     return XMP_OK;

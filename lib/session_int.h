@@ -1,14 +1,25 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* session_int.h - what session.c and session_io.c share.  Private. */
+/*
+ * session_int.h - what the session's files share.  Private.
+ *
+ *   session.c     the public API: creation, what a session knows, sending,
+ *                 closing; helpers for failing and tracing
+ *   negotiate.c   the negotiation state machine (RFC 6120 §4-§7)
+ *   session_io.c  the step function, deadlines, the poll interface
+ *   handler.c     handlers, and the dispatch of stanzas while ready
+ *   iq.c          requests and their answers, acknowledgement, keepalive
+ */
 #ifndef XMP_SESSION_INT_H
 #define XMP_SESSION_INT_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
 #include "net.h"
 #include "sasl.h"
+#include "stream.h"
 #include "tls.h"
 #include "xml.h"
 #include "xmp.h"
@@ -18,8 +29,6 @@
 #define SESSION_CLOSE_WAIT_MS 5000
 /* Mechanisms we look at in one <mechanisms/> list. */
 #define SESSION_MAX_MECHS 32
-/* Bytes read from the transport per call. */
-#define SESSION_READ_CHUNK 16384
 
 enum session_state {
     ST_IDLE,
@@ -46,8 +55,6 @@ enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_PING "urn:xmpp:ping"
 
-#include <string.h>
-
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)
 {
@@ -55,36 +62,32 @@ static inline int node_is(const struct xmp_node *n, const char *ns,
            strcmp(xmp_node_name(n), name) == 0;
 }
 
+struct handler;
+struct request;
+
 struct xmp_session {
-    struct xmp_session_opts o; /* callbacks and flags; its strings are not
-                                  kept (see the owned copies below) */
+    struct xmp_session_opts o; /* callbacks and numbers; its strings are
+                                  not kept (see the owned copies below) */
     struct xmp_jid jid;
     char *bare;
     char *resource, *server, *cafile, *mech_opt;
     enum session_state state;
     struct xmp_error err;
+    int64_t wait_since;    /* negotiation: when we began waiting */
+    int64_t close_started;
+    int in_callback;       /* inside a handler or request callback */
 
     /* net */
     struct net_target *targets;
     size_t ntargets;
     struct net_connector *conn;
-    int fd;
     struct net_target target;
     char address[64];
 
-    /* tls */
-    struct tls *tls;
+    /* the stream, and what negotiation needs of it */
+    struct stream st;
     struct tls_info tlsinfo;
-    size_t tls_inflight; /* bytes offered to a TLS write that said AGAIN */
-    int read_wants_write;
-
-    /* xml */
-    struct xml_reader *rd;
-    struct buf out;
-    struct buf in_left;
     enum session_restart restart;
-    int stream_open; /* our header is out, our </stream:stream> is not */
-    int peer_closed;
 
     /* negotiation */
     struct sasl *sasl;
@@ -96,46 +99,77 @@ struct xmp_session {
     char *pending_id;
     char *bound;
 
-    /* ready */
+    /* ready: counting and acknowledging stanzas */
     uint64_t sent_seq, acked_seq, ack_req_seq;
     int ack_pending;
     int ack_again;   /* stanzas were sent after the outstanding ping */
-    int64_t ack_sent;
-    char ack_id[48];
+    struct xmp_error ack_err;
     int sent_presence;
     char id_prefix[16];
     unsigned id_counter;
 
-    int64_t last_progress;
-    int64_t close_started;
+    /* handlers (handler.c) */
+    struct handler *handlers;  /* by priority, then age */
+    unsigned handler_ids;
+    int dispatching;
+    int handlers_removed;      /* some were removed during a dispatch */
+
+    /* requests (iq.c) */
+    struct request *requests;  /* in order of deadline */
+    unsigned request_ids;
+    size_t nrequests;          /* the caller's, not ours */
+
+    /* keepalive (iq.c) */
+    int keepalive_ms, keepalive_timeout_ms;
+    int keepalive_pending;
 };
 
+/* session.c */
 enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
                           const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
-                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Keep an error a lower layer already described. */
 enum xmp_err session_fail_with(struct xmp_session *s,
                                const struct xmp_error *e);
+void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
+                   const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Queue bytes (trace_text, if not NULL, is what the trace shows). */
 enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
                               const char *trace_text);
 enum xmp_err session_send_node(struct xmp_session *s,
                                const struct xmp_node *n);
+/* A JID of ours: our bare JID, or our domain. */
+int session_is_self(const struct xmp_session *s, const struct xmp_jid *j);
+/* Tests: take over a connected socket as if negotiation had just bound
+ * 'bound', skipping TLS and SASL, so the ready state can be driven from
+ * the other end of a socketpair. */
+enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound);
 
-/* session.c: events from the I/O side */
+/* negotiate.c: events from the stream */
 int session_on_element(void *ud, struct xmp_node *el);
 int session_on_stream_start(void *ud, const char *ns, const char *name,
                             const char **attrs);
 void session_on_stream_end(void *ud);
 enum xmp_err session_connected(struct xmp_session *s);
 enum xmp_err session_tls_ready(struct xmp_session *s);
-enum xmp_err session_restart_stream(struct xmp_session *s);
+/* The stream paused at a restart point: start TLS or a new stream. */
+enum xmp_err session_restart(struct xmp_session *s);
 
-/* session_io.c */
-enum xmp_err session_io_start_tls(struct xmp_session *s);
-void session_io_shutdown(struct xmp_session *s);
+/* handler.c */
+enum xmp_err session_dispatch(struct xmp_session *s,
+                              const struct xmp_node *st);
+void handlers_free(struct xmp_session *s);
+
+/* iq.c */
+/* A reply to one of our requests: consumed (1) or not ours (0). */
+int iq_take_reply(struct xmp_session *s, const struct xmp_node *st);
+/* Earliest request deadline or keepalive time, -1 for none. */
+int64_t iq_deadline(const struct xmp_session *s);
+/* Time out requests, send a due keepalive. */
+void iq_timers(struct xmp_session *s, int64_t now);
+/* The session ended: every request gets its callback with the error. */
+void iq_fail_all(struct xmp_session *s);
+void iq_free_all(struct xmp_session *s);
 
 #endif

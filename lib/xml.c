@@ -62,20 +62,46 @@ struct xml_reader {
     long long pause_at;     /* just past the element that paused */
     size_t stanza_mem;      /* what the current stanza's tree holds */
     struct xmp_error fail;  /* why the reader failed */
+    /* Fragment mode (caller XML): a wrapper element of wrap_len bytes on
+     * line 1 stands in for the stream header; positions in messages are
+     * the caller's own. */
+    int fragment;
+    size_t wrap_len;
 };
 
 /* ---- failing from a handler -------------------------------------------- */
 
+/* Where expat is, as the caller counts: lines and columns from 1, and
+ * on line 1 of a fragment without our wrapper. */
+static void position(const struct xml_reader *r, unsigned long long *line,
+                     unsigned long long *col)
+{
+    *line = (unsigned long long)XML_GetCurrentLineNumber(r->p);
+    *col = (unsigned long long)XML_GetCurrentColumnNumber(r->p) + 1;
+    if (r->fragment && *line == 1 && *col > r->wrap_len)
+        *col -= r->wrap_len;
+}
+
 /* Record why and stop expat for good; XML_Parse then returns
- * XML_ERROR_ABORTED and feed reports this reason instead. */
+ * XML_ERROR_ABORTED and feed reports this reason instead.  Caller XML
+ * gets the position first. */
 __attribute__((format(printf, 3, 4))) static void
 fail(struct xml_reader *r, enum xmp_err code, const char *fmt, ...)
 {
+    unsigned long long line, col;
     va_list ap;
+    int n = 0;
 
     r->fail.code = code;
+    if (r->fragment && code != XMP_ENOMEM) {
+        position(r, &line, &col);
+        n = snprintf(r->fail.msg, sizeof r->fail.msg,
+                     "line %llu, column %llu: ", line, col);
+        if (n < 0 || (size_t)n >= sizeof r->fail.msg)
+            n = 0;
+    }
     va_start(ap, fmt);
-    vsnprintf(r->fail.msg, sizeof r->fail.msg, fmt, ap);
+    vsnprintf(r->fail.msg + n, sizeof r->fail.msg - (size_t)n, fmt, ap);
     va_end(ap);
     r->stopped = 1;
     XML_StopParser(r->p, XML_FALSE);
@@ -228,11 +254,14 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     long long end;
     int rc;
 
-    (void)name;
-
     if (r->stopped)
         return;
     end = event_end(r->p);
+    if (r->depth == 1 && r->fragment) {
+        fail(r, XMP_EPROTO, "end tag </%s> without a start tag",
+             strrchr(name, NS_SEP) ? strrchr(name, NS_SEP) + 1 : name);
+        return;
+    }
     if (r->depth == 1) {
         r->depth = 0;
         r->ended = 1;
@@ -303,7 +332,9 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
     }
     /* Whitespace between stanzas is a keepalive (RFC 6120 §4.6.1). */
     if (!all_space(s, len)) {
-        fail(r, XMP_EPROTO, "text outside any stanza in the stream");
+        fail(r, XMP_EPROTO, r->fragment ? "text outside any element"
+                                        : "text outside any stanza in the "
+                                          "stream");
         return;
     }
     r->idle_mark = event_end(r->p);
@@ -513,13 +544,16 @@ static enum xmp_err parse_error(struct xml_reader *r, struct xmp_error *err)
                       "data after the end of the stream: %s",
                       XML_ErrorString(code));
     } else {
-        /* expat counts columns from 0, people from 1. */
-        xmp_error_set(&r->fail, XMP_EPROTO,
-                      "malformed XML at line %llu column %llu: %s",
-                      (unsigned long long)XML_GetCurrentLineNumber(r->p),
-                      (unsigned long long)XML_GetCurrentColumnNumber(r->p) +
-                          1,
-                      XML_ErrorString(code));
+        unsigned long long line, col;
+
+        position(r, &line, &col);
+        if (r->fragment)
+            xmp_error_set(&r->fail, XMP_EPROTO, "line %llu, column %llu: %s",
+                          line, col, XML_ErrorString(code));
+        else
+            xmp_error_set(&r->fail, XMP_EPROTO,
+                          "malformed XML at line %llu column %llu: %s", line,
+                          col, XML_ErrorString(code));
     }
     return xmp_error_set(err, r->fail.code, "%s", r->fail.msg);
 }
@@ -598,47 +632,41 @@ out:
     return rc;
 }
 
-/* ---- the writer ------------------------------------------------------- */
-
-enum xmp_err xml_escape(struct buf *out, const char *s, size_t len, int attr,
-                        struct xmp_error *err)
+int xml_reader_paused(const struct xml_reader *r)
 {
-    size_t i, run = 0, orig = out->len;
-    const char *rep;
-    enum xmp_err rc;
+    return r && r->state == RD_PAUSED;
+}
 
-    rc = xmp_xml_check_text(s, len, err);
-    if (rc != XMP_OK || len == 0)
-        return rc;
-    for (i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        /* ">" only matters in text, where "]]>" is not allowed. */
-        case '>': rep = attr ? NULL : "&gt;"; break;
-        case '\'': rep = attr ? "&apos;" : NULL; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        /* XML 1.0 §3.3.3: attribute values have their whitespace
-         * normalized, so keep it as character references. */
-        case '\t': rep = attr ? "&#9;" : NULL; break;
-        case '\n': rep = attr ? "&#10;" : NULL; break;
-        /* XML 1.0 §2.11: a literal CR would become LF. */
-        case '\r': rep = "&#13;"; break;
-        default: rep = NULL; break;
-        }
-        if (!rep)
-            continue;
-        if (buf_append(out, s + run, i - run) < 0 || buf_puts(out, rep) < 0)
-            goto nomem;
-        run = i + 1;
-    }
-    if (buf_append(out, s + run, len - run) < 0)
-        goto nomem;
-    return XMP_OK;
+/* The wrapper that stands in for a stream header around caller XML; it
+ * is on line 1, so only columns on that line need correcting. */
+#define FRAGMENT_WRAPPER "<xmpctl xmlns='jabber:client'>"
 
-nomem:
-    out->len = orig;
-    if (out->data)
-        out->data[orig] = '\0';
-    return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+enum xmp_err xml_reader_fragment(struct xml_reader *r, struct xmp_error *err)
+{
+    size_t used;
+
+    r->fragment = 1;
+    r->wrap_len = sizeof FRAGMENT_WRAPPER - 1;
+    return xml_reader_feed(r, FRAGMENT_WRAPPER, r->wrap_len, &used, err);
+}
+
+int xml_reader_inside(const struct xml_reader *r)
+{
+    return r && r->depth >= 2;
+}
+
+enum xmp_err xml_reader_end(struct xml_reader *r, struct xmp_error *err)
+{
+    unsigned long long line, col;
+
+    if (r->state == RD_FAILED)
+        return xmp_error_set(err, r->fail.code, "%s", r->fail.msg);
+    if (r->depth < 2)
+        return XMP_OK;
+    position(r, &line, &col);
+    r->state = RD_FAILED;
+    xmp_error_set(&r->fail, XMP_EPROTO,
+                  "line %llu, column %llu: input ends inside <%s>", line, col,
+                  xmp_node_name(r->open[0]));
+    return xmp_error_set(err, r->fail.code, "%s", r->fail.msg);
 }

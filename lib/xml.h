@@ -67,12 +67,28 @@ enum xmp_err xml_reader_reset(struct xml_reader *r);
  * is dead until reset. */
 enum xmp_err xml_reader_feed(struct xml_reader *r, const char *buf,
                              size_t len, size_t *used, struct xmp_error *err);
+/* Non-zero when an element callback paused the reader. */
+int xml_reader_paused(const struct xml_reader *r);
 
-/* Escape s[0..len) for text (attr = 0) or an attribute value in single
- * quotes (attr = 1) into out.  Returns XMP_OK, XMP_EDATA (invalid UTF-8 or a
- * character XML 1.0 forbids; nothing appended) or XMP_ENOMEM. */
+/* Fragment mode, for XML from callers: a fresh reader is turned into one
+ * that reads a sequence of top-level elements (depth 1 is an invisible
+ * wrapper whose default namespace is jabber:client; no stream_start or
+ * stream_end callbacks), and every error names the line and column in
+ * the caller's input.  Call once, before any feed. */
+enum xmp_err xml_reader_fragment(struct xml_reader *r, struct xmp_error *err);
+/* Inside an element that has not ended yet. */
+int xml_reader_inside(const struct xml_reader *r);
+/* Fragment mode, end of input: an error if it ends inside an element. */
+enum xmp_err xml_reader_end(struct xml_reader *r, struct xmp_error *err);
+
+/* The writer (in node.c, with the trees it writes).  Escape s[0..len) into
+ * out: as text, as an attribute value in single quotes, or as text that
+ * stays on one line (line feeds as character references).  Returns
+ * XMP_OK, XMP_EDATA (invalid UTF-8 or a character XML 1.0 forbids;
+ * nothing appended) or XMP_ENOMEM. */
+enum xml_esc { XML_ESC_TEXT = 0, XML_ESC_ATTR = 1, XML_ESC_LINE = 2 };
 struct buf;
-enum xmp_err xml_escape(struct buf *out, const char *s, size_t len, int attr,
+enum xmp_err xml_escape(struct buf *out, const char *s, size_t len, int mode,
                         struct xmp_error *err);
 
 #endif

@@ -78,6 +78,11 @@ enum xmp_err xmp_jid_parse(const char *s, struct xmp_jid *jid,
 void xmp_jid_clear(struct xmp_jid *jid);
 /* "local@domain" or "domain"; caller frees. */
 char *xmp_jid_bare(const struct xmp_jid *jid);
+/* The same JID: localparts and domainparts compare without regard to
+ * ASCII case, resources exactly. */
+int xmp_jid_equal(const struct xmp_jid *a, const struct xmp_jid *b);
+/* pattern is jid, or pattern is a bare JID and jid one of its full JIDs. */
+int xmp_jid_match(const struct xmp_jid *pattern, const struct xmp_jid *jid);
 
 /* ---- XML element trees ---------------------------------------------- */
 
@@ -133,6 +138,40 @@ char *xmp_node_text(const struct xmp_node *n);
  * stream); an xmlns attribute is written only where it differs.
  * Caller frees; NULL only on ENOMEM. */
 char *xmp_node_to_string(const struct xmp_node *n, const char *parent_ns);
+/* The same on one line: line feeds in text become "&#10;". */
+char *xmp_node_to_line(const struct xmp_node *n, const char *parent_ns);
+
+/* ---- XML from callers (what a person typed or piped in) ---------------- */
+
+/*
+ * A parser for a sequence of top-level elements, with any whitespace
+ * between them, under the same rules and limits as the server's stream:
+ * no DTD, comment, processing instruction or undeclared entity (RFC 6120
+ * §11.1); the depth, size, attribute and memory limits; UTF-8 holding
+ * only XML 1.0 characters.  The default namespace is "jabber:client".
+ * Each complete element goes to fn at once, as its end tag is read; fn
+ * owns the tree and returns XMP_OK to go on, anything else to stop the
+ * parse (feed then returns that code).  Errors name the position, counted
+ * in the caller's input from line 1, column 1: "line 3, column 7: not
+ * well-formed (invalid token)".  After an error the parser is dead.
+ */
+typedef enum xmp_err (*xmp_element_fn)(void *ud, struct xmp_node *el);
+struct xmp_parser;
+
+/* NULL on ENOMEM. */
+struct xmp_parser *xmp_parser_new(xmp_element_fn fn, void *ud);
+void xmp_parser_free(struct xmp_parser *p);
+enum xmp_err xmp_parser_feed(struct xmp_parser *p, const char *buf,
+                             size_t len, struct xmp_error *err);
+/* End of input: XMP_EDATA when it ends inside an element. */
+enum xmp_err xmp_parser_end(struct xmp_parser *p, struct xmp_error *err);
+/* Non-zero while an element has begun and not ended (for a continuation
+ * prompt). */
+int xmp_parser_inside(const struct xmp_parser *p);
+/* Exactly one element from s[0..len) (surrounding whitespace allowed).
+ * Caller frees; NULL with err set (XMP_EDATA) otherwise. */
+struct xmp_node *xmp_node_parse(const char *s, size_t len,
+                                struct xmp_error *err);
 
 /* Describe an error as "condition (text)": the <error/> child of a stanza,
  * or a <stream:error/> or SASL <failure/> itself.  Always fills buf. */
@@ -142,6 +181,9 @@ void xmp_error_describe(const struct xmp_node *n, char *buf, size_t len);
  * Returns XMP_OK or XMP_EDATA with err naming the offending byte offset. */
 enum xmp_err xmp_xml_check_text(const char *s, size_t len,
                                 struct xmp_error *err);
+/* Decode one UTF-8 sequence at s[0..len): its length (1-4) with *cp set,
+ * or 0 when it is not strictly valid (RFC 3629) or len is 0. */
+size_t xmp_utf8_decode(const char *s, size_t len, uint32_t *cp);
 
 /* ---- sessions --------------------------------------------------------- */
 
@@ -167,8 +209,6 @@ typedef enum xmp_err (*xmp_password_fn)(void *ud, char *buf, size_t len,
  * payload ever reaches this callback. */
 typedef void (*xmp_trace_fn)(void *ud, enum xmp_trace_dir dir,
                              const char *text, size_t len);
-/* A stanza arrived while ready.  The tree is borrowed for the call. */
-typedef void (*xmp_stanza_fn)(void *ud, const struct xmp_node *stanza);
 
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
@@ -178,13 +218,18 @@ struct xmp_session_opts {
     const char *cafile;   /* NULL: the system bundle */
     int insecure;         /* skip certificate verification (lab use only) */
     const char *mech;     /* NULL: strongest offered; else force this one */
-    int timeout_ms;       /* per step deadline (connect, each round trip) */
+    /* How long to wait: for each connection attempt and negotiation
+     * step, for the answer to each request (xmp_session_send_iq can say
+     * otherwise), and for the server to take bytes we queued.  0: 30 s. */
+    int timeout_ms;
+    /* Ready and nothing heard from the server for this long: ping it
+     * (XEP-0199); no answer within timeout_ms is a dead connection.
+     * 0: never.  See xmp_session_set_keepalive. */
+    int keepalive_ms;
     xmp_password_fn password;
     void *password_ud;
     xmp_trace_fn trace;
     void *trace_ud;
-    xmp_stanza_fn on_stanza;
-    void *stanza_ud;
 };
 
 /* What a person debugging a server wants to know about a session. */
@@ -194,7 +239,8 @@ struct xmp_session_info {
     const char *host;        /* the host connected to */
     const char *address;     /* numeric address and port */
     unsigned port;
-    const char *found_by;    /* "SRV _xmpp-client._tcp", "--server", "fallback" */
+    const char *found_by;    /* "SRV _xmpp-client._tcp", "--server",
+                                "fallback" */
     int direct_tls;          /* 1: XEP-0368 direct TLS; 0: STARTTLS */
     const char *tls_version; /* "TLSv1.2" */
     const char *tls_cipher;
@@ -237,14 +283,119 @@ void xmp_session_get_info(const struct xmp_session *s,
                           struct xmp_session_info *info);
 
 /* Queue a stanza (borrowed; serialized at once).  Only when READY.
- * *seq (may be NULL) receives its sequence number, counted from 1. */
+ * *seq (may be NULL) receives its sequence number, counted from 1; only
+ * message, presence and iq are counted (RFC 6120 §8), other elements
+ * are sent as they are and get 0.  A queue grown past its hard limit
+ * fails the session (XMP_ETEMP): callers that send much look at
+ * xmp_session_writable first. */
 enum xmp_err xmp_session_send(struct xmp_session *s,
                               const struct xmp_node *stanza, uint64_t *seq);
+/* Non-zero while the outgoing queue is short enough to add to (below
+ * XMP_SESSION_WRITABLE bytes).  A caller with much to send stops reading
+ * its own input while this is 0; the loop's next steps drain the queue. */
+#define XMP_SESSION_WRITABLE (64 * 1024)
+int xmp_session_writable(const struct xmp_session *s);
+/* Bytes queued and not yet taken by the connection. */
+size_t xmp_session_queued(const struct xmp_session *s);
+
 /* Ask the server to acknowledge everything sent so far.  Acknowledgement
  * arrives asynchronously; see xmp_session_acked. */
 enum xmp_err xmp_session_request_ack(struct xmp_session *s);
 /* Highest sequence number the server has acknowledged. */
 uint64_t xmp_session_acked(const struct xmp_session *s);
+/* Why the last acknowledgement request failed (no answer within the
+ * timeout), or NULL; a new request clears it.  The session stays up. */
+const struct xmp_error *xmp_session_ack_error(const struct xmp_session *s);
+
+/* Keepalive: see xmp_session_opts.keepalive_ms; timeout_ms <= 0 keeps the
+ * session's timeout.  Takes effect at once. */
+void xmp_session_set_keepalive(struct xmp_session *s, int interval_ms,
+                               int timeout_ms);
+
+/* ---- requests (iq, RFC 6120 §8.2.3) --------------------------------- */
+
+/*
+ * The answer to a request: reply is the <iq type='result'/> or
+ * <iq type='error'/> (borrowed for the call), or NULL when none came, and
+ * then err says why: XMP_ETIMEOUT after the request's timeout (the
+ * session stays up), or the session's own error when it failed or closed
+ * first.  Called exactly once per request, from xmp_session_step, unless
+ * the request was cancelled or the session freed.
+ */
+typedef void (*xmp_iq_fn)(struct xmp_session *s, const struct xmp_node *reply,
+                          const struct xmp_error *err, void *ud);
+
+/*
+ * Send an iq get or set and track its answer.  iq gets an id when it has
+ * none (read it back with xmp_node_attr).  A reply counts only with the
+ * same id and from the entity asked (RFC 6120 §8.1.2.1, §10.1.4): for a
+ * request to X, from X; for one without 'to' or to our own bare JID,
+ * from our bare JID, our domain or with no 'from'.  Anything else with
+ * that id is ignored (the trace says so) and goes to the handlers like
+ * any stanza.  timeout_ms <= 0: the session's timeout.  *handle (may be
+ * NULL) identifies the request for xmp_iq_cancel.
+ */
+enum xmp_err xmp_session_send_iq(struct xmp_session *s, struct xmp_node *iq,
+                                 int timeout_ms, xmp_iq_fn cb, void *ud,
+                                 unsigned *handle);
+/* Forget a request: its callback will not be called.  XMP_EUSAGE when no
+ * such request is outstanding. */
+enum xmp_err xmp_iq_cancel(struct xmp_session *s, unsigned handle);
+/* Requests sent with xmp_session_send_iq and not yet answered. */
+size_t xmp_session_requests(const struct xmp_session *s);
+
+/* ---- handlers ---------------------------------------------------------- */
+
+/*
+ * Stanzas arriving while ready go to handlers.  The order:
+ *   1. a reply to a request of xmp_session_send_iq goes to its callback
+ *      and no further;
+ *   2. the handlers whose match fits, highest priority first and, within
+ *      one priority, in the order they were added; the first to return
+ *      XMP_HANDLED ends the walk;
+ *   3. an iq get or set no handler claimed is answered by the library:
+ *      a ping (XEP-0199) with a result, anything else with
+ *      service-unavailable (RFC 6120 §8.4).
+ * A handler that only watches (prints, counts) returns XMP_PASS and
+ * registers at XMP_PRIO_OBSERVE so that it sees stanzas before anything
+ * claims them.
+ *
+ * Inside a handler or an xmp_iq_fn the caller may send, send requests,
+ * cancel them, add and remove handlers (a handler added now first sees
+ * the next stanza; one removed now sees no more) and close the session.
+ * It must not call xmp_session_step, xmp_session_run or xmp_session_free:
+ * those return XMP_EUSAGE (free does nothing and fails the session).
+ */
+#define XMP_PASS 0
+#define XMP_HANDLED 1
+#define XMP_PRIO_OBSERVE 100
+#define XMP_PRIO_DEFAULT 0
+
+struct xmp_match {
+    const char *name; /* element name ("message"...); NULL: any */
+    /* The type attribute; a message without one matches "normal", a
+     * presence without one "available" (RFC 6121 §5.2.2, §4.7.1).  NULL:
+     * any. */
+    const char *type;
+    const char *ns;   /* namespace of the first child element; NULL: any */
+    /* The sender: a bare JID matches it and all its resources, a full JID
+     * only itself; a stanza without 'from' comes from our own bare JID
+     * (RFC 6120 §8.1.2.1).  NULL: any. */
+    const char *from;
+};
+
+/* The stanza is borrowed for the call.  Return XMP_HANDLED or XMP_PASS. */
+typedef int (*xmp_handler_fn)(struct xmp_session *s,
+                              const struct xmp_node *stanza, void *ud);
+
+/* Add a handler (the match strings are copied; m may be NULL to match
+ * everything).  XMP_EDATA when m->from is not a JID.  *id (may be NULL)
+ * is for xmp_handler_remove. */
+enum xmp_err xmp_handler_add(struct xmp_session *s, const struct xmp_match *m,
+                             int priority, xmp_handler_fn fn, void *ud,
+                             unsigned *id);
+/* XMP_EUSAGE when no such handler exists. */
+enum xmp_err xmp_handler_remove(struct xmp_session *s, unsigned id);
 /* A fresh id for a stanza ("xmp" + counter + random). Caller frees. */
 char *xmp_session_new_id(struct xmp_session *s);
 

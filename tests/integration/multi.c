@@ -39,10 +39,13 @@ static enum xmp_err give_password(void *ud, char *buf, size_t len,
     return XMP_OK;
 }
 
-static void on_stanza(void *ud, const struct xmp_node *st)
+static int on_stanza(struct xmp_session *s, const struct xmp_node *st,
+                     void *ud)
 {
     struct account *a = ud;
     const struct xmp_node *b;
+
+    (void)s;
 
     if (strcmp(xmp_node_name(st), "presence") == 0 &&
         !xmp_node_attr(st, "type"))
@@ -50,6 +53,7 @@ static void on_stanza(void *ud, const struct xmp_node *st)
     if (strcmp(xmp_node_name(st), "message") == 0 &&
         (b = xmp_node_child(st, NULL, "body")) && !a->got_body)
         a->got_body = xmp_node_text(b);
+    return XMP_PASS;
 }
 
 /* One poll over both sessions until cond() holds or something fails. */
@@ -134,12 +138,13 @@ int main(int argc, char **argv)
         o.timeout_ms = 10000;
         o.password = give_password;
         o.password_ud = &acc[i];
-        o.on_stanza = on_stanza;
-        o.stanza_ud = &acc[i];
         acc[i].s = xmp_session_new(&o, &err);
         ok(acc[i].s != NULL, "session for %s created", acc[i].jid);
         if (!acc[i].s)
             return tap_done();
+        is_int(xmp_handler_add(acc[i].s, NULL, XMP_PRIO_DEFAULT, on_stanza,
+                               &acc[i], NULL),
+               XMP_OK, "a handler for %s's stanzas", acc[i].jid);
         is_int(xmp_session_start(acc[i].s), XMP_OK, "%s starts", acc[i].jid);
     }
     ok(loop(acc, 2, both_ready), "both sessions ready in one loop");

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * stream.h - the XML stream over a transport (RFC 6120 §4): opening and
+ * restarting it, closing it, the bounded outgoing queue, reading with a
+ * budget, and the clocks deadlines are measured from.  It knows streams,
+ * not what is negotiated on them (negotiate.c does).  Private.
+ */
+#ifndef XMP_STREAM_H
+#define XMP_STREAM_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "transport.h"
+#include "xml.h"
+#include "xmp.h"
+
+/* Past this many queued bytes we stop reading from the peer: a peer that
+ * sends requests and never reads the answers stalls instead of making us
+ * buffer without end (see also the session's write-stall deadline). */
+#define STREAM_OUT_HIGH (256 * 1024)
+/* A queue this long is a caller that does not look at
+ * xmp_session_writable(); the stream fails rather than grow.  Room for a
+ * largest stanza above STREAM_OUT_HIGH. */
+#define STREAM_OUT_MAX (4 * 1024 * 1024)
+/* Bytes read from the transport per call, and per stream_io call: a peer
+ * that writes without pause cannot keep us from our deadlines. */
+#define STREAM_READ_CHUNK 16384
+#define STREAM_READ_BUDGET (16 * STREAM_READ_CHUNK)
+
+struct stream {
+    struct xml_reader_cb cb; /* where elements go */
+    void *ud;
+    struct transport *tp;   /* NULL until connected */
+    struct xml_reader *rd;
+    struct buf out;         /* bytes the transport has not taken yet */
+    struct buf left;        /* bytes read past a restart point */
+    xmp_trace_fn trace;
+    void *trace_ud;
+    int open;               /* our header is out, our close is not */
+    int paused;             /* the element callback asked for a restart */
+    int eof;                /* the transport reported end of input */
+    int peer_closed;        /* the peer's </stream:stream> was read */
+    int64_t last_in;        /* when bytes last arrived */
+    int64_t out_since;      /* when the queue last became non-empty or
+                               last shrank: the write-stall clock */
+};
+
+/* Set up (no I/O); what the peer sends goes to cb/ud (an element callback
+ * returning 1 pauses the stream for a restart: see st->paused).
+ * XMP_ENOMEM on failure. */
+enum xmp_err stream_init(struct stream *st, const struct xml_reader_cb *cb,
+                         void *ud, xmp_trace_fn trace, void *trace_ud);
+/* Close the transport (best effort, never blocking) and free. */
+void stream_free(struct stream *st);
+/* Give up the connection at once: our close tag if it can go, no wait. */
+void stream_shutdown(struct stream *st);
+
+enum xmp_err stream_attach(struct stream *st, int fd, const char *peer,
+                           struct xmp_error *err);
+
+/* Open (or reopen after STARTTLS or SASL) our stream: a fresh parser for
+ * the peer's new stream, and our header on the queue.  RFC 6120 §4.7:
+ * 'from' only once the stream is encrypted (pass NULL before). */
+enum xmp_err stream_open(struct stream *st, const char *to, const char *from,
+                         struct xmp_error *err);
+/* Queue bytes; trace_text (NULL: the bytes) is what the trace shows.
+ * XMP_ETEMP when the queue would pass STREAM_OUT_MAX. */
+enum xmp_err stream_queue(struct stream *st, const char *data, size_t len,
+                          const char *trace_text, struct xmp_error *err);
+/* Queue our </stream:stream>; nothing may follow it (RFC 6120 §4.4). */
+enum xmp_err stream_close(struct stream *st, struct xmp_error *err);
+
+/* Move bytes: flush the queue, read and parse what has arrived (at most
+ * STREAM_READ_BUDGET bytes, none while the queue is over
+ * STREAM_OUT_HIGH or the stream is paused), flush again.  Elements go to
+ * the reader's callbacks.  XMP_OK or an error; see st->eof, st->paused. */
+enum xmp_err stream_io(struct stream *st, struct xmp_error *err);
+
+short stream_events(const struct stream *st);
+/* Non-zero when stream_io has work that poll() cannot announce. */
+int stream_pending(const struct stream *st);
+/* Bytes waiting in the queue. */
+size_t stream_queued(const struct stream *st);
+
+#endif
