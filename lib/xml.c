@@ -652,7 +652,8 @@ enum xmp_err xml_reader_fragment(struct xml_reader *r, struct xmp_error *err)
 
 int xml_reader_inside(const struct xml_reader *r)
 {
-    return r && r->depth >= 2;
+    /* In an element, or in the middle of a token expat holds back. */
+    return r && (r->depth >= 2 || r->fed > r->idle_mark);
 }
 
 enum xmp_err xml_reader_end(struct xml_reader *r, struct xmp_error *err)
