@@ -4,6 +4,7 @@
 #ifndef XMPCTL_CLI_H
 #define XMPCTL_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "xmp.h"
@@ -25,32 +26,61 @@ enum {
     EXIT_CONFIG = 78,      /* EX_CONFIG */
     EXIT_TLS = 79,
     EXIT_REMOTE = 80,
-    EXIT_NOTSENT = 81
+    EXIT_NOTSENT = 81,
+    /* 128 + N: ended by signal N before the command could finish */
+    EXIT_SIGNAL_BASE = 128
 };
 
-/* Pseudo exit status from the option parser: print help/version, exit 0. */
+/* Pseudo exit status from the option parsers: help or version printed
+ * (or to print), exit 0. */
 #define EXIT_HELP (-1)
 #define EXIT_VERSION (-2)
 
 #define CLI_DEFAULT_TIMEOUT_S 30
+#define CLI_DEFAULT_KEEPALIVE_S 60
 
-/* Everything the options and the config file can set. */
+enum out_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_XML };
+
+/* Everything the global options and the config file can set. */
 struct cli_opts {
     char *jid, *account, *config, *resource, *server, *cafile, *mech;
     char *password_file, *password_command;
     char *cfg_password_command, *cfg_password; /* from the config file */
     int direct_tls, insecure, verbose, timeout_s;
+    int keepalive_s; /* -1: the default */
+    enum out_format format;
 };
 
 struct cli {
     struct cli_opts o;
     struct xmp_session *session;
+    int sigfd; /* read end of the signal pipe, -1 before cli_signals */
 };
 
-/* opts.c */
+/* ---- options (opts.c) ---------------------------------------------- */
+
+/* One option: the table drives the parser and the help text alike. */
+struct opt_def {
+    const char *name; /* long name */
+    int id;           /* its short letter, or a number >= 256 */
+    const char *arg;  /* NULL: takes no argument */
+    const char *help;
+};
+
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
+/* Parse a command's options (argv[0] is the command): options first,
+ * then operands; "--" ends the options.  set() is called per option and
+ * returns 0 or an exit status.  Returns 0 (operands from *next), an exit
+ * status, or EXIT_HELP after printing the command's help to stdout. */
+int cli_parse_cmd(const char *cmd, const struct opt_def *t, size_t n,
+                  int argc, char **argv, int *next,
+                  int (*set)(void *ud, int id, const char *arg), void *ud);
+/* Strict numbers for options: a whole number in [min, max], else a
+ * usage error naming the option. */
+int cli_number(const char *opt, const char *arg, long min, long max,
+               long *out);
 
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
@@ -59,25 +89,98 @@ int cli_load_config(struct cli_opts *o);
 enum xmp_err cli_password(void *ud, char *buf, size_t len,
                           struct xmp_error *err);
 
-/* output.c */
+/* ---- messages and output (output.c, format.c) ------------------------- */
+
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Copy s to f, making control characters visible (a hostile server must
- * never reach the terminal with escape sequences). */
+/* Copy s to f, making control characters and the bidi controls visible:
+ * what a server sends must never drive the terminal. */
 void cli_print_sanitized(FILE *f, const char *s, size_t len);
+/* Code points a terminal must not see raw: C0 (but tab), DEL, C1, the
+ * bidi embedding and isolate controls, the line and paragraph
+ * separators. */
+int cli_unsafe_cp(uint32_t cp);
 void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
                size_t len);
 int cli_exit_status(enum xmp_err code);
 
-/* main.c: open the session (once) and run it until ready. */
-int cli_session_open(struct cli *c);
-/* Close politely and wait (bounded); returns an exit status. */
-int cli_session_close(struct cli *c);
-/* Report a session failure and return its exit status. */
-int cli_session_failed(struct cli *c);
+/* Print a stanza that arrived, one line in the chosen format, flushed.
+ * Returns 0, or -1 when stdout cannot be written (reported). */
+int out_stanza(const struct cli *c, const struct xmp_node *st);
+/* A one-line JSON object for a program, from key/value pairs (NULL
+ * values left out); NULL-terminated.  Returns 0 or -1 as above. */
+int out_json_pairs(const char *first_key, ...);
 
-/* commands */
-int cmd_login(struct cli *c, int argc, char **argv);
-int cmd_send(struct cli *c, int argc, char **argv);
+/* ---- operations (loop.c) --------------------------------------------- */
+
+/*
+ * An operation is a command running on an open session.  It never loops:
+ * a driver (the one-shot main today; a prompt or a background session
+ * later) owns the poll loop, its sessions and the signals, and calls the
+ * operation back.  An operation ends by calling op_done.
+ */
+struct op;
+
+struct op_class {
+    const char *name;
+    /* The session is ready: register handlers, send.  Returns 0 or an
+     * exit status (the operation is then done). */
+    int (*start)(struct op *op);
+    /* Before each poll: set fd/events/deadline from the current state. */
+    void (*prepare)(struct op *op);
+    void (*io)(struct op *op, short revents); /* op->fd is ready */
+    void (*timer)(struct op *op);             /* op->deadline passed */
+    void (*interrupt)(struct op *op, int sig); /* SIGINT, SIGTERM, SIGHUP */
+    /* The session closed or failed under a running operation. */
+    void (*session_end)(struct op *op);
+    void (*free)(struct op *op);
+    /* Whether a failed polite close changes a zero status. */
+    int close_matters;
+};
+
+struct op {
+    const struct op_class *cls;
+    struct cli *c;
+    int done, status;
+    int fd;           /* another descriptor to watch (stdin), -1: none */
+    short events;
+    int64_t deadline; /* the operation's own, -1: none */
+};
+
+/* Finish the operation with an exit status (the first call counts). */
+void op_done(struct op *op, int status);
+/* Report the session's failure and finish with its exit status. */
+void op_session_failed(struct op *op);
+/* Set up the signal pipe (SIGINT, SIGTERM, SIGHUP). */
+int cli_signals(struct cli *c);
+/* The one-shot driver: open the session, run op on it, close politely;
+ * returns the exit status and frees op. */
+int cli_run(struct cli *c, struct op *op);
+/* Is stdin worth watching for end of input?  Not when it is /dev/null
+ * or closed: a command started that way runs until its other ends. */
+int cli_stdin_watchable(void);
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* Each parses its arguments and checks its input (before anything
+ * connects), then hands back an operation, or NULL with an exit status
+ * (EXIT_HELP: help printed). */
+typedef int (*cli_command_fn)(struct cli *c, int argc, char **argv,
+                              struct op **op);
+struct command {
+    const char *name;
+    cli_command_fn fn;
+    const char *args;    /* synopsis of its arguments */
+    const char *summary; /* one line */
+};
+/* main.c: the command table */
+extern const struct command cli_commands[];
+extern const size_t cli_ncommands;
+const struct command *cli_command(const char *name);
+
+int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 
 #endif

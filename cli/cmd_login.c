@@ -5,6 +5,7 @@
 #endif
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -26,23 +27,29 @@ static void line(const char *key, const char *fmt, ...)
     putchar('\n');
 }
 
-int cmd_login(struct cli *c, int argc, char **argv)
+static int report(struct op *op)
 {
     struct xmp_session_info i;
-    int rc;
+    char port[16];
 
-    if (argc == 2 &&
-        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        cli_usage(stdout);
+    xmp_session_get_info(op->c->session, &i);
+    snprintf(port, sizeof port, "%u", i.port);
+    if (op->c->o.format == FORMAT_JSON) {
+        if (out_json_pairs("kind", "login", "jid", i.bound_jid, "host",
+                           i.host, "port", port, "found_by", i.found_by,
+                           "address", i.address, "tls_version",
+                           i.tls_version, "tls_cipher", i.tls_cipher,
+                           "tls_mode", i.direct_tls ? "direct" : "starttls",
+                           "cert_subject", i.cert_subject, "cert_issuer",
+                           i.cert_issuer, "cert_expires", i.cert_not_after,
+                           "cert_verified_for",
+                           i.cert_verified ? i.domain : NULL, "sasl",
+                           i.sasl_mech, "sasl_offered", i.sasl_offered,
+                           "features", i.features ? i.features : "",
+                           (char *)NULL) < 0)
+            return EXIT_IOERR;
         return EXIT_OK;
     }
-    if (argc > 1) {
-        cli_error("login takes no arguments, got '%s'", argv[1]);
-        return EXIT_USAGE;
-    }
-    if ((rc = cli_session_open(c)) != EXIT_OK)
-        return rc;
-    xmp_session_get_info(c->session, &i);
     line("jid", "%s", i.bound_jid);
     line("server", "%s port %u (%s)", i.host, i.port, i.found_by);
     line("address", "%s", i.address);
@@ -54,6 +61,59 @@ int cmd_login(struct cli *c, int argc, char **argv)
          i.cert_verified ? i.domain : "");
     line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
     line("features", "%s", i.features && *i.features ? i.features : "none");
-    fflush(stdout);
-    return cli_session_close(c);
+    if (fflush(stdout) != 0) {
+        cli_error("cannot write output");
+        return EXIT_IOERR;
+    }
+    return EXIT_OK;
+}
+
+/* Nothing to wait for: the report is all. */
+static int login_start(struct op *op)
+{
+    int rc = report(op);
+
+    op_done(op, rc);
+    return rc;
+}
+
+static void login_free(struct op *op)
+{
+    free(op);
+}
+
+static const struct op_class login_class = {
+    .name = "login",
+    .start = login_start,
+    .free = login_free,
+    /* login proves the whole session works, its close included */
+    .close_matters = 1,
+};
+
+static int set_none(void *ud, int id, const char *arg)
+{
+    (void)ud; (void)id; (void)arg;
+    return EXIT_SOFTWARE;
+}
+
+int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
+{
+    struct op *op;
+    int rc, next;
+
+    (void)c;
+    if ((rc = cli_parse_cmd("login", NULL, 0, argc, argv, &next, set_none,
+                            NULL)))
+        return rc;
+    if (next < argc) {
+        cli_error("login takes no arguments, got '%s'", argv[next]);
+        return EXIT_USAGE;
+    }
+    if (!(op = calloc(1, sizeof *op)))
+        return EXIT_OSERR;
+    op->cls = &login_class;
+    op->fd = -1;
+    op->deadline = -1;
+    *out = op;
+    return EXIT_OK;
 }

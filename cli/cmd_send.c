@@ -21,10 +21,16 @@
  * under it with room for the envelope. */
 #define SEND_MAX_TEXT (200 * 1024)
 
-struct send_state {
-    struct cli *c;
-    const char *id;
+struct send_op {
+    struct op op; /* first: the driver sees only this */
+    char *to;
+    struct xmp_jid to_jid;
+    char *text;
+    size_t len;
+    char *id;
     uint64_t seq;
+    unsigned handler;
+    int have_handler;
     char bounce[512];
     int bounced;
 };
@@ -70,29 +76,26 @@ static int read_stdin(char **out, size_t *len)
     return EXIT_OK;
 }
 
-/* A <message type='error'/> answering ours: the server bounced it. */
-static int watch_bounce(struct xmp_session *ses, const struct xmp_node *st,
+/* A <message type='error'/> answering ours, from the recipient or its
+ * server: the message bounced. */
+static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
                         void *ud)
 {
-    struct send_state *s = ud;
-    const char *type = xmp_node_attr(st, "type");
-    const char *id = xmp_node_attr(st, "id");
+    struct send_op *so = ud;
+    const char *id = xmp_node_attr(st, "id"), *from = xmp_node_attr(st, "from");
+    struct xmp_jid f, dom = { NULL, so->to_jid.domain, NULL };
+    struct xmp_jid bare = { so->to_jid.local, so->to_jid.domain, NULL };
 
-    if (strcmp(xmp_node_name(st), "message") != 0 || !type ||
-        strcmp(type, "error") != 0 || !id || strcmp(id, s->id) != 0)
+    (void)s;
+    if (so->op.done || !id || strcmp(id, so->id) != 0 || !from ||
+        xmp_jid_parse(from, &f, NULL) != XMP_OK)
         return XMP_PASS;
-    (void)ses;
-    xmp_error_describe(st, s->bounce, sizeof s->bounce);
-    s->bounced = 1;
+    if (xmp_jid_match(&bare, &f) || xmp_jid_equal(&dom, &f)) {
+        xmp_error_describe(st, so->bounce, sizeof so->bounce);
+        so->bounced = 1;
+    }
+    xmp_jid_clear(&f);
     return XMP_PASS;
-}
-
-static int acked_or_bounced(void *ud)
-{
-    struct send_state *s = ud;
-
-    return s->bounced || xmp_session_acked(s->c->session) >= s->seq ||
-           xmp_session_ack_error(s->c->session);
 }
 
 static struct xmp_node *build(const char *to, const char *id,
@@ -114,114 +117,165 @@ static struct xmp_node *build(const char *to, const char *id,
     return m;
 }
 
-int cmd_send(struct cli *c, int argc, char **argv)
+static int send_start(struct op *op)
 {
-    struct send_state st;
-    struct xmp_jid to;
+    struct send_op *so = (struct send_op *)op;
+    struct xmp_session *s = op->c->session;
+    struct xmp_match errors = { "message", "error", NULL, NULL };
+    struct xmp_node *msg;
     struct xmp_error err;
-    struct xmp_node *msg = NULL;
-    char *text = NULL, *id = NULL;
-    size_t len;
-    int rc, argi = 1;
-    enum xmp_err r;
+    int rc = EXIT_OK;
 
-    memset(&st, 0, sizeof st);
-    memset(&to, 0, sizeof to);
-    if (argi < argc && (strcmp(argv[argi], "--help") == 0 ||
-                        strcmp(argv[argi], "-h") == 0)) {
-        cli_usage(stdout);
-        return EXIT_OK;
+    if (!(so->id = xmp_session_new_id(s)))
+        return EXIT_OSERR;
+    if (!(msg = build(so->to, so->id, so->text, so->len, &err))) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
     }
-    if (argi < argc && strcmp(argv[argi], "--") == 0)
-        argi++;
+    if (xmp_handler_add(s, &errors, XMP_PRIO_OBSERVE, watch_bounce, so,
+                        &so->handler) == XMP_OK)
+        so->have_handler = 1;
+    if (xmp_session_send(s, msg, &so->seq) != XMP_OK ||
+        xmp_session_request_ack(s) != XMP_OK) {
+        cli_error("%s", xmp_session_error(s)->msg);
+        rc = cli_exit_status(xmp_session_error(s)->code);
+    }
+    xmp_node_free(msg);
+    return rc;
+}
+
+/* Before each poll: has the server answered for the message yet? */
+static void send_check(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+    struct xmp_session *s = op->c->session;
+    const struct xmp_error *e;
+
+    if (so->bounced) {
+        cli_error("message to %s bounced: %s", so->to, so->bounce);
+        op_done(op, EXIT_REMOTE);
+    } else if (xmp_session_acked(s) >= so->seq) {
+        op_done(op, EXIT_OK);
+    } else if ((e = xmp_session_ack_error(s))) {
+        cli_error("message to %s not acknowledged by the server: %s",
+                  so->to, e->msg);
+        op_done(op, EXIT_NOTSENT);
+    }
+}
+
+/* The message left us, but nobody vouched for it. */
+static void send_lost(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+    const struct xmp_error *e = xmp_session_error(op->c->session);
+
+    send_check(op);
+    if (op->done)
+        return;
+    cli_error("message to %s not acknowledged by the server: %s", so->to,
+              e->msg[0] ? e->msg : "the session ended");
+    op_done(op, EXIT_NOTSENT);
+}
+
+static void send_interrupt(struct op *op, int sig)
+{
+    struct send_op *so = (struct send_op *)op;
+
+    cli_error("interrupted before the server acknowledged the message to %s",
+              so->to);
+    op_done(op, EXIT_SIGNAL_BASE + sig);
+}
+
+static void send_free(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+
+    if (so->have_handler && op->c && op->c->session)
+        xmp_handler_remove(op->c->session, so->handler);
+    xmp_jid_clear(&so->to_jid);
+    free(so->to);
+    free(so->text);
+    free(so->id);
+    free(so);
+}
+
+/* Once acknowledged, a failed goodbye does not unsend the message: it
+ * is reported, but the status stays 0. */
+static const struct op_class send_class = {
+    .name = "send",
+    .start = send_start,
+    .prepare = send_check,
+    .interrupt = send_interrupt,
+    .session_end = send_lost,
+    .free = send_free,
+};
+
+static int set_none(void *ud, int id, const char *arg)
+{
+    (void)ud; (void)id; (void)arg;
+    return EXIT_SOFTWARE;
+}
+
+int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
+{
+    struct send_op *so;
+    struct xmp_error err;
+    int rc, argi;
+
+    (void)c;
+    if ((rc = cli_parse_cmd("send", NULL, 0, argc, argv, &argi, set_none,
+                            NULL)))
+        return rc;
     if (argi >= argc || argc - argi > 2) {
         cli_error("usage: xmpctl send JID [TEXT]");
         return EXIT_USAGE;
     }
-    if (argv[argi][0] == '-' && argv[argi][1]) {
-        cli_error("send: unknown option '%s'", argv[argi]);
-        return EXIT_USAGE;
-    }
-    if (xmp_jid_parse(argv[argi], &to, &err) != XMP_OK) {
+    if (!(so = calloc(1, sizeof *so)))
+        return EXIT_OSERR;
+    so->op.cls = &send_class;
+    so->op.fd = -1;
+    so->op.deadline = -1;
+    if (xmp_jid_parse(argv[argi], &so->to_jid, &err) != XMP_OK) {
         cli_error("%s", err.msg);
-        return cli_exit_status(err.code);
+        rc = cli_exit_status(err.code);
+        goto fail;
+    }
+    if (!(so->to = strdup(argv[argi]))) {
+        rc = EXIT_OSERR;
+        goto fail;
     }
     if (argi + 1 < argc) {
-        len = strlen(argv[argi + 1]);
-        if (!(text = strdup(argv[argi + 1]))) {
+        so->len = strlen(argv[argi + 1]);
+        if (!(so->text = strdup(argv[argi + 1]))) {
             rc = EXIT_OSERR;
-            goto done;
+            goto fail;
         }
-    } else if ((rc = read_stdin(&text, &len)) != EXIT_OK) {
-        goto done;
+    } else if ((rc = read_stdin(&so->text, &so->len)) != EXIT_OK) {
+        goto fail;
     }
     /* "echo text | xmpctl send" should not send the newline echo adds. */
-    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
-    if (len == 0) {
+    while (so->len &&
+           (so->text[so->len - 1] == '\n' || so->text[so->len - 1] == '\r'))
+        so->len--;
+    if (so->len == 0) {
         cli_error("empty message: nothing sent");
         rc = EXIT_DATA;
-        goto done;
+        goto fail;
     }
-    if (len > SEND_MAX_TEXT) {
+    if (so->len > SEND_MAX_TEXT) {
         cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
                   SEND_MAX_TEXT);
         rc = EXIT_DATA;
-        goto done;
+        goto fail;
     }
-    if (xmp_xml_check_text(text, len, &err) != XMP_OK) {
+    if (xmp_xml_check_text(so->text, so->len, &err) != XMP_OK) {
         cli_error("message not sent: %s", err.msg);
         rc = EXIT_DATA;
-        goto done;
+        goto fail;
     }
-    if ((rc = cli_session_open(c)) != EXIT_OK)
-        goto done;
-    if (!(id = xmp_session_new_id(c->session))) {
-        rc = EXIT_OSERR;
-        goto done;
-    }
-    if (!(msg = build(argv[argi], id, text, len, &err))) {
-        cli_error("%s", err.msg);
-        rc = cli_exit_status(err.code);
-        goto done;
-    }
-    st.c = c;
-    st.id = id;
-    xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, watch_bounce, &st,
-                    NULL);
-    if (xmp_session_send(c->session, msg, &st.seq) != XMP_OK ||
-        xmp_session_request_ack(c->session) != XMP_OK) {
-        rc = cli_session_failed(c);
-        goto done;
-    }
-    r = xmp_session_run(c->session, acked_or_bounced, &st, -1);
-    if (r == XMP_OK && !st.bounced && xmp_session_ack_error(c->session))
-        r = XMP_ETIMEOUT;
-    if (r != XMP_OK) {
-        /* The message left us, but nobody vouched for it. */
-        const struct xmp_error *e = xmp_session_error(c->session);
-
-        if (xmp_session_ack_error(c->session))
-            e = xmp_session_ack_error(c->session);
-        cli_error("message to %s not acknowledged by the server: %s",
-                  argv[argi], e->msg[0] ? e->msg : xmp_err_name(r));
-        rc = EXIT_NOTSENT;
-        goto done;
-    }
-    if (st.bounced) {
-        cli_error("message to %s bounced: %s", argv[argi], st.bounce);
-        cli_session_close(c);
-        rc = EXIT_REMOTE;
-        goto done;
-    }
-    /* Once acknowledged, a failed goodbye does not unsend the message:
-     * it is reported, but the status stays 0. */
-    cli_session_close(c);
-    rc = EXIT_OK;
-done:
-    xmp_node_free(msg);
-    free(id);
-    free(text);
-    xmp_jid_clear(&to);
+    *out = &so->op;
+    return EXIT_OK;
+fail:
+    send_free(&so->op);
     return rc;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * opts.c - the global options: one table drives the parser and --help,
- * so the two cannot drift apart (a test compares --help with the man
- * page).  The parser never exits: --help and --version come back as
- * pseudo statuses for main() to act on.
+ * opts.c - options: one table per command (and one for the global
+ * options) drives both the parser and --help, so the two cannot drift
+ * apart (a test compares --help with the man page).  The parsers never
+ * exit: --help and --version come back as pseudo statuses.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -27,19 +27,16 @@ enum opt_id {
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
+    OPT_FORMAT = 'f',
     OPT_DIRECT_TLS = 256,
     OPT_CAFILE,
     OPT_INSECURE,
     OPT_PASSWORD_FILE,
-    OPT_PASSWORD_COMMAND
+    OPT_PASSWORD_COMMAND,
+    OPT_KEEPALIVE
 };
 
-static const struct opt_def {
-    const char *name;
-    int id;
-    const char *arg; /* NULL: takes no argument */
-    const char *help;
-} opt_table[] = {
+static const struct opt_def opt_table[] = {
     {"jid", OPT_JID, "JID", "account JID (local@domain[/resource])"},
     {"account", OPT_ACCOUNT, "NAME", "use account NAME of the config file"},
     {"config", OPT_CONFIG, "FILE", "config file (default: "
@@ -54,8 +51,14 @@ static const struct opt_def {
     {"insecure", OPT_INSECURE, NULL, "do not verify the server certificate "
                                      "(lab use only)"},
     {"mech", OPT_MECH, "MECH", "force this SASL mechanism"},
-    {"timeout", OPT_TIMEOUT, "SECONDS", "give up on a network step after "
-                                        "SECONDS (default 30)"},
+    {"timeout", OPT_TIMEOUT, "SECONDS", "wait at most SECONDS for each "
+                                        "network step and each answer "
+                                        "(default 30)"},
+    {"keepalive", OPT_KEEPALIVE, "SECONDS", "commands that stay connected "
+                                            "ping a silent server after "
+                                            "SECONDS (default 60, 0: never)"},
+    {"format", OPT_FORMAT, "FORMAT", "output: text (default), json (one "
+                                     "object per line) or xml"},
     {"password-file", OPT_PASSWORD_FILE, "FILE", "read the password from the "
                                                  "first line of FILE"},
     {"password-command", OPT_PASSWORD_COMMAND, "CMD", "the password is the "
@@ -67,23 +70,13 @@ static const struct opt_def {
 
 #define NOPTS (sizeof opt_table / sizeof opt_table[0])
 
-void cli_usage(FILE *f)
+static void print_opts(FILE *f, const struct opt_def *t, size_t n)
 {
     char left[64];
     size_t i;
 
-    fputs("Usage: xmpctl [OPTIONS] COMMAND [ARGS...]\n"
-          "\n"
-          "Commands:\n"
-          "  login                        connect, authenticate and print "
-          "what was negotiated\n"
-          "  send JID [TEXT]              send a chat message (TEXT from "
-          "stdin when absent)\n"
-          "\n"
-          "Options:\n",
-          f);
-    for (i = 0; i < NOPTS; i++) {
-        const struct opt_def *d = &opt_table[i];
+    for (i = 0; i < n; i++) {
+        const struct opt_def *d = &t[i];
 
         if (d->id < 256)
             snprintf(left, sizeof left, "-%c, --%s%s%s", d->id, d->name,
@@ -93,7 +86,23 @@ void cli_usage(FILE *f)
                      d->arg ? "=" : "", d->arg ? d->arg : "");
         fprintf(f, "  %-27s  %s\n", left, d->help);
     }
+}
+
+void cli_usage(FILE *f)
+{
+    char left[64];
+    size_t i;
+
+    fputs("Usage: xmpctl [OPTIONS] COMMAND [ARGS...]\n\nCommands:\n", f);
+    for (i = 0; i < cli_ncommands; i++) {
+        snprintf(left, sizeof left, "%s %s", cli_commands[i].name,
+                 cli_commands[i].args);
+        fprintf(f, "  %-27s  %s\n", left, cli_commands[i].summary);
+    }
+    fputs("\nOptions:\n", f);
+    print_opts(f, opt_table, NOPTS);
     fputs("\n"
+          "'xmpctl COMMAND --help' describes a command and its options.\n"
           "The password comes from --password-file, --password-command, the "
           "config file,\n"
           "$XMPCTL_PASSWORD or a prompt on the terminal; never from the "
@@ -112,76 +121,186 @@ static int set_str(char **dst, const char *v)
     return 0;
 }
 
-int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next)
+int cli_number(const char *opt, const char *arg, long min, long max,
+               long *out)
 {
-    struct option lopts[NOPTS + 1];
-    char sopts[3 * NOPTS + 2], *p = sopts, *end;
-    size_t i;
-    int c, rc = 0;
-    long t;
+    char *end;
+    long v;
 
-    *p++ = '+'; /* stop at the command name */
-    *p++ = ':'; /* report a missing argument as ':' */
-    for (i = 0; i < NOPTS; i++) {
-        lopts[i].name = opt_table[i].name;
-        lopts[i].has_arg = opt_table[i].arg ? required_argument : no_argument;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max) {
+        cli_error("invalid %s value '%s': expected a whole number from %ld "
+                  "to %ld",
+                  opt, arg, min, max);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+/* getopt_long's tables from ours; sopts needs 3 * n + 3 bytes. */
+static void getopt_tables(const struct opt_def *t, size_t n,
+                          struct option *lopts, char *sopts)
+{
+    size_t i;
+
+    *sopts++ = '+'; /* options first, then operands */
+    *sopts++ = ':'; /* report a missing argument as ':' */
+    for (i = 0; i < n; i++) {
+        lopts[i].name = t[i].name;
+        lopts[i].has_arg = t[i].arg ? required_argument : no_argument;
         lopts[i].flag = NULL;
-        lopts[i].val = opt_table[i].id;
-        if (opt_table[i].id < 256) {
-            *p++ = (char)opt_table[i].id;
-            if (opt_table[i].arg)
-                *p++ = ':';
+        lopts[i].val = t[i].id;
+        if (t[i].id < 256) {
+            *sopts++ = (char)t[i].id;
+            if (t[i].arg)
+                *sopts++ = ':';
         }
     }
-    *p = '\0';
-    memset(&lopts[NOPTS], 0, sizeof lopts[NOPTS]);
+    *sopts = '\0';
+    memset(&lopts[n], 0, sizeof lopts[n]);
+}
 
+/* Run getopt_long over argv with our table; set() takes each option. */
+static int parse(const char *who, const struct opt_def *t, size_t n,
+                 int argc, char **argv, int *next,
+                 int (*set)(void *ud, int id, const char *arg), void *ud)
+{
+    struct option *lopts = calloc(n + 1, sizeof *lopts);
+    char *sopts = malloc(3 * n + 3);
+    int c, rc = 0;
+
+    if (!lopts || !sopts) {
+        free(lopts);
+        free(sopts);
+        cli_error("out of memory");
+        return EXIT_OSERR;
+    }
+    getopt_tables(t, n, lopts, sopts);
     opterr = 0;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_JID: rc = set_str(&o->jid, optarg); break;
-        case OPT_ACCOUNT: rc = set_str(&o->account, optarg); break;
-        case OPT_CONFIG: rc = set_str(&o->config, optarg); break;
-        case OPT_RESOURCE: rc = set_str(&o->resource, optarg); break;
-        case OPT_SERVER: rc = set_str(&o->server, optarg); break;
-        case OPT_CAFILE: rc = set_str(&o->cafile, optarg); break;
-        case OPT_MECH: rc = set_str(&o->mech, optarg); break;
-        case OPT_PASSWORD_FILE: rc = set_str(&o->password_file, optarg); break;
-        case OPT_PASSWORD_COMMAND:
-            rc = set_str(&o->password_command, optarg);
-            break;
-        case OPT_DIRECT_TLS: o->direct_tls = 1; break;
-        case OPT_INSECURE: o->insecure = 1; break;
-        case OPT_VERBOSE: o->verbose = 1; break;
-        case OPT_HELP: rc = EXIT_HELP; break;
-        case OPT_VERSION: rc = EXIT_VERSION; break;
-        case OPT_TIMEOUT:
-            errno = 0;
-            t = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || t < 1 || t > 86400) {
-                cli_error("invalid --timeout value '%s': expected seconds "
-                          "from 1 to 86400",
-                          optarg);
-                rc = EXIT_USAGE;
-            } else {
-                o->timeout_s = (int)t;
-            }
-            break;
-        case ':':
-            cli_error("option '%s' needs an argument", argv[optind - 1]);
+    optind = 0; /* GNU: start afresh, whatever the last parse did */
+    while (rc == 0 &&
+           (c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
+        if (c == ':') {
+            cli_error("%soption '%s' needs an argument", who,
+                      argv[optind - 1]);
             rc = EXIT_USAGE;
-            break;
-        default:
+        } else if (c == '?') {
             if (optopt)
-                cli_error("unknown option '-%c'", optopt);
+                cli_error("%sunknown option '-%c'", who, optopt);
             else
-                cli_error("unknown option '%s'", argv[optind - 1]);
+                cli_error("%sunknown option '%s'", who, argv[optind - 1]);
             rc = EXIT_USAGE;
-            break;
+        } else {
+            rc = set(ud, c, optarg);
         }
     }
     *next = optind;
+    free(lopts);
+    free(sopts);
+    return rc;
+}
+
+static int set_global(void *ud, int id, const char *arg)
+{
+    struct cli_opts *o = ud;
+    long v;
+    int rc;
+
+    switch (id) {
+    case OPT_JID: return set_str(&o->jid, arg);
+    case OPT_ACCOUNT: return set_str(&o->account, arg);
+    case OPT_CONFIG: return set_str(&o->config, arg);
+    case OPT_RESOURCE: return set_str(&o->resource, arg);
+    case OPT_SERVER: return set_str(&o->server, arg);
+    case OPT_CAFILE: return set_str(&o->cafile, arg);
+    case OPT_MECH: return set_str(&o->mech, arg);
+    case OPT_PASSWORD_FILE: return set_str(&o->password_file, arg);
+    case OPT_PASSWORD_COMMAND: return set_str(&o->password_command, arg);
+    case OPT_DIRECT_TLS: o->direct_tls = 1; return 0;
+    case OPT_INSECURE: o->insecure = 1; return 0;
+    case OPT_VERBOSE: o->verbose = 1; return 0;
+    case OPT_HELP: return EXIT_HELP;
+    case OPT_VERSION: return EXIT_VERSION;
+    case OPT_TIMEOUT:
+        if ((rc = cli_number("--timeout", arg, 1, 86400, &v)) == 0)
+            o->timeout_s = (int)v;
+        return rc;
+    case OPT_KEEPALIVE:
+        if ((rc = cli_number("--keepalive", arg, 0, 86400, &v)) == 0)
+            o->keepalive_s = (int)v;
+        return rc;
+    case OPT_FORMAT:
+        if (strcmp(arg, "text") == 0)
+            o->format = FORMAT_TEXT;
+        else if (strcmp(arg, "json") == 0)
+            o->format = FORMAT_JSON;
+        else if (strcmp(arg, "xml") == 0)
+            o->format = FORMAT_XML;
+        else {
+            cli_error("invalid --format value '%s': expected text, json or "
+                      "xml",
+                      arg);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    return EXIT_SOFTWARE;
+}
+
+int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next)
+{
+    o->keepalive_s = -1;
+    return parse("", opt_table, NOPTS, argc, argv, next, set_global, o);
+}
+
+/* Every command takes --help. */
+static const struct opt_def help_opt = {"help", 'h', NULL,
+                                        "print this help and exit"};
+
+struct cmd_set {
+    int (*set)(void *ud, int id, const char *arg);
+    void *ud;
+};
+
+static int set_cmd(void *ud, int id, const char *arg)
+{
+    struct cmd_set *cs = ud;
+
+    return id == 'h' ? EXIT_HELP : cs->set(cs->ud, id, arg);
+}
+
+int cli_parse_cmd(const char *cmd, const struct opt_def *t, size_t n,
+                  int argc, char **argv, int *next,
+                  int (*set)(void *ud, int id, const char *arg), void *ud)
+{
+    const struct command *c = cli_command(cmd);
+    struct opt_def *all = calloc(n + 1, sizeof *all);
+    struct cmd_set cs = { set, ud };
+    char who[64];
+    size_t i;
+    int rc;
+
+    if (!all || !c) {
+        free(all);
+        cli_error("out of memory");
+        return EXIT_OSERR;
+    }
+    for (i = 0; i < n; i++)
+        all[i] = t[i];
+    all[n] = help_opt;
+    snprintf(who, sizeof who, "%s: ", cmd);
+    rc = parse(who, all, n + 1, argc, argv, next, set_cmd, &cs);
+    if (rc == EXIT_HELP) {
+        printf("Usage: xmpctl [OPTIONS] %s %s\n\n%s\n\nOptions:\n", c->name,
+               c->args, c->summary);
+        print_opts(stdout, all, n + 1);
+        printf("\nGlobal options (before the command) are listed by "
+               "'xmpctl --help'.\n");
+        rc = EXIT_HELP;
+    }
+    free(all);
     return rc;
 }
 

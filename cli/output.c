@@ -9,30 +9,37 @@
 
 #include "cli.h"
 
+int cli_unsafe_cp(uint32_t c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
+           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+           c == 0x2028 || c == 0x2029;
+}
+
 void cli_print_sanitized(FILE *f, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i;
+    size_t i = 0, n;
+    uint32_t cp;
 
-    for (i = 0; i < len; i++) {
-        unsigned char c = p[i];
-
-        if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c == '\t')
-            fputc('\t', f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
-                 p[i + 1] < 0xa0) {
-            /* C1 controls (U+0080..U+009F) act on terminals too. */
-            fprintf(f, "\\u%04x", p[i + 1]);
+    while (i < len) {
+        n = xmp_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            /* not UTF-8: show the byte, never pass it on */
+            fprintf(f, "\\x%02x", (unsigned char)s[i]);
             i++;
-        } else {
-            fputc(c, f);
+            continue;
         }
+        if (cp == '\n')
+            fputs("\\n", f);
+        else if (cp == '\r')
+            fputs("\\r", f);
+        else if (cli_unsafe_cp(cp) && cp < 0x80)
+            fprintf(f, "\\x%02x", (unsigned)cp);
+        else if (cli_unsafe_cp(cp))
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        else
+            fwrite(s + i, 1, n, f);
+        i += n;
     }
 }
 

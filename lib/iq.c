@@ -27,7 +27,8 @@ struct request {
     char *id;
     struct xmp_jid to;   /* to.domain NULL: no 'to' */
     int64_t deadline;
-    uint64_t seq;        /* REQ_ACK: the stanzas it vouches for */
+    int timeout_ms;
+    uint64_t seq;        /* the request's own number: what it vouches for */
     xmp_iq_fn cb;
     void *ud;
 };
@@ -117,8 +118,8 @@ static enum xmp_err send_request(struct xmp_session *s, struct xmp_node *iq,
     }
     r->kind = kind;
     r->handle = ++s->request_ids;
-    r->deadline = xmp_now_ms() +
-                  (timeout_ms > 0 ? timeout_ms : s->o.timeout_ms);
+    r->timeout_ms = timeout_ms > 0 ? timeout_ms : s->o.timeout_ms;
+    r->deadline = xmp_now_ms() + r->timeout_ms;
     insert(s, r);
     *out = r;
     return XMP_OK;
@@ -386,8 +387,11 @@ void iq_timers(struct xmp_session *s, int64_t now)
         session_trace(s, XMP_TRACE_INFO, "no answer to request %s in time",
                       r->id);
         xmp_error_set(&e, XMP_ETIMEOUT,
-                      "no answer from %s within the timeout",
-                      r->to.domain ? r->to.domain : s->jid.domain);
+                      "no answer to request %s from %s%s%s within %d s",
+                      r->id, r->to.local ? r->to.local : "",
+                      r->to.local ? "@" : "",
+                      r->to.domain ? r->to.domain : s->jid.domain,
+                      (int)((r->timeout_ms + 999) / 1000));
         call(s, r, NULL, &e);
         request_free(r);
     }

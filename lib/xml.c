@@ -662,12 +662,19 @@ enum xmp_err xml_reader_end(struct xml_reader *r, struct xmp_error *err)
 
     if (r->state == RD_FAILED)
         return xmp_error_set(err, r->fail.code, "%s", r->fail.msg);
-    if (r->depth < 2)
+    if (!xml_reader_inside(r))
         return XMP_OK;
+    /* Where expat stopped: the end of the input, or where a token it
+     * could not finish begins. */
     position(r, &line, &col);
     r->state = RD_FAILED;
-    xmp_error_set(&r->fail, XMP_EPROTO,
-                  "line %llu, column %llu: input ends inside <%s>", line, col,
-                  xmp_node_name(r->open[0]));
+    if (r->depth >= 2)
+        xmp_error_set(&r->fail, XMP_EPROTO,
+                      "line %llu, column %llu: input ends inside <%s>", line,
+                      col, xmp_node_name(r->open[0]));
+    else
+        xmp_error_set(&r->fail, XMP_EPROTO,
+                      "line %llu, column %llu: unfinished tag at the end of "
+                      "input", line, col);
     return xmp_error_set(err, r->fail.code, "%s", r->fail.msg);
 }

@@ -16,7 +16,7 @@ long_options() {
 	sed 's/\\-/-/g' | grep -o -e '--[a-z][a-z0-9-]*' | sort -u
 }
 
-test_expect_success '--help exits 0 and describes login and send' '
+test_expect_success '--help exits 0 and describes the commands' '
 	xmpctl --help >help 2>err &&
 	test_grep -w login help &&
 	test_grep -w send help &&
@@ -28,21 +28,53 @@ test_expect_success '-h prints the same help' '
 	test_cmp help help-h
 '
 
-test_expect_success 'the man page and --help name the same long options' '
-		long_options <"$MANPAGE" >man-options &&
-		test -s man-options &&
-		long_options <help >help-options &&
-		{ comm -23 man-options help-options | sed "s/^/only in man page: /"
-		  comm -13 man-options help-options | sed "s/^/only in --help: /"
-		} >man-vs-help &&
-		test_must_be_empty man-vs-help
+commands='login send raw listen'
+
+test_expect_success '--help lists every command' '
+	missing= &&
+	for c in $commands; do
+		test_grep "^  $c " help || missing="$missing $c"
+	done &&
+	test -z "$missing"
 '
 
-test_expect_success 'COMMAND --help prints the same help, without connecting' '
-	xmpctl send --help >help-send &&
-	test_cmp help help-send &&
-	xmpctl login -h >help-login &&
-	test_cmp help help-login
+test_expect_success 'COMMAND --help describes the command, without connecting' '
+	bad= &&
+	for c in $commands; do
+		expect_exit 0 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+			$c --help >help-$c 2>err-$c &&
+		test_grep "^Usage: xmpctl \[OPTIONS\] $c" help-$c &&
+		test_grep -e "--help" help-$c &&
+		test_must_be_empty err-$c || bad="$bad $c"
+	done &&
+	test -z "$bad" &&
+	xmpctl raw -h >help-raw-h &&
+	test_cmp help-raw help-raw-h
+'
+
+test_expect_success 'each command names its own options' '
+	test_grep -e "--stay" help-raw &&
+	test_grep -e "--all-or-nothing" help-raw &&
+	test_grep -e "--count" help-listen &&
+	test_grep ! -e "--count" help-raw
+'
+
+test_expect_success 'the man page and the help texts name the same long options' '
+	long_options <"$MANPAGE" >man-options &&
+	test -s man-options &&
+	cat help help-* | long_options >help-options &&
+	{ comm -23 man-options help-options | sed "s/^/only in man page: /"
+	  comm -13 man-options help-options | sed "s/^/only in --help: /"
+	} >man-vs-help &&
+	test_must_be_empty man-vs-help
+'
+
+test_expect_success 'every command has a section in the man page' '
+	missing= &&
+	for c in $commands; do
+		test_grep "^\\.SS $c\\b" "$MANPAGE" || missing="$missing $c"
+	done &&
+	test -z "$missing"
 '
 
 test_expect_success '--version exits 0 and prints "xmpctl 0.1.0"' '
@@ -112,6 +144,77 @@ test_expect_code 65 '-j with an empty domain exits 65' '
 
 test_expect_code 64 'send without a recipient exits 64' '
 	xmpctl -j alice@example.test --server 127.0.0.1:1 send
+'
+
+test_expect_code 64 'an unknown command option exits 64' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 listen --bogus
+'
+
+test_expect_success 'a command option goes after the command' '
+	expect_exit 64 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		--count 1 listen 2>err &&
+	test_grep -e "--count" err
+'
+
+test_expect_code 64 'listen --count 0 exits 64' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 listen --count 0
+'
+
+test_expect_code 64 'listen --type must be a message type (64)' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 listen --type bogus
+'
+
+test_expect_code 65 'listen --from with an invalid JID exits 65' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 listen --from "a@@b"
+'
+
+test_expect_code 64 'listen takes no arguments (64)' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 listen extra
+'
+
+test_expect_code 64 'an unknown --format exits 64' '
+	xmpctl --format yaml -j alice@example.test --server 127.0.0.1:1 login
+'
+
+test_expect_code 64 'a negative --keepalive exits 64' '
+	xmpctl --keepalive -1 -j alice@example.test --server 127.0.0.1:1 login
+'
+
+test_expect_success 'raw: a broken argument is refused before connecting (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw "<message><body>x</message>" 2>err &&
+	test_grep "^xmpctl: argument 1: line 1, column 19: mismatched tag; it and what follows were not sent\$" err
+'
+
+test_expect_success 'raw --all-or-nothing: one broken argument, nothing connects (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw --all-or-nothing "<presence/>" "<iq" 2>err &&
+	test_grep "^xmpctl: argument 2: line 1, column 1: unfinished tag at the end of input; it and what follows were not sent\$" err
+'
+
+test_expect_success 'raw --all-or-nothing on stdin: a broken element, nothing connects (65)' '
+	printf "<presence/>\n<message>\n<body>a</bdy></message>\n" >bad.xml &&
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw --all-or-nothing <bad.xml 2>err &&
+	test_grep "^xmpctl: stdin: line 3, column 10: mismatched tag" err
+'
+
+test_expect_success 'raw: an invalid JID in to is bad input (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw "<message to=\"a@@b\"/>" 2>err &&
+	test_grep "invalid .to." err
+'
+
+test_expect_success 'raw: an iq without a type is refused (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw "<iq id=\"x\"/>" 2>err &&
+	test_grep "needs a type" err
+'
+
+test_expect_success 'raw: XML a server would refuse (a comment) is refused (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw "<!-- note --><presence/>" 2>err &&
+	test_grep "restricted XML: comment" err
 '
 
 test_done

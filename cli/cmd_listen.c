@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cmd_listen.c - stay connected and print incoming messages (with --all,
+ * every stanza), one flushed line each, until a signal, the end of stdin,
+ * --count messages or --timeout seconds.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { OPT_ALL = 'A', OPT_COUNT = 'n', OPT_TIMEOUT = 't', OPT_FROM = 'F',
+       OPT_TYPE = 'T', OPT_NO_PRESENCE = 256 };
+
+static const struct opt_def listen_opts[] = {
+    {"all", OPT_ALL, NULL, "print every stanza, not only messages"},
+    {"count", OPT_COUNT, "N", "stop after N messages (with --all: stanzas)"},
+    {"timeout", OPT_TIMEOUT, "SECONDS", "stop after SECONDS (exit status "
+                                        "75)"},
+    {"from", OPT_FROM, "JID", "only from JID (a bare JID: any of its "
+                              "resources)"},
+    {"type", OPT_TYPE, "TYPE", "only this type: chat, groupchat, headline, "
+                               "normal or error"},
+    {"no-presence", OPT_NO_PRESENCE, NULL, "do not send initial presence "
+                                           "(no chat messages then)"},
+};
+
+struct listen_op {
+    struct op op;
+    int all, no_presence;
+    long count, timeout_s, seen;
+    char *from, *type;
+    unsigned handler;
+    int have_handler;
+};
+
+/* Without --all, a message counts when it says something: a body, a
+ * subject or an error (chat states and receipts alone do not). */
+static int says_something(const struct xmp_node *st)
+{
+    return xmp_node_child(st, "jabber:client", "body") ||
+           xmp_node_child(st, "jabber:client", "subject") ||
+           xmp_node_child(st, NULL, "error");
+}
+
+static int on_stanza(struct xmp_session *s, const struct xmp_node *st,
+                     void *ud)
+{
+    struct listen_op *l = ud;
+
+    (void)s;
+    if (l->op.done || (!l->all && !says_something(st)))
+        return XMP_PASS;
+    if (out_stanza(l->op.c, st) < 0) {
+        op_done(&l->op, EXIT_IOERR);
+        return XMP_PASS;
+    }
+    if (l->count && ++l->seen >= l->count)
+        op_done(&l->op, EXIT_OK);
+    return XMP_PASS;
+}
+
+static int listen_start(struct op *op)
+{
+    struct listen_op *l = (struct listen_op *)op;
+    struct xmp_session *s = op->c->session;
+    struct xmp_match m = { l->all ? NULL : "message", l->type, NULL,
+                           l->from };
+    struct xmp_node *p;
+    int ka = op->c->o.keepalive_s;
+
+    if (xmp_handler_add(s, &m, XMP_PRIO_OBSERVE, on_stanza, l,
+                        &l->handler) != XMP_OK)
+        return EXIT_OSERR;
+    l->have_handler = 1;
+    xmp_session_set_keepalive(
+        s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) * 1000, 0);
+    if (l->timeout_s)
+        op->deadline = xmp_now_ms() + l->timeout_s * 1000;
+    if (cli_stdin_watchable()) {
+        op->fd = STDIN_FILENO;
+        op->events = POLLIN;
+    }
+    /* RFC 6121 §4.2: initial presence, so that the server routes chat
+     * messages to this resource and hands over stored ones. */
+    if (!l->no_presence) {
+        if (!(p = xmp_node_new("jabber:client", "presence", NULL)))
+            return EXIT_OSERR;
+        if (xmp_session_send(s, p, NULL) != XMP_OK) {
+            xmp_node_free(p);
+            cli_error("%s", xmp_session_error(s)->msg);
+            return cli_exit_status(xmp_session_error(s)->code);
+        }
+        xmp_node_free(p);
+    }
+    return 0;
+}
+
+/* stdin is only watched for its end; what it carries is ignored. */
+static void listen_io(struct op *op, short revents)
+{
+    char buf[4096];
+    ssize_t n;
+
+    (void)revents;
+    n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+        op_done(op, EXIT_OK);
+}
+
+static void listen_timer(struct op *op)
+{
+    struct listen_op *l = (struct listen_op *)op;
+
+    if (l->count)
+        cli_error("listen: %ld of %ld messages before the timeout of %ld s",
+                  l->seen, l->count, l->timeout_s);
+    else
+        cli_error("listen: timeout of %ld s reached", l->timeout_s);
+    op_done(op, EXIT_TEMPFAIL);
+}
+
+/* SIGINT, SIGTERM, SIGHUP: the way a listener is meant to stop. */
+static void listen_interrupt(struct op *op, int sig)
+{
+    (void)sig;
+    op_done(op, EXIT_OK);
+}
+
+static void listen_free(struct op *op)
+{
+    struct listen_op *l = (struct listen_op *)op;
+
+    if (l->have_handler && op->c && op->c->session)
+        xmp_handler_remove(op->c->session, l->handler);
+    free(l->from);
+    free(l->type);
+    free(l);
+}
+
+static const struct op_class listen_class = {
+    .name = "listen",
+    .start = listen_start,
+    .io = listen_io,
+    .timer = listen_timer,
+    .interrupt = listen_interrupt,
+    .free = listen_free,
+};
+
+static int set_listen(void *ud, int id, const char *arg)
+{
+    static const char *const types[] = { "chat", "groupchat", "headline",
+                                         "normal", "error" };
+    struct listen_op *l = ud;
+    struct xmp_error err;
+    struct xmp_jid j;
+    size_t i;
+
+    switch (id) {
+    case OPT_ALL:
+        l->all = 1;
+        return 0;
+    case OPT_NO_PRESENCE:
+        l->no_presence = 1;
+        return 0;
+    case OPT_COUNT:
+        return cli_number("--count", arg, 1, 1000000000L, &l->count);
+    case OPT_TIMEOUT:
+        return cli_number("--timeout", arg, 1, 31L * 86400, &l->timeout_s);
+    case OPT_FROM:
+        if (xmp_jid_parse(arg, &j, &err) != XMP_OK) {
+            cli_error("listen: --from: %s", err.msg);
+            return EXIT_DATA;
+        }
+        xmp_jid_clear(&j);
+        free(l->from);
+        return (l->from = strdup(arg)) ? 0 : EXIT_OSERR;
+    case OPT_TYPE:
+        for (i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcmp(arg, types[i]) == 0)
+                break;
+        if (i == sizeof types / sizeof types[0]) {
+            cli_error("invalid --type value '%s': expected chat, groupchat, "
+                      "headline, normal or error",
+                      arg);
+            return EXIT_USAGE;
+        }
+        free(l->type);
+        return (l->type = strdup(arg)) ? 0 : EXIT_OSERR;
+    }
+    return EXIT_SOFTWARE;
+}
+
+int cmd_listen(struct cli *c, int argc, char **argv, struct op **out)
+{
+    struct listen_op *l = calloc(1, sizeof *l);
+    int rc, next;
+
+    (void)c;
+    if (!l)
+        return EXIT_OSERR;
+    l->op.cls = &listen_class;
+    l->op.fd = -1;
+    l->op.deadline = -1;
+    rc = cli_parse_cmd("listen", listen_opts,
+                       sizeof listen_opts / sizeof listen_opts[0], argc, argv,
+                       &next, set_listen, l);
+    if (!rc && next < argc) {
+        cli_error("listen takes no arguments, got '%s'", argv[next]);
+        rc = EXIT_USAGE;
+    }
+    if (rc) {
+        listen_free(&l->op);
+        return rc;
+    }
+    *out = &l->op;
+    return EXIT_OK;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * format.c - printing what arrives, in the three formats of --format:
+ *
+ *   text  one line per stanza for people; everything the server chose
+ *         made safe for a terminal (cli_print_sanitized)
+ *   json  one JSON object per line for programs (JSON Lines), valid for
+ *         any input; the fields are listed in xmpctl(1)
+ *   xml   the stanza itself on one line, as xmpctl raw reads it back;
+ *         characters a terminal would act on as character references
+ *
+ * Every line is flushed at once, so pipelines react as it arrives.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define NS_CLIENT "jabber:client"
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+/* What a line says about a stanza; strings are owned. */
+struct facts {
+    const char *kind, *type, *from, *to, *id, *ns;
+    char *body, *subject, *thread, *show, *status, *priority;
+    const char *delay;
+    const char *err_type;
+    const char *err_cond;
+    char *err_text;
+};
+
+static char *child_text(const struct xmp_node *n, const char *ns,
+                        const char *name)
+{
+    const struct xmp_node *c = xmp_node_child(n, ns, name);
+
+    return c ? xmp_node_text(c) : NULL;
+}
+
+static void facts_get(const struct xmp_node *st, struct facts *f)
+{
+    const struct xmp_node *c, *e, *first = xmp_node_first(st);
+
+    memset(f, 0, sizeof *f);
+    f->kind = xmp_node_name(st);
+    f->type = xmp_node_attr(st, "type");
+    /* RFC 6121 §5.2.2 and §4.7.1: the type a missing attribute means. */
+    if (!f->type && strcmp(f->kind, "message") == 0)
+        f->type = "normal";
+    else if (!f->type && strcmp(f->kind, "presence") == 0)
+        f->type = "available";
+    f->from = xmp_node_attr(st, "from");
+    f->to = xmp_node_attr(st, "to");
+    f->id = xmp_node_attr(st, "id");
+    if (strcmp(f->kind, "iq") == 0 && first)
+        f->ns = xmp_node_ns(first);
+    f->body = child_text(st, NS_CLIENT, "body");
+    f->subject = child_text(st, NS_CLIENT, "subject");
+    f->thread = child_text(st, NS_CLIENT, "thread");
+    f->show = child_text(st, NS_CLIENT, "show");
+    f->status = child_text(st, NS_CLIENT, "status");
+    f->priority = child_text(st, NS_CLIENT, "priority");
+    if ((c = xmp_node_child(st, NS_DELAY, "delay")))
+        f->delay = xmp_node_attr(c, "stamp");
+    if ((e = xmp_node_child(st, NULL, "error"))) {
+        f->err_type = xmp_node_attr(e, "type");
+        for (c = xmp_node_first(e); c; c = xmp_node_next(c)) {
+            if (strcmp(xmp_node_name(c), "text") == 0 &&
+                strcmp(xmp_node_ns(c), NS_STANZAS) == 0) {
+                if (!f->err_text)
+                    f->err_text = xmp_node_text(c);
+            } else if (!f->err_cond && strcmp(xmp_node_ns(c),
+                                              NS_STANZAS) == 0) {
+                f->err_cond = xmp_node_name(c);
+            }
+        }
+        if (!f->err_cond)
+            f->err_cond = "undefined-condition";
+    }
+}
+
+static void facts_free(struct facts *f)
+{
+    free(f->body);
+    free(f->subject);
+    free(f->thread);
+    free(f->show);
+    free(f->status);
+    free(f->priority);
+    free(f->err_text);
+}
+
+static int finish_line(void)
+{
+    putchar('\n');
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write output: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- json ------------------------------------------------------------ */
+
+static void json_str(const char *s)
+{
+    size_t i = 0, len = strlen(s), n;
+    uint32_t cp;
+
+    putchar('"');
+    while (i < len) {
+        n = xmp_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            fputs("\\ufffd", stdout); /* never happens with parsed XML */
+            i++;
+            continue;
+        }
+        if (cp == '"')
+            fputs("\\\"", stdout);
+        else if (cp == '\\')
+            fputs("\\\\", stdout);
+        else if (cp == '\n')
+            fputs("\\n", stdout);
+        else if (cp == '\r')
+            fputs("\\r", stdout);
+        else if (cp == '\t')
+            fputs("\\t", stdout);
+        else if (cli_unsafe_cp(cp))
+            printf("\\u%04x", (unsigned)cp); /* all below U+10000 */
+        else
+            fwrite(s + i, 1, n, stdout);
+        i += n;
+    }
+    putchar('"');
+}
+
+static int json_first;
+
+static void json_field(const char *key, const char *value)
+{
+    if (!value)
+        return;
+    fputs(json_first ? "{" : ",", stdout);
+    json_first = 0;
+    json_str(key);
+    putchar(':');
+    json_str(value);
+}
+
+int out_json_pairs(const char *first_key, ...)
+{
+    const char *k, *v;
+    va_list ap;
+
+    json_first = 1;
+    va_start(ap, first_key);
+    for (k = first_key; k; k = va_arg(ap, const char *)) {
+        v = va_arg(ap, const char *);
+        json_field(k, v);
+    }
+    va_end(ap);
+    fputs(json_first ? "{}" : "}", stdout);
+    return finish_line();
+}
+
+static void utc_now(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+}
+
+static int out_json(const struct xmp_node *st, const struct facts *f,
+                    const char *xml)
+{
+    char now[40];
+
+    utc_now(now, sizeof now);
+    json_first = 1;
+    json_field("kind", f->kind);
+    json_field("time", now);
+    json_field("type", f->type);
+    json_field("from", f->from);
+    json_field("to", f->to);
+    json_field("id", f->id);
+    json_field("ns", f->ns);
+    json_field("body", f->body);
+    json_field("subject", f->subject);
+    json_field("thread", f->thread);
+    json_field("show", f->show);
+    json_field("status", f->status);
+    json_field("priority", f->priority);
+    json_field("delay", f->delay);
+    if (xmp_node_child(st, NULL, "error")) {
+        fputs(",\"error\":{", stdout);
+        json_str("condition");
+        putchar(':');
+        json_str(f->err_cond);
+        if (f->err_type) {
+            fputs(",\"type\":", stdout);
+            json_str(f->err_type);
+        }
+        if (f->err_text) {
+            fputs(",\"text\":", stdout);
+            json_str(f->err_text);
+        }
+        putchar('}');
+    }
+    json_field("xml", xml);
+    putchar('}');
+    return finish_line();
+}
+
+/* ---- xml ------------------------------------------------------------- */
+
+static int out_xml(const char *xml)
+{
+    size_t i = 0, len = strlen(xml), n;
+    uint32_t cp;
+
+    /* Equal XML, but nothing a terminal would act on. */
+    while (i < len) {
+        n = xmp_utf8_decode(xml + i, len - i, &cp);
+        if (n && cli_unsafe_cp(cp))
+            printf("&#x%X;", (unsigned)cp);
+        else
+            fwrite(xml + i, 1, n ? n : 1, stdout);
+        i += n ? n : 1;
+    }
+    return finish_line();
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+static void text(const char *s)
+{
+    cli_print_sanitized(stdout, s, strlen(s));
+}
+
+static int out_text(const struct facts *f, const char *xml)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    fputs(stamp, stdout);
+    putchar(' ');
+    text(f->from ? f->from : "(server)");
+    if (f->delay) {
+        fputs(" (sent ", stdout);
+        text(f->delay);
+        putchar(')');
+    }
+    if (strcmp(f->kind, "message") == 0 && f->err_cond) {
+        fputs(": error ", stdout);
+        text(f->err_cond);
+        if (f->err_text) {
+            fputs(" (", stdout);
+            text(f->err_text);
+            putchar(')');
+        }
+    } else if (strcmp(f->kind, "message") == 0 && (f->body || f->subject)) {
+        fputs(": ", stdout);
+        if (f->subject) {
+            putchar('[');
+            text(f->subject);
+            fputs(f->body ? "] " : "]", stdout);
+        }
+        if (f->body)
+            text(f->body);
+    } else if (strcmp(f->kind, "presence") == 0) {
+        fputs(" presence ", stdout);
+        text(f->show && strcmp(f->type, "available") == 0 ? f->show
+                                                          : f->type);
+        if (f->status) {
+            fputs(" \"", stdout);
+            text(f->status);
+            putchar('"');
+        }
+        if (f->priority) {
+            fputs(" (priority ", stdout);
+            text(f->priority);
+            putchar(')');
+        }
+        if (f->err_cond) {
+            fputs(" error ", stdout);
+            text(f->err_cond);
+        }
+    } else {
+        putchar(' ');
+        text(f->kind);
+        if (f->type) {
+            putchar(' ');
+            text(f->type);
+        }
+        fputs(": ", stdout);
+        text(xml);
+    }
+    return finish_line();
+}
+
+int out_stanza(const struct cli *c, const struct xmp_node *st)
+{
+    struct facts f;
+    char *xml = xmp_node_to_line(st, NS_CLIENT);
+    int rc;
+
+    if (!xml) {
+        cli_error("out of memory");
+        return -1;
+    }
+    facts_get(st, &f);
+    switch (c->o.format) {
+    case FORMAT_JSON:
+        rc = out_json(st, &f, xml);
+        break;
+    case FORMAT_XML:
+        rc = out_xml(xml);
+        break;
+    default:
+        rc = out_text(&f, xml);
+        break;
+    }
+    facts_free(&f);
+    free(xml);
+    return rc;
+}
