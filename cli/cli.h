@@ -71,12 +71,14 @@ int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
 /* Parse a command's options (argv[0] is the command): options first,
- * then operands; "--" ends the options.  set() is called per option and
+ * then operands; "--" ends the options.  Every command also takes
+ * --help and --format (which sets o->format).  set() is called per option and
  * returns 0 or an exit status.  Returns 0 (operands from *next), an exit
  * status, or EXIT_HELP after printing the command's help to stdout. */
-int cli_parse_cmd(const char *cmd, const struct opt_def *t, size_t n,
-                  int argc, char **argv, int *next,
-                  int (*set)(void *ud, int id, const char *arg), void *ud);
+int cli_parse_cmd(struct cli_opts *o, const char *cmd,
+                  const struct opt_def *t, size_t n, int argc, char **argv,
+                  int *next, int (*set)(void *ud, int id, const char *arg),
+                  void *ud);
 /* Strict numbers for options: a whole number in [min, max], else a
  * usage error naming the option. */
 int cli_number(const char *opt, const char *arg, long min, long max,

@@ -203,13 +203,12 @@ int cmd_listen(struct cli *c, int argc, char **argv, struct op **out)
     struct listen_op *l = calloc(1, sizeof *l);
     int rc, next;
 
-    (void)c;
     if (!l)
         return EXIT_OSERR;
     l->op.cls = &listen_class;
     l->op.fd = -1;
     l->op.deadline = -1;
-    rc = cli_parse_cmd("listen", listen_opts,
+    rc = cli_parse_cmd(&c->o, "listen", listen_opts,
                        sizeof listen_opts / sizeof listen_opts[0], argc, argv,
                        &next, set_listen, l);
     if (!rc && next < argc) {

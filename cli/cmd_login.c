@@ -101,9 +101,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
     struct op *op;
     int rc, next;
 
-    (void)c;
-    if ((rc = cli_parse_cmd("login", NULL, 0, argc, argv, &next, set_none,
-                            NULL)))
+    if ((rc = cli_parse_cmd(&c->o, "login", NULL, 0, argc, argv, &next,
+                            set_none, NULL)))
         return rc;
     if (next < argc) {
         cli_error("login takes no arguments, got '%s'", argv[next]);

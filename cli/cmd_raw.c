@@ -72,7 +72,7 @@ static void fail_with(struct raw_op *r, int status)
         r->status = status;
 }
 
-/* ---- checking and sending ----------------------------------------------- */
+/* ---- checking and sending ---------------------------------------------- */
 
 static int is_stanza(const struct xmp_node *n)
 {
@@ -207,7 +207,7 @@ static enum xmp_err on_element(void *ud, struct xmp_node *n)
     return XMP_OK;
 }
 
-/* ---- input before connecting ----------------------------------------------- */
+/* ---- input before connecting ------------------------------------------- */
 
 static enum xmp_err queue_element(void *ud, struct xmp_node *n)
 {
@@ -307,7 +307,7 @@ static int slurp_stdin(struct raw_op *r)
     return rc;
 }
 
-/* ---- the operation ------------------------------------------------------------ */
+/* ---- the operation ----------------------------------------------------- */
 
 static int print_stanza(struct xmp_session *s, const struct xmp_node *st,
                         void *ud)
@@ -557,13 +557,12 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **out)
     char what[32];
     int rc = 0, next, i;
 
-    (void)c;
     if (!r)
         return EXIT_OSERR;
     r->op.cls = &raw_class;
     r->op.fd = -1;
     r->op.deadline = -1;
-    if ((rc = cli_parse_cmd("raw", raw_opts,
+    if ((rc = cli_parse_cmd(&c->o, "raw", raw_opts,
                             sizeof raw_opts / sizeof raw_opts[0], argc, argv,
                             &next, set_raw, r)))
         goto fail;

@@ -222,9 +222,8 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
     struct xmp_error err;
     int rc, argi;
 
-    (void)c;
-    if ((rc = cli_parse_cmd("send", NULL, 0, argc, argv, &argi, set_none,
-                            NULL)))
+    if ((rc = cli_parse_cmd(&c->o, "send", NULL, 0, argc, argv, &argi,
+                            set_none, NULL)))
         return rc;
     if (argi >= argc || argc - argi > 2) {
         cli_error("usage: xmpctl send JID [TEXT]");

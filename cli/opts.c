@@ -202,6 +202,22 @@ static int parse(const char *who, const struct opt_def *t, size_t n,
     return rc;
 }
 
+static int set_format(struct cli_opts *o, const char *arg)
+{
+    if (strcmp(arg, "text") == 0)
+        o->format = FORMAT_TEXT;
+    else if (strcmp(arg, "json") == 0)
+        o->format = FORMAT_JSON;
+    else if (strcmp(arg, "xml") == 0)
+        o->format = FORMAT_XML;
+    else {
+        cli_error("invalid --format value '%s': expected text, json or xml",
+                  arg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int set_global(void *ud, int id, const char *arg)
 {
     struct cli_opts *o = ud;
@@ -232,19 +248,7 @@ static int set_global(void *ud, int id, const char *arg)
             o->keepalive_s = (int)v;
         return rc;
     case OPT_FORMAT:
-        if (strcmp(arg, "text") == 0)
-            o->format = FORMAT_TEXT;
-        else if (strcmp(arg, "json") == 0)
-            o->format = FORMAT_JSON;
-        else if (strcmp(arg, "xml") == 0)
-            o->format = FORMAT_XML;
-        else {
-            cli_error("invalid --format value '%s': expected text, json or "
-                      "xml",
-                      arg);
-            return EXIT_USAGE;
-        }
-        return 0;
+        return set_format(o, arg);
     }
     return EXIT_SOFTWARE;
 }
@@ -255,11 +259,17 @@ int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next)
     return parse("", opt_table, NOPTS, argc, argv, next, set_global, o);
 }
 
-/* Every command takes --help. */
-static const struct opt_def help_opt = {"help", 'h', NULL,
-                                        "print this help and exit"};
+/* Every command takes these: --help, and --format (the global option,
+ * also after the command: "xmpctl listen --format json"). */
+static const struct opt_def common_opts[] = {
+    {"format", OPT_FORMAT, "FORMAT", "output: text, json or xml (as the "
+                                     "global option)"},
+    {"help", OPT_HELP, NULL, "print this help and exit"},
+};
+#define NCOMMON (sizeof common_opts / sizeof common_opts[0])
 
 struct cmd_set {
+    struct cli_opts *o;
     int (*set)(void *ud, int id, const char *arg);
     void *ud;
 };
@@ -268,16 +278,21 @@ static int set_cmd(void *ud, int id, const char *arg)
 {
     struct cmd_set *cs = ud;
 
-    return id == 'h' ? EXIT_HELP : cs->set(cs->ud, id, arg);
+    if (id == OPT_HELP)
+        return EXIT_HELP;
+    if (id == OPT_FORMAT)
+        return set_format(cs->o, arg);
+    return cs->set(cs->ud, id, arg);
 }
 
-int cli_parse_cmd(const char *cmd, const struct opt_def *t, size_t n,
-                  int argc, char **argv, int *next,
-                  int (*set)(void *ud, int id, const char *arg), void *ud)
+int cli_parse_cmd(struct cli_opts *o, const char *cmd,
+                  const struct opt_def *t, size_t n, int argc, char **argv,
+                  int *next, int (*set)(void *ud, int id, const char *arg),
+                  void *ud)
 {
     const struct command *c = cli_command(cmd);
-    struct opt_def *all = calloc(n + 1, sizeof *all);
-    struct cmd_set cs = { set, ud };
+    struct opt_def *all = calloc(n + NCOMMON, sizeof *all);
+    struct cmd_set cs = { o, set, ud };
     char who[64];
     size_t i;
     int rc;
@@ -289,13 +304,14 @@ int cli_parse_cmd(const char *cmd, const struct opt_def *t, size_t n,
     }
     for (i = 0; i < n; i++)
         all[i] = t[i];
-    all[n] = help_opt;
+    for (i = 0; i < NCOMMON; i++)
+        all[n + i] = common_opts[i];
     snprintf(who, sizeof who, "%s: ", cmd);
-    rc = parse(who, all, n + 1, argc, argv, next, set_cmd, &cs);
+    rc = parse(who, all, n + NCOMMON, argc, argv, next, set_cmd, &cs);
     if (rc == EXIT_HELP) {
         printf("Usage: xmpctl [OPTIONS] %s %s\n\n%s\n\nOptions:\n", c->name,
                c->args, c->summary);
-        print_opts(stdout, all, n + 1);
+        print_opts(stdout, all, n + NCOMMON);
         printf("\nGlobal options (before the command) are listed by "
                "'xmpctl --help'.\n");
         rc = EXIT_HELP;

@@ -137,6 +137,8 @@ bail_out() {
 # xmpctl ARGS...: run the binary under test through $TEST_WRAPPER, without a
 # controlling terminal (so that nothing can block on a password prompt) and
 # with an upper bound on its run time.  Every run is logged for diagnostics.
+# With XMPCTL_PIDFILE set, the PID of the xmpctl process is written there
+# as soon as it starts (for tests that send it signals).
 xmpctl() {
 	_xmpctl_n=$((_xmpctl_n + 1))
 	_xe=$TEST_TMP/.xmpctl.$_xmpctl_n.err
@@ -144,8 +146,15 @@ xmpctl() {
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"
 	printf '\n' >>"$TEST_TMP/.xmpctl.log"
 	# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
-	$_setsid timeout -k 5 "$XMPCTL_TEST_TIMEOUT" \
-		$TEST_WRAPPER "$XMPCTL" "$@" 2>"$_xe"
+	if [ -n "${XMPCTL_PIDFILE:-}" ]; then
+		# the process that becomes xmpctl writes its PID, for signals
+		$_setsid timeout -k 5 "$XMPCTL_TEST_TIMEOUT" \
+			sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
+			"$XMPCTL_PIDFILE" $TEST_WRAPPER "$XMPCTL" "$@" 2>"$_xe"
+	else
+		$_setsid timeout -k 5 "$XMPCTL_TEST_TIMEOUT" \
+			$TEST_WRAPPER "$XMPCTL" "$@" 2>"$_xe"
+	fi
 	_xrc=$?
 	cat "$_xe" >&2
 	{

@@ -391,7 +391,7 @@ static void test_callback_rules(void)
     peer_free(p);
 }
 
-/* ---- requests ------------------------------------------------------------- */
+/* ---- requests ---------------------------------------------------------- */
 
 struct answer {
     int calls;
@@ -563,7 +563,7 @@ static void test_request_life(void)
     peer_free(p);
 }
 
-/* ---- acknowledgement and keepalive ------------------------------------------ */
+/* ---- acknowledgement and keepalive ------------------------------------- */
 
 static uint64_t want_seq;
 static int acked(struct peer *p)
@@ -646,7 +646,7 @@ static void test_keepalive(void)
     peer_free(p);
 }
 
-/* ---- bounds ----------------------------------------------------------------- */
+/* ---- bounds ------------------------------------------------------------ */
 
 static void test_output_cap(void)
 {
