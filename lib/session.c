@@ -378,6 +378,15 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     default:
         break;
     }
+    /* A peer that has stopped reading would not see our goodbye, and we
+     * have stopped reading it: waiting for its close is pointless. */
+    if (stream_queued(&s->st) > STREAM_OUT_HIGH) {
+        session_trace(s, XMP_TRACE_INFO, "%s is not reading; closing without "
+                      "waiting", s->jid.domain);
+        stream_shutdown(&s->st);
+        s->state = ST_CLOSED;
+        return XMP_OK;
+    }
     /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello. */
     if (s->state == ST_READY && s->sent_presence &&
         session_send_raw(s, "<presence type='unavailable'/>", NULL) != XMP_OK)

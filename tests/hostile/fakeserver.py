@@ -12,6 +12,8 @@ LOGFILE.  SCRIPT lines:
                     \\e (ESC) and \\C (U+009B, CSI)
                     escapes are expanded)
     repeat N TEXT   send TEXT N times
+    flood TEXT      send TEXT over and over, never reading, until the
+                    client goes away
     starttls CERT KEY  answer <starttls/> with <proceed/> and become the
                     TLS server with this certificate and key
     hang            read and discard until the client closes
@@ -83,6 +85,11 @@ def main():
             elif op == "repeat":
                 count, _, text = arg.partition(" ")
                 conn.sendall(text.encode() * int(count))
+            elif op == "flood":
+                chunk = arg.encode() * max(1, 65536 // max(1, len(arg)))
+                conn.settimeout(120)
+                while True:
+                    conn.sendall(chunk)
             elif op == "hang":
                 while True:
                     data = conn.recv(65536)
