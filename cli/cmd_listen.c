@@ -83,7 +83,7 @@ static int listen_start(struct op *op)
     xmp_session_set_keepalive(
         s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) * 1000, 0);
     if (l->timeout_s)
-        op->deadline = xmp_now_ms() + l->timeout_s * 1000;
+        op->deadline = xmp_now_ms() + (int64_t)l->timeout_s * 1000;
     if (cli_stdin_watchable()) {
         op->fd = STDIN_FILENO;
         op->events = POLLIN;
@@ -111,8 +111,12 @@ static void listen_io(struct op *op, short revents)
 
     (void)revents;
     n = read(STDIN_FILENO, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+    if (n == 0) {
         op_done(op, EXIT_OK);
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+        cli_error("cannot read stdin: %s", strerror(errno));
+        op_done(op, EXIT_IOERR);
+    }
 }
 
 static void listen_timer(struct op *op)

@@ -42,6 +42,14 @@ struct sent_msg {
     struct xmp_jid to; /* to.domain NULL: no 'to' */
 };
 
+/* An iq get/set waiting for its answer; the operation cancels what is
+ * left when it is freed, so no callback outlives it. */
+struct raw_req {
+    struct raw_req *prev, *next;
+    struct raw_op *r;
+    unsigned handle;
+};
+
 struct raw_op {
     struct op op;
     int stay, all_or_nothing;
@@ -63,6 +71,8 @@ struct raw_op {
     size_t nsent;
     unsigned handlers[2];
     int nhandlers;
+    struct raw_req *reqs;       /* waiting for answers */
+    int lost;                   /* a request ended with the session */
     int status;                 /* the first failure, 0 while none */
 };
 
@@ -127,20 +137,34 @@ static void remember_message(struct raw_op *r, const struct xmp_node *m)
         xmp_jid_parse(to, &s->to, NULL);
 }
 
+static void req_unlink(struct raw_req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        q->r->reqs = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+}
+
 static void on_reply(struct xmp_session *s, const struct xmp_node *reply,
                      const struct xmp_error *e, void *ud)
 {
-    struct raw_op *r = ud;
+    struct raw_req *q = ud;
+    struct raw_op *r = q->r;
     char why[512];
 
     (void)s;
+    req_unlink(q);
+    free(q);
     if (r->op.done)
         return;
     if (!reply) {
-        /* the session's own end is reported by the driver */
         if (e->code == XMP_ETIMEOUT) {
             cli_error("%s", e->msg);
             fail_with(r, EXIT_TEMPFAIL);
+        } else {
+            r->lost = 1; /* the session ended; the driver says how */
         }
         return;
     }
@@ -158,6 +182,25 @@ static void on_reply(struct xmp_session *s, const struct xmp_node *reply,
     }
 }
 
+static int send_request(struct raw_op *r, struct xmp_node *n)
+{
+    struct raw_req *q = calloc(1, sizeof *q);
+
+    if (!q)
+        return XMP_ENOMEM;
+    q->r = r;
+    if (xmp_session_send_iq(r->op.c->session, n, 0, on_reply, q,
+                            &q->handle) != XMP_OK) {
+        free(q);
+        return xmp_session_error(r->op.c->session)->code;
+    }
+    q->next = r->reqs;
+    if (r->reqs)
+        r->reqs->prev = q;
+    r->reqs = q;
+    return XMP_OK;
+}
+
 /* Send one checked element. */
 static int send_one(struct raw_op *r, struct xmp_node *n)
 {
@@ -168,7 +211,7 @@ static int send_one(struct raw_op *r, struct xmp_node *n)
 
     if (is_stanza(n) && strcmp(xmp_node_name(n), "iq") == 0 &&
         (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
-        e = xmp_session_send_iq(s, n, 0, on_reply, r, NULL);
+        e = send_request(r, n);
     } else {
         e = xmp_session_send(s, n, &seq);
         if (seq)
@@ -177,7 +220,8 @@ static int send_one(struct raw_op *r, struct xmp_node *n)
             remember_message(r, n);
     }
     if (e != XMP_OK) {
-        cli_error("%s", xmp_session_error(s)->msg);
+        cli_error("%s", e == XMP_ENOMEM ? "out of memory"
+                                        : xmp_session_error(s)->msg);
         return -1;
     }
     return 0;
@@ -433,8 +477,13 @@ static void raw_io(struct op *op, short revents)
     }
     /* --stay after the arguments: only the end of stdin matters */
     n = read(STDIN_FILENO, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+    if (n == 0) {
         op_done(op, r->status);
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+        cli_error("cannot read stdin: %s", strerror(errno));
+        fail_with(r, EXIT_IOERR);
+        op_done(op, r->status);
+    }
 }
 
 /* Before each poll: send what waits, decide what to wait for, and see
@@ -501,14 +550,27 @@ static void raw_interrupt(struct op *op, int sig)
     op_done(op, EXIT_SIGNAL_BASE + sig);
 }
 
+/* The session ended under us.  Stanzas not yet answered or acknowledged
+ * may or may not have been handled: not delivered, as send says. */
 static void raw_session_end(struct op *op)
 {
     struct raw_op *r = (struct raw_op *)op;
+    struct xmp_session *s = op->c->session;
+    const struct xmp_error *e = xmp_session_error(s);
 
     if (r->status) {
         op_session_failed(op);
         op->status = r->status;
+    } else if (r->lost || (r->last_seq && xmp_session_acked(s) < r->last_seq)) {
+        cli_error("not acknowledged by the server: %s",
+                  e->msg[0] ? e->msg : "the session ended");
+        op_done(op, EXIT_NOTSENT);
+    } else if ((r->from_stdin && !r->input_over) || r->qnext < r->nqueue) {
+        op_session_failed(op); /* input is left that was never sent */
+    } else if (!r->stay) {
+        op_done(op, EXIT_OK); /* everything was answered before the end */
     }
+    /* else --stay was meant to go on: the driver reports the end */
 }
 
 static void raw_free(struct op *op)
@@ -518,6 +580,14 @@ static void raw_free(struct op *op)
 
     for (i = 0; op->c && op->c->session && i < (size_t)r->nhandlers; i++)
         xmp_handler_remove(op->c->session, r->handlers[i]);
+    while (r->reqs) {
+        struct raw_req *q = r->reqs;
+
+        req_unlink(q);
+        if (op->c && op->c->session)
+            xmp_iq_cancel(op->c->session, q->handle);
+        free(q);
+    }
     for (i = r->qnext; i < r->nqueue; i++)
         xmp_node_free(r->queue[i]);
     free(r->queue);

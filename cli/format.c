@@ -187,7 +187,7 @@ static void utc_now(char *buf, size_t len)
 static int out_json(const struct xmp_node *st, const struct facts *f,
                     const char *xml)
 {
-    char now[40];
+    char now[96]; /* as long as the compiler fears ints can print */
 
     utc_now(now, sizeof now);
     json_first = 1;

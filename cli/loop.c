@@ -132,17 +132,21 @@ static int drive(struct cli *c, struct op *op, enum until u)
 
     for (;;) {
         running = op && !op->done;
+        /* The operation learns of the session's end before anything
+         * else: what it has not seen answered was not. */
+        if (running && session_over(s)) {
+            if (op->cls->session_end)
+                op->cls->session_end(op);
+            if (!op->done)
+                op_session_failed(op);
+            return -1;
+        }
         if (running && op->cls->prepare)
             op->cls->prepare(op);
         if (reached(c, op, u))
             return 0;
-        if (session_over(s)) {
-            if (running && op->cls->session_end)
-                op->cls->session_end(op);
-            if (running && !op->done)
-                op_session_failed(op);
+        if (session_over(s))
             return -1;
-        }
         now = xmp_now_ms();
         dl = xmp_session_deadline(s);
         if (running && op->deadline >= 0 && (dl < 0 || op->deadline < dl))
@@ -177,7 +181,8 @@ static int drive(struct cli *c, struct op *op, enum until u)
             else
                 return sig;
         }
-        if (running && op->fd >= 0 && op->events && rc > 0 &&
+        /* The signal may have finished the operation. */
+        if (running && !op->done && op->fd >= 0 && op->events && rc > 0 &&
             p[n - 1].revents)
             op->cls->io(op, p[n - 1].revents);
         xmp_session_step(s);

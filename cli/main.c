@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,6 +39,22 @@ const struct command *cli_command(const char *name)
     return NULL;
 }
 
+/* With stdin, stdout or stderr closed, the next descriptor opened (the
+ * server's socket) would take its number: stdin would read the server,
+ * the trace would go to it.  Put /dev/null there instead. */
+static int standard_fds(void)
+{
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -45,6 +62,8 @@ int main(int argc, char **argv)
     struct op *op = NULL;
     int rc, next = 0;
 
+    if (standard_fds() < 0)
+        return EXIT_OSERR;
     setlocale(LC_CTYPE, "");
     /* A closed pipe must not kill us silently; writes report EPIPE. */
     signal(SIGPIPE, SIG_IGN);

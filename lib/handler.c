@@ -66,7 +66,7 @@ enum xmp_err xmp_handler_add(struct xmp_session *s, const struct xmp_match *m,
     struct xmp_error e;
 
     if (!fn)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "handler without a function");
+        return session_refuse(s, XMP_EUSAGE, "handler without a function");
     if (!(h = calloc(1, sizeof *h)))
         return XMP_ENOMEM;
     if (m && (dup_field(&h->name, m->name) < 0 ||

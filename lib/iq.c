@@ -90,13 +90,12 @@ static enum xmp_err send_request(struct xmp_session *s, struct xmp_node *iq,
     char *fresh = NULL;
 
     if (s->state != ST_READY)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
+        return session_refuse(s, XMP_EUSAGE, "session is not ready");
     if (!(r = calloc(1, sizeof *r)))
         return session_fail(s, XMP_ENOMEM, "out of memory");
     if (to && xmp_jid_parse(to, &r->to, &e) != XMP_OK) {
         request_free(r);
-        return xmp_error_set(&s->err, XMP_EDATA, "request not sent: %s",
-                             e.msg);
+        return session_refuse(s, XMP_EDATA, "request not sent: %s", e.msg);
     }
     if (!id) {
         if (!(fresh = xmp_session_new_id(s)) ||
@@ -135,8 +134,8 @@ enum xmp_err xmp_session_send_iq(struct xmp_session *s, struct xmp_node *iq,
 
     if (!node_is(iq, NS_CLIENT, "iq") || !type ||
         (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
-        return xmp_error_set(&s->err, XMP_EUSAGE,
-                             "only an iq get or set is a request");
+        return session_refuse(s, XMP_EUSAGE,
+                              "only an iq get or set is a request");
     if ((rc = send_request(s, iq, REQ_CALLER, timeout_ms, &r)) != XMP_OK)
         return rc;
     r->cb = cb;
@@ -198,6 +197,7 @@ int iq_take_reply(struct xmp_session *s, const struct xmp_node *st)
     const char *type = xmp_node_attr(st, "type"), *id = xmp_node_attr(st, "id");
     const char *from = xmp_node_attr(st, "from");
     struct request *r;
+    int same_id = 0;
 
     if (!node_is(st, NS_CLIENT, "iq") || !type || !id ||
         (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
@@ -205,18 +205,20 @@ int iq_take_reply(struct xmp_session *s, const struct xmp_node *st)
     for (r = s->requests; r; r = r->next) {
         if (strcmp(r->id, id) != 0)
             continue;
-        if (!from_ok(s, r, from)) {
-            session_trace(s, XMP_TRACE_INFO,
-                          "ignoring a reply to request %s from %s: the "
-                          "request went elsewhere",
-                          id, from ? from : "(no from)");
-            return 0;
-        }
+        same_id = 1;
+        /* Ids are the caller's to choose: another request may share it. */
+        if (!from_ok(s, r, from))
+            continue;
         unlink_req(s, r);
         call(s, r, st, NULL);
         request_free(r);
         return 1;
     }
+    if (same_id)
+        session_trace(s, XMP_TRACE_INFO,
+                      "ignoring a reply to request %s from %s: the request "
+                      "went elsewhere",
+                      id, from ? from : "(no from)");
     return 0;
 }
 
@@ -242,7 +244,7 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
     enum xmp_err rc;
 
     if (s->state != ST_READY)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
+        return session_refuse(s, XMP_EUSAGE, "session is not ready");
     xmp_error_clear(&s->ack_err);
     if (s->acked_seq == s->sent_seq)
         return XMP_OK;

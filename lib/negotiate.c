@@ -362,6 +362,12 @@ int session_on_element(void *ud, struct xmp_node *el)
         xmp_node_free(el);
         return -1;
     }
+    /* ... or closed it at once (xmp_session_close on a peer that does
+     * not read): what follows in this buffer is for no one. */
+    if (s->state == ST_CLOSED) {
+        xmp_node_free(el);
+        return 1;
+    }
     trace_in(s, el);
     if (node_is(el, XML_NS_STREAM, "error")) {
         on_stream_error(s, el);

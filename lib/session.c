@@ -40,6 +40,22 @@ enum xmp_err session_fail_with(struct xmp_session *s, const struct xmp_error *e)
     return session_fail(s, e->code, "%s", e->msg);
 }
 
+enum xmp_err session_refuse(struct xmp_session *s, enum xmp_err code,
+                            const char *fmt, ...)
+{
+    va_list ap;
+
+    /* Why a failed session failed matters more than what was asked of
+     * it afterwards. */
+    if (s->state == ST_FAILED)
+        return s->err.code;
+    s->err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
                    const char *fmt, ...)
 {
@@ -224,7 +240,7 @@ enum xmp_err xmp_session_start(struct xmp_session *s)
     struct xmp_error e;
 
     if (s->state != ST_IDLE)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "session already started");
+        return session_refuse(s, XMP_EUSAGE, "session already started");
     if (open_stream(s) != XMP_OK)
         return s->err.code;
     if (s->server) {
@@ -332,7 +348,7 @@ enum xmp_err xmp_session_send(struct xmp_session *s,
     if (seq)
         *seq = 0;
     if (s->state != ST_READY)
-        return xmp_error_set(&s->err, XMP_EUSAGE, "session is not ready");
+        return session_refuse(s, XMP_EUSAGE, "session is not ready");
     if (session_send_node(s, stanza) != XMP_OK)
         return s->err.code;
     if (!is_stanza(stanza))
@@ -385,6 +401,8 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
                       "waiting", s->jid.domain);
         stream_shutdown(&s->st);
         s->state = ST_CLOSED;
+        /* No step will see this session again: requests learn now. */
+        iq_fail_all(s);
         return XMP_OK;
     }
     /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello. */

@@ -131,6 +131,11 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
 /* Keep an error a lower layer already described. */
 enum xmp_err session_fail_with(struct xmp_session *s,
                                const struct xmp_error *e);
+/* Refuse a call (the session goes on): the code and message go to the
+ * session's error, unless it has failed, whose reason is kept. */
+enum xmp_err session_refuse(struct xmp_session *s, enum xmp_err code,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
                    const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -67,6 +67,9 @@ struct xml_reader {
      * the caller's own. */
     int fragment;
     size_t wrap_len;
+    /* What expat holds back unparsed after the last event is only
+     * whitespace (a trailing CR waits for a possible LF). */
+    int held_space;
 };
 
 /* ---- failing from a handler -------------------------------------------- */
@@ -475,7 +478,7 @@ static void reader_clear(struct xml_reader *r)
     r->p = NULL;
     memset(r->open, 0, sizeof r->open);
     r->state = RD_OK;
-    r->stopped = r->started = r->ended = r->cb_failed = 0;
+    r->stopped = r->started = r->ended = r->cb_failed = r->held_space = 0;
     r->depth = 0;
     r->fed = r->stanza_start = r->idle_mark = r->pause_at = 0;
     xmp_error_clear(&r->fail);
@@ -624,6 +627,12 @@ enum xmp_err xml_reader_feed(struct xml_reader *r, const char *buf,
         }
     }
     *used = len;
+    {
+        long long held = r->fed - r->idle_mark;
+
+        r->held_space = r->depth < 2 && held > 0 && (size_t)held <= len &&
+                        all_space(buf + len - (size_t)held, (int)held);
+    }
 
 out:
     if (rc != XMP_OK)
@@ -653,7 +662,7 @@ enum xmp_err xml_reader_fragment(struct xml_reader *r, struct xmp_error *err)
 int xml_reader_inside(const struct xml_reader *r)
 {
     /* In an element, or in the middle of a token expat holds back. */
-    return r && (r->depth >= 2 || r->fed > r->idle_mark);
+    return r && (r->depth >= 2 || (r->fed > r->idle_mark && !r->held_space));
 }
 
 enum xmp_err xml_reader_end(struct xml_reader *r, struct xmp_error *err)

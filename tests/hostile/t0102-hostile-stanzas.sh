@@ -117,6 +117,20 @@ test_expect_success '... the same from the recipient is (80)' '
 	test_grep "message m2 to bob@example.test bounced: item-not-found" bounce.err
 '
 
+{ ready; printf '%s\n' 'expect </message>' close; } >drop.script
+test_expect_success 'the connection drops before raw is acknowledged: not delivered (81)' '
+	fake drop &&
+	expect_exit 81 run drop --cafile cert.pem raw "<message to=\"bob@example.test\"><body>x</body></message>" &&
+	test_grep "^xmpctl: not acknowledged by the server: " drop.err
+'
+
+{ ready; printf '%s\n' 'expect disco#info' close; } >dropiq.script
+test_expect_success '... or before an iq is answered (81)' '
+	fake dropiq &&
+	expect_exit 81 run dropiq --cafile cert.pem raw "$DISCO" &&
+	test_grep "^xmpctl: not acknowledged by the server: " dropiq.err
+'
+
 # ---- a server that will not listen -------------------------------------------------------
 
 # Margin on top of --timeout for the run to end: the loop and the polite

@@ -199,6 +199,12 @@ test_expect_success 'raw --all-or-nothing on stdin: a broken element, nothing co
 	test_grep "^xmpctl: stdin: line 3, column 10: mismatched tag" err
 '
 
+test_expect_success 'raw: a trailing CR is whitespace, not an unfinished tag' '
+	expect_exit 69 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		raw --all-or-nothing "$(printf "<presence/>\r")" 2>err &&
+	test_grep "cannot connect" err
+'
+
 test_expect_success 'raw: an invalid JID in to is bad input (65)' '
 	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
 		raw "<message to=\"a@@b\"/>" 2>err &&

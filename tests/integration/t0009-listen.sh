@@ -42,6 +42,10 @@ start() {
 		shift
 		{ XMPCTL_PIDFILE=$_st.pid as bob "$@" </dev/null >"$_st.out" 2>"$_st.err"
 		  echo $? >"$_st.rc"; } &
+	elif [ "$1" = --closed ]; then
+		shift
+		{ XMPCTL_PIDFILE=$_st.pid as bob "$@" <&- >"$_st.out" 2>"$_st.err"
+		  echo $? >"$_st.rc"; } &
 	else
 		mkfifo "$_st.in" || return 1
 		{ XMPCTL_PIDFILE=$_st.pid as bob "$@" <"$_st.in" >"$_st.out" 2>"$_st.err"
@@ -153,6 +157,20 @@ test_expect_success 'with stdin from /dev/null it runs until a signal' '
 	kill -TERM "$(cat l4.pid)" &&
 	ended l4 &&
 	test "$(cat l4.rc)" = 0
+'
+
+test_expect_success 'with stdin closed it runs until a signal too' '
+	n=$(presences) &&
+	start l5 --closed listen &&
+	online "$n" &&
+	as alice send bob@example.test "while stdin is closed" &&
+	wait_for "grep -q \"while stdin is closed\" l5.out" 20 "the message" &&
+	as alice send bob@example.test "and another" &&
+	wait_for "grep -q \"and another\" l5.out" 20 "the second message" &&
+	! test -s l5.rc &&
+	kill -TERM "$(cat l5.pid)" &&
+	ended l5 &&
+	test "$(cat l5.rc)" = 0
 '
 
 # ---- how it ends ---------------------------------------------------------------------

@@ -101,6 +101,8 @@ static void test_bytewise(void)
     ok(!xmp_parser_inside(p), "... and not after the last one");
     xmp_parser_feed(p, "\n  \n", 4, &e);
     ok(!xmp_parser_inside(p), "... nor after whitespace");
+    xmp_parser_feed(p, "\r", 1, &e);
+    ok(!xmp_parser_inside(p), "... nor after a CR expat holds back");
     xmp_parser_feed(p, "<presence", 9, &e);
     ok(xmp_parser_inside(p), "half a start tag is under way");
     is_int(g.n, 2, "both elements");
@@ -211,6 +213,9 @@ static void test_stop_and_one(void)
     is_str(e.msg, "more than one element", "... saying so");
     ok(!xmp_node_parse("   ", 3, &e), "no element is refused");
     is_str(e.msg, "no element", "... saying so");
+    n = xmp_node_parse("<presence/>\r", 12, &e);
+    ok(n != NULL, "a trailing CR is whitespace like any other");
+    xmp_node_free(n);
     ok(!xmp_node_parse("<a>", 3, &e), "an unfinished one is refused");
     is_int(e.code, XMP_EDATA, "as bad input data");
 }

@@ -704,6 +704,96 @@ static void test_flood(void)
     peer_free(p);
 }
 
+/* Two requests may share an id; a reply from the wrong one's peer must
+ * not hide the right one's. */
+static void test_shared_id(void)
+{
+    struct peer *p = peer_new(5000);
+    struct answer a = { 0, "", XMP_OK }, b = { 0, "", XMP_OK };
+    struct xmp_node *qa = req("a.example.test", "q");
+    struct xmp_node *qb = req("b.example.test", "q");
+
+    xmp_session_send_iq(p->s, qa, 0, on_answer, &a, NULL);
+    xmp_session_send_iq(p->s, qb, 0, on_answer, &b, NULL);
+    peer_write(p, "<iq type='result' id='q' from='b.example.test'/>"
+                  "<iq type='error' id='q' from='a.example.test'/>");
+    ok(sync_peer(p), "both replies read");
+    is_int(b.calls, 1, "the second request got its reply");
+    is_str(b.type, "result", "... the result from b");
+    is_int(a.calls, 1, "the first request got its own");
+    is_str(a.type, "error", "... the error from a");
+    xmp_node_free(qa);
+    xmp_node_free(qb);
+    peer_free(p);
+}
+
+/* A refused call must not hide why a session failed. */
+static void test_refusal_keeps_failure(void)
+{
+    struct peer *p = peer_new(5000);
+    struct xmp_node *m = xmp_node_new("jabber:client", "message", NULL);
+
+    peer_write(p, "<stream:error><policy-violation xmlns='urn:ietf:params:"
+                  "xml:ns:xmpp-streams'/></stream:error>");
+    ok(run_until(p, is_failed), "a stream error fails the session");
+    is_int(xmp_session_send(p->s, m, NULL), XMP_EPROTO,
+           "a send afterwards returns the failure");
+    is_int(xmp_session_request_ack(p->s), XMP_EPROTO, "so does an ack request");
+    ok(strstr(xmp_session_error(p->s)->msg, "policy-violation") != NULL,
+       "the reason stays: %s", xmp_session_error(p->s)->msg);
+    xmp_node_free(m);
+    peer_free(p);
+}
+
+static int h_big_then_close(struct xmp_session *s, const struct xmp_node *st,
+                            void *ud)
+{
+    static char text[STREAM_OUT_HIGH + 1024];
+    struct xmp_node *m = xmp_node_new("jabber:client", "message", NULL);
+    int *n = ud;
+
+    (void)st;
+    if ((*n)++)
+        return XMP_PASS;
+    memset(text, 'y', sizeof text - 1);
+    xmp_node_add_text(xmp_node_add_child(m, "jabber:client", "body", NULL),
+                      text, strlen(text), NULL);
+    xmp_session_send(s, m, NULL);
+    xmp_node_free(m);
+    xmp_session_close(s);
+    return XMP_PASS;
+}
+
+static int is_over(struct peer *p)
+{
+    return xmp_session_phase(p->s) == XMP_PHASE_CLOSED ||
+           xmp_session_phase(p->s) == XMP_PHASE_FAILED;
+}
+
+/* Closing from a handler while the peer is not reading ends the session
+ * at once; the rest of the buffer is dropped, not an error, and requests
+ * still out learn it. */
+static void test_close_at_once(void)
+{
+    struct peer *p = peer_new(5000);
+    struct answer a = { 0, "", XMP_OK };
+    struct xmp_node *q = req("example.test", "pending");
+    int calls = 0;
+
+    xmp_session_send_iq(p->s, q, 0, on_answer, &a, NULL);
+    xmp_handler_add(p->s, &(struct xmp_match){ "message", NULL, NULL, NULL },
+                    0, h_big_then_close, &calls, NULL);
+    peer_write(p, "<message><body>1</body></message>"
+                  "<message><body>2</body></message>");
+    ok(run_until(p, is_over), "the session ends");
+    is_int(xmp_session_phase(p->s), XMP_PHASE_CLOSED, "closed, not failed");
+    is_int(calls, 1, "the second message reached no handler");
+    is_int(a.calls, 1, "the outstanding request was told");
+    is_int(a.code, XMP_EUNREACH, "... that the session ended");
+    xmp_node_free(q);
+    peer_free(p);
+}
+
 int main(void)
 {
     test_order();
@@ -716,5 +806,8 @@ int main(void)
     test_keepalive();
     test_output_cap();
     test_flood();
+    test_shared_id();
+    test_refusal_keeps_failure();
+    test_close_at_once();
     return tap_done();
 }
