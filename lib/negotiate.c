@@ -53,31 +53,6 @@ static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
     return r;
 }
 
-static void note_features(struct xmp_session *s, const struct xmp_node *f)
-{
-    struct buf b = BUF_INIT;
-    const struct xmp_node *c;
-
-    for (c = xmp_node_first(f); c; c = xmp_node_next(c)) {
-        const char *ns = xmp_node_ns(c), *name = xmp_node_name(c);
-
-        if (b.len)
-            buf_puts(&b, " ");
-        if (strncmp(ns, "urn:ietf:params:xml:ns:xmpp-", 28) == 0)
-            buf_puts(&b, ns + 28);
-        else if (strncmp(ns, "urn:xmpp:features:", 18) == 0)
-            buf_puts(&b, ns + 18);
-        else if (strcmp(ns, "http://jabber.org/protocol/caps") == 0)
-            buf_puts(&b, "caps");
-        else if (strncmp(ns, "urn:xmpp:", 9) == 0)
-            buf_puts(&b, ns + 9);
-        else
-            buf_puts(&b, name);
-    }
-    free(s->features);
-    s->features = buf_take(&b);
-}
-
 static enum xmp_err start_auth(struct xmp_session *s,
                                const struct xmp_node *mechs)
 {
@@ -193,6 +168,9 @@ static enum xmp_err on_features(struct xmp_session *s,
 {
     const struct xmp_node *c;
 
+    if (stream_note_features(&s->st, f) != XMP_OK)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+
     if (!transport_is_tls(s->st.tp)) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
          * plaintext: the credentials would travel in the clear. */
@@ -210,7 +188,6 @@ static enum xmp_err on_features(struct xmp_session *s,
                                 "server offers no SASL mechanisms");
         return start_auth(s, c);
     }
-    note_features(s, f);
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
                             "server does not offer resource binding");

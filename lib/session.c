@@ -217,7 +217,6 @@ void xmp_session_free(struct xmp_session *s)
     free(s->server);
     free(s->cafile);
     free(s->mech_opt);
-    free(s->features);
     free(s->sasl_offered);
     free(s->bound);
     free(s->pending_id);
@@ -328,7 +327,7 @@ void xmp_session_get_info(const struct xmp_session *s,
         i->cert_verified = s->tlsinfo.verified;
     }
     i->sasl_mech = s->authenticated ? s->mech : NULL;
-    i->features = s->features;
+    i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;
 }
 

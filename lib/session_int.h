@@ -93,7 +93,6 @@ struct xmp_session {
     struct sasl *sasl;
     const char *mech;
     char *sasl_offered;
-    char *features;
     int authenticated;
     int session_required;
     char *pending_id;

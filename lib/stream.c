@@ -79,6 +79,7 @@ void stream_free(struct stream *st)
 {
     stream_shutdown(st);
     xml_reader_free(st->rd);
+    free(st->features);
     buf_free(&st->out);
     buf_free(&st->left);
     memset(st, 0, sizeof *st);
@@ -266,4 +267,38 @@ int stream_pending(const struct stream *st)
 size_t stream_queued(const struct stream *st)
 {
     return st->out.len;
+}
+
+/* Short names for what the features offer, for a person debugging a
+ * server: "bind", "session", "sm:3", "csi:0"; anything else by its
+ * element name. */
+enum xmp_err stream_note_features(struct stream *st, const struct xmp_node *f)
+{
+    struct buf b = BUF_INIT;
+    const struct xmp_node *c;
+    int bad = 0;
+
+    for (c = xmp_node_first(f); c; c = xmp_node_next(c)) {
+        const char *ns = xmp_node_ns(c), *name = xmp_node_name(c);
+
+        if (b.len)
+            bad |= buf_puts(&b, " ");
+        if (strncmp(ns, "urn:ietf:params:xml:ns:xmpp-", 28) == 0)
+            bad |= buf_puts(&b, ns + 28);
+        else if (strncmp(ns, "urn:xmpp:features:", 18) == 0)
+            bad |= buf_puts(&b, ns + 18);
+        else if (strcmp(ns, "http://jabber.org/protocol/caps") == 0)
+            bad |= buf_puts(&b, "caps");
+        else if (strncmp(ns, "urn:xmpp:", 9) == 0)
+            bad |= buf_puts(&b, ns + 9);
+        else
+            bad |= buf_puts(&b, name);
+    }
+    if (bad) {
+        buf_free(&b);
+        return XMP_ENOMEM;
+    }
+    free(st->features);
+    st->features = buf_take(&b);
+    return st->features ? XMP_OK : XMP_ENOMEM;
 }

@@ -41,6 +41,8 @@ struct stream {
     int paused;             /* the element callback asked for a restart */
     int eof;                /* the transport reported end of input */
     int peer_closed;        /* the peer's </stream:stream> was read */
+    char *features;         /* the peer's last <stream:features/>, in
+                               short names (stream_note_features) */
     int64_t last_in;        /* when bytes last arrived */
     int64_t out_since;      /* when the queue last became non-empty or
                                last shrank: the write-stall clock */
@@ -76,6 +78,10 @@ enum xmp_err stream_close(struct stream *st, struct xmp_error *err);
  * STREAM_OUT_HIGH or the stream is paused), flush again.  Elements go to
  * the reader's callbacks.  XMP_OK or an error; see st->eof, st->paused. */
 enum xmp_err stream_io(struct stream *st, struct xmp_error *err);
+
+/* Record what the peer's <stream:features/> offer (RFC 6120 §4.3.2). */
+enum xmp_err stream_note_features(struct stream *st,
+                                  const struct xmp_node *features);
 
 short stream_events(const struct stream *st);
 /* Non-zero when stream_io has work that poll() cannot announce. */
