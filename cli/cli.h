@@ -72,7 +72,8 @@ void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
 /* Parse a command's options (argv[0] is the command): options first,
  * then operands; "--" ends the options.  Every command also takes
- * --help and --format (which sets o->format).  set() is called per option and
+ * --help and --format (which sets o->format).  set may be NULL when t
+ * is empty.  set() is called per option and
  * returns 0 or an exit status.  Returns 0 (operands from *next), an exit
  * status, or EXIT_HELP after printing the command's help to stdout. */
 int cli_parse_cmd(struct cli_opts *o, const char *cmd,
@@ -112,6 +113,12 @@ int out_stanza(const struct cli *c, const struct xmp_node *st);
 /* A one-line JSON object for a program, from key/value pairs (NULL
  * values left out); NULL-terminated.  Returns 0 or -1 as above. */
 int out_json_pairs(const char *first_key, ...);
+
+/* stanza.c: is st (a message error) the bounce of our message 'id' sent
+ * to 'to'?  Only from the recipient (any resource of its bare JID) or
+ * the recipient's domain: anyone else may send errors with our ids. */
+int cli_is_bounce(const struct xmp_node *st, const char *id,
+                  const struct xmp_jid *to);
 
 /* ---- operations (loop.c) --------------------------------------------- */
 

@@ -90,19 +90,13 @@ static const struct op_class login_class = {
     .close_matters = 1,
 };
 
-static int set_none(void *ud, int id, const char *arg)
-{
-    (void)ud; (void)id; (void)arg;
-    return EXIT_SOFTWARE;
-}
-
 int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
 {
     struct op *op;
     int rc, next;
 
     if ((rc = cli_parse_cmd(&c->o, "login", NULL, 0, argc, argv, &next,
-                            set_none, NULL)))
+                            NULL, NULL)))
         return rc;
     if (next < argc) {
         cli_error("login takes no arguments, got '%s'", argv[next]);

@@ -371,27 +371,14 @@ static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
 {
     struct raw_op *r = ud;
     const char *id = xmp_node_attr(st, "id"), *from = xmp_node_attr(st, "from");
-    struct xmp_jid f, dom;
     char why[512];
     size_t i;
     int ours = 0;
 
     (void)s;
-    if (r->op.done || !id || !from || xmp_jid_parse(from, &f, NULL) != XMP_OK)
-        return XMP_PASS;
-    for (i = 0; i < RAW_BOUNCE_TRACK && i < r->nsent && !ours; i++) {
-        const struct sent_msg *m = &r->sent[i];
-
-        if (!m->id || strcmp(m->id, id) != 0 || !m->to.domain)
-            continue;
-        dom = (struct xmp_jid){ NULL, m->to.domain, NULL };
-        ours = xmp_jid_match(&(struct xmp_jid){ m->to.local, m->to.domain,
-                                                NULL },
-                             &f) ||
-               xmp_jid_equal(&dom, &f);
-    }
-    xmp_jid_clear(&f);
-    if (!ours)
+    for (i = 0; i < RAW_BOUNCE_TRACK && i < r->nsent && !ours; i++)
+        ours = cli_is_bounce(st, r->sent[i].id, &r->sent[i].to);
+    if (r->op.done || !ours)
         return XMP_PASS;
     if (!r->stay && out_stanza(r->op.c, st) < 0) {
         op_done(&r->op, EXIT_IOERR);

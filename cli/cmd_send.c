@@ -76,25 +76,17 @@ static int read_stdin(char **out, size_t *len)
     return EXIT_OK;
 }
 
-/* A <message type='error'/> answering ours, from the recipient or its
- * server: the message bounced. */
+/* A <message type='error'/> answering ours: the message bounced. */
 static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
                         void *ud)
 {
     struct send_op *so = ud;
-    const char *id = xmp_node_attr(st, "id"), *from = xmp_node_attr(st, "from");
-    struct xmp_jid f, dom = { NULL, so->to_jid.domain, NULL };
-    struct xmp_jid bare = { so->to_jid.local, so->to_jid.domain, NULL };
 
     (void)s;
-    if (so->op.done || !id || strcmp(id, so->id) != 0 || !from ||
-        xmp_jid_parse(from, &f, NULL) != XMP_OK)
-        return XMP_PASS;
-    if (xmp_jid_match(&bare, &f) || xmp_jid_equal(&dom, &f)) {
+    if (!so->op.done && cli_is_bounce(st, so->id, &so->to_jid)) {
         xmp_error_describe(st, so->bounce, sizeof so->bounce);
         so->bounced = 1;
     }
-    xmp_jid_clear(&f);
     return XMP_PASS;
 }
 
@@ -210,12 +202,6 @@ static const struct op_class send_class = {
     .free = send_free,
 };
 
-static int set_none(void *ud, int id, const char *arg)
-{
-    (void)ud; (void)id; (void)arg;
-    return EXIT_SOFTWARE;
-}
-
 int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
 {
     struct send_op *so;
@@ -223,7 +209,7 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
     int rc, argi;
 
     if ((rc = cli_parse_cmd(&c->o, "send", NULL, 0, argc, argv, &argi,
-                            set_none, NULL)))
+                            NULL, NULL)))
         return rc;
     if (argi >= argc || argc - argi > 2) {
         cli_error("usage: xmpctl send JID [TEXT]");

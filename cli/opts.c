@@ -282,7 +282,7 @@ static int set_cmd(void *ud, int id, const char *arg)
         return EXIT_HELP;
     if (id == OPT_FORMAT)
         return set_format(cs->o, arg);
-    return cs->set(cs->ud, id, arg);
+    return cs->set ? cs->set(cs->ud, id, arg) : EXIT_SOFTWARE;
 }
 
 int cli_parse_cmd(struct cli_opts *o, const char *cmd,

@@ -16,6 +16,13 @@
 
 #include "session_int.h"
 
+__attribute__((format(printf, 3, 0))) static void
+verror(struct xmp_error *e, enum xmp_err code, const char *fmt, va_list ap)
+{
+    e->code = code;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
 enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
                           const char *fmt, ...)
 {
@@ -23,9 +30,8 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
 
     if (s->state == ST_FAILED)
         return s->err.code;
-    s->err.code = code;
     va_start(ap, fmt);
-    vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
+    verror(&s->err, code, fmt, ap);
     va_end(ap);
     s->state = ST_FAILED;
     session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
@@ -49,9 +55,8 @@ enum xmp_err session_refuse(struct xmp_session *s, enum xmp_err code,
      * it afterwards. */
     if (s->state == ST_FAILED)
         return s->err.code;
-    s->err.code = code;
     va_start(ap, fmt);
-    vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
+    verror(&s->err, code, fmt, ap);
     va_end(ap);
     return code;
 }

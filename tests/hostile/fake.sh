@@ -5,6 +5,13 @@
 #   fake NAME       start it on NAME.script; sets FAKE_PORT
 #   run NAME ARGS   xmpctl -v against it (stdout NAME.out, stderr NAME.err);
 #                   what the client sent ends up in NAME.sent
+#   fake_cert       a certificate for example.test: cert.pem, key.pem
+# Pieces of scripts, printed to stdout:
+#   script_to_bind  STARTTLS, PLAIN inside TLS, up to the client's bind
+#                   request
+#   script_bound JID   the bind result
+#   script_ack      answer the ping of the acknowledgement barrier
+#   script_goodbye  close in answer to the client's close
 command -v "$PYTHON" >/dev/null 2>&1 || skip_all "python3 not found"
 FAKE=$TESTS_SRCDIR/hostile/fakeserver.py
 fake_pid=
@@ -37,3 +44,39 @@ run() { # run NAME ARGS...: xmpctl against the fake server named NAME
 	return "$_rc"
 }
 
+
+fake_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=example.test \
+		-addext subjectAltName=DNS:example.test -keyout key.pem \
+		-out cert.pem >/dev/null 2>&1 ||
+		bail_out 'cannot make a certificate with openssl'
+}
+
+script_to_bind() {
+	cat <<SCRIPT
+expect <stream:stream
+send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>
+expect <starttls
+starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem
+expect <stream:stream
+send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
+expect </auth>
+send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>
+expect <stream:stream
+send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>
+expect </iq>
+SCRIPT
+}
+
+script_bound() {
+	echo "send <iq type='result' id='\$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>$1</jid></bind></iq>"
+}
+
+script_ack() {
+	echo "expect urn:xmpp:ping'/></iq>"
+	echo "send <iq type='result' id='\$ID' from='example.test'/>"
+}
+
+script_goodbye() {
+	printf '%s\n' 'expect </stream:stream>' 'send </stream:stream>' close
+}

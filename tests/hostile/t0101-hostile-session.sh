@@ -7,42 +7,9 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/hostile/fake.sh"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=example.test \
-	-addext subjectAltName=DNS:example.test -keyout key.pem -out cert.pem \
-	>/dev/null 2>&1 || bail_out 'cannot make a certificate with openssl'
+fake_cert
 
-# Everything up to and including the client's bind request, with PLAIN
-# inside TLS (the only mechanism offered).
-prologue() {
-	cat <<SCRIPT
-expect <stream:stream
-send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>
-expect <starttls
-starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem
-expect <stream:stream
-send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
-expect </auth>
-send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>
-expect <stream:stream
-send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>
-expect </iq>
-SCRIPT
-}
-
-bound() { # bound JID: the bind result
-	echo "send <iq type='result' id='\$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>$1</jid></bind></iq>"
-}
-
-ack() { # answer the ping that send uses as its acknowledgement
-	echo "expect urn:xmpp:ping'/></iq>"
-	echo "send <iq type='result' id='\$ID' from='example.test'/>"
-}
-
-goodbye() { # close in answer to the client's close
-	printf '%s\n' 'expect </stream:stream>' 'send </stream:stream>' close
-}
-
-{ prologue; bound alice@example.test/srv-chosen; goodbye; } >case.script
+{ script_to_bind; script_bound alice@example.test/srv-chosen; script_goodbye; } >case.script
 test_expect_success 'the server may fold case and pick another resource' '
 	fake case &&
 	run case --cafile cert.pem -j Alice@example.test -r mine login &&
@@ -50,14 +17,14 @@ test_expect_success 'the server may fold case and pick another resource' '
 	test_grep "<resource>mine</resource>" case.err
 '
 
-{ prologue; bound mallory@example.test/x; echo hang; } >mallory.script
+{ script_to_bind; script_bound mallory@example.test/x; echo hang; } >mallory.script
 test_expect_success 'binding another account is refused (76)' '
 	fake mallory &&
 	expect_exit 76 run mallory --cafile cert.pem login &&
 	test_grep "server bound mallory@example.test/x, which is not alice@example.test" mallory.err
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect </stream:stream>
 send <iq type='get' id='late-ping' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>
 hang
@@ -71,7 +38,7 @@ test_expect_success 'nothing is sent after our </stream:stream> (RFC 6120 4.4)' 
 	test_grep "</stream:stream>\$" lateping.sent
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 send <iq type='get' id='early-ping' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>
 expect id='early-ping'
 send </stream:stream>
@@ -86,7 +53,7 @@ test_expect_success 'a ping from the server while ready is answered' '
 '
 
 # send: the message goes out, then the ping that asks for the ack.
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect urn:xmpp:ping'/></iq>
 hang
 SCRIPT
@@ -98,7 +65,7 @@ test_expect_success 'a server that never acknowledges: not delivered (81)' '
 	test_grep "not acknowledged by the server" noack.err
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect urn:xmpp:ping'/></iq>
 close
 SCRIPT
@@ -109,7 +76,7 @@ test_expect_success 'the connection drops before the acknowledgement (81)' '
 	test_grep "not acknowledged by the server" drop.err
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect urn:xmpp:ping'/></iq>
 send <iq type='result' id='\$ID' from='mallory@example.test'/>
 hang
@@ -121,29 +88,29 @@ test_expect_success 'an acknowledgement from another JID does not count (81)' '
 	test_grep "not acknowledged" spoof.err
 '
 
-{ prologue; bound alice@example.test/r; ack; goodbye; } >acked.script
+{ script_to_bind; script_bound alice@example.test/r; script_ack; script_goodbye; } >acked.script
 test_expect_success 'the same server acknowledging properly: exit 0' '
 	fake acked &&
 	run acked --cafile cert.pem send bob@example.test "acked" &&
 	test_grep "acked" acked.sent
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect </message>
 send <message type='error' id='\$ID' from='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
 SCRIPT
-ack; goodbye; } >bounce.script
+script_ack; script_goodbye; } >bounce.script
 test_expect_success 'a bounced message is a remote error (80)' '
 	fake bounce &&
 	expect_exit 80 run bounce --cafile cert.pem send bob@example.test "bounced" &&
 	test_grep "bounced: item-not-found" bounce.err
 '
 
-{ prologue; bound alice@example.test/r; cat <<SCRIPT
+{ script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 expect </message>
 send <message type='error' id='not-yours' from='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
 SCRIPT
-ack; goodbye; } >otherbounce.script
+script_ack; script_goodbye; } >otherbounce.script
 test_expect_success 'an error for another message id is not our bounce' '
 	fake otherbounce &&
 	run otherbounce --cafile cert.pem send bob@example.test "fine"

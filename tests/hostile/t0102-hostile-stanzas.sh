@@ -7,37 +7,13 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/hostile/fake.sh"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=example.test \
-	-addext subjectAltName=DNS:example.test -keyout key.pem -out cert.pem \
-	>/dev/null 2>&1 || bail_out 'cannot make a certificate with openssl'
+fake_cert
 
-# Everything up to the bind result, with PLAIN inside TLS.
+# Everything up to a session bound to alice@example.test/r.
 ready() {
-	cat <<SCRIPT
-expect <stream:stream
-send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>
-expect <starttls
-starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem
-expect <stream:stream
-send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
-expect </auth>
-send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>
-expect <stream:stream
-send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>
-expect </iq>
-send <iq type='result' id='\$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.test/r</jid></bind></iq>
-SCRIPT
+	script_to_bind
+	script_bound alice@example.test/r
 }
-
-ack() { # answer the ping that the acknowledgement barrier sends
-	echo "expect urn:xmpp:ping'/></iq>"
-	echo "send <iq type='result' id='\$ID' from='example.test'/>"
-}
-
-goodbye() {
-	printf '%s\n' 'expect </stream:stream>' 'send </stream:stream>' close
-}
-
 DISCO="<iq type='get' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
 
 # run_measured NAME ARGS...: like run (without the trace, which would be
@@ -87,7 +63,7 @@ expect disco#info'/></iq>
 send <iq type='get' id='q1' from='example.test'><query xmlns='jabber:iq:version'/></iq><iq type='result' id='\$ID' from='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>
 expect id='q1'
 SCRIPT
-goodbye; } >unclaimed.script
+script_goodbye; } >unclaimed.script
 test_expect_success 'a request nobody claims gets service-unavailable' '
 	fake unclaimed &&
 	run unclaimed --cafile cert.pem raw "$DISCO" &&
@@ -99,7 +75,7 @@ test_expect_success 'a request nobody claims gets service-unavailable' '
 expect </message>
 send <message type='error' id='m1' from='mallory@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
 SCRIPT
-ack; goodbye; } >thirdparty.script
+script_ack; script_goodbye; } >thirdparty.script
 test_expect_success 'an error for our message from a third party is not a bounce (0)' '
 	fake thirdparty &&
 	run thirdparty --cafile cert.pem raw "<message id=\"m1\" to=\"bob@example.test\"><body>x</body></message>" &&
@@ -110,7 +86,7 @@ test_expect_success 'an error for our message from a third party is not a bounce
 expect </message>
 send <message type='error' id='m2' from='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
 SCRIPT
-ack; goodbye; } >bounce.script
+script_ack; script_goodbye; } >bounce.script
 test_expect_success '... the same from the recipient is (80)' '
 	fake bounce &&
 	expect_exit 80 run bounce --cafile cert.pem raw "<message id=\"m2\" to=\"bob@example.test\"><body>x</body></message>" &&
@@ -138,7 +114,7 @@ test_expect_success '... or before an iq is answered (81)' '
 margin_ms=3000
 [ -n "$TEST_WRAPPER" ] && margin_ms=20000
 
-{ ready; echo "expect </iq>"; echo "send <iq type='result' id='\$ID'/>"; goodbye; } >calm.script
+{ ready; echo "expect </iq>"; echo "send <iq type='result' id='\$ID'/>"; script_goodbye; } >calm.script
 { ready; echo "flood <iq type='get' id='f' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>"; } >flood.script
 
 test_expect_success 'a calm session, for comparison' '

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* stanza.c - what the commands need to know about stanzas they get. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "cli.h"
+
+int cli_is_bounce(const struct xmp_node *st, const char *id,
+                  const struct xmp_jid *to)
+{
+    const char *sid = xmp_node_attr(st, "id"), *from = xmp_node_attr(st, "from");
+    struct xmp_jid f;
+    const struct xmp_jid bare = { to->local, to->domain, NULL };
+    const struct xmp_jid dom = { NULL, to->domain, NULL };
+    int ours;
+
+    if (!id || !to->domain || !sid || strcmp(sid, id) != 0 || !from ||
+        xmp_jid_parse(from, &f, NULL) != XMP_OK)
+        return 0;
+    ours = xmp_jid_match(&bare, &f) || xmp_jid_equal(&dom, &f);
+    xmp_jid_clear(&f);
+    return ours;
+}
