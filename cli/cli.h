@@ -114,6 +114,11 @@ int out_stanza(const struct cli *c, const struct xmp_node *st);
  * values left out); NULL-terminated.  Returns 0 or -1 as above. */
 int out_json_pairs(const char *first_key, ...);
 
+/* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
+ * frees) and *len, -1 when there is more (nothing kept), or an exit
+ * status (reported). */
+int cli_read_stdin(size_t max, char **out, size_t *len);
+
 /* stanza.c: is st (a message error) the bounce of our message 'id' sent
  * to 'to'?  Only from the recipient (any resource of its bare JID) or
  * the recipient's domain: anyone else may send errors with our ids. */

@@ -311,41 +311,18 @@ static int parse_into_queue(struct raw_op *r, const char *what,
 
 static int slurp_stdin(struct raw_op *r)
 {
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap), *nb;
-    ssize_t got;
-    int rc;
+    char *b;
+    size_t n;
+    int rc = cli_read_stdin(RAW_MAX_INPUT, &b, &n);
 
-    if (!b)
-        return EXIT_OSERR;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= RAW_MAX_INPUT) {
-                free(b);
-                cli_error("stdin: more than %d bytes (RAW_MAX_INPUT) with "
-                          "--all-or-nothing; nothing was sent",
-                          RAW_MAX_INPUT);
-                return EXIT_DATA;
-            }
-            if (!(nb = realloc(b, cap * 2))) {
-                free(b);
-                return EXIT_OSERR;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        got = read(STDIN_FILENO, b + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            cli_error("cannot read stdin: %s", strerror(errno));
-            free(b);
-            return EXIT_IOERR;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
+    if (rc < 0) {
+        cli_error("stdin: more than %d bytes (RAW_MAX_INPUT) with "
+                  "--all-or-nothing; nothing was sent",
+                  RAW_MAX_INPUT);
+        return EXIT_DATA;
     }
+    if (rc)
+        return rc;
     rc = parse_into_queue(r, "stdin", b, n);
     free(b);
     return rc;

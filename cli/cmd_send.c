@@ -10,10 +10,8 @@
 #include "config.h"
 #endif
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -34,47 +32,6 @@ struct send_op {
     char bounce[512];
     int bounced;
 };
-
-static int read_stdin(char **out, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap), *nb;
-    ssize_t r;
-
-    if (!b)
-        return EXIT_OSERR;
-    for (;;) {
-        if (n == cap) {
-            if (cap > SEND_MAX_TEXT) {
-                free(b);
-                cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
-                          SEND_MAX_TEXT);
-                return EXIT_DATA;
-            }
-            if (!(nb = realloc(b, cap * 2))) {
-                free(b);
-                return EXIT_OSERR;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        r = read(STDIN_FILENO, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            cli_error("cannot read the message from stdin: %s",
-                      strerror(errno));
-            free(b);
-            return EXIT_IOERR;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *out = b;
-    *len = n;
-    return EXIT_OK;
-}
 
 /* A <message type='error'/> answering ours: the message bounced. */
 static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
@@ -235,7 +192,13 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
             rc = EXIT_OSERR;
             goto fail;
         }
-    } else if ((rc = read_stdin(&so->text, &so->len)) != EXIT_OK) {
+    } else if ((rc = cli_read_stdin(SEND_MAX_TEXT, &so->text, &so->len)) !=
+               EXIT_OK) {
+        if (rc < 0) {
+            cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
+                      SEND_MAX_TEXT);
+            rc = EXIT_DATA;
+        }
         goto fail;
     }
     /* "echo text | xmpctl send" should not send the newline echo adds. */
