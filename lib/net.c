@@ -359,6 +359,9 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
                              "domain name too long for a DNS query: %s",
                              domain);
     errno = 0;
+    /* This blocks while DNS answers.  It runs in xmp_session_start,
+     * before the caller's loop takes over, never inside a step; a loop
+     * that serves more than one session needs it asynchronous. */
     len = res_nquery(rs, qname, ns_c_in, ns_t_srv, ans, DNS_ANSWER_MAX);
     saved_errno = errno;
     if (len < 0) {

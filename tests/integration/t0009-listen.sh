@@ -148,30 +148,28 @@ test_expect_success 'SIGINT ends it the same way' '
 	test "$(cat l3.rc)" = 0
 '
 
-test_expect_success 'with stdin from /dev/null it runs until a signal' '
+# until_signal NAME MODE: with stdin from MODE (--null or --closed),
+# listen prints what arrives and ends only with a signal, politely.
+until_signal() {
 	n=$(presences) &&
-	start l4 --null listen &&
+	start "$1" "$2" listen &&
 	online "$n" &&
-	as alice send bob@example.test "while stdin is /dev/null" &&
-	wait_for "grep -q \"while stdin is /dev/null\" l4.out" 20 "the message" &&
-	! test -s l4.rc &&
-	kill -TERM "$(cat l4.pid)" &&
-	ended l4 &&
-	test "$(cat l4.rc)" = 0
+	as alice send bob@example.test "$1: first" &&
+	wait_for "grep -q \"$1: first\" $1.out" 20 "the first message" &&
+	as alice send bob@example.test "$1: second" &&
+	wait_for "grep -q \"$1: second\" $1.out" 20 "the second message" &&
+	! test -s "$1.rc" &&
+	kill -TERM "$(cat "$1.pid")" &&
+	ended "$1" &&
+	test "$(cat "$1.rc")" = 0
+}
+
+test_expect_success 'with stdin from /dev/null it runs until a signal' '
+	until_signal l4 --null
 '
 
 test_expect_success 'with stdin closed it runs until a signal too' '
-	n=$(presences) &&
-	start l5 --closed listen &&
-	online "$n" &&
-	as alice send bob@example.test "while stdin is closed" &&
-	wait_for "grep -q \"while stdin is closed\" l5.out" 20 "the message" &&
-	as alice send bob@example.test "and another" &&
-	wait_for "grep -q \"and another\" l5.out" 20 "the second message" &&
-	! test -s l5.rc &&
-	kill -TERM "$(cat l5.pid)" &&
-	ended l5 &&
-	test "$(cat l5.rc)" = 0
+	until_signal l5 --closed
 '
 
 # ---- how it ends ---------------------------------------------------------------------
