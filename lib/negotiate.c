@@ -473,6 +473,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     memset(&p, 0, sizeof p);
     p.domain = s->jid.domain;
     p.cafile = s->cafile;
+    p.trust = s->o.trust;
     p.insecure = s->o.insecure;
     p.alpn_xmpp = s->target.direct_tls;
     if (stream_queued(&s->st))

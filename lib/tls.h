@@ -23,7 +23,9 @@ enum tls_want { TLS_WANT_NOTHING = 0, TLS_WANT_READ = 1, TLS_WANT_WRITE = 2 };
 
 struct tls_params {
     const char *domain; /* XMPP domain: SNI and reference identity; required */
-    const char *cafile; /* NULL: TLS_SYSTEM_CA_BUNDLE */
+    const char *cafile; /* NULL: TLS_SYSTEM_CA_BUNDLE; unused with trust */
+    struct xmp_trust *trust; /* anchors loaded once (xmp_trust_new), or
+                                NULL to load cafile for this handshake */
     int insecure;       /* do not fail on verification errors */
     int alpn_xmpp;      /* offer ALPN "xmpp-client" (XEP-0368 direct TLS) */
 };

@@ -86,7 +86,8 @@ struct tls {
 
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
-    mbedtls_x509_crt ca;
+    mbedtls_x509_crt ca;    /* our own anchors, without a shared trust */
+    mbedtls_x509_crt *chain; /* the anchors in use: ca or the trust's */
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
 };
@@ -393,14 +394,14 @@ static void verify_text(const struct tls *t, uint32_t flags, char *buf,
 
 /* ---- setup --------------------------------------------------------------- */
 
-static enum xmp_err load_cas(struct tls *t, const char *path,
+static enum xmp_err load_cas(mbedtls_x509_crt *ca, const char *path,
                              struct xmp_error *err)
 {
     char etext[ERRTEXT_MAX];
     int r;
 
     errno = 0;
-    r = mbedtls_x509_crt_parse_file(&t->ca, path);
+    r = mbedtls_x509_crt_parse_file(ca, path);
     if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR)
         return xmp_error_set(err, XMP_ETLS,
                              "cannot load CA certificates from %s: %s", path,
@@ -412,11 +413,46 @@ static enum xmp_err load_cas(struct tls *t, const char *path,
                              tls_strerror(r, etext, sizeof etext));
     /* r > 0 counts certificates that did not parse: only an error when
      * nothing at all was loaded */
-    if (t->ca.version == 0)
+    if (ca->version == 0)
         return xmp_error_set(err, XMP_ETLS,
                              "cannot load CA certificates from %s: no usable "
                              "certificate in the file", path);
     return XMP_OK;
+}
+
+/* Trust anchors parsed once (the system bundle takes milliseconds to
+ * parse) and lent to every handshake of the process. */
+struct xmp_trust {
+    mbedtls_x509_crt ca;
+};
+
+enum xmp_err xmp_trust_new(const char *cafile, struct xmp_trust **out,
+                           struct xmp_error *err)
+{
+    struct xmp_trust *tr;
+    enum xmp_err rc;
+
+    if (!out)
+        return xmp_error_set(err, XMP_EUSAGE, "no trust handle to fill");
+    *out = NULL;
+    if (!(tr = calloc(1, sizeof *tr)))
+        return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+    mbedtls_x509_crt_init(&tr->ca);
+    rc = load_cas(&tr->ca, cafile ? cafile : TLS_SYSTEM_CA_BUNDLE, err);
+    if (rc != XMP_OK) {
+        xmp_trust_free(tr);
+        return rc;
+    }
+    *out = tr;
+    return XMP_OK;
+}
+
+void xmp_trust_free(struct xmp_trust *tr)
+{
+    if (!tr)
+        return;
+    mbedtls_x509_crt_free(&tr->ca);
+    free(tr);
 }
 
 enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
@@ -466,9 +502,14 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
                            tls_strerror(r, etext, sizeof etext));
         goto fail;
     }
-    rc = load_cas(t, cafile, err);
-    if (rc != XMP_OK)
-        goto fail;
+    if (p->trust) {
+        t->chain = &p->trust->ca;
+    } else {
+        rc = load_cas(&t->ca, cafile, err);
+        if (rc != XMP_OK)
+            goto fail;
+        t->chain = &t->ca;
+    }
 
     r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
                                     MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -490,7 +531,7 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     mbedtls_ssl_conf_authmode(&t->conf, p->insecure
                                             ? MBEDTLS_SSL_VERIFY_OPTIONAL
                                             : MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    mbedtls_ssl_conf_ca_chain(&t->conf, t->chain, NULL);
     mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
     mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
     if (p->alpn_xmpp) {

@@ -210,12 +210,18 @@ typedef enum xmp_err (*xmp_password_fn)(void *ud, char *buf, size_t len,
 typedef void (*xmp_trace_fn)(void *ud, enum xmp_trace_dir dir,
                              const char *text, size_t len);
 
+struct xmp_trust;
+
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
     const char *resource; /* NULL: the one in jid, else the server's choice */
     const char *server;   /* NULL: DNS SRV; else HOST, HOST:PORT, [V6]:PORT */
     int direct_tls;       /* with server: connect with TLS at once (XEP-0368) */
-    const char *cafile;   /* NULL: the system bundle */
+    const char *cafile;   /* NULL: the system bundle; unused with trust */
+    /* Trust anchors loaded once by xmp_trust_new and shared by the
+     * sessions of a process (it must outlive them); NULL: the session
+     * loads cafile itself at the TLS handshake. */
+    struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
     const char *mech;     /* NULL: strongest offered; else force this one */
     /* How long to wait: for each connection attempt and negotiation
@@ -254,6 +260,14 @@ struct xmp_session_info {
 };
 
 struct xmp_session;
+
+/* Trust anchors: the CA certificates in cafile (NULL: the system
+ * bundle), parsed once.  Fails with XMP_ETLS when nothing usable can be
+ * loaded.  Give it to every session of the process (opts.trust) and free
+ * it after the last of them. */
+enum xmp_err xmp_trust_new(const char *cafile, struct xmp_trust **out,
+                           struct xmp_error *err);
+void xmp_trust_free(struct xmp_trust *trust);
 
 /* Create a session (no I/O yet).  NULL on error (err says why). */
 struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
