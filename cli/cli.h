@@ -4,6 +4,7 @@
 #ifndef XMPCTL_CLI_H
 #define XMPCTL_CLI_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,10 +52,17 @@ struct cli_opts {
     enum out_format format;
 };
 
+struct op;
+
+/* A client: one account's session and the operation running on it. */
 struct cli {
     struct cli_opts o;
     struct xmp_session *session;
-    int sigfd; /* read end of the signal pipe, -1 before cli_signals */
+    struct xmp_trust *trust; /* loaded once, shared by every session */
+    struct op *op;           /* running on session, or NULL */
+    int interactive;         /* stdin belongs to the prompt */
+    int no_presence;         /* shell --no-presence */
+    int warned_insecure;
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -94,6 +102,10 @@ enum xmp_err cli_password(void *ud, char *buf, size_t len,
 
 /* ---- messages and output (output.c, format.c) ------------------------- */
 
+/* Called before anything is written to stdout or stderr: the prompt
+ * takes itself off the screen there (and puts itself back later). */
+extern void (*cli_before_output)(void);
+
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copy s to f, making control characters and the bidi controls visible:
@@ -125,7 +137,7 @@ int cli_read_stdin(size_t max, char **out, size_t *len);
 int cli_is_bounce(const struct xmp_node *st, const char *id,
                   const struct xmp_jid *to);
 
-/* ---- operations (loop.c) --------------------------------------------- */
+/* ---- operations -------------------------------------------------------- */
 
 /*
  * An operation is a command running on an open session.  It never loops:
@@ -159,20 +171,56 @@ struct op {
     int fd;           /* another descriptor to watch (stdin), -1: none */
     short events;
     int64_t deadline; /* the operation's own, -1: none */
+    int shows_incoming; /* prints what arrives itself (the prompt won't) */
 };
 
 /* Finish the operation with an exit status (the first call counts). */
 void op_done(struct op *op, int status);
 /* Report the session's failure and finish with its exit status. */
 void op_session_failed(struct op *op);
-/* Set up the signal pipe (SIGINT, SIGTERM, SIGHUP). */
-int cli_signals(struct cli *c);
+
+/* ---- the loop (loop.c) ----------------------------------------------- */
+
+/* Catch SIGINT, SIGTERM and SIGHUP (cli_signals), or one more signal,
+ * into the process's signal pipe. */
+int cli_signals(void);
+int cli_catch_signal(int sig);
+/* Create and start c's session (replacing one that ended); connecting
+ * goes on in the loop.  Returns 0 or an exit status (reported). */
+int cli_session_open(struct cli *c);
+/* Report why c's session ended and return the exit status for it. */
+int cli_session_status(struct cli *c);
+/* Closed or failed (or none)? */
+int cli_session_over(const struct xmp_session *s);
+/* Before each poll: tell c's running operation that its session ended,
+ * or let it prepare.  The driver then checks what it waits for. */
+void cli_settle(struct cli *c);
+
+#define CLI_POLL_EXTRA_MAX 4
+struct cli_poll {
+    struct pollfd *extra; /* the driver's own descriptors; revents set */
+    size_t nextra;
+    int64_t deadline;     /* the driver's own (xmp_now_ms), -1: none */
+    int sig;              /* out: the last signal caught, 0: none */
+};
+/* One turn: poll the sessions of cs[0..n), their running operations'
+ * descriptors, the signal pipe and lp->extra until something is ready
+ * or a deadline passes, then step the sessions and give the operations
+ * their input and timers.  Signals are only reported (lp->sig): what
+ * they mean is the driver's decision.  Returns 0, or -1 when poll
+ * failed (reported). */
+int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp);
+
 /* The one-shot driver: open the session, run op on it, close politely;
  * returns the exit status and frees op. */
 int cli_run(struct cli *c, struct op *op);
 /* Is stdin worth watching for end of input?  Not when it is /dev/null
- * or closed: a command started that way runs until its other ends. */
-int cli_stdin_watchable(void);
+ * or closed, nor when the prompt owns it: a command started that way
+ * runs until its other ends. */
+int cli_stdin_watchable(const struct cli *c);
+/* The prompt (repl.c): log in, then read commands and XML from the
+ * terminal until /quit or end of input.  Returns the exit status. */
+int cli_repl(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -196,5 +244,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
+/* shell hands back no operation: it sets c->interactive, and main runs
+ * cli_repl instead of an operation. */
+int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
 
 #endif

@@ -80,11 +80,12 @@ static int listen_start(struct op *op)
                         &l->handler) != XMP_OK)
         return EXIT_OSERR;
     l->have_handler = 1;
+    op->shows_incoming = 1;
     xmp_session_set_keepalive(
         s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) * 1000, 0);
     if (l->timeout_s)
         op->deadline = xmp_now_ms() + (int64_t)l->timeout_s * 1000;
-    if (cli_stdin_watchable()) {
+    if (cli_stdin_watchable(op->c)) {
         op->fd = STDIN_FILENO;
         op->events = POLLIN;
     }

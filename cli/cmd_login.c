@@ -32,6 +32,7 @@ static int report(struct op *op)
     struct xmp_session_info i;
     char port[16];
 
+    cli_before_output();
     xmp_session_get_info(op->c->session, &i);
     snprintf(port, sizeof port, "%u", i.port);
     if (op->c->o.format == FORMAT_JSON) {

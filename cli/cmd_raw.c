@@ -378,6 +378,7 @@ static int raw_start(struct op *op)
                         &r->handlers[r->nhandlers]) == XMP_OK)
         r->nhandlers++;
     if (r->stay) {
+        op->shows_incoming = 1;
         if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_stanza, r,
                             &r->handlers[r->nhandlers]) == XMP_OK)
             r->nhandlers++;
@@ -605,7 +606,12 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **out)
             snprintf(what, sizeof what, "argument %d", i - next + 1);
             rc = parse_into_queue(r, what, argv[i], strlen(argv[i]));
         }
-        r->watch_eof = r->stay && cli_stdin_watchable();
+        r->watch_eof = r->stay && cli_stdin_watchable(c);
+    } else if (c->interactive) {
+        cli_error("raw: type the XML at the prompt, or give it as "
+                  "arguments");
+        rc = EXIT_USAGE;
+        goto fail;
     } else if (r->all_or_nothing) {
         rc = slurp_stdin(r);
     } else {

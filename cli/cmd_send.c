@@ -192,6 +192,10 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
             rc = EXIT_OSERR;
             goto fail;
         }
+    } else if (c->interactive) {
+        cli_error("send: give the TEXT too (quoted when it has spaces)");
+        rc = EXIT_USAGE;
+        goto fail;
     } else if ((rc = cli_read_stdin(SEND_MAX_TEXT, &so->text, &so->len)) !=
                EXIT_OK) {
         if (rc < 0) {

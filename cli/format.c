@@ -161,6 +161,7 @@ int out_json_pairs(const char *first_key, ...)
     const char *k, *v;
     va_list ap;
 
+    cli_before_output();
     json_first = 1;
     va_start(ap, first_key);
     for (k = first_key; k; k = va_arg(ap, const char *)) {
@@ -321,6 +322,7 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
     char *xml = xmp_node_to_line(st, NS_CLIENT);
     int rc;
 
+    cli_before_output();
     if (!xml) {
         cli_error("out of memory");
         return -1;

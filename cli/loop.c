@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * loop.c - the one-shot driver: open the session, run one operation on
- * it in a single poll() loop over the session, the operation's own
- * descriptor (stdin) and a signal pipe, then close politely.  Operations
- * never loop themselves; a prompt or a background session can drive the
- * same operations with loops of their own.
+ * loop.c - the loop engine and the one-shot driver.  The engine polls
+ * the sessions of one or more clients, their running operations' own
+ * descriptors (stdin), the signal pipe and the driver's descriptors,
+ * once per call, and hands each event to whom it belongs.  The one-shot
+ * driver opens the session, runs one operation on it and closes
+ * politely; the prompt (repl.c) drives the same operations with the same
+ * engine.  Operations never loop themselves.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -22,7 +24,8 @@
 
 #include "cli.h"
 
-static int sig_wfd = -1;
+/* The signal pipe is the process's: signals are. */
+static int sig_wfd = -1, sig_rfd = -1;
 
 static void on_signal(int sig)
 {
@@ -33,33 +36,45 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-int cli_signals(struct cli *c)
+int cli_catch_signal(int sig)
 {
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     struct sigaction sa;
     int p[2];
-    size_t i;
 
-    if (c->sigfd >= 0)
-        return 0;
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-        cli_error("cannot set up signal handling: %s", strerror(errno));
-        return EXIT_OSERR;
+    if (sig_rfd < 0) {
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+            cli_error("cannot set up signal handling: %s", strerror(errno));
+            return EXIT_OSERR;
+        }
+        sig_rfd = p[0];
+        sig_wfd = p[1];
     }
-    sig_wfd = p[1];
-    c->sigfd = p[0];
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, NULL);
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, &sa, NULL);
     return 0;
 }
 
-int cli_stdin_watchable(void)
+int cli_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if ((rc = cli_catch_signal(sigs[i])) != 0)
+            return rc;
+    return 0;
+}
+
+int cli_stdin_watchable(const struct cli *c)
 {
     struct stat in, null;
 
+    if (c->interactive) /* the prompt's, not the command's */
+        return 0;
     if (fstat(STDIN_FILENO, &in) < 0)
         return 0;
     return !(S_ISCHR(in.st_mode) && stat("/dev/null", &null) == 0 &&
@@ -76,21 +91,16 @@ void op_done(struct op *op, int status)
 
 void op_session_failed(struct op *op)
 {
-    const struct xmp_error *e = xmp_session_error(op->c->session);
-
-    if (xmp_session_phase(op->c->session) == XMP_PHASE_FAILED) {
-        cli_error("%s", e->msg[0] ? e->msg : xmp_err_name(e->code));
-        op_done(op, cli_exit_status(e->code));
-    } else {
-        cli_error("the server closed the session");
-        op_done(op, EXIT_UNAVAILABLE);
-    }
+    op_done(op, cli_session_status(op->c));
 }
 
-static int session_over(const struct xmp_session *s)
+int cli_session_over(const struct xmp_session *s)
 {
-    enum xmp_phase ph = xmp_session_phase(s);
+    enum xmp_phase ph;
 
+    if (!s)
+        return 1;
+    ph = xmp_session_phase(s);
     return ph == XMP_PHASE_CLOSED || ph == XMP_PHASE_FAILED;
 }
 
@@ -103,100 +113,165 @@ static int poll_wait(int64_t dl, int64_t now)
     return dl - now > INT_MAX ? INT_MAX : (int)(dl - now);
 }
 
+static int64_t earliest(int64_t a, int64_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static int op_running(const struct cli *c)
+{
+    return c->op && !c->op->done;
+}
+
+void cli_settle(struct cli *c)
+{
+    struct op *op = c->op;
+
+    if (!op_running(c))
+        return;
+    /* The operation learns of the session's end before anything else:
+     * what it has not seen answered was not. */
+    if (cli_session_over(c->session)) {
+        if (op->cls->session_end)
+            op->cls->session_end(op);
+        if (!op->done)
+            op_session_failed(op);
+        return;
+    }
+    if (op->cls->prepare)
+        op->cls->prepare(op);
+}
+
+/* Where each client's descriptors sit in the poll set. */
+#define LOOP_MAX_CLIENTS 16
+
+int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp)
+{
+    struct pollfd p[2 * LOOP_MAX_CLIENTS + 1 + CLI_POLL_EXTRA_MAX];
+    int sess_at[LOOP_MAX_CLIENTS], op_at[LOOP_MAX_CLIENTS];
+    int pending = 0, rc, sig_at = -1;
+    int64_t now = xmp_now_ms(), dl = lp->deadline;
+    unsigned char b;
+    size_t i, np = 0;
+
+    lp->sig = 0;
+    if (n > LOOP_MAX_CLIENTS || lp->nextra > CLI_POLL_EXTRA_MAX) {
+        cli_error("too many sessions or descriptors for one loop");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        const struct cli *c = cs[i];
+
+        sess_at[i] = op_at[i] = -1;
+        if (c->session && !cli_session_over(c->session)) {
+            sess_at[i] = (int)np;
+            p[np].fd = xmp_session_fd(c->session);
+            p[np].events = xmp_session_events(c->session);
+            np++;
+            dl = earliest(dl, xmp_session_deadline(c->session));
+            pending |= xmp_session_pending(c->session);
+        }
+        if (op_running(c)) {
+            dl = earliest(dl, c->op->deadline);
+            if (c->op->fd >= 0 && c->op->events) {
+                op_at[i] = (int)np;
+                p[np].fd = c->op->fd;
+                p[np].events = c->op->events;
+                np++;
+            }
+        }
+    }
+    if (sig_rfd >= 0) {
+        sig_at = (int)np;
+        p[np].fd = sig_rfd;
+        p[np].events = POLLIN;
+        np++;
+    }
+    for (i = 0; i < lp->nextra; i++) {
+        p[np + i] = lp->extra[i];
+        p[np + i].revents = 0;
+    }
+    rc = poll(p, (nfds_t)(np + lp->nextra), pending ? 0 : poll_wait(dl, now));
+    if (rc < 0 && errno != EINTR) {
+        cli_error("poll: %s", strerror(errno));
+        return -1;
+    }
+    if (rc < 0) {
+        for (i = 0; i < np + lp->nextra; i++)
+            p[i].revents = 0;
+    }
+    for (i = 0; i < lp->nextra; i++)
+        lp->extra[i].revents = p[np + i].revents;
+    if (sig_at >= 0 && (p[sig_at].revents & POLLIN))
+        while (read(sig_rfd, &b, 1) == 1)
+            lp->sig = b;
+    for (i = 0; i < n; i++) {
+        struct cli *c = cs[i];
+
+        if (op_at[i] >= 0 && p[op_at[i]].revents && op_running(c))
+            c->op->cls->io(c->op, p[op_at[i]].revents);
+        if (sess_at[i] >= 0 || (c->session && xmp_session_pending(c->session)))
+            xmp_session_step(c->session);
+        if (op_running(c) && c->op->deadline >= 0 &&
+            xmp_now_ms() >= c->op->deadline && c->op->cls->timer)
+            c->op->cls->timer(c->op);
+    }
+    return 0;
+}
+
 enum until { UNTIL_READY, UNTIL_OP_DONE, UNTIL_CLOSED };
 
-static int reached(const struct cli *c, const struct op *op, enum until u)
+static int reached(const struct cli *c, enum until u)
 {
     switch (u) {
     case UNTIL_READY:
         return xmp_session_phase(c->session) == XMP_PHASE_READY;
     case UNTIL_OP_DONE:
-        return op->done;
+        return c->op->done;
     default:
-        return session_over(c->session);
+        return cli_session_over(c->session);
     }
 }
 
 /*
- * The loop.  Returns 0 when 'until' holds, the signal number when a
- * signal came that no running operation takes, or -1 when the session
- * ended first (a running operation has been told).
+ * The one-shot loop.  Returns 0 when 'until' holds, the signal number
+ * when a signal came that no running operation takes, or -1 when the
+ * session ended first (a running operation has been told).
  */
-static int drive(struct cli *c, struct op *op, enum until u)
+static int drive(struct cli *c, enum until u)
 {
-    struct xmp_session *s = c->session;
-    struct pollfd p[3];
-    int running, n, rc, sig = 0;
-    int64_t now, dl;
-    unsigned char b;
+    struct cli_poll lp;
 
     for (;;) {
-        running = op && !op->done;
-        /* The operation learns of the session's end before anything
-         * else: what it has not seen answered was not. */
-        if (running && session_over(s)) {
-            if (op->cls->session_end)
-                op->cls->session_end(op);
-            if (!op->done)
-                op_session_failed(op);
-            return -1;
-        }
-        if (running && op->cls->prepare)
-            op->cls->prepare(op);
-        if (reached(c, op, u))
+        cli_settle(c);
+        if (reached(c, u))
             return 0;
-        if (session_over(s))
+        if (cli_session_over(c->session))
             return -1;
-        now = xmp_now_ms();
-        dl = xmp_session_deadline(s);
-        if (running && op->deadline >= 0 && (dl < 0 || op->deadline < dl))
-            dl = op->deadline;
-        n = 0;
-        p[n].fd = xmp_session_fd(s);
-        p[n].events = xmp_session_events(s);
-        n++;
-        if (c->sigfd >= 0) {
-            p[n].fd = c->sigfd;
-            p[n].events = POLLIN;
-            n++;
-        }
-        if (running && op->fd >= 0 && op->events) {
-            p[n].fd = op->fd;
-            p[n].events = op->events;
-            n++;
-        }
-        rc = poll(p, (nfds_t)n,
-                  xmp_session_pending(s) ? 0 : poll_wait(dl, now));
-        if (rc < 0 && errno != EINTR) {
-            cli_error("poll: %s", strerror(errno));
-            if (running)
-                op_done(op, EXIT_OSERR);
+        memset(&lp, 0, sizeof lp);
+        lp.deadline = -1;
+        if (cli_poll(&c, 1, &lp) < 0) {
+            if (op_running(c))
+                op_done(c->op, EXIT_OSERR);
             return -1;
         }
-        if (c->sigfd >= 0 && rc > 0 && (p[1].revents & POLLIN)) {
-            while (read(c->sigfd, &b, 1) == 1)
-                sig = b;
-            if (running && op->cls->interrupt)
-                op->cls->interrupt(op, sig);
+        if (lp.sig) {
+            if (op_running(c) && c->op->cls->interrupt)
+                c->op->cls->interrupt(c->op, lp.sig);
             else
-                return sig;
+                return lp.sig;
         }
-        /* The signal may have finished the operation. */
-        if (running && !op->done && op->fd >= 0 && op->events && rc > 0 &&
-            p[n - 1].revents)
-            op->cls->io(op, p[n - 1].revents);
-        xmp_session_step(s);
-        running = op && !op->done;
-        if (running && op->deadline >= 0 && xmp_now_ms() >= op->deadline)
-            op->cls->timer(op);
     }
 }
 
-static int session_open(struct cli *c)
+int cli_session_open(struct cli *c)
 {
     struct xmp_session_opts so;
     struct xmp_error err;
-    const struct xmp_error *e;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -208,30 +283,50 @@ static int session_open(struct cli *c)
                   "themselves which port speaks TLS)");
         return EXIT_USAGE;
     }
-    if (c->o.insecure)
+    if (c->o.insecure && !c->warned_insecure) {
         cli_warn("--insecure: the server certificate is NOT verified; "
                  "anyone on the path can read and change this session");
+        c->warned_insecure = 1;
+    }
+    /* The trust anchors, once per process. */
+    if (!c->trust && xmp_trust_new(c->o.cafile, &c->trust, &err) != XMP_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
     memset(&so, 0, sizeof so);
     so.jid = c->o.jid;
     so.resource = c->o.resource;
     so.server = c->o.server;
     so.direct_tls = c->o.direct_tls;
     so.cafile = c->o.cafile;
+    so.trust = c->trust;
     so.insecure = c->o.insecure;
     so.mech = c->o.mech;
     so.timeout_ms = (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) *
                     1000;
     so.password = cli_password;
     so.password_ud = &c->o;
-    so.trace = c->o.verbose ? cli_trace : NULL;
+    /* the prompt turns the trace on and off as it goes */
+    so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
+    so.trace_ud = c;
+    xmp_session_free(c->session);
     if (!(c->session = xmp_session_new(&so, &err))) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
-    if (xmp_session_start(c->session) == XMP_OK &&
-        drive(c, NULL, UNTIL_READY) == 0)
-        return EXIT_OK;
-    e = xmp_session_error(c->session);
+    if (xmp_session_start(c->session) != XMP_OK)
+        return cli_session_status(c);
+    return EXIT_OK;
+}
+
+int cli_session_status(struct cli *c)
+{
+    const struct xmp_error *e = xmp_session_error(c->session);
+
+    if (xmp_session_phase(c->session) != XMP_PHASE_FAILED) {
+        cli_error("the server closed the session");
+        return EXIT_UNAVAILABLE;
+    }
     cli_error("%s", e->msg[0] ? e->msg : xmp_err_name(e->code));
     return cli_exit_status(e->code);
 }
@@ -242,12 +337,12 @@ static int session_close(struct cli *c)
 {
     const struct xmp_error *e = xmp_session_error(c->session);
 
-    if (session_over(c->session))
+    if (cli_session_over(c->session))
         return xmp_session_phase(c->session) == XMP_PHASE_CLOSED
                    ? EXIT_OK
                    : cli_exit_status(e->code);
     if (xmp_session_close(c->session) == XMP_OK &&
-        drive(c, NULL, UNTIL_CLOSED) > 0)
+        drive(c, UNTIL_CLOSED) > 0)
         return EXIT_OK; /* interrupted: xmp_session_free says goodbye */
     if (xmp_session_phase(c->session) == XMP_PHASE_CLOSED)
         return EXIT_OK;
@@ -260,18 +355,24 @@ int cli_run(struct cli *c, struct op *op)
     int rc, status;
 
     op->c = c;
-    if ((rc = session_open(c)) != EXIT_OK) {
+    if ((rc = cli_session_open(c)) != EXIT_OK) {
         op->cls->free(op);
         return rc;
     }
-    if ((rc = cli_signals(c)) != 0 || (rc = op->cls->start(op)) != 0)
+    if (drive(c, UNTIL_READY) != 0) {
+        op->cls->free(op);
+        return cli_session_status(c);
+    }
+    c->op = op;
+    if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0)
         op_done(op, rc);
-    if (!op->done && (rc = drive(c, op, UNTIL_OP_DONE)) > 0)
+    if (!op->done && (rc = drive(c, UNTIL_OP_DONE)) > 0)
         op_done(op, EXIT_SIGNAL_BASE + rc);
     status = op->status;
     rc = session_close(c);
     if (rc != EXIT_OK && status == EXIT_OK && op->cls->close_matters)
         status = rc;
+    c->op = NULL;
     op->cls->free(op);
     return status;
 }

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -26,6 +27,9 @@ const struct command cli_commands[] = {
      "replies"},
     {"listen", cmd_listen, "",
      "stay connected and print incoming messages"},
+    {"shell", cmd_shell, "",
+     "log in, then read commands and XML from the terminal (the default "
+     "on a terminal)"},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
@@ -68,7 +72,6 @@ int main(int argc, char **argv)
     /* A closed pipe must not kill us silently; writes report EPIPE. */
     signal(SIGPIPE, SIG_IGN);
     memset(&c, 0, sizeof c);
-    c.sigfd = -1;
 
     rc = cli_parse_global(&c.o, argc, argv, &next);
     if (rc == EXIT_HELP) {
@@ -83,10 +86,15 @@ int main(int argc, char **argv)
     }
     if (rc)
         goto out;
-    if (next >= argc) {
-        cli_error("no command given (try 'xmpctl --help')");
+    if (next >= argc && !isatty(STDIN_FILENO)) {
+        cli_error("no command given (try 'xmpctl --help'; the shell needs "
+                  "a terminal)");
         rc = EXIT_USAGE;
         goto out;
+    }
+    if (next >= argc) {
+        c.interactive = 1;
+        goto config;
     }
     if (!(cmd = cli_command(argv[next]))) {
         cli_error("unknown command '%s' (try 'xmpctl --help')", argv[next]);
@@ -99,16 +107,20 @@ int main(int argc, char **argv)
     rc = cmd->fn(&c, argc - next, argv + next, &op);
     if (rc == EXIT_HELP)
         rc = EXIT_OK;
-    if (rc || !op)
+    if (rc || (!op && !c.interactive))
         goto out;
+config:
     if ((rc = cli_load_config(&c.o))) {
-        op->c = &c;
-        op->cls->free(op);
+        if (op) {
+            op->c = &c;
+            op->cls->free(op);
+        }
         goto out;
     }
-    rc = cli_run(&c, op);
+    rc = op ? cli_run(&c, op) : cli_repl(&c);
 out:
     xmp_session_free(c.session);
+    xmp_trust_free(c.trust);
     cli_opts_free(&c.o);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {
         cli_error("cannot write output");

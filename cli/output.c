@@ -9,6 +9,12 @@
 
 #include "cli.h"
 
+static void nothing_on_screen(void)
+{
+}
+
+void (*cli_before_output)(void) = nothing_on_screen;
+
 int cli_unsafe_cp(uint32_t c)
 {
     return (c < 0x20 && c != '\t') || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
@@ -51,6 +57,7 @@ vmsg(const char *prefix, const char *fmt, va_list ap)
 
     if (n < 0)
         return;
+    cli_before_output();
     fputs("xmpctl: ", stderr);
     fputs(prefix, stderr);
     cli_print_sanitized(stderr, buf, strlen(buf));
@@ -79,8 +86,11 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
                size_t len)
 {
     static const char *const marks[] = {"<< ", ">> ", "-- "};
+    const struct cli *c = ud;
 
-    (void)ud;
+    if (c && !c->o.verbose)
+        return;
+    cli_before_output();
 
     fputs("xmpctl: ", stderr);
     fputs(marks[dir], stderr);

@@ -1,0 +1,1043 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * repl.c - the prompt: a driver of the same operations as the one-shot
+ * main, with GNU readline's callback interface in the same poll() loop
+ * as the session.
+ *
+ * A line starting with '<' is XML, gathered over as many lines as the
+ * element needs and then sent by a raw operation; a line starting with
+ * '/' is a command of the prompt itself; anything else is a command with
+ * exactly the command-line grammar ("send bob@example.org 'hi there'").
+ * Lines typed while the session connects or an operation runs wait their
+ * turn.  What arrives is printed above the prompt, and the line being
+ * typed is drawn again below it.  Ctrl-C cancels the running operation
+ * or clears the line; Ctrl-D and /quit close politely.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cli.h"
+
+#define REPL_HISTORY_MAX 1000
+#define REPL_ARGS_MAX 64
+/* XML being typed: as much as one stanza may be. */
+#define REPL_XML_MAX (256 * 1024)
+#define REPL_ROSTER_MAX 4096
+
+enum item_kind { ITEM_LINE, ITEM_XML };
+
+struct item {
+    enum item_kind kind;
+    char *text;
+};
+
+struct repl {
+    struct cli *c;
+
+    /* lines waiting for the session or the running operation */
+    struct item *q;
+    size_t qhead, qlen, qcap;
+
+    /* XML being typed over several lines */
+    char *xml;
+    size_t xlen;
+    struct xmp_parser *xp;
+    unsigned long xml_elements;
+
+    int installed;     /* readline owns stdin */
+    int shown;         /* the prompt is on the screen */
+    char prompt[320];
+    int quitting;
+    int ready_seen;    /* this session reached READY (printer set up) */
+    int ever_ready;    /* some session did: a failure is not the end */
+    int end_reported;
+    unsigned printer;
+    enum out_format format; /* the prompt's, restored after each command */
+
+    char **roster;     /* JIDs for completion, fetched once */
+    size_t nroster;
+    int roster_asked;
+
+    char *histfile;
+    int status;
+};
+
+static struct repl R;
+
+/* ---- the screen ----------------------------------------------------------- */
+
+static void hide_prompt(void)
+{
+    if (!R.shown)
+        return;
+    rl_clear_visible_line();
+    fflush(rl_outstream);
+    R.shown = 0;
+}
+
+static void show_prompt(void)
+{
+    if (R.shown || !R.installed)
+        return;
+    fflush(stdout);
+    rl_on_new_line();
+    rl_redisplay();
+    R.shown = 1;
+}
+
+static void set_prompt(void)
+{
+    char p[sizeof R.prompt];
+    struct xmp_session_info i;
+    const char *slash;
+    struct xmp_session *s = R.c->session;
+
+    if (R.xlen) {
+        snprintf(p, sizeof p, "...> ");
+    } else if (s && xmp_session_phase(s) == XMP_PHASE_READY) {
+        xmp_session_get_info(s, &i);
+        slash = i.bound_jid ? strchr(i.bound_jid, '/') : NULL;
+        snprintf(p, sizeof p, "%.*s> ",
+                 slash ? (int)(slash - i.bound_jid) : 200,
+                 i.bound_jid ? i.bound_jid : "xmpctl");
+    } else if (s && !cli_session_over(s)) {
+        snprintf(p, sizeof p, "(connecting)> ");
+    } else {
+        snprintf(p, sizeof p, "(offline)> ");
+    }
+    if (strcmp(p, R.prompt) == 0)
+        return;
+    memcpy(R.prompt, p, sizeof p);
+    if (R.installed) {
+        hide_prompt();
+        rl_set_prompt(R.prompt);
+    }
+}
+
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hide_prompt();
+    fputs("xmpctl: ", stderr);
+    cli_print_sanitized(stderr, buf, strlen(buf));
+    fputc('\n', stderr);
+}
+
+/* ---- history --------------------------------------------------------------- */
+
+/* $XDG_STATE_HOME/xmpctl/history, made private; NULL when there is no
+ * place for it (then history lasts as long as the prompt). */
+static char *history_path(void)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[4096], *path;
+    size_t n;
+    int fd;
+
+    if (state && state[0] == '/')
+        snprintf(dir, sizeof dir, "%s", state);
+    else if (home && home[0] == '/')
+        snprintf(dir, sizeof dir, "%s/.local/state", home);
+    else
+        return NULL;
+    /* mkdir -p, private where we create */
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+
+            *p = '\0';
+            if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return NULL;
+            *p = saved;
+            if (!saved)
+                break;
+        }
+    }
+    n = strlen(dir);
+    if (n + sizeof "/xmpctl/history" > sizeof dir)
+        return NULL;
+    memcpy(dir + n, "/xmpctl", sizeof "/xmpctl");
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return NULL;
+    memcpy(dir + n + strlen("/xmpctl"), "/history", sizeof "/history");
+    fd = open(dir, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+              0600);
+    if (fd < 0)
+        return NULL;
+    /* what was typed may name people and servers: nobody else's */
+    if (fchmod(fd, 0600) < 0) {
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    path = strdup(dir);
+    return path;
+}
+
+static void remember(const char *line)
+{
+    /* as in bash's ignorespace: a leading blank keeps a line out */
+    if (!line[0] || line[0] == ' ' || line[0] == '\t')
+        return;
+    add_history(line);
+    if (R.histfile)
+        append_history(1, R.histfile);
+}
+
+/* ---- the queue ------------------------------------------------------------ */
+
+static int enqueue(enum item_kind kind, const char *text, size_t len)
+{
+    struct item *q;
+    char *t;
+
+    if (R.qhead + R.qlen == R.qcap) {
+        if (R.qhead) {
+            memmove(R.q, R.q + R.qhead, R.qlen * sizeof *R.q);
+            R.qhead = 0;
+        } else {
+            size_t cap = R.qcap ? 2 * R.qcap : 16;
+
+            if (!(q = reallocarray(R.q, cap, sizeof *q)))
+                return -1;
+            R.q = q;
+            R.qcap = cap;
+        }
+    }
+    if (!(t = strndup(text, len)))
+        return -1;
+    R.q[R.qhead + R.qlen].kind = kind;
+    R.q[R.qhead + R.qlen].text = t;
+    R.qlen++;
+    return 0;
+}
+
+static void drop_queue(void)
+{
+    while (R.qlen) {
+        free(R.q[R.qhead].text);
+        R.qhead++;
+        R.qlen--;
+    }
+    R.qhead = 0;
+}
+
+/* ---- XML typed over several lines ---------------------------------------- */
+
+static enum xmp_err count_element(void *ud, struct xmp_node *n)
+{
+    (void)ud;
+    xmp_node_free(n);
+    R.xml_elements++;
+    return XMP_OK;
+}
+
+static void xml_reset(void)
+{
+    xmp_parser_free(R.xp);
+    R.xp = NULL;
+    free(R.xml);
+    R.xml = NULL;
+    R.xlen = 0;
+    R.xml_elements = 0;
+}
+
+/* One more line of XML: once every element is complete, the whole text
+ * waits its turn to go out (the raw operation checks and sends it). */
+static void xml_line(const char *line)
+{
+    size_t len = strlen(line);
+    struct xmp_error err;
+    char *x;
+
+    if (!R.xp && !(R.xp = xmp_parser_new(count_element, NULL))) {
+        cli_error("out of memory");
+        return;
+    }
+    if (R.xlen + len + 1 > REPL_XML_MAX) {
+        cli_error("XML longer than %d bytes: discarded, nothing was sent",
+                  REPL_XML_MAX);
+        xml_reset();
+        return;
+    }
+    if (!(x = realloc(R.xml, R.xlen + len + 2))) {
+        cli_error("out of memory");
+        xml_reset();
+        return;
+    }
+    R.xml = x;
+    memcpy(R.xml + R.xlen, line, len);
+    R.xml[R.xlen + len] = '\n';
+    R.xlen += len + 1;
+    R.xml[R.xlen] = '\0';
+    xmp_error_clear(&err);
+    if (xmp_parser_feed(R.xp, line, len, &err) != XMP_OK ||
+        xmp_parser_feed(R.xp, "\n", 1, &err) != XMP_OK) {
+        cli_error("%s; nothing was sent", err.msg);
+        xml_reset();
+        return;
+    }
+    if (xmp_parser_inside(R.xp) || R.xml_elements == 0)
+        return; /* more to come: the prompt says "...>" */
+    if (enqueue(ITEM_XML, R.xml, R.xlen) < 0)
+        cli_error("out of memory");
+    xml_reset();
+}
+
+/* ---- reading lines ---------------------------------------------------------- */
+
+static void quit(int status);
+
+static void one_line(const char *line)
+{
+    const char *p = line;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (R.xlen || *p == '<') {
+        xml_line(line);
+        return;
+    }
+    if (!*p)
+        return;
+    if (enqueue(ITEM_LINE, p, strlen(p)) < 0)
+        cli_error("out of memory");
+}
+
+/* readline's line handler.  A bracketed paste can bring several lines
+ * at once; each counts on its own. */
+static void on_line(char *line)
+{
+    char *nl, *p;
+
+    R.shown = 0; /* readline has moved past the prompt */
+    if (!line) {
+        fputc('\n', rl_outstream);
+        quit(R.status);
+        return;
+    }
+    remember(line);
+    for (p = line; (nl = strchr(p, '\n')); p = nl + 1) {
+        *nl = '\0';
+        one_line(p);
+    }
+    one_line(p);
+    free(line);
+    set_prompt();
+}
+
+/* ---- the session ------------------------------------------------------------ */
+
+static int print_incoming(struct xmp_session *s, const struct xmp_node *st,
+                          void *ud)
+{
+    struct cli *c = ud;
+
+    (void)s;
+    /* a listen (or raw --stay) running shows them itself */
+    if (c->op && !c->op->done && c->op->shows_incoming)
+        return XMP_PASS;
+    out_stanza(c, st);
+    return XMP_PASS;
+}
+
+static int jid_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
+                      const struct xmp_error *e, void *ud)
+{
+    const struct xmp_node *q, *it;
+    const char *jid;
+    char **r;
+
+    (void)s;
+    (void)e;
+    (void)ud;
+    if (!reply || !(q = xmp_node_child(reply, "jabber:iq:roster", "query")))
+        return;
+    for (it = xmp_node_first(q); it; it = xmp_node_next(it)) {
+        if (strcmp(xmp_node_name(it), "item") != 0 ||
+            !(jid = xmp_node_attr(it, "jid")) ||
+            R.nroster >= REPL_ROSTER_MAX)
+            continue;
+        if (!(r = reallocarray(R.roster, R.nroster + 1, sizeof *r)))
+            return;
+        R.roster = r;
+        if ((R.roster[R.nroster] = strdup(jid)))
+            R.nroster++;
+    }
+    if (R.nroster)
+        qsort(R.roster, R.nroster, sizeof *R.roster, jid_cmp);
+}
+
+/* The session has just become ready. */
+static void on_ready(struct cli *c)
+{
+    struct xmp_session *s = c->session;
+    struct xmp_session_info i;
+    struct xmp_node *q;
+    int ka = c->o.keepalive_s;
+
+    R.ready_seen = R.ever_ready = 1;
+    R.end_reported = 0;
+    xmp_session_get_info(s, &i);
+    note("logged in as %s (type /help for help)", i.bound_jid);
+    xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_incoming, c, &R.printer);
+    /* a prompt stays connected for long: notice a dead peer */
+    xmp_session_set_keepalive(s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) *
+                                     1000, 0);
+    /* RFC 6121 §4.2: available, so that messages to the bare JID reach
+     * this resource too */
+    if (!c->no_presence &&
+        (q = xmp_node_new("jabber:client", "presence", NULL))) {
+        xmp_session_send(s, q, NULL);
+        xmp_node_free(q);
+    }
+    /* the roster, once, for completing JIDs */
+    if (!R.roster_asked) {
+        R.roster_asked = 1;
+        static const char get[] =
+            "<iq type='get'><query xmlns='jabber:iq:roster'/></iq>";
+
+        if ((q = xmp_node_parse(get, sizeof get - 1, NULL)))
+            xmp_session_send_iq(s, q, 0, on_roster, NULL, NULL);
+        xmp_node_free(q);
+    }
+    set_prompt();
+}
+
+static void reconnect(struct cli *c)
+{
+    int rc;
+
+    if (c->op) {
+        op_done(c->op, EXIT_SIGNAL_BASE + SIGINT);
+        c->op->cls->free(c->op);
+        c->op = NULL;
+    }
+    R.ready_seen = 0;
+    R.end_reported = 0;
+    if ((rc = cli_session_open(c)) != EXIT_OK)
+        R.status = rc;
+    set_prompt();
+}
+
+/* ---- commands of the prompt ---------------------------------------------- */
+
+static void help(void)
+{
+    size_t i;
+
+    hide_prompt();
+    printf("Commands (as on the command line; 'COMMAND --help' for "
+           "options):\n");
+    for (i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].name, "shell") != 0)
+            printf("  %-8s %s\n", cli_commands[i].name,
+                   cli_commands[i].summary);
+    printf("A line starting with '<' is XML, sent once the element is "
+           "complete.\n"
+           "  /help              this text\n"
+           "  /quit              close the session and leave (or Ctrl-D)\n"
+           "  /trace on|off      show the XML going in and out\n"
+           "  /format FORMAT     print stanzas as text, json or xml\n"
+           "  /reconnect         connect again (after a lost connection)\n"
+           "Ctrl-C cancels the running command or clears the line.\n");
+    fflush(stdout);
+}
+
+static void slash(char **argv, int argc)
+{
+    const char *cmd = argv[0];
+
+    if (strcmp(cmd, "/help") == 0) {
+        help();
+    } else if (strcmp(cmd, "/quit") == 0 || strcmp(cmd, "/exit") == 0) {
+        quit(R.status);
+    } else if (strcmp(cmd, "/trace") == 0) {
+        if (argc == 2 && strcmp(argv[1], "on") == 0)
+            R.c->o.verbose = 1;
+        else if (argc == 2 && strcmp(argv[1], "off") == 0)
+            R.c->o.verbose = 0;
+        else if (argc == 1)
+            note("trace is %s", R.c->o.verbose ? "on" : "off");
+        else
+            cli_error("usage: /trace on|off");
+    } else if (strcmp(cmd, "/format") == 0) {
+        if (argc == 2 && strcmp(argv[1], "text") == 0)
+            R.format = FORMAT_TEXT;
+        else if (argc == 2 && strcmp(argv[1], "json") == 0)
+            R.format = FORMAT_JSON;
+        else if (argc == 2 && strcmp(argv[1], "xml") == 0)
+            R.format = FORMAT_XML;
+        else
+            cli_error("usage: /format text|json|xml");
+        R.c->o.format = R.format;
+    } else if (strcmp(cmd, "/reconnect") == 0) {
+        reconnect(R.c);
+    } else {
+        cli_error("unknown command '%s' (/help lists them)", cmd);
+    }
+}
+
+/*
+ * Split a line into words as a shell would, without expansions: blanks
+ * separate, '...' keeps everything, "..." keeps everything but \" \\ \$
+ * \` (escaped), and a backslash outside quotes escapes the next
+ * character.  Returns the number of words, or -1 (reported).
+ */
+static int split(const char *line, char *buf, char **argv, int max)
+{
+    const char *p = line;
+    char *o = buf;
+    int argc = 0;
+
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (argc == max) {
+            cli_error("more than %d words on one line", max);
+            return -1;
+        }
+        argv[argc++] = o;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (*p == '\'') {
+                for (p++; *p && *p != '\''; p++)
+                    *o++ = *p;
+                if (!*p) {
+                    cli_error("unterminated ' quote");
+                    return -1;
+                }
+                p++;
+            } else if (*p == '"') {
+                for (p++; *p && *p != '"'; p++) {
+                    if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+                        p++;
+                    *o++ = *p;
+                }
+                if (!*p) {
+                    cli_error("unterminated \" quote");
+                    return -1;
+                }
+                p++;
+            } else if (*p == '\\' && p[1]) {
+                *o++ = p[1];
+                p += 2;
+            } else {
+                *o++ = *p++;
+            }
+        }
+        *o++ = '\0';
+    }
+    argv[argc] = NULL;
+    return argc;
+}
+
+/* Start an operation the way main does, on the open session. */
+static void start_op(struct cli *c, struct op *op)
+{
+    int rc;
+
+    if (!c->session || xmp_session_phase(c->session) != XMP_PHASE_READY) {
+        cli_error("not connected (type /reconnect)");
+        op->c = c;
+        op->cls->free(op);
+        c->o.format = R.format;
+        return;
+    }
+    op->c = c;
+    c->op = op;
+    if ((rc = op->cls->start(op)) != 0)
+        op_done(op, rc);
+}
+
+static void run_command(struct cli *c, char **argv, int argc)
+{
+    const struct command *cmd = cli_command(argv[0]);
+    struct op *op = NULL;
+    int rc;
+
+    if (!cmd) {
+        cli_error("unknown command '%s' (type /help)", argv[0]);
+        return;
+    }
+    if (strcmp(cmd->name, "shell") == 0) {
+        cli_error("already in the shell");
+        return;
+    }
+    /* the command's --format lasts as long as the command */
+    rc = cmd->fn(c, argc, argv, &op);
+    fflush(stdout);
+    if (rc || !op) {
+        c->o.format = R.format;
+        return;
+    }
+    start_op(c, op);
+}
+
+static void run_item(struct item *it)
+{
+    struct cli *c = R.c;
+    char *argv[REPL_ARGS_MAX + 1], *buf;
+    int argc;
+
+    hide_prompt();
+    if (it->kind == ITEM_XML) {
+        char *av[] = { "raw", it->text, NULL };
+
+        run_command(c, av, 2);
+        return;
+    }
+    if (!(buf = malloc(strlen(it->text) + 1))) {
+        cli_error("out of memory");
+        return;
+    }
+    argc = split(it->text, buf, argv, REPL_ARGS_MAX);
+    if (argc > 0 && argv[0][0] == '/')
+        slash(argv, argc);
+    else if (argc > 0)
+        run_command(c, argv, argc);
+    free(buf);
+}
+
+/* The operation has finished: say how, unless it already said. */
+static void finish_op(struct cli *c)
+{
+    struct op *op = c->op;
+
+    if (op->status != EXIT_OK)
+        note("exit status %d", op->status);
+    c->op = NULL;
+    op->cls->free(op);
+    c->o.format = R.format;
+}
+
+/* What waits may run now: an operation needs the session ready (or
+ * over, to say it is not); a command of the prompt runs at once. */
+static int may_run(const struct item *it)
+{
+    struct xmp_session *s = R.c->session;
+
+    if (it->kind == ITEM_LINE && it->text[0] == '/')
+        return 1;
+    return !s || cli_session_over(s) ||
+           xmp_session_phase(s) == XMP_PHASE_READY;
+}
+
+/* ---- leaving ---------------------------------------------------------------- */
+
+static void quit(int status)
+{
+    struct cli *c = R.c;
+
+    if (R.quitting)
+        return;
+    R.quitting = 1;
+    R.status = status;
+    drop_queue();
+    if (R.installed) {
+        rl_callback_handler_remove();
+        R.installed = 0;
+        R.shown = 0;
+    }
+    if (c->op && !c->op->done) {
+        if (c->op->cls->interrupt)
+            c->op->cls->interrupt(c->op, SIGINT);
+        op_done(c->op, EXIT_SIGNAL_BASE + SIGINT);
+    }
+    if (c->session && !cli_session_over(c->session))
+        xmp_session_close(c->session);
+}
+
+static void on_signal(int sig)
+{
+    struct cli *c = R.c;
+
+    if (sig == SIGWINCH) {
+        rl_resize_terminal();
+        return;
+    }
+    if (sig != SIGINT) {
+        quit(EXIT_SIGNAL_BASE + sig);
+        return;
+    }
+    if (R.quitting) {
+        /* a second Ctrl-C: stop waiting for the server's goodbye */
+        xmp_session_free(c->session);
+        c->session = NULL;
+        return;
+    }
+    if (c->op && !c->op->done) {
+        hide_prompt();
+        if (c->op->cls->interrupt)
+            c->op->cls->interrupt(c->op, sig);
+        op_done(c->op, EXIT_SIGNAL_BASE + sig);
+        return;
+    }
+    /* no operation: forget the line, the XML and what was typed ahead */
+    if (R.shown) {
+        rl_point = rl_end;
+        rl_redisplay();
+        fputs("^C", rl_outstream);
+        rl_crlf();
+        fflush(rl_outstream);
+        R.shown = 0;
+    }
+    rl_replace_line("", 0);
+    rl_point = rl_end = 0;
+    xml_reset();
+    drop_queue();
+    set_prompt();
+}
+
+/* ---- completion ----------------------------------------------------------- */
+
+static const char *const slash_words[] = { "/help", "/quit", "/trace",
+                                           "/format", "/reconnect", NULL };
+static const char *const xml_names[] = {
+    "<message", "<presence", "<iq", "<body", "<subject", "<thread",
+    "<query", "<show", "<status", "<priority", "<ping", "<error", NULL };
+static const char *const xml_ns[] = {
+    "jabber:iq:roster", "jabber:iq:version", "jabber:iq:private",
+    "jabber:iq:register", "jabber:iq:last", "urn:xmpp:ping", "urn:xmpp:time",
+    "urn:xmpp:carbons:2", "urn:xmpp:mam:2", "urn:xmpp:blocking",
+    "vcard-temp", "http://jabber.org/protocol/disco#info",
+    "http://jabber.org/protocol/disco#items",
+    "http://jabber.org/protocol/commands",
+    "http://jabber.org/protocol/muc", NULL };
+
+/* The words the generator offers, prefix-matched against text. */
+static const char **cands;
+static size_t ncands, candcap;
+static const char *cand_prefix = ""; /* kept in front of each match */
+
+static void cand_add(const char *w)
+{
+    const char **n;
+
+    if (ncands + 1 >= candcap) {
+        candcap = candcap ? 2 * candcap : 64;
+        if (!(n = reallocarray(cands, candcap, sizeof *n)))
+            return;
+        cands = n;
+    }
+    cands[ncands++] = w;
+}
+
+static void cand_list(const char *const *l)
+{
+    for (; *l; l++)
+        cand_add(*l);
+}
+
+static void cand_opts(const struct opt_def *t, size_t n, char *store,
+                      size_t len)
+{
+    size_t i, used = 0;
+
+    for (i = 0; i < n && used < len; i++) {
+        int w = snprintf(store + used, len - used, "--%s", t[i].name);
+
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        cand_add(store + used);
+        used += (size_t)w + 1;
+    }
+}
+
+static char *generator(const char *text, int state)
+{
+    static size_t i, plen, tlen;
+    char *m;
+
+    if (!state) {
+        i = 0;
+        plen = strlen(cand_prefix);
+        tlen = strlen(text);
+    }
+    while (i < ncands) {
+        const char *w = cands[i++];
+
+        if (tlen < plen || strncmp(w, text + plen, tlen - plen) != 0)
+            continue;
+        if (!(m = malloc(plen + strlen(w) + 1)))
+            return NULL;
+        memcpy(m, cand_prefix, plen);
+        memcpy(m + plen, w, strlen(w) + 1);
+        return m;
+    }
+    return NULL;
+}
+
+/* The word before the one being completed, in buf. */
+static const char *word_before(int start, char *buf, size_t len)
+{
+    int e = start, b;
+
+    while (e > 0 && (rl_line_buffer[e - 1] == ' ' ||
+                     rl_line_buffer[e - 1] == '\t'))
+        e--;
+    b = e;
+    while (b > 0 && rl_line_buffer[b - 1] != ' ' &&
+           rl_line_buffer[b - 1] != '\t')
+        b--;
+    snprintf(buf, len, "%.*s", e - b, rl_line_buffer + b);
+    return buf;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    static char optstore[4096];
+    static const char *const formats[] = { "text", "json", "xml", NULL };
+    static const char *const onoff[] = { "on", "off", NULL };
+    char first[64], prev[64];
+    const char *p = rl_line_buffer;
+    const struct command *cmd;
+    size_t i;
+
+    (void)end;
+    rl_attempted_completion_over = 1; /* never file names */
+    ncands = 0;
+    cand_prefix = "";
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (R.xlen || *p == '<') {
+        const char *q = strstr(text, "xmlns=");
+
+        if (q == text && (text[6] == '\'' || text[6] == '"')) {
+            cand_prefix = text[6] == '\'' ? "xmlns='" : "xmlns=\"";
+            cand_list(xml_ns);
+        } else if (text[0] == '<') {
+            cand_list(xml_names);
+        } else {
+            static const char *const attrs[] = { "to=", "type=", "id=",
+                                                 "xmlns=", NULL };
+            cand_list(attrs);
+        }
+        rl_completion_append_character = '\0';
+        return rl_completion_matches(text, generator);
+    }
+    rl_completion_append_character = ' ';
+    if (p - rl_line_buffer >= start) {
+        for (i = 0; i < cli_ncommands; i++)
+            if (strcmp(cli_commands[i].name, "shell") != 0)
+                cand_add(cli_commands[i].name);
+        cand_list(slash_words);
+        return rl_completion_matches(text, generator);
+    }
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(p, " \t"), p);
+    word_before(start, prev, sizeof prev);
+    if (strcmp(first, "/format") == 0 || strcmp(prev, "--format") == 0 ||
+        strcmp(prev, "-f") == 0) {
+        cand_list(formats);
+    } else if (strcmp(first, "/trace") == 0) {
+        cand_list(onoff);
+    } else if (text[0] == '-' && (cmd = cli_command(first))) {
+        (void)cmd;
+        (void)optstore;
+        (void)cand_opts;
+        cand_add("--format");
+        cand_add("--help");
+    } else if (cli_command(first)) {
+        for (i = 0; i < R.nroster; i++)
+            cand_add(R.roster[i]);
+    }
+    return rl_completion_matches(text, generator);
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static void install(void)
+{
+    rl_readline_name = "xmpctl";
+    rl_catch_signals = 0;  /* ours come through the signal pipe */
+    rl_catch_sigwinch = 0;
+    rl_attempted_completion_function = complete;
+    rl_completer_word_break_characters = (char *)" \t";
+    rl_completer_quote_characters = (char *)"";
+    using_history();
+    stifle_history(REPL_HISTORY_MAX);
+    if ((R.histfile = history_path()))
+        read_history(R.histfile);
+    set_prompt();
+    rl_callback_handler_install(R.prompt, on_line);
+    R.installed = 1;
+    R.shown = 1;
+}
+
+static void uninstall(void)
+{
+    size_t i;
+
+    if (R.installed)
+        rl_callback_handler_remove();
+    R.installed = 0;
+    if (R.histfile)
+        history_truncate_file(R.histfile, REPL_HISTORY_MAX);
+    free(R.histfile);
+    clear_history();
+    drop_queue();
+    free(R.q);
+    xml_reset();
+    for (i = 0; i < R.nroster; i++)
+        free(R.roster[i]);
+    free(R.roster);
+    free(cands);
+    cands = NULL;
+    ncands = candcap = 0;
+}
+
+static void screen_hook(void)
+{
+    hide_prompt();
+}
+
+/* The session's state, after each turn. */
+static int watch_session(struct cli *c)
+{
+    struct xmp_session *s = c->session;
+
+    if (!s)
+        return 0;
+    if (!R.ready_seen && xmp_session_phase(s) == XMP_PHASE_READY)
+        on_ready(c);
+    if (cli_session_over(s) && !R.end_reported && !R.quitting) {
+        R.end_reported = 1;
+        R.status = cli_session_status(c);
+        if (!R.ever_ready)
+            return -1; /* could not log in: the shell ends here */
+        note("the session has ended; /reconnect connects again");
+        set_prompt();
+    }
+    return 0;
+}
+
+int cli_repl(struct cli *c)
+{
+    void (*saved_hook)(void) = cli_before_output;
+    struct pollfd in;
+    struct cli_poll lp;
+    int rc;
+
+    if (!isatty(STDIN_FILENO)) {
+        cli_error("shell: stdin is not a terminal (pipe stanzas to "
+                  "'xmpctl raw' instead)");
+        return EXIT_USAGE;
+    }
+    memset(&R, 0, sizeof R);
+    R.c = c;
+    R.format = c->o.format;
+    c->interactive = 1;
+    if ((rc = cli_session_open(c)) != EXIT_OK)
+        return rc;
+    if ((rc = cli_signals()) != 0 || (rc = cli_catch_signal(SIGWINCH)) != 0)
+        return rc;
+    cli_before_output = screen_hook;
+    install();
+    for (;;) {
+        cli_settle(c);
+        if (c->op && c->op->done)
+            finish_op(c);
+        if (watch_session(c) < 0)
+            break;
+        if (R.quitting && cli_session_over(c->session))
+            break;
+        /* what waits, in order, while nothing runs */
+        if (!c->op && R.qlen && !R.quitting && may_run(&R.q[R.qhead])) {
+            struct item it = R.q[R.qhead];
+
+            R.qhead++;
+            R.qlen--;
+            run_item(&it);
+            free(it.text);
+            continue;
+        }
+        show_prompt();
+        memset(&lp, 0, sizeof lp);
+        lp.deadline = -1;
+        in.fd = STDIN_FILENO;
+        in.events = POLLIN;
+        lp.extra = &in;
+        lp.nextra = R.installed ? 1 : 0;
+        if (cli_poll(&c, 1, &lp) < 0) {
+            R.status = EXIT_OSERR;
+            break;
+        }
+        if (R.installed && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
+            rl_callback_read_char();
+            if (R.installed)
+                R.shown = 1;
+        }
+        if (lp.sig)
+            on_signal(lp.sig);
+    }
+    hide_prompt();
+    cli_before_output = saved_hook;
+    uninstall();
+    if (c->op) {
+        c->op->cls->free(c->op);
+        c->op = NULL;
+    }
+    fflush(stdout);
+    return R.status;
+}
+
+enum { OPT_NO_PRESENCE = 256 };
+
+static const struct opt_def shell_opts[] = {
+    {"no-presence", OPT_NO_PRESENCE, NULL,
+     "do not send initial presence (messages to the bare JID then go "
+     "elsewhere)"},
+};
+
+static int set_shell(void *ud, int id, const char *arg)
+{
+    struct cli *c = ud;
+
+    (void)arg;
+    if (id != OPT_NO_PRESENCE)
+        return EXIT_SOFTWARE;
+    c->no_presence = 1;
+    return 0;
+}
+
+int cmd_shell(struct cli *c, int argc, char **argv, struct op **op)
+{
+    int rc, next;
+
+    *op = NULL;
+    if ((rc = cli_parse_cmd(&c->o, "shell", shell_opts,
+                            sizeof shell_opts / sizeof shell_opts[0], argc,
+                            argv, &next, set_shell, c)))
+        return rc;
+    if (next < argc) {
+        cli_error("shell takes no arguments, got '%s'", argv[next]);
+        return EXIT_USAGE;
+    }
+    c->interactive = 1;
+    return EXIT_OK;
+}
