@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_ops.c - the operation model and the loop engine (cli/loop.c): two
+ * clients, each a session with an operation running on it, in one loop;
+ * the test plays both servers from the other ends of socketpairs, as
+ * descriptors of its own in the same loop.  Operations get their
+ * session's end, their descriptor's input and their timer; signals are
+ * reported to the driver, not acted on.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../cli/cli.h"
+#include "session_int.h"
+#include "tap.h"
+
+#define WAIT_MS 10000
+
+/* ---- an operation: ping the server, finish with the answer ------------- */
+
+struct ping_op {
+    struct op op;
+    int answered, ended, io_calls, timer_calls;
+    const char *to;
+};
+
+static void on_pong(struct xmp_session *s, const struct xmp_node *reply,
+                    const struct xmp_error *e, void *ud)
+{
+    struct ping_op *p = ud;
+
+    (void)s;
+    (void)e;
+    if (!reply)
+        return;
+    p->answered = 1;
+    op_done(&p->op, strcmp(xmp_node_attr(reply, "type"), "result") == 0
+                        ? EXIT_OK
+                        : EXIT_REMOTE);
+}
+
+static int ping_start(struct op *op)
+{
+    struct ping_op *p = (struct ping_op *)op;
+    char xml[128];
+    struct xmp_node *iq;
+
+    snprintf(xml, sizeof xml,
+             "<iq type='get' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
+             p->to);
+    if (!(iq = xmp_node_parse(xml, strlen(xml), NULL)))
+        return EXIT_SOFTWARE;
+    if (xmp_session_send_iq(op->c->session, iq, 0, on_pong, p, NULL) !=
+        XMP_OK) {
+        xmp_node_free(iq);
+        return EXIT_SOFTWARE;
+    }
+    xmp_node_free(iq);
+    return 0;
+}
+
+static void ping_io(struct op *op, short revents)
+{
+    struct ping_op *p = (struct ping_op *)op;
+    char b[16];
+
+    (void)revents;
+    p->io_calls++;
+    if (read(op->fd, b, sizeof b) == 0)
+        op->events = 0;
+}
+
+static void ping_timer(struct op *op)
+{
+    struct ping_op *p = (struct ping_op *)op;
+
+    p->timer_calls++;
+    op->deadline = -1;
+}
+
+static void ping_session_end(struct op *op)
+{
+    struct ping_op *p = (struct ping_op *)op;
+
+    p->ended = 1;
+    op_done(op, EXIT_NOTSENT);
+}
+
+static void ping_free(struct op *op)
+{
+    (void)op;
+}
+
+static const struct op_class ping_class = {
+    .name = "ping",
+    .start = ping_start,
+    .io = ping_io,
+    .timer = ping_timer,
+    .session_end = ping_session_end,
+    .free = ping_free,
+};
+
+/* ---- two clients, their servers played by the test -------------------- */
+
+struct side {
+    struct cli c;
+    struct ping_op p;
+    int peer; /* the server's end */
+    char got[8192];
+    size_t len;
+    int answered;
+};
+
+static int side_init(struct side *sd, const char *jid, const char *full)
+{
+    struct xmp_session_opts o;
+    struct xmp_error err;
+    int sv[2];
+
+    memset(sd, 0, sizeof *sd);
+    memset(&o, 0, sizeof o);
+    o.jid = jid;
+    o.timeout_ms = WAIT_MS;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+        return -1;
+    sd->peer = sv[1];
+    if (!(sd->c.session = xmp_session_new(&o, &err)) ||
+        session_adopt(sd->c.session, sv[0], full) != XMP_OK)
+        return -1;
+    sd->p.op.cls = &ping_class;
+    sd->p.op.c = &sd->c;
+    sd->p.op.fd = -1;
+    sd->p.op.deadline = -1;
+    sd->p.to = strchr(jid, '@') + 1;
+    sd->c.op = &sd->p.op;
+    return 0;
+}
+
+/* The server: answer the ping once it has arrived. */
+static void serve(struct side *sd, short revents)
+{
+    const char *id, *end;
+    char reply[256];
+    ssize_t n;
+
+    if (!(revents & POLLIN))
+        return;
+    n = read(sd->peer, sd->got + sd->len, sizeof sd->got - 1 - sd->len);
+    if (n <= 0)
+        return;
+    sd->len += (size_t)n;
+    sd->got[sd->len] = '\0';
+    if (sd->answered || !strstr(sd->got, "urn:xmpp:ping") ||
+        !(id = strstr(sd->got, "id='")))
+        return;
+    id += 4;
+    if (!(end = strchr(id, '\'')))
+        return;
+    snprintf(reply, sizeof reply, "<iq type='result' from='%s' id='%.*s'/>",
+             sd->p.to, (int)(end - id), id);
+    if (write(sd->peer, reply, strlen(reply)) == (ssize_t)strlen(reply))
+        sd->answered = 1;
+}
+
+/* Turns of the loop until cond() or the bound. */
+static int run(struct side *a, struct side *b, int (*cond)(void *), void *ud,
+               int *sig)
+{
+    struct cli *cs[2] = { &a->c, &b->c };
+    struct pollfd peers[2];
+    struct cli_poll lp;
+    int64_t until = xmp_now_ms() + WAIT_MS;
+
+    while (xmp_now_ms() < until) {
+        cli_settle(&a->c);
+        cli_settle(&b->c);
+        if (cond(ud))
+            return 1;
+        peers[0].fd = a->peer;
+        peers[1].fd = b->peer;
+        peers[0].events = peers[1].events = POLLIN;
+        memset(&lp, 0, sizeof lp);
+        lp.extra = peers;
+        lp.nextra = 2;
+        lp.deadline = until;
+        if (cli_poll(cs, 2, &lp) < 0)
+            return 0;
+        if (lp.sig && sig)
+            *sig = lp.sig;
+        serve(a, peers[0].revents);
+        serve(b, peers[1].revents);
+    }
+    return cond(ud);
+}
+
+static int both_done(void *ud)
+{
+    struct side **s = ud;
+
+    return s[0]->p.op.done && s[1]->p.op.done;
+}
+
+struct io_wait {
+    struct side *sd;
+    int sig;
+};
+
+static int io_seen(void *ud)
+{
+    struct io_wait *w = ud;
+
+    return w->sd->p.io_calls > 0 && w->sd->p.timer_calls > 0 && w->sig;
+}
+
+static void side_free(struct side *sd)
+{
+    xmp_session_free(sd->c.session);
+    if (sd->peer >= 0)
+        close(sd->peer);
+}
+
+int main(void)
+{
+    struct side a, b;
+    struct side *both[2] = { &a, &b };
+    struct io_wait w;
+    int fds[2];
+
+    /* two operations on two sessions, one loop */
+    ok(side_init(&a, "alice@example.test", "alice@example.test/a") == 0 &&
+           side_init(&b, "bob@other.test", "bob@other.test/b") == 0,
+       "two clients on socketpairs");
+    ok(ping_start(&a.p.op) == 0 && ping_start(&b.p.op) == 0,
+       "each starts its operation");
+    ok(run(&a, &b, both_done, both, NULL), "both finish in one loop");
+    ok(a.p.answered && a.p.op.status == EXIT_OK, "alice's has its answer");
+    ok(b.p.answered && b.p.op.status == EXIT_OK, "bob's has its answer");
+    ok(strstr(a.got, "to='example.test'") && strstr(b.got, "to='other.test'"),
+       "each went to its own server");
+    side_free(&a);
+    side_free(&b);
+
+    /* the session of one ends under its operation; the other goes on */
+    side_init(&a, "alice@example.test", "alice@example.test/a");
+    side_init(&b, "bob@other.test", "bob@other.test/b");
+    ping_start(&a.p.op);
+    ping_start(&b.p.op);
+    close(a.peer);
+    a.peer = -1;
+    ok(run(&a, &b, both_done, both, NULL), "both operations end");
+    ok(a.p.ended && a.p.op.status == EXIT_NOTSENT,
+       "a lost session is reported to its operation (not delivered)");
+    ok(b.p.answered && b.p.op.status == EXIT_OK && !b.p.ended,
+       "the other session's operation is not disturbed");
+    side_free(&a);
+    side_free(&b);
+
+    /* an operation's descriptor and timer; a signal goes to the driver */
+    side_init(&a, "alice@example.test", "alice@example.test/a");
+    side_init(&b, "bob@other.test", "bob@other.test/b");
+    ok(pipe(fds) == 0 && cli_signals() == 0, "a pipe and the signal pipe");
+    a.p.op.fd = fds[0];
+    a.p.op.events = POLLIN;
+    a.p.op.deadline = xmp_now_ms() + 50;
+    if (write(fds[1], "x", 1) != 1)
+        fds[1] = -1;
+    raise(SIGINT);
+    w.sd = &a;
+    w.sig = 0;
+    {
+        struct cli *cs[2] = { &a.c, &b.c };
+        struct pollfd none[1];
+        struct cli_poll lp;
+        int64_t until = xmp_now_ms() + WAIT_MS;
+
+        while (!io_seen(&w) && xmp_now_ms() < until) {
+            memset(&lp, 0, sizeof lp);
+            lp.extra = none;
+            lp.nextra = 0;
+            lp.deadline = until;
+            if (cli_poll(cs, 2, &lp) < 0)
+                break;
+            if (lp.sig)
+                w.sig = lp.sig;
+        }
+    }
+    ok(a.p.io_calls >= 1, "the operation's descriptor was read");
+    ok(a.p.timer_calls == 1, "its timer fired once");
+    ok(w.sig == SIGINT, "SIGINT was reported to the driver");
+    ok(!a.p.op.done, "... and did not end the operation by itself");
+    close(fds[0]);
+    close(fds[1]);
+    side_free(&a);
+    side_free(&b);
+    return tap_done();
+}
