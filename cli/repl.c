@@ -332,7 +332,7 @@ static void on_line(char *line)
     R.shown = 0; /* readline has moved past the prompt */
     if (!line) {
         fputc('\n', rl_outstream);
-        quit(R.status);
+        quit(EXIT_OK);
         return;
     }
     remember(line);
@@ -475,7 +475,7 @@ static void slash(char **argv, int argc)
     if (strcmp(cmd, "/help") == 0) {
         help();
     } else if (strcmp(cmd, "/quit") == 0 || strcmp(cmd, "/exit") == 0) {
-        quit(R.status);
+        quit(EXIT_OK);
     } else if (strcmp(cmd, "/trace") == 0) {
         if (argc == 2 && strcmp(argv[1], "on") == 0)
             R.c->o.verbose = 1;
