@@ -3,36 +3,22 @@
 #include "config.h"
 #endif
 /*
- * test_srv.c - RFC 2782 ordering, --server parsing, SRV lookups against a
- * fake DNS server on loopback, and the non-blocking connector.
+ * test_srv.c - RFC 2782 ordering, --server parsing, and SRV lookups
+ * against a fake DNS server on loopback (test_connect.c covers the
+ * connector).
  *
- * Only 127.0.0.1 and ::1 are ever contacted: the SRV queries go to a
- * child process through the XMPCTL_DNS_SERVER hook, and every connect
- * targets a numeric loopback address.
+ * Nothing leaves loopback: the SRV queries go to a child process through
+ * the XMPCTL_DNS_SERVER hook.
  */
 #include "net.h"
 #include "tap.h"
 #include "fakedns.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#define CONNECT_ATTEMPT_MS 2000
-#define DRIVE_LIMIT_MS 10000
-#define STUCK_ATTEMPT_MS 300
-#define STUCK_PROBE_MS 200
-#define STUCK_FILLERS 16
 #define ORDER_TEXT_MAX 256
 #define SCRIPT_MAX 16
 
@@ -292,7 +278,7 @@ static void test_parse_server(void)
     parse_bad("a b", "invalid --server value 'a b': bad host name");
 }
 
-/* ---- SRV lookups against the fake DNS server ------------------------------ */
+/* ---- SRV lookups against the fake DNS server ----------------------------- */
 
 static const struct fake_name fake_zone[] = {
     { "_xmpp-client._tcp.multi.test", 0, 2,
@@ -409,241 +395,6 @@ static void test_resolve(uint16_t dns_port)
     setenv("XMPCTL_DNS_SERVER", env, 1);
 }
 
-/* ---- connecting ---------------------------------------------------------- */
-
-static int listener(int family, int backlog, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&ss, 0, sizeof ss);
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *a;
-    }
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-        listen(fd, backlog) < 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(family == AF_INET6
-                      ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                      : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
-}
-
-/* A loopback port nobody listens on (bound once, then let go). */
-static uint16_t closed_port(void)
-{
-    uint16_t port = 0;
-    int fd = listener(AF_INET, 1, &port);
-
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Drive a connector the way an event loop would. */
-static enum xmp_err drive(struct net_connector *c, int *fd,
-                          struct xmp_error *err)
-{
-    int64_t limit = xmp_now_ms() + DRIVE_LIMIT_MS;
-    enum xmp_err r;
-
-    for (;;) {
-        struct pollfd pfd;
-        int64_t wait;
-
-        r = net_connector_step(c, fd, err);
-        if (r != XMP_AGAIN)
-            return r;
-        if (xmp_now_ms() > limit)
-            return XMP_ETIMEOUT;
-        wait = net_connector_deadline(c) - xmp_now_ms();
-        pfd.fd = net_connector_fd(c);
-        pfd.events = POLLOUT;
-        pfd.revents = 0;
-        poll(&pfd, 1, wait < 0 ? 0 : (int)wait);
-    }
-}
-
-static void target(struct net_target *t, const char *host, uint16_t port)
-{
-    memset(t, 0, sizeof *t);
-    snprintf(t->host, sizeof t->host, "%s", host);
-    t->port = port;
-    t->found_by = "--server";
-}
-
-static void test_connect(void)
-{
-    struct net_connector *c = NULL;
-    struct net_target t[2];
-    struct xmp_error err;
-    char want[XMP_ERRMSG_MAX];
-    uint16_t lport = 0, cport, l6port = 0;
-    int lfd, l6fd, fd = -1, afd;
-    enum xmp_err r;
-
-    lfd = listener(AF_INET, 8, &lport);
-    ok(lfd >= 0, "listening on 127.0.0.1 port %u", (unsigned)lport);
-    cport = closed_port();
-
-    /* arguments */
-    r = net_connector_new(&c, t, 0, CONNECT_ATTEMPT_MS, &err);
-    is_int(r, XMP_EUSAGE, "connector: no targets is a usage error");
-    target(&t[0], "127.0.0.1", lport);
-    r = net_connector_new(&c, t, 1, 0, &err);
-    is_int(r, XMP_EUSAGE, "connector: zero timeout is a usage error");
-
-    /* success */
-    r = net_connector_new(&c, t, 1, CONNECT_ATTEMPT_MS, &err);
-    is_int(r, XMP_OK, "connector: created");
-    r = drive(c, &fd, &err);
-    is_int(r, XMP_OK, "connect 127.0.0.1: ok");
-    ok(fd >= 0, "connect 127.0.0.1: got a socket");
-    snprintf(want, sizeof want, "127.0.0.1:%u", (unsigned)lport);
-    is_str(net_connector_address(c), want, "connect 127.0.0.1: address");
-    ok(net_connector_target(c) && net_connector_target(c)->port == lport,
-       "connect 127.0.0.1: target");
-    is_int(net_connector_fd(c), -1, "connect 127.0.0.1: socket handed over");
-    r = net_connector_step(c, &afd, &err);
-    is_int(r, XMP_EUSAGE, "connect 127.0.0.1: stepping again is misuse");
-    afd = accept(lfd, NULL, NULL);
-    ok(afd >= 0, "connect 127.0.0.1: the listener sees it");
-    if (afd >= 0)
-        close(afd);
-    if (fd >= 0)
-        close(fd);
-    net_connector_free(c);
-
-    /* refused */
-    target(&t[0], "127.0.0.1", cport);
-    net_connector_new(&c, t, 1, CONNECT_ATTEMPT_MS, &err);
-    xmp_error_clear(&err);
-    r = drive(c, &fd, &err);
-    is_int(r, XMP_EUNREACH, "closed port: unreachable");
-    is_int(err.code, XMP_EUNREACH, "closed port: err.code");
-    snprintf(want, sizeof want,
-             "cannot connect to 127.0.0.1 port %u (127.0.0.1): "
-             "connection refused", (unsigned)cport);
-    is_str(err.msg, want, "closed port: message");
-    ok(strstr(err.msg, "refused") != NULL, "closed port: says refused");
-    is_int(fd, -1, "closed port: no socket");
-    ok(net_connector_address(c) == NULL, "closed port: no address");
-    r = net_connector_step(c, &fd, &err);
-    is_int(r, XMP_EUNREACH, "closed port: the failure sticks");
-    net_connector_free(c);
-
-    /* first refuses, second accepts */
-    target(&t[0], "127.0.0.1", cport);
-    target(&t[1], "127.0.0.1", lport);
-    net_connector_new(&c, t, 2, CONNECT_ATTEMPT_MS, &err);
-    r = drive(c, &fd, &err);
-    is_int(r, XMP_OK, "two targets: the second answers");
-    ok(net_connector_target(c) && net_connector_target(c)->port == lport,
-       "two targets: target is the second");
-    snprintf(want, sizeof want, "127.0.0.1:%u", (unsigned)lport);
-    is_str(net_connector_address(c), want, "two targets: address");
-    afd = accept(lfd, NULL, NULL);
-    if (afd >= 0)
-        close(afd);
-    if (fd >= 0)
-        close(fd);
-    net_connector_free(c);
-
-    /* IPv6 loopback, where there is one */
-    l6fd = listener(AF_INET6, 8, &l6port);
-    if (l6fd >= 0) {
-        target(&t[0], "::1", l6port);
-        net_connector_new(&c, t, 1, CONNECT_ATTEMPT_MS, &err);
-        r = drive(c, &fd, &err);
-        is_int(r, XMP_OK, "connect ::1: ok");
-        snprintf(want, sizeof want, "[::1]:%u", (unsigned)l6port);
-        is_str(net_connector_address(c), want, "connect ::1: address");
-        if (fd >= 0)
-            close(fd);
-        net_connector_free(c);
-        close(l6fd);
-    } else {
-        ok(1, "# SKIP no IPv6 loopback");
-        ok(1, "# SKIP no IPv6 loopback");
-    }
-    close(lfd);
-}
-
-/* A listener whose accept queue is full drops SYNs, so a connect to it
- * neither succeeds nor fails: the attempt must time out. */
-static void test_timeout(void)
-{
-    struct net_connector *c = NULL;
-    struct net_target t;
-    struct xmp_error err;
-    int fillers[STUCK_FILLERS], nfill = 0, lfd, fd = -1, stuck = 0, i;
-    uint16_t port = 0;
-    struct sockaddr_in a;
-    enum xmp_err r;
-    char want[XMP_ERRMSG_MAX];
-
-    lfd = listener(AF_INET, 0, &port);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    while (lfd >= 0 && nfill < STUCK_FILLERS && !stuck) {
-        struct pollfd pfd;
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       0);
-
-        if (s < 0)
-            break;
-        fillers[nfill++] = s;
-        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
-            continue;
-        pfd.fd = s;
-        pfd.events = POLLOUT;
-        pfd.revents = 0;
-        stuck = poll(&pfd, 1, STUCK_PROBE_MS) == 0;
-    }
-    if (!stuck) {
-        for (i = 0; i < 4; i++)
-            ok(1, "# SKIP cannot fill an accept queue here");
-        goto out;
-    }
-    target(&t, "127.0.0.1", port);
-    net_connector_new(&c, &t, 1, STUCK_ATTEMPT_MS, &err);
-    r = net_connector_step(c, &fd, &err);
-    is_int(r, XMP_AGAIN, "stuck listener: connect in progress");
-    r = net_connector_step(c, &fd, &err);
-    is_int(r, XMP_AGAIN, "stuck listener: early step just waits");
-    xmp_error_clear(&err);
-    r = drive(c, &fd, &err);
-    is_int(r, XMP_ETIMEOUT, "stuck listener: timeout");
-    snprintf(want, sizeof want,
-             "cannot connect to 127.0.0.1 port %u (127.0.0.1): timed out "
-             "after %d ms", (unsigned)port, STUCK_ATTEMPT_MS);
-    is_str(err.msg, want, "stuck listener: message");
-    net_connector_free(c);
-out:
-    for (i = 0; i < nfill; i++)
-        close(fillers[i]);
-    if (lfd >= 0)
-        close(lfd);
-}
-
 int main(void)
 {
     uint16_t dns_port = 0;
@@ -659,8 +410,6 @@ int main(void)
     ok(dns > 0, "fake DNS server on 127.0.0.1 port %u", (unsigned)dns_port);
     if (dns > 0)
         test_resolve(dns_port);
-    test_connect();
-    test_timeout();
 
     if (dns > 0) {
         kill(dns, SIGTERM);
