@@ -34,7 +34,7 @@
 #define SANITY_MS 5000      /* "it ended", not "it was fast" */
 #define STUCK_PROBE_MS 200
 #define STUCK_FILLERS 16
-#define SLOW_DNS_MS 300
+#define SLOW_DNS_MS 2000  /* far longer than freeing can take */
 #define THREAD_END_MS 10000
 
 /* ---- loopback helpers ---------------------------------------------------- */
@@ -468,22 +468,19 @@ static void test_abandon(uint16_t dns_port)
     struct net_connector *c = NULL;
     struct xmp_error err;
     char env[64];
-    int64_t t0;
     int fds, fd, left;
 
     snprintf(env, sizeof env, "127.0.0.1:%u", (unsigned)dns_port);
     setenv("XMPCTL_DNS_SERVER", env, 1);
     fds = count_fds();
-    t0 = xmp_now_ms();
     net_connector_srv(&c, "slow.test", BUDGET_MS, &err);
     is_int(net_connector_step(c, &fd, &err), XMP_AGAIN,
            "slow DNS: still asking");
     net_connector_free(c);
-    ok(xmp_now_ms() - t0 < SLOW_DNS_MS,
-       "slow DNS: freeing did not wait for the answer");
+    /* had freeing waited for the thread, its end would be closed */
     left = count_fds();
-    ok(left > fds, "slow DNS: the thread still holds its end (%d > %d)",
-       left, fds);
+    ok(left > fds, "slow DNS: freed without waiting; the thread still holds "
+                   "its end (%d > %d)", left, fds);
     is_int(fds_back_to(fds), fds,
            "slow DNS: the thread ended and closed its end");
     unsetenv("XMPCTL_DNS_SERVER");
