@@ -3,12 +3,13 @@
 #include "config.h"
 #endif
 /*
- * net.c - finding and connecting to an XMPP server.
- *
- * DNS SRV (RFC 6120 §3.2, RFC 2782, XEP-0368) through the reentrant
- * resolver interface (res_ninit/res_nquery on a state of our own, so
- * nothing is shared between sessions), then one non-blocking connect
- * after another, each bounded by a deadline the caller polls towards.
+ * net.c - finding an XMPP server: DNS SRV (RFC 6120 §3.2, RFC 2782,
+ * XEP-0368) through the reentrant resolver interface (res_ninit/res_nquery
+ * on a state of our own, so nothing is shared between sessions or
+ * threads), each host's addresses (getaddrinfo, IPv6 and IPv4
+ * interleaved), and --server values.  Everything here that asks DNS
+ * blocks: resolver.c runs it on a thread of its own, and connect.c
+ * connects to what it finds.
  */
 #include "net.h"
 
@@ -19,7 +20,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +42,6 @@
 #define SRV_FIXED_LEN 6
 #define DNS_DEFAULT_PORT 53
 #define PORT_MAX 65535
-/* Room for "[" address "]:" port, scope id included. */
-#define ADDR_TEXT_MAX (NI_MAXHOST + 16)
 #define ERRTEXT_MAX 128
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -58,7 +56,7 @@ static const char *lower_first(const char *s, char *buf, size_t len)
     return buf;
 }
 
-static const char *errno_text(int e, char *buf, size_t len)
+const char *net_errno_text(int e, char *buf, size_t len)
 {
     char tmp[ERRTEXT_MAX];
 
@@ -248,10 +246,11 @@ static void srv_keep(struct srv_list *l, const struct net_target *rec)
  * Test hook: XMPCTL_DNS_SERVER=IPV4[:PORT] (e.g. 127.0.0.1:5353) sends the
  * SRV queries to that server instead of the ones in /etc/resolv.conf, so
  * the test suite can answer them from a fake DNS server on loopback.
- * secure_getenv: never honoured in a set-user-ID program.
+ * secure_getenv: never honoured in a set-user-ID program.  Read here, in
+ * the caller's thread; the resolver thread gets the parsed address.
  */
-static enum xmp_err apply_dns_override(struct __res_state *rs,
-                                       struct xmp_error *err)
+enum xmp_err net_dns_server_from_env(struct net_dns_server *d,
+                                     struct xmp_error *err)
 {
     const char *v = secure_getenv("XMPCTL_DNS_SERVER");
     const char *colon;
@@ -260,6 +259,7 @@ static enum xmp_err apply_dns_override(struct __res_state *rs,
     uint16_t port = DNS_DEFAULT_PORT;
     size_t iplen;
 
+    memset(d, 0, sizeof *d);
     if (!v || !*v)
         return XMP_OK;
     colon = strchr(v, ':');
@@ -271,17 +271,25 @@ static enum xmp_err apply_dns_override(struct __res_state *rs,
     ip[iplen] = '\0';
     if (inet_pton(AF_INET, ip, &addr) != 1)
         goto bad;
-    rs->nscount = 1;
-    memset(&rs->nsaddr_list[0], 0, sizeof rs->nsaddr_list[0]);
-    /* a non-zero family makes glibc use nsaddr_list, not its IPv6 copy */
-    rs->nsaddr_list[0].sin_family = AF_INET;
-    rs->nsaddr_list[0].sin_addr = addr;
-    rs->nsaddr_list[0].sin_port = htons(port);
+    d->set = 1;
+    d->addr.sin_family = AF_INET;
+    d->addr.sin_addr = addr;
+    d->addr.sin_port = htons(port);
     return XMP_OK;
 bad:
     return xmp_error_set(err, XMP_EUSAGE,
                          "invalid XMPCTL_DNS_SERVER value '%s': "
                          "expected IPV4:PORT", v);
+}
+
+static void apply_dns_server(struct __res_state *rs,
+                             const struct net_dns_server *d)
+{
+    if (!d || !d->set)
+        return;
+    rs->nscount = 1;
+    /* a non-zero family makes glibc use nsaddr_list, not its IPv6 copy */
+    rs->nsaddr_list[0] = d->addr;
 }
 
 /* Parse one SRV answer into l.  Returns SRV_RECORDS, SRV_NONE,
@@ -346,6 +354,7 @@ static int srv_parse(const unsigned char *ans, int len, int direct_tls,
  * happened. */
 static enum xmp_err srv_query(struct __res_state *rs, const char *service,
                               const char *domain, int direct_tls,
+                              net_asking_fn asking, void *ud,
                               unsigned char *ans, struct srv_list *l,
                               enum srv_outcome *out, struct xmp_error *err)
 {
@@ -358,10 +367,13 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
         return xmp_error_set(err, XMP_EUSAGE,
                              "domain name too long for a DNS query: %s",
                              domain);
+    *out = SRV_TEMP;
+    if (asking && asking(ud, qname) != 0)
+        return xmp_error_set(err, XMP_ETIMEOUT, "lookup of %s abandoned",
+                             qname);
     errno = 0;
-    /* This blocks while DNS answers.  It runs in xmp_session_start,
-     * before the caller's loop takes over, never inside a step; a loop
-     * that serves more than one session needs it asynchronous. */
+    /* This blocks while DNS answers (resolv.conf's timeouts), which is
+     * why it runs on the resolver thread. */
     len = res_nquery(rs, qname, ns_c_in, ns_t_srv, ans, DNS_ANSWER_MAX);
     saved_errno = errno;
     if (len < 0) {
@@ -381,9 +393,10 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
             *out = SRV_TEMP;
             return xmp_error_set(err, XMP_ETEMP,
                                  "DNS lookup of %s failed: %s", qname,
-                                 saved_errno ? errno_text(saved_errno, etext,
-                                                          sizeof etext)
-                                             : "resolver error");
+                                 saved_errno
+                                     ? net_errno_text(saved_errno, etext,
+                                                      sizeof etext)
+                                     : "resolver error");
         }
     }
     if (len > DNS_ANSWER_MAX)
@@ -399,8 +412,11 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
     return XMP_OK;
 }
 
-enum xmp_err net_resolve(const char *domain, struct net_target **out,
-                         size_t *n, struct xmp_error *err)
+enum xmp_err net_srv_lookup(const char *domain,
+                            const struct net_dns_server *dns,
+                            net_asking_fn asking, void *ud,
+                            struct net_target **out, size_t *n,
+                            struct xmp_error *err)
 {
     struct __res_state rs;
     struct srv_list *l = NULL;
@@ -437,20 +453,18 @@ enum xmp_err net_resolve(const char *domain, struct net_target **out,
         goto out;
     }
     rs_open = 1;
-    rc = apply_dns_override(&rs, err);
-    if (rc != XMP_OK)
-        goto out;
+    apply_dns_server(&rs, dns);
 
     /* XEP-0368: direct TLS records compete with STARTTLS ones */
-    rc = srv_query(&rs, SRV_DIRECT_TLS_SERVICE, domain, 1, ans, l, &tls_out,
-                   &tls_err);
+    rc = srv_query(&rs, SRV_DIRECT_TLS_SERVICE, domain, 1, asking, ud, ans, l,
+                   &tls_out, &tls_err);
     if (rc != XMP_OK && rc != XMP_ETEMP) {
         if (err)
             *err = tls_err;
         goto out;
     }
-    rc = srv_query(&rs, SRV_STARTTLS_SERVICE, domain, 0, ans, l, &tcp_out,
-                   &tcp_err);
+    rc = srv_query(&rs, SRV_STARTTLS_SERVICE, domain, 0, asking, ud, ans, l,
+                   &tcp_out, &tcp_err);
     if (rc != XMP_OK && rc != XMP_ETEMP) {
         if (err)
             *err = tcp_err;
@@ -499,6 +513,22 @@ out:
     free(ans);
     free(l);
     return rc;
+}
+
+enum xmp_err net_resolve(const char *domain, struct net_target **out,
+                         size_t *n, struct xmp_error *err)
+{
+    struct net_dns_server dns;
+    enum xmp_err rc;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    rc = net_dns_server_from_env(&dns, err);
+    if (rc != XMP_OK)
+        return rc;
+    return net_srv_lookup(domain, &dns, NULL, NULL, out, n, err);
 }
 
 /* ---- --server ------------------------------------------------------------ */
@@ -622,128 +652,58 @@ bad:
                          s, why);
 }
 
-/* ---- connecting ---------------------------------------------------------- */
 
-struct net_connector {
-    struct net_target *targets;
-    size_t n;
-    size_t next_target;      /* index of the next target to resolve */
-    const struct net_target *cur; /* target of the addresses below */
-    struct addrinfo *ai;     /* getaddrinfo result for cur */
-    struct addrinfo **order; /* ai entries, IPv6 and IPv4 interleaved */
-    size_t naddr, next_addr;
-    int attempt_ms;
-    int fd;                  /* attempt in progress, or -1 */
-    int64_t deadline;
-    char host_addr[NI_MAXHOST]; /* numeric address being tried */
-    char address[ADDR_TEXT_MAX];
-    int done;                /* 1: connected, 2: all failed */
-    int resolved_any;
-    struct xmp_error last_connect; /* most recent connect failure */
-    struct xmp_error last_resolve; /* most recent name failure */
-};
+/* ---- addresses ----------------------------------------------------------- */
 
-enum xmp_err net_connector_new(struct net_connector **out,
-                               const struct net_target *targets, size_t n,
-                               int attempt_ms, struct xmp_error *err)
+enum xmp_err net_addresses(const struct net_target *t, int numeric_only,
+                           struct net_addr **out, size_t *n,
+                           struct xmp_error *err)
 {
-    struct net_connector *c;
-
-    if (!out)
-        return xmp_error_set(err, XMP_EUSAGE, "no connector to fill");
-    *out = NULL;
-    if (!targets || n == 0)
-        return xmp_error_set(err, XMP_EUSAGE, "no server to connect to");
-    if (attempt_ms <= 0)
-        return xmp_error_set(err, XMP_EUSAGE,
-                             "invalid connect timeout %d ms", attempt_ms);
-    c = calloc(1, sizeof *c);
-    if (!c || !(c->targets = malloc(n * sizeof *targets))) {
-        free(c);
-        return xmp_error_set(err, XMP_ENOMEM,
-                             "out of memory preparing to connect");
-    }
-    memcpy(c->targets, targets, n * sizeof *targets);
-    c->n = n;
-    c->attempt_ms = attempt_ms;
-    c->fd = -1;
-    c->deadline = -1;
-    xmp_error_clear(&c->last_connect);
-    xmp_error_clear(&c->last_resolve);
-    *out = c;
-    return XMP_OK;
-}
-
-static void drop_addresses(struct net_connector *c)
-{
-    if (c->ai)
-        freeaddrinfo(c->ai);
-    c->ai = NULL;
-    free(c->order);
-    c->order = NULL;
-    c->naddr = c->next_addr = 0;
-}
-
-static void close_attempt(struct net_connector *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    c->deadline = -1;
-}
-
-static void connect_failed(struct net_connector *c, int e)
-{
-    char etext[ERRTEXT_MAX];
-
-    xmp_error_set(&c->last_connect, XMP_EUNREACH,
-                  "cannot connect to %s port %u (%s): %s", c->cur->host,
-                  (unsigned)c->cur->port, c->host_addr,
-                  errno_text(e, etext, sizeof etext));
-    close_attempt(c);
-}
-
-/* Resolve the next target; 0 when it gave addresses, -1 when it did not
- * (recorded), -2 on ENOMEM. */
-static int resolve_target(struct net_connector *c)
-{
-    struct addrinfo hints, *p;
+    struct addrinfo hints, *ai = NULL, *p;
     struct addrinfo **v6 = NULL, **v4 = NULL;
-    size_t n6 = 0, n4 = 0, i, total = 0;
+    struct net_addr *a = NULL;
+    size_t n6 = 0, n4 = 0, i, total = 0, used = 0;
     char port[8], etext[ERRTEXT_MAX];
-    int r, first_v6, rc = -2;
+    enum xmp_err rc;
+    int r, first_v6;
 
-    drop_addresses(c);
-    c->cur = &c->targets[c->next_target++];
-    snprintf(port, sizeof port, "%u", (unsigned)c->cur->port);
+    *out = NULL;
+    *n = 0;
+    snprintf(port, sizeof port, "%u", (unsigned)t->port);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-    /* This blocks while DNS answers: acceptable for a command that runs
-     * once; an interactive front end would resolve elsewhere first. */
-    r = getaddrinfo(c->cur->host, port, &hints, &c->ai);
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV |
+                     (numeric_only ? AI_NUMERICHOST : 0);
+    /* Without AI_NUMERICHOST this blocks while DNS answers: the resolver
+     * thread's business. */
+    r = getaddrinfo(t->host, port, &hints, &ai);
     if (r != 0) {
-        c->ai = NULL;
+        if (numeric_only && r == EAI_NONAME)
+            return XMP_AGAIN;
         if (r == EAI_MEMORY)
-            return -2;
-        xmp_error_set(&c->last_resolve,
-                      r == EAI_AGAIN ? XMP_ETEMP : XMP_ENOHOST,
-                      "cannot resolve %s: %s", c->cur->host,
-                      r == EAI_SYSTEM
-                          ? errno_text(errno, etext, sizeof etext)
-                          : lower_first(gai_strerror(r), etext,
-                                        sizeof etext));
-        return -1;
+            return xmp_error_set(err, XMP_ENOMEM,
+                                 "out of memory resolving %s", t->host);
+        return xmp_error_set(err, r == EAI_AGAIN ? XMP_ETEMP : XMP_ENOHOST,
+                             "cannot resolve %s: %s", t->host,
+                             r == EAI_SYSTEM
+                                 ? net_errno_text(errno, etext, sizeof etext)
+                                 : lower_first(gai_strerror(r), etext,
+                                               sizeof etext));
     }
-    for (p = c->ai; p; p = p->ai_next)
+    for (p = ai; p; p = p->ai_next)
         total++;
     v6 = calloc(total, sizeof *v6);
     v4 = calloc(total, sizeof *v4);
-    c->order = calloc(total, sizeof *c->order);
-    if (!v6 || !v4 || !c->order)
+    a = calloc(total, sizeof *a);
+    if (!v6 || !v4 || !a) {
+        rc = xmp_error_set(err, XMP_ENOMEM, "out of memory resolving %s",
+                           t->host);
         goto out;
-    for (p = c->ai; p; p = p->ai_next) {
+    }
+    for (p = ai; p; p = p->ai_next) {
+        if (p->ai_addrlen > sizeof a->ss)
+            continue;
         if (p->ai_family == AF_INET6)
             v6[n6++] = p;
         else
@@ -751,195 +711,42 @@ static int resolve_target(struct net_connector *c)
     }
     /* RFC 8305 §4: alternate families, starting with the one the
      * system's address selection put first */
-    first_v6 = c->ai->ai_family == AF_INET6;
+    first_v6 = ai->ai_family == AF_INET6;
     for (i = 0; i < n6 || i < n4; i++) {
-        if (first_v6) {
-            if (i < n6)
-                c->order[c->naddr++] = v6[i];
-            if (i < n4)
-                c->order[c->naddr++] = v4[i];
-        } else {
-            if (i < n4)
-                c->order[c->naddr++] = v4[i];
-            if (i < n6)
-                c->order[c->naddr++] = v6[i];
+        struct addrinfo *pair[2];
+        size_t k;
+
+        pair[0] = first_v6 ? (i < n6 ? v6[i] : NULL) : (i < n4 ? v4[i] : NULL);
+        pair[1] = first_v6 ? (i < n4 ? v4[i] : NULL) : (i < n6 ? v6[i] : NULL);
+        for (k = 0; k < 2; k++) {
+            if (!pair[k])
+                continue;
+            memcpy(&a[used].ss, pair[k]->ai_addr, pair[k]->ai_addrlen);
+            a[used].len = pair[k]->ai_addrlen;
+            used++;
         }
     }
-    c->resolved_any = 1;
-    rc = 0;
+    if (used == 0) {
+        rc = xmp_error_set(err, XMP_ENOHOST,
+                           "cannot resolve %s: no usable address", t->host);
+        goto out;
+    }
+    *out = a;
+    *n = used;
+    a = NULL;
+    rc = XMP_OK;
 out:
+    free(a);
     free(v6);
     free(v4);
-    if (rc != 0)
-        drop_addresses(c);
+    freeaddrinfo(ai);
     return rc;
 }
 
-/* Start a connect to the next address.  XMP_AGAIN: in progress; XMP_OK:
- * connected at once; XMP_EUNREACH: failed at once (recorded). */
-static enum xmp_err start_attempt(struct net_connector *c,
-                                  const struct addrinfo *a)
+const char *net_addr_text(const struct net_addr *a, char *buf, size_t len)
 {
-    int fd;
-
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, c->host_addr,
-                    sizeof c->host_addr, NULL, 0, NI_NUMERICHOST) != 0)
-        snprintf(c->host_addr, sizeof c->host_addr, "unknown address");
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                a->ai_protocol);
-    if (fd < 0) {
-        connect_failed(c, errno);
-        return XMP_EUNREACH;
-    }
-    c->fd = fd;
-    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-        return XMP_OK;
-    /* EINTR: the connect goes on in the background, like EINPROGRESS */
-    if (errno == EINPROGRESS || errno == EINTR) {
-        c->deadline = xmp_now_ms() + c->attempt_ms;
-        return XMP_AGAIN;
-    }
-    connect_failed(c, errno);
-    return XMP_EUNREACH;
-}
-
-static enum xmp_err connected(struct net_connector *c, int *fd)
-{
-    if (strchr(c->host_addr, ':'))
-        snprintf(c->address, sizeof c->address, "[%s]:%u", c->host_addr,
-                 (unsigned)c->cur->port);
-    else
-        snprintf(c->address, sizeof c->address, "%s:%u", c->host_addr,
-                 (unsigned)c->cur->port);
-    *fd = c->fd;
-    c->fd = -1; /* the caller's now */
-    c->deadline = -1;
-    c->done = 1;
-    drop_addresses(c);
-    return XMP_OK;
-}
-
-/* Every address failed: report the most telling failure. */
-static enum xmp_err all_failed(struct net_connector *c, struct xmp_error *err)
-{
-    const struct xmp_error *e =
-        c->resolved_any ? &c->last_connect : &c->last_resolve;
-
-    c->done = 2;
-    drop_addresses(c);
-    if (e->code == XMP_OK)
-        return xmp_error_set(err, XMP_EUNREACH, "no address to connect to");
-    if (err)
-        *err = *e;
-    return e->code;
-}
-
-/* Check the attempt in progress: XMP_OK connected, XMP_AGAIN still
- * waiting, XMP_EUNREACH it failed (recorded, socket closed). */
-static enum xmp_err check_attempt(struct net_connector *c)
-{
-    struct pollfd pfd;
-    int r, soerr = 0;
-    socklen_t len = sizeof soerr;
-
-    pfd.fd = c->fd;
-    pfd.events = POLLOUT;
-    pfd.revents = 0;
-    r = poll(&pfd, 1, 0);
-    if (r < 0 && errno != EINTR) {
-        connect_failed(c, errno);
-        return XMP_EUNREACH;
-    }
-    if (r <= 0) {
-        if (xmp_now_ms() < c->deadline)
-            return XMP_AGAIN;
-        xmp_error_set(&c->last_connect, XMP_ETIMEOUT,
-                      "cannot connect to %s port %u (%s): timed out after "
-                      "%d ms", c->cur->host, (unsigned)c->cur->port,
-                      c->host_addr, c->attempt_ms);
-        close_attempt(c);
-        return XMP_EUNREACH;
-    }
-    /* writable or in error: SO_ERROR tells which */
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-        soerr = errno;
-    if (soerr != 0) {
-        connect_failed(c, soerr);
-        return XMP_EUNREACH;
-    }
-    return XMP_OK;
-}
-
-enum xmp_err net_connector_step(struct net_connector *c, int *fd,
-                                struct xmp_error *err)
-{
-    enum xmp_err r;
-
-    if (!c || !fd)
-        return xmp_error_set(err, XMP_EUSAGE, "no connector to step");
-    *fd = -1;
-    if (c->done == 1)
-        return xmp_error_set(err, XMP_EUSAGE,
-                             "connector already handed over its socket");
-    if (c->done == 2)
-        return all_failed(c, err);
-
-    if (c->fd >= 0) {
-        r = check_attempt(c);
-        if (r == XMP_OK)
-            return connected(c, fd);
-        if (r == XMP_AGAIN)
-            return XMP_AGAIN;
-    }
-    for (;;) {
-        if (c->next_addr < c->naddr) {
-            r = start_attempt(c, c->order[c->next_addr++]);
-            if (r == XMP_OK)
-                return connected(c, fd);
-            if (r == XMP_AGAIN)
-                return XMP_AGAIN;
-            continue;
-        }
-        if (c->next_target >= c->n)
-            return all_failed(c, err);
-        if (resolve_target(c) == -2) {
-            c->done = 2;
-            xmp_error_set(&c->last_connect, XMP_ENOMEM,
-                          "out of memory resolving %s", c->cur->host);
-            xmp_error_set(&c->last_resolve, XMP_ENOMEM,
-                          "out of memory resolving %s", c->cur->host);
-            return xmp_error_set(err, XMP_ENOMEM,
-                                 "out of memory resolving %s", c->cur->host);
-        }
-    }
-}
-
-int net_connector_fd(const struct net_connector *c)
-{
-    return c ? c->fd : -1;
-}
-
-int64_t net_connector_deadline(const struct net_connector *c)
-{
-    return c && c->fd >= 0 ? c->deadline : -1;
-}
-
-const struct net_target *net_connector_target(const struct net_connector *c)
-{
-    return c && c->done == 1 ? c->cur : NULL;
-}
-
-const char *net_connector_address(const struct net_connector *c)
-{
-    return c && c->done == 1 ? c->address : NULL;
-}
-
-void net_connector_free(struct net_connector *c)
-{
-    if (!c)
-        return;
-    close_attempt(c);
-    drop_addresses(c);
-    free(c->targets);
-    free(c);
+    if (getnameinfo((const struct sockaddr *)&a->ss, a->len, buf,
+                    (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(buf, len, "unknown address");
+    return buf;
 }

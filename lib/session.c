@@ -216,7 +216,6 @@ void xmp_session_free(struct xmp_session *s)
     handlers_free(s);
     iq_free_all(s);
     xmp_jid_clear(&s->jid);
-    free(s->targets);
     free(s->bare);
     free(s->resource);
     free(s->server);
@@ -241,25 +240,26 @@ static enum xmp_err open_stream(struct xmp_session *s)
 
 enum xmp_err xmp_session_start(struct xmp_session *s)
 {
+    struct net_target server;
     struct xmp_error e;
+    enum xmp_err r;
 
     if (s->state != ST_IDLE)
         return session_refuse(s, XMP_EUSAGE, "session already started");
     if (open_stream(s) != XMP_OK)
         return s->err.code;
+    /* Nothing here waits for DNS: the connector resolves names on a
+     * thread of its own, and its step connects.  The timeout bounds all
+     * of it, from now until a connection exists. */
     if (s->server) {
-        if (!(s->targets = calloc(1, sizeof *s->targets)))
-            return session_fail(s, XMP_ENOMEM, "out of memory");
-        if (net_parse_server(s->server, s->targets, &e) != XMP_OK)
+        if (net_parse_server(s->server, &server, &e) != XMP_OK)
             return session_fail_with(s, &e);
-        s->targets[0].direct_tls = s->o.direct_tls;
-        s->ntargets = 1;
-    } else if (net_resolve(s->jid.domain, &s->targets, &s->ntargets, &e) !=
-               XMP_OK) {
-        return session_fail_with(s, &e);
+        server.direct_tls = s->o.direct_tls;
+        r = net_connector_new(&s->conn, &server, 1, s->o.timeout_ms, &e);
+    } else {
+        r = net_connector_srv(&s->conn, s->jid.domain, s->o.timeout_ms, &e);
     }
-    if (net_connector_new(&s->conn, s->targets, s->ntargets, s->o.timeout_ms,
-                          &e) != XMP_OK)
+    if (r != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_CONNECTING;
     s->wait_since = xmp_now_ms();

@@ -78,9 +78,7 @@ struct xmp_session {
     int in_callback;       /* inside a handler or request callback */
 
     /* net */
-    struct net_target *targets;
-    size_t ntargets;
-    struct net_connector *conn;
+    struct net_connector *conn; /* while connecting */
     struct net_target target;
     char address[64];
 

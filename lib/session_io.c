@@ -3,12 +3,14 @@
  * session_io.c - driving a session: the step function, what to poll for
  * and until when, and the blocking convenience loop on top of step.
  *
- * Deadlines: while connecting, each attempt's; while negotiating, the
- * time since our last request; while ready, each request's own (which
- * fails only that request) and the keepalive; while closing, a bounded
- * wait for the peer's close.  In every state, bytes we queued that the
- * peer does not take within the timeout end the session: a peer that
- * stops reading cannot hold us, and the queue cannot grow without end.
+ * Deadlines: while connecting, the connector's (the next staggered
+ * attempt, or the end of the connection budget, DNS included); while
+ * negotiating, the time since our last request; while ready, each
+ * request's own (which fails only that request) and the keepalive; while
+ * closing, a bounded wait for the peer's close.  In every state, bytes we
+ * queued that the peer does not take within the timeout end the session:
+ * a peer that stops reading cannot hold us, and the queue cannot grow
+ * without end.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -174,7 +176,7 @@ short xmp_session_events(const struct xmp_session *s)
     case ST_FAILED:
         return 0;
     case ST_CONNECTING:
-        return POLLOUT;
+        return POLLIN; /* the connector's fd is an epoll set */
     default:
         return stream_events(&s->st);
     }
@@ -182,9 +184,9 @@ short xmp_session_events(const struct xmp_session *s)
 
 int xmp_session_pending(const struct xmp_session *s)
 {
-    /* Nothing to poll yet: the first connect attempt starts in step. */
-    if (s->state == ST_CONNECTING && net_connector_fd(s->conn) < 0)
-        return 1;
+    /* Addresses known and no attempt running: step starts one. */
+    if (s->state == ST_CONNECTING)
+        return net_connector_pending(s->conn);
     if (s->state < ST_WAIT_FEATURES || s->state > ST_CLOSING)
         return 0;
     return stream_pending(&s->st);

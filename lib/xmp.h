@@ -224,9 +224,11 @@ struct xmp_session_opts {
     struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
     const char *mech;     /* NULL: strongest offered; else force this one */
-    /* How long to wait: for each connection attempt and negotiation
-     * step, for the answer to each request (xmp_session_send_iq can say
-     * otherwise), and for the server to take bytes we queued.  0: 30 s. */
+    /* How long to wait: for a connection, from xmp_session_start until
+     * one exists (DNS and every connect attempt included); for each
+     * negotiation step; for the answer to each request
+     * (xmp_session_send_iq can say otherwise); and for the server to take
+     * bytes we queued.  0: 30 s. */
     int timeout_ms;
     /* Ready and nothing heard from the server for this long: ping it
      * (XEP-0199); no answer within timeout_ms is a dead connection.
@@ -274,8 +276,10 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                                     struct xmp_error *err);
 void xmp_session_free(struct xmp_session *s);
 
-/* Start connecting: resolves the domain (this blocks for DNS) and starts a
- * non-blocking connect.  Then drive the session with xmp_session_step. */
+/* Start connecting; never waits for DNS or the network.  Names are looked
+ * up on a thread the session starts (it never calls back into the caller
+ * and is left to end on its own when the session is freed first); the
+ * connects, and all that follows, happen in xmp_session_step. */
 enum xmp_err xmp_session_start(struct xmp_session *s);
 
 /* Event-loop interface: poll xmp_session_fd for xmp_session_events
@@ -284,7 +288,10 @@ enum xmp_err xmp_session_start(struct xmp_session *s);
  * ready and returns XMP_AGAIN, XMP_OK (phase is CLOSED) or an error
  * (phase is FAILED).  xmp_session_step must be called at once, without
  * polling, while xmp_session_pending says so (bytes buffered inside the
- * TLS layer are invisible to poll). */
+ * TLS layer are invisible to poll).  Ask for the fd and events again
+ * before each poll: while connecting, the fd is an epoll descriptor
+ * (Linux) over the name lookup and every connection attempt, polled for
+ * POLLIN; once connected, it is the connection's socket. */
 int xmp_session_fd(const struct xmp_session *s);
 short xmp_session_events(const struct xmp_session *s);
 int64_t xmp_session_deadline(const struct xmp_session *s);

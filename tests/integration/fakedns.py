@@ -4,10 +4,12 @@
 for tests that exercise SRV lookups (RFC 2782) without the network.
 
 usage: fakedns.py PORTFILE NAME=PRIO:WEIGHT:PORT:TARGET ...
+       fakedns.py PORTFILE --silent
 
 Listens on a free UDP port (written to PORTFILE), answers each SRV query
 for a NAME in the table with its records, anything else with NXDOMAIN.
-Runs until killed.
+With --silent it reads every query and never answers: a DNS server that
+has gone quiet.  Runs until killed.
 """
 import os
 import socket
@@ -25,8 +27,9 @@ def encode_name(name):
 
 def main():
     portfile = sys.argv[1]
+    silent = sys.argv[2:] == ["--silent"]
     table = {}
-    for spec in sys.argv[2:]:
+    for spec in [] if silent else sys.argv[2:]:
         name, _, rec = spec.partition("=")
         prio, weight, port, target = rec.split(":", 3)
         table.setdefault(name.lower().rstrip("."), []).append(
@@ -38,7 +41,7 @@ def main():
     os.rename(portfile + ".tmp", portfile)
     while True:
         query, peer = sock.recvfrom(512)
-        if len(query) < 12:
+        if silent or len(query) < 12:
             continue
         qid = query[:2]
         # the question: labels, then type and class

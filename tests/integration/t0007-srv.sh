@@ -13,7 +13,9 @@ XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 
 dns_pid=
+holes_pid=
 test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
+test_atexit '[ -n "$holes_pid" ] && kill "$holes_pid" 2>/dev/null'
 
 # dns RECORD...: (re)start the fake DNS server with these SRV records.
 dns() {
@@ -57,6 +59,43 @@ test_expect_success 'a "." target: the service is decidedly not offered (68)' '
 	dns "_xmpp-client._tcp.example.test=0:0:0:." &&
 	expect_exit 68 xmpctl -j alice@example.test --cafile "$TEST_CA" login 2>err-dot &&
 	test_grep "not available" err-dot
+'
+
+# Outer bound for a run whose --timeout is 1 s: it must end long before
+# this (valgrind is slow to start, hence more room under it).
+hang_bound=10
+[ -n "$TEST_WRAPPER" ] && hang_bound=40
+
+# bounded ARGS...: xmpctl with $hang_bound as its outer bound (exit 124 when
+# it hangs).
+bounded() {
+	_saved_bound=$XMPCTL_TEST_TIMEOUT
+	XMPCTL_TEST_TIMEOUT=$hang_bound
+	xmpctl "$@"
+	_bounded_rc=$?
+	XMPCTL_TEST_TIMEOUT=$_saved_bound
+	return $_bounded_rc
+}
+
+test_expect_success 'eight black-holed SRV targets with --timeout 1: one deadline for all of them (75)' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/blackhole.py" holes.ports 8 &
+	holes_pid=$! &&
+	wait_for "test -s holes.ports" 20 "the black-holed listeners" &&
+	records= &&
+	for p in $(cat holes.ports); do
+		records="$records _xmpp-client._tcp.example.test=1:0:$p:localhost"
+	done &&
+	dns $records &&
+	expect_exit 75 bounded -j alice@example.test --cafile "$TEST_CA" \
+		--timeout 1 login 2>err-holes &&
+	test_grep "^xmpctl: cannot connect to example\.test within 1 s: tried [0-9]* addresses at [0-9]* of 8 servers; last: localhost port [0-9]* (127\.0\.0\.1): no answer\$" err-holes
+'
+
+test_expect_success 'a DNS server that never answers: --timeout 1 ends with "no answer from DNS" (75)' '
+	dns --silent &&
+	expect_exit 75 bounded -j alice@example.test --cafile "$TEST_CA" \
+		--timeout 1 login 2>err-silent &&
+	test_grep "^xmpctl: no answer from DNS for _xmpps-client\._tcp\.example\.test within 1 s\$" err-silent
 '
 
 test_done
