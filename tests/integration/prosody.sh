@@ -15,6 +15,10 @@
 #   PROSODY_PORT      c2s port (STARTTLS) on 127.0.0.1
 #   PROSODY_TLS_PORT  direct TLS (XEP-0368) port on 127.0.0.1
 #   PROSODY_LOG       its log file (debug level)
+# and, when PROSODY_COMPONENT names a domain (e.g. blackhole.example.test),
+# an external component (XEP-0114) of that name may connect to it:
+#   PROSODY_COMPONENT_PORT    the component port on 127.0.0.1
+#   PROSODY_COMPONENT_SECRET  the component's shared secret (hex)
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -99,17 +103,17 @@ _prosody_pki() {
 	export TEST_CA OTHER_CA
 }
 
-# Two distinct free TCP ports on 127.0.0.1 (the kernel picks them).
+# N (default 2) distinct free TCP ports on 127.0.0.1 (the kernel picks them).
 _prosody_ports() {
 	"$_prosody_python" -c '
-import socket
+import socket, sys
 socks = []
-for _ in range(2):
+for _ in range(int(sys.argv[1])):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
-'
+' "${1:-2}"
 }
 
 _prosody_password() {
@@ -120,6 +124,15 @@ _prosody_password() {
 # _prosody_config: write the configuration of the instance in $PROSODY_DIR.
 _prosody_config() {
 	_pc_ssl="{ certificate = \"$PROSODY_DIR/certs/server.pem\"; key = \"$PROSODY_DIR/certs/server.key\"; }"
+	_pc_ports='' _pc_component=''
+	if [ -n "${PROSODY_COMPONENT:-}" ]; then
+		_pc_ports="-- XEP-0114: external components, on loopback too
+component_ports = { $PROSODY_COMPONENT_PORT }
+component_interfaces = { \"127.0.0.1\" }"
+		_pc_component="
+Component \"$PROSODY_COMPONENT\"
+	component_secret = \"$PROSODY_COMPONENT_SECRET\""
+	fi
 	cat >"$PROSODY_DIR/prosody.cfg.lua" <<EOF
 -- private test instance: loopback only, throwaway accounts
 run_as_root = true
@@ -136,6 +149,7 @@ c2s_direct_tls_ports = { $PROSODY_TLS_PORT }
 c2s_require_encryption = true
 -- a stream or SASL step that never comes must not keep the test waiting
 c2s_timeout = 30
+$_pc_ports
 
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
@@ -153,6 +167,7 @@ c2s_direct_tls_ssl = $_pc_ssl
 VirtualHost "example.test"
 	ssl = $_pc_ssl
 	c2s_direct_tls_ssl = $_pc_ssl
+$_pc_component
 EOF
 }
 
@@ -190,7 +205,9 @@ _prosody_run() {
 
 	_pn_limit=$(( $(date +%s) + PROSODY_START_TIMEOUT ))
 	until grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PROSODY_PORT" "$PROSODY_LOG" &&
-	      grep -q "Activated service 'c2s_direct_tls' on \[127.0.0.1\]:$PROSODY_TLS_PORT" "$PROSODY_LOG"
+	      grep -q "Activated service 'c2s_direct_tls' on \[127.0.0.1\]:$PROSODY_TLS_PORT" "$PROSODY_LOG" &&
+	      { [ -z "${PROSODY_COMPONENT:-}" ] ||
+	        grep -q "Activated service 'component' on \[127.0.0.1\]:$PROSODY_COMPONENT_PORT" "$PROSODY_LOG"; }
 	do
 		if grep -q "Failed to open server port" "$PROSODY_LOG"; then
 			prosody_stop "$1"
@@ -232,7 +249,8 @@ prosody_start() {
 		ALICE_PASS=$(_prosody_password)
 		BOB_PASS=$(_prosody_password)
 		CAROL_PASS=$(_prosody_password)
-		export ALICE_PASS BOB_PASS CAROL_PASS
+		PROSODY_COMPONENT_SECRET=$(_prosody_password)
+		export ALICE_PASS BOB_PASS CAROL_PASS PROSODY_COMPONENT_SECRET
 		_prosody_have_passwords=1
 	fi
 
@@ -249,10 +267,12 @@ prosody_start() {
 	_ps_try=1
 	while :; do
 		# shellcheck disable=SC2046
-		set -- $(_prosody_ports)
+		set -- $(_prosody_ports 3)
 		PROSODY_PORT=${1:-}
 		PROSODY_TLS_PORT=${2:-}
-		if [ -z "$PROSODY_PORT" ] || [ -z "$PROSODY_TLS_PORT" ]; then
+		PROSODY_COMPONENT_PORT=${3:-}
+		if [ -z "$PROSODY_PORT" ] || [ -z "$PROSODY_TLS_PORT" ] ||
+		   [ -z "$PROSODY_COMPONENT_PORT" ]; then
 			echo "prosody_start: cannot find free ports" >&2
 			return 1
 		fi
@@ -272,6 +292,7 @@ prosody_start() {
 		_ps_try=$((_ps_try + 1))
 	done
 	export PROSODY_DIR PROSODY_PORT PROSODY_TLS_PORT PROSODY_LOG
+	[ -n "${PROSODY_COMPONENT:-}" ] && export PROSODY_COMPONENT_PORT
 	return 0
 }
 

@@ -1,0 +1,312 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0010-shell.sh - "xmpctl shell" in a terminal (tmux) against a private
+# Prosody: what is typed is sent, what arrives is shown above the line
+# being typed, lines typed early wait their turn, Ctrl-C, Ctrl-D,
+# history, completion, XML over several lines, a lost connection.
+#
+# Every wait is for something to appear: a line on the screen, a line in
+# a file.  bob stays offline, so that what alice sends him goes to
+# Prosody's offline store, where it is looked for.  A relay on loopback
+# (holdproxy.py) holds alice's connection while she types, and breaks it
+# when told to; an external component (component.py) never answers.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+. "$TESTS_SRCDIR/integration/tty.sh"
+
+tty_require
+prosody_require
+# shellcheck disable=SC2034 # read by prosody_start
+PROSODY_COMPONENT=blackhole.example.test
+prosody_start || bail_out 'cannot start Prosody'
+
+XMPCTL_PASSWORD=$ALICE_PASS
+XDG_STATE_HOME=$TEST_TMP/state
+export XMPCTL_PASSWORD XDG_STATE_HOME
+OFFLINE_STORE=$PROSODY_DIR/data/example%2etest/offline/bob.list
+PING="<iq type='get' to='example.test' id='IDENT'><ping xmlns='urn:xmpp:ping'/></iq>"
+
+as() { # as USER ARGS...: xmpctl as USER@example.test
+	_as_user=$1
+	shift
+	eval "_as_pass=\$$(echo "$_as_user" | tr a-z A-Z)_PASS"
+	XMPCTL_PASSWORD=$_as_pass xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" -j "$_as_user@example.test" "$@"
+}
+
+# shell NAME [PORT]: alice's shell in terminal NAME, through 127.0.0.1:PORT
+# (Prosody's by default)
+shell() {
+	tty_start "$1" "$TEST_WRAPPER \"\$XMPCTL\" -j alice@example.test \
+--server 127.0.0.1:${2:-$PROSODY_PORT} --cafile \"\$TEST_CA\" shell"
+}
+
+PROMPT='alice@example\.test> '
+# prompt NAME: wait until terminal NAME shows alice's prompt, empty
+prompt() {
+	tty_wait_line "$1" "^$PROMPT *\$" 20 "an empty prompt"
+}
+# logged_in NAME [N]: wait until terminal NAME has said "logged in" N
+# times (default 1) and shows an empty prompt
+logged_in() {
+	wait_for "test \"\$(tty_screen $1 | grep -c '^xmpctl: logged in as alice@example\.test/')\" -ge ${2:-1}" \
+		20 "'logged in' in terminal $1" &&
+	prompt "$1"
+}
+# fresh NAME: an empty line (whatever a failed test left typed is gone)
+fresh() {
+	tty_keys "$1" C-e C-u && prompt "$1"
+}
+# enter NAME TEXT: type TEXT and Enter
+enter() {
+	tty_type "$1" "$2" && tty_keys "$1" Enter
+}
+# ping NAME IDENT: a ping to the server typed in NAME; wait for the result
+ping() {
+	enter "$1" "raw \"$(echo "$PING" | sed "s/IDENT/$2/")\"" &&
+	tty_wait "$1" "example\.test iq result: <iq [^>]*id='$2'" 20 "the result of ping $2"
+}
+
+# exited NAME STATUS: wait until the shell in terminal NAME has ended;
+# succeed if its exit status is STATUS
+exited() {
+	wait_for "test -s $1.rc" 20 "the shell in terminal $1 to end" || return 1
+	[ "$(cat "$1.rc")" = "$2" ] && return 0
+	say "terminal $1: expected exit status $2, got $(cat "$1.rc")"
+	return 1
+}
+
+# bob_got TEXT: bob's offline store holds a message with TEXT
+bob_got() {
+	grep -qF -- "$1" "$OFFLINE_STORE" 2>/dev/null
+}
+bob_count() { # bob_count TEXT: how many times TEXT is in bob's store
+	grep -oF -- "$1" "$OFFLINE_STORE" 2>/dev/null | wc -l
+}
+
+# ---- helpers on loopback ----------------------------------------------------
+
+helper_pids=
+test_atexit 'for p in $helper_pids; do kill "$p"; done'
+
+test_expect_success 'a component that never answers is connected' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/component.py" "$PROSODY_COMPONENT_PORT" \
+		"$PROSODY_COMPONENT" "$PROSODY_COMPONENT_SECRET" component.log \
+		2>component.err &
+	helper_pids="$helper_pids $!" &&
+	wait_for "grep -qx ready component.log" 20 "the component handshake"
+'
+
+test_expect_success 'alice has bob on her roster' '
+	as alice raw "<iq type=\"set\"><query xmlns=\"jabber:iq:roster\"><item jid=\"bob@example.test\"/></query></iq>" >out &&
+	test_grep "iq result" out
+'
+
+# ---- one shell for most tests ----------------------------------------------
+
+test_expect_success 'the shell logs in and shows the prompt' '
+	shell a &&
+	logged_in a &&
+	full=$(tty_screen a | sed -n "s/^xmpctl: logged in as \([^ ]*\) .*/\1/p") &&
+	test -n "$full"
+'
+
+test_expect_success 'a typed send arrives at bob' '
+	enter a "send bob@example.test '\''hello from the shell'\''" &&
+	wait_for "bob_got \"hello from the shell\"" 20 "the message in bob'\''s store" &&
+	prompt a
+'
+
+test_expect_success 'a message arriving while a line is half typed: shown above it' '
+	fresh a &&
+	tty_type a "hello wor" &&
+	tty_wait_line a "^${PROMPT}hello wor *\$" 20 "the half-typed line" &&
+	as bob send "$full" "while you type" &&
+	tty_wait a "bob@example\.test/[^ ]*: while you type *\$" 20 "the message on the screen" &&
+	tty_line a >line &&
+	test_grep -x "${PROMPT}hello wor *" line &&
+	tty_screen a >screen &&
+	# the message is above the prompt line, which is the last one written
+	msg=$(grep -n ": while you type *\$" screen | cut -d: -f1) &&
+	last=$(grep -n "^${PROMPT}hello wor *\$" screen | cut -d: -f1) &&
+	test "$msg" -lt "$last" &&
+	test "$(grep -c "hello wor" screen)" = 1
+'
+
+test_expect_success '... C-u then clears that line, C-c clears another; the shell goes on' '
+	tty_keys a C-u &&
+	prompt a &&
+	tty_type a "junk-line" &&
+	tty_wait_line a "^${PROMPT}junk-line *\$" 20 "the line to clear" &&
+	tty_keys a C-c &&
+	prompt a &&
+	enter a "send bob@example.test after-clearing" &&
+	wait_for "bob_got after-clearing" 20 "the message in bob'\''s store" &&
+	! tty_screen a | grep -e "hello wor" -e "junk-line" | grep -v "^$PROMPT"
+'
+
+test_expect_success 'Tab completes a JID of the roster after a command word' '
+	fresh a &&
+	# the roster was asked for before this ping: its answer is in
+	ping a tab1 &&
+	tty_type a "send bo" &&
+	tty_keys a Tab &&
+	tty_wait_line a "^${PROMPT}send bob@example\.test +\$" 20 "the completed JID" &&
+	# and a blank after it: the cursor is past it
+	want="alice@example.test> send bob@example.test " &&
+	test "$(tty_cursor a | cut -d" " -f1)" = "${#want}" &&
+	tty_keys a C-u &&
+	prompt a
+'
+
+test_expect_success 'XML over several lines: the "...>" prompt until it is complete' '
+	fresh a &&
+	enter a "<message to='\''bob@example.test'\'' type='\''chat'\''>" &&
+	tty_wait_line a "^\.\.\.> *\$" 20 "the continuation prompt" &&
+	enter a "<body>two lines</body>" &&
+	tty_wait a "^\.\.\.> <body>two lines</body> *\$" 20 "the second line" &&
+	tty_wait_line a "^\.\.\.> *\$" 20 "the continuation prompt, again" &&
+	enter a "</message>" &&
+	prompt a &&
+	enter a "send bob@example.test after-xml" &&
+	wait_for "bob_got after-xml" 20 "the message sent after it" &&
+	test "$(bob_count "two lines")" = 1
+'
+
+test_expect_success 'Ctrl-C abandons an element half typed' '
+	fresh a &&
+	enter a "<message to='\''bob@example.test'\'' type='\''chat'\''>" &&
+	enter a "<body>abandoned</body>" &&
+	tty_wait_line a "^\.\.\.> *\$" 20 "the continuation prompt" &&
+	tty_keys a C-c &&
+	prompt a &&
+	enter a "send bob@example.test after-abandoning" &&
+	wait_for "bob_got after-abandoning" 20 "the message sent after it" &&
+	! bob_got abandoned
+'
+
+test_expect_success 'Ctrl-C during a request that is never answered: 130, the prompt' '
+	fresh a &&
+	enter a "/trace on" &&
+	enter a "<iq type='\''get'\'' to='\''$PROSODY_COMPONENT'\'' id='\''bh1'\''><query xmlns='\''jabber:iq:version'\''/></iq>" &&
+	tty_wait a "^xmpctl: >> <iq [^>]*id=.bh1" 20 "the request in the trace" &&
+	wait_for "grep -q \"id=.bh1\" component.log" 20 "the request at the component" &&
+	! tty_screen a | grep -q "exit status" &&
+	tty_keys a C-c &&
+	tty_wait a "^xmpctl: exit status 130 *\$" 20 "the status of the cancelled request" &&
+	prompt a
+'
+
+test_expect_success '... and the session is still usable' '
+	enter a "/trace off" &&
+	ping a after-cc
+'
+
+test_expect_success 'Ctrl-D closes politely: exit status 0' '
+	fresh a &&
+	tty_keys a C-d &&
+	exited a 0 &&
+	# it closed its stream (RFC 6120 §4.4): a connection that just breaks
+	# is "unexpected eof" in this log
+	wait_for "grep -qF \"c2s stream for $full closed: session closed\" \"\$PROSODY_LOG\"" \
+		20 "Prosody to see the stream closed"
+'
+tty_kill a
+
+# ---- history -------------------------------------------------------------------
+
+test_expect_success 'history survives a restart' '
+	XDG_STATE_HOME=$TEST_TMP/state-h &&
+	shell h1 &&
+	logged_in h1 &&
+	enter h1 "/format json" &&
+	prompt h1 &&
+	enter h1 "/quit" &&
+	exited h1 0 &&
+	shell h2 &&
+	logged_in h2 &&
+	tty_keys h2 Up &&
+	tty_wait_line h2 "^${PROMPT}/quit *\$" 20 "the last line again" &&
+	tty_keys h2 Up &&
+	tty_wait_line h2 "^${PROMPT}/format json *\$" 20 "the line before it"
+'
+
+test_expect_success '... in $XDG_STATE_HOME/xmpctl/history, mode 600' '
+	test_grep -x "/format json" "$XDG_STATE_HOME/xmpctl/history" &&
+	test "$(stat -c %a "$XDG_STATE_HOME/xmpctl/history")" = 600
+'
+tty_kill h1
+tty_kill h2
+XDG_STATE_HOME=$TEST_TMP/state
+
+# ---- through a relay that holds, then breaks, the connection -------------------
+
+test_expect_success 'a relay that holds connections' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/holdproxy.py" proxy.port \
+		"$PROSODY_PORT" proxy.release proxy.drop >proxy.log 2>proxy.err &
+	helper_pids="$helper_pids $!" &&
+	wait_for "test -s proxy.port" 20 "the relay to listen"
+'
+
+test_expect_success 'a line typed while connecting is not lost' '
+	shell p "$(cat proxy.port)" &&
+	wait_for "grep -qx \"accepted 1\" proxy.log" 20 "the connection at the relay" &&
+	tty_wait_line p "^\(connecting\)> *\$" 20 "the connecting prompt" &&
+	enter p "send bob@example.test early-1" &&
+	enter p "send bob@example.test early-2" &&
+	tty_wait p "^\(connecting\)> send bob@example\.test early-2 *\$" 20 "the lines typed" &&
+	tty_wait_line p "^\(connecting\)> *\$" 20 "the connecting prompt, again" &&
+	! bob_got early- &&
+	: >proxy.release &&
+	logged_in p &&
+	wait_for "bob_got early-2" 20 "the early messages in bob'\''s store" &&
+	# both, in the order typed
+	grep -o "early-[12]" "$OFFLINE_STORE" >early &&
+	printf "early-1\nearly-2\n" >early.expect &&
+	test_cmp early.expect early
+'
+
+test_expect_success 'a lost connection is reported at once; /reconnect' '
+	: >proxy.drop &&
+	tty_wait p "^xmpctl: the session has ended" 20 "the report of the lost connection" &&
+	tty_wait_line p "^\(offline\)> *\$" 20 "the offline prompt" &&
+	enter p "/reconnect" &&
+	wait_for "grep -qx \"relayed 2\" proxy.log" 20 "a second connection" &&
+	logged_in p 2 &&
+	ping p after-reconnect
+'
+
+# The session that ended is over and done with: the status is that of
+# the one being closed.
+test_expect_success '... and Ctrl-D then closes politely: exit status 0' '
+	fresh p &&
+	tty_keys p C-d &&
+	exited p 0
+'
+tty_kill p
+
+# ---- without a command ---------------------------------------------------------
+
+test_expect_success 'xmpctl with no command on a terminal is the shell' '
+	tty_start n "$TEST_WRAPPER \"\$XMPCTL\" -j alice@example.test \
+--server 127.0.0.1:$PROSODY_PORT --cafile \"\$TEST_CA\"" &&
+	logged_in n &&
+	tty_keys n C-d &&
+	exited n 0
+'
+tty_kill n
+
+# ---- usage ---------------------------------------------------------------------------
+
+test_expect_success 'shell with stdin not a terminal: usage error (64)' '
+	expect_exit 64 alice shell </dev/null 2>err &&
+	test_grep "stdin is not a terminal" err
+'
+
+test_expect_success 'no command and stdin not a terminal: usage error (64)' '
+	expect_exit 64 alice </dev/null 2>err &&
+	test_grep "no command given" err
+'
+
+test_done
