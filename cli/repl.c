@@ -669,8 +669,14 @@ static void quit(int status)
             c->op->cls->interrupt(c->op, SIGINT);
         op_done(c->op, EXIT_SIGNAL_BASE + SIGINT);
     }
-    if (c->session && !cli_session_over(c->session))
+    /* RFC 6120 §4.4 once logged in; before that, nobody to say goodbye
+     * to but a server still negotiating */
+    if (c->session && xmp_session_phase(c->session) == XMP_PHASE_READY) {
         xmp_session_close(c->session);
+    } else {
+        xmp_session_free(c->session);
+        c->session = NULL;
+    }
 }
 
 static void on_signal(int sig)
