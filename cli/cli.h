@@ -88,7 +88,41 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
 
-/* password.c: the xmp_password_fn over our password sources. */
+/* ---- the password (password.c) ------------------------------------------ */
+
+/* The longest password we take, in bytes: what the protocol layer's
+ * buffer holds (it hands the password callback 1024 bytes and a NUL). */
+#define CLI_PASSWORD_MAX 1024
+
+/* A password held in memory.  pw is NUL-terminated and len its length;
+ * pw NULL: none.  Whoever holds one drops it with cli_secret_wipe. */
+struct cli_secret {
+    char *pw;
+    size_t len;
+};
+
+/* Overwrite and free the password (s or s->pw may be NULL). */
+void cli_secret_wipe(struct cli_secret *s);
+
+/*
+ * Get the password from the first source that is there (PASSWORD SOURCES
+ * in xmpctl(1)), before connecting.  A password command gets timeout_ms
+ * and is killed, with its process group, when it passes.  Returns EXIT_OK
+ * with *s filled (the caller wipes it), or an exit status after
+ * reporting one line with cli_error (*s empty).  Blocks: only the
+ * terminal prompt waits without a deadline, for a person typing.
+ */
+int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
+                        struct cli_secret *s);
+
+/* xmp_password_fn copying an obtained password: ud is a const struct
+ * cli_secret *, borrowed and left as it was (wipe it when the session
+ * no longer needs it). */
+enum xmp_err cli_password_from(void *ud, char *buf, size_t len,
+                               struct xmp_error *err);
+
+/* xmp_password_fn that asks the sources itself, from inside the SASL
+ * step (ud: the struct cli_opts; its --timeout bounds a command). */
 enum xmp_err cli_password(void *ud, char *buf, size_t len,
                           struct xmp_error *err);
 
