@@ -59,25 +59,51 @@ struct cli {
 
 /* ---- options (opts.c) ---------------------------------------------- */
 
-/* One option: the table drives the parser and the help text alike. */
-struct opt_def {
-    const char *name; /* long name */
-    int id;           /* its short letter, or a number >= 256 */
-    const char *arg;  /* NULL: takes no argument */
-    const char *help;
+/* What an option's argument is: the shell completion offers its values. */
+enum opt_arg {
+    ARG_NONE,    /* the option takes no argument */
+    ARG_TEXT,    /* anything: nothing to offer */
+    ARG_FILE,    /* a file name */
+    ARG_FORMAT,  /* one of cli_formats */
+    ARG_MECH,    /* a SASL mechanism the protocol layer knows */
+    ARG_ACCOUNT, /* a section of the config file */
+    ARG_MSGTYPE  /* one of listen_types */
 };
+
+/* One option: the table drives the parser, the help text and the shell
+ * completion alike. */
+struct opt_def {
+    const char *name;  /* long name */
+    int id;            /* its short letter, or a number >= 256 */
+    const char *arg;   /* its name in the help; NULL: takes no argument */
+    const char *help;
+    enum opt_arg kind; /* ARG_NONE exactly when arg is NULL */
+};
+
+/* A table of options and its length. */
+struct opt_list {
+    const struct opt_def *opts;
+    size_t n;
+};
+
+/* The global options, and the ones every command takes (--help and
+ * --format) besides its own. */
+extern const struct opt_list cli_global_options, cli_common_options;
+/* The values of --format, in the order of enum out_format, and of
+ * listen --type (cmd_listen.c); NULL-terminated. */
+extern const char *const cli_formats[], *const listen_types[];
 
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
 /* Parse a command's options (argv[0] is the command): options first,
- * then operands; "--" ends the options.  Every command also takes
- * --help and --format (which sets o->format).  set may be NULL when t
- * is empty.  set() is called per option and
- * returns 0 or an exit status.  Returns 0 (operands from *next), an exit
- * status, or EXIT_HELP after printing the command's help to stdout. */
-int cli_parse_cmd(struct cli_opts *o, const char *cmd,
-                  const struct opt_def *t, size_t n, int argc, char **argv,
+ * then operands; "--" ends the options.  The options are the command's
+ * own (its row of cli_commands) and the common ones; --format sets
+ * o->format.  set() is called per option of the command's own and
+ * returns 0 or an exit status (set may be NULL for a command without).
+ * Returns 0 (operands from *next), an exit status, or EXIT_HELP after
+ * printing the command's help to stdout. */
+int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
                   int *next, int (*set)(void *ud, int id, const char *arg),
                   void *ud);
 /* Strict numbers for options: a whole number in [min, max], else a
@@ -218,9 +244,14 @@ typedef int (*cli_command_fn)(struct cli *c, int argc, char **argv,
 struct command {
     const char *name;
     cli_command_fn fn;
-    const char *args;    /* synopsis of its arguments */
+    const char *args;    /* synopsis of its arguments; "a|b": one of */
     const char *summary; /* one line */
+    const struct opt_list *opts; /* its own options; NULL: none */
+    unsigned flags;              /* CMD_* */
 };
+/* Left out of the command list of --help (documented in xmpctl(1)). */
+#define CMD_HIDDEN 1u
+
 /* main.c: the command table */
 extern const struct command cli_commands[];
 extern const size_t cli_ncommands;
@@ -230,5 +261,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
+
+/* The commands' own options, for their rows of cli_commands. */
+extern const struct opt_list raw_options, listen_options;
 
 #endif

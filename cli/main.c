@@ -18,14 +18,18 @@
 
 const struct command cli_commands[] = {
     {"login", cmd_login, "",
-     "connect, authenticate and print what was negotiated"},
+     "connect, authenticate and print what was negotiated",
+     NULL, 0},
     {"send", cmd_send, "JID [TEXT]",
-     "send a chat message (TEXT from stdin when absent)"},
+     "send a chat message (TEXT from stdin when absent)",
+     NULL, 0},
     {"raw", cmd_raw, "[STANZA...]",
      "send XML stanzas (from stdin when none are given) and print the "
-     "replies"},
+     "replies",
+     &raw_options, 0},
     {"listen", cmd_listen, "",
-     "stay connected and print incoming messages"},
+     "stay connected and print incoming messages",
+     &listen_options, 0},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
