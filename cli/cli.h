@@ -261,6 +261,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
+/* completion.c: prints a script, hands back no operation */
+int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options;

@@ -30,6 +30,9 @@ const struct command cli_commands[] = {
     {"listen", cmd_listen, "",
      "stay connected and print incoming messages",
      &listen_options, 0},
+    {"completion", cmd_completion, "bash|zsh",
+     "print the shell completion script for bash or zsh",
+     NULL, CMD_HIDDEN},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
