@@ -134,9 +134,10 @@ void cli_secret_wipe(struct cli_secret *s);
  * Get the password from the first source that is there (PASSWORD SOURCES
  * in xmpctl(1)), before connecting.  A password command gets timeout_ms
  * and is killed, with its process group, when it passes.  Returns EXIT_OK
- * with *s filled (the caller wipes it), or an exit status after
- * reporting one line with cli_error (*s empty).  Blocks: only the
- * terminal prompt waits without a deadline, for a person typing.
+ * with *s filled (s need not be initialised; the caller wipes it), or an
+ * exit status after reporting one line with cli_error (*s empty).
+ * Blocks: only the terminal prompt waits without a deadline, for a person
+ * typing.
  */
 int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
                         struct cli_secret *s);
