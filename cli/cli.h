@@ -52,6 +52,13 @@ struct cli_opts {
     enum out_format format;
 };
 
+/* A password held in memory.  pw is NUL-terminated and len its length;
+ * pw NULL: none.  Whoever holds one drops it with cli_secret_wipe. */
+struct cli_secret {
+    char *pw;
+    size_t len;
+};
+
 struct op;
 
 /* A client: one account's session and the operation running on it. */
@@ -60,6 +67,7 @@ struct cli {
     struct xmp_session *session;
     struct xmp_trust *trust; /* loaded once, shared by every session */
     struct op *op;           /* running on session, or NULL */
+    struct cli_secret secret; /* the password, from before connecting */
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
@@ -67,25 +75,51 @@ struct cli {
 
 /* ---- options (opts.c) ---------------------------------------------- */
 
-/* One option: the table drives the parser and the help text alike. */
-struct opt_def {
-    const char *name; /* long name */
-    int id;           /* its short letter, or a number >= 256 */
-    const char *arg;  /* NULL: takes no argument */
-    const char *help;
+/* What an option's argument is: the shell completion offers its values. */
+enum opt_arg {
+    ARG_NONE,    /* the option takes no argument */
+    ARG_TEXT,    /* anything: nothing to offer */
+    ARG_FILE,    /* a file name */
+    ARG_FORMAT,  /* one of cli_formats */
+    ARG_MECH,    /* a SASL mechanism the protocol layer knows */
+    ARG_ACCOUNT, /* a section of the config file */
+    ARG_MSGTYPE  /* one of listen_types */
 };
+
+/* One option: the table drives the parser, the help text and the shell
+ * completion alike. */
+struct opt_def {
+    const char *name;  /* long name */
+    int id;            /* its short letter, or a number >= 256 */
+    const char *arg;   /* its name in the help; NULL: takes no argument */
+    const char *help;
+    enum opt_arg kind; /* ARG_NONE exactly when arg is NULL */
+};
+
+/* A table of options and its length. */
+struct opt_list {
+    const struct opt_def *opts;
+    size_t n;
+};
+
+/* The global options, and the ones every command takes (--help and
+ * --format) besides its own. */
+extern const struct opt_list cli_global_options, cli_common_options;
+/* The values of --format, in the order of enum out_format, and of
+ * listen --type (cmd_listen.c); NULL-terminated. */
+extern const char *const cli_formats[], *const listen_types[];
 
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
 /* Parse a command's options (argv[0] is the command): options first,
- * then operands; "--" ends the options.  Every command also takes
- * --help and --format (which sets o->format).  set may be NULL when t
- * is empty.  set() is called per option and
- * returns 0 or an exit status.  Returns 0 (operands from *next), an exit
- * status, or EXIT_HELP after printing the command's help to stdout. */
-int cli_parse_cmd(struct cli_opts *o, const char *cmd,
-                  const struct opt_def *t, size_t n, int argc, char **argv,
+ * then operands; "--" ends the options.  The options are the command's
+ * own (its row of cli_commands) and the common ones; --format sets
+ * o->format.  set() is called per option of the command's own and
+ * returns 0 or an exit status (set may be NULL for a command without).
+ * Returns 0 (operands from *next), an exit status, or EXIT_HELP after
+ * printing the command's help to stdout. */
+int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
                   int *next, int (*set)(void *ud, int id, const char *arg),
                   void *ud);
 /* Strict numbers for options: a whole number in [min, max], else a
@@ -96,7 +130,36 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
 
-/* password.c: the xmp_password_fn over our password sources. */
+/* ---- the password (password.c) ------------------------------------------ */
+
+/* The longest password we take, in bytes: what the protocol layer's
+ * buffer holds (it hands the password callback 1024 bytes and a NUL). */
+#define CLI_PASSWORD_MAX 1024
+
+
+/* Overwrite and free the password (s or s->pw may be NULL). */
+void cli_secret_wipe(struct cli_secret *s);
+
+/*
+ * Get the password from the first source that is there (PASSWORD SOURCES
+ * in xmpctl(1)), before connecting.  A password command gets timeout_ms
+ * and is killed, with its process group, when it passes.  Returns EXIT_OK
+ * with *s filled (s need not be initialised; the caller wipes it), or an
+ * exit status after reporting one line with cli_error (*s empty).
+ * Blocks: only the terminal prompt waits without a deadline, for a person
+ * typing.
+ */
+int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
+                        struct cli_secret *s);
+
+/* xmp_password_fn copying an obtained password: ud is a const struct
+ * cli_secret *, borrowed and left as it was (wipe it when the session
+ * no longer needs it). */
+enum xmp_err cli_password_from(void *ud, char *buf, size_t len,
+                               struct xmp_error *err);
+
+/* xmp_password_fn that asks the sources itself, from inside the SASL
+ * step (ud: the struct cli_opts; its --timeout bounds a command). */
 enum xmp_err cli_password(void *ud, char *buf, size_t len,
                           struct xmp_error *err);
 
@@ -232,9 +295,14 @@ typedef int (*cli_command_fn)(struct cli *c, int argc, char **argv,
 struct command {
     const char *name;
     cli_command_fn fn;
-    const char *args;    /* synopsis of its arguments */
+    const char *args;    /* synopsis of its arguments; "a|b": one of */
     const char *summary; /* one line */
+    const struct opt_list *opts; /* its own options; NULL: none */
+    unsigned flags;              /* CMD_* */
 };
+/* Left out of the command list of --help (documented in xmpctl(1)). */
+#define CMD_HIDDEN 1u
+
 /* main.c: the command table */
 extern const struct command cli_commands[];
 extern const size_t cli_ncommands;
@@ -247,5 +315,10 @@ int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 /* shell hands back no operation: it sets c->interactive, and main runs
  * cli_repl instead of an operation. */
 int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
+/* completion.c: prints a script, hands back no operation */
+int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
+
+/* The commands' own options, for their rows of cli_commands. */
+extern const struct opt_list raw_options, listen_options, shell_options;
 
 #endif

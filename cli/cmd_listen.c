@@ -19,17 +19,30 @@
 enum { OPT_ALL = 'A', OPT_COUNT = 'n', OPT_TIMEOUT = 't', OPT_FROM = 'F',
        OPT_TYPE = 'T', OPT_NO_PRESENCE = 256 };
 
+/* The message types of RFC 6121 §5.2.2: the values of --type. */
+const char *const listen_types[] = { "chat", "groupchat", "headline",
+                                     "normal", "error", NULL };
+
 static const struct opt_def listen_opts[] = {
-    {"all", OPT_ALL, NULL, "print every stanza, not only messages"},
-    {"count", OPT_COUNT, "N", "stop after N messages (with --all: stanzas)"},
+    {"all", OPT_ALL, NULL, "print every stanza, not only messages",
+     ARG_NONE},
+    {"count", OPT_COUNT, "N", "stop after N messages (with --all: stanzas)",
+     ARG_TEXT},
     {"timeout", OPT_TIMEOUT, "SECONDS", "stop after SECONDS (exit status "
-                                        "75)"},
+                                        "75)",
+     ARG_TEXT},
     {"from", OPT_FROM, "JID", "only from JID (a bare JID: any of its "
-                              "resources)"},
+                              "resources)",
+     ARG_TEXT},
     {"type", OPT_TYPE, "TYPE", "only this type: chat, groupchat, headline, "
-                               "normal or error"},
+                               "normal or error",
+     ARG_MSGTYPE},
     {"no-presence", OPT_NO_PRESENCE, NULL, "do not send initial presence "
-                                           "(no chat messages then)"},
+                                           "(no chat messages then)",
+     ARG_NONE},
+};
+const struct opt_list listen_options = {
+    listen_opts, sizeof listen_opts / sizeof listen_opts[0]
 };
 
 struct listen_op {
@@ -161,8 +174,6 @@ static const struct op_class listen_class = {
 
 static int set_listen(void *ud, int id, const char *arg)
 {
-    static const char *const types[] = { "chat", "groupchat", "headline",
-                                         "normal", "error" };
     struct listen_op *l = ud;
     struct xmp_error err;
     struct xmp_jid j;
@@ -188,10 +199,10 @@ static int set_listen(void *ud, int id, const char *arg)
         free(l->from);
         return (l->from = strdup(arg)) ? 0 : EXIT_OSERR;
     case OPT_TYPE:
-        for (i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (strcmp(arg, types[i]) == 0)
+        for (i = 0; listen_types[i]; i++)
+            if (strcmp(arg, listen_types[i]) == 0)
                 break;
-        if (i == sizeof types / sizeof types[0]) {
+        if (!listen_types[i]) {
             cli_error("invalid --type value '%s': expected chat, groupchat, "
                       "headline, normal or error",
                       arg);
@@ -213,9 +224,7 @@ int cmd_listen(struct cli *c, int argc, char **argv, struct op **out)
     l->op.cls = &listen_class;
     l->op.fd = -1;
     l->op.deadline = -1;
-    rc = cli_parse_cmd(&c->o, "listen", listen_opts,
-                       sizeof listen_opts / sizeof listen_opts[0], argc, argv,
-                       &next, set_listen, l);
+    rc = cli_parse_cmd(&c->o, "listen", argc, argv, &next, set_listen, l);
     if (!rc && next < argc) {
         cli_error("listen takes no arguments, got '%s'", argv[next]);
         rc = EXIT_USAGE;

@@ -96,8 +96,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
     struct op *op;
     int rc, next;
 
-    if ((rc = cli_parse_cmd(&c->o, "login", NULL, 0, argc, argv, &next,
-                            NULL, NULL)))
+    if ((rc = cli_parse_cmd(&c->o, "login", argc, argv, &next, NULL,
+                            NULL)))
         return rc;
     if (next < argc) {
         cli_error("login takes no arguments, got '%s'", argv[next]);

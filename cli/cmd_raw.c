@@ -32,9 +32,13 @@ enum { OPT_ALL_OR_NOTHING = 256, OPT_STAY };
 
 static const struct opt_def raw_opts[] = {
     {"all-or-nothing", OPT_ALL_OR_NOTHING, NULL,
-     "send nothing unless every element is well-formed"},
+     "send nothing unless every element is well-formed", ARG_NONE},
     {"stay", OPT_STAY, NULL,
-     "then print every stanza that arrives, until stdin ends or a signal"},
+     "then print every stanza that arrives, until stdin ends or a signal",
+     ARG_NONE},
+};
+const struct opt_list raw_options = {
+    raw_opts, sizeof raw_opts / sizeof raw_opts[0]
 };
 
 struct sent_msg {
@@ -597,9 +601,7 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **out)
     r->op.cls = &raw_class;
     r->op.fd = -1;
     r->op.deadline = -1;
-    if ((rc = cli_parse_cmd(&c->o, "raw", raw_opts,
-                            sizeof raw_opts / sizeof raw_opts[0], argc, argv,
-                            &next, set_raw, r)))
+    if ((rc = cli_parse_cmd(&c->o, "raw", argc, argv, &next, set_raw, r)))
         goto fail;
     if (next < argc) {
         for (i = next; i < argc && !rc; i++) {

@@ -165,8 +165,8 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
     struct xmp_error err;
     int rc, argi;
 
-    if ((rc = cli_parse_cmd(&c->o, "send", NULL, 0, argc, argv, &argi,
-                            NULL, NULL)))
+    if ((rc = cli_parse_cmd(&c->o, "send", argc, argv, &argi, NULL,
+                            NULL)))
         return rc;
     if (argi >= argc || argc - argi > 2) {
         cli_error("usage: xmpctl send JID [TEXT]");

@@ -270,8 +270,11 @@ static int drive(struct cli *c, enum until u)
 
 int cli_session_open(struct cli *c)
 {
+    int timeout_ms = (c->o.timeout_s ? c->o.timeout_s
+                                     : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
     struct xmp_error err;
+    int rc;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -293,6 +296,13 @@ int cli_session_open(struct cli *c)
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
+    /* The password before connecting: a prompt happens before anything
+     * else owns the terminal, a command runs under its own deadline, and
+     * nothing blocks once the session is under way.  Kept for a
+     * reconnect; the driver wipes it. */
+    if (!c->secret.pw &&
+        (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
+        return rc;
     memset(&so, 0, sizeof so);
     so.jid = c->o.jid;
     so.resource = c->o.resource;
@@ -302,10 +312,9 @@ int cli_session_open(struct cli *c)
     so.trust = c->trust;
     so.insecure = c->o.insecure;
     so.mech = c->o.mech;
-    so.timeout_ms = (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) *
-                    1000;
-    so.password = cli_password;
-    so.password_ud = &c->o;
+    so.timeout_ms = timeout_ms;
+    so.password = cli_password_from;
+    so.password_ud = &c->secret;
     /* the prompt turns the trace on and off as it goes */
     so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
     so.trace_ud = c;
@@ -359,7 +368,10 @@ int cli_run(struct cli *c, struct op *op)
         op->cls->free(op);
         return rc;
     }
-    if (drive(c, UNTIL_READY) != 0) {
+    rc = drive(c, UNTIL_READY);
+    /* authenticated or failed: the password has done its work */
+    cli_secret_wipe(&c->secret);
+    if (rc != 0) {
         op->cls->free(op);
         return cli_session_status(c);
     }

@@ -19,17 +19,25 @@
 
 const struct command cli_commands[] = {
     {"login", cmd_login, "",
-     "connect, authenticate and print what was negotiated"},
+     "connect, authenticate and print what was negotiated",
+     NULL, 0},
     {"send", cmd_send, "JID [TEXT]",
-     "send a chat message (TEXT from stdin when absent)"},
+     "send a chat message (TEXT from stdin when absent)",
+     NULL, 0},
     {"raw", cmd_raw, "[STANZA...]",
      "send XML stanzas (from stdin when none are given) and print the "
-     "replies"},
+     "replies",
+     &raw_options, 0},
     {"listen", cmd_listen, "",
-     "stay connected and print incoming messages"},
+     "stay connected and print incoming messages",
+     &listen_options, 0},
     {"shell", cmd_shell, "",
      "log in, then read commands and XML from the terminal (the default "
-     "on a terminal)"},
+     "on a terminal)",
+     &shell_options, 0},
+    {"completion", cmd_completion, "bash|zsh",
+     "print the shell completion script for bash or zsh",
+     NULL, CMD_HIDDEN},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
@@ -121,6 +129,7 @@ config:
 out:
     xmp_session_free(c.session);
     xmp_trust_free(c.trust);
+    cli_secret_wipe(&c.secret);
     cli_opts_free(&c.o);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {
         cli_error("cannot write output");

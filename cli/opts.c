@@ -36,39 +36,56 @@ enum opt_id {
     OPT_KEEPALIVE
 };
 
+const char *const cli_formats[] = { "text", "json", "xml", NULL };
+
 static const struct opt_def opt_table[] = {
-    {"jid", OPT_JID, "JID", "account JID (local@domain[/resource])"},
-    {"account", OPT_ACCOUNT, "NAME", "use account NAME of the config file"},
+    {"jid", OPT_JID, "JID", "account JID (local@domain[/resource])",
+     ARG_TEXT},
+    {"account", OPT_ACCOUNT, "NAME", "use account NAME of the config file",
+     ARG_ACCOUNT},
     {"config", OPT_CONFIG, "FILE", "config file (default: "
-                                   "$XDG_CONFIG_HOME/xmpctl/config)"},
+                                   "$XDG_CONFIG_HOME/xmpctl/config)",
+     ARG_FILE},
     {"resource", OPT_RESOURCE, "RES", "resource to ask for (default: the "
-                                      "server's choice)"},
+                                      "server's choice)",
+     ARG_TEXT},
     {"server", OPT_SERVER, "HOST[:PORT]", "connect here instead of using DNS "
-                                          "SRV records"},
+                                          "SRV records",
+     ARG_TEXT},
     {"direct-tls", OPT_DIRECT_TLS, NULL, "with --server: TLS from the first "
-                                         "byte (XEP-0368)"},
-    {"cafile", OPT_CAFILE, "FILE", "trust the CA certificates in FILE"},
+                                         "byte (XEP-0368)",
+     ARG_NONE},
+    {"cafile", OPT_CAFILE, "FILE", "trust the CA certificates in FILE",
+     ARG_FILE},
     {"insecure", OPT_INSECURE, NULL, "do not verify the server certificate "
-                                     "(lab use only)"},
-    {"mech", OPT_MECH, "MECH", "force this SASL mechanism"},
+                                     "(lab use only)",
+     ARG_NONE},
+    {"mech", OPT_MECH, "MECH", "force this SASL mechanism", ARG_MECH},
     {"timeout", OPT_TIMEOUT, "SECONDS", "wait at most SECONDS for each "
                                         "network step and each answer "
-                                        "(default 30)"},
+                                        "(default 30)",
+     ARG_TEXT},
     {"keepalive", OPT_KEEPALIVE, "SECONDS", "commands that stay connected "
                                             "ping a silent server after "
-                                            "SECONDS (default 60, 0: never)"},
+                                            "SECONDS (default 60, 0: never)",
+     ARG_TEXT},
     {"format", OPT_FORMAT, "FORMAT", "output: text (default), json (one "
-                                     "object per line) or xml"},
+                                     "object per line) or xml",
+     ARG_FORMAT},
     {"password-file", OPT_PASSWORD_FILE, "FILE", "read the password from the "
-                                                 "first line of FILE"},
+                                                 "first line of FILE",
+     ARG_FILE},
     {"password-command", OPT_PASSWORD_COMMAND, "CMD", "the password is the "
-                                                      "first line CMD prints"},
-    {"verbose", OPT_VERBOSE, NULL, "XML trace on stderr (secrets redacted)"},
-    {"help", OPT_HELP, NULL, "print this help and exit"},
-    {"version", OPT_VERSION, NULL, "print the version and exit"},
+                                                      "first line CMD prints",
+     ARG_TEXT},
+    {"verbose", OPT_VERBOSE, NULL, "XML trace on stderr (secrets redacted)",
+     ARG_NONE},
+    {"help", OPT_HELP, NULL, "print this help and exit", ARG_NONE},
+    {"version", OPT_VERSION, NULL, "print the version and exit", ARG_NONE},
 };
 
 #define NOPTS (sizeof opt_table / sizeof opt_table[0])
+const struct opt_list cli_global_options = { opt_table, NOPTS };
 
 static void print_opts(FILE *f, const struct opt_def *t, size_t n)
 {
@@ -95,6 +112,8 @@ void cli_usage(FILE *f)
 
     fputs("Usage: xmpctl [OPTIONS] COMMAND [ARGS...]\n\nCommands:\n", f);
     for (i = 0; i < cli_ncommands; i++) {
+        if (cli_commands[i].flags & CMD_HIDDEN)
+            continue;
         snprintf(left, sizeof left, "%s %s", cli_commands[i].name,
                  cli_commands[i].args);
         fprintf(f, "  %-27s  %s\n", left, cli_commands[i].summary);
@@ -204,18 +223,15 @@ static int parse(const char *who, const struct opt_def *t, size_t n,
 
 static int set_format(struct cli_opts *o, const char *arg)
 {
-    if (strcmp(arg, "text") == 0)
-        o->format = FORMAT_TEXT;
-    else if (strcmp(arg, "json") == 0)
-        o->format = FORMAT_JSON;
-    else if (strcmp(arg, "xml") == 0)
-        o->format = FORMAT_XML;
-    else {
-        cli_error("invalid --format value '%s': expected text, json or xml",
-                  arg);
-        return EXIT_USAGE;
-    }
-    return 0;
+    int i;
+
+    for (i = 0; cli_formats[i]; i++)
+        if (strcmp(arg, cli_formats[i]) == 0) {
+            o->format = (enum out_format)i;
+            return 0;
+        }
+    cli_error("invalid --format value '%s': expected text, json or xml", arg);
+    return EXIT_USAGE;
 }
 
 static int set_global(void *ud, int id, const char *arg)
@@ -263,10 +279,12 @@ int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next)
  * also after the command: "xmpctl listen --format json"). */
 static const struct opt_def common_opts[] = {
     {"format", OPT_FORMAT, "FORMAT", "output: text, json or xml (as the "
-                                     "global option)"},
-    {"help", OPT_HELP, NULL, "print this help and exit"},
+                                     "global option)",
+     ARG_FORMAT},
+    {"help", OPT_HELP, NULL, "print this help and exit", ARG_NONE},
 };
 #define NCOMMON (sizeof common_opts / sizeof common_opts[0])
+const struct opt_list cli_common_options = { common_opts, NCOMMON };
 
 struct cmd_set {
     struct cli_opts *o;
@@ -285,25 +303,29 @@ static int set_cmd(void *ud, int id, const char *arg)
     return cs->set ? cs->set(cs->ud, id, arg) : EXIT_SOFTWARE;
 }
 
-int cli_parse_cmd(struct cli_opts *o, const char *cmd,
-                  const struct opt_def *t, size_t n, int argc, char **argv,
+int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
                   int *next, int (*set)(void *ud, int id, const char *arg),
                   void *ud)
 {
     const struct command *c = cli_command(cmd);
+    size_t n = c && c->opts ? c->opts->n : 0;
     struct opt_def *all = calloc(n + NCOMMON, sizeof *all);
     struct cmd_set cs = { o, set, ud };
     char who[64];
     size_t i;
     int rc;
 
-    if (!all || !c) {
+    if (!c) {
         free(all);
+        cli_error("no command '%s' in the command table", cmd);
+        return EXIT_SOFTWARE;
+    }
+    if (!all) {
         cli_error("out of memory");
         return EXIT_OSERR;
     }
     for (i = 0; i < n; i++)
-        all[i] = t[i];
+        all[i] = c->opts->opts[i];
     for (i = 0; i < NCOMMON; i++)
         all[n + i] = common_opts[i];
     snprintf(who, sizeof who, "%s: ", cmd);

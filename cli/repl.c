@@ -454,7 +454,8 @@ static void help(void)
     printf("Commands (as on the command line; 'COMMAND --help' for "
            "options):\n");
     for (i = 0; i < cli_ncommands; i++)
-        if (strcmp(cli_commands[i].name, "shell") != 0)
+        if (strcmp(cli_commands[i].name, "shell") != 0 &&
+            !(cli_commands[i].flags & CMD_HIDDEN))
             printf("  %-8s %s\n", cli_commands[i].name,
                    cli_commands[i].summary);
     printf("A line starting with '<' is XML, sent once the element is "
@@ -818,7 +819,6 @@ static const char *word_before(int start, char *buf, size_t len)
 static char **complete(const char *text, int start, int end)
 {
     static char optstore[4096];
-    static const char *const formats[] = { "text", "json", "xml", NULL };
     static const char *const onoff[] = { "on", "off", NULL };
     char first[64], prev[64];
     const char *p = rl_line_buffer;
@@ -850,7 +850,8 @@ static char **complete(const char *text, int start, int end)
     rl_completion_append_character = ' ';
     if (p - rl_line_buffer >= start) {
         for (i = 0; i < cli_ncommands; i++)
-            if (strcmp(cli_commands[i].name, "shell") != 0)
+            if (strcmp(cli_commands[i].name, "shell") != 0 &&
+                !(cli_commands[i].flags & CMD_HIDDEN))
                 cand_add(cli_commands[i].name);
         cand_list(slash_words);
         return rl_completion_matches(text, generator);
@@ -859,13 +860,16 @@ static char **complete(const char *text, int start, int end)
     word_before(start, prev, sizeof prev);
     if (strcmp(first, "/format") == 0 || strcmp(prev, "--format") == 0 ||
         strcmp(prev, "-f") == 0) {
-        cand_list(formats);
+        cand_list(cli_formats);
+    } else if (strcmp(first, "listen") == 0 &&
+               (strcmp(prev, "--type") == 0 || strcmp(prev, "-T") == 0)) {
+        cand_list(listen_types);
     } else if (strcmp(first, "/trace") == 0) {
         cand_list(onoff);
     } else if (text[0] == '-' && (cmd = cli_command(first))) {
-        (void)cmd;
-        (void)optstore;
-        (void)cand_opts;
+        if (cmd->opts)
+            cand_opts(cmd->opts->opts, cmd->opts->n, optstore,
+                      sizeof optstore);
         cand_add("--format");
         cand_add("--help");
     } else if (cli_command(first)) {
@@ -1017,7 +1021,11 @@ enum { OPT_NO_PRESENCE = 256 };
 static const struct opt_def shell_opts[] = {
     {"no-presence", OPT_NO_PRESENCE, NULL,
      "do not send initial presence (messages to the bare JID then go "
-     "elsewhere)"},
+     "elsewhere)", ARG_NONE},
+};
+
+const struct opt_list shell_options = {
+    shell_opts, sizeof shell_opts / sizeof shell_opts[0]
 };
 
 static int set_shell(void *ud, int id, const char *arg)
@@ -1036,9 +1044,8 @@ int cmd_shell(struct cli *c, int argc, char **argv, struct op **op)
     int rc, next;
 
     *op = NULL;
-    if ((rc = cli_parse_cmd(&c->o, "shell", shell_opts,
-                            sizeof shell_opts / sizeof shell_opts[0], argc,
-                            argv, &next, set_shell, c)))
+    if ((rc = cli_parse_cmd(&c->o, "shell", argc, argv, &next, set_shell,
+                            c)))
         return rc;
     if (next < argc) {
         cli_error("shell takes no arguments, got '%s'", argv[next]);

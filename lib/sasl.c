@@ -25,6 +25,11 @@ static const struct {
 
 #define SASL_NMECHS (sizeof sasl_ranking / sizeof sasl_ranking[0])
 
+const char *xmp_sasl_mech(size_t i)
+{
+    return i < SASL_NMECHS ? sasl_ranking[i].name : NULL;
+}
+
 struct sasl {
     Gsasl *ctx;
     Gsasl_session *sess;

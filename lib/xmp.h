@@ -201,6 +201,10 @@ enum xmp_phase {
 /* Direction of a trace line. */
 enum xmp_trace_dir { XMP_TRACE_IN, XMP_TRACE_OUT, XMP_TRACE_INFO };
 
+/* The SASL mechanisms xmp_session_opts.mech may name, strongest first:
+ * the i-th (a static string), or NULL past the last. */
+const char *xmp_sasl_mech(size_t i);
+
 /* Fill buf (size len) with the password, NUL-terminated; return XMP_OK or
  * an error (err filled).  Called once, only when a mechanism needs it. */
 typedef enum xmp_err (*xmp_password_fn)(void *ud, char *buf, size_t len,

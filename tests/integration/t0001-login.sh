@@ -143,6 +143,105 @@ test_expect_success 'a failing --password-command exits 74' '
 	test_grep "^xmpctl: " err-pc
 '
 
+test_expect_success 'a --password-command killed by a signal exits 74' '
+	expect_exit 74 alice --password-command "kill -TERM \$\$" login 2>err-sig &&
+	test_grep "^xmpctl: password command killed by signal 15 " err-sig
+'
+
+# gone PID: the process has ended (a zombie nobody reaps counts as ended)
+gone() {
+	! kill -0 "$1" 2>/dev/null ||
+		grep -q "^State:[[:space:]]*Z" "/proc/$1/status" 2>/dev/null
+}
+
+test_expect_success 'a silent --password-command is stopped at --timeout (75)' '
+	expect_exit 75 alice --timeout 1 --password-command \
+		"sleep 100 & echo \$! >sleeper.pid; wait" login 2>err-slow &&
+	test_grep "^xmpctl: password command gave no password within 1 s\$" err-slow
+'
+
+test_expect_success '... and what it started is killed with it' '
+	sleeper=$(cat sleeper.pid) &&
+	test -n "$sleeper" &&
+	wait_for "gone $sleeper"
+'
+
+test_expect_success 'a --password-command that prints but does not exit is stopped (75)' '
+	expect_exit 75 alice --timeout 1 --password-command \
+		"head -n 1 pwfile; exec sleep 100" login 2>err-noexit &&
+	test_grep "^xmpctl: password command did not finish within 1 s\$" err-noexit
+'
+
+test_expect_success 'a --password-command reads end of input at once, not our stdin' '
+	rm -f stdin-fifo && mkfifo stdin-fifo &&
+	exec 3<>stdin-fifo &&
+	{ expect_exit 74 alice --timeout 10 --password-command cat login \
+		<&3 3>&- 2>err-cat; rc=$?; exec 3>&-; test $rc = 0; } &&
+	test_grep "^xmpctl: password command printed no password\$" err-cat
+'
+
+test_expect_success 'the password command does not see $XMPCTL_PASSWORD' '
+	rm -f seen-env &&
+	alice --password-command \
+		"echo \"\${XMPCTL_PASSWORD-unset}\" >seen-env; head -n 1 pwfile" \
+		login >out-env &&
+	test_grep "^jid  *alice@example\.test/." out-env &&
+	echo unset >expect-env &&
+	test_cmp expect-env seen-env
+'
+
+test_expect_success 'signals ignored where xmpctl started are default in the command' '
+	rm -f sigs &&
+	( trap "" PIPE HUP USR1
+	  alice --password-command \
+		"head -n 1 pwfile && exec grep \"^Sig[BI]\" /proc/self/status >sigs" \
+		login >out-sigs ) &&
+	test_grep "^jid  *alice@example\.test/." out-sigs &&
+	test_grep "^SigBlk:[[:space:]]*0*\$" sigs &&
+	ignored=$(sed -n "s/^SigIgn:[[:space:]]*//p" sigs) &&
+	test -n "$ignored" &&
+	# 32 and 33 belong to the C library, which lets nobody change them
+	# (under make they arrive ignored)
+	test $((0x$ignored & ~0x180000000)) -eq 0 || {
+		say "ignored signals in the command: $ignored"
+		false
+	}
+'
+
+# ptyrun [--after TEXT] LINE ARGS...: xmpctl on a terminal of its own,
+# LINE typed into it (see ptyrun.py)
+ptyrun() {
+	_after=
+	if [ "$1" = --after ]; then
+		_after=$2
+		shift 2
+	fi
+	_line=$1
+	shift
+	# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
+	timeout -k 5 "$XMPCTL_TEST_TIMEOUT" "$PYTHON" \
+		"$TESTS_SRCDIR/integration/ptyrun.py" ${_after:+--after "$_after"} \
+		"$_line" $TEST_WRAPPER "$XMPCTL" "$@"
+}
+
+test_expect_success 'a --password-command may ask on the terminal' '
+	ptyrun "$ALICE_PASS" --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" -j alice@example.test --timeout 10 \
+		--password-command "IFS= read -r p </dev/tty && echo \"\$p\"" \
+		login >out-pty &&
+	test_grep "^jid  *alice@example\.test/." out-pty
+'
+
+test_expect_success 'without any other source the password is asked on the terminal' '
+	(unset XMPCTL_PASSWORD
+	 ptyrun --after "Password for " "$ALICE_PASS" \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test login >out-tty) &&
+	test_grep "^Password for alice@example\.test: " out-tty &&
+	test_grep "^jid  *alice@example\.test/." out-tty &&
+	test_grep ! -F "$ALICE_PASS" out-tty
+'
+
 test_expect_success 'a wrong $XMPCTL_PASSWORD fails to authenticate' '
 	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login
 '

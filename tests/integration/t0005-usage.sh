@@ -29,6 +29,8 @@ test_expect_success '-h prints the same help' '
 '
 
 commands='login send raw listen'
+# documented in the man page, left out of the command list of --help
+hidden_commands='completion'
 
 test_expect_success '--help lists every command' '
 	missing= &&
@@ -38,9 +40,17 @@ test_expect_success '--help lists every command' '
 	test -z "$missing"
 '
 
+test_expect_success '--help leaves the hidden commands out' '
+	listed= &&
+	for c in $hidden_commands; do
+		test_grep ! "^  $c " help || listed="$listed $c"
+	done &&
+	test -z "$listed"
+'
+
 test_expect_success 'COMMAND --help describes the command, without connecting' '
 	bad= &&
-	for c in $commands; do
+	for c in $commands $hidden_commands; do
 		expect_exit 0 xmpctl -j alice@example.test --server 127.0.0.1:1 \
 			$c --help >help-$c 2>err-$c &&
 		test_grep "^Usage: xmpctl \[OPTIONS\] $c" help-$c &&
@@ -71,7 +81,7 @@ test_expect_success 'the man page and the help texts name the same long options'
 
 test_expect_success 'every command has a section in the man page' '
 	missing= &&
-	for c in $commands; do
+	for c in $commands $hidden_commands; do
 		test_grep "^\\.SS $c\\b" "$MANPAGE" || missing="$missing $c"
 	done &&
 	test -z "$missing"
