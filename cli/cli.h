@@ -264,7 +264,10 @@ struct cli_poll {
     struct pollfd *extra; /* the driver's own descriptors; revents set */
     size_t nextra;
     int64_t deadline;     /* the driver's own (xmp_now_ms), -1: none */
-    int sig;              /* out: the last signal caught, 0: none */
+    int sig;              /* out: a signal caught (SIGTERM or SIGHUP
+                             before SIGINT), 0: none */
+    int winch, stop;      /* out: SIGWINCH, SIGTSTP caught (when asked
+                             for with cli_catch_signal) */
 };
 /* One turn: poll the sessions of cs[0..n), their running operations'
  * descriptors, the signal pipe and lp->extra until something is ready

@@ -291,8 +291,11 @@ static void print_bash(FILE *f)
             if (d->kind == ARG_FILE) {
                 fputs("_xmpctl_files \"$3\" ;;\n", f);
             } else if (d->kind == ARG_ACCOUNT) {
-                fputs("COMPREPLY=($(compgen -W \"$(_xmpctl_accounts "
-                      "\"$4\")\" -- \"$3\")) ;;\n",
+                /* not compgen -W: it would expand the names again */
+                fputs("COMPREPLY=()\n        local a\n"
+                      "        while IFS= read -r a; do\n"
+                      "            [[ $a == \"$3\"* ]] && COMPREPLY+=(\"$a\")\n"
+                      "        done < <(_xmpctl_accounts \"$4\") ;;\n",
                       f);
             } else {
                 fputs("COMPREPLY=($(compgen -W $'", f);

@@ -158,7 +158,7 @@ int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp)
     unsigned char b;
     size_t i, np = 0;
 
-    lp->sig = 0;
+    lp->sig = lp->winch = lp->stop = 0;
     if (n > LOOP_MAX_CLIENTS || lp->nextra > CLI_POLL_EXTRA_MAX) {
         cli_error("too many sessions or descriptors for one loop");
         return -1;
@@ -206,9 +206,17 @@ int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp)
     }
     for (i = 0; i < lp->nextra; i++)
         lp->extra[i].revents = p[np + i].revents;
+    /* Several signals in one turn: a window resize never hides another,
+     * and an interrupt never hides a request to end. */
     if (sig_at >= 0 && (p[sig_at].revents & POLLIN))
-        while (read(sig_rfd, &b, 1) == 1)
-            lp->sig = b;
+        while (read(sig_rfd, &b, 1) == 1) {
+            if (b == SIGWINCH)
+                lp->winch = 1;
+            else if (b == SIGTSTP)
+                lp->stop = 1;
+            else if (!lp->sig || lp->sig == SIGINT)
+                lp->sig = b;
+        }
     for (i = 0; i < n; i++) {
         struct cli *c = cs[i];
 
@@ -373,7 +381,9 @@ int cli_run(struct cli *c, struct op *op)
     cli_secret_wipe(&c->secret);
     if (rc != 0) {
         op->cls->free(op);
-        return cli_session_status(c);
+        /* not over: the loop itself failed (and said so) */
+        return cli_session_over(c->session) ? cli_session_status(c)
+                                            : EXIT_OSERR;
     }
     c->op = op;
     if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0)

@@ -91,6 +91,18 @@ static enum xmp_err line_take(struct first_line *l, const char *what,
     return r;
 }
 
+/* (Not SIGTSTP: a stopped prompt keeps echo off, and the shell that
+ * stopped it restores its own terminal modes meanwhile.) */
+static const int prompt_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NPROMPT_SIGS (sizeof prompt_sigs / sizeof prompt_sigs[0])
+static volatile sig_atomic_t prompt_signal;
+
+/* Only noted: the read returns EINTR (no SA_RESTART). */
+static void on_prompt_signal(int sig)
+{
+    prompt_signal = sig;
+}
+
 /* Blocking reads until the end of the first line or of the input. */
 static enum xmp_err read_line(int fd, const char *what, struct first_line *l,
                               struct xmp_error *err)
@@ -100,6 +112,8 @@ static enum xmp_err read_line(int fd, const char *what, struct first_line *l,
 
     while (!l->complete && !l->too_long) {
         r = read(fd, tmp, sizeof tmp);
+        if (r < 0 && errno == EINTR && prompt_signal)
+            break; /* the prompt was interrupted */
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -141,6 +155,8 @@ static enum xmp_err from_file(const char *path, struct cli_secret *s,
 static enum xmp_err from_tty(const char *jid, struct cli_secret *s,
                              struct xmp_error *err)
 {
+    struct sigaction sa, saved[NPROMPT_SIGS];
+    size_t i;
     struct termios old, quiet;
     struct first_line l;
     char prompt[512];
@@ -164,6 +180,14 @@ static enum xmp_err from_tty(const char *jid, struct cli_secret *s,
         snprintf(prompt, sizeof prompt, "Password for %s: ", jid);
     else
         snprintf(prompt, sizeof prompt, "Password: ");
+    /* A signal while echo is off must not leave the terminal so: catch
+     * them for the time of the prompt, restore, then let them act. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_prompt_signal;
+    sigemptyset(&sa.sa_mask);
+    prompt_signal = 0;
+    for (i = 0; i < NPROMPT_SIGS; i++)
+        sigaction(prompt_sigs[i], &sa, &saved[i]);
     /* Echo off before the prompt shows: what is typed after it counts. */
     tcsetattr(fd, TCSAFLUSH, &quiet);
     (void)!write(fd, prompt, strlen(prompt));
@@ -172,6 +196,13 @@ static enum xmp_err from_tty(const char *jid, struct cli_secret *s,
     tcsetattr(fd, TCSAFLUSH, &old);
     (void)!write(fd, "\n", 1);
     close(fd);
+    for (i = 0; i < NPROMPT_SIGS; i++)
+        sigaction(prompt_sigs[i], &saved[i], NULL);
+    if (prompt_signal) {
+        explicit_bzero(&l, sizeof l);
+        raise(prompt_signal);
+        return xmp_error_set(err, XMP_EUSAGE, "no password: interrupted");
+    }
     if (r == XMP_OK)
         return line_take(&l, "the terminal", "empty password from the "
                          "terminal", s, err);

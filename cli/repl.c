@@ -360,6 +360,24 @@ static int print_incoming(struct xmp_session *s, const struct xmp_node *st,
     return XMP_PASS;
 }
 
+/* A JID from the server goes onto the line being typed as it is: only a
+ * valid one, with nothing a terminal would act on. */
+static int completable(const char *jid)
+{
+    struct xmp_jid j;
+    size_t i = 0, n, len = strlen(jid);
+    uint32_t cp;
+
+    if (xmp_jid_parse(jid, &j, NULL) != XMP_OK)
+        return 0;
+    xmp_jid_clear(&j);
+    for (; i < len; i += n)
+        if (!(n = xmp_utf8_decode(jid + i, len - i, &cp)) ||
+            cli_unsafe_cp(cp) || cp == ' ')
+            return 0;
+    return 1;
+}
+
 static int jid_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -379,7 +397,7 @@ static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
         return;
     for (it = xmp_node_first(q); it; it = xmp_node_next(it)) {
         if (strcmp(xmp_node_name(it), "item") != 0 ||
-            !(jid = xmp_node_attr(it, "jid")) ||
+            !(jid = xmp_node_attr(it, "jid")) || !completable(jid) ||
             R.nroster >= REPL_ROSTER_MAX)
             continue;
         if (!(r = reallocarray(R.roster, R.nroster + 1, sizeof *r)))
@@ -680,14 +698,38 @@ static void quit(int status)
     }
 }
 
+/* Ctrl-Z: give the terminal back as it was, stop, and take it again. */
+static void suspend(void)
+{
+    hide_prompt();
+    if (R.installed)
+        rl_cleanup_after_signal();
+    signal(SIGTSTP, SIG_DFL);
+    raise(SIGTSTP);
+    /* continued */
+    cli_catch_signal(SIGTSTP);
+    if (R.installed) {
+        rl_reset_after_signal();
+        rl_resize_terminal();
+    }
+    R.shown = 0;
+}
+
+/* The line as it was, "^C", and a new line for the next prompt. */
+static void interrupted_line(void)
+{
+    rl_point = rl_end;
+    rl_redisplay();
+    fputs("^C", rl_outstream);
+    rl_crlf();
+    fflush(rl_outstream);
+    R.shown = 0;
+}
+
 static void on_signal(int sig)
 {
     struct cli *c = R.c;
 
-    if (sig == SIGWINCH) {
-        rl_resize_terminal();
-        return;
-    }
     if (sig != SIGINT) {
         quit(EXIT_SIGNAL_BASE + sig);
         return;
@@ -705,16 +747,18 @@ static void on_signal(int sig)
         op_done(c->op, EXIT_SIGNAL_BASE + sig);
         return;
     }
-    /* no operation: forget the line, the XML and what was typed ahead */
-    if (R.shown) {
-        rl_point = rl_end;
-        rl_redisplay();
-        fputs("^C", rl_outstream);
-        rl_crlf();
-        fflush(rl_outstream);
-        R.shown = 0;
+    /* no operation: forget the line, the XML and what was typed ahead,
+     * and whatever readline was in the middle of (a search, a numeric
+     * argument, half a key sequence); that may draw the line again */
+    if (R.shown && !RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH))
+        interrupted_line();
+    if (R.installed) {
+        rl_free_line_state();
+        rl_callback_sigcleanup();
     }
-    rl_replace_line("", 0);
+    if (R.shown) /* a search drew its own line back */
+        interrupted_line();
+    rl_replace_line("", 1);
     rl_point = rl_end = 0;
     xml_reset();
     drop_queue();
@@ -747,10 +791,12 @@ static void cand_add(const char *w)
     const char **n;
 
     if (ncands + 1 >= candcap) {
-        candcap = candcap ? 2 * candcap : 64;
-        if (!(n = reallocarray(cands, candcap, sizeof *n)))
+        size_t cap = candcap ? 2 * candcap : 64;
+
+        if (!(n = reallocarray(cands, cap, sizeof *n)))
             return;
         cands = n;
+        candcap = cap;
     }
     cands[ncands++] = w;
 }
@@ -886,6 +932,11 @@ static void install(void)
     rl_readline_name = "xmpctl";
     rl_catch_signals = 0;  /* ours come through the signal pipe */
     rl_catch_sigwinch = 0;
+    /* no setenv(LINES, COLUMNS): a resolver thread may be in getenv */
+    rl_change_environment = 0;
+    /* stanzas may go to a file; the prompt stays on the terminal */
+    if (!isatty(STDOUT_FILENO))
+        rl_outstream = stderr;
     rl_attempted_completion_function = complete;
     rl_completer_word_break_characters = (char *)" \t";
     rl_completer_quote_characters = (char *)"";
@@ -964,7 +1015,9 @@ int cli_repl(struct cli *c)
     c->interactive = 1;
     if ((rc = cli_session_open(c)) != EXIT_OK)
         return rc;
-    if ((rc = cli_signals()) != 0 || (rc = cli_catch_signal(SIGWINCH)) != 0)
+    if ((rc = cli_signals()) != 0 || (rc = cli_catch_signal(SIGWINCH)) != 0 ||
+        (rc = cli_catch_signal(SIGTSTP)) != 0 ||
+        (rc = cli_catch_signal(SIGQUIT)) != 0)
         return rc;
     cli_before_output = screen_hook;
     install();
@@ -1002,6 +1055,10 @@ int cli_repl(struct cli *c)
             if (R.installed)
                 R.shown = 1;
         }
+        if (lp.winch && R.installed)
+            rl_resize_terminal();
+        if (lp.stop)
+            suspend();
         if (lp.sig)
             on_signal(lp.sig);
     }

@@ -601,8 +601,10 @@ int64_t net_connector_deadline(const struct net_connector *c)
 
 int net_connector_pending(const struct net_connector *c)
 {
-    return c && c->state == CONN_WORKING && c->next < c->ncand &&
-           c->natt == 0;
+    /* a failure not yet reported is work for the next step, too */
+    return c && ((c->state == CONN_WORKING && c->next < c->ncand &&
+                  c->natt == 0) ||
+                 c->state == CONN_FAILED);
 }
 
 const struct net_target *net_connector_target(const struct net_connector *c)

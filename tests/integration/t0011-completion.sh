@@ -160,6 +160,13 @@ test_expect_success 'bash: --account offers the sections of the --config file' '
 	test_cmp expect got
 '
 
+test_expect_success 'bash: a section name is offered as it is, never run' '
+	printf "[\$(touch ran)]\njid = c@example.test\n" >cfg-evil &&
+	complete_bash -c cfg-evil --account "" >got &&
+	test_grep -F "\$(touch ran)" got &&
+	! test -e ran
+'
+
 test_expect_success 'bash: completion offers the shells' '
 	complete_bash completion "" >got &&
 	words bash zsh >expect &&
