@@ -8,6 +8,7 @@
 #                                    wrong.test as example.test)
 #   prosody_stop [NAME]              stop it (the last one started by default)
 #   alice ARGS...                    (in tests) xmpctl as alice@example.test
+#   as USER ARGS...                  (in tests) xmpctl as USER@example.test
 #                                    against the instance started last
 #
 # prosody_start exports, for the instance it started last:
@@ -378,4 +379,14 @@ fi
 alice() {
 	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
 		-j alice@example.test "$@"
+}
+
+# as USER ARGS...: the same, as USER@example.test (alice, bob or carol) with
+# that user's password.
+as() {
+	_as_user=$1
+	shift
+	eval "_as_pass=\$$(echo "$_as_user" | tr a-z A-Z)_PASS"
+	XMPCTL_PASSWORD=$_as_pass xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" -j "$_as_user@example.test" "$@"
 }

@@ -17,14 +17,6 @@ XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 DISCO_INFO='http://jabber.org/protocol/disco#info'
 
-as() { # as USER ARGS...: xmpctl as USER@example.test
-	_as_user=$1
-	shift
-	eval "_as_pass=\$$(echo "$_as_user" | tr a-z A-Z)_PASS"
-	XMPCTL_PASSWORD=$_as_pass xmpctl --server "127.0.0.1:$PROSODY_PORT" \
-		--cafile "$TEST_CA" -j "$_as_user@example.test" "$@"
-}
-
 # json_get FILE EXPR: evaluate a Python expression over each JSON line
 # (as "o") of FILE and print the results; fails if a line is not JSON.
 json_get() {

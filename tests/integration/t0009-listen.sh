@@ -14,14 +14,6 @@
 prosody_require
 prosody_start || bail_out 'cannot start Prosody'
 
-as() { # as USER ARGS...: xmpctl as USER@example.test
-	_as_user=$1
-	shift
-	eval "_as_pass=\$$(echo "$_as_user" | tr a-z A-Z)_PASS"
-	XMPCTL_PASSWORD=$_as_pass xmpctl --server "127.0.0.1:$PROSODY_PORT" \
-		--cafile "$TEST_CA" -j "$_as_user@example.test" "$@"
-}
-
 json_get() { # json_get FILE EXPR: EXPR over each line of FILE as "o"
 	"$PYTHON" -c '
 import json, sys

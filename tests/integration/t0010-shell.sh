@@ -27,14 +27,6 @@ export XMPCTL_PASSWORD XDG_STATE_HOME
 OFFLINE_STORE=$PROSODY_DIR/data/example%2etest/offline/bob.list
 PING="<iq type='get' to='example.test' id='IDENT'><ping xmlns='urn:xmpp:ping'/></iq>"
 
-as() { # as USER ARGS...: xmpctl as USER@example.test
-	_as_user=$1
-	shift
-	eval "_as_pass=\$$(echo "$_as_user" | tr a-z A-Z)_PASS"
-	XMPCTL_PASSWORD=$_as_pass xmpctl --server "127.0.0.1:$PROSODY_PORT" \
-		--cafile "$TEST_CA" -j "$_as_user@example.test" "$@"
-}
-
 # shell NAME [PORT]: alice's shell in terminal NAME, through 127.0.0.1:PORT
 # (Prosody's by default)
 shell() {
