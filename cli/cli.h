@@ -108,6 +108,8 @@ extern const struct opt_list cli_global_options, cli_common_options;
 /* The values of --format, in the order of enum out_format, and of
  * listen --type (cmd_listen.c); NULL-terminated. */
 extern const char *const cli_formats[], *const listen_types[];
+/* The SHOW of presence (cmd_presence.c); NULL-terminated. */
+extern const char *const presence_shows[];
 
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
@@ -185,6 +187,9 @@ int cli_exit_status(enum xmp_err code);
 /* Print a stanza that arrived, one line in the chosen format, flushed.
  * Returns 0, or -1 when stdout cannot be written (reported). */
 int out_stanza(const struct cli *c, const struct xmp_node *st);
+/* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
+ * groups as an array, or the <item/> itself.  0 or -1 as above. */
+int out_roster_item(const struct cli *c, const struct xmp_node *item);
 /* A one-line JSON object for a program, from key/value pairs (NULL
  * values left out); NULL-terminated.  Returns 0 or -1 as above. */
 int out_json_pairs(const char *first_key, ...);
@@ -315,6 +320,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
 /* shell hands back no operation: it sets c->interactive, and main runs
  * cli_repl instead of an operation. */
 int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
@@ -322,6 +329,7 @@ int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
-extern const struct opt_list raw_options, listen_options, shell_options;
+extern const struct opt_list raw_options, listen_options, shell_options,
+    roster_options, presence_options;
 
 #endif

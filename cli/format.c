@@ -343,3 +343,69 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
     free(xml);
     return rc;
 }
+
+/* ---- roster items ------------------------------------------------------ */
+
+int out_roster_item(const struct cli *c, const struct xmp_node *item)
+{
+    const char *jid = xmp_node_attr(item, "jid"),
+               *name = xmp_node_attr(item, "name"),
+               *sub = xmp_node_attr(item, "subscription"),
+               *ask = xmp_node_attr(item, "ask");
+    const struct xmp_node *g;
+    char *xml, *t;
+    int n = 0, rc;
+
+    /* RFC 6121 §2.1.2.5: no subscription attribute means none */
+    if (!sub)
+        sub = "none";
+    cli_before_output();
+    switch (c->o.format) {
+    case FORMAT_XML:
+        if (!(xml = xmp_node_to_line(item, "jabber:client"))) {
+            cli_error("out of memory");
+            return -1;
+        }
+        rc = out_xml(xml);
+        free(xml);
+        return rc;
+    case FORMAT_JSON:
+        json_first = 1;
+        json_field("kind", "roster-item");
+        json_field("jid", jid ? jid : "");
+        json_field("name", name);
+        json_field("subscription", sub);
+        json_field("ask", ask);
+        fputs(",\"groups\":[", stdout);
+        for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
+            if (strcmp(xmp_node_name(g), "group") != 0 ||
+                !(t = xmp_node_text(g)))
+                continue;
+            if (n++)
+                putchar(',');
+            json_str(t);
+            free(t);
+        }
+        fputs("]}", stdout);
+        return finish_line();
+    default:
+        text(jid ? jid : "");
+        printf("  %s", sub);
+        if (ask)
+            printf(" (asked)");
+        if (name) {
+            fputs("  name \"", stdout);
+            text(name);
+            putchar('"');
+        }
+        for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
+            if (strcmp(xmp_node_name(g), "group") != 0 ||
+                !(t = xmp_node_text(g)))
+                continue;
+            fputs(n++ ? ", " : "  groups ", stdout);
+            text(t);
+            free(t);
+        }
+        return finish_line();
+    }
+}

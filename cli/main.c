@@ -31,6 +31,12 @@ const struct command cli_commands[] = {
     {"listen", cmd_listen, "",
      "stay connected and print incoming messages",
      &listen_options, 0},
+    {"presence", cmd_presence, "[SHOW]",
+     "set our presence, manage subscriptions, list contacts' presence",
+     &presence_options, 0},
+    {"roster", cmd_roster, "[list | add JID | set JID | remove JID]",
+     "list or change the contact list",
+     &roster_options, 0},
     {"shell", cmd_shell, "",
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",

@@ -170,9 +170,11 @@ static int matches(const struct handler *h, const struct facts *f)
 
 /* ---- answering what nobody claimed ---------------------------------- */
 
-/* RFC 6120 §8.2.3: a result for a ping (XEP-0199 §4), an error for the
- * rest (§8.4: service-unavailable, the answer that reveals nothing). */
-static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq)
+/* RFC 6120 §8.2.3: a result for a ping (XEP-0199 §4) and for a roster
+ * push from our own account (ok), an error for the rest (§8.4:
+ * service-unavailable, the answer that reveals nothing). */
+static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq,
+                              int ok)
 {
     const char *id = xmp_node_attr(iq, "id"), *from = xmp_node_attr(iq, "from");
     struct xmp_node *r, *e;
@@ -187,7 +189,7 @@ static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq)
     rc = xmp_node_set_attr(r, "id", id ? id : "", &err);
     if (!rc && from)
         rc = xmp_node_set_attr(r, "to", from, &err);
-    if (!rc && xmp_node_child(iq, NS_PING, "ping")) {
+    if (!rc && (ok || xmp_node_child(iq, NS_PING, "ping"))) {
         rc = xmp_node_set_attr(r, "type", "result", &err);
     } else if (!rc) {
         rc = xmp_node_set_attr(r, "type", "error", &err);
@@ -205,16 +207,46 @@ static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq)
     return rc;
 }
 
+/* From our own account: no 'from', or exactly our bare JID. */
+static int own_account(const struct xmp_session *s, const struct xmp_node *st,
+                       const struct facts *f)
+{
+    struct xmp_jid me;
+    int own;
+
+    if (!xmp_node_attr(st, "from"))
+        return 1;
+    if (!f->from_ok || f->from.resource ||
+        xmp_jid_parse(s->bare, &me, NULL) != XMP_OK)
+        return 0;
+    own = xmp_jid_equal(&me, &f->from);
+    xmp_jid_clear(&me);
+    return own;
+}
+
 enum xmp_err session_dispatch(struct xmp_session *s, const struct xmp_node *st)
 {
     struct handler *h;
     struct facts f;
     unsigned last_id = s->handler_ids;
-    int claimed = 0;
+    int claimed = 0, push;
 
     if (iq_take_reply(s, st))
         return s->state == ST_FAILED ? s->err.code : XMP_OK;
     facts_get(s, st, &f);
+    /* RFC 6121 §2.1.6: only our own account pushes roster changes.  One
+     * from anyone else (the roster-push spoofing of many clients) goes
+     * to no handler and is refused. */
+    push = node_is(st, NS_CLIENT, "iq") && f.type &&
+           strcmp(f.type, "set") == 0 && f.ns && strcmp(f.ns, NS_ROSTER) == 0;
+    if (push && !own_account(s, st, &f)) {
+        session_trace(s, XMP_TRACE_INFO,
+                      "refused a roster push from %s: only the account's own "
+                      "server may push (RFC 6121 §2.1.6)",
+                      xmp_node_attr(st, "from"));
+        xmp_jid_clear(&f.from);
+        return answer_iq(s, st, 0);
+    }
     s->dispatching++;
     for (h = s->handlers; h && !claimed && s->state != ST_FAILED;
          h = h->next) {
@@ -230,8 +262,11 @@ enum xmp_err session_dispatch(struct xmp_session *s, const struct xmp_node *st)
         unlink_removed(s);
     if (s->state == ST_FAILED)
         return s->err.code;
+    /* A genuine push nobody answered is acknowledged (§2.1.6). */
+    if (push && !claimed)
+        return answer_iq(s, st, 1);
     if (!claimed && node_is(st, NS_CLIENT, "iq") && f.type &&
         (strcmp(f.type, "get") == 0 || strcmp(f.type, "set") == 0))
-        return answer_iq(s, st);
+        return answer_iq(s, st, 0);
     return XMP_OK;
 }

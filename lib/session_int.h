@@ -54,6 +54,7 @@ enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 #define NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_PING "urn:xmpp:ping"
+#define NS_ROSTER "jabber:iq:roster"
 
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)

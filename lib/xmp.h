@@ -381,6 +381,11 @@ size_t xmp_session_requests(const struct xmp_session *s);
  *   3. an iq get or set no handler claimed is answered by the library:
  *      a ping (XEP-0199) with a result, anything else with
  *      service-unavailable (RFC 6120 §8.4).
+ * A roster push (an iq set of jabber:iq:roster, RFC 6121 §2.1.6) counts
+ * only from our own account (no 'from', or our bare JID): when no
+ * handler claims it, the library answers it with a result.
+ * One from anyone else reaches no handler, is answered with
+ * service-unavailable and noted in the trace.
  * A handler that only watches (prints, counts) returns XMP_PASS and
  * registers at XMP_PRIO_OBSERVE so that it sees stanzas before anything
  * claims them.

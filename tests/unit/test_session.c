@@ -349,6 +349,51 @@ static void test_unclaimed(void)
     peer_free(p);
 }
 
+/* RFC 6121 §2.1.6: roster pushes only from our own account. */
+static void test_roster_push(void)
+{
+    static const char *const foreign[] = {
+        "from='mallory@evil.test'", "from='example.test'",
+        "from='" ME "/other'", "from='bob@example.test'" };
+    struct peer *p = peer_new(5000);
+    struct xmp_match m = { "iq", "set", "jabber:iq:roster", NULL };
+    struct count seen = { 0 };
+    char xml[256], id[16], want[128];
+    size_t i;
+
+    xmp_handler_add(p->s, &m, XMP_PRIO_OBSERVE, h_count, &seen, NULL);
+    for (i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
+        snprintf(id, sizeof id, "evil%zu", i);
+        snprintf(xml, sizeof xml,
+                 "<iq type='set' id='%s' %s><query xmlns='jabber:iq:roster'>"
+                 "<item jid='mallory@evil.test' subscription='both'/>"
+                 "</query></iq>", id, foreign[i]);
+        buf_free(&p->got);
+        peer_write(p, xml);
+        ok(sent(p, id), "a push %s is answered", foreign[i]);
+        snprintf(want, sizeof want, "id='%s'", id);
+        ok(strstr(p->got.data, want) && strstr(p->got.data, "type='error'") &&
+               strstr(p->got.data, "service-unavailable") &&
+               !strstr(p->got.data, "type='result'"),
+           "... with an error, never a result");
+    }
+    is_int(seen.n, 0, "no handler saw a foreign push");
+
+    buf_free(&p->got);
+    peer_write(p, "<iq type='set' id='own1'><query xmlns='jabber:iq:roster'>"
+                  "<item jid='bob@example.test'/></query></iq>");
+    ok(sent(p, "<iq id='own1' type='result'/>"),
+       "a push without 'from' is answered with a result");
+    buf_free(&p->got);
+    peer_write(p, "<iq type='set' id='own2' from='" ME "'><query "
+                  "xmlns='jabber:iq:roster'><item jid='bob@example.test'/>"
+                  "</query></iq>");
+    ok(sent(p, "<iq id='own2' to='" ME "' type='result'/>"),
+       "so is one from our bare JID");
+    is_int(seen.n, 2, "handlers saw both genuine pushes");
+    peer_free(p);
+}
+
 static int h_free(struct xmp_session *s, const struct xmp_node *st, void *ud)
 {
     int *rc = ud;
@@ -799,6 +844,7 @@ int main(void)
     test_order();
     test_match();
     test_unclaimed();
+    test_roster_push();
     test_callback_rules();
     test_request_sender();
     test_request_life();
