@@ -918,6 +918,12 @@ static char **complete(const char *text, int start, int end)
                       sizeof optstore);
         cand_add("--format");
         cand_add("--help");
+    } else if (strcmp(first, "presence") == 0 && strcmp(prev, first) == 0) {
+        cand_list(presence_shows);
+    } else if (strcmp(first, "roster") == 0 && strcmp(prev, first) == 0) {
+        static const char *const actions[] = { "list", "add", "set",
+                                               "remove", NULL };
+        cand_list(actions);
     } else if (cli_command(first)) {
         for (i = 0; i < R.nroster; i++)
             cand_add(R.roster[i]);
