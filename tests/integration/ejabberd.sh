@@ -141,7 +141,7 @@ listen:
 # SCRAM stored: offers PLAIN, SCRAM-SHA-1, SCRAM-SHA-1-PLUS and X-OAUTH2
 auth_method: internal
 auth_password_format: scram
-# no s2s: other domains get remote-server-not-found
+# no s2s: other domains get forbidden ("Access denied by service policy")
 s2s_access: none
 acl:
   local:
