@@ -36,6 +36,10 @@ _prosody_names=
 _prosody_python=python3
 [ -x /usr/bin/python3 ] && _prosody_python=/usr/bin/python3
 
+# (the tests set TESTS_SRCDIR, the demo and the benchmark srcdir: both
+# name the tests/ directory)
+. "${TESTS_SRCDIR:-$srcdir}/integration/pki.sh"
+
 prosody_require() {
 	for _pr_cmd in "$PROSODY_BIN" "$PROSODYCTL_BIN" openssl "$_prosody_python"; do
 		if ! command -v "$_pr_cmd" >/dev/null 2>&1; then
@@ -55,71 +59,15 @@ _prosody_base() {
 	mkdir -p "$PROSODY_BASEDIR" && PROSODY_BASEDIR=$(cd "$PROSODY_BASEDIR" && pwd)
 }
 
-# _prosody_cert DIR NAME CN: a key and a certificate for CN (SAN DNS:CN),
-# signed by the test CA, valid 2 days.
-_prosody_cert() {
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$1/$2.key" \
-		-subj "/CN=$3" -out "$1/$2.csr" 2>/dev/null &&
-	printf '%s\n' \
-		"subjectAltName = DNS:$3" \
-		"basicConstraints = critical, CA:FALSE" \
-		"keyUsage = critical, digitalSignature, keyEncipherment" \
-		"extendedKeyUsage = serverAuth" \
-		"subjectKeyIdentifier = hash" \
-		"authorityKeyIdentifier = keyid" >"$1/$2.ext" &&
-	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
-		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
-		-extfile "$1/$2.ext" -out "$1/$2.pem" 2>/dev/null
-}
-
-# _prosody_ca DIR NAME CN: a self-signed CA certificate and key.
-_prosody_ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$1/$2.key" -out "$1/$2.pem" -days 2 -sha256 -subj "/CN=$3" \
-		-addext 'basicConstraints = critical, CA:TRUE' \
-		-addext 'keyUsage = critical, keyCertSign, cRLSign' 2>/dev/null
-}
-
-# The certificates are made once per script and shared by its instances.
+# The certificates (pki.sh) are made once per script and shared by its
+# instances.
 _prosody_pki() {
-	_pki=$PROSODY_BASEDIR/pki
-	if [ ! -f "$_pki/done" ]; then
-		rm -rf "$_pki" && mkdir -p "$_pki" && chmod 700 "$_pki" || return 1
-		# the four keys are independent: make them in parallel
-		_prosody_ca "$_pki" ca 'xmpctl test CA' || return 1
-		_prosody_ca "$_pki" other-ca 'xmpctl other CA' &
-		_pki_p1=$!
-		_prosody_cert "$_pki" example.test example.test &
-		_pki_p2=$!
-		_prosody_cert "$_pki" wrong.test wrong.test &
-		_pki_p3=$!
-		wait "$_pki_p1" && wait "$_pki_p2" && wait "$_pki_p3" || {
-			echo "prosody.sh: cannot make the test certificates" >&2
-			return 1
-		}
-		: >"$_pki/done"
-	fi
-	TEST_CA=$_pki/ca.pem
-	OTHER_CA=$_pki/other-ca.pem
-	export TEST_CA OTHER_CA
+	pki_make "$PROSODY_BASEDIR/pki" || return 1
+	_pki=$PKI_DIR
 }
 
-# N (default 2) distinct free TCP ports on 127.0.0.1 (the kernel picks them).
 _prosody_ports() {
-	"$_prosody_python" -c '
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-' "${1:-2}"
-}
-
-_prosody_password() {
-	# hex only: no quoting problems in configs and command lines
-	openssl rand -hex 12
+	free_ports "$@"
 }
 
 # _prosody_config: write the configuration of the instance in $PROSODY_DIR.
@@ -247,11 +195,9 @@ prosody_start() {
 	esac
 	# All instances of a script have the same passwords.
 	if [ -z "${_prosody_have_passwords:-}" ]; then
-		ALICE_PASS=$(_prosody_password)
-		BOB_PASS=$(_prosody_password)
-		CAROL_PASS=$(_prosody_password)
-		PROSODY_COMPONENT_SECRET=$(_prosody_password)
-		export ALICE_PASS BOB_PASS CAROL_PASS PROSODY_COMPONENT_SECRET
+		test_passwords || return 1
+		PROSODY_COMPONENT_SECRET=$(random_secret)
+		export PROSODY_COMPONENT_SECRET
 		_prosody_have_passwords=1
 	fi
 
