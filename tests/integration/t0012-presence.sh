@@ -1,0 +1,270 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0012-presence.sh - "xmpctl presence" against a private Prosody:
+# subscriptions asked for, granted and refused, as both rosters then say;
+# requests stored while the account was offline; the show, status and
+# priority a contact sees; directed presence that reaches its target only;
+# usage errors.
+#
+# The accounts start with empty rosters and the tests build on each other:
+# alice and bob end up subscribed both ways, carol to alice only.  Those
+# that listen (bob, carol) run in the background with stdin from /dev/null,
+# their PID in a file, and end with SIGTERM; every wait is for something
+# to appear.
+#
+# Prosody-specific: "online" reads Prosody's debug log (the line where it
+# sends an account's own presence back to it); everything else is what
+# RFC 6121 asks of any server.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+prosody_start || bail_out 'cannot start Prosody'
+
+json_get() { # json_get FILE EXPR: EXPR over each line of FILE as "o"
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    print(eval(sys.argv[2]))
+' "$1" "$2"
+}
+
+# item FILE JID EXPR: EXPR (over the item as "o") for the roster-item
+# line of FILE whose jid is JID, or "ABSENT"
+item() {
+	"$PYTHON" -c '
+import json, sys
+found = None
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    assert o["kind"] == "roster-item", o
+    if o["jid"] == sys.argv[2]:
+        found = o
+o = found
+print("ABSENT" if o is None else eval(sys.argv[3]))
+' "$1" "$2" "$3"
+}
+
+# roster_of USER FILE: USER's roster as JSON lines in FILE
+roster_of() {
+	as "$1" --format json roster >"$2"
+}
+
+# presences_from FILE BARE: "type|show|status|priority" for each presence
+# in FILE (JSON lines) from a resource of BARE.  Presence from the bare
+# JID is left out: it is the server's answer to our probe while the
+# contact has no session (RFC 6121 §4.3.2), not the contact's own.
+presences_from() {
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    f = (o.get("from") or "").split("/")
+    if o["kind"] == "presence" and f[0] == sys.argv[2] and len(f) == 2:
+        print("%s|%s|%s|%s" % (o.get("type"), o.get("show"), o.get("status"), o.get("priority")))
+' "$1" "$2"
+}
+
+# start NAME USER ARGS...: USER's xmpctl ARGS in the background, stdin
+# from /dev/null, output in NAME.out and NAME.err, PID in NAME.pid, exit
+# status in NAME.rc
+start() {
+	_st=$1
+	_su=$2
+	shift 2
+	rm -f "$_st.rc" "$_st.pid" "$_st.out" "$_st.err"
+	{ XMPCTL_PIDFILE=$_st.pid as "$_su" "$@" </dev/null >"$_st.out" 2>"$_st.err"
+	  echo $? >"$_st.rc"; } &
+	wait_for "test -s $_st.pid" 20 "$_st to start"
+}
+# stop NAME: SIGTERM to NAME; wait for it to end; it must exit 0
+stop() {
+	kill -TERM "$(cat "$1.pid")" &&
+	wait_for "test -s $1.rc" 20 "$1 to end" &&
+	test "$(cat "$1.rc")" = 0
+}
+leftovers() {
+	for _p in *.pid; do
+		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
+	done
+	return 0
+}
+test_atexit leftovers
+test_on_failure leftovers
+
+# own_presences USER: how often Prosody has sent USER's available
+# presence to a client (Prosody-specific: its debug log; attributes in no
+# fixed order)
+own_presences() {
+	grep "Sending\[c2s\]: <presence[^>]*from=.$1@example.test/" "$PROSODY_LOG" |
+		grep -vc "type=" || :
+}
+# online USER N: wait until USER's own presence has been sent more than N
+# times (a session of USER that sent initial presence is online)
+online() {
+	wait_for "test \$(own_presences $1) -gt $2" 20 "$1 to be online"
+}
+
+A=alice@example.test
+B=bob@example.test
+C=carol@example.test
+
+# ---- usage -------------------------------------------------------------------
+
+test_expect_success 'an unknown SHOW: 64, the choices named' '
+	expect_exit 64 as alice presence lunch 2>u1.err &&
+	test_grep "unknown SHOW .lunch." u1.err
+'
+
+test_expect_success 'a bad JID for --subscribe: 65' '
+	expect_exit 65 as alice presence --subscribe "a@b@c" &&
+	expect_exit 65 as alice presence --approve "@example.test" &&
+	expect_exit 65 as alice presence --to "a@b@c"
+'
+
+test_expect_success '--wait without --show or --pending: 64' '
+	expect_exit 64 as alice presence --wait 1 2>u3.err &&
+	test_grep -- "--wait goes with --show or --pending" u3.err &&
+	expect_exit 64 as alice presence away --wait 1
+'
+
+test_expect_success '--show with --to, --pending with unavailable: 64' '
+	expect_exit 64 as alice presence --show --to "$B" &&
+	expect_exit 64 as alice presence unavailable --pending
+'
+
+test_expect_success 'a priority out of range, a second SHOW: 64' '
+	expect_exit 64 as alice presence -p 128 &&
+	expect_exit 64 as alice presence -p -129 &&
+	expect_exit 64 as alice presence away dnd
+'
+
+# ---- subscriptions -------------------------------------------------------------
+
+test_expect_success 'alice asks bob: her roster has him, asked, subscription none' '
+	as alice presence --subscribe "$B" &&
+	roster_of alice s1.json &&
+	test "$(item s1.json "$B" "o[\"subscription\"]")" = none &&
+	test "$(item s1.json "$B" "o[\"ask\"]")" = subscribe
+'
+
+# bob was offline when alice asked: the server kept the request and
+# gives it to him after his initial presence (RFC 6121 §3.1.3)
+test_expect_success '--pending: bob sees the request made while he was offline' '
+	as bob --format json presence --pending --wait 1 >s2.json &&
+	json_get s2.json "o[\"kind\"] + \"|\" + o[\"type\"] + \"|\" + o[\"from\"]" >s2.lines &&
+	test_grep -x "presence|subscribe|$A" s2.lines
+'
+
+test_expect_success '--pending in text says the same' '
+	as bob presence --pending --wait 0 >s2.txt &&
+	test_grep " $A presence subscribe\$" s2.txt
+'
+
+test_expect_success 'bob approves and asks back at once; alice sees his request' '
+	as bob presence --approve "$A" --subscribe "$A" &&
+	roster_of bob s3b.json &&
+	test "$(item s3b.json "$A" "o[\"subscription\"]")" = from &&
+	test "$(item s3b.json "$A" "o[\"ask\"]")" = subscribe &&
+	roster_of alice s3a.json &&
+	test "$(item s3a.json "$B" "o[\"subscription\"]")" = to &&
+	as alice --format json presence --pending --wait 0 >s3p.json &&
+	json_get s3p.json "o[\"type\"] + \"|\" + o[\"from\"]" >s3p.lines &&
+	test_grep -x "subscribe|$B" s3p.lines
+'
+
+test_expect_success 'alice approves: both in both rosters, nothing asked' '
+	as alice presence --approve "$B" &&
+	roster_of alice s4a.json &&
+	roster_of bob s4b.json &&
+	test "$(item s4a.json "$B" "o[\"subscription\"]")" = both &&
+	test "$(item s4b.json "$A" "o[\"subscription\"]")" = both &&
+	test "$(item s4a.json "$B" "o.get(\"ask\")")" = None &&
+	test "$(item s4b.json "$A" "o.get(\"ask\")")" = None
+'
+
+test_expect_success 'carol asks alice, who was offline: --pending lists it' '
+	as carol presence --subscribe "$A" &&
+	as alice --format json presence --pending --wait 0 >d1.json &&
+	json_get d1.json "o[\"type\"] + \"|\" + o[\"from\"]" >d1.lines &&
+	test_grep -x "subscribe|$C" d1.lines
+'
+
+test_expect_success 'alice denies: carol has nothing asked, alice no carol from/both' '
+	as alice presence --deny "$C" &&
+	roster_of carol d2c.json &&
+	s=$(item d2c.json "$A" "o[\"subscription\"] + \"|\" + str(o.get(\"ask\"))") &&
+	{ test "$s" = "none|None" || test "$s" = ABSENT; } &&
+	roster_of alice d2a.json &&
+	s=$(item d2a.json "$C" "o[\"subscription\"]") &&
+	test "$s" != from && test "$s" != both
+'
+
+test_expect_success 'and the request is no longer pending' '
+	as alice --format json presence --pending --wait 0 >d3.json &&
+	json_get d3.json "o[\"from\"]" >d3.from &&
+	test_grep ! "^$C" d3.from
+'
+
+test_expect_success 'carol asks again, alice approves: carol sees alice (to)' '
+	as carol presence --subscribe "$A" &&
+	as alice presence --approve "$C" &&
+	roster_of carol d4.json &&
+	test "$(item d4.json "$A" "o[\"subscription\"]")" = to
+'
+
+# ---- what contacts see ----------------------------------------------------------
+
+test_expect_success 'bob (--show) sees alice away, her status and priority, then unavailable' '
+	n=$(own_presences bob) &&
+	start sh1 bob --format json presence --show --wait 120 &&
+	online bob "$n" &&
+	as alice presence away -s "out to lunch" -p 5 &&
+	wait_for "presences_from sh1.out $A | grep -q ^unavailable" 20 "alice unavailable at bob" &&
+	stop sh1 &&
+	presences_from sh1.out "$A" >sh1.lines &&
+	printf "%s\n" "available|away|out to lunch|5" "unavailable|None|None|None" >sh1.expect &&
+	test_cmp sh1.expect sh1.lines
+'
+
+test_expect_success '--show prints contacts only, not our own presence' '
+	test "$(presences_from sh1.out "$B")" = ""
+'
+
+test_expect_success 'a listener (listen --all) sees the same presence' '
+	n=$(own_presences carol) &&
+	start sh2 carol --format json listen --all &&
+	online carol "$n" &&
+	as alice presence xa -s "asleep" -p -3 &&
+	wait_for "presences_from sh2.out $A | grep -q ^unavailable" 20 "alice unavailable at carol" &&
+	stop sh2 &&
+	presences_from sh2.out "$A" >sh2.lines &&
+	test_grep -x "available|xa|asleep|-3" sh2.lines
+'
+
+# carol, subscribed to alice, would have any presence alice broadcasts; a
+# message alice sends her afterwards marks the point by which it would
+# have arrived (the server handles alice's stanzas in order).
+test_expect_success 'directed presence reaches its target only' '
+	nb=$(own_presences bob) &&
+	nc=$(own_presences carol) &&
+	start dr_b bob --format json listen --all &&
+	start dr_c carol --format json listen --all &&
+	online bob "$nb" &&
+	online carol "$nc" &&
+	as alice presence dnd -s "for bob only" --to "$B" &&
+	wait_for "presences_from dr_b.out $A | grep -q \"^available|dnd|for bob only|\"" 20 \
+		"the directed presence at bob" &&
+	as alice send "$C" "marker after the directed presence" &&
+	wait_for "grep -q \"marker after the directed presence\" dr_c.out" 20 "the marker at carol" &&
+	stop dr_b &&
+	stop dr_c &&
+	presences_from dr_c.out "$A" >dr_c.lines &&
+	test_grep ! "dnd" dr_c.lines &&
+	test_grep ! "for bob only" dr_c.lines &&
+	test_grep ! "^available" dr_c.lines
+'
+
+test_done
