@@ -328,16 +328,17 @@ int cmd_roster(struct cli *c, int argc, char **argv, struct op **out)
         goto fail;
     }
     r->action = n > 0 ? (enum roster_action)i : R_LIST;
-    /* "roster add JID --name N": options may follow the JID too (the JID
-     * stands where the parser expects the command's name) */
-    if (r->action != R_LIST && n > 2) {
-        int more;
+    /* "roster add JID --name N", "roster list --format json": options
+     * may follow the operands too (the last operand stands where the
+     * parser expects the command's name) */
+    if (n > (r->action == R_LIST ? 1 : 2)) {
+        int at = next + (r->action == R_LIST ? 0 : 1), more;
 
-        if ((rc = cli_parse_cmd(&c->o, "roster", argc - next - 1,
-                                argv + next + 1, &more, set_roster, r)))
+        if ((rc = cli_parse_cmd(&c->o, "roster", argc - at, argv + at, &more,
+                                set_roster, r)))
             goto fail;
         rc = EXIT_USAGE;
-        n = 2 + (argc - next - 1 - more);
+        n = (at - next + 1) + (argc - at - more);
     }
     if (r->action == R_LIST ? n > 1 : n != 2) {
         cli_error("usage: xmpctl roster [list | add JID | set JID | "
