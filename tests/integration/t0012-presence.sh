@@ -269,4 +269,36 @@ test_expect_success 'directed presence reaches its target only' '
 	test_grep ! "^available" dr_c.lines
 '
 
+# ---- roster pushes ----------------------------------------------------------------
+
+# own_full FILE USER: USER's full JID, from its own presence in FILE
+own_full() {
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    f = o.get("from") or ""
+    if o["kind"] == "presence" and f.startswith(sys.argv[2] + "@example.test/"):
+        print(f)
+        break
+' "$1" "$2"
+}
+
+# The roster-push spoofing of many clients: bob addresses a roster push to
+# alice's session; the server routes it with from=bob.  RFC 6121 §2.1.6:
+# only the account's own server may push.  alice's library answers with
+# an error, and no handler (listen --all prints every stanza one sees)
+# ever gets it.
+test_expect_success 'a roster push from another account is refused, never answered with a result' '
+	start rp alice --format json listen --all &&
+	online alice rp.out &&
+	full=$(own_full rp.out alice) &&
+	test -n "$full" &&
+	expect_exit 80 as bob raw "<iq type=\"set\" to=\"$full\" id=\"spoof1\"><query xmlns=\"jabber:iq:roster\"><item jid=\"mallory@example.test\" subscription=\"both\"/></query></iq>" >rp.bob 2>rp.err &&
+	test_grep "service-unavailable" rp.err &&
+	test_grep ! "type=.result" rp.bob &&
+	stop rp &&
+	test_grep ! "spoof1" rp.out
+'
+
 test_done
