@@ -268,6 +268,17 @@ wait_for() {
 	return 1
 }
 
+# json_get FILE EXPR: evaluate a Python expression over each JSON line
+# (as "o") of FILE and print the results; fails if a line is not JSON.
+json_get() {
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    print(eval(sys.argv[2]))
+' "$1" "$2"
+}
+
 # ---- test cases ------------------------------------------------------------------
 
 _test_begin() {

@@ -14,15 +14,6 @@
 prosody_require
 prosody_start || bail_out 'cannot start Prosody'
 
-json_get() { # json_get FILE EXPR: EXPR over each line of FILE as "o"
-	"$PYTHON" -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    o = json.loads(line)
-    print(eval(sys.argv[2]))
-' "$1" "$2"
-}
-
 # start NAME [--null] ARGS...: bob's xmpctl ARGS in the background, stdin
 # from the FIFO NAME.in held open on fd 9 (or /dev/null with --null),
 # output in NAME.out and NAME.err, PID in NAME.pid, exit status in NAME.rc

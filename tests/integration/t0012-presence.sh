@@ -21,15 +21,6 @@
 server_require
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
-json_get() { # json_get FILE EXPR: EXPR over each line of FILE as "o"
-	"$PYTHON" -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    o = json.loads(line)
-    print(eval(sys.argv[2]))
-' "$1" "$2"
-}
-
 # item FILE JID EXPR: EXPR (over the item as "o") for the roster-item
 # line of FILE whose jid is JID, or "ABSENT"
 item() {
