@@ -254,7 +254,7 @@ _ejabberd_run() {
 			ejabberd_stop "$1"
 			return 1
 		fi
-		sleep 0.05
+		sleep 0.05 # the polling interval of a wait bounded above
 	done
 	return 0
 }
@@ -365,7 +365,7 @@ ejabberd_stop() {
 				kill -9 "$_est_vm" 2>/dev/null
 				break
 			fi
-			sleep 0.05
+			sleep 0.05 # polling for its end, at most 200 times
 		done
 	fi
 	# ejabberdctl returns once its VM has; without a VM, it is stopped

@@ -279,6 +279,27 @@ for line in open(sys.argv[1], encoding="utf-8"):
 ' "$1" "$2"
 }
 
+# roster_item FILE JID EXPR: EXPR (Python, over the item as "o") for the
+# roster-item line of FILE whose jid is JID; "ABSENT" if there is none.
+# Every line of FILE must be JSON, or this fails.
+roster_item() {
+	"$PYTHON" -c '
+import json, sys
+found = None
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    assert o["kind"] == "roster-item", o
+    if o["jid"] == sys.argv[2]:
+        assert found is None, "two items for " + sys.argv[2]
+        found = o
+if found is None:
+    print("ABSENT")
+else:
+    o = found
+    print(eval(sys.argv[3]))
+' "$1" "$2" "$3"
+}
+
 # ---- test cases ------------------------------------------------------------------
 
 _test_begin() {

@@ -21,22 +21,6 @@
 server_require
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
-# item FILE JID EXPR: EXPR (over the item as "o") for the roster-item
-# line of FILE whose jid is JID, or "ABSENT"
-item() {
-	"$PYTHON" -c '
-import json, sys
-found = None
-for line in open(sys.argv[1], encoding="utf-8"):
-    o = json.loads(line)
-    assert o["kind"] == "roster-item", o
-    if o["jid"] == sys.argv[2]:
-        found = o
-o = found
-print("ABSENT" if o is None else eval(sys.argv[3]))
-' "$1" "$2" "$3"
-}
-
 # roster_of USER FILE: USER's roster as JSON lines in FILE
 roster_of() {
 	as "$1" --format json roster >"$2"
@@ -142,8 +126,8 @@ test_expect_success 'a priority out of range, a second SHOW: 64' '
 test_expect_success 'alice asks bob: her roster has him, asked, subscription none' '
 	as alice presence --subscribe "$B" &&
 	roster_of alice s1.json &&
-	test "$(item s1.json "$B" "o[\"subscription\"]")" = none &&
-	test "$(item s1.json "$B" "o[\"ask\"]")" = subscribe
+	test "$(roster_item s1.json "$B" "o[\"subscription\"]")" = none &&
+	test "$(roster_item s1.json "$B" "o[\"ask\"]")" = subscribe
 '
 
 # bob was offline when alice asked: the server kept the request and
@@ -162,10 +146,10 @@ test_expect_success '--pending in text says the same' '
 test_expect_success 'bob approves and asks back at once; alice sees his request' '
 	as bob presence --approve "$A" --subscribe "$A" &&
 	roster_of bob s3b.json &&
-	test "$(item s3b.json "$A" "o[\"subscription\"]")" = from &&
-	test "$(item s3b.json "$A" "o[\"ask\"]")" = subscribe &&
+	test "$(roster_item s3b.json "$A" "o[\"subscription\"]")" = from &&
+	test "$(roster_item s3b.json "$A" "o[\"ask\"]")" = subscribe &&
 	roster_of alice s3a.json &&
-	test "$(item s3a.json "$B" "o[\"subscription\"]")" = to &&
+	test "$(roster_item s3a.json "$B" "o[\"subscription\"]")" = to &&
 	as alice --format json presence --pending --wait 0 >s3p.json &&
 	json_get s3p.json "o[\"type\"] + \"|\" + o[\"from\"]" >s3p.lines &&
 	test_grep -x "subscribe|$B" s3p.lines
@@ -175,10 +159,10 @@ test_expect_success 'alice approves: both in both rosters, nothing asked' '
 	as alice presence --approve "$B" &&
 	roster_of alice s4a.json &&
 	roster_of bob s4b.json &&
-	test "$(item s4a.json "$B" "o[\"subscription\"]")" = both &&
-	test "$(item s4b.json "$A" "o[\"subscription\"]")" = both &&
-	test "$(item s4a.json "$B" "o.get(\"ask\")")" = None &&
-	test "$(item s4b.json "$A" "o.get(\"ask\")")" = None
+	test "$(roster_item s4a.json "$B" "o[\"subscription\"]")" = both &&
+	test "$(roster_item s4b.json "$A" "o[\"subscription\"]")" = both &&
+	test "$(roster_item s4a.json "$B" "o.get(\"ask\")")" = None &&
+	test "$(roster_item s4b.json "$A" "o.get(\"ask\")")" = None
 '
 
 test_expect_success 'carol asks alice, who was offline: --pending lists it' '
@@ -191,10 +175,10 @@ test_expect_success 'carol asks alice, who was offline: --pending lists it' '
 test_expect_success 'alice denies: carol has nothing asked, alice no carol from/both' '
 	as alice presence --deny "$C" &&
 	roster_of carol d2c.json &&
-	s=$(item d2c.json "$A" "o[\"subscription\"] + \"|\" + str(o.get(\"ask\"))") &&
+	s=$(roster_item d2c.json "$A" "o[\"subscription\"] + \"|\" + str(o.get(\"ask\"))") &&
 	{ test "$s" = "none|None" || test "$s" = ABSENT; } &&
 	roster_of alice d2a.json &&
-	s=$(item d2a.json "$C" "o[\"subscription\"]") &&
+	s=$(roster_item d2a.json "$C" "o[\"subscription\"]") &&
 	test "$s" != from && test "$s" != both
 '
 
@@ -208,7 +192,7 @@ test_expect_success 'carol asks again, alice approves: carol sees alice (to)' '
 	as carol presence --subscribe "$A" &&
 	as alice presence --approve "$C" &&
 	roster_of carol d4.json &&
-	test "$(item d4.json "$A" "o[\"subscription\"]")" = to
+	test "$(roster_item d4.json "$A" "o[\"subscription\"]")" = to
 '
 
 # ---- what contacts see ----------------------------------------------------------

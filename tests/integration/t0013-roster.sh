@@ -14,27 +14,6 @@
 server_require
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
-# item FILE JID EXPR: EXPR (Python, over the item as "o") for the
-# roster-item line of FILE whose jid is JID; "ABSENT" if there is none.
-# Every line of FILE must be JSON, or this fails.
-item() {
-	"$PYTHON" -c '
-import json, sys
-found = None
-for line in open(sys.argv[1], encoding="utf-8"):
-    o = json.loads(line)
-    assert o["kind"] == "roster-item", o
-    if o["jid"] == sys.argv[2]:
-        assert found is None, "two items for " + sys.argv[2]
-        found = o
-if found is None:
-    print("ABSENT")
-else:
-    o = found
-    print(eval(sys.argv[3]))
-' "$1" "$2" "$3"
-}
-
 dave=dave@example.test
 
 # ---- add, set, remove -----------------------------------------------------------
@@ -42,10 +21,10 @@ dave=dave@example.test
 test_expect_success 'add with --name and two --group: listed with both' '
 	as alice roster add "$dave" --name "Dave D." --group Friends --group Work &&
 	as alice --format json roster >r1.json &&
-	test "$(item r1.json "$dave" "o[\"name\"]")" = "Dave D." &&
-	test "$(item r1.json "$dave" "sorted(o[\"groups\"])")" = "['\''Friends'\'', '\''Work'\'']" &&
-	test "$(item r1.json "$dave" "o[\"subscription\"]")" = none &&
-	test "$(item r1.json "$dave" "o.get(\"ask\")")" = None
+	test "$(roster_item r1.json "$dave" "o[\"name\"]")" = "Dave D." &&
+	test "$(roster_item r1.json "$dave" "sorted(o[\"groups\"])")" = "['\''Friends'\'', '\''Work'\'']" &&
+	test "$(roster_item r1.json "$dave" "o[\"subscription\"]")" = none &&
+	test "$(roster_item r1.json "$dave" "o.get(\"ask\")")" = None
 '
 
 test_expect_success 'the text listing shows the same item' '
@@ -59,15 +38,15 @@ test_expect_success 'the text listing shows the same item' '
 test_expect_success 'add again with another --group: name and all three groups kept' '
 	as alice roster add "$dave" --group Climbing &&
 	as alice --format json roster list >r2.json &&
-	test "$(item r2.json "$dave" "o[\"name\"]")" = "Dave D." &&
-	test "$(item r2.json "$dave" "sorted(o[\"groups\"])")" = "['\''Climbing'\'', '\''Friends'\'', '\''Work'\'']"
+	test "$(roster_item r2.json "$dave" "o[\"name\"]")" = "Dave D." &&
+	test "$(roster_item r2.json "$dave" "sorted(o[\"groups\"])")" = "['\''Climbing'\'', '\''Friends'\'', '\''Work'\'']"
 '
 
 test_expect_success 'set with only --name replaces: the new name, no group left' '
 	as alice roster set "$dave" --name "David" &&
 	as alice --format json roster >r3.json &&
-	test "$(item r3.json "$dave" "o[\"name\"]")" = David &&
-	test "$(item r3.json "$dave" "o[\"groups\"]")" = "[]" &&
+	test "$(roster_item r3.json "$dave" "o[\"name\"]")" = David &&
+	test "$(roster_item r3.json "$dave" "o[\"groups\"]")" = "[]" &&
 	as alice roster >r3.txt &&
 	test_grep -x "$dave  none  name \"David\"" r3.txt
 '
@@ -75,7 +54,7 @@ test_expect_success 'set with only --name replaces: the new name, no group left'
 test_expect_success 'remove: the listing no longer has it' '
 	as alice roster remove "$dave" &&
 	as alice --format json roster >r4.json &&
-	test "$(item r4.json "$dave" "o")" = ABSENT &&
+	test "$(roster_item r4.json "$dave" "o")" = ABSENT &&
 	as alice roster >r4.txt &&
 	test_grep ! "^$dave" r4.txt
 '
@@ -87,7 +66,7 @@ if [ "$XMPCTL_TEST_SERVER" = ejabberd ]; then
 test_expect_success 'remove again: ejabberd says it is done (0)' '
 	as alice roster remove "$dave" &&
 	as alice --format json roster >r5.json &&
-	test "$(item r5.json "$dave" "o")" = ABSENT
+	test "$(roster_item r5.json "$dave" "o")" = ABSENT
 '
 else
 test_expect_success 'remove again: 80, item-not-found from the server' '
@@ -106,10 +85,10 @@ sorted_lines() {
 test_expect_success 'groups with non-ASCII names survive, in JSON' '
 	as alice roster add "$erin" --name "Érin" --group "Équipe" --group "友達" --group "Ωmega" &&
 	as alice --format json roster >u.json &&
-	item u.json "$erin" "\"\\n\".join(sorted(o[\"groups\"]))" >u.groups &&
+	roster_item u.json "$erin" "\"\\n\".join(sorted(o[\"groups\"]))" >u.groups &&
 	sorted_lines "Équipe" "友達" "Ωmega" >u.expect &&
 	test_cmp u.expect u.groups &&
-	test "$(item u.json "$erin" "o[\"name\"]")" = "Érin"
+	test "$(roster_item u.json "$erin" "o[\"name\"]")" = "Érin"
 '
 
 # xml_items FILE: each line of FILE parsed alone; print "jid|name|groups"
@@ -158,7 +137,7 @@ test_expect_success 'roster add with a resource: 65' '
 	expect_exit 65 as alice roster add bob@example.test/res 2>e2.err &&
 	test_grep "bare JID" e2.err &&
 	as alice --format json roster >e2.json &&
-	test "$(item e2.json bob@example.test/res "o")" = ABSENT
+	test "$(roster_item e2.json bob@example.test/res "o")" = ABSENT
 '
 
 test_expect_success 'roster add with a JID that is not one: 65' '
@@ -178,7 +157,7 @@ test_expect_success 'roster list --name x: 64' '
 test_expect_success 'roster remove --group g: 64, nothing removed' '
 	expect_exit 64 as alice roster remove "$dave" --group g &&
 	as alice --format json roster >e4.json &&
-	test "$(item e4.json "$dave" "o[\"name\"]")" = "A & <B>"
+	test "$(roster_item e4.json "$dave" "o[\"name\"]")" = "A & <B>"
 '
 
 test_expect_success 'an unknown action: 64' '
