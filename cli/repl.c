@@ -306,6 +306,7 @@ static void xml_line(const char *line)
 /* ---- reading lines ---------------------------------------------------------- */
 
 static void quit(int status);
+static void remove_handler(void);
 
 static void one_line(const char *line)
 {
@@ -679,8 +680,7 @@ static void quit(int status)
     R.status = status;
     drop_queue();
     if (R.installed) {
-        rl_callback_handler_remove();
-        R.installed = 0;
+        remove_handler();
         R.shown = 0;
     }
     if (c->op && !c->op->done) {
@@ -702,8 +702,10 @@ static void quit(int status)
 static void suspend(void)
 {
     hide_prompt();
-    if (R.installed)
+    if (R.installed) {
         rl_cleanup_after_signal();
+        rl_deprep_terminal(); /* keep_terminal() did not */
+    }
     signal(SIGTSTP, SIG_DFL);
     raise(SIGTSTP);
     /* continued */
@@ -933,9 +935,27 @@ static char **complete(const char *text, int start, int end)
 
 /* ---- the loop --------------------------------------------------------------- */
 
+/* readline gives the terminal back (cooked, echoing) each time a line is
+ * done and takes it again when the line's handler returns.  Keys typed in
+ * between would be echoed by the terminal itself and then drawn again by
+ * readline.  Here the session runs on while a line is handled, so the
+ * terminal stays readline's from install() until the handler is removed,
+ * which gives it back itself (remove_handler()). */
+static void keep_terminal(void)
+{
+}
+
+static void remove_handler(void)
+{
+    rl_callback_handler_remove();
+    rl_deprep_terminal();
+    R.installed = 0;
+}
+
 static void install(void)
 {
     rl_readline_name = "xmpctl";
+    rl_deprep_term_function = keep_terminal;
     rl_catch_signals = 0;  /* ours come through the signal pipe */
     rl_catch_sigwinch = 0;
     /* no setenv(LINES, COLUMNS): a resolver thread may be in getenv */
@@ -961,8 +981,8 @@ static void uninstall(void)
     size_t i;
 
     if (R.installed)
-        rl_callback_handler_remove();
-    R.installed = 0;
+        remove_handler();
+    rl_deprep_term_function = rl_deprep_terminal;
     if (R.histfile)
         history_truncate_file(R.histfile, REPL_HISTORY_MAX);
     free(R.histfile);

@@ -281,11 +281,20 @@ tty_kill p
 # ---- without a command ---------------------------------------------------------
 
 test_expect_success 'xmpctl with no command on a terminal is the shell' '
-	tty_start n "$TEST_WRAPPER \"\$XMPCTL\" -j alice@example.test \
---server 127.0.0.1:$PROSODY_PORT --cafile \"\$TEST_CA\"" &&
+	tty_start n "stty -g >stty.before && $TEST_WRAPPER \"\$XMPCTL\" \
+-j alice@example.test --server 127.0.0.1:$PROSODY_PORT --cafile \"\$TEST_CA\"; \
+rc=\$?; stty -g >stty.after; (exit \$rc)" &&
 	logged_in n &&
+	enter n "/help" &&
+	tty_wait n "^  /quit " 20 "the help" &&
+	prompt n &&
 	tty_keys n C-d &&
 	exited n 0
+'
+
+test_expect_success '... and leaves the terminal as it found it' '
+	test -s stty.before &&
+	test_cmp stty.before stty.after
 '
 tty_kill n
 
