@@ -30,7 +30,8 @@ static enum xmp_err send_header(struct xmp_session *s)
 }
 
 /* SASL elements carry secrets (or material to attack them): the trace
- * shows only their size. */
+ * shows neither them nor their size (PLAIN's size gives away the
+ * password's length). */
 static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
                               const char *mech, const char *b64)
 {
@@ -40,8 +41,8 @@ static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
 
     if (buf_printf(&x, "<%s xmlns='" NS_SASL "%s%s'>%s</%s>", name, m,
                    mech ? mech : "", b64, name) < 0 ||
-        buf_printf(&t, "<%s xmlns='" NS_SASL "%s%s'>[redacted %zu bytes]</%s>",
-                   name, m, mech ? mech : "", strlen(b64), name) < 0) {
+        buf_printf(&t, "<%s xmlns='" NS_SASL "%s%s'>[redacted]</%s>", name,
+                   m, mech ? mech : "", name) < 0) {
         buf_free(&x);
         buf_free(&t);
         return session_fail(s, XMP_ENOMEM, "out of memory");
@@ -312,12 +313,9 @@ static void trace_in(struct xmp_session *s, const struct xmp_node *el)
     if (strcmp(xmp_node_ns(el), NS_SASL) == 0 &&
         strcmp(xmp_node_name(el), "failure") != 0 &&
         strcmp(xmp_node_name(el), "mechanisms") != 0) {
-        char *t = xmp_node_text(el);
-
         session_trace(s, XMP_TRACE_IN,
-                      "<%s xmlns='" NS_SASL "'>[redacted %zu bytes]</%s>",
-                      xmp_node_name(el), t ? strlen(t) : 0, xmp_node_name(el));
-        free(t);
+                      "<%s xmlns='" NS_SASL "'>[redacted]</%s>",
+                      xmp_node_name(el), xmp_node_name(el));
         return;
     }
     if ((x = xmp_node_to_string(el, NS_CLIENT))) {

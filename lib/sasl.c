@@ -148,12 +148,43 @@ static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
     }
 }
 
+/* Wipe, then free, a string GNU SASL handed us. */
+static void wipe_free(char *p, size_t n)
+{
+    if (p) {
+        explicit_bzero(p, n);
+        free(p);
+    }
+}
+
+/* gsasl_finish frees its copies of the password without wiping them:
+ * wipe the ones the API lets us reach first.  What the mechanisms keep
+ * in their own state (SCRAM's keys, SASLprep's copy) is out of reach;
+ * the manual says so. */
+static void wipe_properties(Gsasl_session *sess)
+{
+    static const Gsasl_property secret[] = {
+        GSASL_PASSWORD, GSASL_SCRAM_SALTED_PASSWORD,
+        GSASL_SCRAM_SERVERKEY, GSASL_SCRAM_STOREDKEY,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+        char *v = (char *)gsasl_property_fast(sess, secret[i]);
+
+        if (v)
+            explicit_bzero(v, strlen(v));
+    }
+}
+
 void sasl_free(struct sasl *s)
 {
     if (!s)
         return;
-    if (s->sess)
+    if (s->sess) {
+        wipe_properties(s->sess);
         gsasl_finish(s->sess);
+    }
     if (s->ctx)
         gsasl_done(s->ctx);
     free(s->authid);
@@ -166,15 +197,39 @@ static const char *from_xmpp_b64(const char *in)
     return (!in || strcmp(in, "=") == 0) ? "" : in;
 }
 
+/* gsasl_step64, but every buffer that may hold the password (PLAIN's
+ * message, SCRAM's proof) is wiped before it is freed. */
+static int step64(Gsasl_session *sess, const char *in, char **out)
+{
+    char *raw_in = NULL, *raw_out = NULL;
+    size_t in_len = 0, out_len = 0;
+    int rc;
+
+    *out = NULL;
+    if (*in && (rc = gsasl_base64_from(in, strlen(in), &raw_in, &in_len)) !=
+                   GSASL_OK)
+        return rc;
+    rc = gsasl_step(sess, raw_in, in_len, &raw_out, &out_len);
+    wipe_free(raw_in, in_len);
+    if ((rc == GSASL_OK || rc == GSASL_NEEDS_MORE) && raw_out) {
+        int r2 = gsasl_base64_to(raw_out, out_len, out, NULL);
+
+        if (r2 != GSASL_OK)
+            rc = r2;
+    }
+    wipe_free(raw_out, out_len);
+    return rc;
+}
+
 static enum xmp_err step(struct sasl *s, const char *in, char **out,
                          int *done, struct xmp_error *err)
 {
     char *o = NULL;
     int rc;
 
-    rc = gsasl_step64(s->sess, from_xmpp_b64(in), &o);
+    rc = step64(s->sess, from_xmpp_b64(in), &o);
     if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
-        free(o);
+        wipe_free(o, o ? strlen(o) : 0);
         if (s->pw_failed)
             return xmp_error_set(err, s->pw_err.code, "%s", s->pw_err.msg);
         if (rc == GSASL_BASE64_ERROR)
@@ -188,17 +243,15 @@ static enum xmp_err step(struct sasl *s, const char *in, char **out,
     if (*done)
         s->finished = 1;
     if (out) {
-        if (o && !*o) {
+        if (!o || !*o) {
             free(o);
-            o = strdup("=");
-        } else if (!o) {
             o = strdup("=");
         }
         if (!o)
             return xmp_error_set(err, XMP_ENOMEM, "out of memory");
         *out = o;
     } else {
-        free(o);
+        wipe_free(o, o ? strlen(o) : 0);
     }
     return XMP_OK;
 }
@@ -246,6 +299,16 @@ enum xmp_err sasl_challenge(struct sasl *s, const char *in, char **reply,
 {
     int done;
 
+    *reply = NULL;
+    /* Once the mechanism has finished (PLAIN after its initial
+     * response, SCRAM after checking the server's proof) there is
+     * nothing left to answer: asking again would only make GNU SASL send
+     * the credentials again. */
+    if (s->finished)
+        return xmp_error_set(err, XMP_EPROTO,
+                             "server sent a SASL challenge after %s had "
+                             "finished",
+                             s->mech);
     return step(s, in, reply, &done, err);
 }
 

@@ -50,7 +50,8 @@ static enum xmp_err no_password(void *ud, char *buf, size_t len,
 /* Run one exchange; tamper: 0 none, 1 replace the server's final message,
  * 2 claim success right after the first challenge, 3 send the final
  * message in a <challenge/> and an empty <success/> (RFC 6120 §6.3.10),
- * 4 the same but with data in <success/> as well. */
+ * 4 the same but with data in <success/> as well, 5 the final message in
+ * a <challenge/>, then another <challenge/>. */
 static enum xmp_err exchange(const char *mech, const char *client_pw,
                              int tamper, struct xmp_error *err)
 {
@@ -74,6 +75,15 @@ static enum xmp_err exchange(const char *mech, const char *client_pw,
             if (tamper == 1) {
                 r = sasl_success(c, "dj1BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBPQ==",
                                  err);
+            } else if (tamper == 5) {
+                free(to_srv);
+                to_srv = NULL;
+                r = sasl_challenge(c, to_cli, &to_srv, err);
+                free(to_srv);
+                to_srv = NULL;
+                if (r == XMP_OK)
+                    r = sasl_challenge(c, to_cli, &to_srv, err);
+                ok(to_srv == NULL, "no reply to a challenge after the end");
             } else if (tamper == 3 || tamper == 4) {
                 free(to_srv);
                 to_srv = NULL;
@@ -158,6 +168,29 @@ int main(void)
            "the server's proof in a <challenge/>, then an empty <success/>");
     is_int(exchange("SCRAM-SHA-1", "pencil", 4, &err), XMP_EAUTH,
            "data in <success/> after the exchange finished is refused");
+
+    is_int(exchange("SCRAM-SHA-1", "pencil", 5, &err), XMP_EPROTO,
+           "a challenge after SCRAM finished is a protocol error");
+
+    /* PLAIN is finished after its initial response: a challenge then is
+     * never handed to GNU SASL, which would send the password again. */
+    init = NULL;
+    c = NULL;
+    is_int(sasl_start(&c, "PLAIN", "juliet", give_password, (void *)"pencil",
+                      &init, &err),
+           XMP_OK, "PLAIN starts");
+    {
+        char *again = NULL;
+
+        is_int(sasl_challenge(c, "=", &again, &err), XMP_EPROTO,
+               "a challenge after PLAIN's initial response is refused");
+        ok(again == NULL, "... and nothing is sent back");
+        ok(strstr(err.msg, "challenge after PLAIN") != NULL, "... saying so: %s",
+           err.msg);
+        free(again);
+    }
+    sasl_free(c);
+    free(init);
 
     /* The password source failing is reported as its own error. */
     init = NULL;
