@@ -142,6 +142,12 @@ int cli_load_config(struct cli_opts *o);
 /* Overwrite and free the password (s or s->pw may be NULL). */
 void cli_secret_wipe(struct cli_secret *s);
 
+/* Move $XMPCTL_PASSWORD out of the environment into private memory (the
+ * environment's copy is overwritten); call first thing, before any thread
+ * or child process exists.  cli_password_drop_env wipes the copy. */
+void cli_password_take_env(void);
+void cli_password_drop_env(void);
+
 /*
  * Get the password from the first source that is there (PASSWORD SOURCES
  * in xmpctl(1)), before connecting.  A password command gets timeout_ms

@@ -7,8 +7,9 @@
  *   password_command = pass show xmpp/alice
  *
  * Which section: --account NAME; else, with --jid, the section whose jid
- * is that JID (so another account's password is never tried); else the
- * first section.  Command-line options win over the file.
+ * is that JID; else the first section.  --account NAME with a --jid that
+ * is not NAME's own jid is refused, so one account's password is never
+ * tried on another.  Command-line options win over the file.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -107,8 +108,10 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         if (*l == '[') {
             char *e = strchr(l, ']');
 
+            /* Malformed lines are not echoed: one may hold a password,
+             * and errors end up in logs and mail. */
             if (!e || e[1] || e == l + 1 || (size_t)(e - l) >= sizeof cur) {
-                cli_error("%s:%d: bad section header '%s'", path, n, l);
+                cli_error("%s:%d: bad section header", path, n);
                 rc = EXIT_CONFIG;
                 break;
             }
@@ -121,7 +124,7 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             continue;
         }
         if (!(eq = strchr(l, '='))) {
-            cli_error("%s:%d: expected 'key = value', got '%s'", path, n, l);
+            cli_error("%s:%d: expected 'key = value'", path, n);
             rc = EXIT_CONFIG;
             break;
         }
@@ -165,7 +168,12 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         }
         if (!in_wanted)
             continue;
-        if (strcmp(k, "jid") == 0)
+        if (strcmp(k, "jid") == 0 && o->jid && !same_account(v, o->jid)) {
+            cli_error("%s:%d: account '%s' is %s, not %s: give --account "
+                      "or --jid, not both",
+                      path, n, cur, v, o->jid);
+            rc = EXIT_USAGE;
+        } else if (strcmp(k, "jid") == 0)
             rc = set_if_unset(&o->jid, v);
         else if (strcmp(k, "server") == 0)
             rc = set_if_unset(&o->server, v);
@@ -186,7 +194,53 @@ static int parse(FILE *f, const char *path, const struct stat *st,
     return rc;
 }
 
+/* Like ssh: a file that decides which commands run or which CA is
+ * trusted may be changed only by its owner (us or root). */
+static int others_can_change(const struct stat *st)
+{
+    return (st->st_uid != geteuid() && st->st_uid != 0) ||
+           (st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The files the options name get the config file's checks.  A file that
+ * is missing is left to whoever opens it, which says so. */
+static int check_files(const struct cli_opts *o)
+{
+    struct stat st;
+
+    if (o->cafile && stat(o->cafile, &st) == 0 && others_can_change(&st)) {
+        cli_error("CA file %s can be changed by other users; refusing to "
+                  "use it (run 'chmod go-w %s')",
+                  o->cafile, o->cafile);
+        return EXIT_CONFIG;
+    }
+    if (o->password_file && stat(o->password_file, &st) == 0) {
+        if (others_can_change(&st)) {
+            cli_error("password file %s can be changed by other users; "
+                      "refusing to use it (run 'chmod go-w %s')",
+                      o->password_file, o->password_file);
+            return EXIT_CONFIG;
+        }
+        if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+            cli_error("password file %s can be read by others; run "
+                      "'chmod 600 %s'",
+                      o->password_file, o->password_file);
+            return EXIT_CONFIG;
+        }
+    }
+    return 0;
+}
+
+static int load_config(struct cli_opts *o);
+
 int cli_load_config(struct cli_opts *o)
+{
+    int rc = load_config(o);
+
+    return rc ? rc : check_files(o);
+}
+
+static int load_config(struct cli_opts *o)
 {
     char *path = o->config ? o->config : default_path();
     char picked[128] = "";
@@ -217,10 +271,7 @@ int cli_load_config(struct cli_opts *o)
         rc = EXIT_CONFIG;
         goto close;
     }
-    /* Like ssh: the file decides which commands run and which CA is
-     * trusted, so only its owner (or root) may be able to change it. */
-    if ((st.st_uid != geteuid() && st.st_uid != 0) ||
-        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    if (others_can_change(&st)) {
         cli_error("%s can be changed by other users; refusing to use it "
                   "(run 'chmod go-w %s')",
                   path, path);

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 
     if (standard_fds() < 0)
         return EXIT_OSERR;
+    cli_password_take_env();
     setlocale(LC_CTYPE, "");
     /* A closed pipe must not kill us silently; writes report EPIPE. */
     signal(SIGPIPE, SIG_IGN);
@@ -136,6 +137,7 @@ out:
     xmp_session_free(c.session);
     xmp_trust_free(c.trust);
     cli_secret_wipe(&c.secret);
+    cli_password_drop_env();
     cli_opts_free(&c.o);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {
         cli_error("cannot write output");

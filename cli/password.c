@@ -501,10 +501,40 @@ out:
 
 /* ---- the sources, in order ------------------------------------------------ */
 
+/* $XMPCTL_PASSWORD, moved out of the environment at start-up (before
+ * any thread or child exists), so that nothing we start inherits it and
+ * /proc/PID/environ no longer shows it. */
+static char *env_password;
+
+void cli_password_take_env(void)
+{
+    static const char var[] = "XMPCTL_PASSWORD=";
+    char *v = getenv("XMPCTL_PASSWORD"), *entry;
+    size_t n;
+
+    if (!v)
+        return;
+    env_password = strdup(v);
+    /* the whole "NAME=value" string: not even the name stays behind */
+    entry = v - (sizeof var - 1);
+    n = strlen(entry);
+    unsetenv("XMPCTL_PASSWORD");
+    explicit_bzero(entry, n);
+}
+
+void cli_password_drop_env(void)
+{
+    if (env_password) {
+        explicit_bzero(env_password, strlen(env_password));
+        free(env_password);
+    }
+    env_password = NULL;
+}
+
 static enum xmp_err get_password(const struct cli_opts *o, int timeout_ms,
                                  struct cli_secret *s, struct xmp_error *err)
 {
-    const char *env = getenv("XMPCTL_PASSWORD");
+    const char *env = env_password;
 
     if (o->password_file)
         return from_file(o->password_file, s, err);

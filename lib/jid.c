@@ -31,6 +31,14 @@ static int is_space_or_control(uint32_t c)
            c == 0x3000 || c == 0xfeff;
 }
 
+/* Unicode's 66 noncharacters: U+FDD0..U+FDEF and the last two code
+ * points of every plane.  RFC 8264 disallows them in both PRECIS classes
+ * (PrecisIgnorableProperties), so no server accepts them in a JID. */
+static int is_noncharacter(uint32_t c)
+{
+    return (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
 /* kind: 'l' localpart, 'd' domainpart, 'r' resourcepart */
 static enum xmp_err check_part(const char *s, size_t n, int kind,
                                const char *whole, struct xmp_error *err)
@@ -57,6 +65,11 @@ static enum xmp_err check_part(const char *s, size_t n, int kind,
             return xmp_error_set(err, XMP_EDATA,
                                  "invalid JID: %s holds U+%04" PRIX32
                                  ", which XML does not allow",
+                                 name, c);
+        if (is_noncharacter(c))
+            return xmp_error_set(err, XMP_EDATA,
+                                 "invalid JID: %s holds U+%04" PRIX32
+                                 ", a Unicode noncharacter",
                                  name, c);
         /* Controls never; spaces only in the resource (OpaqueString). */
         if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||

@@ -118,6 +118,7 @@ test_expect_success '--password-file reads the first line of the file' '
 
 test_expect_success '--password-file= ignores lines after the first' '
 	printf "%s\nsecond line\n" "$ALICE_PASS" >pwfile2 &&
+	chmod 600 pwfile2 &&
 	XMPCTL_PASSWORD=wrong-password alice --password-file="$TEST_TMP/pwfile2" login >out-pf2 &&
 	test_grep "^jid  *alice@example\.test/." out-pf2
 '
@@ -404,6 +405,7 @@ test_expect_success 'a config file others can change is refused (78)' '
 
 test_expect_success 'a password longer than any password buffer is refused (74)' '
 	head -c 3000 /dev/zero | tr "\\0" x >pw-long &&
+	chmod 600 pw-long &&
 	expect_exit 74 xmpctl --password-file pw-long -j alice@example.test \
 		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" login 2>err-long &&
 	test_grep "too long" err-long

@@ -48,6 +48,14 @@ static const struct {
     {"alice@\xc0\xaf" "example.org", "overlong UTF-8 in domain"},
     {"alice@[::1", "unterminated IPv6 literal"},
     {"not a jid@", "space and empty domain"},
+    {"alice@example.org/x\xef\xbf\xbe", "U+FFFE in resource"},
+    {"al\xef\xbf\xbfice@example.org", "U+FFFF in localpart"},
+    /* RFC 8264: noncharacters are disallowed in every PRECIS class */
+    {"alice@example.org/\xef\xb7\x90", "U+FDD0 in resource"},
+    {"alice@example.org/\xef\xb7\xaf", "U+FDEF in resource"},
+    {"\xf0\x9f\xbf\xbe" "alice@example.org", "U+1FFFE in localpart"},
+    {"alice@example.org/\xf4\x8f\xbf\xbf", "U+10FFFF in resource"},
+    {"alice@ex\xef\xb7\x90.org", "U+FDD0 in domain"},
 };
 
 int main(void)
