@@ -49,10 +49,15 @@ struct net_dns_server {
     struct sockaddr_in addr;
 };
 
-/* Read the XMPCTL_DNS_SERVER test hook (IPV4[:PORT]); unset or empty
- * leaves d->set 0.  XMP_EUSAGE for a value that is not an address. */
+/* Where the SRV queries go.  The library itself (dns_nohook.c) always
+ * leaves d->set 0: /etc/resolv.conf.  Test programs link dns_hook.c
+ * instead, which reads the XMPCTL_DNS_SERVER test hook (IPV4[:PORT];
+ * unset or empty leaves d->set 0; XMP_EUSAGE for a value that is not an
+ * address), so the installed program never honours it. */
 enum xmp_err net_dns_server_from_env(struct net_dns_server *d,
                                      struct xmp_error *err);
+/* Parse IPV4[:PORT] into d; -1 if it is not an address. */
+int net_dns_server_parse(const char *v, struct net_dns_server *d);
 
 /* Told the name about to be asked of DNS, before each query; returns
  * non-zero to abandon the lookup. */
