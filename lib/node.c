@@ -286,6 +286,42 @@ enum xmp_err xmp_node_append(struct xmp_node *parent, struct xmp_node *child)
     return XMP_OK;
 }
 
+/* What malloc(n) takes from the heap: glibc's chunk (an 8-byte header,
+ * 16-byte alignment, 32 bytes at least); a fair model of others. */
+static size_t alloc_cost(size_t n)
+{
+    n = (n + 8 + 15) & ~(size_t)15;
+    return n < 32 ? 32 : n;
+}
+
+size_t node_mem(const struct xmp_node *n)
+{
+    size_t m, i;
+
+    if (!n)
+        return 0;
+    m = alloc_cost(sizeof *n);
+    if (n->ns)
+        m += alloc_cost(strlen(n->ns) + 1);
+    if (n->name)
+        m += alloc_cost(strlen(n->name) + 1);
+    if (n->attrs)
+        m += alloc_cost(n->attrs_cap * sizeof *n->attrs);
+    for (i = 0; i < n->nattrs; i++)
+        m += alloc_cost(strlen(n->attrs[i].name) + 1) +
+             alloc_cost(strlen(n->attrs[i].value) + 1);
+    if (n->text.data)
+        m += alloc_cost(n->text.cap);
+    return m;
+}
+
+size_t node_mem_last_text(const struct xmp_node *parent)
+{
+    return parent && parent->last && !parent->last->name
+               ? node_mem(parent->last)
+               : 0;
+}
+
 enum xmp_err xmp_node_add_text(struct xmp_node *n, const char *text,
                                size_t len, struct xmp_error *err)
 {

@@ -222,12 +222,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
         r->stanza_start = XML_GetCurrentByteIndex(r->p);
         r->stanza_mem = 0;
     }
-    if (check_stanza_size(r, event_end(r->p)) < 0 ||
-        charge(r, XML_NODE_OVERHEAD + strlen(name)) < 0)
+    if (check_stanza_size(r, event_end(r->p)) < 0)
         goto out;
-    for (i = 0; i < natts; i++)
-        if (charge(r, strlen(atts[2 * i]) + strlen(atts[2 * i + 1])) < 0)
-            goto out;
     if (r->depth == 1)
         n = xmp_node_new(ns, local, &e);
     else
@@ -245,6 +241,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
             goto out;
         }
     }
+    /* What was allocated, not what was on the wire: an empty element
+     * with many short attributes takes ten times its bytes.  The stanza
+     * size bounds what one element can add before this check. */
+    charge(r, node_mem(n));
 
 out:
     free(ns);
@@ -325,12 +325,17 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
     if (r->stopped)
         return;
     if (r->depth >= 2) {
-        if (check_stanza_size(r, event_end(r->p)) < 0 ||
-            charge(r, (size_t)len) < 0)
+        struct xmp_node *p = r->open[r->depth - 2];
+        size_t before = node_mem_last_text(p);
+
+        if (check_stanza_size(r, event_end(r->p)) < 0)
             return;
-        if (xmp_node_add_text(r->open[r->depth - 2], s, (size_t)len, &e) !=
-            XMP_OK)
+        if (xmp_node_add_text(p, s, (size_t)len, &e) != XMP_OK) {
             fail_node(r, &e);
+            return;
+        }
+        /* the text buffer's growth, or a new text node */
+        charge(r, node_mem_last_text(p) - before);
         return;
     }
     /* Whitespace between stanzas is a keepalive (RFC 6120 §4.6.1). */

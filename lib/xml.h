@@ -25,9 +25,20 @@
  * stanza may take, not only its bytes on the wire.  Real namespaces are
  * well under 100 bytes. */
 #define XML_MAX_NS_URI 1024
-#define XML_MAX_STANZA_MEMORY (4 * XML_MAX_STANZA_BYTES)
-/* What one element costs beyond its strings, for that budget. */
-#define XML_NODE_OVERHEAD 64
+/* Counted as allocated (node_mem below), a tree takes several times its
+ * bytes: a roster push about 9, empty elements with many attributes 12
+ * and more.  8 MB lets through rosters of some 7000 contacts and stops
+ * the inflated cases well before they reach their wire limit. */
+#define XML_MAX_STANZA_MEMORY (8 * XML_MAX_STANZA_BYTES)
+
+/* What the tree holds for node n itself (not its children): the struct,
+ * its names, its attribute array and strings, its text buffer, each as
+ * the heap block malloc takes for it.  The reader charges this against
+ * XML_MAX_STANZA_MEMORY, so the budget bounds what is allocated, not the
+ * bytes on the wire. */
+size_t node_mem(const struct xmp_node *n);
+/* node_mem of parent's last child if that is text, else 0. */
+size_t node_mem_last_text(const struct xmp_node *parent);
 
 #define XML_NS_STREAM "http://etherx.jabber.org/streams"
 

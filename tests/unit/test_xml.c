@@ -9,6 +9,7 @@
 
 #include "tap.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -419,6 +420,59 @@ static enum xmp_err parse_all(const char *s, size_t len, struct rec *r,
 
     xmp_error_clear(err);
     rc = xml_reader_feed(xr, s, len, &used, err);
+    xml_reader_free(xr);
+    return rc;
+}
+
+/* The heap in use, from the allocator itself (glibc's mallinfo2), or -1
+ * where it cannot tell: under AddressSanitizer or valgrind, whose own
+ * allocators it does not see. */
+static long long heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return -1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return -1;
+#endif
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    {
+        const char *pre = getenv("LD_PRELOAD");
+        struct mallinfo2 mi;
+
+        /* valgrind's allocator keeps its own accounts */
+        if (pre && strstr(pre, "vgpreload"))
+            return -1;
+        mi = mallinfo2();
+
+        return mi.uordblks ? (long long)mi.uordblks : -1;
+    }
+#else
+    return -1;
+#endif
+}
+
+/* Feed s in 4 KiB pieces to a fresh reader; *peak receives the most heap
+ * in use above what it was before (-1 where it cannot be measured). */
+static enum xmp_err parse_measured(const char *s, size_t len, struct rec *r,
+                                   long long *peak, struct xmp_error *err)
+{
+    struct xml_reader *xr = xml_reader_new(&rec_cb, r);
+    long long base = heap_in_use(), now;
+    enum xmp_err rc = XMP_OK;
+    size_t off = 0, used, n;
+
+    *peak = base < 0 ? -1 : 0;
+    xmp_error_clear(err);
+    while (off < len && rc == XMP_OK) {
+        n = len - off < 4096 ? len - off : 4096;
+        rc = xml_reader_feed(xr, s + off, n, &used, err);
+        off += n;
+        now = heap_in_use();
+        if (base >= 0 && now - base > *peak)
+            *peak = now - base;
+    }
     xml_reader_free(xr);
     return rc;
 }
@@ -873,6 +927,70 @@ static void test_reader_limits(void)
        err.msg);
     rec_free(&r);
     buf_free(&b);
+
+    /* Empty elements with 64 short attributes each: 1 MB on the wire
+     * would be about 14 MB of tree.  The budget counts what is allocated
+     * (nodes, names, attribute arrays and strings), so it stops the
+     * stanza, and the heap never holds much more than the budget. */
+    {
+        long long peak;
+        int i;
+
+        buf_puts(&b, HEADER "<m>");
+        while (b.len < XML_MAX_STANZA_BYTES - 1024) {
+            buf_puts(&b, "<e");
+            for (i = 0; i < XML_MAX_ATTRS; i++)
+                buf_printf(&b, " a%d=''", i);
+            buf_puts(&b, "/>");
+        }
+        buf_puts(&b, "</m>");
+        is_int(parse_measured(b.data, b.len, &r, &peak, &err), XMP_EPROTO,
+               "1 MB of empty elements with %d attributes each is refused",
+               XML_MAX_ATTRS);
+        ok(strstr(err.msg, "XML_MAX_STANZA_MEMORY") != NULL, "message: %s",
+           err.msg);
+        if (peak < 0)
+            ok(1, "# SKIP heap use cannot be measured here");
+        else
+            ok(peak <= XML_MAX_STANZA_MEMORY + XML_MAX_STANZA_MEMORY / 8,
+               "the heap held at most the budget and an eighth: %lld bytes",
+               peak);
+        rec_free(&r);
+        buf_free(&b);
+
+        /* Empty elements without attributes cost more than ten times
+         * their bytes as well. */
+        buf_puts(&b, HEADER "<m>");
+        while (b.len < XML_MAX_STANZA_BYTES - 1024)
+            buf_puts(&b, "<e/>");
+        buf_puts(&b, "</m>");
+        is_int(parse_measured(b.data, b.len, &r, &peak, &err), XMP_EPROTO,
+               "1 MB of empty elements is refused");
+        if (peak < 0)
+            ok(1, "# SKIP heap use cannot be measured here");
+        else
+            ok(peak <= XML_MAX_STANZA_MEMORY + XML_MAX_STANZA_MEMORY / 8,
+               "the heap held at most the budget and an eighth: %lld bytes",
+               peak);
+        rec_free(&r);
+        buf_free(&b);
+
+        /* A roster of 6000 contacts (some 650 KB) still fits. */
+        buf_puts(&b, HEADER "<iq type='set' id='p'><query "
+                            "xmlns='jabber:iq:roster'>");
+        for (i = 0; i < 6000; i++)
+            buf_printf(&b, "<item jid='contact%d@example.org' name='Contact "
+                           "number %d' subscription='both'><group>Friends"
+                           "</group></item>",
+                       i, i);
+        buf_puts(&b, "</query></iq>");
+        is_int(parse_measured(b.data, b.len, &r, &peak, &err), XMP_OK,
+               "a roster of %d contacts (%zu bytes) is accepted", i, b.len);
+        if (err.code != XMP_OK)
+            diag("error: %s", err.msg);
+        rec_free(&r);
+        buf_free(&b);
+    }
 
     /* Keepalives and small stanzas add up to far more than the limit. */
     buf_puts(&b, HEADER);
