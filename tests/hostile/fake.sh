@@ -15,6 +15,8 @@
 command -v "$PYTHON" >/dev/null 2>&1 || skip_all "python3 not found"
 FAKE=$TESTS_SRCDIR/hostile/fakeserver.py
 fake_pid=
+# the password run gives xmpctl; test_done checks no output shows it
+TEST_SECRETS="${TEST_SECRETS:-} secret-password"
 test_atexit '[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null'
 
 # fake NAME: start the fake server on script NAME.script (written by the

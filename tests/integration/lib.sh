@@ -373,7 +373,39 @@ test_skip() {
 }
 
 # test_done: print the plan; exit 0 if every test passed, else 1.
+# ---- no secret in any output -----------------------------------------------------
+# Every run of xmpctl through the function above leaves its stderr (errors,
+# warnings, the -v trace) in .xmpctl.N.err, and tests name what they capture
+# from stdout and stderr out*, err*, trace*, *.out or *.err.  test_done
+# greps all of these for the test passwords (pki.sh's, and any a script
+# adds to TEST_SECRETS) and fails the script as one more test if one
+# appears.  Each script checks its own scratch directory when it ends, so
+# the check covers the whole suite whatever order or parallelism make
+# check uses.  Files a test writes a password into on purpose (password
+# files, configurations, what a fake server received) have other names
+# and are not read; nor is .xmpctl.log, which records the test's own
+# command lines.
+_secret_leaks() {
+	for _sl_secret in ${ALICE_PASS:-} ${BOB_PASS:-} ${CAROL_PASS:-} \
+		${TEST_SECRETS:-}; do
+		find "$TEST_TMP" -type f \( -name '.xmpctl.*.err' -o -name 'out*' \
+			-o -name 'err*' -o -name 'trace*' -o -name '*.out' \
+			-o -name '*.err' \) -exec grep -l -F -e "$_sl_secret" {} + \
+			2>/dev/null | sed "s|^$TEST_TMP/||"
+	done | sort -u
+}
+
 test_done() {
+	if [ -n "${ALICE_PASS:-}${TEST_SECRETS:-}" ]; then
+		test_count=$((test_count + 1))
+		_sl_files=$(_secret_leaks)
+		if [ -z "$_sl_files" ]; then
+			_test_ok "no test password in any output of this script"
+		else
+			_test_not_ok "no test password in any output of this script" \
+				"a test password appears in:" $_sl_files
+		fi
+	fi
 	echo "1..$test_count"
 	if [ "$test_failures" -gt 0 ]; then
 		echo "# failed $test_failures of $test_count tests"

@@ -92,7 +92,7 @@ test_expect_success 'the trace shows <auth> with its payload redacted' '
 test_expect_success 'every SASL element in the trace is redacted' '
 	grep -E "<(auth|challenge|response|success)[ >]" trace >sasl-lines &&
 	test -s sasl-lines &&
-	test_grep ! -v "\[redacted [0-9][0-9]* bytes\]" sasl-lines
+	test_grep ! -v ">\[redacted\]</" sasl-lines
 '
 
 test_expect_success 'the trace does not contain the password' '
@@ -226,9 +226,9 @@ ptyrun() {
 }
 
 test_expect_success 'a --password-command may ask on the terminal' '
-	ptyrun "$ALICE_PASS" --server "127.0.0.1:$PROSODY_PORT" \
+	ptyrun --after "pw: " "$ALICE_PASS" --server "127.0.0.1:$PROSODY_PORT" \
 		--cafile "$TEST_CA" -j alice@example.test --timeout 10 \
-		--password-command "IFS= read -r p </dev/tty && echo \"\$p\"" \
+		--password-command "stty -echo </dev/tty && printf \"pw: \" >/dev/tty && IFS= read -r p </dev/tty && echo >/dev/tty && echo \"\$p\"" \
 		login >out-pty &&
 	test_grep "^jid  *alice@example\.test/." out-pty
 '

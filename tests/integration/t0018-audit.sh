@@ -20,6 +20,7 @@ printf '%s\n' "$ALICE_PASS" >pwfile && chmod 600 pwfile
 # wrapper such as valgrind the PID is the wrapper's, whose copy we cannot
 # reach.
 env_secret=env-secret-$$-not-alice
+TEST_SECRETS="${TEST_SECRETS:-} $env_secret"
 test_expect_success 'XMPCTL_PASSWORD is gone from the environment once read' '
 	if [ -n "$TEST_WRAPPER" ] || [ ! -r /proc/self/environ ]; then
 		say "skipped: needs /proc and no TEST_WRAPPER"
@@ -41,6 +42,7 @@ test_expect_success '... and still used as the password' '
 
 # ---- config errors name file, line and key, never the line ----------------------
 cfg_secret=cfg-secret-$$
+TEST_SECRETS="${TEST_SECRETS:-} $cfg_secret"
 test_expect_success 'a malformed config line is not echoed (78)' '
 	printf "[work]\njid = alice@example.test\npassword %s\n" "$cfg_secret" >config-bad &&
 	chmod 600 config-bad &&
