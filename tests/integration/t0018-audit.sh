@@ -16,15 +16,16 @@ printf '%s\n' "$ALICE_PASS" >pwfile && chmod 600 pwfile
 # ---- $XMPCTL_PASSWORD -------------------------------------------------------
 # The password command is a child of xmpctl: it records what the kernel
 # shows of xmpctl's environment (/proc/PID/environ is the environment as
-# the program started, so only overwriting it there removes it).  Under a
-# wrapper such as valgrind the PID is the wrapper's, whose copy we cannot
-# reach.
+# the program started, so only overwriting it there removes it).  Under
+# valgrind the program runs on a copy of it, and the kernel shows
+# valgrind's.
 env_secret=env-secret-$$-not-alice
 TEST_SECRETS="${TEST_SECRETS:-} $env_secret"
-test_expect_success 'XMPCTL_PASSWORD is gone from the environment once read' '
-	if [ -n "$TEST_WRAPPER" ] || [ ! -r /proc/self/environ ]; then
-		say "skipped: needs /proc and no TEST_WRAPPER"
-	else
+if [ -n "$TEST_WRAPPER" ] || [ ! -r /proc/self/environ ]; then
+	test_skip 'XMPCTL_PASSWORD is gone from the environment once read' \
+		'needs /proc and no TEST_WRAPPER'
+else
+	test_expect_success 'XMPCTL_PASSWORD is gone from the environment once read' '
 		XMPCTL_PASSWORD=$env_secret alice --password-command \
 			"tr \"\\\\000\" \"\\\\n\" </proc/\$PPID/environ >environ.txt; head -n 1 pwfile" \
 			login >out-env &&
@@ -32,8 +33,8 @@ test_expect_success 'XMPCTL_PASSWORD is gone from the environment once read' '
 		test_grep "^HOME=" environ.txt &&
 		test_grep ! -F "$env_secret" environ.txt &&
 		test_grep ! XMPCTL_PASSWORD environ.txt
-	fi
-'
+	'
+fi
 
 test_expect_success '... and still used as the password' '
 	XMPCTL_PASSWORD=$ALICE_PASS alice login >out-env2 &&
