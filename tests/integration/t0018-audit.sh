@@ -138,9 +138,9 @@ test_expect_success 'xmpctl has no XMPCTL_DNS_SERVER hook' '
 
 test_expect_success '... the test build has it, and honours it' '
 	grep -q -a XMPCTL_DNS_SERVER "${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}" &&
-	XMPCTL_DNS_SERVER=bogus XMPCTL_PASSWORD=$ALICE_PASS expect_exit 64 \
-		"${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}" \
-		-j alice@example.test login 2>err-dns &&
+	(XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
+	 XMPCTL_DNS_SERVER=bogus XMPCTL_PASSWORD=$ALICE_PASS expect_exit 64 \
+		xmpctl -j alice@example.test login 2>err-dns) &&
 	test_grep "invalid XMPCTL_DNS_SERVER value .bogus." err-dns
 '
 
