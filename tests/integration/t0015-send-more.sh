@@ -194,4 +194,114 @@ fi
 test_expect_success 'bob stops listening' '
 	exec 8>&- && ended l2 && test "$(cat l2.rc)" = 0
 '
+
+# ---- a group chat room ----------------------------------------------------------
+
+# bg NAME USER ARGS...: like start, stdin from /dev/null
+bg() {
+	_st=$1
+	_su=$2
+	shift 2
+	rm -f "$_st.rc" "$_st.pid" "$_st.out" "$_st.err"
+	{ XMPCTL_PIDFILE=$_st.pid as "$_su" "$@" </dev/null >"$_st.out" 2>"$_st.err"
+	  echo $? >"$_st.rc"; } &
+	wait_for "test -s $_st.pid" 20 "$_st to start"
+}
+
+# room_send PASSWORD ARGS...: alice's send with the room password in the
+# environment
+room_send() {
+	( XMPCTL_ROOM_PASSWORD=$1
+	  export XMPCTL_ROOM_PASSWORD
+	  shift
+	  as alice send "$@" )
+}
+
+MUC_OWNER="<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field><field var='muc#roomconfig_passwordprotectedroom'><value>1</value></field><field var='muc#roomconfig_roomsecret'><value>room-secret</value></field></x></query>"
+
+test_expect_success 'bob creates a password-protected room and stays in it' '
+	start m1 bob --format xml raw --stay &&
+	printf "%s\n" "<presence to=\"$ROOM/bobby\"><x xmlns=\"http://jabber.org/protocol/muc\"/></presence>" >&8 &&
+	wait_for "grep -q \"status code=.110.\" m1.out" 20 "bob in the room" &&
+	printf "%s\n" "<iq type=\"set\" id=\"cfg1\" to=\"$ROOM\">$MUC_OWNER</iq>" >&8 &&
+	wait_for "grep -q \"id=.cfg1.\" m1.out" 20 "the room configured" &&
+	grep "id=.cfg1." m1.out >cfg &&
+	test_grep "type=.result." cfg
+'
+
+test_expect_success 'send --room joins, sends a groupchat message, leaves' '
+	room_send room-secret --room "$ROOM" "hello room" &&
+	wait_for "grep -q \"hello room\" m1.out" 20 "the message in the room" &&
+	grep "hello room" m1.out >m &&
+	test_grep "type=.groupchat." m &&
+	test_grep "from=.$ROOM/alice." m &&
+	wait_for "grep \"from=.$ROOM/alice.\" m1.out | grep -q \"type=.unavailable.\"" 20 \
+		"alice to leave the room"
+'
+
+test_expect_success 'the room password from a file, another nick, stdin as text' '
+	printf "room-secret\n" >room.pw && chmod 600 room.pw &&
+	echo "via a password file" |
+		room_send "" --room "$ROOM" --nick "alice two" --room-password-file room.pw &&
+	wait_for "grep -q \"via a password file\" m1.out" 20 "the message" &&
+	grep "via a password file" m1.out | grep -q "from=.$ROOM/alice two."
+'
+
+test_expect_success 'a wrong room password: not-authorized, 80, nothing said' '
+	expect_exit 80 room_send wrong-secret --room "$ROOM" "wrong-pw-text" 2>err &&
+	test_grep "cannot join $ROOM: not-authorized" err &&
+	test_grep ! "wrong-secret" err &&
+	expect_exit 80 room_send "" --room "$ROOM" "no-pw-text" 2>err &&
+	test_grep "not-authorized" err
+'
+
+test_expect_success 'a nickname in use: conflict, 80, not a silent rename' '
+	expect_exit 80 room_send room-secret --room "$ROOM" --nick bobby "conflict-text" 2>err &&
+	test_grep "cannot join $ROOM: conflict" err
+'
+
+test_expect_success 'the room password never shows in the trace' '
+	( XMPCTL_ROOM_PASSWORD=room-secret && export XMPCTL_ROOM_PASSWORD &&
+	  as alice -v send --room "$ROOM" "traced join" ) 2>trace &&
+	test_grep "<password>\[redacted\]</password>" trace &&
+	test_grep ! "room-secret" trace
+'
+
+test_expect_success '--lines into the room, password from a command' '
+	printf "room line one\n\nroom line two\n" |
+		room_send "" --room "$ROOM" --room-password-command "echo room-secret" --lines &&
+	wait_for "grep -q \"room line two\" m1.out" 20 "the lines in the room" &&
+	test_grep "room line one" m1.out &&
+	test_grep ! "wrong-pw-text" m1.out &&
+	test_grep ! "no-pw-text" m1.out &&
+	test_grep ! "conflict-text" m1.out
+'
+
+# ---- delivery receipts ------------------------------------------------------------
+
+test_expect_success 'a receipt from the recipient: 0' '
+	printf "%s\n" "<presence/>" >&8 &&
+	bg r1 alice send --receipt bob@example.test "receipt please" &&
+	wait_for "grep -q \"receipt please\" m1.out" 20 "the message at bob" &&
+	grep "receipt please" m1.out >m &&
+	test_grep "<request xmlns=.urn:xmpp:receipts./>" m &&
+	id=$(sed -n "s/^<message.* id=.\([^\"'\'']*\).*/\1/p" m) &&
+	from=$(sed -n "s/^<message.* from=.\([^\"'\'']*\).*/\1/p" m) &&
+	say "id $id from $from" && test -n "$id" && test -n "$from" &&
+	test ! -s r1.rc &&
+	printf "%s\n" "<message to=\"$from\"><received xmlns=\"urn:xmpp:receipts\" id=\"$id\"/></message>" >&8 &&
+	ended r1 && test "$(cat r1.rc)" = 0
+'
+
+test_expect_success 'no receipt within --timeout: 82' '
+	expect_exit 82 as alice --timeout 3 send --receipt carol@example.test \
+		"nobody answers receipts" 2>err &&
+	test_grep "no receipt from carol@example.test within 3 s" err &&
+	stored carol "nobody answers receipts"
+'
+
+test_expect_success 'bob leaves' '
+	exec 8>&- && ended m1 && test "$(cat m1.rc)" = 0
+'
+
 test_done
