@@ -304,4 +304,75 @@ test_expect_success 'bob leaves' '
 	exec 8>&- && ended m1 && test "$(cat m1.rc)" = 0
 '
 
+# ---- who may bounce, who may confirm: a scripted server ----------------------------
+# Prosody checks the 'from' of what its users send, so a third party's
+# forged error or receipt has to come from a server of our own making.
+
+. "$TESTS_SRCDIR/hostile/fake.sh"
+fake_cert
+
+# fake_send NAME STANZA: a script that answers alice's message with STANZA
+# before acknowledging it
+fake_send() {
+	{ script_to_bind; script_bound alice@example.test/r
+	  printf 'expect </message>\nsend %s\n' "$2"
+	  script_ack; script_goodbye; } >"$1.script"
+}
+STANZA_ERR="<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
+
+fake_send forged "<message type='error' id='\$ID' from='carol@example.test/x'>$STANZA_ERR</message>"
+test_expect_success 'an error from a third party with our id is no bounce (traced)' '
+	fake forged &&
+	run forged --cafile cert.pem send bob@example.test "forged bounce" &&
+	test_grep "ignored an error from carol@example.test/x" forged.err &&
+	test_grep ! "bounced" forged.err
+'
+
+fake_send domain "<message type='error' id='\$ID' from='example.test'>$STANZA_ERR</message>"
+test_expect_success 'an error from the recipient'\''s domain is a bounce (80)' '
+	fake domain &&
+	expect_exit 80 run domain --cafile cert.pem send bob@example.test "domain bounce" &&
+	test_grep "message to bob@example.test bounced: item-not-found" domain.err
+'
+
+fake_send rforged "<message from='carol@example.test/x'><received xmlns='urn:xmpp:receipts' id='\$ID'/></message>"
+test_expect_success 'a receipt from a third party does not count (82)' '
+	fake rforged &&
+	expect_exit 82 run rforged --cafile cert.pem --timeout 2 send --receipt \
+		bob@example.test "forged receipt" &&
+	test_grep "no receipt from bob@example.test" rforged.err
+'
+
+fake_send rgood "<message from='bob@example.test/phone'><received xmlns='urn:xmpp:receipts' id='\$ID'/></message>"
+test_expect_success 'the same receipt from the recipient counts (0)' '
+	fake rgood &&
+	run rgood --cafile cert.pem send --receipt bob@example.test "real receipt" &&
+	test_grep "<request xmlns=.urn:xmpp:receipts./>" rgood.sent
+'
+
+# ---- the server goes away under --lines (last: it stops the server) ---------------
+
+# confirmed FILE: the N of "the server confirmed N of M messages"
+confirmed() {
+	sed -n "s/.*the server confirmed \([0-9]*\) of [0-9]* messages.*/\1/p" "$1"
+}
+got_kill() {
+	grep -o "kill-[0-9]*" "$STORE/bob.list" 2>/dev/null | sort -u | wc -l
+}
+
+test_expect_success 'server stopped halfway through --lines: fails, confirms no more than arrived' '
+	{ seq -f "kill-%g" 1 10000000 |
+		XMPCTL_TEST_TIMEOUT=300 XMPCTL_PIDFILE=k.pid as alice send --lines \
+			bob@example.test >k.out 2>k.err
+	  echo $? >k.rc; } &
+	wait_for "test \$(got_kill) -ge 3000" 120 "3,000 lines in bob'\''s store" &&
+	prosody_stop &&
+	ended k 60 &&
+	got=$(got_kill) && n=$(confirmed k.err) &&
+	say "rc $(cat k.rc); bob got $got; confirmed: $n; stderr: $(cat k.err)" &&
+	test "$(cat k.rc)" != 0 &&
+	test -n "$n" &&
+	test "$n" -le "$got"
+'
+
 test_done
