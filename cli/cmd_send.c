@@ -47,7 +47,7 @@ static const struct opt_def send_opts[] = {
     {"subject", OPT_SUBJECT, "TEXT", "a subject", ARG_TEXT},
     {"thread", OPT_THREAD, "ID", "the thread the message belongs to",
      ARG_TEXT},
-    {"room", OPT_ROOM, "ROOM", "join the group chat ROOM@SERVICE, send "
+    {"room", OPT_ROOM, "ROOM@SERVICE", "join this group chat room, send "
                                "there and leave (XEP-0045)",
      ARG_TEXT},
     {"nick", OPT_NICK, "NICK", "with --room: our nickname (default: the "

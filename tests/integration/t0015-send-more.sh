@@ -164,7 +164,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 test_expect_success '--lines: 10,000 lines arrive, all and in order' '
 		seq -f "bulk-%g" 1 10000 >bulk.in &&
 	if [ -n "$rss_ok" ]; then
-		XMPCTL_PASSWORD=$ALICE_PASS /usr/bin/time -o rss.10000 -f %M "$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" \
+		XMPCTL_PASSWORD=$ALICE_PASS timeout 120 /usr/bin/time -o rss.10000 -f %M "$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" \
 			--cafile "$TEST_CA" -j alice@example.test send --lines \
 			bob@example.test <bulk.in
 	else
@@ -179,7 +179,7 @@ test_expect_success '--lines: 10,000 lines arrive, all and in order' '
 if [ -n "$rss_ok" ]; then
 	test_expect_success '--lines: peak memory does not grow with the line count' '
 		seq -f "small-%g" 1 1000 >small.in &&
-		XMPCTL_PASSWORD=$ALICE_PASS /usr/bin/time -o rss.1000 -f %M "$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" \
+		XMPCTL_PASSWORD=$ALICE_PASS timeout 60 /usr/bin/time -o rss.1000 -f %M "$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" \
 			--cafile "$TEST_CA" -j alice@example.test send --lines \
 			bob@example.test <small.in &&
 		small=$(tail -n 1 rss.1000) && big=$(tail -n 1 rss.10000) &&
