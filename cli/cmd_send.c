@@ -549,6 +549,7 @@ static int send_start(struct op *op)
     int timeout_s = op->c->o.timeout_s ? op->c->o.timeout_s
                                        : CLI_DEFAULT_TIMEOUT_S;
     int rc = EXIT_OK;
+    size_t n;
 
     if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, watch, so,
                         &so->handler) != XMP_OK)
@@ -575,9 +576,9 @@ static int send_start(struct op *op)
         cli_error("no nickname for %s: give --nick", so->room);
         return EXIT_USAGE;
     }
-    so->occupant = malloc(strlen(so->room) + strlen(nick) + 2);
-    if (so->occupant)
-        sprintf(so->occupant, "%s/%s", so->room, nick);
+    n = strlen(so->room) + strlen(nick) + 2;
+    if ((so->occupant = malloc(n)))
+        snprintf(so->occupant, n, "%s/%s", so->room, nick);
     xmp_jid_clear(&me);
     if (!so->occupant)
         return EXIT_OSERR;
