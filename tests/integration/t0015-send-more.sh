@@ -168,7 +168,7 @@ test_expect_success '--lines: 10,000 lines arrive, all and in order' '
 			--cafile "$TEST_CA" -j alice@example.test send --lines \
 			bob@example.test <bulk.in
 	else
-		as alice send --lines bob@example.test <bulk.in
+		XMPCTL_TEST_TIMEOUT=300 as alice send --lines bob@example.test <bulk.in
 	fi &&
 	wait_for "test \$(grep -c \" alice@example.test/[^:]*: bulk-\" l2.out) -ge 10000" 120 \
 		"10,000 lines at bob" &&
@@ -294,9 +294,9 @@ test_expect_success 'a receipt from the recipient: 0' '
 '
 
 test_expect_success 'no receipt within --timeout: 82' '
-	expect_exit 82 as alice --timeout 3 send --receipt carol@example.test \
+	expect_exit 82 as alice --timeout 5 send --receipt carol@example.test \
 		"nobody answers receipts" 2>err &&
-	test_grep "no receipt from carol@example.test within 3 s" err &&
+	test_grep "no receipt from carol@example.test within 5 s" err &&
 	stored carol "nobody answers receipts"
 '
 
