@@ -28,6 +28,7 @@ enum {
     EXIT_TLS = 79,
     EXIT_REMOTE = 80,
     EXIT_NOTSENT = 81,
+    EXIT_NORECEIPT = 82,
     /* 128 + N: ended by signal N before the command could finish */
     EXIT_SIGNAL_BASE = 128
 };
@@ -159,6 +160,13 @@ void cli_password_drop_env(void);
  */
 int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
                         struct cli_secret *s);
+
+/* The password of a group chat room (send --room): from file, else
+ * command, else $XMPCTL_ROOM_PASSWORD; none of them: EXIT_OK with s->pw
+ * NULL.  Never the account's sources: the two are separate secrets.
+ * Returns EXIT_OK or an exit status (reported). */
+int cli_room_password_obtain(const char *file, const char *command,
+                             int timeout_ms, struct cli_secret *s);
 
 /* xmp_password_fn copying an obtained password: ud is a const struct
  * cli_secret *, borrowed and left as it was (wipe it when the session
@@ -337,5 +345,6 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
     roster_options, presence_options;
+extern const struct opt_list send_options;
 
 #endif

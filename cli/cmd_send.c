@@ -1,54 +1,173 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cmd_send.c - send one chat message, and say so only once the server
- * has acknowledged it.
+ * cmd_send.c - send messages, to one or more recipients or to a group
+ * chat room, and say so only once the server has acknowledged them.
  *
  * Everything that can be wrong with the input is checked before we
- * connect, so a bad message never leaves half-sent.
+ * connect, so a bad message never leaves half-sent.  With --lines the
+ * input is a stream instead: each line is checked as it comes, and the
+ * memory used stays the same however long the stream runs.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 /* Servers commonly cap stanzas at 256 KiB (Prosody's c2s default); stay
  * under it with room for the envelope. */
 #define SEND_MAX_TEXT (200 * 1024)
+/* --lines: messages sent and not yet acknowledged, at most.  Input is
+ * not read while this many wait, which bounds both our memory and what
+ * a lost connection can leave in doubt. */
+#define SEND_UNACKED_MAX 4096
+/* --lines: ask for an acknowledgement after this many messages even
+ * when the input never pauses. */
+#define SEND_ACK_EVERY (SEND_UNACKED_MAX / 4)
+
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define NS_RECEIPTS "urn:xmpp:receipts"
+
+enum { OPT_MESSAGE = 'm', OPT_TYPE = 'T', OPT_SUBJECT = 'S',
+       OPT_THREAD = 256, OPT_ROOM, OPT_NICK, OPT_ROOM_PASSWORD_FILE,
+       OPT_ROOM_PASSWORD_COMMAND, OPT_LINES, OPT_RECEIPT };
+
+static const struct opt_def send_opts[] = {
+    {"message", OPT_MESSAGE, "TEXT", "the text (all operands are then "
+                                     "recipients; '-': standard input)",
+     ARG_TEXT},
+    {"type", OPT_TYPE, "TYPE", "chat (default), normal or headline",
+     ARG_TEXT},
+    {"subject", OPT_SUBJECT, "TEXT", "a subject", ARG_TEXT},
+    {"thread", OPT_THREAD, "ID", "the thread the message belongs to",
+     ARG_TEXT},
+    {"room", OPT_ROOM, "ROOM@SERVICE", "join this group chat room, send "
+                               "there and leave (XEP-0045)",
+     ARG_TEXT},
+    {"nick", OPT_NICK, "NICK", "with --room: our nickname (default: the "
+                               "account's localpart)",
+     ARG_TEXT},
+    {"room-password-file", OPT_ROOM_PASSWORD_FILE, "FILE",
+     "the room password is the first line of FILE", ARG_FILE},
+    {"room-password-command", OPT_ROOM_PASSWORD_COMMAND, "CMD",
+     "the room password is the first line CMD prints", ARG_TEXT},
+    {"lines", OPT_LINES, NULL, "one message per line of stdin, as lines "
+                               "arrive, until end of input",
+     ARG_NONE},
+    {"receipt", OPT_RECEIPT, NULL, "ask for a delivery receipt "
+                                   "(XEP-0184) and wait for it",
+     ARG_NONE},
+};
+const struct opt_list send_options = {
+    send_opts, sizeof send_opts / sizeof send_opts[0]
+};
+
+static const char *const send_types[] = { "chat", "normal", "headline",
+                                          NULL };
+
+struct rcpt {
+    char *to;
+    struct xmp_jid jid;
+    char *id;      /* of the message to it (one message mode) */
+    uint64_t seq;
+    int bounced, receipt;
+};
+
+enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT };
 
 struct send_op {
     struct op op; /* first: the driver sees only this */
-    char *to;
-    struct xmp_jid to_jid;
+    /* options */
+    char *message, *subject, *thread, *room, *nick;
+    char *room_pw_file, *room_pw_cmd;
+    const char *type;
+    int lines, receipt, from_stdin;
+    struct cli_secret room_pw;
+    /* recipients: the JIDs, or the room */
+    struct rcpt *r;
+    size_t nr;
     char *text;
     size_t len;
-    char *id;
-    uint64_t seq;
     unsigned handler;
     int have_handler;
-    char bounce[512];
-    int bounced;
+    enum stage stage;
+    uint64_t last_seq;
+    int bounces;
+    /* the room */
+    char *occupant; /* ROOM@SERVICE/NICK we join as */
+    char *self;     /* what the room said we are (leave from there) */
+    int joined, left;
+    /* --lines */
+    char *id_base; /* message ids are id_base-N */
+    char *buf;
+    size_t blen;
+    int eof, idle, discarding;
+    uint64_t line_no, sent, confirmed, skipped;
+    uint64_t ring[SEND_UNACKED_MAX]; /* seqs of unacknowledged messages */
+    size_t rhead, rcount;
+    uint64_t requested;
 };
 
-/* A <message type='error'/> answering ours: the message bounced. */
-static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
-                        void *ud)
+static int is_status(const struct xmp_node *x, const char *code)
 {
-    struct send_op *so = ud;
+    const struct xmp_node *n;
+    const char *c;
 
-    (void)s;
-    if (!so->op.done && cli_is_bounce(st, so->id, &so->to_jid)) {
-        xmp_error_describe(st, so->bounce, sizeof so->bounce);
-        so->bounced = 1;
-    }
-    return XMP_PASS;
+    for (n = xmp_node_first(x); n; n = xmp_node_next(n))
+        if (strcmp(xmp_node_name(n), "status") == 0 &&
+            (c = xmp_node_attr(n, "code")) && strcmp(c, code) == 0)
+            return 1;
+    return 0;
 }
 
-static struct xmp_node *build(const char *to, const char *id,
-                              const char *text, size_t len,
+/* Is st from the room (any occupant, or the room itself)? */
+static int from_room(const struct send_op *so, const struct xmp_node *st)
+{
+    const char *from = xmp_node_attr(st, "from");
+    const struct xmp_jid *room = &so->r[0].jid;
+    const struct xmp_jid bare = { room->local, room->domain, NULL };
+    struct xmp_jid f;
+    int ours;
+
+    if (!from || xmp_jid_parse(from, &f, NULL) != XMP_OK)
+        return 0;
+    ours = xmp_jid_match(&bare, &f);
+    xmp_jid_clear(&f);
+    return ours;
+}
+
+static void leave_room(struct send_op *so)
+{
+    struct xmp_session *s = so->op.c->session;
+    struct xmp_node *p;
+
+    if (!so->room || so->left || !so->occupant ||
+        xmp_session_phase(s) != XMP_PHASE_READY)
+        return;
+    so->left = 1;
+    /* XEP-0045 §7.14: unavailable presence to the occupant JID. */
+    if ((p = xmp_node_new("jabber:client", "presence", NULL)) &&
+        xmp_node_set_attr(p, "to", so->self ? so->self : so->occupant,
+                          NULL) == XMP_OK &&
+        xmp_node_set_attr(p, "type", "unavailable", NULL) == XMP_OK)
+        xmp_session_send(s, p, NULL);
+    xmp_node_free(p);
+}
+
+static void finish(struct send_op *so, int status)
+{
+    leave_room(so);
+    op_done(&so->op, status);
+}
+
+static struct xmp_node *build(const struct send_op *so, const char *to,
+                              const char *id, const char *text, size_t len,
                               struct xmp_error *err)
 {
     struct xmp_node *m = xmp_node_new("jabber:client", "message", err), *b;
@@ -56,73 +175,552 @@ static struct xmp_node *build(const char *to, const char *id,
     if (!m)
         return NULL;
     if (xmp_node_set_attr(m, "to", to, err) ||
-        xmp_node_set_attr(m, "type", "chat", err) ||
-        xmp_node_set_attr(m, "id", id, err) ||
-        !(b = xmp_node_add_child(m, "jabber:client", "body", err)) ||
-        xmp_node_add_text(b, text, len, err)) {
-        xmp_node_free(m);
-        return NULL;
-    }
+        xmp_node_set_attr(m, "type", so->room ? "groupchat" : so->type,
+                          err) ||
+        xmp_node_set_attr(m, "id", id, err))
+        goto fail;
+    if (so->subject &&
+        (!(b = xmp_node_add_child(m, "jabber:client", "subject", err)) ||
+         xmp_node_add_text(b, so->subject, strlen(so->subject), err)))
+        goto fail;
+    if (!(b = xmp_node_add_child(m, "jabber:client", "body", err)) ||
+        xmp_node_add_text(b, text, len, err))
+        goto fail;
+    if (so->thread &&
+        (!(b = xmp_node_add_child(m, "jabber:client", "thread", err)) ||
+         xmp_node_add_text(b, so->thread, strlen(so->thread), err)))
+        goto fail;
+    if (so->receipt && !xmp_node_add_child(m, NS_RECEIPTS, "request", err))
+        goto fail;
     return m;
+fail:
+    xmp_node_free(m);
+    return NULL;
 }
+
+/* Send one message; 0, or -1 with the operation done. */
+static int send_one(struct send_op *so, const char *to, const char *id,
+                    const char *text, size_t len, uint64_t *seq)
+{
+    struct xmp_session *s = so->op.c->session;
+    struct xmp_node *msg;
+    struct xmp_error err;
+
+    if (!(msg = build(so, to, id, text, len, &err))) {
+        cli_error("%s", err.msg);
+        finish(so, cli_exit_status(err.code));
+        return -1;
+    }
+    if (xmp_session_send(s, msg, seq) != XMP_OK) {
+        xmp_node_free(msg);
+        op_session_failed(&so->op);
+        return -1;
+    }
+    xmp_node_free(msg);
+    return 0;
+}
+
+static void send_all(struct send_op *so)
+{
+    struct xmp_session *s = so->op.c->session;
+    size_t i;
+
+    so->stage = ST_SENDING;
+    if (so->lines) {
+        if (!(so->id_base = xmp_session_new_id(s))) {
+            finish(so, EXIT_OSERR);
+            return;
+        }
+        so->op.fd = STDIN_FILENO;
+        so->op.events = POLLIN;
+        return;
+    }
+    for (i = 0; i < so->nr; i++) {
+        if (!(so->r[i].id = xmp_session_new_id(s))) {
+            finish(so, EXIT_OSERR);
+            return;
+        }
+        if (send_one(so, so->r[i].to, so->r[i].id, so->text, so->len,
+                     &so->r[i].seq) < 0)
+            return;
+        so->last_seq = so->r[i].seq;
+    }
+    if (xmp_session_request_ack(s) != XMP_OK) {
+        op_session_failed(&so->op);
+        return;
+    }
+    so->stage = ST_ACK;
+}
+
+/* ---- what arrives ---------------------------------------------------- */
+
+static void on_join_presence(struct send_op *so, const struct xmp_node *st)
+{
+    const char *type = xmp_node_attr(st, "type");
+    const struct xmp_node *x = xmp_node_child(st, NS_MUC_USER, "x");
+    char cond[512];
+
+    if (!from_room(so, st))
+        return;
+    if (type && strcmp(type, "error") == 0) {
+        xmp_error_describe(st, cond, sizeof cond);
+        cli_error("cannot join %s: %s", so->room, cond);
+        so->left = 1; /* never in */
+        op_done(&so->op, EXIT_REMOTE);
+        return;
+    }
+    /* XEP-0045 §7.2.2: the presence about ourselves carries status 110. */
+    if (type || !x || !is_status(x, "110"))
+        return;
+    free(so->self);
+    so->self = strdup(xmp_node_attr(st, "from"));
+    so->joined = 1;
+    so->op.deadline = -1;
+    send_all(so);
+}
+
+/* A bounce of --lines: its id is id_base-N. */
+static int lines_bounce(struct send_op *so, const struct xmp_node *st,
+                        const char **line)
+{
+    const char *id = xmp_node_attr(st, "id");
+    size_t n = strlen(so->id_base);
+    size_t i;
+
+    if (!id || strncmp(id, so->id_base, n) != 0 || id[n] != '-')
+        return -1;
+    for (i = 0; i < so->nr; i++)
+        if (cli_is_bounce(st, id, &so->r[i].jid)) {
+            *line = id + n + 1;
+            return (int)i;
+        }
+    return -1;
+}
+
+static void on_message_error(struct send_op *so, const struct xmp_node *st)
+{
+    char cond[512], note[256];
+    const char *line;
+    const char *from = xmp_node_attr(st, "from");
+    size_t i;
+    int k;
+
+    xmp_error_describe(st, cond, sizeof cond);
+    if (so->lines && so->id_base) {
+        if ((k = lines_bounce(so, st, &line)) >= 0) {
+            cli_error("line %s to %s bounced: %s", line, so->r[k].to, cond);
+            so->bounces++;
+            return;
+        }
+    } else {
+        for (i = 0; i < so->nr; i++)
+            if (!so->r[i].bounced &&
+                cli_is_bounce(st, so->r[i].id, &so->r[i].jid)) {
+                cli_error("message to %s bounced: %s", so->r[i].to, cond);
+                so->r[i].bounced = 1;
+                so->bounces++;
+                return;
+            }
+    }
+    /* Anyone may send an error with an id of ours: only the recipient
+     * or its domain speaks for the message. */
+    snprintf(note, sizeof note, "ignored an error from %s that does not "
+             "come from a recipient or its domain",
+             from ? from : "(no sender)");
+    cli_trace(so->op.c, XMP_TRACE_INFO, note, strlen(note));
+}
+
+static void on_receipt(struct send_op *so, const struct xmp_node *st)
+{
+    const struct xmp_node *rc = xmp_node_child(st, NS_RECEIPTS, "received");
+    const char *id = rc ? xmp_node_attr(rc, "id") : NULL;
+    const char *from = xmp_node_attr(st, "from");
+    struct xmp_jid f;
+    size_t i;
+
+    if (!id || !from || xmp_jid_parse(from, &f, NULL) != XMP_OK)
+        return;
+    for (i = 0; i < so->nr; i++) {
+        const struct xmp_jid bare = { so->r[i].jid.local,
+                                      so->r[i].jid.domain, NULL };
+
+        /* XEP-0184 §5: only the recipient can say it received it. */
+        if (so->r[i].id && strcmp(id, so->r[i].id) == 0 &&
+            (so->r[i].jid.resource ? xmp_jid_equal(&so->r[i].jid, &f)
+                                   : xmp_jid_match(&bare, &f)))
+            so->r[i].receipt = 1;
+    }
+    xmp_jid_clear(&f);
+}
+
+static int watch(struct xmp_session *s, const struct xmp_node *st, void *ud)
+{
+    struct send_op *so = ud;
+    const char *name = xmp_node_name(st), *type = xmp_node_attr(st, "type");
+
+    (void)s;
+    if (so->op.done)
+        return XMP_PASS;
+    if (strcmp(name, "presence") == 0 && so->stage == ST_JOINING)
+        on_join_presence(so, st);
+    else if (strcmp(name, "message") == 0 && type &&
+             strcmp(type, "error") == 0)
+        on_message_error(so, st);
+    else if (strcmp(name, "message") == 0 && so->receipt)
+        on_receipt(so, st);
+    return XMP_PASS;
+}
+
+/* ---- --lines --------------------------------------------------------- */
+
+static int blank(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t')
+            return 0;
+    return 1;
+}
+
+/* One line of input (without its newline): 0, or -1 with the operation
+ * done. */
+static int send_line(struct send_op *so, const char *p, size_t n)
+{
+    char id[128];
+    struct xmp_error err;
+    uint64_t seq;
+    size_t i;
+
+    so->line_no++;
+    if (n && p[n - 1] == '\r')
+        n--;
+    if (blank(p, n))
+        return 0;
+    if (xmp_xml_check_text(p, n, &err) != XMP_OK) {
+        cli_warn("line %llu skipped: %s", (unsigned long long)so->line_no,
+                 err.msg);
+        so->skipped++;
+        return 0;
+    }
+    snprintf(id, sizeof id, "%s-%llu", so->id_base,
+             (unsigned long long)so->line_no);
+    for (i = 0; i < so->nr; i++) {
+        if (send_one(so, so->r[i].to, id, p, n, &seq) < 0)
+            return -1;
+        so->ring[(so->rhead + so->rcount) % SEND_UNACKED_MAX] = seq;
+        so->rcount++;
+        so->sent++;
+        so->last_seq = seq;
+    }
+    return 0;
+}
+
+static int can_send(const struct send_op *so)
+{
+    return xmp_session_writable(so->op.c->session) &&
+           so->rcount + so->nr <= SEND_UNACKED_MAX;
+}
+
+/* Send the complete lines in the buffer while the session takes more. */
+static void drain_lines(struct send_op *so)
+{
+    char *nl;
+    size_t used = 0, n;
+
+    while (!so->op.done && can_send(so) && used < so->blen &&
+           (nl = memchr(so->buf + used, '\n', so->blen - used))) {
+        n = (size_t)(nl - (so->buf + used));
+        if (so->discarding)
+            so->discarding = 0; /* the end of an overlong line */
+        else if (send_line(so, so->buf + used, n) < 0)
+            return;
+        used += n + 1;
+    }
+    if (used) {
+        memmove(so->buf, so->buf + used, so->blen - used);
+        so->blen -= used;
+    }
+    if (so->op.done)
+        return;
+    if (so->blen == SEND_MAX_TEXT + 1) {
+        /* No newline in a full buffer: too long to be one message. */
+        if (!so->discarding) {
+            so->line_no++;
+            cli_warn("line %llu skipped: longer than %d bytes",
+                     (unsigned long long)so->line_no, SEND_MAX_TEXT);
+            so->skipped++;
+        }
+        so->discarding = 1;
+        so->blen = 0;
+    }
+    /* The last line may lack its newline. */
+    if (so->eof && so->blen && can_send(so) && !memchr(so->buf, '\n',
+                                                       so->blen)) {
+        if (!so->discarding && send_line(so, so->buf, so->blen) < 0)
+            return;
+        so->blen = 0;
+    }
+}
+
+static void lines_io(struct op *op, short revents)
+{
+    struct send_op *so = (struct send_op *)op;
+    struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+    ssize_t got;
+
+    (void)revents;
+    got = read(STDIN_FILENO, so->buf + so->blen, SEND_MAX_TEXT + 1 - so->blen);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (got < 0) {
+        cli_error("cannot read stdin: %s", strerror(errno));
+        finish(so, EXIT_IOERR);
+        return;
+    }
+    if (got == 0)
+        so->eof = 1;
+    so->blen += (size_t)got;
+    drain_lines(so);
+    /* Nothing more to read at once: a pause in the input, the moment to
+     * ask the server what it has. */
+    so->idle = so->eof || (poll(&p, 1, 0) == 0);
+}
+
+static void lines_report(struct send_op *so, const char *why)
+{
+    cli_error("%s: the server confirmed %llu of %llu messages",
+              why, (unsigned long long)so->confirmed,
+              (unsigned long long)so->sent);
+}
+
+static void lines_prepare(struct send_op *so)
+{
+    struct xmp_session *s = so->op.c->session;
+    uint64_t acked = xmp_session_acked(s);
+    const struct xmp_error *e;
+
+    while (so->rcount && so->ring[so->rhead] <= acked) {
+        so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
+        so->rcount--;
+        so->confirmed++;
+    }
+    if ((e = xmp_session_ack_error(s))) {
+        lines_report(so, e->msg);
+        finish(so, EXIT_NOTSENT);
+        return;
+    }
+    drain_lines(so);
+    if (so->op.done)
+        return;
+    if (so->last_seq > so->requested &&
+        (so->idle || so->eof || !can_send(so) ||
+         so->rcount >= SEND_ACK_EVERY)) {
+        if (xmp_session_request_ack(s) != XMP_OK) {
+            op_session_failed(&so->op);
+            return;
+        }
+        so->requested = so->last_seq;
+    }
+    if (so->eof && !so->blen && !so->rcount) {
+        finish(so, so->bounces ? EXIT_REMOTE
+                   : so->skipped ? EXIT_DATA : EXIT_OK);
+        return;
+    }
+    /* Read on only when what was read has gone out and the server keeps
+     * up: the input waits in its pipe, not in our memory. */
+    so->op.fd = so->eof ? -1 : STDIN_FILENO;
+    so->op.events = !so->eof && can_send(so) &&
+                            !memchr(so->buf, '\n', so->blen)
+                        ? POLLIN
+                        : 0;
+}
+
+/* ---- the operation ---------------------------------------------------- */
 
 static int send_start(struct op *op)
 {
     struct send_op *so = (struct send_op *)op;
     struct xmp_session *s = op->c->session;
-    struct xmp_match errors = { "message", "error", NULL, NULL };
-    struct xmp_node *msg;
-    struct xmp_error err;
+    struct xmp_session_info info;
+    struct xmp_node *p, *x, *h, *pw;
+    struct xmp_jid me;
+    const char *nick = so->nick;
+    int timeout_s = op->c->o.timeout_s ? op->c->o.timeout_s
+                                       : CLI_DEFAULT_TIMEOUT_S;
     int rc = EXIT_OK;
+    size_t n;
 
-    if (!(so->id = xmp_session_new_id(s)))
+    if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, watch, so,
+                        &so->handler) != XMP_OK)
         return EXIT_OSERR;
-    if (!(msg = build(so->to, so->id, so->text, so->len, &err))) {
-        cli_error("%s", err.msg);
-        return cli_exit_status(err.code);
+    so->have_handler = 1;
+    if (so->lines)
+        xmp_session_set_keepalive(
+            s, (op->c->o.keepalive_s < 0 ? CLI_DEFAULT_KEEPALIVE_S
+                                         : op->c->o.keepalive_s) * 1000,
+            0);
+    if (!so->room) {
+        send_all(so);
+        return 0;
     }
-    if (xmp_handler_add(s, &errors, XMP_PRIO_OBSERVE, watch_bounce, so,
-                        &so->handler) == XMP_OK)
-        so->have_handler = 1;
-    if (xmp_session_send(s, msg, &so->seq) != XMP_OK ||
-        xmp_session_request_ack(s) != XMP_OK) {
+    /* XEP-0045 §7.2: presence to ROOM@SERVICE/NICK; the default nick is
+     * our localpart (or resource, for a JID without one). */
+    xmp_session_get_info(s, &info);
+    memset(&me, 0, sizeof me);
+    if (!nick && info.bound_jid &&
+        xmp_jid_parse(info.bound_jid, &me, NULL) == XMP_OK)
+        nick = me.local ? me.local : me.resource;
+    if (!nick) {
+        xmp_jid_clear(&me);
+        cli_error("no nickname for %s: give --nick", so->room);
+        return EXIT_USAGE;
+    }
+    n = strlen(so->room) + strlen(nick) + 2;
+    if ((so->occupant = malloc(n)))
+        snprintf(so->occupant, n, "%s/%s", so->room, nick);
+    xmp_jid_clear(&me);
+    if (!so->occupant)
+        return EXIT_OSERR;
+    if (!(p = xmp_node_new("jabber:client", "presence", NULL)))
+        return EXIT_OSERR;
+    if (xmp_node_set_attr(p, "to", so->occupant, NULL) != XMP_OK ||
+        !(x = xmp_node_add_child(p, NS_MUC, "x", NULL)) ||
+        !(h = xmp_node_add_child(x, NS_MUC, "history", NULL)) ||
+        xmp_node_set_attr(h, "maxstanzas", "0", NULL) != XMP_OK ||
+        (so->room_pw.pw &&
+         (!(pw = xmp_node_add_child(x, NS_MUC, "password", NULL)) ||
+          xmp_node_add_text(pw, so->room_pw.pw, so->room_pw.len, NULL) !=
+              XMP_OK))) {
+        xmp_node_free(p);
+        return EXIT_OSERR;
+    }
+    so->stage = ST_JOINING;
+    if (xmp_session_send(s, p, NULL) != XMP_OK) {
         cli_error("%s", xmp_session_error(s)->msg);
         rc = cli_exit_status(xmp_session_error(s)->code);
     }
-    xmp_node_free(msg);
+    xmp_node_free(p);
+    cli_secret_wipe(&so->room_pw);
+    op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
     return rc;
 }
 
-/* Before each poll: has the server answered for the message yet? */
+static int all_receipts(const struct send_op *so)
+{
+    size_t i;
+
+    for (i = 0; i < so->nr; i++)
+        if (!so->r[i].receipt && !so->r[i].bounced)
+            return 0;
+    return 1;
+}
+
+/* Before each poll: has the server answered for the messages yet? */
 static void send_check(struct op *op)
 {
     struct send_op *so = (struct send_op *)op;
     struct xmp_session *s = op->c->session;
     const struct xmp_error *e;
+    int timeout_s = op->c->o.timeout_s ? op->c->o.timeout_s
+                                       : CLI_DEFAULT_TIMEOUT_S;
+    size_t i;
 
-    if (so->bounced) {
-        cli_error("message to %s bounced: %s", so->to, so->bounce);
-        op_done(op, EXIT_REMOTE);
-    } else if (xmp_session_acked(s) >= so->seq) {
-        op_done(op, EXIT_OK);
-    } else if ((e = xmp_session_ack_error(s))) {
-        cli_error("message to %s not acknowledged by the server: %s",
-                  so->to, e->msg);
-        op_done(op, EXIT_NOTSENT);
+    if (so->stage == ST_SENDING && so->lines) {
+        lines_prepare(so);
+        return;
+    }
+    if (so->stage == ST_ACK) {
+        if (xmp_session_acked(s) >= so->last_seq) {
+            if (so->receipt && so->bounces < (int)so->nr) {
+                so->stage = ST_RECEIPT;
+                op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
+            } else {
+                finish(so, so->bounces ? EXIT_REMOTE : EXIT_OK);
+                return;
+            }
+        } else if ((e = xmp_session_ack_error(s))) {
+            for (i = 0; i < so->nr; i++)
+                if (xmp_session_acked(s) < so->r[i].seq)
+                    cli_error("message to %s not acknowledged by the "
+                              "server: %s", so->r[i].to, e->msg);
+            finish(so, EXIT_NOTSENT);
+            return;
+        }
+    }
+    if (so->stage == ST_RECEIPT && all_receipts(so))
+        finish(so, so->bounces ? EXIT_REMOTE : EXIT_OK);
+}
+
+static void send_timer(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+    int timeout_s = op->c->o.timeout_s ? op->c->o.timeout_s
+                                       : CLI_DEFAULT_TIMEOUT_S;
+    size_t i;
+
+    if (so->stage == ST_JOINING) {
+        cli_error("cannot join %s: no answer within %d s", so->room,
+                  timeout_s);
+        finish(so, EXIT_TEMPFAIL);
+    } else if (so->stage == ST_RECEIPT) {
+        for (i = 0; i < so->nr; i++)
+            if (!so->r[i].receipt && !so->r[i].bounced)
+                cli_error("no receipt from %s within %d s", so->r[i].to,
+                          timeout_s);
+        finish(so, so->bounces ? EXIT_REMOTE : EXIT_NORECEIPT);
     }
 }
 
-/* The message left us, but nobody vouched for it. */
+static void send_io(struct op *op, short revents)
+{
+    struct send_op *so = (struct send_op *)op;
+
+    if (so->lines && so->stage == ST_SENDING)
+        lines_io(op, revents);
+}
+
+/* The messages left us, but nobody vouched for them. */
 static void send_lost(struct op *op)
 {
     struct send_op *so = (struct send_op *)op;
-    const struct xmp_error *e = xmp_session_error(op->c->session);
+    struct xmp_session *s = op->c->session;
+    const struct xmp_error *e = xmp_session_error(s);
+    const char *why = e->msg[0] ? e->msg : "the session ended";
+    size_t i;
 
+    if (so->lines && so->stage == ST_SENDING) {
+        while (so->rcount && so->ring[so->rhead] <= xmp_session_acked(s)) {
+            so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
+            so->rcount--;
+            so->confirmed++;
+        }
+        if (so->eof && !so->blen && !so->rcount) {
+            op_done(op, so->bounces ? EXIT_REMOTE
+                        : so->skipped ? EXIT_DATA : EXIT_OK);
+            return;
+        }
+        lines_report(so, why);
+        op_done(op, EXIT_NOTSENT);
+        return;
+    }
     send_check(op);
     if (op->done)
         return;
-    cli_error("message to %s not acknowledged by the server: %s", so->to,
-              e->msg[0] ? e->msg : "the session ended");
+    if (so->stage == ST_JOINING) {
+        cli_error("cannot join %s: %s", so->room, why);
+        op_done(op, EXIT_NOTSENT);
+        return;
+    }
+    if (so->stage == ST_RECEIPT) {
+        cli_error("the session ended before every receipt came: %s", why);
+        op_done(op, EXIT_NORECEIPT);
+        return;
+    }
+    for (i = 0; i < so->nr; i++)
+        if (xmp_session_acked(s) < so->r[i].seq)
+            cli_error("message to %s not acknowledged by the server: %s",
+                      so->r[i].to, why);
     op_done(op, EXIT_NOTSENT);
 }
 
@@ -130,21 +728,42 @@ static void send_interrupt(struct op *op, int sig)
 {
     struct send_op *so = (struct send_op *)op;
 
-    cli_error("interrupted before the server acknowledged the message to %s",
-              so->to);
-    op_done(op, EXIT_SIGNAL_BASE + sig);
+    if (so->lines)
+        lines_report(so, "interrupted");
+    else if (so->stage == ST_RECEIPT)
+        cli_error("interrupted while waiting for receipts");
+    else
+        cli_error("interrupted before the server acknowledged the "
+                  "message%s", so->nr > 1 ? "s" : "");
+    finish(so, EXIT_SIGNAL_BASE + sig);
 }
 
 static void send_free(struct op *op)
 {
     struct send_op *so = (struct send_op *)op;
+    size_t i;
 
     if (so->have_handler && op->c && op->c->session)
         xmp_handler_remove(op->c->session, so->handler);
-    xmp_jid_clear(&so->to_jid);
-    free(so->to);
+    for (i = 0; i < so->nr; i++) {
+        xmp_jid_clear(&so->r[i].jid);
+        free(so->r[i].to);
+        free(so->r[i].id);
+    }
+    free(so->r);
+    cli_secret_wipe(&so->room_pw);
+    free(so->message);
+    free(so->subject);
+    free(so->thread);
+    free(so->room);
+    free(so->nick);
+    free(so->room_pw_file);
+    free(so->room_pw_cmd);
+    free(so->occupant);
+    free(so->self);
+    free(so->id_base);
+    free(so->buf);
     free(so->text);
-    free(so->id);
     free(so);
 }
 
@@ -154,80 +773,224 @@ static const struct op_class send_class = {
     .name = "send",
     .start = send_start,
     .prepare = send_check,
+    .io = send_io,
+    .timer = send_timer,
     .interrupt = send_interrupt,
     .session_end = send_lost,
     .free = send_free,
 };
 
+/* ---- the command line -------------------------------------------------- */
+
+static int set_str(char **dst, const char *v)
+{
+    free(*dst);
+    return (*dst = strdup(v)) ? 0 : EXIT_OSERR;
+}
+
+static int set_send(void *ud, int id, const char *arg)
+{
+    struct send_op *so = ud;
+    size_t i;
+
+    switch (id) {
+    case OPT_MESSAGE: return set_str(&so->message, arg);
+    case OPT_SUBJECT: return set_str(&so->subject, arg);
+    case OPT_THREAD: return set_str(&so->thread, arg);
+    case OPT_ROOM: return set_str(&so->room, arg);
+    case OPT_NICK: return set_str(&so->nick, arg);
+    case OPT_ROOM_PASSWORD_FILE: return set_str(&so->room_pw_file, arg);
+    case OPT_ROOM_PASSWORD_COMMAND: return set_str(&so->room_pw_cmd, arg);
+    case OPT_LINES: so->lines = 1; return 0;
+    case OPT_RECEIPT: so->receipt = 1; return 0;
+    case OPT_TYPE:
+        for (i = 0; send_types[i]; i++)
+            if (strcmp(arg, send_types[i]) == 0) {
+                so->type = send_types[i];
+                return 0;
+            }
+        cli_error("send: invalid --type value '%s': expected chat, normal "
+                  "or headline", arg);
+        return EXIT_USAGE;
+    }
+    return EXIT_SOFTWARE;
+}
+
+static int add_rcpt(struct send_op *so, const char *jid)
+{
+    struct xmp_error err;
+    struct rcpt *r = &so->r[so->nr];
+
+    if (xmp_jid_parse(jid, &r->jid, &err) != XMP_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    so->nr++;
+    return (r->to = strdup(jid)) ? 0 : EXIT_OSERR;
+}
+
+/* The text: checked whole before anything connects. */
+static int check_text(struct send_op *so, const char *what)
+{
+    struct xmp_error err;
+
+    if (so->len == 0) {
+        cli_error("empty message: nothing sent");
+        return EXIT_DATA;
+    }
+    if (so->len > SEND_MAX_TEXT) {
+        cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
+                  SEND_MAX_TEXT);
+        return EXIT_DATA;
+    }
+    if (xmp_xml_check_text(so->text, so->len, &err) != XMP_OK) {
+        cli_error("message not sent: %s%s", what, err.msg);
+        return EXIT_DATA;
+    }
+    return 0;
+}
+
+static int check_field(const char *opt, const char *v)
+{
+    struct xmp_error err;
+
+    if (v && xmp_xml_check_text(v, strlen(v), &err) != XMP_OK) {
+        cli_error("message not sent: %s: %s", opt, err.msg);
+        return EXIT_DATA;
+    }
+    return 0;
+}
+
+static int parse_args(struct cli *c, struct send_op *so, int argc,
+                      char **argv)
+{
+    int rc, argi, njid, i;
+    const char *text = NULL;
+
+    if ((rc = cli_parse_cmd(&c->o, "send", argc, argv, &argi, set_send,
+                            so)))
+        return rc;
+    njid = argc - argi;
+    /* Which operands are recipients: with --message, --lines or --room
+     * the text comes from elsewhere, so all are (--room takes none);
+     * else the last of several is the TEXT, as in "send JID TEXT". */
+    if (so->room) {
+        if (so->message || so->lines ? njid > 0 : njid > 1) {
+            cli_error("send: --room takes no recipients (usage: xmpctl send "
+                      "--room ROOM@SERVICE [TEXT])");
+            return EXIT_USAGE;
+        }
+        if (njid == 1 && !so->message && !so->lines)
+            text = argv[argc - 1];
+        njid = 0;
+    } else if (!so->message && !so->lines && njid >= 2) {
+        text = argv[argc - 1];
+        njid--;
+    } else if (njid == 0) {
+        cli_error("usage: xmpctl send JID... [TEXT] (or --room ROOM@SERVICE)");
+        return EXIT_USAGE;
+    }
+    if (so->lines && so->message) {
+        cli_error("send: --lines reads its messages from stdin: no "
+                  "--message");
+        return EXIT_USAGE;
+    }
+    if (so->lines && so->receipt) {
+        cli_error("send: --receipt waits for each message; not with "
+                  "--lines");
+        return EXIT_USAGE;
+    }
+    if (so->room && (so->receipt || so->type)) {
+        cli_error("send: with --room, messages are of type groupchat and "
+                  "no receipt is asked for");
+        return EXIT_USAGE;
+    }
+    if (!so->room && (so->nick || so->room_pw_file || so->room_pw_cmd)) {
+        cli_error("send: --nick and the room password options need --room");
+        return EXIT_USAGE;
+    }
+    if (so->room_pw_file && so->room_pw_cmd) {
+        cli_error("send: give --room-password-file or "
+                  "--room-password-command, not both");
+        return EXIT_USAGE;
+    }
+    if (!so->type)
+        so->type = "chat";
+    if (so->message && strcmp(so->message, "-") != 0)
+        text = so->message;
+    if ((rc = check_field("--subject", so->subject)) ||
+        (rc = check_field("--thread", so->thread)) ||
+        (so->nick && (rc = check_field("--nick", so->nick))))
+        return rc;
+    if (!(so->r = calloc(so->room ? 1 : (size_t)njid, sizeof *so->r)))
+        return EXIT_OSERR;
+    if (so->room) {
+        if ((rc = add_rcpt(so, so->room)))
+            return rc;
+        if (!so->r[0].jid.local || so->r[0].jid.resource) {
+            cli_error("send: --room wants ROOM@SERVICE, not '%s'", so->room);
+            return EXIT_DATA;
+        }
+    }
+    for (i = 0; i < njid; i++)
+        if ((rc = add_rcpt(so, argv[argi + i])))
+            return rc;
+    if (so->lines) {
+        if (c->interactive) {
+            cli_error("send: --lines reads stdin, which the prompt owns");
+            return EXIT_USAGE;
+        }
+        if (!(so->buf = malloc(SEND_MAX_TEXT + 1)))
+            return EXIT_OSERR;
+    } else if (text) {
+        so->len = strlen(text);
+        if (!(so->text = strdup(text)))
+            return EXIT_OSERR;
+        if ((rc = check_text(so, "")))
+            return rc;
+    } else if (c->interactive) {
+        cli_error("send: give the TEXT too (quoted when it has spaces)");
+        return EXIT_USAGE;
+    } else {
+        if ((rc = cli_read_stdin(SEND_MAX_TEXT, &so->text, &so->len)) !=
+            EXIT_OK) {
+            if (rc < 0) {
+                cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
+                          SEND_MAX_TEXT);
+                rc = EXIT_DATA;
+            }
+            return rc;
+        }
+        /* "echo text | xmpctl send" should not send the newline echo
+         * adds. */
+        while (so->len && (so->text[so->len - 1] == '\n' ||
+                           so->text[so->len - 1] == '\r'))
+            so->len--;
+        if ((rc = check_text(so, "")))
+            return rc;
+    }
+    if (so->room)
+        return cli_room_password_obtain(
+            so->room_pw_file, so->room_pw_cmd,
+            (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000,
+            &so->room_pw);
+    return 0;
+}
+
 int cmd_send(struct cli *c, int argc, char **argv, struct op **out)
 {
     struct send_op *so;
-    struct xmp_error err;
-    int rc, argi;
+    int rc;
 
-    if ((rc = cli_parse_cmd(&c->o, "send", argc, argv, &argi, NULL,
-                            NULL)))
-        return rc;
-    if (argi >= argc || argc - argi > 2) {
-        cli_error("usage: xmpctl send JID [TEXT]");
-        return EXIT_USAGE;
-    }
     if (!(so = calloc(1, sizeof *so)))
         return EXIT_OSERR;
     so->op.cls = &send_class;
     so->op.fd = -1;
     so->op.deadline = -1;
-    if (xmp_jid_parse(argv[argi], &so->to_jid, &err) != XMP_OK) {
-        cli_error("%s", err.msg);
-        rc = cli_exit_status(err.code);
-        goto fail;
-    }
-    if (!(so->to = strdup(argv[argi]))) {
-        rc = EXIT_OSERR;
-        goto fail;
-    }
-    if (argi + 1 < argc) {
-        so->len = strlen(argv[argi + 1]);
-        if (!(so->text = strdup(argv[argi + 1]))) {
-            rc = EXIT_OSERR;
-            goto fail;
-        }
-    } else if (c->interactive) {
-        cli_error("send: give the TEXT too (quoted when it has spaces)");
-        rc = EXIT_USAGE;
-        goto fail;
-    } else if ((rc = cli_read_stdin(SEND_MAX_TEXT, &so->text, &so->len)) !=
-               EXIT_OK) {
-        if (rc < 0) {
-            cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
-                      SEND_MAX_TEXT);
-            rc = EXIT_DATA;
-        }
-        goto fail;
-    }
-    /* "echo text | xmpctl send" should not send the newline echo adds. */
-    while (so->len &&
-           (so->text[so->len - 1] == '\n' || so->text[so->len - 1] == '\r'))
-        so->len--;
-    if (so->len == 0) {
-        cli_error("empty message: nothing sent");
-        rc = EXIT_DATA;
-        goto fail;
-    }
-    if (so->len > SEND_MAX_TEXT) {
-        cli_error("message longer than %d bytes (SEND_MAX_TEXT)",
-                  SEND_MAX_TEXT);
-        rc = EXIT_DATA;
-        goto fail;
-    }
-    if (xmp_xml_check_text(so->text, so->len, &err) != XMP_OK) {
-        cli_error("message not sent: %s", err.msg);
-        rc = EXIT_DATA;
-        goto fail;
+    if ((rc = parse_args(c, so, argc, argv)) != 0) {
+        send_free(&so->op);
+        return rc;
     }
     *out = &so->op;
     return EXIT_OK;
-fail:
-    send_free(&so->op);
-    return rc;
 }

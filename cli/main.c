@@ -21,9 +21,10 @@ const struct command cli_commands[] = {
     {"login", cmd_login, "",
      "connect, authenticate and print what was negotiated",
      NULL, 0},
-    {"send", cmd_send, "JID [TEXT]",
-     "send a chat message (TEXT from stdin when absent)",
-     NULL, 0},
+    {"send", cmd_send, "JID... [TEXT] | --room ROOM@SERVICE [TEXT]",
+     "send a message to each JID, or to a group chat room (TEXT from "
+     "stdin when absent)",
+     &send_options, 0},
     {"raw", cmd_raw, "[STANZA...]",
      "send XML stanzas (from stdin when none are given) and print the "
      "replies",

@@ -87,6 +87,7 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
 {
     static const char *const marks[] = {"<< ", ">> ", "-- "};
     const struct cli *c = ud;
+    const char *pw, *end;
 
     if (c && !c->o.verbose)
         return;
@@ -94,7 +95,16 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
 
     fputs("xmpctl: ", stderr);
     fputs(marks[dir], stderr);
-    cli_print_sanitized(stderr, text, len);
+    /* A group chat room password (XEP-0045 §7.2.6) travels in our join
+     * presence: the trace shows that one was sent, never what. */
+    if (dir == XMP_TRACE_OUT && (pw = memmem(text, len, "<password>", 10)) &&
+        (end = memmem(pw, len - (size_t)(pw - text), "</password>", 11))) {
+        cli_print_sanitized(stderr, text, (size_t)(pw - text) + 10);
+        fputs("[redacted]", stderr);
+        cli_print_sanitized(stderr, end, len - (size_t)(end - text));
+    } else {
+        cli_print_sanitized(stderr, text, len);
+    }
     fputc('\n', stderr);
 }
 

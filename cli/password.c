@@ -235,10 +235,12 @@ static void on_sigchld(int sig)
     errno = saved;
 }
 
-/* The environment, minus XMPCTL_PASSWORD; the strings are borrowed. */
+/* The environment, minus XMPCTL_PASSWORD and XMPCTL_ROOM_PASSWORD; the
+ * strings are borrowed. */
 static char **env_without_password(void)
 {
-    static const char var[] = "XMPCTL_PASSWORD=";
+    static const char var[] = "XMPCTL_PASSWORD=",
+                      room[] = "XMPCTL_ROOM_PASSWORD=";
     size_t n = 0, i, j = 0;
     char **env;
 
@@ -247,7 +249,8 @@ static char **env_without_password(void)
     if (!(env = calloc(n + 1, sizeof *env)))
         return NULL;
     for (i = 0; i < n; i++)
-        if (strncmp(environ[i], var, sizeof var - 1) != 0)
+        if (strncmp(environ[i], var, sizeof var - 1) != 0 &&
+            strncmp(environ[i], room, sizeof room - 1) != 0)
             env[j++] = environ[i];
     return env;
 }
@@ -569,6 +572,29 @@ int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
     if ((r = get_password(o, timeout_ms, s, &err)) == XMP_OK)
         return EXIT_OK;
     cli_error("%s", err.msg);
+    return cli_exit_status(r);
+}
+
+int cli_room_password_obtain(const char *file, const char *command,
+                             int timeout_ms, struct cli_secret *s)
+{
+    const char *env = getenv("XMPCTL_ROOM_PASSWORD");
+    struct xmp_error err;
+    enum xmp_err r = XMP_OK;
+
+    memset(s, 0, sizeof *s);
+    if (file)
+        r = from_file(file, s, &err);
+    else if (command)
+        r = from_command(command, timeout_ms, s, &err);
+    else if (env && strlen(env) > CLI_PASSWORD_MAX)
+        r = xmp_error_set(&err, XMP_EIO, "XMPCTL_ROOM_PASSWORD is too long "
+                          "(more than %d bytes)", CLI_PASSWORD_MAX);
+    else if (env && *env)
+        r = secret_set(s, env, strlen(env), &err);
+    if (r == XMP_OK)
+        return EXIT_OK;
+    cli_error("room password: %s", err.msg);
     return cli_exit_status(r);
 }
 

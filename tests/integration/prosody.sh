@@ -20,6 +20,8 @@
 # an external component (XEP-0114) of that name may connect to it:
 #   PROSODY_COMPONENT_PORT    the component port on 127.0.0.1
 #   PROSODY_COMPONENT_SECRET  the component's shared secret (hex)
+# and, when PROSODY_MUC names a domain (e.g. rooms.example.test), a group
+# chat service (XEP-0045, Prosody's muc component) of that name;
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -82,6 +84,12 @@ component_interfaces = { \"127.0.0.1\" }"
 Component \"$PROSODY_COMPONENT\"
 	component_secret = \"$PROSODY_COMPONENT_SECRET\""
 	fi
+	_pc_muc=''
+	if [ -n "${PROSODY_MUC:-}" ]; then
+		_pc_muc="
+Component \"$PROSODY_MUC\" \"muc\"
+	ssl = $_pc_ssl"
+	fi
 	cat >"$PROSODY_DIR/prosody.cfg.lua" <<EOF
 -- private test instance: loopback only, throwaway accounts
 run_as_root = true
@@ -117,6 +125,7 @@ VirtualHost "example.test"
 	ssl = $_pc_ssl
 	c2s_direct_tls_ssl = $_pc_ssl
 $_pc_component
+$_pc_muc
 EOF
 }
 
