@@ -20,6 +20,9 @@
 # an external component (XEP-0114) of that name may connect to it:
 #   PROSODY_COMPONENT_PORT    the component port on 127.0.0.1
 #   PROSODY_COMPONENT_SECRET  the component's shared secret (hex)
+# PROSODY_MODULES, when set at prosody_start, names further modules to
+# load (e.g. "smacks": XEP-0198 stream management, off by default so that
+# the other tests see a server without it).
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -103,6 +106,7 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
+$(for _pc_m in ${PROSODY_MODULES:-}; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"
