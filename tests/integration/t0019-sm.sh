@@ -44,4 +44,18 @@ test_expect_success 'raw: three stanzas, one <r/>, h covers all three' '
 	test_grep ! "urn:xmpp:ping" three.err
 '
 
+if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+	PROSODY_MODULES=
+	prosody_start plain || bail_out 'cannot start a Prosody without mod_smacks'
+	test_expect_success 'a server without stream management: confirmed by ping' '
+		alice -v send bob@example.test "pinged" 2>plain.err &&
+		test_grep "urn:xmpp:ping" plain.err &&
+		test_grep ! "<enable " plain.err &&
+		test_grep ! "<r xmlns" plain.err
+	'
+else
+	test_skip 'a server without stream management: confirmed by ping' \
+		"$XMPCTL_TEST_SERVER always offers it"
+fi
+
 test_done
