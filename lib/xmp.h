@@ -239,7 +239,9 @@ struct xmp_session_opts {
      * 0: never.  See xmp_session_set_keepalive. */
     int keepalive_ms;
     /* With stream management (XEP-0198), ask the server to keep the
-     * session for a while when the connection is lost (resume='true'). */
+     * session for a while when the connection is lost (resume='true').
+     * The library does not resume it itself: a lost connection still
+     * fails the session, and xmp_session_acked says what was confirmed. */
     int resume;
     xmp_password_fn password;
     void *password_ud;

@@ -785,7 +785,10 @@ static void test_sm_silent(void)
 
     xmp_node_set_attr(m, "to", "bob@example.test", NULL);
     p->s->sm_offered = 1;
+    p->s->o.resume = 1;
     sm_enable(p->s);
+    ok(sent(p, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
+       "resumable asked for");
     peer_write(p, "<enabled xmlns='urn:xmpp:sm:3'/>");
     xmp_session_send(p->s, m, &seq);
     xmp_session_request_ack(p->s);
