@@ -248,6 +248,8 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
     xmp_error_clear(&s->ack_err);
     if (s->acked_seq == s->sent_seq)
         return XMP_OK;
+    if (s->sm != SM_OFF)
+        return sm_request_ack(s);
     if (s->ack_pending) {
         /* The outstanding ping went out before the newer stanzas; ask
          * again as soon as it is answered. */
@@ -374,6 +376,9 @@ int64_t iq_deadline(const struct xmp_session *s)
     k = keepalive_due(s);
     if (k >= 0 && (d < 0 || k < d))
         d = k;
+    k = sm_deadline(s);
+    if (k >= 0 && (d < 0 || k < d))
+        d = k;
     return d;
 }
 
@@ -397,6 +402,8 @@ void iq_timers(struct xmp_session *s, int64_t now)
         call(s, r, NULL, &e);
         request_free(r);
     }
+    if (s->state == ST_READY || s->state == ST_CLOSING)
+        sm_timers(s, now);
     k = keepalive_due(s);
     if (k >= 0 && now >= k)
         keepalive_send(s);

@@ -164,6 +164,16 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
     return r;
 }
 
+/* Bound (and the legacy session, if any, established).  Stream
+ * management is asked for now, and its answer not awaited: stanzas sent
+ * meanwhile are counted from the <enable/> (sm.c). */
+static enum xmp_err become_ready(struct xmp_session *s)
+{
+    s->state = ST_READY;
+    session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
+    return sm_enable(s);
+}
+
 static enum xmp_err on_features(struct xmp_session *s,
                                 const struct xmp_node *f)
 {
@@ -196,6 +206,7 @@ static enum xmp_err on_features(struct xmp_session *s,
      * session is needed only when not marked <optional/>. */
     c = xmp_node_child(f, NS_SESSION, "session");
     s->session_required = c && !xmp_node_child(c, NULL, "optional");
+    sm_note_features(s, f);
     return start_bind(s);
 }
 
@@ -290,9 +301,7 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
     s->bound = text;
     if (s->session_required)
         return start_legacy_session(s);
-    s->state = ST_READY;
-    session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
-    return XMP_OK;
+    return become_ready(s);
 }
 
 static enum xmp_err on_stream_error(struct xmp_session *s,
@@ -382,8 +391,7 @@ int session_on_element(void *ud, struct xmp_node *el)
                 r = on_bind_result(s, el);
             } else if (xmp_node_attr(el, "type") &&
                        strcmp(xmp_node_attr(el, "type"), "result") == 0) {
-                s->state = ST_READY;
-                session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
+                r = become_ready(s);
             } else {
                 char why[256];
 
@@ -396,7 +404,13 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_READY:
     case ST_CLOSING:
+        if (strcmp(xmp_node_ns(el), NS_SM) == 0) {
+            r = sm_element(s, el);
+            break;
+        }
         r = session_dispatch(s, el);
+        /* XEP-0198 §4: handled, whatever the handlers made of it. */
+        sm_count_in(s, el);
         break;
     default:
         r = session_fail(s, XMP_EPROTO, "unexpected <%s/>",

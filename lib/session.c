@@ -224,6 +224,7 @@ void xmp_session_free(struct xmp_session *s)
     free(s->sasl_offered);
     free(s->bound);
     free(s->pending_id);
+    free(s->sm_id);
     free(s);
 }
 

@@ -8,6 +8,7 @@
  *   session_io.c  the step function, deadlines, the poll interface
  *   handler.c     handlers, and the dispatch of stanzas while ready
  *   iq.c          requests and their answers, acknowledgement, keepalive
+ *   sm.c          stream management (XEP-0198): counting, <r/> and <a/>
  */
 #ifndef XMP_SESSION_INT_H
 #define XMP_SESSION_INT_H
@@ -47,6 +48,9 @@ enum session_state {
 
 enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 
+/* XEP-0198 on this stream: not in use, <enable/> sent, <enabled/> read. */
+enum sm_state { SM_OFF, SM_ENABLING, SM_ON };
+
 #define NS_CLIENT "jabber:client"
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -55,6 +59,8 @@ enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_PING "urn:xmpp:ping"
 #define NS_ROSTER "jabber:iq:roster"
+#define NS_SM "urn:xmpp:sm:3"
+#define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)
@@ -105,6 +111,18 @@ struct xmp_session {
     int sent_presence;
     char id_prefix[16];
     unsigned id_counter;
+
+    /* stream management (sm.c) */
+    int sm_offered;        /* the features after authentication had <sm/> */
+    enum sm_state sm;
+    uint64_t sm_base;      /* sent_seq when <enable/> went out */
+    uint64_t sm_handled;   /* the server's h, unwrapped: how many of the
+                              stanzas sent since <enable/> it handled */
+    uint32_t sm_in;        /* our h: stanzas handled since <enabled/> */
+    int sm_r_pending;      /* an <r/> is out and not yet covered */
+    uint64_t sm_r_seq;     /* sent_seq at the latest <r/> */
+    int64_t sm_r_deadline;
+    char *sm_id;           /* the server's id for resumption, if any */
 
     /* handlers (handler.c) */
     struct handler *handlers;  /* by priority, then age */
@@ -174,5 +192,25 @@ void iq_timers(struct xmp_session *s, int64_t now);
 /* The session ended: every request gets its callback with the error. */
 void iq_fail_all(struct xmp_session *s);
 void iq_free_all(struct xmp_session *s);
+
+/* sm.c */
+/* The server's 32-bit h (XEP-0198 §4: it wraps to 0 after 2^32 - 1) as a
+ * count on 64 bits, given the count it last confirmed: h never goes
+ * back, so it is the first value at or after 'handled' that is congruent
+ * to h modulo 2^32. */
+uint64_t sm_unwrap(uint64_t handled, uint32_t h);
+/* Look at the features offered after authentication. */
+void sm_note_features(struct xmp_session *s, const struct xmp_node *f);
+/* The session just became ready: <enable/> when the server offered it. */
+enum xmp_err sm_enable(struct xmp_session *s);
+/* An element of NS_SM arrived while ready or closing. */
+enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el);
+/* A stanza was handled: counts towards our h. */
+void sm_count_in(struct xmp_session *s, const struct xmp_node *el);
+/* xmp_session_request_ack while stream management is in use. */
+enum xmp_err sm_request_ack(struct xmp_session *s);
+/* When the outstanding <r/> times out, -1 for none; and its timer. */
+int64_t sm_deadline(const struct xmp_session *s);
+void sm_timers(struct xmp_session *s, int64_t now);
 
 #endif

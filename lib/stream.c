@@ -75,6 +75,24 @@ void stream_shutdown(struct stream *st)
     st->open = 0;
 }
 
+void stream_abort(struct stream *st, const char *error_xml)
+{
+    struct buf b = BUF_INIT;
+
+    if (!st->open || st->out.len ||
+        buf_printf(&b, "%s" STREAM_CLOSE_TAG, error_xml) < 0) {
+        buf_free(&b);
+        stream_shutdown(st);
+        return;
+    }
+    if (st->trace)
+        st->trace(st->trace_ud, XMP_TRACE_OUT, b.data, b.len);
+    transport_free(st->tp, b.data, b.len);
+    st->tp = NULL;
+    st->open = 0;
+    buf_free(&b);
+}
+
 void stream_free(struct stream *st)
 {
     stream_shutdown(st);

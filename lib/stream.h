@@ -57,6 +57,9 @@ enum xmp_err stream_init(struct stream *st, const struct xml_reader_cb *cb,
 void stream_free(struct stream *st);
 /* Give up the connection at once: our close tag if it can go, no wait. */
 void stream_shutdown(struct stream *st);
+/* The same, with a stream error (RFC 6120 §4.9) before our close tag
+ * when nothing half-sent sits in front of it. */
+void stream_abort(struct stream *st, const char *error_xml);
 
 enum xmp_err stream_attach(struct stream *st, int fd, const char *peer,
                            struct xmp_error *err);

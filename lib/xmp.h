@@ -238,6 +238,11 @@ struct xmp_session_opts {
      * (XEP-0199); no answer within timeout_ms is a dead connection.
      * 0: never.  See xmp_session_set_keepalive. */
     int keepalive_ms;
+    /* With stream management (XEP-0198), ask the server to keep the
+     * session for a while when the connection is lost (resume='true').
+     * The library does not resume it itself: a lost connection still
+     * fails the session, and xmp_session_acked says what was confirmed. */
+    int resume;
     xmp_password_fn password;
     void *password_ud;
     xmp_trace_fn trace;
@@ -324,7 +329,12 @@ int xmp_session_writable(const struct xmp_session *s);
 size_t xmp_session_queued(const struct xmp_session *s);
 
 /* Ask the server to acknowledge everything sent so far.  Acknowledgement
- * arrives asynchronously; see xmp_session_acked. */
+ * arrives asynchronously; see xmp_session_acked.  When the server offers
+ * stream management (XEP-0198), the session enables it as it becomes
+ * ready and the server's <a h=.../> acknowledges (an h above what was
+ * sent fails the session, XMP_EPROTO); otherwise, or when the server
+ * refuses it, a ping to the server does (XEP-0199), answered after every
+ * stanza sent before it. */
 enum xmp_err xmp_session_request_ack(struct xmp_session *s);
 /* Highest sequence number the server has acknowledged. */
 uint64_t xmp_session_acked(const struct xmp_session *s);

@@ -19,6 +19,8 @@
 #   EJABBERD_NODE      its Erlang node name
 # and, as prosody.sh (pki.sh): ALICE_PASS BOB_PASS CAROL_PASS, TEST_CA
 # (which signed its certificate for example.test) and OTHER_CA.
+# EJABBERD_STREAM_MGMT=no at ejabberd_start leaves out mod_stream_mgmt
+# (XEP-0198), which is otherwise on, as in ejabberd's own default config.
 #
 # How the Debian package (23.01) is driven here, as root and beside a
 # system ejabberd that may or may not run:
@@ -178,7 +180,7 @@ modules:
   mod_privacy: {}
   mod_private: {}
   mod_vcard: {}
-  mod_stream_mgmt: {}
+$([ "${EJABBERD_STREAM_MGMT:-yes}" = no ] || echo '  mod_stream_mgmt: {}')
   mod_time: {}
 EOF
 }

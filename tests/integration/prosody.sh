@@ -22,6 +22,9 @@
 #   PROSODY_COMPONENT_SECRET  the component's shared secret (hex)
 # and, when PROSODY_MUC names a domain (e.g. rooms.example.test), a group
 # chat service (XEP-0045, Prosody's muc component) of that name;
+# PROSODY_MODULES, when set at prosody_start, names further modules to
+# load (e.g. "smacks": XEP-0198 stream management, off by default so that
+# the other tests see a server without it).
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -111,6 +114,7 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
+$(for _pc_m in ${PROSODY_MODULES:-}; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"

@@ -691,6 +691,121 @@ static void test_keepalive(void)
     peer_free(p);
 }
 
+/* ---- stream management (XEP-0198) -------------------------------------- */
+
+#define P32 4294967296ULL
+
+static void test_sm_unwrap(void)
+{
+    is_int(sm_unwrap(0, 0), 0, "h 0 of 0");
+    is_int(sm_unwrap(0, 5), 5, "h 5 after 0");
+    is_int(sm_unwrap(5, 5), 5, "the same h again");
+    ok(sm_unwrap(P32 - 2, 1) == P32 + 1, "h 1 after 2^32 - 2: wrapped once");
+    ok(sm_unwrap(P32 - 1, 0) == P32, "h 0 after 2^32 - 1: 2^32");
+    ok(sm_unwrap(3 * P32 + 7, 9) == 3 * P32 + 9, "after three wraps");
+    ok(sm_unwrap(3 * P32 + 7, 7) == 3 * P32 + 7, "unchanged after three");
+    /* h never goes back: a smaller one reads as almost 2^32 ahead, which
+     * no sender has sent, so it is caught as too high */
+    ok(sm_unwrap(10, 9) == 10 + P32 - 1, "h going back is far ahead");
+    ok(sm_unwrap(0, 4294967295U) == P32 - 1, "h 2^32 - 1 from 0 is not -1");
+}
+
+static int ack_or_fail(struct peer *p)
+{
+    return xmp_session_acked(p->s) >= want_seq ||
+           xmp_session_ack_error(p->s) || is_failed(p);
+}
+
+static void test_sm(void)
+{
+    struct peer *p = peer_new(5000);
+    struct xmp_node *m = xmp_node_new("jabber:client", "message", NULL);
+    uint64_t seq = 0;
+    int i;
+
+    xmp_node_set_attr(m, "to", "bob@example.test", NULL);
+    p->s->sm_offered = 1;
+    is_int(sm_enable(p->s), XMP_OK, "<enable/> queued");
+    ok(sent(p, "<enable xmlns='urn:xmpp:sm:3'/>"), "<enable/> sent");
+    /* Before <enabled/>: counted all the same, and <r/> goes out. */
+    xmp_session_send(p->s, m, &seq);
+    xmp_session_request_ack(p->s);
+    ok(sent(p, "<r xmlns='urn:xmpp:sm:3'/>"), "<r/> sent before <enabled/>");
+    ok(!strstr(p->got.data, "urn:xmpp:ping"), "no ping");
+    peer_write(p, "<enabled xmlns='urn:xmpp:sm:3' id='x' resume='true'/>"
+                  "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    want_seq = seq;
+    ok(run_until(p, ack_or_fail), "acknowledged by <a/>");
+    is_int(xmp_session_acked(p->s), 1, "acked 1");
+    ok(p->s->sm_id && !strcmp(p->s->sm_id, "x"), "resumable id kept");
+
+    /* Our h: two stanzas handled since <enabled/>, the nonza not. */
+    peer_write(p, "<message from='bob@example.test/x'><body>a</body></message>"
+                  "<presence from='bob@example.test/x'/>"
+                  "<r xmlns='urn:xmpp:sm:3'/>");
+    ok(sent(p, "<a xmlns='urn:xmpp:sm:3' h='2'/>"), "the server's <r/> "
+                                                     "answered with h 2");
+
+    /* As if 2^32 - 2 stanzas had been sent and acknowledged since
+     * <enable/>: the next four wrap h past 2^32 - 1 to 2. */
+    p->s->sent_seq = p->s->acked_seq = p->s->sm_handled = P32 - 2;
+    for (i = 0; i < 4; i++)
+        xmp_session_send(p->s, m, &seq);
+    ok(seq == P32 + 2, "stanza 2^32 + 2 sent");
+    xmp_session_request_ack(p->s);
+    peer_write(p, "<a xmlns='urn:xmpp:sm:3' h='4294967295'/>");
+    want_seq = P32 - 1;
+    ok(run_until(p, ack_or_fail) && xmp_session_acked(p->s) == P32 - 1,
+       "h 2^32 - 1: three of the four");
+    peer_write(p, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    want_seq = seq;
+    ok(run_until(p, ack_or_fail) && xmp_session_acked(p->s) == P32 + 2,
+       "h 2, wrapped: all four");
+    is_int(xmp_session_phase(p->s), XMP_PHASE_READY, "still ready");
+
+    peer_write(p, "<a xmlns='urn:xmpp:sm:3' h='3'/>");
+    ok(run_until(p, is_failed), "h 3, one more than sent: the session fails");
+    is_int(xmp_session_error(p->s)->code, XMP_EPROTO, "protocol error: %s",
+           xmp_session_error(p->s)->msg);
+    ok(xmp_session_acked(p->s) == P32 + 2, "and the count stays");
+    peer_drain(p);
+    ok(p->got.data && strstr(p->got.data, "<handled-count-too-high "
+                                          "xmlns='urn:xmpp:sm:3' h='3' "
+                                          "send-count='2'/>"),
+       "handled-count-too-high sent, with 32-bit counts");
+    xmp_node_free(m);
+    peer_free(p);
+}
+
+static void test_sm_silent(void)
+{
+    struct peer *p = peer_new(300);
+    struct xmp_node *m = xmp_node_new("jabber:client", "message", NULL);
+    uint64_t seq = 0;
+
+    xmp_node_set_attr(m, "to", "bob@example.test", NULL);
+    p->s->sm_offered = 1;
+    p->s->o.resume = 1;
+    sm_enable(p->s);
+    ok(sent(p, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
+       "resumable asked for");
+    peer_write(p, "<enabled xmlns='urn:xmpp:sm:3'/>");
+    xmp_session_send(p->s, m, &seq);
+    xmp_session_request_ack(p->s);
+    want_seq = seq;
+    ok(run_until(p, ack_or_fail), "an unanswered <r/> ends");
+    ok(xmp_session_ack_error(p->s) &&
+       xmp_session_ack_error(p->s)->code == XMP_ETIMEOUT, "in a timeout");
+    is_int(xmp_session_phase(p->s), XMP_PHASE_READY, "the session is up");
+    xmp_session_request_ack(p->s);
+    ok(!xmp_session_ack_error(p->s), "a new request clears the error");
+    peer_write(p, "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    ok(run_until(p, ack_or_fail) && xmp_session_acked(p->s) == seq,
+       "a late <a/> still counts");
+    xmp_node_free(m);
+    peer_free(p);
+}
+
 /* ---- bounds ------------------------------------------------------------ */
 
 static void test_output_cap(void)
@@ -850,6 +965,9 @@ int main(void)
     test_request_life();
     test_ack();
     test_keepalive();
+    test_sm_unwrap();
+    test_sm();
+    test_sm_silent();
     test_output_cap();
     test_flood();
     test_shared_id();

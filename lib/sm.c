@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sm.c - stream management (XEP-0198, urn:xmpp:sm:3): enabled right after
+ * the session becomes ready when the server offers it; then the server's
+ * <a h=.../> is what acknowledges our stanzas, instead of the ping
+ * barrier of iq.c, and its <r/> is answered with our own count.
+ *
+ * Counting: our stanzas from the moment <enable/> goes out (the server
+ * counts from when it reads it, and it reads in order), the server's from
+ * its <enabled/>.  The ready state does not wait for <enabled/>: what the
+ * caller sends meanwhile is counted all the same, and an <r/> sent
+ * before the answer is read after <enable/> by the server.  When the
+ * server refuses (<failed/>), acknowledgement falls back to the ping.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session_int.h"
+
+uint64_t sm_unwrap(uint64_t handled, uint32_t h)
+{
+    /* Unsigned 32-bit subtraction is the distance modulo 2^32. */
+    return handled + (uint32_t)(h - (uint32_t)handled);
+}
+
+void sm_note_features(struct xmp_session *s, const struct xmp_node *f)
+{
+    s->sm_offered = xmp_node_child(f, NS_SM, "sm") != NULL;
+}
+
+enum xmp_err sm_enable(struct xmp_session *s)
+{
+    enum xmp_err r;
+
+    if (!s->sm_offered || s->sm != SM_OFF)
+        return XMP_OK;
+    r = session_send_raw(s, s->o.resume ? "<enable xmlns='" NS_SM
+                                          "' resume='true'/>"
+                                        : "<enable xmlns='" NS_SM "'/>",
+                         NULL);
+    if (r != XMP_OK)
+        return r;
+    s->sm = SM_ENABLING;
+    s->sm_base = s->sent_seq;
+    s->sm_handled = 0;
+    s->sm_in = 0;
+    return XMP_OK;
+}
+
+void sm_count_in(struct xmp_session *s, const struct xmp_node *el)
+{
+    const char *name = xmp_node_name(el);
+
+    if (s->sm == SM_ON && strcmp(xmp_node_ns(el), NS_CLIENT) == 0 &&
+        (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
+         strcmp(name, "iq") == 0))
+        s->sm_in++;
+}
+
+enum xmp_err sm_request_ack(struct xmp_session *s)
+{
+    /* One <r/> already covers everything sent. */
+    if (s->sm_r_pending && s->sm_r_seq == s->sent_seq)
+        return XMP_OK;
+    if (session_send_raw(s, "<r xmlns='" NS_SM "'/>", NULL) != XMP_OK)
+        return s->err.code;
+    /* The clock runs from the oldest unanswered <r/>: asking again does
+     * not give a silent server more time. */
+    if (!s->sm_r_pending)
+        s->sm_r_deadline = xmp_now_ms() + s->o.timeout_ms;
+    s->sm_r_pending = 1;
+    s->sm_r_seq = s->sent_seq;
+    return XMP_OK;
+}
+
+int64_t sm_deadline(const struct xmp_session *s)
+{
+    return s->sm_r_pending ? s->sm_r_deadline : -1;
+}
+
+void sm_timers(struct xmp_session *s, int64_t now)
+{
+    if (!s->sm_r_pending || now < s->sm_r_deadline)
+        return;
+    s->sm_r_pending = 0;
+    session_trace(s, XMP_TRACE_INFO, "no <a/> in time");
+    /* Like an unanswered ping: the request fails, the session stays. */
+    xmp_error_set(&s->ack_err, XMP_ETIMEOUT,
+                  "no acknowledgement (XEP-0198 <a/>) from %s within %d s",
+                  s->jid.domain, (s->o.timeout_ms + 999) / 1000);
+}
+
+/* XEP-0198 §4: h is an unsigned 32-bit decimal. */
+static int parse_h(const char *v, uint32_t *h)
+{
+    unsigned long long n;
+    char *end;
+
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end || n > UINT32_MAX)
+        return -1;
+    *h = (uint32_t)n;
+    return 0;
+}
+
+static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
+{
+    const char *v = xmp_node_attr(el, "h");
+    uint64_t sent = s->sent_seq - s->sm_base, handled;
+    char err[256];
+    uint32_t h;
+
+    if (parse_h(v, &h) != 0)
+        return session_fail(s, XMP_EPROTO,
+                            "server sent an acknowledgement with a bad h "
+                            "'%s'",
+                            v ? v : "");
+    handled = sm_unwrap(s->sm_handled, h);
+    if (handled > sent) {
+        /* XEP-0198 §5: the server claims stanzas we never sent; nothing
+         * it acknowledges can be believed. */
+        snprintf(err, sizeof err,
+                 "<stream:error><undefined-condition xmlns='" NS_STREAMS
+                 "'/><handled-count-too-high xmlns='" NS_SM
+                 "' h='%" PRIu32 "' send-count='%" PRIu32 "'/>"
+                 "</stream:error>",
+                 h, (uint32_t)sent);
+        stream_abort(&s->st, err);
+        return session_fail(s, XMP_EPROTO,
+                            "server acknowledged %" PRIu64 " stanzas but "
+                            "only %" PRIu64 " were sent "
+                            "(handled-count-too-high)",
+                            handled, sent);
+    }
+    s->sm_handled = handled;
+    if (s->sm_base + handled > s->acked_seq)
+        s->acked_seq = s->sm_base + handled;
+    if (s->sm_r_pending) {
+        if (s->acked_seq >= s->sm_r_seq)
+            s->sm_r_pending = 0;
+        else /* progress: the server is there, the rest is on its way */
+            s->sm_r_deadline = xmp_now_ms() + s->o.timeout_ms;
+    }
+    return XMP_OK;
+}
+
+static enum xmp_err on_enabled(struct xmp_session *s,
+                               const struct xmp_node *el)
+{
+    const char *id = xmp_node_attr(el, "id"), *res = xmp_node_attr(el, "resume");
+    int resumable = id && res && (!strcmp(res, "true") || !strcmp(res, "1"));
+
+    s->sm = SM_ON;
+    s->sm_in = 0;
+    free(s->sm_id);
+    s->sm_id = NULL;
+    if (resumable && !(s->sm_id = strdup(id)))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    session_trace(s, XMP_TRACE_INFO,
+                  "stream management enabled%s: acknowledgement by <r/> "
+                  "and <a/>",
+                  resumable ? " (resumable)" : "");
+    return XMP_OK;
+}
+
+static enum xmp_err on_failed(struct xmp_session *s,
+                              const struct xmp_node *el)
+{
+    char why[256];
+
+    xmp_error_describe(el, why, sizeof why);
+    s->sm = SM_OFF;
+    session_trace(s, XMP_TRACE_INFO,
+                  "server refused stream management (%s): acknowledgement "
+                  "by ping",
+                  why);
+    /* An <r/> may have gone out behind the <enable/>: nothing will
+     * answer it now, so the ping asks instead. */
+    if (s->sm_r_pending) {
+        s->sm_r_pending = 0;
+        if (s->state == ST_READY && s->acked_seq < s->sent_seq)
+            return xmp_session_request_ack(s);
+    }
+    return XMP_OK;
+}
+
+enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el)
+{
+    const char *name = xmp_node_name(el);
+    char a[64];
+
+    if (strcmp(name, "r") == 0 && s->sm == SM_ON) {
+        /* Not after our </stream:stream> (RFC 6120 §4.4). */
+        if (!s->st.open)
+            return XMP_OK;
+        snprintf(a, sizeof a, "<a xmlns='" NS_SM "' h='%" PRIu32 "'/>",
+                 s->sm_in);
+        return session_send_raw(s, a, NULL);
+    }
+    if (strcmp(name, "a") == 0 && s->sm != SM_OFF)
+        return on_a(s, el);
+    if (strcmp(name, "enabled") == 0 && s->sm == SM_ENABLING)
+        return on_enabled(s, el);
+    if (strcmp(name, "failed") == 0 && s->sm == SM_ENABLING)
+        return on_failed(s, el);
+    session_trace(s, XMP_TRACE_INFO,
+                  "ignoring <%s/> of stream management: not expected now",
+                  name);
+    return XMP_OK;
+}
