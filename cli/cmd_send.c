@@ -99,6 +99,9 @@ struct send_op {
     enum stage stage;
     uint64_t last_seq;
     int bounces;
+    /* the bounce barrier: see send_barrier() */
+    unsigned ping;
+    int pinging;
     /* the room */
     char *occupant; /* ROOM@SERVICE/NICK we join as */
     char *self;     /* what the room said we are (leave from there) */
@@ -220,6 +223,8 @@ static int send_one(struct send_op *so, const char *to, const char *id,
     return 0;
 }
 
+static int send_barrier(struct send_op *so);
+
 static void send_all(struct send_op *so)
 {
     struct xmp_session *s = so->op.c->session;
@@ -245,7 +250,7 @@ static void send_all(struct send_op *so)
             return;
         so->last_seq = so->r[i].seq;
     }
-    if (xmp_session_request_ack(s) != XMP_OK) {
+    if (xmp_session_request_ack(s) != XMP_OK || send_barrier(so) < 0) {
         op_session_failed(&so->op);
         return;
     }
@@ -616,6 +621,51 @@ static int all_receipts(const struct send_op *so)
     return 1;
 }
 
+/* The answer to the barrier ping, whatever it is (an error, or none in
+ * time, included): the messages were acknowledged by then or not, and
+ * that decides. */
+static void on_barrier(struct xmp_session *s, const struct xmp_node *reply,
+                       const struct xmp_error *e, void *ud)
+{
+    struct send_op *so = ud;
+
+    (void)s;
+    (void)reply;
+    (void)e;
+    so->pinging = 0;
+}
+
+/* With stream management the server acknowledges a message as soon as it
+ * has taken it, which can be before the bounce of a recipient that does
+ * not exist (ejabberd acknowledges first).  A ping sent right behind the
+ * acknowledgement request is answered after what the messages caused, as
+ * the ping barrier without stream management is: waiting for both costs
+ * no round trip, and a bounce still decides the exit status.  --lines
+ * runs for days and counts confirmations, not bounces: no barrier. */
+static int send_barrier(struct send_op *so)
+{
+    struct xmp_session *s = so->op.c->session;
+    struct xmp_session_info info;
+    struct xmp_node *iq;
+    enum xmp_err r;
+
+    xmp_session_get_info(s, &info);
+    if (!info.sm)
+        return 0; /* the acknowledgement is a ping already */
+    if (!(iq = xmp_node_new("jabber:client", "iq", NULL)) ||
+        xmp_node_set_attr(iq, "type", "get", NULL) != XMP_OK ||
+        !xmp_node_add_child(iq, "urn:xmpp:ping", "ping", NULL)) {
+        xmp_node_free(iq);
+        return -1;
+    }
+    r = xmp_session_send_iq(s, iq, 0, on_barrier, so, &so->ping);
+    xmp_node_free(iq);
+    if (r != XMP_OK)
+        return -1;
+    so->pinging = 1;
+    return 0;
+}
+
 /* Before each poll: has the server answered for the messages yet? */
 static void send_check(struct op *op)
 {
@@ -631,7 +681,7 @@ static void send_check(struct op *op)
         return;
     }
     if (so->stage == ST_ACK) {
-        if (xmp_session_acked(s) >= so->last_seq) {
+        if (xmp_session_acked(s) >= so->last_seq && !so->pinging) {
             if (so->receipt && so->bounces < (int)so->nr) {
                 so->stage = ST_RECEIPT;
                 op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
@@ -745,6 +795,8 @@ static void send_free(struct op *op)
 
     if (so->have_handler && op->c && op->c->session)
         xmp_handler_remove(op->c->session, so->handler);
+    if (so->pinging && op->c && op->c->session)
+        xmp_iq_cancel(op->c->session, so->ping);
     for (i = 0; i < so->nr; i++) {
         xmp_jid_clear(&so->r[i].jid);
         free(so->r[i].to);

@@ -335,6 +335,7 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->sasl_mech = s->authenticated ? s->mech : NULL;
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;
+    i->sm = s->sm != SM_OFF;
 }
 
 /* RFC 6120 §8: the three stanzas; everything else is a nonza. */

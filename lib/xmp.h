@@ -268,6 +268,9 @@ struct xmp_session_info {
     const char *sasl_mech;
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */
+    int sm;                  /* 1: stream management (XEP-0198) answers
+                                xmp_session_request_ack (enabled, or
+                                being enabled) */
 };
 
 struct xmp_session;

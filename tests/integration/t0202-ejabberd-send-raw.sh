@@ -14,11 +14,6 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 XMPCTL_TEST_SERVER=ejabberd
 . "$TESTS_SRCDIR/integration/server.sh"
-# Stream management off: ejabberd answers <r/> at once, before the bounce
-# of a message to a local account that does not exist reaches us, while
-# the ping barrier is answered after it; the bounce test below needs the
-# latter (t0206 covers stream management).
-EJABBERD_STREAM_MGMT=no
 
 server_require
 server_start || bail_out 'cannot start ejabberd'
