@@ -140,15 +140,18 @@ static char *expand(const unsigned char *d, size_t size, int runs,
 
 /* Chunk sizes: small ones split every token somewhere, large ones cross
  * the reader's internal slices. */
-static size_t next_step(uint32_t *rng, size_t left)
+static size_t next_step(uint32_t *rng, size_t left, size_t len)
 {
     static const size_t big[] = {64, 1000, 4096, 65536, 65537, 200000};
     size_t n;
+    int small;
 
     *rng ^= *rng << 13;
     *rng ^= *rng >> 17;
     *rng ^= *rng << 5;
-    n = (*rng >> 8) % 4 ? (*rng >> 16) % 16 + 1 : big[(*rng >> 16) % 6];
+    /* mostly small chunks, but not a million of them for a long stream */
+    small = len <= 65536 ? (*rng >> 8) % 4 != 0 : (*rng >> 8) % 256 == 0;
+    n = small ? (*rng >> 16) % 16 + 1 : big[(*rng >> 16) % 6];
     return n < left ? n : left;
 }
 
@@ -176,7 +179,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         xml_reader_feed(r, header, sizeof header - 1, &used, &err) != XMP_OK)
         abort();
     while (off < len) {
-        n = next_step(&rng, len - off);
+        n = next_step(&rng, len - off, len);
         if (xml_reader_feed(r, stream + off, n, &used, &err) != XMP_OK)
             break;
         if (used > n)
