@@ -14,7 +14,7 @@
 #
 # Environment: FUZZ_DIR, the build and work directory (default: a new one
 # under $TMPDIR, kept when a target fails); FUZZ_JOBS, targets fuzzed at
-# once (default: the number of processors, at most 2); BUILDDIR, the
+# once (default 2); BUILDDIR, the
 # configured tree (default: the source tree); CLANG (default: clang).
 #
 # Exit status 0 when no target failed; 1 when one crashed, leaked, hung
@@ -69,8 +69,7 @@ done
 
 out=${FUZZ_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-fuzz.XXXXXX")}
 mkdir -p "$out/obj" || exit 2
-jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-[ "$jobs" -gt 2 ] && [ -z "${FUZZ_JOBS:-}" ] && jobs=2
+jobs=${FUZZ_JOBS:-2}
 
 mk() { am_var "$1" "$builddir/Makefile"; }
 libs="$(mk EXPAT_LIBS) $(mk GSASL_LIBS) $(mk MBEDTLS_LIBS) $(mk RESOLV_LIBS)
