@@ -91,7 +91,7 @@ static int leaks(const char *b64)
     if (strcmp(b64, "=") == 0)
         return 0;
     if (gsasl_base64_from(b64, strlen(b64), &plain, &len) != GSASL_OK)
-        abort(); /* the client produces valid base64 */
+        return 0;
     found = memmem(plain, len, PASSWORD, strlen(PASSWORD)) != NULL;
     free(plain);
     return found;
@@ -185,6 +185,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     /* the honest server's last message, as the client saw it or not */
     char *final = NULL;
     int server_done = 0, saw_final = 0, all_honest = 1, steps = 0, rc;
+    int echoed = 0; /* the server sent the password itself */
     size_t off = 1;
 
     if (size < 1)
@@ -248,7 +249,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         rc = sasl_challenge(s, text, &reply, &err);
         if (rc != XMP_OK)
             goto out; /* the session fails here */
-        if (leaks(reply) &&
+        /* SCRAM echoes the server's nonce: only a password the server
+         * never sent is ours */
+        if (leaks(text) || memmem(text, strlen(text), PASSWORD,
+                                  strlen(PASSWORD)))
+            echoed = 1;
+        if (!echoed && leaks(reply) &&
             (CHECK_PLAIN_AFTER_FINISH || strcmp(mech, "PLAIN") != 0)) {
             fprintf(stderr, "%s answered a challenge with the password\n",
                     mech);
