@@ -88,6 +88,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
 {
     char line[CONFIG_LINE_MAX], cur[128] = "", *l, *k, *v, *eq;
     int n = 0, rc = 0, in_wanted = 0, nsections = 0;
+    /* --jid as given, not as a jid line of this section sets it */
+    const char *given_jid = o->jid;
 
     rewind(f);
     for (;;) {
@@ -168,11 +170,13 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         }
         if (!in_wanted)
             continue;
-        if (strcmp(k, "jid") == 0 && o->jid && !same_account(v, o->jid)) {
+        if (strcmp(k, "jid") == 0 && given_jid &&
+            !same_account(v, given_jid)) {
             cli_error("%s:%d: account '%s' is %s, not %s: give --account "
                       "or --jid, not both",
-                      path, n, cur, v, o->jid);
+                      path, n, cur, v, given_jid);
             rc = EXIT_USAGE;
+            break;
         } else if (strcmp(k, "jid") == 0)
             rc = set_if_unset(&o->jid, v);
         else if (strcmp(k, "server") == 0)

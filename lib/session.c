@@ -288,6 +288,22 @@ enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound)
     return XMP_OK;
 }
 
+enum xmp_err session_adopt_connected(struct xmp_session *s, int fd)
+{
+    struct xmp_error e;
+
+    if (s->state != ST_IDLE || open_stream(s) != XMP_OK)
+        return XMP_EUSAGE;
+    if (stream_attach(&s->st, fd, "the test peer", &e) != XMP_OK)
+        return session_fail_with(s, &e);
+    snprintf(s->target.host, sizeof s->target.host, "the test peer");
+    s->target.port = NET_DEFAULT_PORT;
+    s->target.found_by = "--server";
+    s->state = ST_CONNECTING;
+    s->wait_since = xmp_now_ms();
+    return session_connected(s);
+}
+
 enum xmp_phase xmp_session_phase(const struct xmp_session *s)
 {
     switch (s->state) {

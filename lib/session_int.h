@@ -166,6 +166,10 @@ int session_is_self(const struct xmp_session *s, const struct xmp_jid *j);
  * 'bound', skipping TLS and SASL, so the ready state can be driven from
  * the other end of a socketpair. */
 enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound);
+/* Tests: take over a connected socket as if the connector had just made
+ * it (our stream header goes out), so that the whole negotiation can be
+ * driven from the other end of a socketpair. */
+enum xmp_err session_adopt_connected(struct xmp_session *s, int fd);
 
 /* negotiate.c: events from the stream */
 int session_on_element(void *ud, struct xmp_node *el);
