@@ -28,6 +28,7 @@ enum {
     EXIT_TLS = 79,
     EXIT_REMOTE = 80,
     EXIT_NOTSENT = 81,
+    EXIT_SCRIPT = 82, /* a step of a script was not as expected */
     /* 128 + N: ended by signal N before the command could finish */
     EXIT_SIGNAL_BASE = 128
 };
@@ -71,6 +72,7 @@ struct cli {
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
+    const char *label;       /* names the client in the trace, or NULL */
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -322,6 +324,9 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
+/* script drives its own clients and hands back no operation: it returns
+ * the exit status of the scripts it ran. */
+int cmd_script(struct cli *c, int argc, char **argv, struct op **op);
 /* shell hands back no operation: it sets c->interactive, and main runs
  * cli_repl instead of an operation. */
 int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
@@ -330,6 +335,6 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
-    roster_options, presence_options;
+    roster_options, presence_options, script_options;
 
 #endif

@@ -93,6 +93,10 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
     cli_before_output();
 
     fputs("xmpctl: ", stderr);
+    if (c && c->label) {
+        cli_print_sanitized(stderr, c->label, strlen(c->label));
+        fputs(": ", stderr);
+    }
     fputs(marks[dir], stderr);
     cli_print_sanitized(stderr, text, len);
     fputc('\n', stderr);
