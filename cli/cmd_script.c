@@ -375,18 +375,20 @@ static int turn(struct runner *r, int64_t deadline)
     return 0;
 }
 
-/* Why sc's session is over, in f; the exit status for it. */
-static int session_failure(struct sclient *sc, struct failure *f)
+/* Why sc's session is over, in f (after 'what'); the exit status for
+ * it. */
+static int session_failure(struct sclient *sc, struct failure *f,
+                           const char *what)
 {
     const struct xmp_error *e =
         sc->c.session ? xmp_session_error(sc->c.session) : NULL;
 
     if (!sc->c.session ||
         xmp_session_phase(sc->c.session) != XMP_PHASE_FAILED) {
-        sbuf_puts(&f->msg, "has no session: the server closed it");
+        sbuf_printf(&f->msg, "%s: the server closed the session", what);
         return f->status = EXIT_UNAVAILABLE;
     }
-    sbuf_printf(&f->msg, "has no session: %s",
+    sbuf_printf(&f->msg, "%s: %s", what,
                 e->msg[0] ? e->msg : xmp_err_name(e->code));
     return f->status = cli_exit_status(e->code);
 }
@@ -464,7 +466,7 @@ static int do_connect(struct runner *r, struct sclient *sc,
     while (!session_ready(sc)) {
         if (cli_session_over(sc->c.session)) {
             cli_secret_wipe(&sc->c.secret);
-            return session_failure(sc, f);
+            return session_failure(sc, f, "cannot connect");
         }
         if (turn(r, -1) < 0) {
             cli_secret_wipe(&sc->c.secret);
@@ -506,13 +508,13 @@ static int do_disconnect(struct runner *r, struct sclient *sc,
                          struct failure *f)
 {
     if (cli_session_over(sc->c.session))
-        return session_failure(sc, f);
+        return session_failure(sc, f, "has no session");
     xmp_session_close(sc->c.session);
     while (!cli_session_over(sc->c.session))
         if (turn(r, -1) < 0)
             return interrupted(r, f);
     if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED)
-        return session_failure(sc, f);
+        return session_failure(sc, f, "has no session");
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     drop_queue(sc, sc->nq);
@@ -550,7 +552,7 @@ static int do_send(struct runner *r, const struct script_step *st,
     if (!session_ready(sc) ||
         xmp_session_send(sc->c.session, el, NULL) != XMP_OK) {
         xmp_node_free(holder);
-        return session_failure(sc, f);
+        return session_failure(sc, f, "has no session");
     }
     xmp_node_free(holder);
     return 0;
@@ -614,7 +616,7 @@ static int do_receive(struct runner *r, const struct script_step *st,
         }
         checked = sc->nq;
         if (cli_session_over(sc->c.session)) {
-            rc = session_failure(sc, f);
+            rc = session_failure(sc, f, "has no session");
             explain(sc, el, f);
             break;
         }
@@ -665,7 +667,7 @@ static int do_nothing(struct runner *r, struct sclient *sc,
             return f->status = EXIT_SCRIPT;
         }
         if (cli_session_over(sc->c.session))
-            return session_failure(sc, f);
+            return session_failure(sc, f, "has no session");
         if (xmp_now_ms() >= deadline)
             return 0;
         if (turn(r, deadline) < 0)

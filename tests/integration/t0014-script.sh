@@ -34,7 +34,9 @@ long_options() {
 	sed 's/\\-/-/g' | grep -o -e '--[a-z][a-z0-9-]*' | sort -u
 }
 
-# ---- before any server ------------------------------------------------------
+server_require
+
+# ---- before the server starts ---------------------------------------------------
 
 cat >syntax.scs <<'EOF'
 # a script with a mistake on line 12
@@ -97,7 +99,6 @@ test_expect_success 'the man page names the options of script --help' '
 
 # ---- against the server -------------------------------------------------------
 
-server_require
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 test_expect_success 'messages, iq errors, {scansion:any} and strict matching' '
@@ -184,6 +185,15 @@ test_expect_success '-v traces each client labelled by its name, no password' '
 	test_grep ! -F "$ALICE_PASS" err &&
 	test_grep ! -F "$BOB_PASS" err &&
 	test_grep ! -F "$ALICE_PASS" out
+'
+
+test_expect_success 'a wrong password fails at connects with 77' '
+	sed "s/password: .*/password: not-$BOB_PASS/" wrong.scs >badpass.scs &&
+	expect_exit 77 run badpass.scs >out 2>err &&
+	test_grep "^FAIL  badpass.scs:13  Alice connects" out &&
+	test_grep "^xmpctl: badpass.scs:13: Alice cannot connect: " err &&
+	test_grep ! -F "not-$BOB_PASS" err &&
+	test_grep ! -F "not-$BOB_PASS" out
 '
 
 test_expect_success 'the scripts are read from stdin without FILE' '
