@@ -77,6 +77,7 @@ struct runner {
     size_t nscripts;
     size_t tap_n; /* steps numbered so far, over all scripts */
     int sig;      /* caught: every script stops */
+    int warned_insecure; /* --insecure said once, whichever client first */
 
     /* the script running */
     const struct script *s;
@@ -403,13 +404,12 @@ static int interrupted(struct runner *r, struct failure *f)
 }
 
 static void client_init(struct runner *r, struct sclient *sc,
-                        const struct script_client *def, int first)
+                        const struct script_client *def)
 {
     memset(sc, 0, sizeof *sc);
     sc->sc = def;
     sc->c.label = def->name;
     sc->c.trust = r->top->trust;
-    sc->c.warned_insecure = !first;
 }
 
 /* The client's options: its account, and the global options that apply
@@ -452,7 +452,10 @@ static int do_connect(struct runner *r, struct sclient *sc,
     sc->c.secret.len = strlen(sc->c.secret.pw);
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
-    if ((rc = cli_session_open(&sc->c)) != EXIT_OK) {
+    sc->c.warned_insecure = r->warned_insecure;
+    rc = cli_session_open(&sc->c);
+    r->warned_insecure |= sc->c.warned_insecure;
+    if (rc != EXIT_OK) {
         cli_secret_wipe(&sc->c.secret);
         sbuf_puts(&f->msg, "cannot connect (see above)");
         return f->status = rc;
@@ -499,7 +502,8 @@ static void close_all(struct runner *r)
         for (i = 0; i < r->s->nclients; i++)
             waiting |= r->cl[i].c.session &&
                        !cli_session_over(r->cl[i].c.session);
-        if (!waiting || r->sig || turn(r, -1) < 0)
+        /* after a signal too: a second one ends the wait */
+        if (!waiting || turn(r, -1) < 0)
             return;
     }
 }
@@ -708,7 +712,7 @@ static int run_script(struct runner *r, const struct script *s)
     r->s = s;
     r->cl = cl;
     for (i = 0; i < s->nclients; i++)
-        client_init(r, &cl[i], &s->clients[i], i == 0);
+        client_init(r, &cl[i], &s->clients[i]);
     memset(&f, 0, sizeof f);
     for (i = 0; i < s->nsteps; i++) {
         const struct script_step *st = &s->steps[i];

@@ -196,6 +196,21 @@ test_expect_success 'a wrong password fails at connects with 77' '
 	test_grep ! -F "not-$BOB_PASS" out
 '
 
+test_expect_success 'SIGINT ends the script: 130, the clients close first' '
+	printf "[Client] Carol\n\tjid: carol@example.test\n\tpassword: %s\n---\nCarol connects\n\nCarol receives: nothing\n\nCarol disconnects\n" \
+		"$CAROL_PASS" >long.scs &&
+	rm -f long.pid long.rc &&
+	{ XMPCTL_PIDFILE=long.pid run --wait 600 long.scs </dev/null >long.out 2>long.err
+	  echo $? >long.rc; } &
+	wait_for "grep -q \"^pass .*Carol connects\" long.out" 30 "Carol to connect" &&
+	kill -INT "$(cat long.pid)" &&
+	wait_for "test -s long.rc" 30 "the script to end" &&
+	test "$(cat long.rc)" = 130 &&
+	test_grep "^FAIL  long.scs:7  Carol receives: nothing" long.out &&
+	test_grep "Carol was interrupted by signal 2" long.out &&
+	test_grep "^skip  long.scs:9  Carol disconnects" long.out
+'
+
 test_expect_success 'the scripts are read from stdin without FILE' '
 	run --wait 1 <presence.scs >out 2>err &&
 	test_grep "^stdin: passed" out
