@@ -73,6 +73,10 @@ struct cli {
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
     const char *label;       /* names the client in the trace, or NULL */
+    /* shell --record: sees every trace line (script_record.c) */
+    void (*record)(const struct cli *c, enum xmp_trace_dir dir,
+                   const char *text, size_t len);
+    void *record_state;
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -294,6 +298,10 @@ int cli_stdin_watchable(const struct cli *c);
 /* The prompt (repl.c): log in, then read commands and XML from the
  * terminal until /quit or end of input.  Returns the exit status. */
 int cli_repl(struct cli *c);
+/* script_record.c: shell --record FILE; start once the account is known
+ * (returns 0 or an exit status, reported), end when the shell ends. */
+int script_record_start(struct cli *c, const char *path);
+void script_record_end(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 

@@ -445,11 +445,14 @@ static int do_connect(struct runner *r, struct sclient *sc,
         copy_opt(&sc->c.o.server, g->server) < 0 ||
         copy_opt(&sc->c.o.cafile, g->cafile) < 0 ||
         copy_opt(&sc->c.o.mech, g->mech) < 0 ||
-        !(sc->c.secret.pw = strdup(sc->sc->password))) {
+        copy_opt(&sc->c.o.password_file, g->password_file) < 0 ||
+        copy_opt(&sc->c.o.password_command, g->password_command) < 0 ||
+        copy_opt(&sc->c.secret.pw, sc->sc->password) < 0) {
         sbuf_puts(&f->msg, "cannot connect: out of memory");
         return f->status = EXIT_OSERR;
     }
-    sc->c.secret.len = strlen(sc->c.secret.pw);
+    /* without one in the script, cli_session_open asks the sources */
+    sc->c.secret.len = sc->c.secret.pw ? strlen(sc->c.secret.pw) : 0;
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     sc->c.warned_insecure = r->warned_insecure;

@@ -88,6 +88,8 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
     static const char *const marks[] = {"<< ", ">> ", "-- "};
     const struct cli *c = ud;
 
+    if (c && c->record)
+        c->record(c, dir, text, len);
     if (c && !c->o.verbose)
         return;
     cli_before_output();

@@ -26,6 +26,7 @@ enum script_action {
 };
 
 struct script_client {
+    /* password NULL: from the password sources, as for every command */
     char *name, *jid, *password, *resource;
     int line;
 };

@@ -194,8 +194,6 @@ static int check_client(struct pstate *ps, const struct script_client *c)
 
     if (!c->jid || !*c->jid)
         return fail(ps, c->line, "client '%s' has no jid", c->name);
-    if (!c->password)
-        return fail(ps, c->line, "client '%s' has no password", c->name);
     if (xmp_jid_parse(c->jid, &j, &e) != XMP_OK)
         return fail(ps, c->line, "client '%s': invalid jid: %s", c->name,
                     e.msg);

@@ -211,6 +211,33 @@ test_expect_success 'SIGINT ends the script: 130, the clients close first' '
 	test_grep "^skip  long.scs:9  Carol disconnects" long.out
 '
 
+# record ARGS...: alice's shell on a terminal of its own, the ping of
+# PING_LINE typed into it and then /quit
+PING_LINE="<iq type='get' id='rec-1'><ping xmlns='urn:xmpp:ping'/></iq>
+/quit"
+record() {
+	XMPCTL_PASSWORD=$ALICE_PASS "$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" \
+		"$PING_LINE" $TEST_WRAPPER "$XMPCTL" --server "127.0.0.1:$SERVER_PORT" \
+		--cafile "$TEST_CA" -j alice@example.test shell "$@"
+}
+
+test_expect_success 'shell --record writes the session as a script' '
+	record --record rec.scs >pty.out 2>pty.err &&
+	test_grep "^\[Client\] alice$" rec.scs &&
+	test_grep "^alice connects$" rec.scs &&
+	test_grep "^alice sends:$" rec.scs &&
+	test_grep "^	<iq .*id=.rec-1" rec.scs &&
+	test_grep "^alice receives:$" rec.scs &&
+	test_grep "^	<presence .*from=.\${alice.s full JID}" rec.scs &&
+	test_grep "^alice disconnects$" rec.scs &&
+	test_grep ! -F "$ALICE_PASS" rec.scs
+'
+
+test_expect_success '... which script replays, the password from its sources' '
+	XMPCTL_PASSWORD=$ALICE_PASS run rec.scs >out 2>err &&
+	test_grep "^rec.scs: passed" out
+'
+
 test_expect_success 'the scripts are read from stdin without FILE' '
 	run --wait 1 <presence.scs >out 2>err &&
 	test_grep "^stdin: passed" out
