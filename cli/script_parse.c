@@ -471,6 +471,27 @@ static char *bare_of(const char *jid)
     return b;
 }
 
+/* Remove the whitespace between tags that spans lines: the script's
+ * indentation is layout, not content, and is not sent.  (Line numbers no
+ * longer hold after this: it is done only once the script was checked.) */
+static void drop_indentation(struct sbuf *b)
+{
+    size_t i, j, k = 0;
+    int nl;
+
+    for (i = 0; i < b->len; i++) {
+        b->text[k++] = b->text[i];
+        if (b->text[i] != '>')
+            continue;
+        for (j = i + 1, nl = 0; j < b->len && is_space(b->text[j]); j++)
+            nl |= b->text[j] == '\n';
+        if (nl && j < b->len && b->text[j] == '<')
+            i = j - 1;
+    }
+    b->len = k;
+    b->text[k] = '\0';
+}
+
 const struct xmp_node *script_element(const struct script *s,
                                       const struct script_step *st,
                                       const char *const *full,
@@ -537,6 +558,8 @@ const struct xmp_node *script_element(const struct script *s,
     }
     sbuf_puts(&b, p);
     sbuf_puts(&b, "</scansion>");
+    if (full && !b.failed)
+        drop_indentation(&b);
     if (b.failed) {
         snprintf(err, errlen, "%d: out of memory", st->xml_line);
         goto fail;
@@ -566,9 +589,10 @@ const struct xmp_node *script_element(const struct script *s,
     kid = xmp_node_first(*holder);
     text = xmp_node_text(*holder);
     if (!kid || xmp_node_next(kid) || !text || text[strspn(text, " \t\r\n")]) {
-        snprintf(err, errlen, "%d: %s needs exactly one element, and no "
-                              "text around it",
-                 st->xml_line, action_names[st->action]);
+        snprintf(err, errlen, "%d: %s %s needs exactly one element, and "
+                              "no text around it",
+                 st->xml_line, s->clients[st->client].name,
+                 action_names[st->action]);
         free(text);
         goto fail;
     }
