@@ -52,30 +52,15 @@ struct sclient {
     size_t nq;
     unsigned long dropped; /* past SCRIPT_MAX_QUEUE */
     unsigned handler;
-    int have_handler;
     char *full; /* the JID bound at the last connect */
-};
-
-/* Why a step failed. */
-struct failure {
-    int status;
-    struct sbuf msg;      /* one line */
-    struct sbuf expected; /* pretty-printed */
-    struct sbuf diff, why;
-    char **received;      /* pretty-printed, nreceived of them */
-    char **received_line; /* the same on one line each, for JSON */
-    size_t nreceived;
-    size_t closest;       /* index of the one diffed */
-    char *expected_line;
 };
 
 struct runner {
     struct cli *top; /* the global options and the shared trust */
     long wait_ms;
-    int tap;
     struct script *scripts;
     size_t nscripts;
-    size_t tap_n; /* steps numbered so far, over all scripts */
+    struct script_report out;
     int sig;      /* caught: every script stops */
     int warned_insecure; /* --insecure said once, whichever client first */
 
@@ -83,232 +68,6 @@ struct runner {
     const struct script *s;
     struct sclient *cl;
 };
-
-/* ---- output ---------------------------------------------------------------- */
-
-static void json_str(struct sbuf *b, const char *s)
-{
-    size_t i = 0, len = strlen(s), n;
-    uint32_t cp;
-
-    sbuf_puts(b, "\"");
-    while (i < len) {
-        n = xmp_utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            sbuf_puts(b, "\\ufffd");
-            i++;
-            continue;
-        }
-        if (cp == '"')
-            sbuf_puts(b, "\\\"");
-        else if (cp == '\\')
-            sbuf_puts(b, "\\\\");
-        else if (cp == '\n')
-            sbuf_puts(b, "\\n");
-        else if (cp == '\t')
-            sbuf_puts(b, "\\t");
-        else if (cli_unsafe_cp(cp))
-            sbuf_printf(b, "\\u%04x", (unsigned)cp);
-        else
-            sbuf_add(b, s + i, n);
-        i += n;
-    }
-    sbuf_puts(b, "\"");
-}
-
-/* Write b to stdout, flushed; -1 when it cannot be written (reported). */
-static int emit(struct sbuf *b)
-{
-    int rc = 0;
-
-    cli_before_output();
-    if (b->text && fwrite(b->text, 1, b->len, stdout) != b->len)
-        rc = -1;
-    if (fflush(stdout) != 0)
-        rc = -1;
-    if (rc < 0)
-        cli_error("cannot write output: %s", strerror(errno));
-    sbuf_free(b);
-    return rc;
-}
-
-/* The same, line by line made safe for a terminal: names and stanzas
- * come from a script and a server. */
-static int emit_safe(struct sbuf *b)
-{
-    const char *p = b->text, *nl;
-    int rc = 0;
-
-    cli_before_output();
-    while (p && *p) {
-        nl = strchr(p, '\n');
-        cli_print_sanitized(stdout, p, nl ? (size_t)(nl - p) : strlen(p));
-        putchar('\n');
-        p = nl ? nl + 1 : p + strlen(p);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write output: %s", strerror(errno));
-        rc = -1;
-    }
-    sbuf_free(b);
-    return rc;
-}
-
-/* Lines of text, each prefixed (for the text and TAP outputs), made
- * safe for a terminal. */
-static void add_lines(struct sbuf *b, const char *prefix, const char *text)
-{
-    const char *nl;
-    size_t len, i;
-
-    while (text && *text) {
-        nl = strchr(text, '\n');
-        len = nl ? (size_t)(nl - text) : strlen(text);
-        sbuf_puts(b, prefix);
-        for (i = 0; i < len; i++) {
-            unsigned char ch = (unsigned char)text[i];
-
-            if (ch < 0x20 && ch != '\t')
-                sbuf_printf(b, "\\x%02x", ch);
-            else
-                sbuf_add(b, text + i, 1);
-        }
-        sbuf_puts(b, "\n");
-        text = nl ? nl + 1 : text + len;
-    }
-}
-
-static const char *result_name[] = { "pass", "fail", "skip" };
-enum { R_PASS, R_FAIL, R_SKIP };
-
-static int report_step(struct runner *r, const struct script_step *st,
-                       int result, const struct failure *f)
-{
-    const char *name = r->s->clients[st->client].name;
-    const char *action = script_action_name(st->action);
-    struct sbuf b = { NULL, 0, 0, 0 };
-    char what[300];
-    size_t i;
-
-    snprintf(what, sizeof what, "%s %s", name, action);
-    if (r->top->o.format == FORMAT_JSON) {
-        sbuf_puts(&b, "{\"file\":");
-        json_str(&b, r->s->file);
-        sbuf_printf(&b, ",\"line\":%d,\"client\":", st->line);
-        json_str(&b, name);
-        sbuf_puts(&b, ",\"action\":");
-        json_str(&b, action);
-        sbuf_printf(&b, ",\"result\":\"%s\"", result_name[result]);
-        if (f) {
-            sbuf_printf(&b, ",\"status\":%d,\"error\":", f->status);
-            json_str(&b, f->msg.text ? f->msg.text : "");
-            if (f->expected_line) {
-                sbuf_puts(&b, ",\"expected\":");
-                json_str(&b, f->expected_line);
-            }
-            if (f->nreceived || f->expected.text) {
-                sbuf_puts(&b, ",\"received\":[");
-                for (i = 0; i < f->nreceived; i++) {
-                    if (i)
-                        sbuf_puts(&b, ",");
-                    json_str(&b, f->received_line[i]);
-                }
-                sbuf_puts(&b, "]");
-            }
-            if (f->why.text) {
-                sbuf_puts(&b, ",\"differences\":");
-                json_str(&b, f->why.text);
-            }
-            if (f->diff.text) {
-                sbuf_puts(&b, ",\"diff\":");
-                json_str(&b, f->diff.text);
-            }
-        }
-        sbuf_puts(&b, "}\n");
-        return emit(&b);
-    }
-    if (r->tap) {
-        sbuf_printf(&b, "%s %zu - ", result == R_FAIL ? "not ok" : "ok",
-                    ++r->tap_n);
-        sbuf_printf(&b, "%s:%d ", r->s->file, st->line);
-        /* a name may hold '#', which TAP would take for a directive */
-        for (i = 0; what[i]; i++)
-            sbuf_puts(&b, what[i] == '#' ? "\\#" : (char[2]){what[i], 0});
-        if (result == R_SKIP)
-            sbuf_puts(&b, " # SKIP an earlier step failed");
-        sbuf_puts(&b, "\n");
-    } else {
-        sbuf_printf(&b, "%-4s  %s:%d  %s\n",
-                    result == R_FAIL ? "FAIL" : result_name[result],
-                    r->s->file, st->line, what);
-    }
-    if (f) {
-        const char *pfx = r->tap ? "#   " : "      ";
-        char head[64];
-
-        sbuf_printf(&b, "%s%s %s\n", pfx, name,
-                    f->msg.text ? f->msg.text : "failed");
-        if (st->action == SCRIPT_RECEIVES_NOTHING) {
-            sbuf_printf(&b, "%sexpected: nothing; received:\n", pfx);
-            for (i = 0; i < f->nreceived; i++) {
-                sbuf_printf(&b, "%s  %zu:\n", pfx, i + 1);
-                add_lines(&b, r->tap ? "#     " : "        ",
-                          f->received[i]);
-            }
-        } else if (f->expected.text) {
-            snprintf(head, sizeof head, "%sexpected (line %d):\n", pfx,
-                     st->xml_line);
-            sbuf_puts(&b, head);
-            add_lines(&b, r->tap ? "#     " : "        ", f->expected.text);
-            sbuf_printf(&b, "%sreceived while waiting: %zu stanza%s\n", pfx,
-                        f->nreceived, f->nreceived == 1 ? "" : "s");
-            for (i = 0; i < f->nreceived; i++) {
-                sbuf_printf(&b, "%s  %zu:\n", pfx, i + 1);
-                add_lines(&b, r->tap ? "#     " : "        ",
-                          f->received[i]);
-            }
-        }
-        if (f->why.text) {
-            sbuf_printf(&b, "%sdifferences from received stanza %zu:\n",
-                        pfx, f->closest + 1);
-            add_lines(&b, r->tap ? "#     " : "        ", f->why.text);
-        }
-        if (f->diff.text) {
-            sbuf_printf(&b, "%sdiff (- expected, + received stanza %zu):\n",
-                        pfx, f->closest + 1);
-            add_lines(&b, r->tap ? "#     " : "        ", f->diff.text);
-        }
-    }
-    return emit_safe(&b);
-}
-
-static int report_summary(struct runner *r, size_t passed, size_t failed,
-                          size_t skipped, int fail_line)
-{
-    struct sbuf b = { NULL, 0, 0, 0 };
-    size_t n = passed + failed + skipped;
-
-    if (r->top->o.format == FORMAT_JSON) {
-        sbuf_puts(&b, "{\"file\":");
-        json_str(&b, r->s->file);
-        sbuf_printf(&b, ",\"result\":\"%s\",\"steps\":%zu,\"passed\":%zu,"
-                        "\"failed\":%zu,\"skipped\":%zu",
-                    failed ? "fail" : "pass", n, passed, failed, skipped);
-        if (failed)
-            sbuf_printf(&b, ",\"failed_line\":%d", fail_line);
-        sbuf_puts(&b, "}\n");
-        return emit(&b);
-    }
-    if (r->tap)
-        sbuf_puts(&b, "# ");
-    if (failed)
-        sbuf_printf(&b, "%s: FAILED at line %d: %zu passed, %zu failed, "
-                        "%zu skipped of %zu steps\n",
-                    r->s->file, fail_line, passed, failed, skipped, n);
-    else
-        sbuf_printf(&b, "%s: passed: %zu steps\n", r->s->file, n);
-    return emit_safe(&b);
-}
 
 /* ---- clients ---------------------------------------------------------------- */
 
@@ -378,7 +137,7 @@ static int turn(struct runner *r, int64_t deadline)
 
 /* Why sc's session is over, in f (after 'what'); the exit status for
  * it. */
-static int session_failure(struct sclient *sc, struct failure *f,
+static int session_failure(struct sclient *sc, struct script_failure *f,
                            const char *what)
 {
     const struct xmp_error *e =
@@ -394,7 +153,7 @@ static int session_failure(struct sclient *sc, struct failure *f,
     return f->status = cli_exit_status(e->code);
 }
 
-static int interrupted(struct runner *r, struct failure *f)
+static int interrupted(struct runner *r, struct script_failure *f)
 {
     if (r->sig)
         sbuf_printf(&f->msg, "was interrupted by signal %d", r->sig);
@@ -433,7 +192,7 @@ static int copy_opt(char **dst, const char *src)
 }
 
 static int do_connect(struct runner *r, struct sclient *sc,
-                      struct failure *f)
+                      struct script_failure *f)
 {
     const struct cli_opts *g = &r->top->o;
     struct xmp_session_info info;
@@ -512,7 +271,7 @@ static void close_all(struct runner *r)
 }
 
 static int do_disconnect(struct runner *r, struct sclient *sc,
-                         struct failure *f)
+                         struct script_failure *f)
 {
     if (cli_session_over(sc->c.session))
         return session_failure(sc, f, "has no session");
@@ -531,7 +290,7 @@ static int do_disconnect(struct runner *r, struct sclient *sc,
 static const struct xmp_node *element(struct runner *r,
                                       const struct script_step *st,
                                       struct xmp_node **holder,
-                                      struct failure *f)
+                                      struct script_failure *f)
 {
     const char *full[16];
     const struct xmp_node *el;
@@ -549,7 +308,7 @@ static const struct xmp_node *element(struct runner *r,
 }
 
 static int do_send(struct runner *r, const struct script_step *st,
-                   struct sclient *sc, struct failure *f)
+                   struct sclient *sc, struct script_failure *f)
 {
     struct xmp_node *holder;
     const struct xmp_node *el = element(r, st, &holder, f);
@@ -567,7 +326,7 @@ static int do_send(struct runner *r, const struct script_step *st,
 
 /* What was expected and what came instead, for the report. */
 static void explain(struct sclient *sc, const struct xmp_node *el,
-                    struct failure *f)
+                    struct script_failure *f)
 {
     struct sbuf closest = { NULL, 0, 0, 0 };
     int best = -1, d;
@@ -602,7 +361,7 @@ static void explain(struct sclient *sc, const struct xmp_node *el,
 }
 
 static int do_receive(struct runner *r, const struct script_step *st,
-                      struct sclient *sc, struct failure *f)
+                      struct sclient *sc, struct script_failure *f)
 {
     struct xmp_node *holder;
     const struct xmp_node *el = element(r, st, &holder, f);
@@ -649,7 +408,7 @@ static int do_receive(struct runner *r, const struct script_step *st,
 }
 
 static int do_nothing(struct runner *r, struct sclient *sc,
-                      struct failure *f)
+                      struct script_failure *f)
 {
     int64_t deadline = xmp_now_ms() + r->wait_ms;
     size_t i;
@@ -682,29 +441,11 @@ static int do_nothing(struct runner *r, struct sclient *sc,
     }
 }
 
-static void failure_free(struct failure *f)
-{
-    size_t i;
-
-    for (i = 0; i < f->nreceived; i++) {
-        free(f->received[i]);
-        free(f->received_line[i]);
-    }
-    free(f->received);
-    free(f->received_line);
-    free(f->expected_line);
-    sbuf_free(&f->msg);
-    sbuf_free(&f->expected);
-    sbuf_free(&f->diff);
-    sbuf_free(&f->why);
-    memset(f, 0, sizeof *f);
-}
-
 /* Run one script; its exit status. */
 static int run_script(struct runner *r, const struct script *s)
 {
     struct sclient *cl = calloc(s->nclients, sizeof *cl);
-    struct failure f;
+    struct script_failure f;
     size_t i, passed = 0, failed = 0, skipped = 0;
     int status = EXIT_OK, fail_line = 0, out_rc = 0;
 
@@ -714,6 +455,8 @@ static int run_script(struct runner *r, const struct script *s)
     }
     r->s = s;
     r->cl = cl;
+    r->out.s = s;
+    r->out.json = r->top->o.format == FORMAT_JSON;
     for (i = 0; i < s->nclients; i++)
         client_init(r, &cl[i], &s->clients[i]);
     memset(&f, 0, sizeof f);
@@ -724,7 +467,7 @@ static int run_script(struct runner *r, const struct script *s)
 
         if (status || r->sig) {
             skipped++;
-            out_rc |= report_step(r, st, R_SKIP, NULL);
+            out_rc |= script_report_step(&r->out, st, SCRIPT_SKIP, NULL);
             continue;
         }
         switch (st->action) {
@@ -736,7 +479,7 @@ static int run_script(struct runner *r, const struct script *s)
         }
         if (rc == 0) {
             passed++;
-            out_rc |= report_step(r, st, R_PASS, NULL);
+            out_rc |= script_report_step(&r->out, st, SCRIPT_PASS, NULL);
             continue;
         }
         failed++;
@@ -745,11 +488,12 @@ static int run_script(struct runner *r, const struct script *s)
         cli_error("%s:%d: %s %s", s->file, st->line,
                   s->clients[st->client].name,
                   f.msg.text ? f.msg.text : "failed");
-        out_rc |= report_step(r, st, R_FAIL, &f);
-        failure_free(&f);
+        out_rc |= script_report_step(&r->out, st, SCRIPT_FAIL, &f);
+        script_failure_free(&f);
     }
     close_all(r);
-    out_rc |= report_summary(r, passed, failed, skipped, fail_line);
+    out_rc |= script_report_summary(&r->out, passed, failed, skipped,
+                                    fail_line);
     for (i = 0; i < s->nclients; i++) {
         drop_queue(&cl[i], cl[i].nq);
         xmp_session_free(cl[i].c.session);
@@ -864,7 +608,7 @@ static int set_script(void *ud, int id, const char *arg)
     double v;
 
     if (id == OPT_TAP) {
-        r->tap = 1;
+        r->out.tap = 1;
         return 0;
     }
     errno = 0;
@@ -902,7 +646,7 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
         cli_error("script: --format xml is not supported (text or json)");
         return EXIT_USAGE;
     }
-    if (r.tap && c->o.format == FORMAT_JSON) {
+    if (r.out.tap && c->o.format == FORMAT_JSON) {
         cli_error("script: --tap and --format json exclude each other");
         return EXIT_USAGE;
     }
@@ -917,7 +661,7 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
         rc = cli_exit_status(err.code);
     }
     if (!rc && (rc = cli_signals()) == 0) {
-        if (r.tap) {
+        if (r.out.tap) {
             size_t n = 0;
 
             for (k = 0; k < r.nscripts; k++)

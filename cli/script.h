@@ -103,4 +103,36 @@ void script_pretty(const struct xmp_node *n, struct sbuf *out);
  * common ones "  ". */
 void script_diff(const char *a, const char *b, struct sbuf *out);
 
+/* ---- output (script_report.c) -------------------------------------------- */
+
+enum script_result { SCRIPT_PASS, SCRIPT_FAIL, SCRIPT_SKIP };
+
+/* Why a step failed. */
+struct script_failure {
+    int status;
+    struct sbuf msg;      /* one line */
+    struct sbuf expected; /* pretty-printed */
+    struct sbuf diff, why;
+    char **received;      /* pretty-printed, nreceived of them */
+    char **received_line; /* the same on one line each, for JSON */
+    size_t nreceived;
+    size_t closest;       /* index of the one diffed */
+    char *expected_line;
+};
+void script_failure_free(struct script_failure *f);
+
+/* Where the output is: the format, and the script running. */
+struct script_report {
+    int json, tap;
+    size_t tap_n; /* steps numbered so far, over all scripts */
+    const struct script *s;
+};
+
+/* A step's line (and, for a failure, what follows it); a script's summary.
+ * Written to stdout, flushed; 0, or -1 when it cannot be (reported). */
+int script_report_step(struct script_report *o, const struct script_step *st,
+                       int result, const struct script_failure *f);
+int script_report_summary(struct script_report *o, size_t passed,
+                          size_t failed, size_t skipped, int fail_line);
+
 #endif
