@@ -29,6 +29,7 @@ enum {
     EXIT_REMOTE = 80,
     EXIT_NOTSENT = 81,
     EXIT_NORECEIPT = 82,
+    EXIT_SCRIPT = 83, /* a step of a script was not as expected */
     /* 128 + N: ended by signal N before the command could finish */
     EXIT_SIGNAL_BASE = 128
 };
@@ -72,6 +73,11 @@ struct cli {
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
+    const char *label;       /* names the client in the trace, or NULL */
+    /* shell --record: sees every trace line (script_record.c) */
+    void (*record)(const struct cli *c, enum xmp_trace_dir dir,
+                   const char *text, size_t len);
+    void *record_state;
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -306,6 +312,10 @@ int cli_stdin_watchable(const struct cli *c);
 /* The prompt (repl.c): log in, then read commands and XML from the
  * terminal until /quit or end of input.  Returns the exit status. */
 int cli_repl(struct cli *c);
+/* script_record.c: shell --record FILE; start once the account is known
+ * (returns 0 or an exit status, reported), end when the shell ends. */
+int script_record_start(struct cli *c, const char *path);
+void script_record_end(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -336,6 +346,9 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
+/* script drives its own clients and hands back no operation: it returns
+ * the exit status of the scripts it ran. */
+int cmd_script(struct cli *c, int argc, char **argv, struct op **op);
 /* shell hands back no operation: it sets c->interactive, and main runs
  * cli_repl instead of an operation. */
 int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
@@ -344,7 +357,7 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
-    roster_options, presence_options;
+    roster_options, presence_options, script_options;
 extern const struct opt_list send_options;
 
 #endif

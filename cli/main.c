@@ -38,6 +38,9 @@ const struct command cli_commands[] = {
     {"roster", cmd_roster, "[list | add JID | set JID | remove JID]",
      "list or change the contact list",
      &roster_options, 0},
+    {"script", cmd_script, "[FILE...]",
+     "run scansion scripts: conversations between several accounts",
+     &script_options, 0},
     {"shell", cmd_shell, "",
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",

@@ -89,11 +89,17 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
     const struct cli *c = ud;
     const char *pw, *end;
 
+    if (c && c->record)
+        c->record(c, dir, text, len);
     if (c && !c->o.verbose)
         return;
     cli_before_output();
 
     fputs("xmpctl: ", stderr);
+    if (c && c->label) {
+        cli_print_sanitized(stderr, c->label, strlen(c->label));
+        fputs(": ", stderr);
+    }
     fputs(marks[dir], stderr);
     /* A group chat room password (XEP-0045 §7.2.6) travels in our join
      * presence: the trace shows that one was sent, never what. */

@@ -1023,7 +1023,30 @@ static int watch_session(struct cli *c)
     return 0;
 }
 
+/* shell --record FILE, from the option parser to the shell's start */
+static char *record_path;
+
+/* The shell proper; cli_repl keeps the recording around it. */
+static int repl(struct cli *c);
+
 int cli_repl(struct cli *c)
+{
+    char *path = record_path;
+    int rc;
+
+    record_path = NULL;
+    if (path && isatty(STDIN_FILENO) &&
+        (rc = script_record_start(c, path)) != EXIT_OK) {
+        free(path);
+        return rc;
+    }
+    free(path);
+    rc = repl(c);
+    script_record_end(c);
+    return rc;
+}
+
+static int repl(struct cli *c)
 {
     void (*saved_hook)(void) = cli_before_output;
     struct pollfd in;
@@ -1099,12 +1122,15 @@ int cli_repl(struct cli *c)
     return R.status;
 }
 
-enum { OPT_NO_PRESENCE = 256 };
+enum { OPT_NO_PRESENCE = 256, OPT_RECORD };
 
 static const struct opt_def shell_opts[] = {
     {"no-presence", OPT_NO_PRESENCE, NULL,
      "do not send initial presence (messages to the bare JID then go "
      "elsewhere)", ARG_NONE},
+    {"record", OPT_RECORD, "FILE", "write the session to FILE as a script "
+                                   "for 'xmpctl script'",
+     ARG_FILE},
 };
 
 const struct opt_list shell_options = {
@@ -1115,7 +1141,10 @@ static int set_shell(void *ud, int id, const char *arg)
 {
     struct cli *c = ud;
 
-    (void)arg;
+    if (id == OPT_RECORD) {
+        free(record_path);
+        return (record_path = strdup(arg)) ? 0 : EXIT_OSERR;
+    }
     if (id != OPT_NO_PRESENCE)
         return EXIT_SOFTWARE;
     c->no_presence = 1;

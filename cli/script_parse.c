@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * script_parse.c - read a scansion script whole, before anything
+ * connects: the header of [Client] blocks up to a line of dashes, then
+ * one action per paragraph, the XML of sends: and receives: indented
+ * below it.  Every error names its line; none quotes a password.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "script.h"
+
+#define SCRIPT_MAX_CLIENTS 16 /* what one loop polls (LOOP_MAX_CLIENTS) */
+
+static const char *const action_names[] = {
+    "connects", "disconnects", "sends:", "receives:", "receives: nothing"
+};
+
+const char *script_action_name(enum script_action a)
+{
+    return action_names[a];
+}
+
+struct line {
+    const char *p;
+    size_t len;
+};
+
+struct pstate {
+    struct script *s;
+    char *err;
+    size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct pstate *ps,
+                                                      int line,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(ps->err, ps->errlen, "%d: ", line);
+
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < ps->errlen)
+        vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copy of p[0..len) with surrounding blanks removed; NULL on ENOMEM. */
+static char *trimmed(const char *p, size_t len)
+{
+    char *r;
+
+    while (len && is_space(*p))
+        p++, len--;
+    while (len && is_space(p[len - 1]))
+        len--;
+    if (!(r = malloc(len + 1)))
+        return NULL;
+    memcpy(r, p, len);
+    r[len] = '\0';
+    return r;
+}
+
+static int blank(const struct line *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->len; i++)
+        if (!is_space(l->p[i]))
+            return 0;
+    return 1;
+}
+
+static int indented(const struct line *l)
+{
+    return l->len && (l->p[0] == ' ' || l->p[0] == '\t');
+}
+
+/* Same text as a (NUL-terminated), ignoring trailing blanks? */
+static int line_is(const char *p, size_t len, const char *a)
+{
+    while (len && is_space(p[len - 1]))
+        len--;
+    return len == strlen(a) && memcmp(p, a, len) == 0;
+}
+
+static int dashes(const struct line *l)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < l->len && !is_space(l->p[i]); i++)
+        if (l->p[i] != '-')
+            return 0;
+    n = i;
+    for (; i < l->len; i++)
+        if (!is_space(l->p[i]))
+            return 0;
+    return n >= 3;
+}
+
+static int add_client(struct pstate *ps, const char *name, size_t nlen,
+                      int line)
+{
+    struct script *s = ps->s;
+    struct script_client *c;
+    size_t i;
+    char *n = trimmed(name, nlen);
+
+    if (!n)
+        return fail(ps, line, "out of memory");
+    if (!*n) {
+        free(n);
+        return fail(ps, line, "[Client] without a name");
+    }
+    for (i = 0; i < s->nclients; i++)
+        if (strcmp(s->clients[i].name, n) == 0) {
+            fail(ps, line, "a second client named '%s' (the first on line "
+                           "%d)",
+                 n, s->clients[i].line);
+            free(n);
+            return -1;
+        }
+    if (s->nclients == SCRIPT_MAX_CLIENTS) {
+        free(n);
+        return fail(ps, line, "more than %d clients (SCRIPT_MAX_CLIENTS)",
+                    SCRIPT_MAX_CLIENTS);
+    }
+    c = realloc(s->clients, (s->nclients + 1) * sizeof *c);
+    if (!c) {
+        free(n);
+        return fail(ps, line, "out of memory");
+    }
+    s->clients = c;
+    c = &s->clients[s->nclients++];
+    memset(c, 0, sizeof *c);
+    c->name = n;
+    c->line = line;
+    return 0;
+}
+
+/* "key: value" inside a [Client] block. */
+static int client_key(struct pstate *ps, const struct line *l, int line)
+{
+    struct script_client *c = &ps->s->clients[ps->s->nclients - 1];
+    const char *colon = memchr(l->p, ':', l->len);
+    char *key, **slot;
+    int rc = 0;
+
+    if (!colon)
+        return fail(ps, line, "expected 'key: value' in the block of "
+                              "client '%s'",
+                    c->name);
+    if (!(key = trimmed(l->p, (size_t)(colon - l->p))))
+        return fail(ps, line, "out of memory");
+    if (strcmp(key, "jid") == 0)
+        slot = &c->jid;
+    else if (strcmp(key, "password") == 0)
+        slot = &c->password;
+    else if (strcmp(key, "resource") == 0)
+        slot = &c->resource;
+    else
+        slot = NULL;
+    if (!slot)
+        rc = fail(ps, line, "unknown key '%s' for client '%s' (jid, "
+                            "password, resource)",
+                  key, c->name);
+    else if (*slot)
+        rc = fail(ps, line, "a second '%s' for client '%s'", key, c->name);
+    else if (!(*slot = trimmed(colon + 1,
+                               l->len - (size_t)(colon + 1 - l->p))))
+        rc = fail(ps, line, "out of memory");
+    free(key);
+    return rc;
+}
+
+static int check_client(struct pstate *ps, const struct script_client *c)
+{
+    struct xmp_error e;
+    struct xmp_jid j;
+    int has_res;
+
+    if (!c->jid || !*c->jid)
+        return fail(ps, c->line, "client '%s' has no jid", c->name);
+    if (xmp_jid_parse(c->jid, &j, &e) != XMP_OK)
+        return fail(ps, c->line, "client '%s': invalid jid: %s", c->name,
+                    e.msg);
+    has_res = j.resource != NULL;
+    xmp_jid_clear(&j);
+    if (has_res && c->resource)
+        return fail(ps, c->line, "client '%s': a resource both in its jid "
+                                 "and as 'resource'",
+                    c->name);
+    return 0;
+}
+
+/* The client whose name (followed by a space) begins the line: the
+ * longest, so that "Juliet's phone" wins over "Juliet". */
+static int client_at(const struct script *s, const struct line *l,
+                     size_t *which)
+{
+    size_t i, best = 0, n;
+    int found = 0;
+
+    for (i = 0; i < s->nclients; i++) {
+        n = strlen(s->clients[i].name);
+        if (n < l->len && l->p[n] == ' ' &&
+            memcmp(l->p, s->clients[i].name, n) == 0 &&
+            (!found || n > best)) {
+            best = n;
+            *which = i;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static int add_step(struct pstate *ps, enum script_action a, size_t client,
+                    int line)
+{
+    struct script *s = ps->s;
+    struct script_step *st = realloc(s->steps, (s->nsteps + 1) * sizeof *st);
+
+    if (!st)
+        return fail(ps, line, "out of memory");
+    s->steps = st;
+    st = &s->steps[s->nsteps++];
+    memset(st, 0, sizeof *st);
+    st->action = a;
+    st->client = client;
+    st->line = line;
+    return 0;
+}
+
+int script_parse(const char *file, const char *text, size_t len,
+                 struct script *s, char *err, size_t errlen)
+{
+    struct pstate ps = { s, err, errlen };
+    struct line *lines = NULL;
+    size_t nlines = 0, i, j, at, client;
+    const char *p = text, *end = text + len, *nl;
+    unsigned char connected[SCRIPT_MAX_CLIENTS];
+    int in_header = 1, in_client = 0, rc = -1;
+    struct xmp_node *holder;
+
+    memset(s, 0, sizeof *s);
+    memset(connected, 0, sizeof connected);
+    if (memchr(text, '\0', len))
+        return fail(&ps, 1, "the script holds a NUL byte");
+    if (!(s->file = strdup(file)))
+        return fail(&ps, 1, "out of memory");
+    while (p < end) {
+        struct line *nl2;
+
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!(nl2 = realloc(lines, (nlines + 1) * sizeof *lines))) {
+            fail(&ps, (int)nlines + 1, "out of memory");
+            goto out;
+        }
+        lines = nl2;
+        lines[nlines].p = p;
+        lines[nlines].len = (size_t)((nl ? nl : end) - p);
+        if (lines[nlines].len && p[lines[nlines].len - 1] == '\r')
+            lines[nlines].len--;
+        nlines++;
+        p = nl ? nl + 1 : end;
+    }
+    for (i = 0; i < nlines; i++) {
+        const struct line *l = &lines[i];
+        int ln = (int)i + 1;
+
+        if (blank(l))
+            continue;
+        if (in_header) {
+            if (in_client && indented(l)) {
+                if (client_key(&ps, l, ln) < 0)
+                    goto out;
+            } else if (l->p[0] == '#') {
+                if (!s->title && s->nclients == 0 &&
+                    !(s->title = trimmed(l->p + 1, l->len - 1))) {
+                    fail(&ps, ln, "out of memory");
+                    goto out;
+                }
+            } else if (l->len > 8 && memcmp(l->p, "[Client]", 8) == 0) {
+                if (add_client(&ps, l->p + 8, l->len - 8, ln) < 0)
+                    goto out;
+                in_client = 1;
+            } else if (l->p[0] == '[') {
+                fail(&ps, ln, "unknown block: only [Client] NAME may be "
+                              "declared");
+                goto out;
+            } else if (dashes(l)) {
+                for (j = 0; j < s->nclients; j++)
+                    if (check_client(&ps, &s->clients[j]) < 0)
+                        goto out;
+                in_header = 0;
+            } else {
+                fail(&ps, ln, "expected '[Client] NAME', a comment or the "
+                              "line of dashes that ends the header");
+                goto out;
+            }
+            continue;
+        }
+        if (l->p[0] == '#')
+            continue;
+        if (indented(l)) {
+            fail(&ps, ln, "indented line outside the XML of a sends: or "
+                          "receives:");
+            goto out;
+        }
+        if (!client_at(s, l, &client)) {
+            fail(&ps, ln, "expected an action: a line beginning with the "
+                          "name of a client");
+            goto out;
+        }
+        at = strlen(s->clients[client].name) + 1;
+        for (j = 0; j < sizeof action_names / sizeof action_names[0]; j++)
+            if (line_is(l->p + at, l->len - at, action_names[j]))
+                break;
+        if (j == sizeof action_names / sizeof action_names[0]) {
+            fail(&ps, ln, "unknown action for '%s': expected connects, "
+                          "disconnects, sends:, receives: or receives: "
+                          "nothing",
+                 s->clients[client].name);
+            goto out;
+        }
+        if (add_step(&ps, (enum script_action)j, client, ln) < 0)
+            goto out;
+        if (j == SCRIPT_CONNECTS && connected[client]) {
+            fail(&ps, ln, "%s connects, but is connected already",
+                 s->clients[client].name);
+            goto out;
+        }
+        if (j != SCRIPT_CONNECTS && !connected[client]) {
+            fail(&ps, ln, "%s is not connected here (no '%s connects' "
+                          "before this line)",
+                 s->clients[client].name, s->clients[client].name);
+            goto out;
+        }
+        connected[client] = j != SCRIPT_DISCONNECTS;
+        if (j == SCRIPT_SENDS || j == SCRIPT_RECEIVES) {
+            struct script_step *st = &s->steps[s->nsteps - 1];
+            size_t first = i + 1, last = i;
+
+            for (j = i + 1; j < nlines && (blank(&lines[j]) ||
+                                           indented(&lines[j]));
+                 j++)
+                if (!blank(&lines[j]))
+                    last = j;
+            if (last == i) {
+                fail(&ps, ln, "%s needs the XML of a stanza, indented on "
+                              "the lines below",
+                     action_names[st->action]);
+                goto out;
+            }
+            st->xml_line = (int)first + 1;
+            /* as written, indentation and all: columns stay true */
+            st->xml = malloc((size_t)(lines[last].p + lines[last].len -
+                                      lines[first].p) + 1);
+            if (!st->xml) {
+                fail(&ps, ln, "out of memory");
+                goto out;
+            }
+            memcpy(st->xml, lines[first].p,
+                   (size_t)(lines[last].p + lines[last].len -
+                            lines[first].p));
+            st->xml[lines[last].p + lines[last].len - lines[first].p] = '\0';
+            if (!script_element(s, st, NULL, &holder, err, errlen))
+                goto out; /* err says where */
+            xmp_node_free(holder);
+            i = last;
+        } else if (i + 1 < nlines && indented(&lines[i + 1]) &&
+                   !blank(&lines[i + 1])) {
+            fail(&ps, ln + 1, "%s takes no XML", action_names[j]);
+            goto out;
+        }
+    }
+    if (in_header) {
+        fail(&ps, (int)nlines, "the header has no end: a line of dashes "
+                               "must follow the [Client] blocks");
+        goto out;
+    }
+    if (s->nsteps == 0) {
+        fail(&ps, (int)nlines, "the script has no actions");
+        goto out;
+    }
+    rc = 0;
+    goto done;
+out:
+    script_free(s);
+done:
+    free(lines);
+    return rc;
+}
+
+void script_free(struct script *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nclients; i++) {
+        struct script_client *c = &s->clients[i];
+
+        free(c->name);
+        free(c->jid);
+        if (c->password) {
+            explicit_bzero(c->password, strlen(c->password));
+            free(c->password);
+        }
+        free(c->resource);
+    }
+    for (i = 0; i < s->nsteps; i++)
+        free(s->steps[i].xml);
+    free(s->clients);
+    free(s->steps);
+    free(s->file);
+    free(s->title);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- variables and the element --------------------------------------------- */
+
+/* Append v escaped for XML: the same text in an attribute quoted either
+ * way and in character data. */
+static void add_escaped(struct sbuf *b, const char *v)
+{
+    for (; *v; v++) {
+        switch (*v) {
+        case '&': sbuf_puts(b, "&amp;"); break;
+        case '<': sbuf_puts(b, "&lt;"); break;
+        case '>': sbuf_puts(b, "&gt;"); break;
+        case '"': sbuf_puts(b, "&quot;"); break;
+        case '\'': sbuf_puts(b, "&apos;"); break;
+        default: sbuf_add(b, v, 1);
+        }
+    }
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix,
+                     size_t *stem)
+{
+    size_t n = strlen(suffix);
+
+    if (len < n || memcmp(s + len - n, suffix, n) != 0)
+        return 0;
+    *stem = len - n;
+    return 1;
+}
+
+/* The bare JID of a client: its jid without a resource. */
+static char *bare_of(const char *jid)
+{
+    struct xmp_jid j;
+    char *b;
+
+    if (xmp_jid_parse(jid, &j, NULL) != XMP_OK)
+        return NULL;
+    b = xmp_jid_bare(&j);
+    xmp_jid_clear(&j);
+    return b;
+}
+
+/* Remove the whitespace between tags that spans lines: the script's
+ * indentation is layout, not content, and is not sent.  (Line numbers no
+ * longer hold after this: it is done only once the script was checked.) */
+static void drop_indentation(struct sbuf *b)
+{
+    size_t i, j, k = 0;
+    int nl;
+
+    for (i = 0; i < b->len; i++) {
+        b->text[k++] = b->text[i];
+        if (b->text[i] != '>')
+            continue;
+        for (j = i + 1, nl = 0; j < b->len && is_space(b->text[j]); j++)
+            nl |= b->text[j] == '\n';
+        if (nl && j < b->len && b->text[j] == '<')
+            i = j - 1;
+    }
+    b->len = k;
+    b->text[k] = '\0';
+}
+
+const struct xmp_node *script_element(const struct script *s,
+                                      const struct script_step *st,
+                                      const char *const *full,
+                                      struct xmp_node **holder, char *err,
+                                      size_t errlen)
+{
+    struct sbuf b = { NULL, 0, 0, 0 };
+    const char *p = st->xml, *q, *close;
+    const struct xmp_node *el = NULL, *kid;
+    struct xmp_error e;
+    char *text;
+    int line = st->xml_line, i;
+
+    *holder = NULL;
+    /* The wrapper binds the scansion prefix; the newlines after it put
+     * the block on the lines it has in the file, so the parser's line
+     * numbers are the script's. */
+    sbuf_puts(&b, "<scansion xmlns:scansion='" SCRIPT_NS "'>");
+    for (i = 1; i < st->xml_line; i++)
+        sbuf_add(&b, "\n", 1);
+    while ((q = strstr(p, "${"))) {
+        size_t n, stem, k, ci = s->nclients;
+        int is_full = 0;
+
+        for (close = p; close < q; close++)
+            if (*close == '\n')
+                line++;
+        sbuf_add(&b, p, (size_t)(q - p));
+        if (!(close = strchr(q, '}'))) {
+            snprintf(err, errlen, "%d: '${' without its '}'", line);
+            goto fail;
+        }
+        n = (size_t)(close - q - 2);
+        if (ends_with(q + 2, n, "'s full JID", &stem))
+            is_full = 1;
+        else if (!ends_with(q + 2, n, "'s JID", &stem))
+            stem = (size_t)-1;
+        for (k = 0; stem != (size_t)-1 && k < s->nclients; k++)
+            if (strlen(s->clients[k].name) == stem &&
+                memcmp(s->clients[k].name, q + 2, stem) == 0)
+                ci = k;
+        if (ci == s->nclients) {
+            snprintf(err, errlen, "%d: unknown variable '%.*s': expected "
+                                  "${NAME's JID} or ${NAME's full JID} "
+                                  "with NAME a client",
+                     line, (int)(n + 3 < 200 ? n + 3 : 200), q);
+            goto fail;
+        }
+        if (is_full && full && full[ci]) {
+            add_escaped(&b, full[ci]);
+        } else {
+            char *bare = bare_of(s->clients[ci].jid);
+
+            if (!bare) {
+                b.failed = 1;
+            } else {
+                add_escaped(&b, bare);
+                free(bare);
+            }
+            if (is_full) /* before connecting: any resource will do */
+                sbuf_puts(&b, "/resource");
+        }
+        p = close + 1;
+    }
+    sbuf_puts(&b, p);
+    sbuf_puts(&b, "</scansion>");
+    if (full && !b.failed)
+        drop_indentation(&b);
+    if (b.failed) {
+        snprintf(err, errlen, "%d: out of memory", st->xml_line);
+        goto fail;
+    }
+    if (!(*holder = xmp_node_parse(b.text, b.len, &e))) {
+        const char *m = e.msg;
+        char *endp;
+        unsigned long l = 0;
+
+        /* "line N, column M: why" from the parser: N is the script's */
+        if (strncmp(m, "line ", 5) == 0) {
+            errno = 0;
+            l = strtoul(m + 5, &endp, 10);
+            if (errno || strncmp(endp, ", ", 2) != 0)
+                l = 0;
+        }
+        if (l) /* the line is ours now: keep "column M: why" */
+            snprintf(err, errlen, "%lu: %s %s %s", l,
+                     s->clients[st->client].name, action_names[st->action],
+                     endp + 2);
+        else
+            snprintf(err, errlen, "%d: %s %s %s", st->xml_line,
+                     s->clients[st->client].name, action_names[st->action],
+                     m);
+        goto fail;
+    }
+    kid = xmp_node_first(*holder);
+    text = xmp_node_text(*holder);
+    if (!kid || xmp_node_next(kid) || !text || text[strspn(text, " \t\r\n")]) {
+        snprintf(err, errlen, "%d: %s %s needs exactly one element, and "
+                              "no text around it",
+                 st->xml_line, s->clients[st->client].name,
+                 action_names[st->action]);
+        free(text);
+        goto fail;
+    }
+    free(text);
+    el = kid;
+    sbuf_free(&b);
+    return el;
+fail:
+    sbuf_free(&b);
+    xmp_node_free(*holder);
+    *holder = NULL;
+    return NULL;
+}

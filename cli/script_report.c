@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * script_report.c - what "xmpctl script" prints: a line per step and per
+ * script, as text for people, TAP for a test harness or JSON for
+ * programs, with what was expected and what came when a step failed.
+ * Text from a script or a server is made safe for the terminal.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "script.h"
+
+static void json_str(struct sbuf *b, const char *s)
+{
+    size_t i = 0, len = strlen(s), n;
+    uint32_t cp;
+
+    sbuf_puts(b, "\"");
+    while (i < len) {
+        n = xmp_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            sbuf_puts(b, "\\ufffd");
+            i++;
+            continue;
+        }
+        if (cp == '"')
+            sbuf_puts(b, "\\\"");
+        else if (cp == '\\')
+            sbuf_puts(b, "\\\\");
+        else if (cp == '\n')
+            sbuf_puts(b, "\\n");
+        else if (cp == '\t')
+            sbuf_puts(b, "\\t");
+        else if (cli_unsafe_cp(cp))
+            sbuf_printf(b, "\\u%04x", (unsigned)cp);
+        else
+            sbuf_add(b, s + i, n);
+        i += n;
+    }
+    sbuf_puts(b, "\"");
+}
+
+/* Write b to stdout, flushed; -1 when it cannot be written (reported). */
+static int emit(struct sbuf *b)
+{
+    int rc = 0;
+
+    cli_before_output();
+    if (b->text && fwrite(b->text, 1, b->len, stdout) != b->len)
+        rc = -1;
+    if (fflush(stdout) != 0)
+        rc = -1;
+    if (rc < 0)
+        cli_error("cannot write output: %s", strerror(errno));
+    sbuf_free(b);
+    return rc;
+}
+
+/* The same, line by line made safe for a terminal: names and stanzas
+ * come from a script and a server. */
+static int emit_safe(struct sbuf *b)
+{
+    const char *p = b->text, *nl;
+    int rc = 0;
+
+    cli_before_output();
+    while (p && *p) {
+        nl = strchr(p, '\n');
+        cli_print_sanitized(stdout, p, nl ? (size_t)(nl - p) : strlen(p));
+        putchar('\n');
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write output: %s", strerror(errno));
+        rc = -1;
+    }
+    sbuf_free(b);
+    return rc;
+}
+
+/* Lines of text, each prefixed (for the text and TAP outputs), made
+ * safe for a terminal. */
+static void add_lines(struct sbuf *b, const char *prefix, const char *text)
+{
+    const char *nl;
+    size_t len, i;
+
+    while (text && *text) {
+        nl = strchr(text, '\n');
+        len = nl ? (size_t)(nl - text) : strlen(text);
+        sbuf_puts(b, prefix);
+        for (i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)text[i];
+
+            if (ch < 0x20 && ch != '\t')
+                sbuf_printf(b, "\\x%02x", ch);
+            else
+                sbuf_add(b, text + i, 1);
+        }
+        sbuf_puts(b, "\n");
+        text = nl ? nl + 1 : text + len;
+    }
+}
+
+static const char *const result_name[] = { "pass", "fail", "skip" };
+
+int script_report_step(struct script_report *o, const struct script_step *st,
+                       int result, const struct script_failure *f)
+{
+    const char *name = o->s->clients[st->client].name;
+    const char *action = script_action_name(st->action);
+    struct sbuf b = { NULL, 0, 0, 0 };
+    char what[300];
+    size_t i;
+
+    snprintf(what, sizeof what, "%s %s", name, action);
+    if (o->json) {
+        sbuf_puts(&b, "{\"file\":");
+        json_str(&b, o->s->file);
+        sbuf_printf(&b, ",\"line\":%d,\"client\":", st->line);
+        json_str(&b, name);
+        sbuf_puts(&b, ",\"action\":");
+        json_str(&b, action);
+        sbuf_printf(&b, ",\"result\":\"%s\"", result_name[result]);
+        if (f) {
+            sbuf_printf(&b, ",\"status\":%d,\"error\":", f->status);
+            json_str(&b, f->msg.text ? f->msg.text : "");
+            if (f->expected_line) {
+                sbuf_puts(&b, ",\"expected\":");
+                json_str(&b, f->expected_line);
+            }
+            if (f->nreceived || f->expected.text) {
+                sbuf_puts(&b, ",\"received\":[");
+                for (i = 0; i < f->nreceived; i++) {
+                    if (i)
+                        sbuf_puts(&b, ",");
+                    json_str(&b, f->received_line[i]);
+                }
+                sbuf_puts(&b, "]");
+            }
+            if (f->why.text) {
+                sbuf_puts(&b, ",\"differences\":");
+                json_str(&b, f->why.text);
+            }
+            if (f->diff.text) {
+                sbuf_puts(&b, ",\"diff\":");
+                json_str(&b, f->diff.text);
+            }
+        }
+        sbuf_puts(&b, "}\n");
+        return emit(&b);
+    }
+    if (o->tap) {
+        sbuf_printf(&b, "%s %zu - ", result == SCRIPT_FAIL ? "not ok" : "ok",
+                    ++o->tap_n);
+        sbuf_printf(&b, "%s:%d ", o->s->file, st->line);
+        /* a name may hold '#', which TAP would take for a directive */
+        for (i = 0; what[i]; i++)
+            sbuf_puts(&b, what[i] == '#' ? "\\#" : (char[2]){what[i], 0});
+        if (result == SCRIPT_SKIP)
+            sbuf_puts(&b, " # SKIP an earlier step failed");
+        sbuf_puts(&b, "\n");
+    } else {
+        sbuf_printf(&b, "%-4s  %s:%d  %s\n",
+                    result == SCRIPT_FAIL ? "FAIL" : result_name[result],
+                    o->s->file, st->line, what);
+    }
+    if (f) {
+        const char *pfx = o->tap ? "#   " : "      ";
+        char head[64];
+
+        sbuf_printf(&b, "%s%s %s\n", pfx, name,
+                    f->msg.text ? f->msg.text : "failed");
+        if (st->action == SCRIPT_RECEIVES_NOTHING) {
+            sbuf_printf(&b, "%sexpected: nothing; received:\n", pfx);
+            for (i = 0; i < f->nreceived; i++) {
+                sbuf_printf(&b, "%s  %zu:\n", pfx, i + 1);
+                add_lines(&b, o->tap ? "#     " : "        ",
+                          f->received[i]);
+            }
+        } else if (f->expected.text) {
+            snprintf(head, sizeof head, "%sexpected (line %d):\n", pfx,
+                     st->xml_line);
+            sbuf_puts(&b, head);
+            add_lines(&b, o->tap ? "#     " : "        ", f->expected.text);
+            sbuf_printf(&b, "%sreceived while waiting: %zu stanza%s\n", pfx,
+                        f->nreceived, f->nreceived == 1 ? "" : "s");
+            for (i = 0; i < f->nreceived; i++) {
+                sbuf_printf(&b, "%s  %zu:\n", pfx, i + 1);
+                add_lines(&b, o->tap ? "#     " : "        ",
+                          f->received[i]);
+            }
+        }
+        if (f->why.text) {
+            sbuf_printf(&b, "%sdifferences from received stanza %zu:\n",
+                        pfx, f->closest + 1);
+            add_lines(&b, o->tap ? "#     " : "        ", f->why.text);
+        }
+        if (f->diff.text) {
+            sbuf_printf(&b, "%sdiff (- expected, + received stanza %zu):\n",
+                        pfx, f->closest + 1);
+            add_lines(&b, o->tap ? "#     " : "        ", f->diff.text);
+        }
+    }
+    return emit_safe(&b);
+}
+
+int script_report_summary(struct script_report *o, size_t passed, size_t failed,
+                          size_t skipped, int fail_line)
+{
+    struct sbuf b = { NULL, 0, 0, 0 };
+    size_t n = passed + failed + skipped;
+
+    if (o->json) {
+        sbuf_puts(&b, "{\"file\":");
+        json_str(&b, o->s->file);
+        sbuf_printf(&b, ",\"result\":\"%s\",\"steps\":%zu,\"passed\":%zu,"
+                        "\"failed\":%zu,\"skipped\":%zu",
+                    failed ? "fail" : "pass", n, passed, failed, skipped);
+        if (failed)
+            sbuf_printf(&b, ",\"failed_line\":%d", fail_line);
+        sbuf_puts(&b, "}\n");
+        return emit(&b);
+    }
+    if (o->tap)
+        sbuf_puts(&b, "# ");
+    if (failed)
+        sbuf_printf(&b, "%s: FAILED at line %d: %zu passed, %zu failed, "
+                        "%zu skipped of %zu steps\n",
+                    o->s->file, fail_line, passed, failed, skipped, n);
+    else
+        sbuf_printf(&b, "%s: passed: %zu steps\n", o->s->file, n);
+    return emit_safe(&b);
+}
+
+void script_failure_free(struct script_failure *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->nreceived; i++) {
+        free(f->received[i]);
+        free(f->received_line[i]);
+    }
+    free(f->received);
+    free(f->received_line);
+    free(f->expected_line);
+    sbuf_free(&f->msg);
+    sbuf_free(&f->expected);
+    sbuf_free(&f->diff);
+    sbuf_free(&f->why);
+    memset(f, 0, sizeof *f);
+}
+

@@ -1,0 +1,249 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0014-script.sh - "xmpctl script": the scansion scripts of tests/scripts/
+# against a private Prosody (or ejabberd, t0205), every client in one
+# process: messages between two accounts, presence from a resource the
+# server chose, roster pushes, iq errors, "receives: nothing",
+# {scansion:any} and strict matching.  A script that expects the wrong
+# thing fails with status 83 and shows the diff; a script with a syntax
+# error is refused with its line before anything connects.
+#
+# The scripts name the test accounts; their passwords, made up when the
+# server starts, are filled in here (@ALICE_PASS@ and so on).
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
+
+SCRIPTS=$TESTS_SRCDIR/scripts
+MANPAGE=$TESTS_SRCDIR/../man/xmpctl-script.1
+
+# scripted NAME: tests/scripts/NAME.scs with the passwords filled in, as
+# NAME.scs here
+scripted() {
+	sed -e "s/@ALICE_PASS@/$ALICE_PASS/" -e "s/@BOB_PASS@/$BOB_PASS/" \
+		-e "s/@CAROL_PASS@/$CAROL_PASS/" "$SCRIPTS/$1.scs" >"$1.scs"
+}
+
+# run ARGS...: xmpctl script against the test server
+run() {
+	xmpctl --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" script "$@"
+}
+
+# long_options: the --long-options named in a text on stdin, sorted, unique
+long_options() {
+	sed 's/\\-/-/g' | grep -o -e '--[a-z][a-z0-9-]*' | sort -u
+}
+
+server_require
+
+# ---- before the server starts ---------------------------------------------------
+
+cat >syntax.scs <<'EOF'
+# a script with a mistake on line 12
+[Client] Alice
+	jid: alice@example.test
+	password: not-a-real-one
+
+---
+
+Alice connects
+
+Alice sends:
+	<message to='bob@example.test'>
+		<body>broken</bdy>
+	</message>
+EOF
+
+test_expect_success 'a syntax error is refused with its line, before connecting' '
+	# port 1 is closed: had anything connected, the status would be 69
+	expect_exit 65 xmpctl --server 127.0.0.1:1 script syntax.scs >out 2>err &&
+	test_grep "^xmpctl: syntax.scs:12: Alice sends: column [0-9]*: mismatched tag" err &&
+	test_must_be_empty out
+'
+
+test_expect_success 'every script is checked before the first one runs' '
+	cp syntax.scs other.scs &&
+	sed -i "s/^Alice connects/Alice connects\n\nBob receives: nothing/" other.scs &&
+	printf "[Client] Alice\n\tjid: alice@example.test\n\tpassword: x\n---\nAlice connects\n" >first.scs &&
+	expect_exit 65 xmpctl --server 127.0.0.1:1 script first.scs other.scs \
+		>out 2>err &&
+	test_grep "^xmpctl: other.scs:10: expected an action" err &&
+	test_must_be_empty out
+'
+
+test_expect_success 'other mistakes are refused with their line' '
+	printf "[Client] A\n\tjid: a@example.test\n\tpassword: pw-sekrit\n\tpasswd: pw-sekrit\n---\nA connects\n" >key.scs &&
+	expect_exit 65 xmpctl script key.scs 2>err &&
+	test_grep "key.scs:4: unknown key .passwd." err &&
+	test_grep ! "pw-sekrit" err &&
+	printf "[Client] A\n\tjid: a@example.test\n\tpassword: x\n---\nA connects\nA sends:\n\t<message to=\"\${B'"'"'s JID}\"/>\n" >var.scs &&
+	expect_exit 65 xmpctl script var.scs 2>err &&
+	test_grep "var.scs:7: unknown variable" err &&
+	printf "[Client] A\n\tjid: a@example.test\n\tpassword: x\n---\nA receives: nothing\n" >order.scs &&
+	expect_exit 65 xmpctl script order.scs 2>err &&
+	test_grep "order.scs:5: A is not connected here" err &&
+	printf "[Client] A\n\tjid: a@example.test\n\tpassword: x\nA connects\n" >header.scs &&
+	expect_exit 65 xmpctl script header.scs 2>err &&
+	test_grep "header.scs:4: expected .\[Client\] NAME." err
+'
+
+test_expect_code 64 '--wait takes seconds' 'xmpctl script --wait=soon syntax.scs'
+
+test_expect_success 'the man page names the options of script --help' '
+	xmpctl script --help >help &&
+	long_options <help >help-options &&
+	long_options <"$MANPAGE" >man-options &&
+	comm -23 help-options man-options >missing &&
+	test_must_be_empty missing
+'
+
+# ---- against the server -------------------------------------------------------
+
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
+
+test_expect_success 'messages, iq errors, {scansion:any} and strict matching' '
+	scripted messages &&
+	run messages.scs >out 2>err &&
+	test_grep "^pass  messages.scs:66  Alice receives:" out &&
+	test_grep "^messages.scs: passed: 14 steps" out &&
+	test_grep ! -i "fail" out
+'
+
+test_expect_success 'presence from a resource the server chose' '
+	scripted presence &&
+	run presence.scs >out 2>err &&
+	test_grep "^presence.scs: passed" out
+'
+
+test_expect_success 'roster pushes to the resource that asked for the roster' '
+	scripted roster &&
+	run roster.scs >out 2>err &&
+	test_grep "^roster.scs: passed" out
+'
+
+test_expect_success 'receives: nothing listens for --wait' '
+	scripted nothing &&
+	run --wait 2 nothing.scs >out 2>err &&
+	test_grep "^pass  nothing.scs:23  Carol receives: nothing" out &&
+	test_grep "^nothing.scs: passed" out
+'
+
+# A step that fails waits --wait for a stanza that matches; the tests that
+# look at what arrived keep the default (3 s), so that a slow run (valgrind)
+# still sees it arrive.  "receives: nothing" fails as soon as a stanza comes.
+test_expect_success 'receives: nothing fails when something comes' '
+	sed "s/type=\"headline\"/type=\"chat\"/; s/to=\"carol@example.test\"/to=\"\${Carol'"'"'s full JID}\"/" \
+		nothing.scs >something.scs &&
+	expect_exit 83 run --wait 30 something.scs >out 2>err &&
+	test_grep "^FAIL  something.scs:23  Carol receives: nothing" out &&
+	test_grep "Carol received 1 stanza, nothing was expected" out &&
+	test_grep "Not for a session without presence" out
+'
+
+test_expect_success 'a wrong expectation fails with 83, its line and a diff' '
+	scripted wrong &&
+	expect_exit 83 run wrong.scs >out 2>err &&
+	test_grep "^FAIL  wrong.scs:22  Bob receives:" out &&
+	test_grep "expected (line 23):" out &&
+	test_grep "received while waiting: 1 stanza" out &&
+	test_grep "^ *- *<body>Goodbye</body>" out &&
+	test_grep "^ *+ *<body>Hello</body>" out &&
+	test_grep "/message/body: text .Goodbye. expected, got .Hello." out &&
+	test_grep "^skip  wrong.scs:27  Bob disconnects" out &&
+	test_grep "^wrong.scs: FAILED at line 22: 3 passed, 1 failed, 2 skipped of 6 steps" out &&
+	test_grep "^xmpctl: wrong.scs:22: Bob received no stanza that matches within 3000 ms (1 received)" err
+'
+
+test_expect_success 'strict matching refuses what is not expected' '
+	sed "s/<body>Hello<\/body>/<body>Goodbye<\/body>/; s/type=\"chat\">\$/type=\"chat\" scansion:strict=\"true\">/" \
+		wrong.scs >strict.scs &&
+	expect_exit 83 run strict.scs >out 2>err &&
+	test_grep "attribute to=.* received, not expected (strict)" out &&
+	test_grep ! "attribute from=.*not expected" out
+'
+
+test_expect_success 'one script failing does not stop the next; TAP output' '
+	expect_exit 83 run --tap wrong.scs presence.scs >out 2>err &&
+	test_grep "^1\.\.16$" out &&
+	test_grep "^not ok 4 - wrong.scs:22 Bob receives:" out &&
+	test_grep "^ok 5 - wrong.scs:27 Bob disconnects # SKIP" out &&
+	test_grep "^ok 16 - presence.scs:" out &&
+	test_grep "^#  *- *<body>Goodbye</body>" out
+'
+
+test_expect_success 'JSON: one object per step and per script' '
+	expect_exit 83 run --wait 1 --format json wrong.scs >out 2>err &&
+	json_get out "o.get(\"result\")" >results &&
+	printf "pass\npass\npass\nfail\nskip\nskip\nfail\n" >expect &&
+	test_cmp expect results &&
+	json_get out "o[\"diff\"] if o.get(\"result\") == \"fail\" and \"line\" in o else None" >diff &&
+	test_grep "Goodbye" diff
+'
+
+test_expect_success '-v traces each client labelled by its name, no password' '
+	xmpctl -v --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
+		script wrong.scs >out 2>err
+	test_grep "^xmpctl: Alice: >> <message" err &&
+	test_grep "^xmpctl: Bob: << <message" err &&
+	test_grep ! -F "$ALICE_PASS" err &&
+	test_grep ! -F "$BOB_PASS" err &&
+	test_grep ! -F "$ALICE_PASS" out
+'
+
+test_expect_success 'a wrong password fails at connects with 77' '
+	sed "s/password: .*/password: not-$BOB_PASS/" wrong.scs >badpass.scs &&
+	expect_exit 77 run badpass.scs >out 2>err &&
+	test_grep "^FAIL  badpass.scs:13  Alice connects" out &&
+	test_grep "^xmpctl: badpass.scs:13: Alice cannot connect: " err &&
+	test_grep ! -F "not-$BOB_PASS" err &&
+	test_grep ! -F "not-$BOB_PASS" out
+'
+
+test_expect_success 'SIGINT ends the script: 130, the clients close first' '
+	printf "[Client] Carol\n\tjid: carol@example.test\n\tpassword: %s\n---\nCarol connects\n\nCarol receives: nothing\n\nCarol disconnects\n" \
+		"$CAROL_PASS" >long.scs &&
+	rm -f long.pid long.rc &&
+	{ XMPCTL_PIDFILE=long.pid run --wait 600 long.scs </dev/null >long.out 2>long.err
+	  echo $? >long.rc; } &
+	wait_for "grep -q \"^pass .*Carol connects\" long.out" 30 "Carol to connect" &&
+	kill -INT "$(cat long.pid)" &&
+	wait_for "test -s long.rc" 30 "the script to end" &&
+	test "$(cat long.rc)" = 130 &&
+	test_grep "^FAIL  long.scs:7  Carol receives: nothing" long.out &&
+	test_grep "Carol was interrupted by signal 2" long.out &&
+	test_grep "^skip  long.scs:9  Carol disconnects" long.out
+'
+
+# record ARGS...: alice's shell on a terminal of its own, the ping of
+# PING_LINE typed into it and then /quit
+PING_LINE="<iq type='get' id='rec-1'><ping xmlns='urn:xmpp:ping'/></iq>
+/quit"
+record() {
+	XMPCTL_PASSWORD=$ALICE_PASS "$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" \
+		"$PING_LINE" $TEST_WRAPPER "$XMPCTL" --server "127.0.0.1:$SERVER_PORT" \
+		--cafile "$TEST_CA" -j alice@example.test shell "$@"
+}
+
+test_expect_success 'shell --record writes the session as a script' '
+	record --record rec.scs >pty.out 2>pty.err &&
+	test_grep "^\[Client\] alice$" rec.scs &&
+	test_grep "^alice connects$" rec.scs &&
+	test_grep "^alice sends:$" rec.scs &&
+	test_grep "^	<iq .*id=.rec-1" rec.scs &&
+	test_grep "^alice receives:$" rec.scs &&
+	test_grep "^	<presence .*from=.\${alice.s full JID}" rec.scs &&
+	test_grep "^alice disconnects$" rec.scs &&
+	test_grep ! -F "$ALICE_PASS" rec.scs
+'
+
+test_expect_success '... which script replays, the password from its sources' '
+	XMPCTL_PASSWORD=$ALICE_PASS run rec.scs >out 2>err &&
+	test_grep "^rec.scs: passed" out
+'
+
+test_expect_success 'the scripts are read from stdin without FILE' '
+	run <presence.scs >out 2>err &&
+	test_grep "^stdin: passed" out
+'
+
+test_done

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test_script.c - the scansion script parser and the stanza matcher of
+ * "xmpctl script" (cli/script_parse.c, cli/script_match.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../cli/script.h"
+#include "tap.h"
+
+#define NS "xmlns:scansion='" SCRIPT_NS "' "
+
+static const struct {
+    const char *expected, *got;
+    int match;
+    const char *what;
+} cases[] = {
+    {"<message/>", "<message from='a@b/c' type='chat'/>", 1,
+     "extra attributes are allowed"},
+    {"<message type='chat'/>", "<message type='normal'/>", 0,
+     "an attribute value differs"},
+    {"<message type='chat'/>", "<message/>", 0, "an attribute is missing"},
+    {"<message id='{scansion:any}'/>", "<message id='x1'/>", 1,
+     "{scansion:any} takes any value"},
+    {"<message id='{scansion:any}'/>", "<message/>", 0,
+     "{scansion:any} needs the attribute"},
+    {"<message><body>hi</body></message>",
+     "<message><body>  hi\n</body></message>", 1,
+     "text is compared trimmed"},
+    {"<message><body>hi</body></message>",
+     "<message><body>ho</body></message>", 0, "text differs"},
+    {"<message><body>{scansion:any}</body></message>",
+     "<message><body>ho</body></message>", 1, "{scansion:any} as text"},
+    {"<message><body/></message>", "<message><body>x</body></message>", 0,
+     "an empty element matches only an empty one"},
+    {"<message/>", "<message><body>x</body><thread>t</thread></message>", 1,
+     "extra children are allowed"},
+    {"<iq><query xmlns='q'><a/><b/></query></iq>",
+     "<iq><query xmlns='q'><b/><c/><a/></query></iq>", 1,
+     "children match in any order"},
+    {"<iq><query xmlns='q'><a/><a/></query></iq>",
+     "<iq><query xmlns='q'><a/></query></iq>", 0,
+     "each expected child needs a received child of its own"},
+    {"<iq><query xmlns='q'/></iq>", "<iq><query xmlns='r'/></iq>", 0,
+     "namespaces differ"},
+    {"<presence " NS "scansion:strict='true' from='a@b'/>",
+     "<presence from='a@b' to='c@d'/>", 0, "strict: no extra attribute"},
+    {"<presence " NS "scansion:strict='true'/>",
+     "<presence><show>away</show></presence>", 0,
+     "strict: no extra child"},
+    {"<presence " NS "scansion:strict='true'><x " NS
+     "scansion:strict='false' xmlns='x'/></presence>",
+     "<presence><x xmlns='x' a='1'><y/></x></presence>", 1,
+     "strict='false' inside turns it off again"},
+    {"<message " NS "scansion:strict='true'><body>x</body></message>",
+     "<message><body a='1'>x</body></message>", 0,
+     "strict reaches the children"},
+    {"<presence " NS "scansion:strict='true' type='unavailable'/>",
+     "<presence type='unavailable'/>", 1,
+     "strict: the scansion attribute itself is not compared"},
+};
+
+static struct xmp_node *parse(const char *s)
+{
+    struct xmp_error e;
+    struct xmp_node *n = xmp_node_parse(s, strlen(s), &e);
+
+    if (!n)
+        diag("cannot parse %s: %s", s, e.msg);
+    return n;
+}
+
+static void test_match(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct xmp_node *e = parse(cases[i].expected), *g = parse(cases[i].got);
+        struct sbuf why = { NULL, 0, 0, 0 };
+        int d = e && g ? script_match(e, g, &why) : -1;
+
+        ok(e && g && (d == 0) == cases[i].match && (d == 0) == !why.text,
+           "%s", cases[i].what);
+        if (why.text && cases[i].match)
+            diag("%s", why.text);
+        sbuf_free(&why);
+        xmp_node_free(e);
+        xmp_node_free(g);
+    }
+}
+
+static void test_why(void)
+{
+    struct xmp_node *e = parse("<message><body>Goodbye</body></message>"),
+                    *g = parse("<message><body>Hello</body></message>");
+    struct sbuf why = { NULL, 0, 0, 0 }, pe = { NULL, 0, 0, 0 },
+                pg = { NULL, 0, 0, 0 }, diff = { NULL, 0, 0, 0 };
+
+    script_match(e, g, &why);
+    is_str(why.text, "/message/body: text 'Goodbye' expected, got 'Hello'\n",
+           "a difference names its path");
+    script_pretty(e, &pe);
+    script_pretty(g, &pg);
+    script_diff(pe.text, pg.text, &diff);
+    is_str(diff.text,
+           "  <message>\n-   <body>Goodbye</body>\n+   <body>Hello</body>\n"
+           "  </message>\n",
+           "the line diff");
+    sbuf_free(&why);
+    sbuf_free(&pe);
+    sbuf_free(&pg);
+    sbuf_free(&diff);
+    xmp_node_free(e);
+    xmp_node_free(g);
+}
+
+static const char script_ok[] =
+    "# A title\n"
+    "[Client] Juliet\n"
+    "\tjid: juliet@example.org\n"
+    "\tpassword: pw\n"
+    "\n"
+    "[Client] Juliet's phone\n"
+    "\tjid: juliet@example.org\n"
+    "\tpassword: pw\n"
+    "\tresource: mobile\n"
+    "---------\n"
+    "\n"
+    "Juliet connects\n"
+    "Juliet's phone connects\n"
+    "\n"
+    "Juliet sends:\n"
+    "\t<message to=\"${Juliet's phone's full JID}\" from='${Juliet's JID}'>\n"
+    "\t\t<body>hi</body>\n"
+    "\n"
+    "\t</message>\n"
+    "# a comment\n"
+    "Juliet's phone receives: nothing\n"
+    "Juliet disconnects\n";
+
+static void test_parse(void)
+{
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"[Client] A\n\tjid: a@b\n", "2: the header has no end"},
+        {"[Client] A\n\tjid: a@b\n\tfoo: 1\n---\nA connects\n",
+         "3: unknown key 'foo'"},
+        {"[Room] A\n---\n", "1: unknown block"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA sends:\n\t<a>\n",
+         "6: A sends: "},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA sends:\n\t<a/><b/>\n",
+         "6: A sends: needs exactly one element"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA receives:\n"
+         "\t<a>\n\t\t<b>\n\t</a>\n",
+         "8: A receives: column 4: mismatched tag"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA sends:\n\t<a x='${B's JID}'/>\n",
+         "6: unknown variable"},
+        {"[Client] A\n\tjid: a@b\n---\nA disconnects\n",
+         "4: A is not connected here"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA connects\n",
+         "5: A connects, but is connected already"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA dances\n",
+         "5: unknown action"},
+        {"[Client] A\n\tjid: not a jid@@\n---\nA connects\n",
+         "1: client 'A': invalid jid"},
+        {"[Client] A\n\tjid: a@b\n---\nA connects\nA sends:\n",
+         "5: sends: needs the XML"},
+    };
+    struct script s;
+    const struct xmp_node *el;
+    struct xmp_node *holder;
+    const char *full[2] = { "juliet@example.org/x", "juliet@example.org/mobile" };
+    char err[600], *xml;
+    size_t i;
+
+    ok(script_parse("t.scs", script_ok, strlen(script_ok), &s, err,
+                    sizeof err) == 0,
+       "a good script parses");
+    is_str(s.title, "A title", "its title");
+    ok(s.nclients == 2 && s.nsteps == 5, "two clients, five steps");
+    ok(s.steps[2].action == SCRIPT_SENDS && s.steps[2].line == 15 &&
+           s.steps[2].xml_line == 16,
+       "sends: on line 15, its XML from line 16");
+    ok(s.steps[3].action == SCRIPT_RECEIVES_NOTHING && s.steps[3].client == 1,
+       "the longest client name wins");
+    el = script_element(&s, &s.steps[2], full, &holder, err, sizeof err);
+    xml = el ? xmp_node_to_line(el, "jabber:client") : NULL;
+    is_str(xml,
+           "<message to='juliet@example.org/mobile' from='juliet@example.org'>"
+           "<body>hi</body></message>",
+           "variables are replaced");
+    free(xml);
+    xmp_node_free(holder);
+    script_free(&s);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = script_parse("t.scs", bad[i].text, strlen(bad[i].text), &s,
+                              err, sizeof err);
+
+        ok(rc < 0 && strncmp(err, bad[i].err, strlen(bad[i].err)) == 0,
+           "refused: %s", bad[i].err);
+        if (rc == 0)
+            script_free(&s);
+        else if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+            diag("got: %s", err);
+    }
+}
+
+int main(void)
+{
+    test_match();
+    test_why();
+    test_parse();
+    return tap_done();
+}
