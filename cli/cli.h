@@ -46,8 +46,9 @@ enum out_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_XML };
 struct cli_opts {
     char *jid, *account, *config, *resource, *server, *cafile, *mech;
     char *password_file, *password_command;
+    char *pin, *client_cert, *client_key;
     char *cfg_password_command, *cfg_password; /* from the config file */
-    int direct_tls, insecure, verbose, timeout_s;
+    int direct_tls, insecure, verbose, timeout_s, tofu;
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -131,6 +132,15 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
+/* config.c: may only its owner (or root) change the file at path?  0, or
+ * EXIT_CONFIG after saying why.  secret: nobody else may read it either. */
+int cli_check_owner(const char *path, int secret);
+
+/* known.c: the xmp_key_fn of --tofu (ud unused): the first key seen for a
+ * domain is recorded in $XDG_DATA_HOME/xmpctl/known_servers, a later
+ * different one refused (XMP_ETLS). */
+enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
+                           const char *pin, struct xmp_error *err);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

@@ -172,8 +172,12 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->server = dup_opt(opts->server, &bad);
     s->cafile = dup_opt(opts->cafile, &bad);
     s->mech_opt = dup_opt(opts->mech, &bad);
+    s->pin = dup_opt(opts->pin, &bad);
+    s->client_cert = dup_opt(opts->client_cert, &bad);
+    s->client_key = dup_opt(opts->client_key, &bad);
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
+    s->o.pin = s->o.client_cert = s->o.client_key = NULL;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
@@ -183,6 +187,14 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                         xmp_xml_check_text(s->resource, strlen(s->resource),
                                            err) != XMP_OK)) {
         xmp_error_set(err, XMP_EDATA, "invalid resource '%s'", s->resource);
+        goto fail;
+    }
+    if (s->pin && tls_pins_check(s->pin, err) != XMP_OK)
+        goto fail;
+    if (!s->client_cert != !s->client_key) {
+        xmp_error_set(err, XMP_EUSAGE,
+                      "a client certificate needs both its certificate "
+                      "and its key file");
         goto fail;
     }
     if (s->o.timeout_ms <= 0)
@@ -221,6 +233,9 @@ void xmp_session_free(struct xmp_session *s)
     free(s->server);
     free(s->cafile);
     free(s->mech_opt);
+    free(s->pin);
+    free(s->client_cert);
+    free(s->client_key);
     free(s->sasl_offered);
     free(s->bound);
     free(s->pending_id);
@@ -330,6 +345,10 @@ void xmp_session_get_info(const struct xmp_session *s,
         i->cert_issuer = s->tlsinfo.issuer;
         i->cert_not_after = s->tlsinfo.not_after;
         i->cert_verified = s->tlsinfo.verified;
+        i->cert_pin = s->tlsinfo.pin;
+        i->cert_key = s->tlsinfo.key_type;
+        i->cert_key_bits = s->tlsinfo.key_bits;
+        i->cert_sig_alg = s->tlsinfo.sig_alg;
     }
     i->sasl_mech = s->authenticated ? s->mech : NULL;
     i->features = s->st.features;

@@ -72,6 +72,7 @@ struct xmp_session {
     struct xmp_jid jid;
     char *bare;
     char *resource, *server, *cafile, *mech_opt;
+    char *pin, *client_cert, *client_key;
     enum session_state state;
     struct xmp_error err;
     int64_t wait_since;    /* negotiation: when we began waiting */

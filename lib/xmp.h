@@ -216,6 +216,14 @@ typedef void (*xmp_trace_fn)(void *ud, enum xmp_trace_dir dir,
 
 struct xmp_trust;
 
+/* Called once the TLS handshake has finished and the pins matched,
+ * before anything goes over the encrypted stream: domain is the XMPP
+ * domain, key_type "RSA" or "EC", pin the key's "sha256//BASE64".
+ * Anything but XMP_OK (err filled) fails the session with that error. */
+typedef enum xmp_err (*xmp_key_fn)(void *ud, const char *domain,
+                                   const char *key_type, const char *pin,
+                                   struct xmp_error *err);
+
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
     const char *resource; /* NULL: the one in jid, else the server's choice */
@@ -227,6 +235,18 @@ struct xmp_session_opts {
      * loads cafile itself at the TLS handshake. */
     struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
+    /* Public-key pins, "sha256//BASE64" separated by ';' (the SHA-256 of
+     * the server's DER SubjectPublicKeyInfo, as curl's --pinnedpubkey):
+     * the key must match one, in addition to the certificate checks.  A
+     * mismatch fails with XMP_ETLS right after the TLS handshake.  NULL:
+     * no pin. */
+    const char *pin;
+    xmp_key_fn check_key; /* NULL: none */
+    void *check_key_ud;
+    /* A client certificate and its key (PEM files, key unencrypted),
+     * presented in TLS; with them, SASL EXTERNAL (RFC 6120 §6.3.4,
+     * XEP-0178) is used when the server offers it.  NULL: none. */
+    const char *client_cert, *client_key;
     const char *mech;     /* NULL: strongest offered; else force this one */
     /* How long to wait: for a connection, from xmp_session_start until
      * one exists (DNS and every connect attempt included); for each
@@ -260,6 +280,10 @@ struct xmp_session_info {
     const char *cert_issuer;
     const char *cert_not_after; /* "YYYY-MM-DD HH:MM:SS UTC" */
     int cert_verified;       /* 0 only with insecure */
+    const char *cert_pin;    /* "sha256//BASE64" of the server's key */
+    const char *cert_key;    /* "RSA", "EC" */
+    unsigned cert_key_bits;
+    const char *cert_sig_alg; /* "RSA with SHA-256" */
     const char *sasl_mech;
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */
