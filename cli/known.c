@@ -154,6 +154,7 @@ enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
     char *dir = NULL, *path = NULL, *data = NULL, *line = NULL;
     char *p, *nl, known[128] = "";
     size_t len, lineno = 0, known_line = 0;
+    struct stat st;
     enum xmp_err rc = XMP_OK;
 
     (void)ud;
@@ -169,8 +170,14 @@ enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
         rc = xmp_error_set(err, XMP_ENOMEM, "out of memory");
         goto out;
     }
-    if (access(path, F_OK) == 0 && cli_check_owner(path, 0) != 0) {
-        rc = xmp_error_set(err, XMP_EIO, "refusing to use %s", path);
+    /* as for the config file: whoever can change it picks our keys */
+    if (stat(path, &st) == 0 &&
+        ((st.st_uid != geteuid() && st.st_uid != 0) ||
+         (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+        rc = xmp_error_set(err, XMP_EIO,
+                           "%s can be changed by other users; refusing to "
+                           "use it (run 'chmod go-w %s')",
+                           path, path);
         goto out;
     }
     if (slurp(path, &data, &len) < 0) {

@@ -299,6 +299,10 @@ int cli_session_open(struct cli *c)
                  "anyone on the path can read and change this session");
         c->warned_insecure = 1;
     }
+    if (c->o.pin && xmp_pins_check(c->o.pin, &err) != XMP_OK) {
+        cli_error("%s", err.msg);
+        return EXIT_USAGE;
+    }
     /* A private key others can read or change is no longer ours alone;
      * a certificate others can change lets them pick our identity. */
     if (c->o.client_cert && !c->o.client_key) {

@@ -211,6 +211,11 @@ fail:
     return NULL;
 }
 
+enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err)
+{
+    return tls_pins_check(pins, err);
+}
+
 void xmp_session_free(struct xmp_session *s)
 {
     if (!s)

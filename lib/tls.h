@@ -37,7 +37,7 @@ struct tls_params {
 };
 
 /* "sha256//" and the base64 of a SHA-256 digest, and a NUL */
-#define TLS_PIN_MAX 52
+#define TLS_PIN_MAX 53
 
 struct tls_info {
     char version[16];      /* "TLSv1.2" */

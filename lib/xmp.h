@@ -224,6 +224,10 @@ typedef enum xmp_err (*xmp_key_fn)(void *ud, const char *domain,
                                    const char *key_type, const char *pin,
                                    struct xmp_error *err);
 
+/* Is pins a valid value for xmp_session_opts.pin?  XMP_OK, or XMP_EUSAGE
+ * naming the bad entry. */
+enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
+
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
     const char *resource; /* NULL: the one in jid, else the server's choice */
