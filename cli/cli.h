@@ -72,6 +72,7 @@ struct cli {
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
+    int check;               /* login --check: main runs cli_check */
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -204,6 +205,9 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item);
  * values left out); NULL-terminated.  Returns 0 or -1 as above. */
 int out_json_pairs(const char *first_key, ...);
 
+/* Write s to stdout as a JSON string, quoted and escaped. */
+void out_json_string(const char *s);
+
 /* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
  * frees) and *len, -1 when there is more (nothing kept), or an exit
  * status (reported). */
@@ -302,6 +306,9 @@ int cli_stdin_watchable(const struct cli *c);
 /* The prompt (repl.c): log in, then read commands and XML from the
  * terminal until /quit or end of input.  Returns the exit status. */
 int cli_repl(struct cli *c);
+/* login --check (check.c): log in to every server of the domain in turn
+ * and report on each.  Returns the exit status. */
+int cli_check(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -340,6 +347,6 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
-    roster_options, presence_options;
+    roster_options, presence_options, login_options;
 
 #endif

@@ -213,12 +213,49 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
     return r;
 }
 
+/* What each stage offered, for a person checking the server: the
+ * plaintext stream (and its mechanisms, which should be none), the TLS
+ * stream before authentication. */
+static enum xmp_err keep_features(struct xmp_session *s,
+                                  const struct xmp_node *f)
+{
+    const struct xmp_node *c, *m;
+    struct buf b = BUF_INIT;
+    char *t;
+
+    if (s->authenticated)
+        return XMP_OK;
+    if (transport_is_tls(s->st.tp)) {
+        free(s->feat_preauth);
+        return (s->feat_preauth = strdup(s->st.features)) ? XMP_OK
+                                                          : XMP_ENOMEM;
+    }
+    free(s->feat_plain);
+    if (!(s->feat_plain = strdup(s->st.features)))
+        return XMP_ENOMEM;
+    if ((c = xmp_node_child(f, NS_SASL, "mechanisms")))
+        for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
+            if (!node_is(m, NS_SASL, "mechanism"))
+                continue;
+            if (!(t = xmp_node_text(m)))
+                break;
+            buf_printf(&b, "%s%s", b.len ? " " : "", t);
+            free(t);
+        }
+    free(s->mechs_plain);
+    s->mechs_plain = buf_take(&b);
+    if (!s->mechs_plain)
+        s->mechs_plain = strdup("");
+    return s->mechs_plain ? XMP_OK : XMP_ENOMEM;
+}
+
 static enum xmp_err on_features(struct xmp_session *s,
                                 const struct xmp_node *f)
 {
     const struct xmp_node *c;
 
-    if (stream_note_features(&s->st, f) != XMP_OK)
+    if (stream_note_features(&s->st, f) != XMP_OK ||
+        keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
 
     if (!transport_is_tls(s->st.tp)) {

@@ -211,6 +211,34 @@ fail:
     return NULL;
 }
 
+enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
+                             size_t *n, struct xmp_error *err)
+{
+    struct net_target *t = NULL;
+    size_t i, k = 0;
+    enum xmp_err r;
+
+    *out = NULL;
+    *n = 0;
+    if ((r = net_resolve(domain, &t, &k, err)) != XMP_OK)
+        return r;
+    if (k && !(*out = calloc(k, sizeof **out))) {
+        free(t);
+        return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < k; i++) {
+        snprintf((*out)[i].host, sizeof (*out)[i].host, "%s", t[i].host);
+        (*out)[i].port = t[i].port;
+        (*out)[i].priority = t[i].priority;
+        (*out)[i].weight = t[i].weight;
+        (*out)[i].direct_tls = t[i].direct_tls;
+        (*out)[i].found_by = t[i].found_by;
+    }
+    *n = k;
+    free(t);
+    return XMP_OK;
+}
+
 enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err)
 {
     return tls_pins_check(pins, err);
@@ -242,6 +270,9 @@ void xmp_session_free(struct xmp_session *s)
     free(s->client_cert);
     free(s->client_key);
     free(s->sasl_offered);
+    free(s->feat_plain);
+    free(s->feat_preauth);
+    free(s->mechs_plain);
     free(s->bound);
     free(s->pending_id);
     free(s);
@@ -355,6 +386,13 @@ void xmp_session_get_info(const struct xmp_session *s,
         i->cert_key_bits = s->tlsinfo.key_bits;
         i->cert_sig_alg = s->tlsinfo.sig_alg;
     }
+    if (s->tlsinfo.version[0]) {
+        i->chain = s->tlsinfo.chain;
+        i->chain_len = s->tlsinfo.chain_len;
+    }
+    i->features_before_tls = s->feat_plain;
+    i->features_before_auth = s->feat_preauth;
+    i->sasl_offered_before_tls = s->mechs_plain;
     i->sasl_mech = s->authenticated ? s->mech : NULL;
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;

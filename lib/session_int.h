@@ -93,6 +93,7 @@ struct xmp_session {
     struct sasl *sasl;
     const char *mech;
     char *sasl_offered;
+    char *feat_plain, *feat_preauth, *mechs_plain; /* for the info */
     int authenticated;
     int session_required;
     char *pending_id;

@@ -55,6 +55,8 @@ struct tls_info {
     /* the XMPP addresses (id-on-xmppAddr, RFC 6120 §13.7.1.4) our own
      * certificate claims, space-separated, "" if none */
     char client_jids[256];
+    struct xmp_cert_info chain[XMP_CHAIN_MAX]; /* the server's, leaf first */
+    size_t chain_len;
 };
 
 struct tls;

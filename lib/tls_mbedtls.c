@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
@@ -933,8 +934,42 @@ void tls_close_notify(struct tls *t)
     (void)mbedtls_ssl_close_notify(&t->ssl);
 }
 
+/* X.509 times are UTC: seconds since 1970 without the local zone */
+static int64_t x509_epoch(const mbedtls_x509_time *tm)
+{
+    struct tm t;
+
+    memset(&t, 0, sizeof t);
+    t.tm_year = tm->year - 1900;
+    t.tm_mon = tm->mon - 1;
+    t.tm_mday = tm->day;
+    t.tm_hour = tm->hour;
+    t.tm_min = tm->min;
+    t.tm_sec = tm->sec;
+    return (int64_t)timegm(&t);
+}
+
+static void cert_info(const mbedtls_x509_crt *c, struct xmp_cert_info *ci)
+{
+    dn_text(&c->subject, ci->subject, sizeof ci->subject);
+    dn_text(&c->issuer, ci->issuer, sizeof ci->issuer);
+    fmt_time(&c->valid_from, ci->not_before, sizeof ci->not_before);
+    fmt_time(&c->valid_to, ci->not_after, sizeof ci->not_after);
+    ci->not_after_epoch = x509_epoch(&c->valid_to);
+    snprintf(ci->key_type, sizeof ci->key_type, "%s",
+             mbedtls_pk_get_name(&c->pk));
+    ci->key_bits = (unsigned)mbedtls_pk_get_bitlen(&c->pk);
+    if (mbedtls_x509_sig_alg_gets(ci->sig_alg, sizeof ci->sig_alg,
+                                  &c->sig_oid, c->sig_pk, c->sig_md,
+                                  c->sig_opts) < 0)
+        snprintf(ci->sig_alg, sizeof ci->sig_alg, "unknown");
+    /* RFC 6194, SHAttered: SHA-1 signatures can be forged */
+    ci->sig_weak = c->sig_md == MBEDTLS_MD_SHA1 || c->sig_md == MBEDTLS_MD_MD5;
+}
+
 void tls_get_info(const struct tls *t, struct tls_info *info)
 {
+    const mbedtls_x509_crt *c;
     const mbedtls_x509_crt *peer;
     const char *s;
 
@@ -960,6 +995,9 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
                                       peer->sig_md, peer->sig_opts) < 0)
             snprintf(info->sig_alg, sizeof info->sig_alg, "unknown");
     }
+    for (c = peer; c && c->raw.p && info->chain_len < XMP_CHAIN_MAX;
+         c = c->next)
+        cert_info(c, &info->chain[info->chain_len++]);
     snprintf(info->pin, sizeof info->pin, "%s", t->pin);
     info->client_cert = t->have_own;
     snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);

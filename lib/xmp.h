@@ -224,6 +224,20 @@ typedef enum xmp_err (*xmp_key_fn)(void *ud, const char *domain,
                                    const char *key_type, const char *pin,
                                    struct xmp_error *err);
 
+/* A server the DNS names for a domain (RFC 6120 §3.2.1, XEP-0368). */
+struct xmp_srv_target {
+    char host[256];
+    unsigned port, priority, weight;
+    int direct_tls;        /* from _xmpps-client._tcp */
+    const char *found_by;  /* "SRV _xmpps-client._tcp", "SRV
+                              _xmpp-client._tcp", "fallback" (no record) */
+};
+/* Look up both kinds of SRV records of domain (blocks for as long as DNS
+ * takes), in the order a session would try them.  *out is the caller's
+ * to free, *n entries. */
+enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
+                             size_t *n, struct xmp_error *err);
+
 /* Is pins a valid value for xmp_session_opts.pin?  XMP_OK, or XMP_EUSAGE
  * naming the bad entry. */
 enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
@@ -268,6 +282,20 @@ struct xmp_session_opts {
     void *trace_ud;
 };
 
+/* One certificate of the chain the server sent, leaf first. */
+#define XMP_CHAIN_MAX 8
+struct xmp_cert_info {
+    char subject[256];
+    char issuer[256];
+    char not_before[32];     /* "YYYY-MM-DD HH:MM:SS UTC" */
+    char not_after[32];
+    int64_t not_after_epoch; /* the same, in seconds since 1970 */
+    char key_type[16];       /* "RSA", "EC" */
+    unsigned key_bits;
+    char sig_alg[32];        /* "RSA with SHA-256" */
+    int sig_weak;            /* signed with MD5 or SHA-1 */
+};
+
 /* What a person debugging a server wants to know about a session. */
 struct xmp_session_info {
     const char *domain;      /* the XMPP domain: what the certificate is for */
@@ -288,6 +316,14 @@ struct xmp_session_info {
     const char *cert_key;    /* "RSA", "EC" */
     unsigned cert_key_bits;
     const char *cert_sig_alg; /* "RSA with SHA-256" */
+    const struct xmp_cert_info *chain; /* as the server sent it */
+    size_t chain_len;
+    /* <stream:features/> in short names: of the plaintext stream (NULL
+     * with direct TLS), of the TLS stream before authentication; the
+     * mechanisms offered in plaintext ("" for none) */
+    const char *features_before_tls;
+    const char *features_before_auth;
+    const char *sasl_offered_before_tls;
     const char *sasl_mech;
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */
