@@ -193,4 +193,58 @@ test_expect_success '--client-cert without --client-key is a usage error (64)' '
 	test_grep "needs --client-key" err
 '
 
+# ---- login --check: what is weak -----------------------------------------------
+
+# a certificate signed with SHA-1 that expires in 5 days
+mkdir weak &&
+openssl req -x509 -newkey rsa:2048 -nodes -days 5 -sha1 -subj /CN=example.test \
+	-addext subjectAltName=DNS:example.test -keyout weak/key.pem \
+	-out weak/cert.pem >/dev/null 2>&1 ||
+	bail_out 'cannot make a SHA-1 certificate with openssl'
+cat >weak.script <<SCRIPT
+expect <stream:stream
+send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism></mechanisms></stream:features>
+expect <starttls
+starttls $TEST_TMP/weak/cert.pem $TEST_TMP/weak/key.pem
+expect <stream:stream
+send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
+expect </auth>
+send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>
+expect <stream:stream
+send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>
+expect </iq>
+SCRIPT
+{ script_bound alice@example.test/r; script_goodbye; } >>weak.script
+
+test_expect_success 'login --check warns of PLAIN before TLS, SHA-1 and near expiry' '
+	fake weak &&
+	run weak --insecure login --check &&
+	test_grep "^plaintext  *features: tls sasl; mechanisms: SCRAM-SHA-1 PLAIN\$" weak.out &&
+	test_grep "^chain  *0: CN=example\.test; issuer CN=example\.test; .* ([45] days left); RSA 2048 bits; signed RSA with SHA1\$" weak.out &&
+	test_grep "^features  *after authentication: bind sm:3\$" weak.out &&
+	test_grep "^warning  *127\.0\.0\.1:[0-9]*: PLAIN is offered before TLS" weak.out &&
+	test_grep "^warning  *127\.0\.0\.1:[0-9]*: certificate 0 (CN=example\.test) is signed with RSA with SHA1, which can be forged\$" weak.out &&
+	test_grep "^warning  *127\.0\.0\.1:[0-9]*: certificate 0 (CN=example\.test) expires on .* ([45] days)\$" weak.out
+'
+
+cp weak.script weakj.script
+test_expect_success 'login --check --format json has the same warnings' '
+	fake weakj &&
+	run weakj --insecure --format json login --check &&
+	"$PYTHON" -c "
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+t = [o for o in objs if o[\"kind\"] == \"target\"]
+assert len(t) == 1 and t[0][\"found_by\"] == \"--server\", objs
+assert t[0][\"sasl_offered_before_tls\"] == \"SCRAM-SHA-1 PLAIN\", t
+assert t[0][\"chain\"][0][\"signature\"] == \"RSA with SHA1\", t
+assert t[0][\"verified\"] is False, t
+w = [o[\"text\"] for o in objs if o[\"kind\"] == \"warning\"]
+assert len(w) == 3, w
+assert any(\"PLAIN is offered before TLS\" in x for x in w), w
+assert any(\"SHA1\" in x for x in w), w
+assert any(\"expires on\" in x for x in w), w
+" weakj.out
+'
+
 test_done

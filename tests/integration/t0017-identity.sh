@@ -78,4 +78,88 @@ test_expect_success 'a changed key is refused, both pins shown, no SASL (79)' '
 	test_grep ! "<auth" err
 '
 
+# ---- login --check ------------------------------------------------------------
+
+dns_pid=
+test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
+# dns RECORD...: (re)start the fake DNS server with these SRV records.
+dns() {
+	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null && wait "$dns_pid" 2>/dev/null
+	rm -f dns.port
+	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
+	dns_pid=$!
+	wait_for "test -s dns.port" 20 "the fake DNS server" &&
+	XMPCTL_DNS_SERVER=127.0.0.1:$(cat dns.port) &&
+	export XMPCTL_DNS_SERVER
+}
+
+test_expect_success 'login --check reports both kinds of SRV records and every target' '
+	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out 2>err &&
+	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: localhost port $PROSODY_TLS_PORT (priority 1, weight 0)\$" out &&
+	test_grep "^srv  *_xmpp-client\._tcp\.example\.test: localhost port $PROSODY_PORT (priority 5, weight 0)\$" out &&
+	test_grep "^target  *localhost port $PROSODY_TLS_PORT (SRV _xmpps-client\._tcp, direct TLS)\$" out &&
+	test_grep "^target  *localhost port $PROSODY_PORT (SRV _xmpp-client\._tcp, STARTTLS)\$" out &&
+	test "$(grep -c "^jid  *alice@example\.test/" out)" = 2
+'
+
+test_expect_success '... with the chain, TLS, pin and the features at each stage' '
+	test_grep "^tls  *TLSv1\.2 TLS-ECDHE-" out &&
+	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test CA; valid .* to .* (1 days left); RSA 2048 bits; signed ECDSA with SHA256\$" out &&
+	test_grep "^pin  *$PIN\$" out &&
+	test_grep "^plaintext  *features: tls; mechanisms: none\$" out &&
+	test_grep "^features  *before authentication: sasl" out &&
+	test_grep "^sasl  *SCRAM-SHA-1 (offered: " out &&
+	test_grep "^features  *after authentication: .*bind" out
+'
+
+test_expect_success '... and warns of a certificate expiring within 14 days' '
+	test_grep "^warning  *localhost port $PROSODY_PORT: certificate 0 (CN=example\.test) expires on .* (1 days)\$" out &&
+	test_grep ! "no _xmpps-client" out
+'
+
+test_expect_success 'login --check warns when there is no direct-TLS record' '
+	dns "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-nodirect &&
+	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: none\$" out-nodirect &&
+	test_grep "^warning  *example\.test has no _xmpps-client\._tcp records: no direct TLS (XEP-0368)\$" out-nodirect
+'
+
+test_expect_success 'login --check --format json: one object per record, target and warning' '
+	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" --format json login --check >out.json &&
+	"$PYTHON" -c "
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [o[\"kind\"] for o in objs]
+assert kinds.count(\"srv\") == 2, kinds
+targets = [o for o in objs if o[\"kind\"] == \"target\"]
+assert len(targets) == 2, kinds
+for t in targets:
+    assert t[\"verified\"] is True, t
+    assert t[\"pin\"] == sys.argv[2], t
+    assert t[\"chain\"][0][\"subject\"] == \"CN=example.test\", t
+    assert t[\"chain\"][0][\"days_left\"] == 1, t
+    assert t[\"chain\"][0][\"key_bits\"] == 2048, t
+    assert \"bind\" in t[\"features_after_auth\"], t
+    assert \"error\" not in t, t
+assert {t[\"tls_mode\"] for t in targets} == {\"direct\", \"starttls\"}
+st = [t for t in targets if t[\"tls_mode\"] == \"starttls\"][0]
+assert st[\"features_before_tls\"] == \"tls\" and st[\"sasl_offered_before_tls\"] == \"\", st
+assert any(o[\"kind\"] == \"warning\" and \"expires on\" in o[\"text\"] for o in objs)
+" out.json "$PIN"
+'
+
+test_expect_success 'login --check: a target that fails is reported, and sets the status' '
+	dead=$("$PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	dns "_xmpp-client._tcp.example.test=1:0:$dead:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	expect_exit 69 xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-dead &&
+	test_grep "^target  *localhost port $dead " out-dead &&
+	test_grep "^error  *" out-dead &&
+	test_grep "^jid  *alice@example\.test/" out-dead
+'
+
 test_done
