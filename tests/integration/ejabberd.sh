@@ -20,6 +20,9 @@
 # and, as prosody.sh (pki.sh): ALICE_PASS BOB_PASS CAROL_PASS, TEST_CA
 # (which signed its certificate for example.test) and OTHER_CA.
 #
+# With EJABBERD_CLIENT_CA set (a CA file), the STARTTLS port asks clients
+# for a certificate signed by it and offers SASL EXTERNAL.
+#
 # How the Debian package (23.01) is driven here, as root and beside a
 # system ejabberd that may or may not run:
 # - ejabberdctl takes --config-dir, --ctl-config, --logs, --spool and
@@ -116,8 +119,14 @@ EOF
 	# host) from the hosts file, no DNS
 	printf '%s\n' '{lookup, [file, native]}.' \
 		'{host, {127,0,0,1}, ["localhost"]}.' >"$EJABBERD_DIR/inetrc"
+	_ec_verify= _ec_cafile=
+	if [ -n "${EJABBERD_CLIENT_CA:-}" ]; then
+		_ec_verify='    tls_verify: true'
+		_ec_cafile="c2s_cafile: \"$EJABBERD_CLIENT_CA\""
+	fi
 	cat >"$EJABBERD_DIR/ejabberd.yml" <<EOF
 # private test instance: loopback only, throwaway accounts
+$_ec_cafile
 hosts:
   - example.test
 loglevel: $EJABBERD_LOGLEVEL
@@ -141,6 +150,7 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
+$_ec_verify
   -
     port: $EJABBERD_TLS_PORT
     ip: "127.0.0.1"
