@@ -270,9 +270,11 @@ static int ready(void *ud)
     return xmp_session_phase(ud) == XMP_PHASE_READY;
 }
 
-/* Log in to t, report it; the exit status of that login. */
+/* Log in to t, report it; the exit status of that login.  *stop: no
+ * session could even be set up (reported), the next target would fail
+ * alike. */
 static int check_target(struct cli *c, const struct xmp_srv_target *t,
-                        time_t now, struct warnings *w)
+                        time_t now, struct warnings *w, int *stop)
 {
     struct xmp_session_info i;
     const struct xmp_error *e = NULL;
@@ -295,8 +297,10 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
     else
         snprintf(where, sizeof where, "%s", t->host);
     if ((rc = cli_session_open(c)) != EXIT_OK) {
-        if (!c->session)
+        if (!c->session) {
+            *stop = 1;
             return rc;
+        }
     } else if (xmp_session_run(c->session, ready, c->session, -1) !=
                XMP_OK) {
         e = xmp_session_error(c->session);
@@ -334,7 +338,7 @@ int cli_check(struct cli *c)
     char *server = c->o.server ? strdup(c->o.server) : NULL;
     int given_direct = c->o.direct_tls;
     size_t n = 0, k, s;
-    int rc = EXIT_OK, r, direct = 0, first;
+    int rc = EXIT_OK, r, direct = 0, first, stop = 0;
     time_t now = time(NULL);
 
     if (!c->o.jid) {
@@ -402,8 +406,8 @@ int cli_check(struct cli *c)
                      "TLS (XEP-0368)", jid.domain);
     }
     xmp_jid_clear(&jid);
-    for (k = 0; k < n; k++) {
-        r = check_target(c, &t[k], now, &w);
+    for (k = 0; k < n && !stop; k++) {
+        r = check_target(c, &t[k], now, &w, &stop);
         if (r && !rc)
             rc = r;
     }
