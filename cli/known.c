@@ -81,10 +81,13 @@ static int slurp(const char *path, char **out, size_t *len)
     *len = 0;
     if (!(f = fopen(path, "r")))
         return errno == ENOENT ? 0 : -1;
-    if (fstat(fileno(f), &st) < 0 || st.st_size > KNOWN_SIZE_MAX) {
-        if (st.st_size > KNOWN_SIZE_MAX)
-            errno = EFBIG;
+    if (fstat(fileno(f), &st) < 0) {
         fclose(f);
+        return -1;
+    }
+    if (st.st_size > KNOWN_SIZE_MAX) {
+        fclose(f);
+        errno = EFBIG;
         return -1;
     }
     if (!(b = malloc((size_t)st.st_size + 1))) {
