@@ -3,8 +3,9 @@
 # t0017-identity.sh - the server's key against a private Prosody: a pin
 # (--pin, also from the config file), trust on first use (--tofu).  A key
 # that does not match ends the session before any SASL byte.
-# (SASL EXTERNAL is tested against the fake server, t0104: Debian's Prosody
-# 0.12 needs a community module for it.)
+# login --check against the same Prosody, found through a fake DNS.
+# (SASL EXTERNAL is tested against ejabberd, t0205, and the fake server,
+# t0104: Debian's Prosody 0.12 needs a community module for it.)
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/prosody.sh"
