@@ -48,8 +48,9 @@ enum out_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_XML };
 struct cli_opts {
     char *jid, *account, *config, *resource, *server, *cafile, *mech;
     char *password_file, *password_command;
+    char *pin, *client_cert, *client_key;
     char *cfg_password_command, *cfg_password; /* from the config file */
-    int direct_tls, insecure, verbose, timeout_s;
+    int direct_tls, insecure, verbose, timeout_s, tofu;
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -78,6 +79,7 @@ struct cli {
     void (*record)(const struct cli *c, enum xmp_trace_dir dir,
                    const char *text, size_t len);
     void *record_state;
+    int check;               /* login --check: main runs cli_check */
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -138,6 +140,15 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
+/* config.c: may only its owner (or root) change the file at path?  0, or
+ * EXIT_CONFIG after saying why.  secret: nobody else may read it either. */
+int cli_check_owner(const char *path, int secret);
+
+/* known.c: the xmp_key_fn of --tofu (ud unused): the first key seen for a
+ * domain is recorded in $XDG_DATA_HOME/xmpctl/known_servers, a later
+ * different one refused (XMP_ETLS). */
+enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
+                           const char *pin, struct xmp_error *err);
 
 /* ---- the password (password.c) ------------------------------------------ */
 
@@ -213,6 +224,9 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item);
 /* A one-line JSON object for a program, from key/value pairs (NULL
  * values left out); NULL-terminated.  Returns 0 or -1 as above. */
 int out_json_pairs(const char *first_key, ...);
+
+/* Write s to stdout as a JSON string, quoted and escaped. */
+void out_json_string(const char *s);
 
 /* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
  * frees) and *len, -1 when there is more (nothing kept), or an exit
@@ -316,6 +330,9 @@ int cli_repl(struct cli *c);
  * (returns 0 or an exit status, reported), end when the shell ends. */
 int script_record_start(struct cli *c, const char *path);
 void script_record_end(struct cli *c);
+/* login --check (check.c): log in to every server of the domain in turn
+ * and report on each.  Returns the exit status. */
+int cli_check(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -357,7 +374,7 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
-    roster_options, presence_options, script_options;
+    roster_options, presence_options, script_options, login_options;
 extern const struct opt_list send_options;
 
 #endif

@@ -91,17 +91,50 @@ static const struct op_class login_class = {
     .close_matters = 1,
 };
 
+enum { OPT_CHECK = 256 };
+
+static const struct opt_def login_opts[] = {
+    {"check", OPT_CHECK, NULL,
+     "log in to every server of the domain and report on its TLS, "
+     "certificates and features, with warnings", ARG_NONE},
+};
+
+const struct opt_list login_options = {
+    login_opts, sizeof login_opts / sizeof login_opts[0]
+};
+
+static int set_login(void *ud, int id, const char *arg)
+{
+    int *check = ud;
+
+    (void)arg;
+    if (id != OPT_CHECK)
+        return EXIT_SOFTWARE;
+    *check = 1;
+    return 0;
+}
+
 int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
 {
     struct op *op;
-    int rc, next;
+    int rc, next, check = 0;
 
-    if ((rc = cli_parse_cmd(&c->o, "login", argc, argv, &next, NULL,
-                            NULL)))
+    *out = NULL;
+    if ((rc = cli_parse_cmd(&c->o, "login", argc, argv, &next, set_login,
+                            &check)))
         return rc;
     if (next < argc) {
         cli_error("login takes no arguments, got '%s'", argv[next]);
         return EXIT_USAGE;
+    }
+    if (check) {
+        /* it opens sessions of its own, one per server */
+        if (c->interactive || c->session) {
+            cli_error("login --check is not available in the shell");
+            return EXIT_USAGE;
+        }
+        c->check = 1;
+        return EXIT_OK;
     }
     if (!(op = calloc(1, sizeof *op)))
         return EXIT_OSERR;

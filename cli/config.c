@@ -155,7 +155,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         }
         if (strcmp(k, "jid") && strcmp(k, "server") && strcmp(k, "cafile") &&
             strcmp(k, "resource") && strcmp(k, "password_command") &&
-            strcmp(k, "password")) {
+            strcmp(k, "password") && strcmp(k, "pin") &&
+            strcmp(k, "client_cert") && strcmp(k, "client_key")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
             rc = EXIT_CONFIG;
             break;
@@ -185,6 +186,12 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             rc = set_if_unset(&o->cafile, v);
         else if (strcmp(k, "resource") == 0)
             rc = set_if_unset(&o->resource, v);
+        else if (strcmp(k, "pin") == 0)
+            rc = set_if_unset(&o->pin, v);
+        else if (strcmp(k, "client_cert") == 0)
+            rc = set_if_unset(&o->client_cert, v);
+        else if (strcmp(k, "client_key") == 0)
+            rc = set_if_unset(&o->client_key, v);
         else if (strcmp(k, "password_command") == 0)
             rc = set_if_unset(&o->cfg_password_command, v);
         else
@@ -231,6 +238,31 @@ static int check_files(const struct cli_opts *o)
                       o->password_file, o->password_file);
             return EXIT_CONFIG;
         }
+    }
+    return 0;
+}
+
+int cli_check_owner(const char *path, int secret)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        cli_error("cannot use %s: %s", path, strerror(errno));
+        return EXIT_CONFIG;
+    }
+    /* as for the config file: whoever can change it decides for us */
+    if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        cli_error("%s can be changed by other users; refusing to use it "
+                  "(run 'chmod go-w %s')",
+                  path, path);
+        return EXIT_CONFIG;
+    }
+    if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+        cli_error("%s holds a private key and others can read it; run "
+                  "'chmod 600 %s'",
+                  path, path);
+        return EXIT_CONFIG;
     }
     return 0;
 }

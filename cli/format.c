@@ -143,6 +143,11 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+void out_json_string(const char *s)
+{
+    json_str(s);
+}
+
 static int json_first;
 
 static void json_field(const char *key, const char *value)

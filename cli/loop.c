@@ -299,6 +299,24 @@ int cli_session_open(struct cli *c)
                  "anyone on the path can read and change this session");
         c->warned_insecure = 1;
     }
+    if (c->o.pin && xmp_pins_check(c->o.pin, &err) != XMP_OK) {
+        cli_error("%s", err.msg);
+        return EXIT_USAGE;
+    }
+    /* A private key others can read or change is no longer ours alone;
+     * a certificate others can change lets them pick our identity. */
+    if (c->o.client_cert && !c->o.client_key) {
+        cli_error("--client-cert needs --client-key");
+        return EXIT_USAGE;
+    }
+    if (c->o.client_key && !c->o.client_cert) {
+        cli_error("--client-key needs --client-cert");
+        return EXIT_USAGE;
+    }
+    if (c->o.client_cert &&
+        ((rc = cli_check_owner(c->o.client_cert, 0)) != 0 ||
+         (rc = cli_check_owner(c->o.client_key, 1)) != 0))
+        return rc;
     /* The trust anchors, once per process. */
     if (!c->trust && xmp_trust_new(c->o.cafile, &c->trust, &err) != XMP_OK) {
         cli_error("%s", err.msg);
@@ -308,7 +326,9 @@ int cli_session_open(struct cli *c)
      * else owns the terminal, a command runs under its own deadline, and
      * nothing blocks once the session is under way.  Kept for a
      * reconnect; the driver wipes it. */
-    if (!c->secret.pw &&
+    /* With a client certificate the password is asked for only when
+     * the server does not take EXTERNAL. */
+    if (!c->o.client_cert && !c->secret.pw &&
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
@@ -321,8 +341,12 @@ int cli_session_open(struct cli *c)
     so.insecure = c->o.insecure;
     so.mech = c->o.mech;
     so.timeout_ms = timeout_ms;
-    so.password = cli_password_from;
-    so.password_ud = &c->secret;
+    so.password = c->o.client_cert ? cli_password : cli_password_from;
+    so.password_ud = c->o.client_cert ? (void *)&c->o : (void *)&c->secret;
+    so.pin = c->o.pin;
+    so.check_key = c->o.tofu ? cli_known_key : NULL;
+    so.client_cert = c->o.client_cert;
+    so.client_key = c->o.client_key;
     /* the prompt turns the trace on and off as it goes */
     so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
     so.trace_ud = c;

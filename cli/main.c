@@ -20,7 +20,7 @@
 const struct command cli_commands[] = {
     {"login", cmd_login, "",
      "connect, authenticate and print what was negotiated",
-     NULL, 0},
+     &login_options, 0},
     {"send", cmd_send, "JID... [TEXT] | --room ROOM@SERVICE [TEXT]",
      "send a message to each JID, or to a group chat room (TEXT from "
      "stdin when absent)",
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     rc = cmd->fn(&c, argc - next, argv + next, &op);
     if (rc == EXIT_HELP)
         rc = EXIT_OK;
-    if (rc || (!op && !c.interactive))
+    if (rc || (!op && !c.interactive && !c.check))
         goto out;
 config:
     if ((rc = cli_load_config(&c.o))) {
@@ -136,7 +136,7 @@ config:
         }
         goto out;
     }
-    rc = op ? cli_run(&c, op) : cli_repl(&c);
+    rc = op ? cli_run(&c, op) : c.check ? cli_check(&c) : cli_repl(&c);
 out:
     xmp_session_free(c.session);
     xmp_trust_free(c.trust);

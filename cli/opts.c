@@ -33,7 +33,11 @@ enum opt_id {
     OPT_INSECURE,
     OPT_PASSWORD_FILE,
     OPT_PASSWORD_COMMAND,
-    OPT_KEEPALIVE
+    OPT_KEEPALIVE,
+    OPT_PIN,
+    OPT_TOFU,
+    OPT_CLIENT_CERT,
+    OPT_CLIENT_KEY
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -60,6 +64,18 @@ static const struct opt_def opt_table[] = {
     {"insecure", OPT_INSECURE, NULL, "do not verify the server certificate "
                                      "(lab use only)",
      ARG_NONE},
+    {"pin", OPT_PIN, "PINS", "the server key must match one of PINS "
+                             "(sha256//BASE64, several separated by ';')",
+     ARG_TEXT},
+    {"tofu", OPT_TOFU, NULL, "record the server key on first contact, "
+                             "refuse a changed one later",
+     ARG_NONE},
+    {"client-cert", OPT_CLIENT_CERT, "FILE", "present this certificate "
+                                             "(PEM); SASL EXTERNAL when "
+                                             "offered",
+     ARG_FILE},
+    {"client-key", OPT_CLIENT_KEY, "FILE", "the key of --client-cert (PEM)",
+     ARG_FILE},
     {"mech", OPT_MECH, "MECH", "force this SASL mechanism", ARG_MECH},
     {"timeout", OPT_TIMEOUT, "SECONDS", "wait at most SECONDS for each "
                                         "network step and each answer "
@@ -250,6 +266,10 @@ static int set_global(void *ud, int id, const char *arg)
     case OPT_MECH: return set_str(&o->mech, arg);
     case OPT_PASSWORD_FILE: return set_str(&o->password_file, arg);
     case OPT_PASSWORD_COMMAND: return set_str(&o->password_command, arg);
+    case OPT_PIN: return set_str(&o->pin, arg);
+    case OPT_CLIENT_CERT: return set_str(&o->client_cert, arg);
+    case OPT_CLIENT_KEY: return set_str(&o->client_key, arg);
+    case OPT_TOFU: o->tofu = 1; return 0;
     case OPT_DIRECT_TLS: o->direct_tls = 1; return 0;
     case OPT_INSECURE: o->insecure = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
@@ -350,6 +370,9 @@ void cli_opts_free(struct cli_opts *o)
     free(o->resource);
     free(o->server);
     free(o->cafile);
+    free(o->pin);
+    free(o->client_cert);
+    free(o->client_key);
     free(o->mech);
     free(o->password_file);
     free(o->password_command);

@@ -54,6 +54,49 @@ static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
     return r;
 }
 
+/* XEP-0178 §3: with a client certificate naming exactly our account,
+ * EXTERNAL goes without an authzid ("="); otherwise it asks for our bare
+ * JID explicitly. */
+static const char *external_authzid(const struct xmp_session *s)
+{
+    struct xmp_jid j;
+    int same;
+
+    if (strchr(s->tlsinfo.client_jids, ',') ||
+        xmp_jid_parse(s->tlsinfo.client_jids, &j, NULL) != XMP_OK)
+        return s->bare;
+    same = !j.resource && xmp_jid_equal(&j, &s->jid);
+    xmp_jid_clear(&j);
+    return same ? "" : s->bare;
+}
+
+/* With a client certificate in TLS, EXTERNAL first when offered (or
+ * when asked for); NULL: leave the choice to sasl_choose. */
+static const char *choose_external(struct xmp_session *s,
+                                   const char *const *offered, size_t n,
+                                   struct xmp_error *e)
+{
+    int forced = s->mech_opt && strcasecmp(s->mech_opt, "EXTERNAL") == 0;
+    size_t i;
+
+    if (forced && !s->tlsinfo.client_cert) {
+        xmp_error_set(e, XMP_EUSAGE,
+                      "SASL EXTERNAL needs a client certificate");
+        return NULL;
+    }
+    if (!s->tlsinfo.client_cert || (s->mech_opt && !forced))
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (strcmp(offered[i], "EXTERNAL") == 0)
+            return "EXTERNAL";
+    if (forced)
+        xmp_error_set(e, XMP_EAUTH,
+                      "server does not offer SASL mechanism EXTERNAL "
+                      "(offered: %s)",
+                      n ? s->sasl_offered : "none");
+    return NULL;
+}
+
 static enum xmp_err start_auth(struct xmp_session *s,
                                const struct xmp_node *mechs)
 {
@@ -80,15 +123,22 @@ static enum xmp_err start_auth(struct xmp_session *s,
     }
     free(s->sasl_offered);
     s->sasl_offered = buf_take(&list);
-    s->mech = sasl_choose(offered, n, transport_is_tls(s->st.tp),
-                          s->mech_opt, &e);
+    xmp_error_clear(&e);
+    s->mech = choose_external(s, offered, n, &e);
+    if (!s->mech && e.code == XMP_OK)
+        s->mech = sasl_choose(offered, n, transport_is_tls(s->st.tp),
+                              s->mech_opt, &e);
     if (!s->mech) {
         r = session_fail_with(s, &e);
         goto done;
     }
     session_trace(s, XMP_TRACE_INFO, "SASL mechanism %s (offered: %s)",
                   s->mech, s->sasl_offered);
-    if ((r = sasl_start(&s->sasl, s->mech, s->jid.local, s->o.password,
+    if ((r = sasl_start(&s->sasl, s->mech,
+                        strcmp(s->mech, "EXTERNAL") == 0
+                            ? external_authzid(s)
+                            : s->jid.local,
+                        s->o.password,
                         s->o.password_ud, &init, &e)) != XMP_OK) {
         r = session_fail_with(s, &e);
         goto done;
@@ -174,12 +224,49 @@ static enum xmp_err become_ready(struct xmp_session *s)
     return sm_enable(s);
 }
 
+/* What each stage offered, for a person checking the server: the
+ * plaintext stream (and its mechanisms, which should be none), the TLS
+ * stream before authentication. */
+static enum xmp_err keep_features(struct xmp_session *s,
+                                  const struct xmp_node *f)
+{
+    const struct xmp_node *c, *m;
+    struct buf b = BUF_INIT;
+    char *t;
+
+    if (s->authenticated)
+        return XMP_OK;
+    if (transport_is_tls(s->st.tp)) {
+        free(s->feat_preauth);
+        return (s->feat_preauth = strdup(s->st.features)) ? XMP_OK
+                                                          : XMP_ENOMEM;
+    }
+    free(s->feat_plain);
+    if (!(s->feat_plain = strdup(s->st.features)))
+        return XMP_ENOMEM;
+    if ((c = xmp_node_child(f, NS_SASL, "mechanisms")))
+        for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
+            if (!node_is(m, NS_SASL, "mechanism"))
+                continue;
+            if (!(t = xmp_node_text(m)))
+                break;
+            buf_printf(&b, "%s%s", b.len ? " " : "", t);
+            free(t);
+        }
+    free(s->mechs_plain);
+    s->mechs_plain = buf_take(&b);
+    if (!s->mechs_plain)
+        s->mechs_plain = strdup("");
+    return s->mechs_plain ? XMP_OK : XMP_ENOMEM;
+}
+
 static enum xmp_err on_features(struct xmp_session *s,
                                 const struct xmp_node *f)
 {
     const struct xmp_node *c;
 
-    if (stream_note_features(&s->st, f) != XMP_OK)
+    if (stream_note_features(&s->st, f) != XMP_OK ||
+        keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
 
     if (!transport_is_tls(s->st.tp)) {
@@ -468,11 +555,27 @@ void session_on_stream_end(void *ud)
 /* Called by the I/O code when the TLS handshake has finished. */
 enum xmp_err session_tls_ready(struct xmp_session *s)
 {
+    struct xmp_error e;
+
     transport_tls_info(s->st.tp, &s->tlsinfo);
-    session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s",
+    session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s, key %s",
                   s->tlsinfo.version, s->tlsinfo.cipher, s->tlsinfo.subject,
                   s->tlsinfo.verified ? ", verified for " : ", NOT verified: ",
-                  s->tlsinfo.verified ? s->jid.domain : s->tlsinfo.verify_msg);
+                  s->tlsinfo.verified ? s->jid.domain : s->tlsinfo.verify_msg,
+                  s->tlsinfo.pin);
+    /* the caller's own key check (trust on first use) comes before
+     * anything is said over the new channel */
+    if (s->o.check_key) {
+        xmp_error_clear(&e);
+        if (s->o.check_key(s->o.check_key_ud, s->jid.domain,
+                           s->tlsinfo.key_type, s->tlsinfo.pin,
+                           &e) != XMP_OK) {
+            if (e.code == XMP_OK)
+                xmp_error_set(&e, XMP_ETLS, "the server key of %s was "
+                              "refused", s->jid.domain);
+            return session_fail_with(s, &e);
+        }
+    }
     /* RFC 6120 §5.4.3.3: a fresh stream over TLS. */
     return send_header(s);
 }
@@ -488,6 +591,9 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.trust = s->o.trust;
     p.insecure = s->o.insecure;
     p.alpn_xmpp = s->target.direct_tls;
+    p.pins = s->pin;
+    p.client_cert = s->client_cert;
+    p.client_key = s->client_key;
     if (stream_queued(&s->st))
         return session_fail(s, XMP_EPROTO,
                             "unsent plaintext left at the TLS handshake");

@@ -124,6 +124,12 @@ static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
     switch (prop) {
     case GSASL_AUTHID:
         return gsasl_property_set(sess, prop, s->authid);
+    case GSASL_AUTHZID:
+        /* EXTERNAL takes only an authzid (XEP-0178 §3): sasl_start's
+         * authid, none when it is "" (the certificate's own identity) */
+        if (strcmp(s->mech, "EXTERNAL") == 0 && *s->authid)
+            return gsasl_property_set(sess, prop, s->authid);
+        return GSASL_NO_CALLBACK;
     case GSASL_PASSWORD:
         if (!s->pw) {
             s->pw_failed = 1;

@@ -22,7 +22,8 @@ const char *sasl_choose(const char *const *offered, size_t n, int tls,
 
 struct sasl;
 
-/* Start mech for authid (the JID's localpart, RFC 6120 §6.3.8).  The
+/* Start mech for authid (the JID's localpart, RFC 6120 §6.3.8; for
+ * EXTERNAL the authzid, "" for none).  The
  * password is asked from pw (only if the mechanism needs it) and wiped
  * from our buffers once handed to GNU SASL.  *initial receives the
  * base64 initial response to put in <auth/> ("=" for an empty one, RFC

@@ -172,8 +172,12 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->server = dup_opt(opts->server, &bad);
     s->cafile = dup_opt(opts->cafile, &bad);
     s->mech_opt = dup_opt(opts->mech, &bad);
+    s->pin = dup_opt(opts->pin, &bad);
+    s->client_cert = dup_opt(opts->client_cert, &bad);
+    s->client_key = dup_opt(opts->client_key, &bad);
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
+    s->o.pin = s->o.client_cert = s->o.client_key = NULL;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
@@ -183,6 +187,14 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                         xmp_xml_check_text(s->resource, strlen(s->resource),
                                            err) != XMP_OK)) {
         xmp_error_set(err, XMP_EDATA, "invalid resource '%s'", s->resource);
+        goto fail;
+    }
+    if (s->pin && tls_pins_check(s->pin, err) != XMP_OK)
+        goto fail;
+    if (!s->client_cert != !s->client_key) {
+        xmp_error_set(err, XMP_EUSAGE,
+                      "a client certificate needs both its certificate "
+                      "and its key file");
         goto fail;
     }
     if (s->o.timeout_ms <= 0)
@@ -197,6 +209,39 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
 fail:
     xmp_session_free(s);
     return NULL;
+}
+
+enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
+                             size_t *n, struct xmp_error *err)
+{
+    struct net_target *t = NULL;
+    size_t i, k = 0;
+    enum xmp_err r;
+
+    *out = NULL;
+    *n = 0;
+    if ((r = net_resolve(domain, &t, &k, err)) != XMP_OK)
+        return r;
+    if (k && !(*out = calloc(k, sizeof **out))) {
+        free(t);
+        return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < k; i++) {
+        snprintf((*out)[i].host, sizeof (*out)[i].host, "%s", t[i].host);
+        (*out)[i].port = t[i].port;
+        (*out)[i].priority = t[i].priority;
+        (*out)[i].weight = t[i].weight;
+        (*out)[i].direct_tls = t[i].direct_tls;
+        (*out)[i].found_by = t[i].found_by;
+    }
+    *n = k;
+    free(t);
+    return XMP_OK;
+}
+
+enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err)
+{
+    return tls_pins_check(pins, err);
 }
 
 void xmp_session_free(struct xmp_session *s)
@@ -221,7 +266,13 @@ void xmp_session_free(struct xmp_session *s)
     free(s->server);
     free(s->cafile);
     free(s->mech_opt);
+    free(s->pin);
+    free(s->client_cert);
+    free(s->client_key);
     free(s->sasl_offered);
+    free(s->feat_plain);
+    free(s->feat_preauth);
+    free(s->mechs_plain);
     free(s->bound);
     free(s->pending_id);
     free(s->sm_id);
@@ -347,7 +398,18 @@ void xmp_session_get_info(const struct xmp_session *s,
         i->cert_issuer = s->tlsinfo.issuer;
         i->cert_not_after = s->tlsinfo.not_after;
         i->cert_verified = s->tlsinfo.verified;
+        i->cert_pin = s->tlsinfo.pin;
+        i->cert_key = s->tlsinfo.key_type;
+        i->cert_key_bits = s->tlsinfo.key_bits;
+        i->cert_sig_alg = s->tlsinfo.sig_alg;
     }
+    if (s->tlsinfo.version[0]) {
+        i->chain = s->tlsinfo.chain;
+        i->chain_len = s->tlsinfo.chain_len;
+    }
+    i->features_before_tls = s->feat_plain;
+    i->features_before_auth = s->feat_preauth;
+    i->sasl_offered_before_tls = s->mechs_plain;
     i->sasl_mech = s->authenticated ? s->mech : NULL;
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;

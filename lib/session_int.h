@@ -78,6 +78,7 @@ struct xmp_session {
     struct xmp_jid jid;
     char *bare;
     char *resource, *server, *cafile, *mech_opt;
+    char *pin, *client_cert, *client_key;
     enum session_state state;
     struct xmp_error err;
     int64_t wait_since;    /* negotiation: when we began waiting */
@@ -98,6 +99,7 @@ struct xmp_session {
     struct sasl *sasl;
     const char *mech;
     char *sasl_offered;
+    char *feat_plain, *feat_preauth, *mechs_plain; /* for the info */
     int authenticated;
     int session_required;
     char *pending_id;

@@ -28,7 +28,16 @@ struct tls_params {
                                 NULL to load cafile for this handshake */
     int insecure;       /* do not fail on verification errors */
     int alpn_xmpp;      /* offer ALPN "xmpp-client" (XEP-0368 direct TLS) */
+    /* "sha256//BASE64[;sha256//BASE64...]" (curl's --pinnedpubkey): the
+     * server's key must be one of these, checked as the handshake ends
+     * and in addition to the chain (NULL: no pin) */
+    const char *pins;
+    const char *client_cert; /* PEM files presented to the server, or NULL */
+    const char *client_key;
 };
+
+/* "sha256//" and the base64 of a SHA-256 digest, and a NUL */
+#define TLS_PIN_MAX 53
 
 struct tls_info {
     char version[16];      /* "TLSv1.2" */
@@ -38,6 +47,16 @@ struct tls_info {
     char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
     int verified;          /* 1 when the chain and name checked out */
     char verify_msg[256];  /* why not, when verified == 0 */
+    char pin[TLS_PIN_MAX]; /* "sha256//BASE64" of the server's key (SPKI) */
+    char key_type[16];     /* "RSA", "EC" */
+    unsigned key_bits;
+    char sig_alg[32];      /* of the server's certificate, "RSA-SHA256" */
+    int client_cert;       /* we presented a certificate */
+    /* the XMPP addresses (id-on-xmppAddr, RFC 6120 §13.7.1.4) our own
+     * certificate claims, space-separated, "" if none */
+    char client_jids[256];
+    struct xmp_cert_info chain[XMP_CHAIN_MAX]; /* the server's, leaf first */
+    size_t chain_len;
 };
 
 struct tls;
@@ -69,6 +88,9 @@ enum xmp_err tls_write(struct tls *t, const void *buf, size_t len, size_t *n,
 int tls_pending(const struct tls *t);
 /* Send close_notify (best effort, never blocks). */
 void tls_close_notify(struct tls *t);
+/* Check that pins is a valid pin list: XMP_OK or XMP_EUSAGE naming the
+ * bad entry. */
+enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err);
 /* Facts about the finished handshake. */
 void tls_get_info(const struct tls *t, struct tls_info *info);
 

@@ -20,12 +20,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509.h>
@@ -44,6 +49,10 @@
 #define TIME_TEXT_MAX 32
 #define VERIFY_TEXT_MAX 384
 #define ALERT_OFFSET_DESC 1  /* RFC 5246 §7.2: level, then description */
+#define PIN_PREFIX "sha256//"
+#define PIN_B64_LEN 44        /* base64 of 32 bytes, with its padding */
+/* RFC 6120 §13.7.1.4: id-on-xmppAddr, 1.3.6.1.5.5.7.8.5 */
+#define OID_XMPP_ADDR "\x2b\x06\x01\x05\x05\x07\x08\x05"
 
 /* Only ECDHE (forward secrecy) with AEAD ciphers, strongest first
  * (RFC 7525 §4.2); everything else in the default list is refused. */
@@ -71,6 +80,10 @@ struct tls {
     struct xmp_error fail;
     int verified;
     char verify_msg[sizeof ((struct tls_info *)0)->verify_msg];
+    char *pins;            /* what the key must match, or NULL */
+    char pin[TLS_PIN_MAX]; /* the server key's own */
+    int have_own;          /* own/own_key are in use */
+    char own_jids[sizeof ((struct tls_info *)0)->client_jids];
 
     /* what the verify callback saw, for a precise message */
     uint32_t leaf_flags;
@@ -88,6 +101,8 @@ struct tls {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_x509_crt ca;    /* our own anchors, without a shared trust */
     mbedtls_x509_crt *chain; /* the anchors in use: ca or the trust's */
+    mbedtls_x509_crt own;   /* our certificate, for the server */
+    mbedtls_pk_context own_key;
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
 };
@@ -392,6 +407,102 @@ static void verify_text(const struct tls *t, uint32_t flags, char *buf,
                  (unsigned)flags);
 }
 
+/* ---- pins and identities ------------------------------------------------ */
+
+/* One entry of a pin list: "sha256//" and 44 base64 characters. */
+static int pin_valid(const char *p, size_t n)
+{
+    unsigned char raw[64];
+    size_t olen;
+    size_t pre = strlen(PIN_PREFIX);
+
+    if (n != pre + PIN_B64_LEN || strncmp(p, PIN_PREFIX, pre) != 0)
+        return 0;
+    return mbedtls_base64_decode(raw, sizeof raw, &olen,
+                                 (const unsigned char *)p + pre,
+                                 PIN_B64_LEN) == 0 &&
+           olen == 32;
+}
+
+enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err)
+{
+    const char *p = pins, *end;
+    size_t n;
+
+    if (!pins || !*pins)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "empty pin: expected sha256//BASE64");
+    for (;;) {
+        end = strchr(p, ';');
+        n = end ? (size_t)(end - p) : strlen(p);
+        if (!pin_valid(p, n))
+            return xmp_error_set(err, XMP_EUSAGE,
+                                 "invalid pin '%.*s': expected sha256// and "
+                                 "the base64 of a SHA-256 digest (44 "
+                                 "characters)",
+                                 (int)(n > 60 ? 60 : n), p);
+        if (!end)
+            return XMP_OK;
+        p = end + 1;
+    }
+}
+
+/* curl's --pinnedpubkey form: SHA-256 of the DER SubjectPublicKeyInfo. */
+static void spki_pin(const mbedtls_x509_crt *crt, char *out, size_t len)
+{
+    unsigned char h[32], b64[PIN_B64_LEN + 1];
+    size_t olen = 0;
+
+    out[0] = '\0';
+    if (mbedtls_sha256_ret(crt->pk_raw.p, crt->pk_raw.len, h, 0) != 0 ||
+        mbedtls_base64_encode(b64, sizeof b64, &olen, h, sizeof h) != 0)
+        return;
+    snprintf(out, len, "%s%.*s", PIN_PREFIX, (int)olen, (const char *)b64);
+}
+
+static int pin_listed(const char *pins, const char *pin)
+{
+    size_t n = strlen(pin);
+    const char *p = pins;
+
+    while (p) {
+        if (strncmp(p, pin, n) == 0 && (p[n] == ';' || p[n] == '\0'))
+            return 1;
+        p = strchr(p, ';');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+/* The id-on-xmppAddr values among the certificate's otherName SANs
+ * (mbedTLS keeps them raw: OID, then [0] EXPLICIT UTF8String). */
+static void xmpp_addrs(const mbedtls_x509_crt *crt, char *buf, size_t len)
+{
+    const mbedtls_x509_sequence *san;
+
+    buf[0] = '\0';
+    for (san = &crt->subject_alt_names; san && san->buf.p; san = san->next) {
+        unsigned char *p = san->buf.p, *end = p + san->buf.len;
+        size_t n;
+
+        if (san->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+                             MBEDTLS_ASN1_CONSTRUCTED | 0))
+            continue;
+        if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_OID) != 0 ||
+            n != sizeof OID_XMPP_ADDR - 1 ||
+            memcmp(p, OID_XMPP_ADDR, n) != 0)
+            continue;
+        p += n;
+        if (mbedtls_asn1_get_tag(&p, end, &n,
+                                 MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+                                     MBEDTLS_ASN1_CONSTRUCTED | 0) != 0 ||
+            mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_UTF8_STRING) != 0)
+            continue;
+        add_name(buf, len, p, n);
+    }
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static enum xmp_err load_cas(mbedtls_x509_crt *ca, const char *path,
@@ -485,9 +596,17 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->ca);
+    mbedtls_x509_crt_init(&t->own);
+    mbedtls_pk_init(&t->own_key);
     mbedtls_ssl_config_init(&t->conf);
     mbedtls_ssl_init(&t->ssl);
     t->domain = strdup(p->domain);
+    if (p->pins && (rc = tls_pins_check(p->pins, err)) != XMP_OK)
+        goto fail;
+    if (p->pins && !(t->pins = strdup(p->pins))) {
+        rc = xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
+        goto fail;
+    }
     if (!t->domain) {
         rc = xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
         goto fail;
@@ -543,6 +662,42 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         }
     }
 
+    if (p->client_cert || p->client_key) {
+        if (!p->client_cert || !p->client_key) {
+            rc = xmp_error_set(err, XMP_EUSAGE,
+                               "a client certificate needs both its "
+                               "certificate and its key file");
+            goto fail;
+        }
+        r = mbedtls_x509_crt_parse_file(&t->own, p->client_cert);
+        if (r != 0) {
+            rc = xmp_error_set(err, XMP_ETLS,
+                               "cannot load the client certificate %s: %s",
+                               p->client_cert,
+                               tls_strerror(r, etext, sizeof etext));
+            goto fail;
+        }
+        /* 2.28: no RNG argument; an encrypted key is not supported */
+        r = mbedtls_pk_parse_keyfile(&t->own_key, p->client_key, NULL);
+        if (r != 0) {
+            rc = xmp_error_set(err, XMP_ETLS,
+                               "cannot load the client key %s: %s",
+                               p->client_key,
+                               tls_strerror(r, etext, sizeof etext));
+            goto fail;
+        }
+        r = mbedtls_ssl_conf_own_cert(&t->conf, &t->own, &t->own_key);
+        if (r != 0) {
+            rc = xmp_error_set(err, XMP_ETLS,
+                               "cannot use the client certificate %s: %s",
+                               p->client_cert,
+                               tls_strerror(r, etext, sizeof etext));
+            goto fail;
+        }
+        t->have_own = 1;
+        xmpp_addrs(&t->own, t->own_jids, sizeof t->own_jids);
+    }
+
     r = mbedtls_ssl_setup(&t->ssl, &t->conf);
     if (r != 0) {
         rc = xmp_error_set(err, r == MBEDTLS_ERR_SSL_ALLOC_FAILED
@@ -575,8 +730,11 @@ void tls_free(struct tls *t)
     mbedtls_ssl_free(&t->ssl);
     mbedtls_ssl_config_free(&t->conf);
     mbedtls_x509_crt_free(&t->ca);
+    mbedtls_x509_crt_free(&t->own);
+    mbedtls_pk_free(&t->own_key);
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
+    free(t->pins);
     free(t->domain);
     free(t);
 }
@@ -627,6 +785,7 @@ static int wants(struct tls *t, int r)
 
 enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
 {
+    const mbedtls_x509_crt *peer;
     char why[XMP_ERRMSG_MAX];
     uint32_t flags;
     int r;
@@ -654,8 +813,17 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
         return set_failed(t, err, XMP_ETLS, "TLS handshake with %s failed: %s",
                           t->domain, describe(t, r, why, sizeof why));
 
-    t->done = 1;
     t->want = TLS_WANT_NOTHING;
+    peer = mbedtls_ssl_get_peer_cert(&t->ssl);
+    if (peer)
+        spki_pin(peer, t->pin, sizeof t->pin);
+    /* the pin is checked before a single byte of the stream goes out */
+    if (t->pins && (!t->pin[0] || !pin_listed(t->pins, t->pin)))
+        return set_failed(t, err, XMP_ETLS,
+                          "the public key of %s matches no pin (its pin "
+                          "is %s)",
+                          t->domain, t->pin[0] ? t->pin : "unknown");
+    t->done = 1;
     flags = mbedtls_ssl_get_verify_result(&t->ssl);
     if (flags == 0) {
         t->verified = 1;
@@ -766,8 +934,42 @@ void tls_close_notify(struct tls *t)
     (void)mbedtls_ssl_close_notify(&t->ssl);
 }
 
+/* X.509 times are UTC: seconds since 1970 without the local zone */
+static int64_t x509_epoch(const mbedtls_x509_time *tm)
+{
+    struct tm t;
+
+    memset(&t, 0, sizeof t);
+    t.tm_year = tm->year - 1900;
+    t.tm_mon = tm->mon - 1;
+    t.tm_mday = tm->day;
+    t.tm_hour = tm->hour;
+    t.tm_min = tm->min;
+    t.tm_sec = tm->sec;
+    return (int64_t)timegm(&t);
+}
+
+static void cert_info(const mbedtls_x509_crt *c, struct xmp_cert_info *ci)
+{
+    dn_text(&c->subject, ci->subject, sizeof ci->subject);
+    dn_text(&c->issuer, ci->issuer, sizeof ci->issuer);
+    fmt_time(&c->valid_from, ci->not_before, sizeof ci->not_before);
+    fmt_time(&c->valid_to, ci->not_after, sizeof ci->not_after);
+    ci->not_after_epoch = x509_epoch(&c->valid_to);
+    snprintf(ci->key_type, sizeof ci->key_type, "%s",
+             mbedtls_pk_get_name(&c->pk));
+    ci->key_bits = (unsigned)mbedtls_pk_get_bitlen(&c->pk);
+    if (mbedtls_x509_sig_alg_gets(ci->sig_alg, sizeof ci->sig_alg,
+                                  &c->sig_oid, c->sig_pk, c->sig_md,
+                                  c->sig_opts) < 0)
+        snprintf(ci->sig_alg, sizeof ci->sig_alg, "unknown");
+    /* RFC 6194, SHAttered: SHA-1 signatures can be forged */
+    ci->sig_weak = c->sig_md == MBEDTLS_MD_SHA1 || c->sig_md == MBEDTLS_MD_MD5;
+}
+
 void tls_get_info(const struct tls *t, struct tls_info *info)
 {
+    const mbedtls_x509_crt *c;
     const mbedtls_x509_crt *peer;
     const char *s;
 
@@ -785,7 +987,20 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
         dn_text(&peer->subject, info->subject, sizeof info->subject);
         dn_text(&peer->issuer, info->issuer, sizeof info->issuer);
         fmt_time(&peer->valid_to, info->not_after, sizeof info->not_after);
+        snprintf(info->key_type, sizeof info->key_type, "%s",
+                 mbedtls_pk_get_name(&peer->pk));
+        info->key_bits = (unsigned)mbedtls_pk_get_bitlen(&peer->pk);
+        if (mbedtls_x509_sig_alg_gets(info->sig_alg, sizeof info->sig_alg,
+                                      &peer->sig_oid, peer->sig_pk,
+                                      peer->sig_md, peer->sig_opts) < 0)
+            snprintf(info->sig_alg, sizeof info->sig_alg, "unknown");
     }
+    for (c = peer; c && c->raw.p && info->chain_len < XMP_CHAIN_MAX;
+         c = c->next)
+        cert_info(c, &info->chain[info->chain_len++]);
+    snprintf(info->pin, sizeof info->pin, "%s", t->pin);
+    info->client_cert = t->have_own;
+    snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);
     info->verified = t->verified;
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
 }

@@ -216,6 +216,32 @@ typedef void (*xmp_trace_fn)(void *ud, enum xmp_trace_dir dir,
 
 struct xmp_trust;
 
+/* Called once the TLS handshake has finished and the pins matched,
+ * before anything goes over the encrypted stream: domain is the XMPP
+ * domain, key_type "RSA" or "EC", pin the key's "sha256//BASE64".
+ * Anything but XMP_OK (err filled) fails the session with that error. */
+typedef enum xmp_err (*xmp_key_fn)(void *ud, const char *domain,
+                                   const char *key_type, const char *pin,
+                                   struct xmp_error *err);
+
+/* A server the DNS names for a domain (RFC 6120 §3.2.1, XEP-0368). */
+struct xmp_srv_target {
+    char host[256];
+    unsigned port, priority, weight;
+    int direct_tls;        /* from _xmpps-client._tcp */
+    const char *found_by;  /* "SRV _xmpps-client._tcp", "SRV
+                              _xmpp-client._tcp", "fallback" (no record) */
+};
+/* Look up both kinds of SRV records of domain (blocks for as long as DNS
+ * takes), in the order a session would try them.  *out is the caller's
+ * to free, *n entries. */
+enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
+                             size_t *n, struct xmp_error *err);
+
+/* Is pins a valid value for xmp_session_opts.pin?  XMP_OK, or XMP_EUSAGE
+ * naming the bad entry. */
+enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
+
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
     const char *resource; /* NULL: the one in jid, else the server's choice */
@@ -227,6 +253,18 @@ struct xmp_session_opts {
      * loads cafile itself at the TLS handshake. */
     struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
+    /* Public-key pins, "sha256//BASE64" separated by ';' (the SHA-256 of
+     * the server's DER SubjectPublicKeyInfo, as curl's --pinnedpubkey):
+     * the key must match one, in addition to the certificate checks.  A
+     * mismatch fails with XMP_ETLS right after the TLS handshake.  NULL:
+     * no pin. */
+    const char *pin;
+    xmp_key_fn check_key; /* NULL: none */
+    void *check_key_ud;
+    /* A client certificate and its key (PEM files, key unencrypted),
+     * presented in TLS; with them, SASL EXTERNAL (RFC 6120 §6.3.4,
+     * XEP-0178) is used when the server offers it.  NULL: none. */
+    const char *client_cert, *client_key;
     const char *mech;     /* NULL: strongest offered; else force this one */
     /* How long to wait: for a connection, from xmp_session_start until
      * one exists (DNS and every connect attempt included); for each
@@ -249,6 +287,20 @@ struct xmp_session_opts {
     void *trace_ud;
 };
 
+/* One certificate of the chain the server sent, leaf first. */
+#define XMP_CHAIN_MAX 8
+struct xmp_cert_info {
+    char subject[256];
+    char issuer[256];
+    char not_before[32];     /* "YYYY-MM-DD HH:MM:SS UTC" */
+    char not_after[32];
+    int64_t not_after_epoch; /* the same, in seconds since 1970 */
+    char key_type[16];       /* "RSA", "EC" */
+    unsigned key_bits;
+    char sig_alg[32];        /* "RSA with SHA-256" */
+    int sig_weak;            /* signed with MD5 or SHA-1 */
+};
+
 /* What a person debugging a server wants to know about a session. */
 struct xmp_session_info {
     const char *domain;      /* the XMPP domain: what the certificate is for */
@@ -265,6 +317,18 @@ struct xmp_session_info {
     const char *cert_issuer;
     const char *cert_not_after; /* "YYYY-MM-DD HH:MM:SS UTC" */
     int cert_verified;       /* 0 only with insecure */
+    const char *cert_pin;    /* "sha256//BASE64" of the server's key */
+    const char *cert_key;    /* "RSA", "EC" */
+    unsigned cert_key_bits;
+    const char *cert_sig_alg; /* "RSA with SHA-256" */
+    const struct xmp_cert_info *chain; /* as the server sent it */
+    size_t chain_len;
+    /* <stream:features/> in short names: of the plaintext stream (NULL
+     * with direct TLS), of the TLS stream before authentication; the
+     * mechanisms offered in plaintext ("" for none) */
+    const char *features_before_tls;
+    const char *features_before_auth;
+    const char *sasl_offered_before_tls;
     const char *sasl_mech;
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */

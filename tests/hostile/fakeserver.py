@@ -14,8 +14,9 @@ LOGFILE.  SCRIPT lines:
     repeat N TEXT   send TEXT N times
     flood TEXT      send TEXT over and over, never reading, until the
                     client goes away
-    starttls CERT KEY  answer <starttls/> with <proceed/> and become the
-                    TLS server with this certificate and key
+    starttls CERT KEY [CLIENTCA]  answer <starttls/> with <proceed/> and
+                    become the TLS server with this certificate and key;
+                    with CLIENTCA, require a client certificate it signed
     hang            read and discard until the client closes
     close           close the connection
 In TEXT, $ID is the last id='...' the client sent before the text the
@@ -77,9 +78,13 @@ def main():
                 conn.sendall(arg.replace("$ID", last_id).encode())
             elif op == "starttls":
                 cert, _, key = arg.partition(" ")
+                key, _, clientca = key.partition(" ")
                 conn.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
                 tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 tls.load_cert_chain(cert, key)
+                if clientca:
+                    tls.verify_mode = ssl.CERT_REQUIRED
+                    tls.load_verify_locations(clientca)
                 conn = tls.wrap_socket(conn, server_side=True)
                 got = b""
             elif op == "repeat":

@@ -22,6 +22,9 @@
 # EJABBERD_STREAM_MGMT=no at ejabberd_start leaves out mod_stream_mgmt
 # (XEP-0198), which is otherwise on, as in ejabberd's own default config.
 #
+# With EJABBERD_CLIENT_CA set (a CA file), the STARTTLS port asks clients
+# for a certificate signed by it and offers SASL EXTERNAL.
+#
 # How the Debian package (23.01) is driven here, as root and beside a
 # system ejabberd that may or may not run:
 # - ejabberdctl takes --config-dir, --ctl-config, --logs, --spool and
@@ -118,8 +121,14 @@ EOF
 	# host) from the hosts file, no DNS
 	printf '%s\n' '{lookup, [file, native]}.' \
 		'{host, {127,0,0,1}, ["localhost"]}.' >"$EJABBERD_DIR/inetrc"
+	_ec_verify= _ec_cafile=
+	if [ -n "${EJABBERD_CLIENT_CA:-}" ]; then
+		_ec_verify='    tls_verify: true'
+		_ec_cafile="c2s_cafile: \"$EJABBERD_CLIENT_CA\""
+	fi
 	cat >"$EJABBERD_DIR/ejabberd.yml" <<EOF
 # private test instance: loopback only, throwaway accounts
+$_ec_cafile
 hosts:
   - example.test
 loglevel: $EJABBERD_LOGLEVEL
@@ -143,6 +152,7 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
+$_ec_verify
   -
     port: $EJABBERD_TLS_PORT
     ip: "127.0.0.1"

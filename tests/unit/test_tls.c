@@ -730,6 +730,40 @@ static void test_setup_errors(void)
     tls_free(NULL);
 }
 
+/* --pin syntax: "sha256//" and 44 base64 characters, ';' between pins */
+static void test_pins(void)
+{
+    static const struct {
+        const char *pins;
+        enum xmp_err want;
+    } cases[] = {
+        {"sha256//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII=", XMP_OK},
+        {"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"
+         "sha256//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII=", XMP_OK},
+        {"", XMP_EUSAGE},
+        {"sha256//", XMP_EUSAGE},
+        {"sha256//short", XMP_EUSAGE},
+        {"sha1//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII=", XMP_EUSAGE},
+        {"wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII=", XMP_EUSAGE},
+        /* 44 characters, but not base64 */
+        {"sha256//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAI!=", XMP_EUSAGE},
+        {"sha256//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII=;", XMP_EUSAGE},
+        {"sha256//wkn3qRas+zhr+QpiwYeEoRYp3qWf3+XOY5lZJdnEAII= ", XMP_EUSAGE},
+    };
+    struct xmp_error err;
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xmp_error_clear(&err);
+        is_int(tls_pins_check(cases[i].pins, &err), cases[i].want,
+               "pins '%s'", cases[i].pins);
+    }
+    tls_pins_check("sha256//short", &err);
+    is_str(err.msg, "invalid pin 'sha256//short': expected sha256// and the "
+           "base64 of a SHA-256 digest (44 characters)",
+           "a bad pin is named in the message");
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -753,6 +787,7 @@ int main(void)
         printf("Bail out! openssl could not make the test certificates\n");
         return 1;
     }
+    test_pins();
     pid = start_server();
     ok(pid > 0, "TLS server started");
     if (pid > 0) {

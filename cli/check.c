@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check.c - "login --check": every server the DNS names for the domain
+ * (or the one of --server), each logged in to in turn, and what a
+ * person running the server should know: the SRV records of both kinds,
+ * the certificate chain, expiry, key and signature algorithms, the TLS
+ * version and suite, the stream features at each stage, and warnings for
+ * what is weak.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+/* Certificates expiring sooner than this get a warning (what
+ * certificate monitors commonly use; Let's Encrypt renews at 30 days). */
+#define CHECK_EXPIRY_WARN_DAYS 14
+#define CHECK_SECONDS_PER_DAY 86400
+/* Waiting for the server's close after the report is a courtesy. */
+#define CHECK_CLOSE_WAIT_MS 5000
+
+static const char *const srv_services[] = {
+    "SRV _xmpps-client._tcp", "SRV _xmpp-client._tcp"
+};
+
+struct warnings {
+    char **text;
+    size_t n;
+};
+
+static void warn_add(struct warnings *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn_add(struct warnings *w, const char *fmt, ...)
+{
+    char **t;
+    char *s;
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    if (!(t = realloc(w->text, (w->n + 1) * sizeof *t))) {
+        free(s);
+        return;
+    }
+    w->text = t;
+    w->text[w->n++] = s;
+}
+
+static void warn_free(struct warnings *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n; i++)
+        free(w->text[i]);
+    free(w->text);
+}
+
+/* "key  value" as login prints it; the value may come from the server. */
+static void line(const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line(const char *key, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    printf("%-13s", key);
+    cli_print_sanitized(stdout, buf, strlen(buf));
+    putchar('\n');
+}
+
+static const char *or_none(const char *s)
+{
+    return s && *s ? s : "none";
+}
+
+/* ---- json ----------------------------------------------------------------- */
+
+static void jkey(int *first, const char *key)
+{
+    fputs(*first ? "{" : ",", stdout);
+    *first = 0;
+    out_json_string(key);
+    putchar(':');
+}
+
+static void jstr(int *first, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    jkey(first, key);
+    out_json_string(value);
+}
+
+static void jnum(int *first, const char *key, long long v)
+{
+    jkey(first, key);
+    printf("%lld", v);
+}
+
+static void jbool(int *first, const char *key, int v)
+{
+    jkey(first, key);
+    fputs(v ? "true" : "false", stdout);
+}
+
+/* ---- one target ------------------------------------------------------------- */
+
+static long long days_left(const struct xmp_cert_info *ci, time_t now)
+{
+    long long d = (long long)ci->not_after_epoch - (long long)now;
+
+    return d < 0 ? -((-d + CHECK_SECONDS_PER_DAY - 1) / CHECK_SECONDS_PER_DAY)
+                 : d / CHECK_SECONDS_PER_DAY;
+}
+
+/* Is word one of the space-separated words of list? */
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = list;
+
+    while ((p = strstr(p, word))) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void weak_points(const struct xmp_session_info *i, const char *where,
+                        time_t now, struct warnings *w)
+{
+    size_t k;
+
+    for (k = 0; k < i->chain_len; k++) {
+        const struct xmp_cert_info *ci = &i->chain[k];
+        long long d = days_left(ci, now);
+
+        if (ci->not_after_epoch - (long long)now <
+            (long long)CHECK_EXPIRY_WARN_DAYS * CHECK_SECONDS_PER_DAY)
+            warn_add(w, "%s: certificate %zu (%s) %s %s (%lld days)", where,
+                     k, ci->subject, d < 0 ? "expired on" : "expires on",
+                     ci->not_after, d);
+        if (ci->sig_weak)
+            warn_add(w, "%s: certificate %zu (%s) is signed with %s, which "
+                     "can be forged", where, k, ci->subject, ci->sig_alg);
+    }
+    if (i->sasl_offered_before_tls && *i->sasl_offered_before_tls) {
+        if (has_word(i->sasl_offered_before_tls, "PLAIN"))
+            warn_add(w, "%s: PLAIN is offered before TLS (a client that "
+                     "takes it sends the password in the clear)", where);
+        else
+            warn_add(w, "%s: SASL mechanisms are offered before TLS (%s)",
+                     where, i->sasl_offered_before_tls);
+    }
+}
+
+static void report_text(const struct xmp_session_info *i,
+                        const struct xmp_srv_target *t, time_t now)
+{
+    size_t k;
+
+    if (t->port)
+        line("target", "%s port %u (%s, %s)", t->host, t->port, t->found_by,
+             t->direct_tls ? "direct TLS" : "STARTTLS");
+    else
+        line("target", "%s (%s, %s)", t->host, t->found_by,
+             t->direct_tls ? "direct TLS" : "STARTTLS");
+    if (i->address)
+        line("address", "%s", i->address);
+    if (!t->direct_tls)
+        line("plaintext", "features: %s; mechanisms: %s",
+             or_none(i->features_before_tls),
+             or_none(i->sasl_offered_before_tls));
+    if (!i->tls_version)
+        return;
+    line("tls", "%s %s", i->tls_version, i->tls_cipher);
+    for (k = 0; k < i->chain_len; k++) {
+        const struct xmp_cert_info *ci = &i->chain[k];
+
+        line("chain", "%zu: %s; issuer %s; valid %s to %s (%lld days "
+             "left); %s %u bits; signed %s",
+             k, ci->subject, ci->issuer, ci->not_before, ci->not_after,
+             days_left(ci, now), ci->key_type, ci->key_bits, ci->sig_alg);
+    }
+    line("pin", "%s", i->cert_pin);
+    line("verified", "%s%s", i->cert_verified ? "for " : "NO (--insecure)",
+         i->cert_verified ? i->domain : "");
+    line("features", "before authentication: %s",
+         or_none(i->features_before_auth));
+    line("sasl", "%s (offered: %s)", or_none(i->sasl_mech),
+         or_none(i->sasl_offered));
+    if (i->bound_jid)
+        line("features", "after authentication: %s", or_none(i->features));
+    if (i->bound_jid)
+        line("jid", "%s", i->bound_jid);
+}
+
+static void report_json(const struct xmp_session_info *i,
+                        const struct xmp_srv_target *t, time_t now,
+                        const char *error)
+{
+    int first = 1, f2;
+    size_t k;
+
+    jstr(&first, "kind", "target");
+    jstr(&first, "host", t->host);
+    if (t->port)
+        jnum(&first, "port", t->port);
+    jstr(&first, "found_by", t->found_by);
+    jstr(&first, "tls_mode", t->direct_tls ? "direct" : "starttls");
+    jstr(&first, "address", i->address);
+    if (!t->direct_tls) {
+        jstr(&first, "features_before_tls", i->features_before_tls);
+        jstr(&first, "sasl_offered_before_tls", i->sasl_offered_before_tls);
+    }
+    jstr(&first, "tls_version", i->tls_version);
+    jstr(&first, "tls_cipher", i->tls_cipher);
+    if (i->tls_version) {
+        jkey(&first, "chain");
+        putchar('[');
+        for (k = 0; k < i->chain_len; k++) {
+            const struct xmp_cert_info *ci = &i->chain[k];
+
+            if (k)
+                putchar(',');
+            f2 = 1;
+            jstr(&f2, "subject", ci->subject);
+            jstr(&f2, "issuer", ci->issuer);
+            jstr(&f2, "not_before", ci->not_before);
+            jstr(&f2, "not_after", ci->not_after);
+            jnum(&f2, "days_left", days_left(ci, now));
+            jstr(&f2, "key", ci->key_type);
+            jnum(&f2, "key_bits", ci->key_bits);
+            jstr(&f2, "signature", ci->sig_alg);
+            putchar('}');
+        }
+        putchar(']');
+        jstr(&first, "pin", i->cert_pin);
+        jbool(&first, "verified", i->cert_verified);
+    }
+    jstr(&first, "features_before_auth", i->features_before_auth);
+    jstr(&first, "sasl_offered", i->sasl_offered);
+    jstr(&first, "sasl", i->sasl_mech);
+    if (i->bound_jid) {
+        jstr(&first, "features_after_auth", i->features ? i->features : "");
+        jstr(&first, "jid", i->bound_jid);
+    }
+    jstr(&first, "error", error);
+    fputs("}\n", stdout);
+}
+
+static int ready(void *ud)
+{
+    return xmp_session_phase(ud) == XMP_PHASE_READY;
+}
+
+/* Log in to t, report it; the exit status of that login.  *stop: no
+ * session could even be set up (reported), the next target would fail
+ * alike. */
+static int check_target(struct cli *c, const struct xmp_srv_target *t,
+                        time_t now, struct warnings *w, int *stop)
+{
+    struct xmp_session_info i;
+    const struct xmp_error *e = NULL;
+    char *server = NULL, where[300];
+    int rc;
+
+    /* port 0: --server as given */
+    if (!t->port)
+        server = strdup(t->host);
+    else if (asprintf(&server, strchr(t->host, ':') ? "[%s]:%u" : "%s:%u",
+                      t->host, t->port) < 0)
+        server = NULL;
+    if (!server)
+        return EXIT_OSERR;
+    free(c->o.server);
+    c->o.server = server;
+    c->o.direct_tls = t->direct_tls;
+    if (t->port)
+        snprintf(where, sizeof where, "%s port %u", t->host, t->port);
+    else
+        snprintf(where, sizeof where, "%s", t->host);
+    if ((rc = cli_session_open(c)) != EXIT_OK) {
+        if (!c->session) {
+            *stop = 1;
+            return rc;
+        }
+    } else if (xmp_session_run(c->session, ready, c->session, -1) !=
+               XMP_OK) {
+        e = xmp_session_error(c->session);
+        rc = cli_exit_status(e->code);
+    }
+    if (rc && !e && c->session)
+        e = xmp_session_error(c->session);
+    xmp_session_get_info(c->session, &i);
+    cli_before_output();
+    if (c->o.format == FORMAT_JSON) {
+        report_json(&i, t, now, rc ? (e ? e->msg : "failed") : NULL);
+    } else {
+        report_text(&i, t, now);
+        if (rc)
+            line("error", "%s", e ? e->msg : "failed");
+    }
+    weak_points(&i, where, now, w);
+    if (rc == EXIT_OK) {
+        xmp_session_close(c->session);
+        xmp_session_run(c->session, NULL, NULL, CHECK_CLOSE_WAIT_MS);
+    }
+    xmp_session_free(c->session);
+    c->session = NULL;
+    return rc;
+}
+
+/* ---- the whole check ------------------------------------------------------ */
+
+int cli_check(struct cli *c)
+{
+    struct xmp_srv_target *t = NULL, given;
+    struct warnings w = { NULL, 0 };
+    struct xmp_error err;
+    struct xmp_jid jid;
+    char *server = c->o.server ? strdup(c->o.server) : NULL;
+    int given_direct = c->o.direct_tls;
+    size_t n = 0, k, s;
+    int rc = EXIT_OK, r, direct = 0, first, stop = 0;
+    time_t now = time(NULL);
+
+    if (!c->o.jid) {
+        cli_error("no account: use --jid JID or an account in the config "
+                  "file");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (c->o.server && !server) {
+        rc = EXIT_OSERR;
+        goto out;
+    }
+    if (xmp_jid_parse(c->o.jid, &jid, &err) != XMP_OK) {
+        cli_error("%s", err.msg);
+        rc = cli_exit_status(err.code);
+        goto out;
+    }
+    if (server) {
+        /* the one server asked for; the DNS is not consulted */
+        memset(&given, 0, sizeof given);
+        snprintf(given.host, sizeof given.host, "%s", server);
+        given.direct_tls = given_direct;
+        given.found_by = "--server";
+        t = &given;
+        n = 1;
+    } else if (xmp_srv_targets(jid.domain, &t, &n, &err) != XMP_OK) {
+        xmp_jid_clear(&jid);
+        cli_error("%s", err.msg);
+        rc = cli_exit_status(err.code);
+        goto out;
+    }
+    if (!server) {
+        for (s = 0; s < 2; s++) {
+            int any = 0;
+
+            for (k = 0; k < n; k++) {
+                if (strcmp(t[k].found_by, srv_services[s]) != 0)
+                    continue;
+                any = 1;
+                if (c->o.format == FORMAT_JSON) {
+                    first = 1;
+                    jstr(&first, "kind", "srv");
+                    jstr(&first, "service", srv_services[s] + 4);
+                    jstr(&first, "host", t[k].host);
+                    jnum(&first, "port", t[k].port);
+                    jnum(&first, "priority", t[k].priority);
+                    jnum(&first, "weight", t[k].weight);
+                    fputs("}\n", stdout);
+                } else {
+                    line("srv", "%s.%s: %s port %u (priority %u, weight %u)",
+                         srv_services[s] + 4, jid.domain, t[k].host,
+                         t[k].port, t[k].priority, t[k].weight);
+                }
+            }
+            if (!any && c->o.format != FORMAT_JSON)
+                line("srv", "%s.%s: none", srv_services[s] + 4, jid.domain);
+        }
+        for (k = 0; k < n; k++)
+            direct |= t[k].direct_tls;
+        if (n && strcmp(t[0].found_by, "fallback") == 0)
+            warn_add(&w, "%s has no SRV records: clients fall back to %s "
+                     "port %u", jid.domain, t[0].host, t[0].port);
+        else if (!direct)
+            warn_add(&w, "%s has no _xmpps-client._tcp records: no direct "
+                     "TLS (XEP-0368)", jid.domain);
+    }
+    xmp_jid_clear(&jid);
+    for (k = 0; k < n && !stop; k++) {
+        r = check_target(c, &t[k], now, &w, &stop);
+        if (r && !rc)
+            rc = r;
+    }
+    for (k = 0; k < w.n; k++) {
+        if (c->o.format == FORMAT_JSON) {
+            first = 1;
+            jstr(&first, "kind", "warning");
+            jstr(&first, "text", w.text[k]);
+            fputs("}\n", stdout);
+        } else {
+            line("warning", "%s", w.text[k]);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        cli_error("cannot write output");
+        if (!rc)
+            rc = EXIT_IOERR;
+    }
+out:
+    cli_secret_wipe(&c->secret);
+    if (t != &given)
+        free(t);
+    free(server);
+    warn_free(&w);
+    return rc;
+}

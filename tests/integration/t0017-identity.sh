@@ -1,0 +1,169 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0017-identity.sh - the server's key against a private Prosody: a pin
+# (--pin, also from the config file), trust on first use (--tofu).  A key
+# that does not match ends the session before any SASL byte.
+# login --check against the same Prosody, found through a fake DNS.
+# (SASL EXTERNAL is tested against ejabberd, t0205, and the fake server,
+# t0104: Debian's Prosody 0.12 needs a community module for it.)
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+prosody_start || bail_out 'cannot start Prosody'
+
+XMPCTL_PASSWORD=$ALICE_PASS
+export XMPCTL_PASSWORD
+XDG_DATA_HOME=$TEST_TMP/data
+export XDG_DATA_HOME
+KNOWN=$XDG_DATA_HOME/xmpctl/known_servers
+
+# pin_of CERT: curl's --pinnedpubkey form of the certificate's key.
+pin_of() {
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+		openssl base64 -A)"
+}
+PIN=$(pin_of "$PKI_DIR/example.test.pem")
+WRONG_PIN=$(pin_of "$PKI_DIR/wrong.test.pem")
+
+test_expect_success 'the right pin logs in' '
+	alice --pin "$PIN" login >out 2>err &&
+	test_grep "^jid  *alice@example\.test/." out
+'
+
+test_expect_success 'a wrong pin fails before SASL and names the real pin (79)' '
+	log_from=$(wc -c <"$PROSODY_LOG") &&
+	expect_exit 79 alice -v --pin "$WRONG_PIN" login >out 2>err &&
+	test_grep "^xmpctl: the public key of example\.test matches no pin (its pin is $PIN)\$" err &&
+	test_grep ! "<auth" err &&
+	test_must_be_empty out
+'
+
+test_expect_success '... and Prosody saw no authentication attempt' '
+	tail -c +"$((log_from + 1))" "$PROSODY_LOG" >log &&
+	test_grep "Client connected" log &&
+	test_grep ! "Received\[c2s_unauthed\]: <auth" log &&
+	test_grep ! "Authenticated as" log
+'
+
+test_expect_success 'a pin from the config file is used' '
+	mkdir -p home/.config/xmpctl &&
+	printf "%s\n" "[a]" "jid = alice@example.test" "pin = $WRONG_PIN" \
+		>home/.config/xmpctl/config &&
+	expect_exit 79 xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+		--cafile "$TEST_CA" login 2>err &&
+	test_grep "matches no pin" err &&
+	rm home/.config/xmpctl/config
+'
+
+test_expect_success 'first contact with --tofu records the key (0600 in 0700)' '
+	alice --tofu login >out 2>err &&
+	test_grep "^example\.test RSA $PIN\$" "$KNOWN" &&
+	test "$(stat -c %a "$KNOWN")" = 600 &&
+	test "$(stat -c %a "$XDG_DATA_HOME/xmpctl")" = 700
+'
+
+test_expect_success 'the recorded key logs in again' '
+	alice --tofu login >out 2>err &&
+	test_grep "^jid  *alice@example\.test/." out &&
+	test "$(wc -l <"$KNOWN")" = 1
+'
+
+test_expect_success 'a changed key is refused, both pins shown, no SASL (79)' '
+	sed "s|$PIN|$WRONG_PIN|" "$KNOWN" >known.new &&
+	cat known.new >"$KNOWN" &&
+	expect_exit 79 alice -v --tofu login >out 2>err &&
+	test_grep "server key of example\.test has changed: .* has $WRONG_PIN, the server now shows $PIN" err &&
+	test_grep ! "<auth" err
+'
+
+# ---- login --check ------------------------------------------------------------
+
+# The installed xmpctl has no DNS test hook: from here on, the build that has it.
+XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
+
+dns_pid=
+test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
+# dns RECORD...: (re)start the fake DNS server with these SRV records.
+dns() {
+	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null && wait "$dns_pid" 2>/dev/null
+	rm -f dns.port
+	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
+	dns_pid=$!
+	wait_for "test -s dns.port" 20 "the fake DNS server" &&
+	XMPCTL_DNS_SERVER=127.0.0.1:$(cat dns.port) &&
+	export XMPCTL_DNS_SERVER
+}
+
+test_expect_success 'login --check reports both kinds of SRV records and every target' '
+	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out 2>err &&
+	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: localhost port $PROSODY_TLS_PORT (priority 1, weight 0)\$" out &&
+	test_grep "^srv  *_xmpp-client\._tcp\.example\.test: localhost port $PROSODY_PORT (priority 5, weight 0)\$" out &&
+	test_grep "^target  *localhost port $PROSODY_TLS_PORT (SRV _xmpps-client\._tcp, direct TLS)\$" out &&
+	test_grep "^target  *localhost port $PROSODY_PORT (SRV _xmpp-client\._tcp, STARTTLS)\$" out &&
+	test "$(grep -c "^jid  *alice@example\.test/" out)" = 2
+'
+
+test_expect_success '... with the chain, TLS, pin and the features at each stage' '
+	test_grep "^tls  *TLSv1\.2 TLS-ECDHE-" out &&
+	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test CA; valid .* to .* (1 days left); RSA 2048 bits; signed ECDSA with SHA256\$" out &&
+	test_grep "^pin  *$PIN\$" out &&
+	test_grep "^plaintext  *features: tls; mechanisms: none\$" out &&
+	test_grep "^features  *before authentication: sasl" out &&
+	test_grep "^sasl  *SCRAM-SHA-1 (offered: " out &&
+	test_grep "^features  *after authentication: .*bind" out
+'
+
+test_expect_success '... and warns of a certificate expiring within 14 days' '
+	test_grep "^warning  *localhost port $PROSODY_PORT: certificate 0 (CN=example\.test) expires on .* (1 days)\$" out &&
+	test_grep ! "no _xmpps-client" out
+'
+
+test_expect_success 'login --check warns when there is no direct-TLS record' '
+	dns "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-nodirect &&
+	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: none\$" out-nodirect &&
+	test_grep "^warning  *example\.test has no _xmpps-client\._tcp records: no direct TLS (XEP-0368)\$" out-nodirect
+'
+
+test_expect_success 'login --check --format json: one object per record, target and warning' '
+	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	xmpctl -j alice@example.test --cafile "$TEST_CA" --format json login --check >out.json &&
+	"$PYTHON" -c "
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [o[\"kind\"] for o in objs]
+assert kinds.count(\"srv\") == 2, kinds
+targets = [o for o in objs if o[\"kind\"] == \"target\"]
+assert len(targets) == 2, kinds
+for t in targets:
+    assert t[\"verified\"] is True, t
+    assert t[\"pin\"] == sys.argv[2], t
+    assert t[\"chain\"][0][\"subject\"] == \"CN=example.test\", t
+    assert t[\"chain\"][0][\"days_left\"] == 1, t
+    assert t[\"chain\"][0][\"key_bits\"] == 2048, t
+    assert \"bind\" in t[\"features_after_auth\"], t
+    assert \"error\" not in t, t
+assert {t[\"tls_mode\"] for t in targets} == {\"direct\", \"starttls\"}
+st = [t for t in targets if t[\"tls_mode\"] == \"starttls\"][0]
+assert st[\"features_before_tls\"] == \"tls\" and st[\"sasl_offered_before_tls\"] == \"\", st
+assert any(o[\"kind\"] == \"warning\" and \"expires on\" in o[\"text\"] for o in objs)
+" out.json "$PIN"
+'
+
+test_expect_success 'login --check: a target that fails is reported, and sets the status' '
+	dead=$("$PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	dns "_xmpp-client._tcp.example.test=1:0:$dead:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	expect_exit 69 xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-dead &&
+	test_grep "^target  *localhost port $dead " out-dead &&
+	test_grep "^error  *" out-dead &&
+	test_grep "^jid  *alice@example\.test/" out-dead
+'
+
+test_done
