@@ -48,6 +48,7 @@ struct cli_opts {
     char *password_file, *password_command;
     char *cfg_password_command, *cfg_password; /* from the config file */
     int direct_tls, insecure, verbose, timeout_s;
+    int allow_downgrade;
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -131,6 +132,13 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
+
+/* downgrade.c: *yes when account jid once logged in with channel binding
+ * (an exit status when the record cannot be trusted); remember it (a
+ * warning when that fails); remember it when the session of c used it. */
+int cli_cb_remembered(const char *jid, int *yes);
+int cli_cb_remember(const char *jid);
+void cli_cb_note_login(struct cli *c);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

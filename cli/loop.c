@@ -312,6 +312,9 @@ int cli_session_open(struct cli *c)
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
+    if (!c->o.allow_downgrade &&
+        (rc = cli_cb_remembered(c->o.jid, &so.require_cb)) != EXIT_OK)
+        return rc;
     so.jid = c->o.jid;
     so.resource = c->o.resource;
     so.server = c->o.server;
@@ -379,6 +382,8 @@ int cli_run(struct cli *c, struct op *op)
     rc = drive(c, UNTIL_READY);
     /* authenticated or failed: the password has done its work */
     cli_secret_wipe(&c->secret);
+    if (rc == 0)
+        cli_cb_note_login(c);
     if (rc != 0) {
         op->cls->free(op);
         /* not over: the loop itself failed (and said so) */

@@ -222,6 +222,7 @@ void xmp_session_free(struct xmp_session *s)
     free(s->cafile);
     free(s->mech_opt);
     free(s->sasl_offered);
+    free(s->cb_offered);
     free(s->bound);
     free(s->pending_id);
     free(s);
@@ -332,6 +333,8 @@ void xmp_session_get_info(const struct xmp_session *s,
         i->cert_verified = s->tlsinfo.verified;
     }
     i->sasl_mech = s->authenticated ? s->mech : NULL;
+    i->sasl_cb = s->authenticated ? s->cb_type : NULL;
+    i->sasl_ssdp = s->authenticated && s->ssdp_checked;
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;
 }

@@ -55,6 +55,7 @@ enum session_restart { RESTART_NONE, RESTART_TLS, RESTART_STREAM };
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_PING "urn:xmpp:ping"
 #define NS_ROSTER "jabber:iq:roster"
+#define NS_SASL_CB "urn:xmpp:sasl-cb:0"
 
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)
@@ -92,6 +93,10 @@ struct xmp_session {
     struct sasl *sasl;
     const char *mech;
     char *sasl_offered;
+    char *cb_offered;     /* XEP-0440 types, space-separated; NULL: no list */
+    const char *cb_type;  /* the channel binding in use, or NULL */
+    int ssdp_pending;     /* the next challenge is SCRAM's server-first */
+    int ssdp_checked;     /* XEP-0474 hash seen and verified */
     int authenticated;
     int session_required;
     char *pending_id;

@@ -37,6 +37,7 @@ struct tls_info {
     char issuer[256];
     char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
     int verified;          /* 1 when the chain and name checked out */
+    int ems;               /* extended master secret in use (RFC 7627) */
     char verify_msg[256];  /* why not, when verified == 0 */
 };
 
@@ -71,5 +72,15 @@ int tls_pending(const struct tls *t);
 void tls_close_notify(struct tls *t);
 /* Facts about the finished handshake. */
 void tls_get_info(const struct tls *t, struct tls_info *info);
+
+/* Longest channel-binding value we produce. */
+#define TLS_CB_MAX 36
+/* Channel-binding data of the finished handshake for type "tls-unique"
+ * (RFC 5929 §3) or "tls-exporter" (RFC 9266) into out (TLS_CB_MAX
+ * bytes): XMP_OK with *len set, or XMP_ETLS, always when the extended
+ * master secret (RFC 7627) was not negotiated. */
+enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
+                                 unsigned char *out, size_t *len,
+                                 struct xmp_error *err);
 
 #endif

@@ -228,6 +228,9 @@ struct xmp_session_opts {
     struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
     const char *mech;     /* NULL: strongest offered; else force this one */
+    /* Fail (XMP_EAUTH) unless a channel-binding mechanism (SCRAM-*-PLUS)
+     * is used: for an account that used one before. */
+    int require_cb;
     /* How long to wait: for a connection, from xmp_session_start until
      * one exists (DNS and every connect attempt included); for each
      * negotiation step; for the answer to each request
@@ -261,6 +264,8 @@ struct xmp_session_info {
     const char *cert_not_after; /* "YYYY-MM-DD HH:MM:SS UTC" */
     int cert_verified;       /* 0 only with insecure */
     const char *sasl_mech;
+    const char *sasl_cb;     /* "tls-unique", "tls-exporter"; NULL: none */
+    int sasl_ssdp;           /* the server's XEP-0474 hash was verified */
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */
 };
