@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
-#include <mbedtls/md.h>
+#include <gsasl.h>
 
 #include "buf.h"
 #include "ssdp.h"
+#include "tls.h"
 
 /* Longest list we hash; a longer <mechanisms/> is not ours to judge. */
 #define SSDP_MAX_ITEMS 64
@@ -48,30 +48,31 @@ static int add_sorted(struct buf *b, const char *list)
 int ssdp_hash(const char *mech, const char *mechs, const char *cbs,
               char *out, size_t len)
 {
-    unsigned char h[MBEDTLS_MD_MAX_SIZE];
-    const mbedtls_md_info_t *md;
+    unsigned char h[TLS_DIGEST_MAX];
     struct buf s = BUF_INIT;
-    size_t olen;
-    int rc = -1;
+    char *b64 = NULL;
+    size_t hlen;
+    int sha256, rc = -1;
 
     if (strncmp(mech, "SCRAM-SHA-256", 13) == 0)
-        md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+        sha256 = 1;
     else if (strncmp(mech, "SCRAM-SHA-1", 11) == 0)
-        md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+        sha256 = 0;
     else
         return -1;
-    if (!md || add_sorted(&s, mechs ? mechs : "") < 0)
+    if (add_sorted(&s, mechs ? mechs : "") < 0)
         goto done;
     if (cbs && (buf_printf(&s, "%c", SSDP_SEP_LIST) < 0 ||
                 add_sorted(&s, cbs) < 0))
         goto done;
-    if (mbedtls_md(md, (const unsigned char *)(s.data ? s.data : ""), s.len,
-                   h) != 0 ||
-        mbedtls_base64_encode((unsigned char *)out, len, &olen, h,
-                              mbedtls_md_get_size(md)) != 0)
+    if (!(hlen = tls_digest(sha256, s.data ? s.data : "", s.len, h)) ||
+        gsasl_base64_to((const char *)h, hlen, &b64, NULL) != GSASL_OK ||
+        strlen(b64) >= len)
         goto done;
+    memcpy(out, b64, strlen(b64) + 1);
     rc = 0;
 done:
+    free(b64);
     buf_free(&s);
     return rc;
 }
@@ -80,24 +81,23 @@ enum xmp_err ssdp_check(const char *mech, const char *challenge_b64,
                         const char *mechs, const char *cbs, int *checked,
                         struct xmp_error *err)
 {
-    unsigned char *msg = NULL;
-    char want[MBEDTLS_MD_MAX_SIZE * 2], *p, *save = NULL, *got = NULL;
-    size_t in = strlen(challenge_b64), olen = 0;
+    char want[TLS_DIGEST_MAX * 2], *msg = NULL, *p, *save = NULL;
+    char *got = NULL;
+    size_t olen = 0;
     enum xmp_err r = XMP_OK;
 
     *checked = 0;
-    if (!(msg = malloc(in + 1)))
-        return xmp_error_set(err, XMP_ENOMEM, "out of memory");
-    if (mbedtls_base64_decode(msg, in, &olen,
-                              (const unsigned char *)challenge_b64, in)) {
+    if (gsasl_base64_from(challenge_b64, strlen(challenge_b64), &msg,
+                          &olen) != GSASL_OK ||
+        !(p = realloc(msg, olen + 1))) {
         free(msg);
         return xmp_error_set(err, XMP_EPROTO,
                              "server sent invalid base64 in SASL %s", mech);
     }
+    msg = p;
     msg[olen] = '\0';
     /* RFC 5802 §7: attr-val pairs separated by ','; values hold no ',' */
-    for (p = strtok_r((char *)msg, ",", &save); p;
-         p = strtok_r(NULL, ",", &save))
+    for (p = strtok_r(msg, ",", &save); p; p = strtok_r(NULL, ",", &save))
         if (p[0] == 'h' && p[1] == '=')
             got = p + 2;
     if (got) {

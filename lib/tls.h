@@ -83,4 +83,10 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                                  unsigned char *out, size_t *len,
                                  struct xmp_error *err);
 
+/* Largest digest tls_digest writes. */
+#define TLS_DIGEST_MAX 64
+/* The backend's SHA-256 (sha256 non-zero) or SHA-1 of len bytes at in,
+ * into out: its length, 0 on failure. */
+size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out);
+
 #endif

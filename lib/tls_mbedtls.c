@@ -24,6 +24,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
@@ -881,4 +882,14 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
     }
     return xmp_error_set(err, XMP_ETLS, "unknown channel-binding type %s",
                          type);
+}
+
+size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out)
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+        sha256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
+
+    if (!md || mbedtls_md(md, in, len, out) != 0)
+        return 0;
+    return mbedtls_md_get_size(md);
 }
