@@ -163,8 +163,9 @@ static enum xmp_err start_auth(struct xmp_session *s,
         goto done;
     }
     /* An account that used channel binding before does not quietly go
-     * without it: that is what a man in the middle would arrange. */
-    if (s->o.require_cb && !sasl_mech_is_plus(s->mech)) {
+     * without it: that is what a man in the middle would arrange.  A
+     * mechanism the caller named is the caller's choice, not the offer's. */
+    if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech)) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
