@@ -282,7 +282,7 @@ int cli_session_open(struct cli *c)
                                      : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
     struct xmp_error err;
-    int rc;
+    int rc, require_cb = 0;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -304,6 +304,11 @@ int cli_session_open(struct cli *c)
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
+    /* Before the password: a record that cannot be trusted is reported
+     * without asking for one first. */
+    if (!c->o.allow_downgrade &&
+        (rc = cli_cb_remembered(c->o.jid, &require_cb)) != EXIT_OK)
+        return rc;
     /* The password before connecting: a prompt happens before anything
      * else owns the terminal, a command runs under its own deadline, and
      * nothing blocks once the session is under way.  Kept for a
@@ -312,9 +317,7 @@ int cli_session_open(struct cli *c)
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
-    if (!c->o.allow_downgrade &&
-        (rc = cli_cb_remembered(c->o.jid, &so.require_cb)) != EXIT_OK)
-        return rc;
+    so.require_cb = require_cb;
     so.jid = c->o.jid;
     so.resource = c->o.resource;
     so.server = c->o.server;

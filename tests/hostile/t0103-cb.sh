@@ -68,10 +68,29 @@ test_expect_success 'an account that used -PLUS refuses an offer without it (77)
 
 test_expect_success 'a channel_binding file others may change is refused (78)' '
 	chmod 666 mem/xmpctl/channel_binding &&
-	XMPCTL_PASSWORD=x XDG_DATA_HOME=$TEST_TMP/mem expect_exit 78 xmpctl \
+	XDG_DATA_HOME=$TEST_TMP/mem expect_exit 78 xmpctl \
 		--server 127.0.0.1:1 -j alice@example.test login 2>err-perm &&
 	test_grep "channel_binding may be changed by others" err-perm &&
 	chmod 600 mem/xmpctl/channel_binding
+'
+
+to_mechs SCRAM-SHA-1 PLAIN >cfgallow.script
+printf 'expect </auth>\nclose\n' >>cfgallow.script
+test_expect_success 'allow_downgrade = yes in the account section allows it' '
+	cat >config <<-EOF &&
+	[alice]
+	jid = alice@example.test
+	allow_downgrade = yes
+	EOF
+	fake cfgallow &&
+	{ XDG_DATA_HOME=$TEST_TMP/mem run cfgallow --cafile cert.pem -c config login; true; } &&
+	test_grep "mechanism=.SCRAM-SHA-1.>" cfgallow.sent
+'
+
+test_expect_success 'allow_downgrade takes only yes or no (78)' '
+	printf "[alice]\njid = alice@example.test\nallow_downgrade = maybe\n" >config-bad &&
+	expect_exit 78 xmpctl -c config-bad login 2>err-bad &&
+	test_grep "config-bad:3: .allow_downgrade. is .yes. or .no., not .maybe." err-bad
 '
 
 to_mechs starttls-noems SCRAM-SHA-1-PLUS SCRAM-SHA-1 >noems.script
