@@ -160,6 +160,11 @@ int cli_cb_remember(const char *jid)
             return EXIT_OK;
         }
         rewind(old);
+    } else if (errno != ENOENT) {
+        /* never replace a list we could not read with a shorter one */
+        cli_warn("cannot read %s: %s", path, strerror(errno));
+        free(bare);
+        return EXIT_OK;
     }
     snprintf(tmp, sizeof tmp, "%s/." CB_FILE ".XXXXXX", dir);
     if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0600) < 0 ||

@@ -54,8 +54,8 @@ static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
     return r;
 }
 
-/* XEP-0440: the channel-binding types the server lists, space-separated
- * in *out (NULL when it lists none). */
+/* XEP-0440: the channel-binding types the server lists, space-separated,
+ * into s->cb_offered (NULL when it sends no list). */
 static enum xmp_err note_cb_types(struct xmp_session *s,
                                   const struct xmp_node *f)
 {
@@ -171,8 +171,10 @@ static enum xmp_err start_auth(struct xmp_session *s,
                          "binding, which it used before (offered: %s%s%s); "
                          "someone may be in the middle (--allow-downgrade "
                          "to accept)",
-                         s->bare, s->sasl_offered[0] ? s->sasl_offered
-                                                     : "none",
+                         s->bare,
+                         s->sasl_offered && s->sasl_offered[0]
+                             ? s->sasl_offered
+                             : "none",
                          s->tlsinfo.ems ? "" : "; no extended master secret",
                          cb_type || !s->cb_offered ? ""
                                                    : "; no usable channel-"
