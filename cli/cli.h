@@ -51,6 +51,7 @@ struct cli_opts {
     char *pin, *client_cert, *client_key;
     char *cfg_password_command, *cfg_password; /* from the config file */
     int direct_tls, insecure, verbose, timeout_s, tofu;
+    int allow_downgrade;
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -149,6 +150,13 @@ int cli_check_owner(const char *path, int secret);
  * different one refused (XMP_ETLS). */
 enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
                            const char *pin, struct xmp_error *err);
+
+/* downgrade.c: *yes when account jid once logged in with channel binding
+ * (an exit status when the record cannot be trusted); remember it (a
+ * warning when that fails); remember it when the session of c used it. */
+int cli_cb_remembered(const char *jid, int *yes);
+int cli_cb_remember(const char *jid);
+void cli_cb_note_login(struct cli *c);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

@@ -45,7 +45,9 @@ static int report(struct op *op)
                            i.cert_issuer, "cert_expires", i.cert_not_after,
                            "cert_verified_for",
                            i.cert_verified ? i.domain : NULL, "sasl",
-                           i.sasl_mech, "sasl_offered", i.sasl_offered,
+                           i.sasl_mech, "channel_binding",
+                           i.sasl_cb ? i.sasl_cb : "none", "sasl_offered",
+                           i.sasl_offered,
                            "features", i.features ? i.features : "",
                            (char *)NULL) < 0)
             return EXIT_IOERR;
@@ -61,6 +63,8 @@ static int report(struct op *op)
          i.cert_verified ? "verified for " : "NOT VERIFIED (--insecure)",
          i.cert_verified ? i.domain : "");
     line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
+    line("binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
+         i.sasl_ssdp ? "; downgrade protection (XEP-0474) verified" : "");
     line("features", "%s", i.features && *i.features ? i.features : "none");
     if (fflush(stdout) != 0) {
         cli_error("cannot write output");

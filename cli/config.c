@@ -156,8 +156,16 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         if (strcmp(k, "jid") && strcmp(k, "server") && strcmp(k, "cafile") &&
             strcmp(k, "resource") && strcmp(k, "password_command") &&
             strcmp(k, "password") && strcmp(k, "pin") &&
-            strcmp(k, "client_cert") && strcmp(k, "client_key")) {
+            strcmp(k, "client_cert") && strcmp(k, "client_key") &&
+            strcmp(k, "allow_downgrade")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
+            rc = EXIT_CONFIG;
+            break;
+        }
+        if (strcmp(k, "allow_downgrade") == 0 && strcmp(v, "yes") &&
+            strcmp(v, "no")) {
+            cli_error("%s:%d: 'allow_downgrade' is 'yes' or 'no', not '%s'",
+                      path, n, v);
             rc = EXIT_CONFIG;
             break;
         }
@@ -194,6 +202,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             rc = set_if_unset(&o->client_key, v);
         else if (strcmp(k, "password_command") == 0)
             rc = set_if_unset(&o->cfg_password_command, v);
+        else if (strcmp(k, "allow_downgrade") == 0)
+            o->allow_downgrade |= strcmp(v, "yes") == 0;
         else
             rc = set_if_unset(&o->cfg_password, v);
     }

@@ -282,7 +282,7 @@ int cli_session_open(struct cli *c)
                                      : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
     struct xmp_error err;
-    int rc;
+    int rc, require_cb = 0;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -322,6 +322,11 @@ int cli_session_open(struct cli *c)
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
+    /* Before the password: a record that cannot be trusted is reported
+     * without asking for one first. */
+    if (!c->o.allow_downgrade &&
+        (rc = cli_cb_remembered(c->o.jid, &require_cb)) != EXIT_OK)
+        return rc;
     /* The password before connecting: a prompt happens before anything
      * else owns the terminal, a command runs under its own deadline, and
      * nothing blocks once the session is under way.  Kept for a
@@ -332,6 +337,7 @@ int cli_session_open(struct cli *c)
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
+    so.require_cb = require_cb;
     so.jid = c->o.jid;
     so.resource = c->o.resource;
     so.server = c->o.server;
@@ -403,6 +409,8 @@ int cli_run(struct cli *c, struct op *op)
     rc = drive(c, UNTIL_READY);
     /* authenticated or failed: the password has done its work */
     cli_secret_wipe(&c->secret);
+    if (rc == 0)
+        cli_cb_note_login(c);
     if (rc != 0) {
         op->cls->free(op);
         /* not over: the loop itself failed (and said so) */

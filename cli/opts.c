@@ -37,7 +37,8 @@ enum opt_id {
     OPT_PIN,
     OPT_TOFU,
     OPT_CLIENT_CERT,
-    OPT_CLIENT_KEY
+    OPT_CLIENT_KEY,
+    OPT_ALLOW_DOWNGRADE
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -77,6 +78,10 @@ static const struct opt_def opt_table[] = {
     {"client-key", OPT_CLIENT_KEY, "FILE", "the key of --client-cert (PEM)",
      ARG_FILE},
     {"mech", OPT_MECH, "MECH", "force this SASL mechanism", ARG_MECH},
+    {"allow-downgrade", OPT_ALLOW_DOWNGRADE, NULL, "log in without channel "
+                                                   "binding although the "
+                                                   "account used it before",
+     ARG_NONE},
     {"timeout", OPT_TIMEOUT, "SECONDS", "wait at most SECONDS for each "
                                         "network step and each answer "
                                         "(default 30)",
@@ -272,6 +277,7 @@ static int set_global(void *ud, int id, const char *arg)
     case OPT_TOFU: o->tofu = 1; return 0;
     case OPT_DIRECT_TLS: o->direct_tls = 1; return 0;
     case OPT_INSECURE: o->insecure = 1; return 0;
+    case OPT_ALLOW_DOWNGRADE: o->allow_downgrade = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
     case OPT_HELP: return EXIT_HELP;
     case OPT_VERSION: return EXIT_VERSION;

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "session_int.h"
+#include "ssdp.h"
 
 /* RFC 6120 §4.7: open (or reopen) our stream; 'from' only once the
  * stream is encrypted, so the JID does not travel in the clear. */
@@ -97,7 +98,70 @@ static const char *choose_external(struct xmp_session *s,
     return NULL;
 }
 
+/* XEP-0440: the channel-binding types the server lists, space-separated,
+ * into s->cb_offered (NULL when it sends no list). */
+static enum xmp_err note_cb_types(struct xmp_session *s,
+                                  const struct xmp_node *f)
+{
+    const struct xmp_node *l = xmp_node_child(f, NS_SASL_CB,
+                                              "sasl-channel-binding");
+    const struct xmp_node *c;
+    struct buf b = BUF_INIT;
+    const char *type;
+
+    free(s->cb_offered);
+    s->cb_offered = NULL;
+    if (!l)
+        return XMP_OK;
+    for (c = xmp_node_first(l); c; c = xmp_node_next(c)) {
+        if (!node_is(c, NS_SASL_CB, "channel-binding") ||
+            !(type = xmp_node_attr(c, "type")))
+            continue;
+        if (buf_printf(&b, "%s%s", b.len ? " " : "", type) < 0) {
+            buf_free(&b);
+            return session_fail(s, XMP_ENOMEM, "out of memory");
+        }
+    }
+    if (!(s->cb_offered = b.len ? buf_take(&b) : strdup(""))) {
+        buf_free(&b);
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    }
+    return XMP_OK;
+}
+
+static int cb_listed(const char *list, const char *type)
+{
+    size_t n = strlen(type);
+    const char *p = list;
+
+    while ((p = strstr(p, type))) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Which channel binding to use: only with the extended master secret
+ * (RFC 7627; the TLS layer refuses otherwise), by the server's XEP-0440
+ * list when there is one, else tls-unique (RFC 6120's default, and all
+ * that TLS 1.2 servers without a list implement).  tls-server-end-point
+ * is missing: GNU SASL cannot send it. */
+static const char *choose_cb(const struct xmp_session *s)
+{
+    if (!transport_is_tls(s->st.tp) || !s->tlsinfo.ems)
+        return NULL;
+    if (!s->cb_offered)
+        return "tls-unique";
+    if (cb_listed(s->cb_offered, "tls-exporter"))
+        return "tls-exporter";
+    if (cb_listed(s->cb_offered, "tls-unique"))
+        return "tls-unique";
+    return NULL;
+}
+
 static enum xmp_err start_auth(struct xmp_session *s,
+                               const struct xmp_node *f,
                                const struct xmp_node *mechs)
 {
     const char *offered[SESSION_MAX_MECHS];
@@ -105,9 +169,12 @@ static enum xmp_err start_auth(struct xmp_session *s,
     const struct xmp_node *m;
     struct buf list = BUF_INIT;
     struct xmp_error e;
-    size_t n = 0, i;
+    size_t n = 0, i, cb_len = 0;
+    unsigned char cb[TLS_CB_MAX];
+    const char *cb_type;
     char *init = NULL;
     enum xmp_err r = XMP_OK;
+    int tls;
 
     for (m = xmp_node_first(mechs); m && n < SESSION_MAX_MECHS;
          m = xmp_node_next(m)) {
@@ -123,23 +190,60 @@ static enum xmp_err start_auth(struct xmp_session *s,
     }
     free(s->sasl_offered);
     s->sasl_offered = buf_take(&list);
+    if ((r = note_cb_types(s, f)) != XMP_OK)
+        goto done;
+    cb_type = choose_cb(s);
+    if (cb_type &&
+        transport_channel_binding(s->st.tp, cb_type, cb, &cb_len, &e) !=
+            XMP_OK)
+        cb_type = NULL;
+    tls = !transport_is_tls(s->st.tp) ? SASL_TLS_NONE
+          : s->tlsinfo.verified       ? SASL_TLS_VERIFIED
+                                      : SASL_TLS_ENCRYPTED;
     xmp_error_clear(&e);
     s->mech = choose_external(s, offered, n, &e);
     if (!s->mech && e.code == XMP_OK)
-        s->mech = sasl_choose(offered, n, transport_is_tls(s->st.tp),
-                              s->mech_opt, &e);
+        s->mech = sasl_choose(offered, n, tls, cb_type != NULL, s->mech_opt,
+                              &e);
     if (!s->mech) {
         r = session_fail_with(s, &e);
         goto done;
     }
-    session_trace(s, XMP_TRACE_INFO, "SASL mechanism %s (offered: %s)",
-                  s->mech, s->sasl_offered);
-    if ((r = sasl_start(&s->sasl, s->mech,
-                        strcmp(s->mech, "EXTERNAL") == 0
-                            ? external_authzid(s)
-                            : s->jid.local,
-                        s->o.password,
-                        s->o.password_ud, &init, &e)) != XMP_OK) {
+    /* An account that used channel binding before does not quietly go
+     * without it: that is what a man in the middle would arrange.  A
+     * mechanism the caller named is the caller's choice, not the offer's;
+     * EXTERNAL proves a key a man in the middle does not have. */
+    if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech) &&
+        strcmp(s->mech, "EXTERNAL") != 0) {
+        r = session_fail(s, XMP_EAUTH,
+                         "refusing to authenticate as %s without channel "
+                         "binding, which it used before (offered: %s%s%s); "
+                         "someone may be in the middle (--allow-downgrade "
+                         "to accept)",
+                         s->bare,
+                         s->sasl_offered && s->sasl_offered[0]
+                             ? s->sasl_offered
+                             : "none",
+                         s->tlsinfo.ems ? "" : "; no extended master secret",
+                         cb_type || !s->cb_offered ? ""
+                                                   : "; no usable channel-"
+                                                     "binding type listed");
+        goto done;
+    }
+    if (!sasl_mech_is_plus(s->mech))
+        cb_type = NULL;
+    s->cb_type = cb_type;
+    s->ssdp_pending = strncmp(s->mech, "SCRAM-", 6) == 0;
+    session_trace(s, XMP_TRACE_INFO, "SASL mechanism %s%s%s (offered: %s)",
+                  s->mech, cb_type ? ", channel binding " : "",
+                  cb_type ? cb_type : "", s->sasl_offered);
+    r = sasl_start(&s->sasl, s->mech,
+                   strcmp(s->mech, "EXTERNAL") == 0 ? external_authzid(s)
+                                                    : s->jid.local,
+                   s->o.password, s->o.password_ud, cb_type, cb, cb_len,
+                   &init, &e);
+    explicit_bzero(cb, sizeof cb);
+    if (r != XMP_OK) {
         r = session_fail_with(s, &e);
         goto done;
     }
@@ -284,7 +388,7 @@ static enum xmp_err on_features(struct xmp_session *s,
         if (!(c = xmp_node_child(f, NS_SASL, "mechanisms")))
             return session_fail(s, XMP_EPROTO,
                                 "server offers no SASL mechanisms");
-        return start_auth(s, c);
+        return start_auth(s, f, c);
     }
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
@@ -306,7 +410,19 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
     if (!text)
         return session_fail(s, XMP_ENOMEM, "out of memory");
     if (strcmp(xmp_node_name(el), "challenge") == 0) {
-        r = sasl_challenge(s->sasl, text, &reply, &e);
+        r = XMP_OK;
+        /* XEP-0474: the server-first-message may vouch for the offer we
+         * chose from; check it before answering with our proof. */
+        if (s->ssdp_pending) {
+            s->ssdp_pending = 0;
+            r = ssdp_check(s->mech, text, s->sasl_offered, s->cb_offered,
+                           &s->ssdp_checked, &e);
+            if (s->ssdp_checked)
+                session_trace(s, XMP_TRACE_INFO,
+                              "downgrade protection (XEP-0474) verified");
+        }
+        if (r == XMP_OK)
+            r = sasl_challenge(s->sasl, text, &reply, &e);
         if (r == XMP_OK)
             r = send_sasl(s, "response", NULL, reply);
         else

@@ -12,15 +12,18 @@
 
 #include "sasl.h"
 
-/* Strongest first.  The -PLUS variants need channel-binding data, which
- * we do not hand to GNU SASL yet; see sasl_cb below. */
+/* Strongest first: channel binding (RFC 5802 -PLUS) beats any hash,
+ * since it also proves no one sits between us and the server. */
 static const struct {
     const char *name;
     int needs_tls;
+    int plus; /* needs channel-binding data */
 } sasl_ranking[] = {
-    {"SCRAM-SHA-256", 0},
-    {"SCRAM-SHA-1", 0},
-    {"PLAIN", 1}, /* the password in the clear: only inside TLS */
+    {"SCRAM-SHA-256-PLUS", 0, 1},
+    {"SCRAM-SHA-1-PLUS", 0, 1},
+    {"SCRAM-SHA-256", 0, 0},
+    {"SCRAM-SHA-1", 0, 0},
+    {"PLAIN", 1, 0}, /* the password in the clear: only inside TLS */
 };
 
 #define SASL_NMECHS (sizeof sasl_ranking / sizeof sasl_ranking[0])
@@ -39,6 +42,8 @@ struct sasl {
     void *pw_ud;
     struct xmp_error pw_err; /* why the password source failed */
     int pw_failed;
+    const char *cb_type; /* "tls-unique", "tls-exporter" or NULL */
+    char *cb_b64;        /* its data, base64 */
     int finished; /* the mechanism has checked everything it needs */
 };
 
@@ -68,7 +73,7 @@ static void join_offered(char *buf, size_t len, const char *const *offered,
 }
 
 const char *sasl_choose(const char *const *offered, size_t n, int tls,
-                        const char *forced, struct xmp_error *err)
+                        int cb, const char *forced, struct xmp_error *err)
 {
     char list[256];
     size_t i;
@@ -81,6 +86,7 @@ const char *sasl_choose(const char *const *offered, size_t n, int tls,
         if (i == SASL_NMECHS) {
             xmp_error_set(err, XMP_EUSAGE,
                           "unsupported SASL mechanism '%s' (supported: "
+                          "SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS "
                           "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN)",
                           forced);
             return NULL;
@@ -92,23 +98,47 @@ const char *sasl_choose(const char *const *offered, size_t n, int tls,
                           sasl_ranking[i].name, n ? list : "none");
             return NULL;
         }
-        if (sasl_ranking[i].needs_tls && !tls) {
+        if (sasl_ranking[i].needs_tls && tls < SASL_TLS_ENCRYPTED) {
             xmp_error_set(err, XMP_EAUTH,
                           "refusing %s without TLS", sasl_ranking[i].name);
+            return NULL;
+        }
+        if (sasl_ranking[i].plus && !cb) {
+            xmp_error_set(err, XMP_EAUTH,
+                          "cannot use %s: this TLS connection offers no "
+                          "safe channel binding",
+                          sasl_ranking[i].name);
             return NULL;
         }
         return sasl_ranking[i].name;
     }
     for (i = 0; i < SASL_NMECHS; i++) {
-        if (sasl_ranking[i].needs_tls && !tls)
+        /* the password in the clear only to a server we verified */
+        if (sasl_ranking[i].needs_tls && tls < SASL_TLS_VERIFIED)
+            continue;
+        if (sasl_ranking[i].plus && !cb)
             continue;
         if (offered_has(offered, n, sasl_ranking[i].name))
             return sasl_ranking[i].name;
     }
-    xmp_error_set(err, XMP_EAUTH,
-                  "no acceptable SASL mechanism (offered: %s)",
-                  n ? list : "none");
+    if (tls == SASL_TLS_ENCRYPTED && offered_has(offered, n, "PLAIN"))
+        xmp_error_set(err, XMP_EAUTH,
+                      "no acceptable SASL mechanism (offered: %s); PLAIN "
+                      "over TLS that is not verified (--insecure) only with "
+                      "--mech PLAIN",
+                      list);
+    else
+        xmp_error_set(err, XMP_EAUTH,
+                      "no acceptable SASL mechanism (offered: %s)",
+                      n ? list : "none");
     return NULL;
+}
+
+int sasl_mech_is_plus(const char *mech)
+{
+    size_t len = mech ? strlen(mech) : 0;
+
+    return len > 5 && strcmp(mech + len - 5, "-PLUS") == 0;
 }
 
 static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
@@ -145,11 +175,20 @@ static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
         rc = gsasl_property_set(sess, prop, pw);
         explicit_bzero(pw, sizeof pw);
         return rc;
-    default:
+    case GSASL_CB_TLS_UNIQUE:
+    case GSASL_CB_TLS_EXPORTER:
         /* GNU SASL 2.2.0 breaks non-PLUS SCRAM when channel-binding data
-         * is available (it sets gs2 flag 'y' with a cbname), and we never
-         * pick -PLUS yet: answer "not available" for both CB types.
-         * No authzid (RFC 6120 §6.3.8): the server derives it. */
+         * is available (it sets gs2 flag 'y' with a cbname), and it takes
+         * the exporter whenever it exists: hand over exactly the one type
+         * chosen, and only to a -PLUS mechanism. */
+        if (!s->cb_type || !s->cb_b64 || !sasl_mech_is_plus(s->mech) ||
+            strcmp(s->cb_type, prop == GSASL_CB_TLS_UNIQUE
+                                   ? "tls-unique"
+                                   : "tls-exporter") != 0)
+            return GSASL_NO_CALLBACK;
+        return gsasl_property_set(sess, prop, s->cb_b64);
+    default:
+        /* No authzid (RFC 6120 §6.3.8): the server derives it. */
         return GSASL_NO_CALLBACK;
     }
 }
@@ -194,6 +233,7 @@ void sasl_free(struct sasl *s)
     if (s->ctx)
         gsasl_done(s->ctx);
     free(s->authid);
+    free(s->cb_b64);
     free(s);
 }
 
@@ -264,7 +304,8 @@ static enum xmp_err step(struct sasl *s, const char *in, char **out,
 
 enum xmp_err sasl_start(struct sasl **out, const char *mech,
                         const char *authid, xmp_password_fn pw, void *pw_ud,
-                        char **initial, struct xmp_error *err)
+                        const char *cb_type, const unsigned char *cb,
+                        size_t cb_len, char **initial, struct xmp_error *err)
 {
     struct sasl *s;
     int rc, done;
@@ -279,6 +320,14 @@ enum xmp_err sasl_start(struct sasl **out, const char *mech,
     s->mech = mech;
     s->pw = pw;
     s->pw_ud = pw_ud;
+    if (cb_type && sasl_mech_is_plus(mech)) {
+        s->cb_type = cb_type;
+        if (gsasl_base64_to((const char *)cb, cb_len, &s->cb_b64, NULL) !=
+            GSASL_OK) {
+            r = xmp_error_set(err, XMP_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     if ((rc = gsasl_init(&s->ctx)) != GSASL_OK) {
         r = xmp_error_set(err, XMP_EAUTH, "cannot start GNU SASL: %s",
                           gsasl_strerror(rc));

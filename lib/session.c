@@ -273,6 +273,7 @@ void xmp_session_free(struct xmp_session *s)
     free(s->feat_plain);
     free(s->feat_preauth);
     free(s->mechs_plain);
+    free(s->cb_offered);
     free(s->bound);
     free(s->pending_id);
     free(s->sm_id);
@@ -411,6 +412,8 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->features_before_auth = s->feat_preauth;
     i->sasl_offered_before_tls = s->mechs_plain;
     i->sasl_mech = s->authenticated ? s->mech : NULL;
+    i->sasl_cb = s->authenticated ? s->cb_type : NULL;
+    i->sasl_ssdp = s->authenticated && s->ssdp_checked;
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;
     i->sm = s->sm != SM_OFF;

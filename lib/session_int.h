@@ -61,6 +61,7 @@ enum sm_state { SM_OFF, SM_ENABLING, SM_ON };
 #define NS_ROSTER "jabber:iq:roster"
 #define NS_SM "urn:xmpp:sm:3"
 #define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
+#define NS_SASL_CB "urn:xmpp:sasl-cb:0"
 
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)
@@ -100,6 +101,10 @@ struct xmp_session {
     const char *mech;
     char *sasl_offered;
     char *feat_plain, *feat_preauth, *mechs_plain; /* for the info */
+    char *cb_offered;     /* XEP-0440 types, space-separated; NULL: no list */
+    const char *cb_type;  /* the channel binding in use, or NULL */
+    int ssdp_pending;     /* the next challenge is SCRAM's server-first */
+    int ssdp_checked;     /* XEP-0474 hash seen and verified */
     int authenticated;
     int session_required;
     char *pending_id;

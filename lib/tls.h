@@ -46,6 +46,7 @@ struct tls_info {
     char issuer[256];
     char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
     int verified;          /* 1 when the chain and name checked out */
+    int ems;               /* extended master secret in use (RFC 7627) */
     char verify_msg[256];  /* why not, when verified == 0 */
     char pin[TLS_PIN_MAX]; /* "sha256//BASE64" of the server's key (SPKI) */
     char key_type[16];     /* "RSA", "EC" */
@@ -93,5 +94,21 @@ void tls_close_notify(struct tls *t);
 enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err);
 /* Facts about the finished handshake. */
 void tls_get_info(const struct tls *t, struct tls_info *info);
+
+/* Longest channel-binding value we produce. */
+#define TLS_CB_MAX 36
+/* Channel-binding data of the finished handshake for type "tls-unique"
+ * (RFC 5929 §3) or "tls-exporter" (RFC 9266) into out (TLS_CB_MAX
+ * bytes): XMP_OK with *len set, or XMP_ETLS, always when the extended
+ * master secret (RFC 7627) was not negotiated. */
+enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
+                                 unsigned char *out, size_t *len,
+                                 struct xmp_error *err);
+
+/* Largest digest tls_digest writes. */
+#define TLS_DIGEST_MAX 64
+/* The backend's SHA-256 (sha256 non-zero) or SHA-1 of len bytes at in,
+ * into out: its length, 0 on failure. */
+size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out);
 
 #endif

@@ -27,11 +27,13 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
@@ -96,6 +98,16 @@ struct tls {
     char ca_bad_subject[DN_MAX]; /* first CA certificate out of date */
     char ca_bad_from[TIME_TEXT_MAX];
     char ca_bad_to[TIME_TEXT_MAX];
+
+    /* channel binding (RFC 5929, RFC 9266): what the key-export callback
+     * saw of the latest handshake (2.28 has no getter for EMS, and the
+     * handshake state is gone once it ends) */
+    int have_keys;
+    int ems;               /* extended master secret (RFC 7627) */
+    int resumed;
+    unsigned char master[48];
+    unsigned char randoms[64]; /* client random, then server random */
+    mbedtls_tls_prf_types prf;
 
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -566,6 +578,32 @@ void xmp_trust_free(struct xmp_trust *tr)
     free(tr);
 }
 
+/* Keep what channel binding needs: the pointers are only valid during
+ * the call, and the handshake state (EMS, resumption) is freed after. */
+static int export_keys_cb(void *ctx, const unsigned char *ms,
+                          const unsigned char *kb, size_t maclen,
+                          size_t keylen, size_t ivlen,
+                          const unsigned char client_random[32],
+                          const unsigned char server_random[32],
+                          mbedtls_tls_prf_types prf)
+{
+    struct tls *t = ctx;
+
+    (void)kb;
+    (void)maclen;
+    (void)keylen;
+    (void)ivlen;
+    memcpy(t->master, ms, sizeof t->master);
+    memcpy(t->randoms, client_random, 32);
+    memcpy(t->randoms + 32, server_random, 32);
+    t->prf = prf;
+    t->ems = t->ssl.handshake &&
+             t->ssl.handshake->extended_ms == MBEDTLS_SSL_EXTENDED_MS_ENABLED;
+    t->resumed = t->ssl.handshake && t->ssl.handshake->resume;
+    t->have_keys = 1;
+    return 0;
+}
+
 enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
                      struct xmp_error *err)
 {
@@ -653,6 +691,10 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     mbedtls_ssl_conf_ca_chain(&t->conf, t->chain, NULL);
     mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
     mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    /* RFC 7627 is what makes tls-unique and tls-exporter safe */
+    mbedtls_ssl_conf_extended_master_secret(&t->conf,
+                                            MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+    mbedtls_ssl_conf_export_keys_ext_cb(&t->conf, export_keys_cb, t);
     if (p->alpn_xmpp) {
         r = mbedtls_ssl_conf_alpn_protocols(&t->conf, tls_alpn);
         if (r != 0) {
@@ -735,6 +777,7 @@ void tls_free(struct tls *t)
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
     free(t->pins);
+    explicit_bzero(t->master, sizeof t->master);
     free(t->domain);
     free(t);
 }
@@ -1002,5 +1045,66 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
     info->client_cert = t->have_own;
     snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);
     info->verified = t->verified;
+    info->ems = t->have_keys && t->ems;
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
+}
+
+enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
+                                 unsigned char *out, size_t *len,
+                                 struct xmp_error *err)
+{
+    unsigned char seed[66];
+    int r;
+
+    *len = 0;
+    if (!t || !t->done || !t->have_keys)
+        return xmp_error_set(err, XMP_ETLS, "no TLS handshake to bind to");
+    /* RFC 7627 §1, RFC 9266 §3: without the extended master secret a
+     * man in the middle can make both sides see the same values */
+    if (!t->ems)
+        return xmp_error_set(err, XMP_ETLS,
+                             "the TLS handshake with %s did not use the "
+                             "extended master secret (RFC 7627): no safe "
+                             "channel binding",
+                             t->domain);
+    if (strcmp(type, "tls-unique") == 0) {
+        /* RFC 5929 §3.1: the first Finished of the latest handshake: the
+         * client's in a full handshake, the server's in a resumed one */
+        if (t->ssl.verify_data_len == 0 ||
+            t->ssl.verify_data_len > TLS_CB_MAX)
+            return xmp_error_set(err, XMP_ETLS,
+                                 "no Finished message to bind to");
+        memcpy(out, t->resumed ? t->ssl.peer_verify_data
+                               : t->ssl.own_verify_data,
+               t->ssl.verify_data_len);
+        *len = t->ssl.verify_data_len;
+        return XMP_OK;
+    }
+    if (strcmp(type, "tls-exporter") == 0) {
+        /* RFC 9266 §2 over TLS 1.2: the RFC 5705 exporter with an empty
+         * (present, zero-length) context, as servers compute it */
+        memcpy(seed, t->randoms, 64);
+        seed[64] = 0;
+        seed[65] = 0;
+        r = mbedtls_ssl_tls_prf(t->prf, t->master, sizeof t->master,
+                                "EXPORTER-Channel-Binding", seed, sizeof seed,
+                                out, 32);
+        if (r != 0)
+            return xmp_error_set(err, XMP_ETLS,
+                                 "cannot compute tls-exporter data");
+        *len = 32;
+        return XMP_OK;
+    }
+    return xmp_error_set(err, XMP_ETLS, "unknown channel-binding type %s",
+                         type);
+}
+
+size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out)
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(
+        sha256 ? MBEDTLS_MD_SHA256 : MBEDTLS_MD_SHA1);
+
+    if (!md || mbedtls_md(md, in, len, out) != 0)
+        return 0;
+    return mbedtls_md_get_size(md);
 }

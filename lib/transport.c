@@ -212,6 +212,16 @@ int transport_is_tls(const struct transport *t)
     return t && t->tls;
 }
 
+enum xmp_err transport_channel_binding(const struct transport *t,
+                                       const char *type, unsigned char *out,
+                                       size_t *len, struct xmp_error *err)
+{
+    *len = 0;
+    if (!t || !t->tls || t->handshaking)
+        return xmp_error_set(err, XMP_ETLS, "no TLS to bind to");
+    return tls_channel_binding(t->tls, type, out, len, err);
+}
+
 enum xmp_err transport_read(struct transport *t, void *buf, size_t len,
                             size_t *n, struct xmp_error *err)
 {

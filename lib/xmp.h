@@ -266,6 +266,9 @@ struct xmp_session_opts {
      * XEP-0178) is used when the server offers it.  NULL: none. */
     const char *client_cert, *client_key;
     const char *mech;     /* NULL: strongest offered; else force this one */
+    /* Fail (XMP_EAUTH) unless a channel-binding mechanism (SCRAM-*-PLUS)
+     * is used: for an account that used one before. */
+    int require_cb;
     /* How long to wait: for a connection, from xmp_session_start until
      * one exists (DNS and every connect attempt included); for each
      * negotiation step; for the answer to each request
@@ -330,6 +333,8 @@ struct xmp_session_info {
     const char *features_before_auth;
     const char *sasl_offered_before_tls;
     const char *sasl_mech;
+    const char *sasl_cb;     /* "tls-unique", "tls-exporter"; NULL: none */
+    int sasl_ssdp;           /* the server's XEP-0474 hash was verified */
     const char *features;    /* space-separated features offered after auth */
     const char *sasl_offered; /* space-separated mechanisms offered */
     int sm;                  /* 1: stream management (XEP-0198) answers

@@ -17,6 +17,8 @@ LOGFILE.  SCRIPT lines:
     starttls CERT KEY [CLIENTCA]  answer <starttls/> with <proceed/> and
                     become the TLS server with this certificate and key;
                     with CLIENTCA, require a client certificate it signed
+    starttls-noems CERT KEY  the same, refusing the extended master secret
+                    (RFC 7627)
     hang            read and discard until the client closes
     close           close the connection
 In TEXT, $ID is the last id='...' the client sent before the text the
@@ -28,6 +30,8 @@ import socket
 import ssl
 import sys
 
+# OpenSSL 3's SSL_OP_NO_EXTENDED_MASTER_SECRET (Python names it not)
+SSL_OP_NO_EXTENDED_MASTER_SECRET = 0x1
 STREAM_HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                  "xmlns:stream='http://etherx.jabber.org/streams' "
                  "id='fake' from='example.test' version='1.0'>")
@@ -76,7 +80,7 @@ def main():
                 got = got[at + len(arg.encode()):]
             elif op == "send":
                 conn.sendall(arg.replace("$ID", last_id).encode())
-            elif op == "starttls":
+            elif op in ("starttls", "starttls-noems"):
                 cert, _, key = arg.partition(" ")
                 key, _, clientca = key.partition(" ")
                 conn.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
@@ -85,6 +89,8 @@ def main():
                 if clientca:
                     tls.verify_mode = ssl.CERT_REQUIRED
                     tls.load_verify_locations(clientca)
+                if op == "starttls-noems":
+                    tls.options |= SSL_OP_NO_EXTENDED_MASTER_SECRET
                 conn = tls.wrap_socket(conn, server_side=True)
                 got = b""
             elif op == "repeat":

@@ -40,8 +40,8 @@ test_expect_success 'login reports the certificate as verified for example.test'
 	test_grep "^certificate .*issuer CN=xmpctl test CA;" out
 '
 
-test_expect_success 'SCRAM-SHA-1 is preferred over PLAIN' '
-	test_grep "^sasl  *SCRAM-SHA-1 (offered: .*PLAIN.*)\$" out
+test_expect_success 'SCRAM-SHA-1-PLUS is preferred over SCRAM-SHA-1 and PLAIN' '
+	test_grep "^sasl  *SCRAM-SHA-1-PLUS (offered: .*PLAIN.*)\$" out
 '
 
 test_expect_success 'login reports the post-authentication stream features' '
@@ -101,9 +101,11 @@ test_expect_success 'the trace does not contain the password' '
 '
 
 test_expect_success 'the trace does not contain the SCRAM client-first message' '
-	# "biws" is base64 of the GS2 header "n,,"
+	# "biws" is base64 of the GS2 header "n,,", "cD10bHMtdW5pcXVlLC" of
+	# "p=tls-unique,"
 	test_grep "<auth " trace &&
-	test_grep ! -F biws trace
+	test_grep ! -F biws trace &&
+	test_grep ! -F cD10bHMtdW5pcXVlLC trace
 '
 
 # ---- password sources ---------------------------------------------------------

@@ -12,9 +12,14 @@
 #include <gsasl.h>
 
 #include "sasl.h"
+#include "ssdp.h"
 #include "tap.h"
 
 static const char *server_password = "pencil";
+/* the server's tls-unique, base64 ("client finished" / "other finished") */
+static const char *server_cb_b64 = "Y2xpZW50IGZpbmlzaGVk";
+static const unsigned char client_cb[] = "client finished";
+static const unsigned char other_cb[] = "other finished";
 
 static int server_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 {
@@ -27,6 +32,8 @@ static int server_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
         return p && strcmp(p, server_password) == 0 ? GSASL_OK
                                                     : GSASL_AUTHENTICATION_ERROR;
     }
+    if (prop == GSASL_CB_TLS_UNIQUE)
+        return gsasl_property_set(sess, prop, server_cb_b64);
     return GSASL_NO_CALLBACK;
 }
 
@@ -51,9 +58,11 @@ static enum xmp_err no_password(void *ud, char *buf, size_t len,
  * 2 claim success right after the first challenge, 3 send the final
  * message in a <challenge/> and an empty <success/> (RFC 6120 §6.3.10),
  * 4 the same but with data in <success/> as well, 5 the final message in
- * a <challenge/>, then another <challenge/>. */
-static enum xmp_err exchange(const char *mech, const char *client_pw,
-                             int tamper, struct xmp_error *err)
+ * a <challenge/>, then another <challenge/>.  cb: channel-binding data
+ * for a -PLUS mechanism, or NULL. */
+static enum xmp_err exchange_cb(const char *mech, const char *client_pw,
+                                int tamper, const unsigned char *cb,
+                                struct xmp_error *err)
 {
     Gsasl *srv = NULL;
     Gsasl_session *ss = NULL;
@@ -66,7 +75,8 @@ static enum xmp_err exchange(const char *mech, const char *client_pw,
     gsasl_callback_set(srv, server_cb);
     gsasl_server_start(srv, mech, &ss);
     r = sasl_start(&c, mech, "juliet", give_password, (void *)client_pw,
-                   &to_srv, err);
+                   cb ? "tls-unique" : NULL, cb,
+                   cb ? strlen((const char *)cb) : 0, &to_srv, err);
     while (r == XMP_OK) {
         free(to_cli);
         to_cli = NULL;
@@ -115,6 +125,60 @@ static enum xmp_err exchange(const char *mech, const char *client_pw,
     return r;
 }
 
+static enum xmp_err exchange(const char *mech, const char *client_pw,
+                             int tamper, struct xmp_error *err)
+{
+    return exchange_cb(mech, client_pw, tamper, NULL, err);
+}
+
+/* XEP-0474: GNU SASL takes a server-first-message with an "h"
+ * attribute, and ssdp_check judges it. */
+static void ssdp_tests(void)
+{
+    static const char *mechs = "SCRAM-SHA-1-PLUS SCRAM-SHA-1";
+    static const char *cbs = "tls-server-end-point tls-exporter";
+    struct xmp_error err;
+    struct sasl *c = NULL;
+    char hash[64], first[256], *init = NULL, *dec = NULL, *b64 = NULL;
+    char *reply = NULL, *nonce;
+    size_t len;
+    int checked;
+
+    /* the example of XEP-0474 §4.3 */
+    ok(ssdp_hash("SCRAM-SHA-1-PLUS", mechs, cbs, hash, sizeof hash) == 0,
+       "SSDP hash computed");
+    is_str(hash, "G6k/rBLDqgOhRRaCuuatSDFkJ08=",
+           "... as in XEP-0474's example (sorted, 0x1E and 0x1F)");
+    is_int(sasl_start(&c, "SCRAM-SHA-1", "juliet", give_password,
+                      (void *)"pencil", NULL, NULL, 0, &init, &err),
+           XMP_OK, "SCRAM-SHA-1 started");
+    gsasl_base64_from(init, strlen(init), &dec, &len);
+    nonce = dec ? memmem(dec, len, "r=", 2) : NULL;
+    snprintf(first, sizeof first, "%.*s0000,s=QSXCR+Q6sek8bf92,i=4096,h=%s",
+             nonce ? (int)(len - (size_t)(nonce - dec)) : 2,
+             nonce ? nonce : "r=", hash);
+    gsasl_base64_to(first, strlen(first), &b64, NULL);
+    is_int(ssdp_check("SCRAM-SHA-1", b64, mechs, cbs, &checked, &err),
+           XMP_OK, "a matching hash passes");
+    is_int(checked, 1, "... and counts as checked");
+    is_int(ssdp_check("SCRAM-SHA-1", b64, "SCRAM-SHA-1", cbs, &checked,
+                      &err),
+           XMP_EAUTH, "a hash over another offer fails: %s", err.msg);
+    is_int(ssdp_check("SCRAM-SHA-1", b64, mechs, NULL, &checked, &err),
+           XMP_EAUTH, "... as does one over a channel-binding list we "
+                      "did not see");
+    is_int(ssdp_check("SCRAM-SHA-1", init, mechs, NULL, &checked, &err),
+           XMP_OK, "no h attribute: nothing to check");
+    is_int(checked, 0, "... and nothing counted");
+    is_int(sasl_challenge(c, b64, &reply, &err), XMP_OK,
+           "GNU SASL answers a server-first-message with h");
+    free(reply);
+    free(b64);
+    free(dec);
+    free(init);
+    sasl_free(c);
+}
+
 int main(void)
 {
     static const char *prosody[] = {"PLAIN", "SCRAM-SHA-1",
@@ -127,30 +191,58 @@ int main(void)
     struct sasl *c;
     char *init;
 
-    is_str(sasl_choose(prosody, 3, 1, NULL, &err), "SCRAM-SHA-1",
+    is_str(sasl_choose(prosody, 3, SASL_TLS_VERIFIED, 0,
+                       NULL, &err), "SCRAM-SHA-1",
            "SCRAM-SHA-1 beats PLAIN (Prosody's offer)");
-    is_str(sasl_choose(all, 4, 1, NULL, &err), "SCRAM-SHA-256",
+    is_str(sasl_choose(all, 4, SASL_TLS_VERIFIED, 0,
+                       NULL, &err), "SCRAM-SHA-256",
            "SCRAM-SHA-256 beats SCRAM-SHA-1 and PLAIN");
-    is_str(sasl_choose(plain_only, 1, 1, NULL, &err), "PLAIN",
+    is_str(sasl_choose(plain_only, 1, SASL_TLS_VERIFIED, 0,
+                       NULL, &err), "PLAIN",
            "PLAIN when it is all there is, inside TLS");
-    ok(sasl_choose(plain_only, 1, 0, NULL, &err) == NULL,
+    ok(sasl_choose(plain_only, 1, SASL_TLS_NONE, 0,
+                       NULL, &err) == NULL,
        "never PLAIN without TLS");
     is_int(err.code, XMP_EAUTH, "... as an authentication error");
-    ok(sasl_choose(weak, 2, 1, NULL, &err) == NULL,
+    ok(sasl_choose(weak, 2, SASL_TLS_VERIFIED, 0,
+                       NULL, &err) == NULL,
        "no acceptable mechanism among DIGEST-MD5 CRAM-MD5");
     ok(strstr(err.msg, "DIGEST-MD5 CRAM-MD5") != NULL,
        "the message lists what was offered: %s", err.msg);
-    is_str(sasl_choose(all, 4, 1, "plain", &err), "PLAIN",
+    is_str(sasl_choose(all, 4, SASL_TLS_VERIFIED, 0,
+                       "plain", &err), "PLAIN",
            "--mech forces PLAIN (case-insensitive)");
-    ok(sasl_choose(prosody, 3, 1, "SCRAM-SHA-256", &err) == NULL &&
+    ok(sasl_choose(prosody, 3, SASL_TLS_VERIFIED, 0,
+                       "SCRAM-SHA-256", &err) == NULL &&
            err.code == XMP_EAUTH,
        "a forced mechanism the server does not offer fails");
-    ok(sasl_choose(all, 4, 1, "DIGEST-MD5", &err) == NULL &&
+    ok(sasl_choose(all, 4, SASL_TLS_VERIFIED, 0,
+                       "DIGEST-MD5", &err) == NULL &&
            err.code == XMP_EUSAGE,
        "a forced mechanism we do not support is a usage error");
-    ok(sasl_choose(NULL, 0, 1, NULL, &err) == NULL,
+    ok(sasl_choose(NULL, 0, SASL_TLS_VERIFIED, 0,
+                       NULL, &err) == NULL,
        "no mechanisms offered at all");
+    is_str(sasl_choose(prosody, 3, SASL_TLS_VERIFIED, 1, NULL, &err),
+           "SCRAM-SHA-1-PLUS", "-PLUS first when channel binding is there");
+    is_str(sasl_choose(prosody, 3, SASL_TLS_VERIFIED, 0, NULL, &err),
+           "SCRAM-SHA-1", "... and never without it");
+    ok(sasl_choose(prosody, 3, SASL_TLS_VERIFIED, 0, "SCRAM-SHA-1-PLUS",
+                   &err) == NULL && err.code == XMP_EAUTH,
+       "a forced -PLUS without channel binding fails: %s", err.msg);
+    ok(sasl_choose(plain_only, 1, SASL_TLS_ENCRYPTED, 0, NULL, &err) ==
+           NULL && strstr(err.msg, "--mech PLAIN"),
+       "no PLAIN over unverified TLS by itself: %s", err.msg);
+    is_str(sasl_choose(plain_only, 1, SASL_TLS_ENCRYPTED, 0, "PLAIN", &err),
+           "PLAIN", "... only when forced");
+    is_int(exchange_cb("SCRAM-SHA-1-PLUS", "pencil", 0, client_cb, &err),
+           XMP_OK, "SCRAM-SHA-1-PLUS with the server's tls-unique succeeds");
+    ok(exchange_cb("SCRAM-SHA-1-PLUS", "pencil", 0, other_cb, &err) !=
+           XMP_OK, "... and fails with other binding data");
+    is_int(exchange_cb("SCRAM-SHA-1", "pencil", 0, client_cb, &err), XMP_OK,
+           "binding data never reaches a non-PLUS mechanism");
 
+    ssdp_tests();
     is_int(exchange("SCRAM-SHA-1", "pencil", 0, &err), XMP_OK,
            "SCRAM-SHA-1 exchange succeeds");
     is_int(exchange("SCRAM-SHA-256", "pencil", 0, &err), XMP_OK,
@@ -195,7 +287,8 @@ int main(void)
     /* The password source failing is reported as its own error. */
     init = NULL;
     c = NULL;
-    is_int(sasl_start(&c, "PLAIN", "juliet", no_password, NULL, &init, &err),
+    is_int(sasl_start(&c, "PLAIN", "juliet", no_password, NULL, NULL,
+                      NULL, 0, &init, &err),
            XMP_EIO, "a failing password source keeps its error category");
     is_str(err.msg, "password command failed", "... and its message");
     sasl_free(c);

@@ -10,6 +10,7 @@
  * The child serves several listening sockets, one certificate (or
  * protocol setting) each, one connection at a time.  It understands a few
  * requests: "alpn?" (answers the negotiated ALPN protocol or "none"),
+ * "unique?" (its tls-unique, RFC 5929 §3: the client's Finished, in hex),
  * "quit" (close_notify), "reset" (abortive close, RST), anything else is
  * echoed.
  */
@@ -248,6 +249,15 @@ static void serve(struct srv *s, int cfd)
             const char *p = mbedtls_ssl_get_alpn_protocol(&ssl);
 
             if (srv_write(&ssl, p ? p : "none") < 0)
+                break;
+        } else if (strcmp(buf, "unique?") == 0) {
+            char hex[2 * sizeof ssl.peer_verify_data + 1] = "";
+            size_t i;
+
+            for (i = 0; i < ssl.verify_data_len; i++)
+                snprintf(hex + 2 * i, 3, "%02x",
+                         (unsigned char)ssl.peer_verify_data[i]);
+            if (srv_write(&ssl, hex) < 0)
                 break;
         } else if (strcmp(buf, "quit") == 0) {
             mbedtls_ssl_close_notify(&ssl);
@@ -525,6 +535,31 @@ static void test_good(void)
         r = recv_some(t, fd, buf, sizeof buf, &n, &err);
     is_int(r, XMP_OK, "good: alpn round trip");
     is_str(buf, "xmpp-client", "good: ALPN xmpp-client negotiated");
+
+    /* channel binding: the same tls-unique on both ends (the server
+     * enables the extended master secret by default) */
+    {
+        unsigned char cb[TLS_CB_MAX];
+        char hex[2 * TLS_CB_MAX + 1] = "";
+        size_t cb_len = 0, i;
+
+        is_int(info.ems, 1, "good: extended master secret in use");
+        is_int(tls_channel_binding(t, "tls-unique", cb, &cb_len, &err),
+               XMP_OK, "good: tls-unique available");
+        is_int((int)cb_len, 12, "good: tls-unique is 12 bytes (TLS 1.2)");
+        for (i = 0; i < cb_len && i < TLS_CB_MAX; i++)
+            snprintf(hex + 2 * i, 3, "%02x", cb[i]);
+        r = send_str(t, fd, "unique?", &err);
+        if (r == XMP_OK)
+            r = recv_some(t, fd, buf, sizeof buf, &n, &err);
+        is_str(buf, hex, "good: the server's tls-unique is ours");
+        is_int(tls_channel_binding(t, "tls-exporter", cb, &cb_len, &err),
+               XMP_OK, "good: tls-exporter available");
+        is_int((int)cb_len, 32, "good: tls-exporter is 32 bytes");
+        ok(tls_channel_binding(t, "tls-server-end-point", cb, &cb_len,
+                               &err) == XMP_ETLS,
+           "good: tls-server-end-point is not offered");
+    }
 
     r = send_str(t, fd, "hello", &err);
     if (r == XMP_OK)

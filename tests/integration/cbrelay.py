@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A man in the middle that holds a valid certificate for the domain.
+
+usage: cbrelay.py MODE PORTFILE SERVER_PORT CERT KEY CAFILE
+
+Listens on 127.0.0.1 (a free port, written to PORTFILE) and relays one
+connection to the XMPP server on 127.0.0.1:SERVER_PORT.  Plaintext is
+passed on until the server's <proceed/>; then it ends TLS from the client
+itself (with CERT and KEY, a certificate the client trusts) and opens its
+own TLS to the server (verified with CAFILE): two TLS connections, so
+each side sees other channel-binding data.  MODE says what it does to
+the server's bytes inside TLS:
+    pass     nothing
+    strip    removes the -PLUS mechanisms from <mechanisms/>
+    ssdp     adds a XEP-0474 "h" attribute (a wrong one) to the first
+             SASL challenge
+"""
+import base64
+import os
+import re
+import socket
+import ssl
+import sys
+import threading
+
+PLUS = re.compile(rb"<mechanism>SCRAM-SHA-(1|256)-PLUS</mechanism>")
+CHALLENGE = re.compile(rb"(<challenge[^>]*>)([A-Za-z0-9+/=]+)(</challenge>)")
+
+
+def tamper(mode, data, state):
+    if mode == "strip":
+        return PLUS.sub(b"", data)
+    if mode == "ssdp" and not state.get("done"):
+        m = CHALLENGE.search(data)
+        if m:
+            state["done"] = True
+            first = base64.b64decode(m.group(2)) + b",h=AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            return (data[:m.start()] + m.group(1) + base64.b64encode(first) +
+                    m.group(3) + data[m.end():])
+    return data
+
+
+def pump(src, dst, fn=None):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(fn(data) if fn else data)
+    except (OSError, ssl.SSLError):
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def until(src, dst, mark):
+    seen = b""
+    while mark not in seen:
+        data = src.recv(65536)
+        if not data:
+            return False
+        seen += data
+        dst.sendall(data)
+    return True
+
+
+def main():
+    mode, portfile, server_port, cert, key, cafile = sys.argv[1:7]
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    # rename: the port file appears complete or not at all
+    os.rename(portfile + ".tmp", portfile)
+    srv.settimeout(30)
+    client, _ = srv.accept()
+    client.settimeout(30)
+    server = socket.create_connection(("127.0.0.1", int(server_port)), 30)
+    # plaintext, both ways: the client's side up to its <starttls/>, the
+    # server's up to its <proceed/>; the next bytes are TLS, ours
+    up = threading.Thread(target=until, args=(client, server, b"<starttls"))
+    up.start()
+    ok = until(server, client, b"<proceed")
+    up.join()
+    if not ok:
+        return
+    to_client = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    to_client.load_cert_chain(cert, key)
+    tclient = to_client.wrap_socket(client, server_side=True)
+    to_server = ssl.create_default_context(cafile=cafile)
+    # TLS 1.2, as the client has: Prosody offers -PLUS (tls-unique) only
+    # there
+    to_server.maximum_version = ssl.TLSVersion.TLSv1_2
+    tserver = to_server.wrap_socket(server, server_hostname="example.test")
+    state = {}
+    up = threading.Thread(target=pump, args=(tclient, tserver))
+    up.start()
+    pump(tserver, tclient, lambda d: tamper(mode, d, state))
+    up.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0016-cb.sh - channel binding (SCRAM-SHA-1-PLUS, tls-unique) against the
+# real Prosody, and a man in the middle with a certificate the client
+# trusts: other binding data, a stripped -PLUS offer (refused once the
+# account has used -PLUS, unless --allow-downgrade), a forged XEP-0474
+# hash.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+command -v "$PYTHON" >/dev/null 2>&1 || skip_all "python3 not found"
+prosody_start || bail_out 'cannot start Prosody'
+
+XMPCTL_PASSWORD=$ALICE_PASS
+export XMPCTL_PASSWORD
+MEMORY=$HOME/.local/share/xmpctl/channel_binding
+
+relay_pid=
+test_atexit '[ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null'
+
+# relay MODE: start cbrelay.py in front of Prosody; sets RELAY_PORT.
+relay() {
+	rm -f relay.port
+	"$PYTHON" "$TESTS_SRCDIR/integration/cbrelay.py" "$1" relay.port \
+		"$PROSODY_PORT" "$PKI_DIR/example.test.pem" \
+		"$PKI_DIR/example.test.key" "$TEST_CA" &
+	relay_pid=$!
+	wait_for "test -s relay.port" 20 "the relay to listen" &&
+	RELAY_PORT=$(cat relay.port)
+}
+
+relay_done() {
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_pid=
+}
+
+# via_relay ARGS...: xmpctl as alice through the relay (its certificate
+# is valid for example.test: the client's check passes)
+via_relay() {
+	xmpctl --server "127.0.0.1:$RELAY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test "$@"
+}
+
+test_expect_success 'login uses SCRAM-SHA-1-PLUS with tls-unique, and says so' '
+	alice login >out &&
+	test_grep "^sasl  *SCRAM-SHA-1-PLUS (offered: " out &&
+	test_grep "^binding  *tls-unique" out
+'
+
+test_expect_success "Prosody's log shows the SCRAM-SHA-1-PLUS exchange succeed" '
+	test_grep "Received\[c2s_unauthed\]: <auth [^>]*mechanism=.SCRAM-SHA-1-PLUS." \
+		"$PROSODY_LOG" &&
+	test_grep "Authenticated as alice@example\.test" "$PROSODY_LOG" &&
+	test_grep ! "mechanism=.SCRAM-SHA-1.[ />]" "$PROSODY_LOG"
+'
+
+test_expect_success 'json output has the mechanism and the channel binding' '
+	alice --format json login >out.json &&
+	test "$(json_get out.json "o[\"sasl\"]")" = SCRAM-SHA-1-PLUS &&
+	test "$(json_get out.json "o[\"channel_binding\"]")" = tls-unique
+'
+
+test_expect_success 'the account is remembered: private directory and file' '
+	test_grep -x "alice@example.test" "$MEMORY" &&
+	test "$(stat -c %a "$MEMORY")" = 600 &&
+	test "$(stat -c %a "${MEMORY%/*}")" = 700 &&
+	test "$(grep -c . "$MEMORY")" = 1
+'
+
+test_expect_success 'a man in the middle: other tls-unique, the -PLUS login fails (77)' '
+	relay pass &&
+	XDG_DATA_HOME=$TEST_TMP/fresh expect_exit 77 via_relay -v login \
+		>out-mitm 2>err-mitm &&
+	relay_done &&
+	test_grep "SCRAM-SHA-1-PLUS" err-mitm &&
+	test_grep "<auth .*mechanism=.SCRAM-SHA-1-PLUS" err-mitm &&
+	test_grep "authentication failed as alice@example.test (SCRAM-SHA-1-PLUS)" err-mitm &&
+	test_must_be_empty out-mitm
+'
+
+test_expect_success 'the relay strips -PLUS: refused after a -PLUS login (77), no <auth/>' '
+	relay strip &&
+	expect_exit 77 via_relay -v login >out-strip 2>err-strip &&
+	relay_done &&
+	test_grep "without channel binding, which it used before" err-strip &&
+	test_grep "offered: [A-Z1 -]*SCRAM-SHA-1" err-strip &&
+	test_grep ! "offered: [^)]*PLUS" err-strip &&
+	test_grep ! "<auth " err-strip &&
+	test_must_be_empty out-strip
+'
+
+test_expect_success '... and allowed with --allow-downgrade' '
+	relay strip &&
+	via_relay --allow-downgrade login >out-allow &&
+	relay_done &&
+	test_grep "^sasl  *SCRAM-SHA-1 (offered: " out-allow &&
+	test_grep ! "PLUS" out-allow &&
+	test_grep "^binding  *none" out-allow
+'
+
+test_expect_success '... and by an account that never used -PLUS' '
+	relay strip &&
+	XDG_DATA_HOME=$TEST_TMP/fresh via_relay login >out-new &&
+	relay_done &&
+	test_grep "^sasl  *SCRAM-SHA-1 " out-new &&
+	test ! -e "$TEST_TMP/fresh/xmpctl/channel_binding"
+'
+
+test_expect_success 'a mechanism named with --mech is not a downgrade' '
+	alice --mech SCRAM-SHA-1 login >out-forced &&
+	test_grep "^sasl  *SCRAM-SHA-1 " out-forced
+'
+
+test_expect_success 'a forged XEP-0474 hash fails before the proof is sent (77)' '
+	relay ssdp &&
+	XDG_DATA_HOME=$TEST_TMP/fresh expect_exit 77 via_relay -v login \
+		>out-ssdp 2>err-ssdp &&
+	relay_done &&
+	test_grep "downgrade protection hash (XEP-0474) does not match" err-ssdp &&
+	test_grep ! "<response" err-ssdp
+'
+
+test_done
