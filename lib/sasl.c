@@ -349,6 +349,33 @@ fail:
     return r;
 }
 
+/* The iteration count of a SCRAM server-first-message (RFC 5802 §5.1
+ * "i="), 0 when there is none; counts past SASL_SCRAM_ITER_MAX come back
+ * as SASL_SCRAM_ITER_MAX + 1. */
+static unsigned long scram_iterations(const char *b64)
+{
+    char *raw = NULL;
+    size_t len = 0, k;
+    unsigned long n = 0;
+
+    if (!*b64 || gsasl_base64_from(b64, strlen(b64), &raw, &len) !=
+                     GSASL_OK || !raw)
+        return 0;
+    for (k = 0; k + 2 <= len; k++) {
+        if (raw[k] != 'i' || raw[k + 1] != '=' || (k && raw[k - 1] != ','))
+            continue;
+        for (k += 2; k < len && raw[k] >= '0' && raw[k] <= '9'; k++)
+            if ((n = n * 10 + (unsigned long)(raw[k] - '0')) >
+                SASL_SCRAM_ITER_MAX) {
+                n = SASL_SCRAM_ITER_MAX + 1;
+                break;
+            }
+        break;
+    }
+    free(raw);
+    return n;
+}
+
 enum xmp_err sasl_challenge(struct sasl *s, const char *in, char **reply,
                             struct xmp_error *err)
 {
@@ -364,6 +391,15 @@ enum xmp_err sasl_challenge(struct sasl *s, const char *in, char **reply,
                              "server sent a SASL challenge after %s had "
                              "finished",
                              s->mech);
+    /* The key derivation runs inside this step, where no timeout and no
+     * signal reaches it: a server naming billions of iterations would
+     * hold us for hours. */
+    if (strncmp(s->mech, "SCRAM-", 6) == 0 &&
+        scram_iterations(from_xmpp_b64(in)) > SASL_SCRAM_ITER_MAX)
+        return xmp_error_set(err, XMP_EPROTO,
+                             "server asks for more than %d SCRAM "
+                             "iterations",
+                             SASL_SCRAM_ITER_MAX);
     return step(s, in, reply, &done, err);
 }
 

@@ -269,7 +269,7 @@ int main(void)
     init = NULL;
     c = NULL;
     is_int(sasl_start(&c, "PLAIN", "juliet", give_password, (void *)"pencil",
-                      &init, &err),
+                      NULL, NULL, 0, &init, &err),
            XMP_OK, "PLAIN starts");
     {
         char *again = NULL;
@@ -280,6 +280,42 @@ int main(void)
         ok(strstr(err.msg, "challenge after PLAIN") != NULL, "... saying so: %s",
            err.msg);
         free(again);
+    }
+    sasl_free(c);
+    free(init);
+
+    /* A server-first message naming billions of SCRAM iterations is
+     * refused before GNU SASL derives the key, which no timeout would
+     * interrupt. */
+    init = NULL;
+    c = NULL;
+    is_int(sasl_start(&c, "SCRAM-SHA-1", "juliet", give_password,
+                      (void *)"pencil", NULL, NULL, 0, &init, &err),
+           XMP_OK, "SCRAM-SHA-1 starts");
+    {
+        char *reply = NULL, *first = NULL, *nonce, *end;
+        size_t len = 0;
+        char msg[256], *b64 = NULL;
+
+        char text[256] = "";
+
+        gsasl_base64_from(init, strlen(init), &first, &len);
+        if (first && len < sizeof text)
+            memcpy(text, first, len); /* not NUL-terminated */
+        nonce = strstr(text, "r=");
+        end = nonce ? strchr(nonce, ',') : NULL;
+        snprintf(msg, sizeof msg, "%.*sserver,s=QUFBQQ==,i=4000000000",
+                 nonce ? (int)(end ? end - nonce : (long)strlen(nonce)) : 2,
+                 nonce ? nonce : "r=");
+        gsasl_base64_to(msg, strlen(msg), &b64, NULL);
+        is_int(sasl_challenge(c, b64, &reply, &err), XMP_EPROTO,
+               "4000000000 SCRAM iterations are refused");
+        ok(reply == NULL, "... and nothing is sent back");
+        ok(strstr(err.msg, "iterations") != NULL, "... saying so: %s",
+           err.msg);
+        free(reply);
+        free(b64);
+        free(first);
     }
     sasl_free(c);
     free(init);
