@@ -504,34 +504,46 @@ out:
 
 /* ---- the sources, in order ------------------------------------------------ */
 
-/* $XMPCTL_PASSWORD, moved out of the environment at start-up (before
- * any thread or child exists), so that nothing we start inherits it and
- * /proc/PID/environ no longer shows it. */
-static char *env_password;
+/* $XMPCTL_PASSWORD and $XMPCTL_ROOM_PASSWORD, moved out of the
+ * environment at start-up (before any thread or child exists), so that
+ * nothing we start inherits them and /proc/PID/environ no longer shows
+ * them. */
+static char *env_password, *env_room_password;
 
-void cli_password_take_env(void)
+static void take_var(const char *name, char **store)
 {
-    static const char var[] = "XMPCTL_PASSWORD=";
-    char *v = getenv("XMPCTL_PASSWORD"), *entry;
+    char *v = getenv(name), *entry;
     size_t n;
 
     if (!v)
         return;
-    env_password = strdup(v);
+    *store = strdup(v);
     /* the whole "NAME=value" string: not even the name stays behind */
-    entry = v - (sizeof var - 1);
+    entry = v - (strlen(name) + 1);
     n = strlen(entry);
-    unsetenv("XMPCTL_PASSWORD");
+    unsetenv(name);
     explicit_bzero(entry, n);
+}
+
+void cli_password_take_env(void)
+{
+    take_var("XMPCTL_PASSWORD", &env_password);
+    take_var("XMPCTL_ROOM_PASSWORD", &env_room_password);
+}
+
+static void drop(char **p)
+{
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        free(*p);
+    }
+    *p = NULL;
 }
 
 void cli_password_drop_env(void)
 {
-    if (env_password) {
-        explicit_bzero(env_password, strlen(env_password));
-        free(env_password);
-    }
-    env_password = NULL;
+    drop(&env_password);
+    drop(&env_room_password);
 }
 
 static enum xmp_err get_password(const struct cli_opts *o, int timeout_ms,
@@ -578,7 +590,7 @@ int cli_password_obtain(const struct cli_opts *o, int timeout_ms,
 int cli_room_password_obtain(const char *file, const char *command,
                              int timeout_ms, struct cli_secret *s)
 {
-    const char *env = getenv("XMPCTL_ROOM_PASSWORD");
+    const char *env = env_room_password;
     struct xmp_error err;
     enum xmp_err r = XMP_OK;
 

@@ -114,3 +114,34 @@ WEAK void tls_get_info(const struct tls *t, struct tls_info *info)
     snprintf(info->subject, sizeof info->subject, "CN=example.test");
     info->verified = 1;
 }
+
+WEAK enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err)
+{
+    (void)pins;
+    (void)err;
+    return XMP_OK;
+}
+
+/* No extended master secret here (tls_get_info says so), hence no
+ * channel binding: the -PLUS mechanisms are never chosen. */
+WEAK enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
+                                      unsigned char *out, size_t *len,
+                                      struct xmp_error *err)
+{
+    (void)t;
+    (void)out;
+    *len = 0;
+    return xmp_error_set(err, XMP_ETLS, "fake TLS: no %s", type);
+}
+
+/* No digest either: a XEP-0474 check fails, as with a backend that
+ * cannot hash. */
+WEAK size_t tls_digest(int sha256, const void *in, size_t len,
+                       unsigned char *out)
+{
+    (void)sha256;
+    (void)in;
+    (void)len;
+    (void)out;
+    return 0;
+}

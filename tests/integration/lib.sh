@@ -48,7 +48,11 @@ cd "$TEST_TMP" || exit 1
 # Never read the real user's configuration, password or terminal settings.
 HOME=$TEST_TMP/home
 XDG_CONFIG_HOME=$TEST_TMP/home/.config
-export HOME XDG_CONFIG_HOME
+# nor what it recorded (known_servers, channel_binding, history)
+XDG_DATA_HOME=$TEST_TMP/home/.local/share
+XDG_STATE_HOME=$TEST_TMP/home/.local/state
+XDG_CACHE_HOME=$TEST_TMP/home/.cache
+export HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME XDG_CACHE_HOME
 unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER XDG_RUNTIME_DIR
 LC_ALL=C
 export LC_ALL

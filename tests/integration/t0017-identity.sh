@@ -114,7 +114,7 @@ test_expect_success '... with the chain, TLS, pin and the features at each stage
 	test_grep "^pin  *$PIN\$" out &&
 	test_grep "^plaintext  *features: tls; mechanisms: none\$" out &&
 	test_grep "^features  *before authentication: sasl" out &&
-	test_grep "^sasl  *SCRAM-SHA-1 (offered: " out &&
+	test_grep "^sasl  *SCRAM-SHA-1-PLUS (offered: " out &&
 	test_grep "^features  *after authentication: .*bind" out
 '
 

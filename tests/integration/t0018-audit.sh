@@ -22,17 +22,19 @@ printf '%s\n' "$ALICE_PASS" >pwfile && chmod 600 pwfile
 env_secret=env-secret-$$-not-alice
 TEST_SECRETS="${TEST_SECRETS:-} $env_secret"
 if [ -n "$TEST_WRAPPER" ] || [ ! -r /proc/self/environ ]; then
-	test_skip 'XMPCTL_PASSWORD is gone from the environment once read' \
+	test_skip 'XMPCTL_PASSWORD and XMPCTL_ROOM_PASSWORD are gone from the environment once read' \
 		'needs /proc and no TEST_WRAPPER'
 else
-	test_expect_success 'XMPCTL_PASSWORD is gone from the environment once read' '
-		XMPCTL_PASSWORD=$env_secret alice --password-command \
+	test_expect_success 'XMPCTL_PASSWORD and XMPCTL_ROOM_PASSWORD are gone from the environment once read' '
+		XMPCTL_PASSWORD=$env_secret XMPCTL_ROOM_PASSWORD=room-$env_secret \
+			alice --password-command \
 			"tr \"\\\\000\" \"\\\\n\" </proc/\$PPID/environ >environ.txt; head -n 1 pwfile" \
 			login >out-env &&
 		test_grep "^jid  *alice@example\.test/." out-env &&
 		test_grep "^HOME=" environ.txt &&
 		test_grep ! -F "$env_secret" environ.txt &&
-		test_grep ! XMPCTL_PASSWORD environ.txt
+		test_grep ! XMPCTL_PASSWORD environ.txt &&
+		test_grep ! XMPCTL_ROOM_PASSWORD environ.txt
 	'
 fi
 

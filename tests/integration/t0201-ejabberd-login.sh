@@ -91,7 +91,7 @@ test_expect_success '-v: the trace redacts every SASL element, no password' '
 	alice -v login >out-v 2>trace &&
 	test_grep "^xmpctl: >> <auth .*\[redacted" trace &&
 	grep -E "<(auth|challenge|response|success)[ >]" trace >sasl-lines &&
-	test_grep ! -v "\[redacted [0-9][0-9]* bytes\]" sasl-lines &&
+	test_grep ! -v "\[redacted\]" sasl-lines &&
 	test_grep ! -F "$ALICE_PASS" trace
 '
 
