@@ -58,6 +58,14 @@ LC_ALL=C
 export LC_ALL
 
 PYTHON=python3
+
+# scripted NAME: the scansion script tests/scripts/NAME.scs with the test
+# passwords (made up when the server starts) filled in for @ALICE_PASS@
+# and so on, as NAME.scs here
+scripted() {
+	sed -e "s/@ALICE_PASS@/$ALICE_PASS/" -e "s/@BOB_PASS@/$BOB_PASS/" \
+		-e "s/@CAROL_PASS@/$CAROL_PASS/" "$TESTS_SRCDIR/scripts/$1.scs" >"$1.scs"
+}
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 
 test_count=0

@@ -223,25 +223,11 @@ test_expect_success 'a listener (listen --all) sees the same presence' '
 	test_grep -x "available|xa|asleep|-3" sh2.lines
 '
 
-# carol, subscribed to alice, would have any presence alice broadcasts; a
-# message alice sends her afterwards marks the point by which it would
-# have arrived (the server handles alice's stanzas in order).
-test_expect_success 'directed presence reaches its target only' '
-	start dr_b bob --format json listen --all &&
-	start dr_c carol --format json listen --all &&
-	online bob dr_b.out &&
-	online carol dr_c.out &&
-	as alice presence dnd -s "for bob only" --to "$B" &&
-	wait_for "presences_from dr_b.out $A | grep -q \"^available|dnd|for bob only|\"" 20 \
-		"the directed presence at bob" &&
-	as alice send "$C" "marker after the directed presence" &&
-	wait_for "grep -q \"marker after the directed presence\" dr_c.out" 20 "the marker at carol" &&
-	stop dr_b &&
-	stop dr_c &&
-	presences_from dr_c.out "$A" >dr_c.lines &&
-	test_grep ! "dnd" dr_c.lines &&
-	test_grep ! "for bob only" dr_c.lines &&
-	test_grep ! "^available" dr_c.lines
+# A conversation of three accounts reads best as one: see the script.
+test_expect_success 'directed presence reaches its target only (tests/scripts/directed-presence.scs)' '
+	scripted directed-presence &&
+	xmpctl --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" script \
+		--wait 1 directed-presence.scs >directed.out
 '
 
 # ---- roster pushes ----------------------------------------------------------------

@@ -17,13 +17,6 @@
 SCRIPTS=$TESTS_SRCDIR/scripts
 MANPAGE=$TESTS_SRCDIR/../man/xmpctl-script.1
 
-# scripted NAME: tests/scripts/NAME.scs with the passwords filled in, as
-# NAME.scs here
-scripted() {
-	sed -e "s/@ALICE_PASS@/$ALICE_PASS/" -e "s/@BOB_PASS@/$BOB_PASS/" \
-		-e "s/@CAROL_PASS@/$CAROL_PASS/" "$SCRIPTS/$1.scs" >"$1.scs"
-}
-
 # run ARGS...: xmpctl script against the test server
 run() {
 	xmpctl --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" script "$@"
