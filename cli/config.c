@@ -179,7 +179,10 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         }
         if (!in_wanted)
             continue;
-        if (strcmp(k, "jid") == 0 && given_jid &&
+        /* -a NAME -j OTHER: NAME's settings are not OTHER's.  (Picked by
+         * --jid alone, a section may still hold another jid line: the
+         * given one stands.) */
+        if (strcmp(k, "jid") == 0 && o->account && given_jid &&
             !same_account(v, given_jid)) {
             cli_error("%s:%d: account '%s' is %s, not %s: give --account "
                       "or --jid, not both",

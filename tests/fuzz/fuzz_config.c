@@ -111,6 +111,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     check_value(o.server);
     check_value(o.cafile);
     check_value(o.resource);
+    check_value(o.pin);
+    check_value(o.client_cert);
+    check_value(o.client_key);
     check_value(o.cfg_password_command);
     check_value(o.cfg_password);
     if (!(data[0] & 4))
@@ -118,6 +121,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     free(o.server);
     free(o.cafile);
     free(o.resource);
+    free(o.pin);
+    free(o.client_cert);
+    free(o.client_key);
     free(o.cfg_password_command);
     free(o.cfg_password);
     return 0;
