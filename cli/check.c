@@ -66,23 +66,6 @@ static void warn_free(struct warnings *w)
     free(w->text);
 }
 
-/* "key  value" as login prints it; the value may come from the server. */
-static void line(const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void line(const char *key, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    printf("%-13s", key);
-    cli_print_sanitized(stdout, buf, strlen(buf));
-    putchar('\n');
-}
-
 static const char *or_none(const char *s)
 {
     return s && *s ? s : "none";
@@ -176,39 +159,42 @@ static void report_text(const struct xmp_session_info *i,
     size_t k;
 
     if (t->port)
-        line("target", "%s port %u (%s, %s)", t->host, t->port, t->found_by,
-             t->direct_tls ? "direct TLS" : "STARTTLS");
+        cli_kv_line("target", "%s port %u (%s, %s)", t->host, t->port,
+                    t->found_by, t->direct_tls ? "direct TLS" : "STARTTLS");
     else
-        line("target", "%s (%s, %s)", t->host, t->found_by,
-             t->direct_tls ? "direct TLS" : "STARTTLS");
+        cli_kv_line("target", "%s (%s, %s)", t->host, t->found_by,
+                    t->direct_tls ? "direct TLS" : "STARTTLS");
     if (i->address)
-        line("address", "%s", i->address);
+        cli_kv_line("address", "%s", i->address);
     if (!t->direct_tls)
-        line("plaintext", "features: %s; mechanisms: %s",
-             or_none(i->features_before_tls),
-             or_none(i->sasl_offered_before_tls));
+        cli_kv_line("plaintext", "features: %s; mechanisms: %s",
+                    or_none(i->features_before_tls),
+                    or_none(i->sasl_offered_before_tls));
     if (!i->tls_version)
         return;
-    line("tls", "%s %s", i->tls_version, i->tls_cipher);
+    cli_kv_line("tls", "%s %s", i->tls_version, i->tls_cipher);
     for (k = 0; k < i->chain_len; k++) {
         const struct xmp_cert_info *ci = &i->chain[k];
 
-        line("chain", "%zu: %s; issuer %s; valid %s to %s (%lld days "
-             "left); %s %u bits; signed %s",
-             k, ci->subject, ci->issuer, ci->not_before, ci->not_after,
-             days_left(ci, now), ci->key_type, ci->key_bits, ci->sig_alg);
+        cli_kv_line("chain", "%zu: %s; issuer %s; valid %s to %s (%lld days "
+                    "left); %s %u bits; signed %s",
+                    k, ci->subject, ci->issuer, ci->not_before, ci->not_after,
+                    days_left(ci, now), ci->key_type, ci->key_bits,
+                    ci->sig_alg);
     }
-    line("pin", "%s", i->cert_pin);
-    line("verified", "%s%s", i->cert_verified ? "for " : "NO (--insecure)",
-         i->cert_verified ? i->domain : "");
-    line("features", "before authentication: %s",
-         or_none(i->features_before_auth));
-    line("sasl", "%s (offered: %s)", or_none(i->sasl_mech),
-         or_none(i->sasl_offered));
+    cli_kv_line("pin", "%s", i->cert_pin);
+    cli_kv_line("verified", "%s%s",
+                i->cert_verified ? "for " : "NO (--insecure)",
+                i->cert_verified ? i->domain : "");
+    cli_kv_line("features", "before authentication: %s",
+                or_none(i->features_before_auth));
+    cli_kv_line("sasl", "%s (offered: %s)", or_none(i->sasl_mech),
+                or_none(i->sasl_offered));
     if (i->bound_jid)
-        line("features", "after authentication: %s", or_none(i->features));
+        cli_kv_line("features", "after authentication: %s",
+                    or_none(i->features));
     if (i->bound_jid)
-        line("jid", "%s", i->bound_jid);
+        cli_kv_line("jid", "%s", i->bound_jid);
 }
 
 static void report_json(const struct xmp_session_info *i,
@@ -315,7 +301,7 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
     } else {
         report_text(&i, t, now);
         if (rc)
-            line("error", "%s", e ? e->msg : "failed");
+            cli_kv_line("error", "%s", e ? e->msg : "failed");
     }
     weak_points(&i, where, now, w);
     if (rc == EXIT_OK) {
@@ -388,13 +374,15 @@ int cli_check(struct cli *c)
                     jnum(&first, "weight", t[k].weight);
                     fputs("}\n", stdout);
                 } else {
-                    line("srv", "%s.%s: %s port %u (priority %u, weight %u)",
-                         srv_services[s] + 4, jid.domain, t[k].host,
-                         t[k].port, t[k].priority, t[k].weight);
+                    cli_kv_line("srv",
+                                "%s.%s: %s port %u (priority %u, weight %u)",
+                                srv_services[s] + 4, jid.domain, t[k].host,
+                                t[k].port, t[k].priority, t[k].weight);
                 }
             }
             if (!any && c->o.format != FORMAT_JSON)
-                line("srv", "%s.%s: none", srv_services[s] + 4, jid.domain);
+                cli_kv_line("srv", "%s.%s: none", srv_services[s] + 4,
+                            jid.domain);
         }
         for (k = 0; k < n; k++)
             direct |= t[k].direct_tls;
@@ -418,7 +406,7 @@ int cli_check(struct cli *c)
             jstr(&first, "text", w.text[k]);
             fputs("}\n", stdout);
         } else {
-            line("warning", "%s", w.text[k]);
+            cli_kv_line("warning", "%s", w.text[k]);
         }
     }
     if (fflush(stdout) != 0) {

@@ -215,6 +215,11 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copy s to f, making control characters and the bidi controls visible:
  * what a server sends must never drive the terminal. */
 void cli_print_sanitized(FILE *f, const char *s, size_t len);
+/* "key          value" on stdout, as login and login --check print; the
+ * value (certificate names, mechanisms, features) may come from the
+ * server and is sanitized. */
+void cli_kv_line(const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Code points a terminal must not see raw: C0 (but tab), DEL, C1, the
  * bidi embedding and isolate controls, the line and paragraph
  * separators. */

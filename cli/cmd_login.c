@@ -10,23 +10,6 @@
 
 #include "cli.h"
 
-static void line(const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void line(const char *key, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    printf("%-13s", key);
-    /* Certificate names, mechanisms and features come from the server. */
-    cli_print_sanitized(stdout, buf, strlen(buf));
-    putchar('\n');
-}
-
 static int report(struct op *op)
 {
     struct xmp_session_info i;
@@ -53,19 +36,22 @@ static int report(struct op *op)
             return EXIT_IOERR;
         return EXIT_OK;
     }
-    line("jid", "%s", i.bound_jid);
-    line("server", "%s port %u (%s)", i.host, i.port, i.found_by);
-    line("address", "%s", i.address);
-    line("tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
-         i.direct_tls ? "direct TLS" : "STARTTLS");
-    line("certificate", "%s; issuer %s; expires %s; %s%s", i.cert_subject,
-         i.cert_issuer, i.cert_not_after,
-         i.cert_verified ? "verified for " : "NOT VERIFIED (--insecure)",
-         i.cert_verified ? i.domain : "");
-    line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
-    line("binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
-         i.sasl_ssdp ? "; downgrade protection (XEP-0474) verified" : "");
-    line("features", "%s", i.features && *i.features ? i.features : "none");
+    cli_kv_line("jid", "%s", i.bound_jid);
+    cli_kv_line("server", "%s port %u (%s)", i.host, i.port, i.found_by);
+    cli_kv_line("address", "%s", i.address);
+    cli_kv_line("tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
+                i.direct_tls ? "direct TLS" : "STARTTLS");
+    cli_kv_line("certificate", "%s; issuer %s; expires %s; %s%s",
+                i.cert_subject, i.cert_issuer, i.cert_not_after,
+                i.cert_verified ? "verified for "
+                                : "NOT VERIFIED (--insecure)",
+                i.cert_verified ? i.domain : "");
+    cli_kv_line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
+    cli_kv_line("binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
+                i.sasl_ssdp ? "; downgrade protection (XEP-0474) verified"
+                            : "");
+    cli_kv_line("features", "%s",
+                i.features && *i.features ? i.features : "none");
     if (fflush(stdout) != 0) {
         cli_error("cannot write output");
         return EXIT_IOERR;

@@ -135,3 +135,16 @@ int cli_exit_status(enum xmp_err code)
     }
     return EXIT_SOFTWARE;
 }
+
+void cli_kv_line(const char *key, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    printf("%-13s", key);
+    cli_print_sanitized(stdout, buf, strlen(buf));
+    putchar('\n');
+}
