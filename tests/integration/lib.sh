@@ -59,6 +59,43 @@ export LC_ALL
 
 PYTHON=python3
 
+# bg_start NAME USER ARGS...: USER's xmpctl ARGS in the background (as
+# defines USER), stdin from /dev/null, output in NAME.out and NAME.err, PID
+# in NAME.pid, exit status in NAME.rc
+bg_start() {
+	_st=$1
+	_su=$2
+	shift 2
+	rm -f "$_st.rc" "$_st.pid" "$_st.out" "$_st.err"
+	{ XMPCTL_PIDFILE=$_st.pid as "$_su" "$@" </dev/null >"$_st.out" 2>"$_st.err"
+	  echo $? >"$_st.rc"; } &
+	wait_for "test -s $_st.pid" 20 "$_st to start"
+}
+# bg_stop NAME: SIGTERM to NAME; wait for it to end; it must exit 0
+bg_stop() {
+	kill -TERM "$(cat "$1.pid")" &&
+	wait_for "test -s $1.rc" 20 "$1 to end" &&
+	test "$(cat "$1.rc")" = 0
+}
+
+# dns RECORD...: (re)start the fake DNS server (fakedns.py) with these SRV
+# records, and point XMPCTL_DNS_SERVER, the hook of the test build
+# ($XMPCTL_TESTHOOKS), at it
+dns_pid=
+dns() {
+	if [ -n "$dns_pid" ]; then
+		kill "$dns_pid" 2>/dev/null && wait "$dns_pid" 2>/dev/null
+	else
+		test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
+	fi
+	rm -f dns.port
+	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
+	dns_pid=$!
+	wait_for "test -s dns.port" 20 "the fake DNS server" &&
+	XMPCTL_DNS_SERVER=127.0.0.1:$(cat dns.port) &&
+	export XMPCTL_DNS_SERVER
+}
+
 # scripted NAME: the scansion script tests/scripts/NAME.scs with the test
 # passwords (made up when the server starts) filled in for @ALICE_PASS@
 # and so on, as NAME.scs here

@@ -14,21 +14,8 @@ prosody_start >/dev/null 2>&1 || bail_out 'cannot start Prosody'
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
 
-dns_pid=
 holes_pid=
-test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
 test_atexit '[ -n "$holes_pid" ] && kill "$holes_pid" 2>/dev/null'
-
-# dns RECORD...: (re)start the fake DNS server with these SRV records.
-dns() {
-	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null && wait "$dns_pid" 2>/dev/null
-	rm -f dns.port
-	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
-	dns_pid=$!
-	wait_for "test -s dns.port" 20 "the fake DNS server" &&
-	XMPCTL_DNS_SERVER=127.0.0.1:$(cat dns.port) &&
-	export XMPCTL_DNS_SERVER
-}
 
 test_expect_success 'an _xmpp-client SRV record leads to the server' '
 	dns "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&

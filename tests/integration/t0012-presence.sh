@@ -41,24 +41,6 @@ for line in open(sys.argv[1], encoding="utf-8"):
 ' "$1" "$2"
 }
 
-# start NAME USER ARGS...: USER's xmpctl ARGS in the background, stdin
-# from /dev/null, output in NAME.out and NAME.err, PID in NAME.pid, exit
-# status in NAME.rc
-start() {
-	_st=$1
-	_su=$2
-	shift 2
-	rm -f "$_st.rc" "$_st.pid" "$_st.out" "$_st.err"
-	{ XMPCTL_PIDFILE=$_st.pid as "$_su" "$@" </dev/null >"$_st.out" 2>"$_st.err"
-	  echo $? >"$_st.rc"; } &
-	wait_for "test -s $_st.pid" 20 "$_st to start"
-}
-# stop NAME: SIGTERM to NAME; wait for it to end; it must exit 0
-stop() {
-	kill -TERM "$(cat "$1.pid")" &&
-	wait_for "test -s $1.rc" 20 "$1 to end" &&
-	test "$(cat "$1.rc")" = 0
-}
 leftovers() {
 	for _p in *.pid; do
 		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
@@ -201,10 +183,10 @@ test_expect_success 'carol asks again, alice approves: carol sees alice (to)' '
 # bob's --show sends initial presence, which makes the server probe his
 # contacts (RFC 6121 §4.3): alice's answer is what --show prints.
 test_expect_success 'bob (--show) sees alice away, her status and priority' '
-	start al alice raw --stay "<presence><show>away</show><status>out to lunch</status><priority>5</priority></presence>" &&
+	bg_start al alice raw --stay "<presence><show>away</show><status>out to lunch</status><priority>5</priority></presence>" &&
 	wait_for "grep -q \"presence away\" al.out" 20 "alice online" &&
 	as bob --format json presence --show --wait 3 >sh1.out &&
-	stop al &&
+	bg_stop al &&
 	presences_from sh1.out "$A" >sh1.lines &&
 	test_grep -x "available|away|out to lunch|5" sh1.lines
 '
@@ -214,11 +196,11 @@ test_expect_success '--show prints contacts only, not our own presence' '
 '
 
 test_expect_success 'a listener (listen --all) sees the same presence' '
-	start sh2 carol --format json listen --all &&
+	bg_start sh2 carol --format json listen --all &&
 	online carol sh2.out &&
 	as alice presence xa -s "asleep" -p -3 &&
 	wait_for "presences_from sh2.out $A | grep -q ^unavailable" 20 "alice unavailable at carol" &&
-	stop sh2 &&
+	bg_stop sh2 &&
 	presences_from sh2.out "$A" >sh2.lines &&
 	test_grep -x "available|xa|asleep|-3" sh2.lines
 '
@@ -251,14 +233,14 @@ for line in open(sys.argv[1], encoding="utf-8"):
 # an error, and no handler (listen --all prints every stanza one sees)
 # ever gets it.
 test_expect_success 'a roster push from another account is refused, never answered with a result' '
-	start rp alice --format json listen --all &&
+	bg_start rp alice --format json listen --all &&
 	online alice rp.out &&
 	full=$(own_full rp.out alice) &&
 	test -n "$full" &&
 	expect_exit 80 as bob raw "<iq type=\"set\" to=\"$full\" id=\"spoof1\"><query xmlns=\"jabber:iq:roster\"><item jid=\"mallory@example.test\" subscription=\"both\"/></query></iq>" >rp.bob 2>rp.err &&
 	test_grep "service-unavailable" rp.err &&
 	test_grep ! "type=.result" rp.bob &&
-	stop rp &&
+	bg_stop rp &&
 	test_grep ! "spoof1" rp.out
 '
 

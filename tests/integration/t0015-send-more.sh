@@ -197,16 +197,6 @@ test_expect_success 'bob stops listening' '
 
 # ---- a group chat room ----------------------------------------------------------
 
-# bg NAME USER ARGS...: like start, stdin from /dev/null
-bg() {
-	_st=$1
-	_su=$2
-	shift 2
-	rm -f "$_st.rc" "$_st.pid" "$_st.out" "$_st.err"
-	{ XMPCTL_PIDFILE=$_st.pid as "$_su" "$@" </dev/null >"$_st.out" 2>"$_st.err"
-	  echo $? >"$_st.rc"; } &
-	wait_for "test -s $_st.pid" 20 "$_st to start"
-}
 
 # room_send PASSWORD ARGS...: alice's send with the room password in the
 # environment
@@ -281,7 +271,7 @@ test_expect_success '--lines into the room, password from a command' '
 
 test_expect_success 'a receipt from the recipient: 0' '
 	printf "%s\n" "<presence/>" >&8 &&
-	bg r1 alice send --receipt bob@example.test "receipt please" &&
+	bg_start r1 alice send --receipt bob@example.test "receipt please" &&
 	wait_for "grep -q \"receipt please\" m1.out" 20 "the message at bob" &&
 	grep "receipt please" m1.out >m &&
 	test_grep "<request xmlns=.urn:xmpp:receipts./>" m &&

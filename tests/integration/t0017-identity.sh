@@ -84,18 +84,6 @@ test_expect_success 'a changed key is refused, both pins shown, no SASL (79)' '
 # The installed xmpctl has no DNS test hook: from here on, the build that has it.
 XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
 
-dns_pid=
-test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
-# dns RECORD...: (re)start the fake DNS server with these SRV records.
-dns() {
-	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null && wait "$dns_pid" 2>/dev/null
-	rm -f dns.port
-	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
-	dns_pid=$!
-	wait_for "test -s dns.port" 20 "the fake DNS server" &&
-	XMPCTL_DNS_SERVER=127.0.0.1:$(cat dns.port) &&
-	export XMPCTL_DNS_SERVER
-}
 
 test_expect_success 'login --check reports both kinds of SRV records and every target' '
 	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
