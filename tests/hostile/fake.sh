@@ -54,7 +54,8 @@ fake_cert() {
 		bail_out 'cannot make a certificate with openssl'
 }
 
-script_to_bind() {
+# script_to_auth: STARTTLS, then PLAIN offered, up to the client's <auth>
+script_to_auth() {
 	cat <<SCRIPT
 expect <stream:stream
 send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>
@@ -63,6 +64,12 @@ starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem
 expect <stream:stream
 send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
 expect </auth>
+SCRIPT
+}
+
+script_to_bind() {
+	script_to_auth
+	cat <<SCRIPT
 send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>
 expect <stream:stream
 send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>

@@ -14,14 +14,7 @@ fake_cert
 plain_b64=$(printf '\000alice\000secret-password' | base64)
 
 challenge="send <challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</challenge>"
-cat >again.script <<SCRIPT
-expect <stream:stream
-send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>
-expect <starttls
-starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem
-expect <stream:stream
-send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>
-expect </auth>
+{ script_to_auth; cat <<SCRIPT; } >again.script
 $challenge
 expect </response>
 $challenge
