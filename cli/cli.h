@@ -81,6 +81,8 @@ struct cli {
                    const char *text, size_t len);
     void *record_state;
     int check;               /* login --check: main runs cli_check */
+    int resume;              /* resume the session after a lost
+                                connection (XEP-0198), as send --lines */
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */

@@ -510,6 +510,12 @@ static void lines_prepare(struct send_op *so)
         so->rcount--;
         so->confirmed++;
     }
+    /* Resuming a lost connection: nothing is read or asked until the
+     * session is back. */
+    if (xmp_session_phase(s) != XMP_PHASE_READY) {
+        so->op.events = 0;
+        return;
+    }
     if ((e = xmp_session_ack_error(s))) {
         lines_report(so, e->msg);
         finish(so, EXIT_NOTSENT);
@@ -994,6 +1000,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
         }
         if (!(so->buf = malloc(SEND_MAX_TEXT + 1)))
             return EXIT_OSERR;
+        c->resume = 1; /* a lost connection is resumed when it can be */
     } else if (text) {
         so->len = strlen(text);
         if (!(so->text = strdup(text)))

@@ -347,6 +347,7 @@ int cli_session_open(struct cli *c)
     so.insecure = c->o.insecure;
     so.mech = c->o.mech;
     so.timeout_ms = timeout_ms;
+    so.resume = c->resume;
     so.password = c->o.client_cert ? cli_password : cli_password_from;
     so.password_ud = c->o.client_cert ? (void *)&c->o : (void *)&c->secret;
     so.pin = c->o.pin;
@@ -407,8 +408,11 @@ int cli_run(struct cli *c, struct op *op)
         return rc;
     }
     rc = drive(c, UNTIL_READY);
-    /* authenticated or failed: the password has done its work */
-    cli_secret_wipe(&c->secret);
+    /* authenticated or failed: the password has done its work, unless
+     * a lost connection is to be resumed (the server asks for it again;
+     * main wipes it at the end) */
+    if (!c->resume || rc != 0)
+        cli_secret_wipe(&c->secret);
     if (rc == 0)
         cli_cb_note_login(c);
     if (rc != 0) {

@@ -180,6 +180,7 @@ static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq,
     struct xmp_node *r, *e;
     struct xmp_error err;
     enum xmp_err rc;
+    char *x = NULL;
 
     /* RFC 6120 §4.4: nothing may follow our </stream:stream>. */
     if (!s->st.open)
@@ -199,10 +200,14 @@ static enum xmp_err answer_iq(struct xmp_session *s, const struct xmp_node *iq,
                                         &err)))
             rc = XMP_ENOMEM;
     }
+    /* An answer is a stanza the server counts (XEP-0198 §4) like any. */
+    if (!rc && !(x = xmp_node_to_string(r, NS_CLIENT)))
+        rc = XMP_ENOMEM;
     if (rc)
         rc = session_fail(s, XMP_ENOMEM, "out of memory");
     else
-        rc = session_send_node(s, r);
+        rc = session_send_counted(s, x, NULL);
+    free(x);
     xmp_node_free(r);
     return rc;
 }

@@ -390,6 +390,8 @@ static enum xmp_err on_features(struct xmp_session *s,
                                 "server offers no SASL mechanisms");
         return start_auth(s, f, c);
     }
+    if (s->resuming)
+        return sm_resume(s, f);
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
                             "server does not offer resource binding");
@@ -604,6 +606,10 @@ int session_on_element(void *ud, struct xmp_node *el)
             }
         }
         /* Anything else before we are ready is not for us yet. */
+        break;
+    case ST_WAIT_RESUME:
+        if (strcmp(xmp_node_ns(el), NS_SM) == 0)
+            r = sm_element(s, el);
         break;
     case ST_READY:
     case ST_CLOSING:

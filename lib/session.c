@@ -33,9 +33,15 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
     va_start(ap, fmt);
     verror(&s->err, code, fmt, ap);
     va_end(ap);
+    s->failed_from = s->state;
     s->state = ST_FAILED;
     session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
-    stream_shutdown(&s->st);
+    /* XEP-0198 §5: a session to be resumed must not be closed; our
+     * </stream:stream> would end it on the server. */
+    if (s->resuming || (s->failed_from == ST_READY && s->sm_id))
+        stream_drop(&s->st);
+    else
+        stream_shutdown(&s->st);
     net_connector_free(s->conn);
     s->conn = NULL;
     return code;
@@ -97,6 +103,17 @@ enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
     if (stream_queue(&s->st, xml, strlen(xml), trace_text, &e) != XMP_OK)
         return session_fail_with(s, &e);
     return XMP_OK;
+}
+
+enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
+                                  uint64_t *seq)
+{
+    if (session_send_raw(s, xml, NULL) != XMP_OK)
+        return s->err.code;
+    s->sent_seq++;
+    if (seq)
+        *seq = s->sent_seq;
+    return sm_keep(s, s->sent_seq, xml);
 }
 
 enum xmp_err session_send_node(struct xmp_session *s, const struct xmp_node *n)
@@ -277,6 +294,8 @@ void xmp_session_free(struct xmp_session *s)
     free(s->bound);
     free(s->pending_id);
     free(s->sm_id);
+    free(s->resume_why);
+    sm_kept_free(s);
     free(s);
 }
 
@@ -291,16 +310,13 @@ static enum xmp_err open_stream(struct xmp_session *s)
     return XMP_OK;
 }
 
-enum xmp_err xmp_session_start(struct xmp_session *s)
+/* Resolve and connect, under one deadline. */
+static enum xmp_err start_connecting(struct xmp_session *s)
 {
     struct net_target server;
     struct xmp_error e;
     enum xmp_err r;
 
-    if (s->state != ST_IDLE)
-        return session_refuse(s, XMP_EUSAGE, "session already started");
-    if (open_stream(s) != XMP_OK)
-        return s->err.code;
     /* Nothing here waits for DNS: the connector resolves names on a
      * thread of its own, and its step connects.  The timeout bounds all
      * of it, from now until a connection exists. */
@@ -317,6 +333,47 @@ enum xmp_err xmp_session_start(struct xmp_session *s)
     s->state = ST_CONNECTING;
     s->wait_since = xmp_now_ms();
     return XMP_OK;
+}
+
+enum xmp_err xmp_session_start(struct xmp_session *s)
+{
+    if (s->state != ST_IDLE)
+        return session_refuse(s, XMP_EUSAGE, "session already started");
+    if (open_stream(s) != XMP_OK)
+        return s->err.code;
+    return start_connecting(s);
+}
+
+/* Everything the last connection negotiated goes; who we are, what we
+ * sent and counted, the handlers and the requests stay. */
+enum xmp_err session_reconnect(struct xmp_session *s)
+{
+    stream_free(&s->st);
+    net_connector_free(s->conn);
+    s->conn = NULL;
+    sasl_free(s->sasl);
+    s->sasl = NULL;
+    s->mech = NULL;
+    s->cb_type = NULL;
+    s->ssdp_pending = s->ssdp_checked = 0;
+    s->authenticated = 0;
+    s->session_required = 0;
+    s->restart = RESTART_NONE;
+    memset(&s->tlsinfo, 0, sizeof s->tlsinfo);
+    memset(&s->target, 0, sizeof s->target);
+    s->address[0] = '\0';
+    free(s->sasl_offered);
+    free(s->feat_plain);
+    free(s->feat_preauth);
+    free(s->mechs_plain);
+    free(s->cb_offered);
+    free(s->pending_id);
+    s->sasl_offered = s->feat_plain = s->feat_preauth = NULL;
+    s->mechs_plain = s->cb_offered = s->pending_id = NULL;
+    xmp_error_clear(&s->err);
+    if (open_stream(s) != XMP_OK)
+        return s->err.code;
+    return start_connecting(s);
 }
 
 enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound)
@@ -362,6 +419,7 @@ enum xmp_phase xmp_session_phase(const struct xmp_session *s)
     case ST_IDLE:
         return XMP_PHASE_IDLE;
     case ST_CONNECTING:
+    case ST_RESUME_WAIT:
         return XMP_PHASE_CONNECTING;
     case ST_READY:
         return XMP_PHASE_READY;
@@ -417,6 +475,8 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->features = s->st.features;
     i->sasl_offered = s->sasl_offered;
     i->sm = s->sm != SM_OFF;
+    i->sm_resumable = s->sm_id != NULL;
+    i->resumed = s->resumed;
 }
 
 /* RFC 6120 §8: the three stanzas; everything else is a nonza. */
@@ -432,28 +492,33 @@ static int is_stanza(const struct xmp_node *n)
 enum xmp_err xmp_session_send(struct xmp_session *s,
                               const struct xmp_node *stanza, uint64_t *seq)
 {
+    char *x;
+    enum xmp_err r;
+
     if (seq)
         *seq = 0;
     if (s->state != ST_READY)
         return session_refuse(s, XMP_EUSAGE, "session is not ready");
-    if (session_send_node(s, stanza) != XMP_OK)
-        return s->err.code;
     if (!is_stanza(stanza))
-        return XMP_OK;
+        return session_send_node(s, stanza);
+    if (!(x = xmp_node_to_string(stanza, NS_CLIENT)))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    r = session_send_counted(s, x, seq);
+    free(x);
+    if (r != XMP_OK)
+        return r;
     /* RFC 6121 §4.2: initial presence is untyped and has no 'to'. */
     if (node_is(stanza, NS_CLIENT, "presence") &&
         !xmp_node_attr(stanza, "type") && !xmp_node_attr(stanza, "to"))
         s->sent_presence = 1;
-    s->sent_seq++;
-    if (seq)
-        *seq = s->sent_seq;
     return XMP_OK;
 }
 
 int xmp_session_writable(const struct xmp_session *s)
 {
     return s->state == ST_READY &&
-           stream_queued(&s->st) < XMP_SESSION_WRITABLE;
+           stream_queued(&s->st) < XMP_SESSION_WRITABLE &&
+           s->kept_bytes < SM_KEPT_MAX;
 }
 
 size_t xmp_session_queued(const struct xmp_session *s)
@@ -473,6 +538,7 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     case ST_IDLE:
     case ST_CONNECTING:
     case ST_TLS_HANDSHAKE:
+    case ST_RESUME_WAIT:
         stream_shutdown(&s->st);
         net_connector_free(s->conn);
         s->conn = NULL;
@@ -494,7 +560,8 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     }
     /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello. */
     if (s->state == ST_READY && s->sent_presence &&
-        session_send_raw(s, "<presence type='unavailable'/>", NULL) != XMP_OK)
+        session_send_counted(s, "<presence type='unavailable'/>", NULL) !=
+            XMP_OK)
         return s->err.code;
     if (stream_close(&s->st, &e) != XMP_OK)
         return session_fail_with(s, &e);

@@ -40,6 +40,9 @@ enum session_state {
     ST_WAIT_SASL,     /* <auth/> or <response/> is out */
     ST_WAIT_BIND,
     ST_WAIT_SESSION,
+    ST_WAIT_RESUME,   /* XEP-0198 <resume/> is out */
+    ST_RESUME_WAIT,   /* the connection was lost: the next attempt to
+                         resume is due at resume_at */
     ST_READY,
     ST_CLOSING,
     ST_CLOSED,
@@ -72,6 +75,7 @@ static inline int node_is(const struct xmp_node *n, const char *ns,
 
 struct handler;
 struct request;
+struct sm_kept;
 
 struct xmp_session {
     struct xmp_session_opts o; /* callbacks and numbers; its strings are
@@ -130,6 +134,18 @@ struct xmp_session {
     uint64_t sm_r_seq;     /* sent_seq at the latest <r/> */
     int64_t sm_r_deadline;
     char *sm_id;           /* the server's id for resumption, if any */
+    /* Stanzas sent and not yet acknowledged, oldest first, kept while
+     * the session may be resumed (they are sent again after it). */
+    struct sm_kept *kept, *kept_tail;
+    size_t kept_bytes;
+    /* resumption after a lost connection (XEP-0198 §5) */
+    enum session_state failed_from; /* the state session_fail left */
+    int resuming;          /* reconnecting to resume, until READY */
+    int resume_refused;    /* the server said no: fail for good */
+    unsigned resume_attempts, resumed;
+    int64_t resume_until;  /* give up after this (xmp_now_ms) */
+    int64_t resume_at;     /* ST_RESUME_WAIT: the next attempt */
+    char *resume_why;      /* how the connection was lost */
 
     /* handlers (handler.c) */
     struct handler *handlers;  /* by priority, then age */
@@ -167,6 +183,12 @@ enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
                               const char *trace_text);
 enum xmp_err session_send_node(struct xmp_session *s,
                                const struct xmp_node *n);
+/* Queue a stanza we send by ourselves (an answer, our unavailable
+ * presence), counted as XEP-0198 counts it, like xmp_session_send's. */
+enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
+                                  uint64_t *seq);
+/* Start a new connection to resume the session (sm.c decides when). */
+enum xmp_err session_reconnect(struct xmp_session *s);
 /* A JID of ours: our bare JID, or our domain. */
 int session_is_self(const struct xmp_session *s, const struct xmp_jid *j);
 /* Tests: take over a connected socket as if negotiation had just bound
@@ -223,5 +245,15 @@ enum xmp_err sm_request_ack(struct xmp_session *s);
 /* When the outstanding <r/> times out, -1 for none; and its timer. */
 int64_t sm_deadline(const struct xmp_session *s);
 void sm_timers(struct xmp_session *s, int64_t now);
+/* A stanza just sent as seq: keep a copy while resumption is possible. */
+enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml);
+void sm_kept_free(struct xmp_session *s);
+/* Bytes kept for resending: xmp_session_writable holds input back
+ * beyond SM_KEPT_MAX. */
+#define SM_KEPT_MAX (1024 * 1024)
+/* The session just failed: resume it instead (1), or let it fail (0). */
+int sm_resume_after_failure(struct xmp_session *s);
+/* The features after authentication on a new connection: <resume/>. */
+enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f);
 
 #endif

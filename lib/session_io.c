@@ -114,6 +114,8 @@ static const char *waiting_for(const struct xmp_session *s)
         return "resource binding";
     case ST_WAIT_SESSION:
         return "session establishment";
+    case ST_WAIT_RESUME:
+        return "the session's resumption";
     default:
         return "the server";
     }
@@ -152,6 +154,8 @@ int64_t xmp_session_deadline(const struct xmp_session *s)
         return -1;
     case ST_CONNECTING:
         return net_connector_deadline(s->conn);
+    case ST_RESUME_WAIT:
+        return s->resume_at;
     case ST_CLOSING:
         return earliest(s->close_started + close_wait(s), iq_deadline(s));
     case ST_READY:
@@ -174,6 +178,7 @@ short xmp_session_events(const struct xmp_session *s)
     case ST_IDLE:
     case ST_CLOSED:
     case ST_FAILED:
+    case ST_RESUME_WAIT:
         return 0;
     case ST_CONNECTING:
         return POLLIN; /* the connector's fd is an epoll set */
@@ -187,7 +192,8 @@ int xmp_session_pending(const struct xmp_session *s)
     /* Addresses known and no attempt running: step starts one. */
     if (s->state == ST_CONNECTING)
         return net_connector_pending(s->conn);
-    if (s->state < ST_WAIT_FEATURES || s->state > ST_CLOSING)
+    if (s->state < ST_WAIT_FEATURES || s->state > ST_CLOSING ||
+        s->state == ST_RESUME_WAIT)
         return 0;
     return stream_pending(&s->st);
 }
@@ -200,7 +206,7 @@ static void check_time(struct xmp_session *s)
     if (s->state == ST_READY || s->state == ST_CLOSING)
         iq_timers(s, now);
     if (s->state == ST_FAILED || s->state == ST_CLOSED ||
-        s->state == ST_CONNECTING)
+        s->state == ST_CONNECTING || s->state == ST_RESUME_WAIT)
         return;
     wd = write_deadline(s);
     if (wd >= 0 && now >= wd) {
@@ -247,6 +253,10 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
         case ST_CONNECTING:
             step_connect(s);
             break;
+        case ST_RESUME_WAIT:
+            if (xmp_now_ms() >= s->resume_at)
+                session_reconnect(s);
+            break;
         case ST_TLS_HANDSHAKE:
             step_handshake(s);
             break;
@@ -258,6 +268,10 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
             break;
     }
     check_time(s);
+    /* XEP-0198 §5: a lost connection under a resumable session is not
+     * the end of it. */
+    if (s->state == ST_FAILED && sm_resume_after_failure(s))
+        return XMP_AGAIN;
     if (s->state == ST_FAILED || s->state == ST_CLOSED) {
         /* Every request learns how it ended; the callbacks may look at
          * the session, which is still whole. */

@@ -11,6 +11,17 @@
  * caller sends meanwhile is counted all the same, and an <r/> sent
  * before the answer is read after <enable/> by the server.  When the
  * server refuses (<failed/>), acknowledgement falls back to the ping.
+ *
+ * Resumption (XEP-0198 §5), when the caller asked for it (opts.resume)
+ * and the server agreed (<enabled resume='true' id=.../>): every stanza
+ * sent is kept until the server's h covers it.  When the connection is
+ * lost while ready, the session does not fail: it connects again (within
+ * its timeout, with growing pauses between attempts), authenticates,
+ * sends <resume/> instead of binding, and on <resumed h=.../> sends again
+ * what h does not cover.  The caller sees the phase go back to
+ * connecting and then to ready; handlers and requests stay.  Only when
+ * the server refuses, or no attempt succeeds in time, does the session
+ * fail, and xmp_session_acked says what was confirmed.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -23,6 +34,18 @@
 
 #include "session_int.h"
 
+struct sm_kept {
+    struct sm_kept *next;
+    uint64_t seq;
+    size_t len;
+    char xml[];
+};
+
+/* Pauses between attempts to resume: none before the first, then
+ * doubling from the first to the last. */
+#define RESUME_PAUSE_FIRST_MS 500
+#define RESUME_PAUSE_MAX_MS 8000
+
 uint64_t sm_unwrap(uint64_t handled, uint32_t h)
 {
     /* Unsigned 32-bit subtraction is the distance modulo 2^32. */
@@ -32,6 +55,55 @@ uint64_t sm_unwrap(uint64_t handled, uint32_t h)
 void sm_note_features(struct xmp_session *s, const struct xmp_node *f)
 {
     s->sm_offered = xmp_node_child(f, NS_SM, "sm") != NULL;
+}
+
+enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml)
+{
+    size_t len;
+    struct sm_kept *k;
+
+    if (!s->o.resume || s->sm == SM_OFF)
+        return XMP_OK;
+    len = strlen(xml);
+    if (!(k = malloc(sizeof *k + len + 1)))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    k->next = NULL;
+    k->seq = seq;
+    k->len = len;
+    memcpy(k->xml, xml, len + 1);
+    if (s->kept_tail)
+        s->kept_tail->next = k;
+    else
+        s->kept = k;
+    s->kept_tail = k;
+    s->kept_bytes += len;
+    return XMP_OK;
+}
+
+/* Forget what the server has confirmed. */
+static void kept_drop_acked(struct xmp_session *s)
+{
+    struct sm_kept *k;
+
+    while ((k = s->kept) && k->seq <= s->acked_seq) {
+        s->kept = k->next;
+        s->kept_bytes -= k->len;
+        free(k);
+    }
+    if (!s->kept)
+        s->kept_tail = NULL;
+}
+
+void sm_kept_free(struct xmp_session *s)
+{
+    struct sm_kept *k, *next;
+
+    for (k = s->kept; k; k = next) {
+        next = k->next;
+        free(k);
+    }
+    s->kept = s->kept_tail = NULL;
+    s->kept_bytes = 0;
 }
 
 enum xmp_err sm_enable(struct xmp_session *s)
@@ -144,6 +216,7 @@ static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
     s->sm_handled = handled;
     if (s->sm_base + handled > s->acked_seq)
         s->acked_seq = s->sm_base + handled;
+    kept_drop_acked(s);
     if (s->sm_r_pending) {
         if (s->acked_seq >= s->sm_r_seq)
             s->sm_r_pending = 0;
@@ -165,6 +238,9 @@ static enum xmp_err on_enabled(struct xmp_session *s,
     s->sm_id = NULL;
     if (resumable && !(s->sm_id = strdup(id)))
         return session_fail(s, XMP_ENOMEM, "out of memory");
+    /* Nothing to resume: nothing to keep. */
+    if (!s->sm_id)
+        sm_kept_free(s);
     session_trace(s, XMP_TRACE_INFO,
                   "stream management enabled%s: acknowledgement by <r/> "
                   "and <a/>",
@@ -179,6 +255,7 @@ static enum xmp_err on_failed(struct xmp_session *s,
 
     xmp_error_describe(el, why, sizeof why);
     s->sm = SM_OFF;
+    sm_kept_free(s);
     session_trace(s, XMP_TRACE_INFO,
                   "server refused stream management (%s): acknowledgement "
                   "by ping",
@@ -191,6 +268,165 @@ static enum xmp_err on_failed(struct xmp_session *s,
             return xmp_session_request_ack(s);
     }
     return XMP_OK;
+}
+
+/* ---- resumption ------------------------------------------------------ */
+
+/* Connection-level trouble only: a server that refused us, or spoke
+ * nonsense, is not asked again. */
+static int lost_connection(enum xmp_err code)
+{
+    return code == XMP_EUNREACH || code == XMP_ETIMEOUT ||
+           code == XMP_ETEMP || code == XMP_ENOHOST;
+}
+
+int sm_resume_after_failure(struct xmp_session *s)
+{
+    int64_t now = xmp_now_ms(), pause;
+    char why[XMP_ERRMSG_MAX];
+
+    if (!s->o.resume || !s->sm_id || s->resume_refused ||
+        !lost_connection(s->err.code))
+        goto give_up;
+    if (!s->resuming) {
+        if (s->failed_from != ST_READY)
+            return 0;
+        free(s->resume_why);
+        if (!(s->resume_why = strdup(s->err.msg)))
+            return 0;
+        s->resuming = 1;
+        s->resume_attempts = 0;
+        s->resume_until = now + s->o.timeout_ms;
+    }
+    pause = 0;
+    if (s->resume_attempts) {
+        pause = RESUME_PAUSE_FIRST_MS << (s->resume_attempts < 5
+                                              ? s->resume_attempts - 1
+                                              : 4);
+        if (pause > RESUME_PAUSE_MAX_MS)
+            pause = RESUME_PAUSE_MAX_MS;
+    }
+    if (now + pause >= s->resume_until)
+        goto give_up;
+    s->resume_attempts++;
+    session_trace(s, XMP_TRACE_INFO,
+                  "%s: resuming the session (attempt %u%s)",
+                  s->resume_attempts == 1 ? s->resume_why : s->err.msg,
+                  s->resume_attempts, pause ? ", after a pause" : "");
+    s->state = ST_RESUME_WAIT;
+    s->resume_at = now + pause;
+    if (!pause && session_reconnect(s) != XMP_OK)
+        return sm_resume_after_failure(s);
+    return 1;
+give_up:
+    if (s->resuming) {
+        s->resuming = 0;
+        snprintf(why, sizeof why, "%s", s->err.msg);
+        xmp_error_set(&s->err, XMP_EUNREACH,
+                      "%s, and the session could not be resumed: %s",
+                      s->resume_why ? s->resume_why : "connection lost", why);
+        session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
+    }
+    return 0;
+}
+
+enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f)
+{
+    char x[512];
+
+    if (!xmp_node_child(f, NS_SM, "sm")) {
+        s->resume_refused = 1;
+        return session_fail(s, XMP_EUNREACH,
+                            "server %s no longer offers stream management",
+                            s->jid.domain);
+    }
+    if (xmp_xml_check_text(s->sm_id, strlen(s->sm_id), NULL) != XMP_OK ||
+        strpbrk(s->sm_id, "<>&'\"") || strlen(s->sm_id) > 256) {
+        s->resume_refused = 1;
+        return session_fail(s, XMP_EPROTO,
+                            "the server's stream management id cannot be "
+                            "sent back");
+    }
+    snprintf(x, sizeof x,
+             "<resume xmlns='" NS_SM "' h='%" PRIu32 "' previd='%s'/>",
+             s->sm_in, s->sm_id);
+    if (session_send_raw(s, x, NULL) != XMP_OK)
+        return s->err.code;
+    s->state = ST_WAIT_RESUME;
+    return XMP_OK;
+}
+
+/* What the server says it handled, on <resumed/> or <failed/>: like
+ * <a/>, never more than was sent. */
+static enum xmp_err resume_h(struct xmp_session *s, const char *v)
+{
+    uint64_t sent = s->sent_seq - s->sm_base, handled;
+    uint32_t h;
+
+    if (parse_h(v, &h) != 0)
+        return session_fail(s, XMP_EPROTO,
+                            "server resumed with a bad h '%s'", v ? v : "");
+    handled = sm_unwrap(s->sm_handled, h);
+    if (handled > sent)
+        return session_fail(s, XMP_EPROTO,
+                            "server acknowledged %" PRIu64 " stanzas but "
+                            "only %" PRIu64 " were sent "
+                            "(handled-count-too-high)",
+                            handled, sent);
+    s->sm_handled = handled;
+    if (s->sm_base + handled > s->acked_seq)
+        s->acked_seq = s->sm_base + handled;
+    kept_drop_acked(s);
+    return XMP_OK;
+}
+
+static enum xmp_err on_resumed(struct xmp_session *s,
+                               const struct xmp_node *el)
+{
+    const char *previd = xmp_node_attr(el, "previd");
+    struct sm_kept *k;
+    size_t n = 0;
+
+    s->resume_refused = 1; /* whatever fails now is not the network */
+    if (!previd || strcmp(previd, s->sm_id) != 0)
+        return session_fail(s, XMP_EPROTO,
+                            "server resumed another session ('%s')",
+                            previd ? previd : "");
+    if (resume_h(s, xmp_node_attr(el, "h")) != XMP_OK)
+        return s->err.code;
+    s->state = ST_READY;
+    s->resuming = 0;
+    s->resume_refused = 0;
+    s->resumed++;
+    /* XEP-0198 §5: what the server did not handle goes again, as it was
+     * (the same stanzas, already counted). */
+    for (k = s->kept; k; k = k->next, n++)
+        if (session_send_raw(s, k->xml, NULL) != XMP_OK)
+            return s->err.code;
+    session_trace(s, XMP_TRACE_INFO,
+                  "session resumed; %zu stanza%s sent again", n,
+                  n == 1 ? "" : "s");
+    /* An <r/> lost with the connection is asked again. */
+    if (s->sm_r_pending || s->acked_seq < s->sent_seq) {
+        s->sm_r_pending = 0;
+        return sm_request_ack(s);
+    }
+    return XMP_OK;
+}
+
+static enum xmp_err on_resume_failed(struct xmp_session *s,
+                                     const struct xmp_node *el)
+{
+    char why[256];
+
+    xmp_error_describe(el, why, sizeof why);
+    s->resume_refused = 1;
+    /* XEP-0198 1.6: <failed/> may say what the server had handled. */
+    if (xmp_node_attr(el, "h") &&
+        resume_h(s, xmp_node_attr(el, "h")) != XMP_OK)
+        return s->err.code;
+    return session_fail(s, XMP_EUNREACH, "server refused to resume (%s)",
+                        why);
 }
 
 enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el)
@@ -212,6 +448,10 @@ enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el)
         return on_enabled(s, el);
     if (strcmp(name, "failed") == 0 && s->sm == SM_ENABLING)
         return on_failed(s, el);
+    if (strcmp(name, "resumed") == 0 && s->state == ST_WAIT_RESUME)
+        return on_resumed(s, el);
+    if (strcmp(name, "failed") == 0 && s->state == ST_WAIT_RESUME)
+        return on_resume_failed(s, el);
     session_trace(s, XMP_TRACE_INFO,
                   "ignoring <%s/> of stream management: not expected now",
                   name);

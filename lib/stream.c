@@ -75,6 +75,13 @@ void stream_shutdown(struct stream *st)
     st->open = 0;
 }
 
+void stream_drop(struct stream *st)
+{
+    transport_free(st->tp, NULL, 0);
+    st->tp = NULL;
+    st->open = 0;
+}
+
 void stream_abort(struct stream *st, const char *error_xml)
 {
     struct buf b = BUF_INIT;

@@ -57,6 +57,9 @@ enum xmp_err stream_init(struct stream *st, const struct xml_reader_cb *cb,
 void stream_free(struct stream *st);
 /* Give up the connection at once: our close tag if it can go, no wait. */
 void stream_shutdown(struct stream *st);
+/* Give up the connection without a word: the stream stays open on the
+ * peer's side (a session to be resumed, XEP-0198 §5). */
+void stream_drop(struct stream *st);
 /* The same, with a stream error (RFC 6120 §4.9) before our close tag
  * when nothing half-sent sits in front of it. */
 void stream_abort(struct stream *st, const char *error_xml);

@@ -280,9 +280,18 @@ struct xmp_session_opts {
      * 0: never.  See xmp_session_set_keepalive. */
     int keepalive_ms;
     /* With stream management (XEP-0198), ask the server to keep the
-     * session for a while when the connection is lost (resume='true').
-     * The library does not resume it itself: a lost connection still
-     * fails the session, and xmp_session_acked says what was confirmed. */
+     * session for a while when the connection is lost (resume='true'),
+     * and resume it then (§5): a connection lost while ready does not
+     * fail the session; it connects again (within timeout_ms of the
+     * loss, pausing between attempts), authenticates (the password
+     * callback is called again), resumes, and sends again the stanzas
+     * the server had not acknowledged.  Meanwhile the phase is
+     * CONNECTING or NEGOTIATING, xmp_session_writable is 0 and the
+     * handlers and requests stay.  When the server refuses, or no
+     * attempt succeeds in time, the session fails (XMP_EUNREACH) and
+     * xmp_session_acked says what was confirmed.  Copies of the
+     * unacknowledged stanzas are kept for this (see
+     * xmp_session_writable). */
     int resume;
     xmp_password_fn password;
     void *password_ud;
@@ -340,6 +349,8 @@ struct xmp_session_info {
     int sm;                  /* 1: stream management (XEP-0198) answers
                                 xmp_session_request_ack (enabled, or
                                 being enabled) */
+    int sm_resumable;        /* the server agreed to resumption */
+    unsigned resumed;        /* times the session was resumed */
 };
 
 struct xmp_session;
@@ -392,9 +403,11 @@ void xmp_session_get_info(const struct xmp_session *s,
  * xmp_session_writable first. */
 enum xmp_err xmp_session_send(struct xmp_session *s,
                               const struct xmp_node *stanza, uint64_t *seq);
-/* Non-zero while the outgoing queue is short enough to add to (below
- * XMP_SESSION_WRITABLE bytes).  A caller with much to send stops reading
- * its own input while this is 0; the loop's next steps drain the queue. */
+/* Non-zero while ready and the outgoing queue is short enough to add
+ * to (below XMP_SESSION_WRITABLE bytes; with opts.resume, also while
+ * the copies kept for resending are below 1 MiB: ask for
+ * acknowledgement).  A caller with much to send stops reading its own
+ * input while this is 0; the loop's next steps drain the queue. */
 #define XMP_SESSION_WRITABLE (64 * 1024)
 int xmp_session_writable(const struct xmp_session *s);
 /* Bytes queued and not yet taken by the connection. */

@@ -21,6 +21,8 @@ LOGFILE.  SCRIPT lines:
                     (RFC 7627)
     hang            read and discard until the client closes
     close           close the connection
+    reconnect       break the connection (no goodbye) and serve the next
+                    one the client makes, with the steps that follow
 In TEXT, $ID is the last id='...' the client sent before the text the
 latest expect step matched.
 """
@@ -111,6 +113,11 @@ def main():
             elif op == "close":
                 conn.close()
                 return
+            elif op == "reconnect":
+                conn.close()
+                conn, _ = srv.accept()
+                conn.settimeout(20)
+                got = b""
     except (socket.timeout, ConnectionError, ssl.SSLError):
         pass
     finally:

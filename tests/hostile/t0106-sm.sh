@@ -78,4 +78,74 @@ test_expect_success 'the server'"'"'s <r/> is answered with the stanzas handled 
 	test_grep "<a $SM h=.2./>" asked.sent
 '
 
+# Our answer to the server's ping is a stanza it counts: its h covers it.
+sm_script counted "send <enabled $SM/><iq type='get' id='srv-ping' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>" \
+	"expect id='srv-ping'" "expect <r $SM/>" "send <a $SM h='3'/>" \
+	"$(script_ack)" "$(script_goodbye)"
+test_expect_success 'the answer to a server ping counts: h covering it is not too high (0)' '
+	fake counted &&
+	run counted --cafile cert.pem send bob@example.test "counted" &&
+	test_grep "<iq [^>]*id=.srv-ping.[^>]*type=.result.\|<iq [^>]*type=.result.[^>]*id=.srv-ping." counted.sent
+'
+
+# ---- resumption (XEP-0198 §5) under send --lines ------------------------------
+# Three lines, one <r/>; the server breaks the connection and, on the next
+# one, answers <resume/> as told.
+
+# resume_script NAME ANSWER LINES...: to the <r/> after three messages,
+# a broken connection, a new one up to <resume/>, ANSWER, then LINES
+resume_script() {
+	_n=$1
+	_answer=$2
+	shift 2
+	{ script_to_bind_sm; script_bound alice@example.test/r
+	  printf '%s\n' "expect <enable $SM resume='true'/>" \
+		"send <enabled $SM id='sm-1' resume='true'/>" \
+		"expect <r $SM/>" reconnect
+	  script_to_auth
+	  printf '%s\n' "send <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>" \
+		"expect <stream:stream" \
+		"send \$HEADER<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm $SM/></stream:features>" \
+		"expect previd='sm-1'/>" "send $_answer" "$@"
+	} >"$_n.script"
+}
+
+resume_script resumed "<resumed $SM previd='sm-1' h='1'/>" \
+	"expect <r $SM/>" "send <a $SM h='3'/>" "$(script_goodbye)"
+test_expect_success 'resumed with h=1 of 3: the other two are sent again, then confirmed (0)' '
+	fake resumed &&
+	printf "line-1\nline-2\nline-3\n" >three.in &&
+	run resumed --cafile cert.pem send --lines bob@example.test <three.in &&
+	test_grep "<resume $SM h=.0. previd=.sm-1./>" resumed.sent &&
+	test "$(grep -o "<body>line-1</body>" resumed.sent | wc -l)" = 1 &&
+	test "$(grep -o "<body>line-2</body>" resumed.sent | wc -l)" = 2 &&
+	test "$(grep -o "<body>line-3</body>" resumed.sent | wc -l)" = 2 &&
+	test "$(grep -o "<bind " resumed.sent | wc -l)" = 1 &&
+	test_grep "session resumed; 2 stanzas sent again" resumed.err
+'
+
+resume_script resfail "<failed $SM><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>" \
+	"$(script_goodbye)"
+test_expect_success 'resumption refused: fails (81), says how many were confirmed' '
+	fake resfail &&
+	expect_exit 81 run resfail --cafile cert.pem send --lines bob@example.test <three.in &&
+	test_grep "could not be resumed: server refused to resume (item-not-found)" resfail.err &&
+	test_grep "the server confirmed 0 of 3 messages" resfail.err
+'
+
+resume_script reshigh "<resumed $SM previd='sm-1' h='7'/>" hang
+test_expect_success 'resumed with an h above what was sent: protocol error, nothing confirmed (81)' '
+	fake reshigh &&
+	expect_exit 81 run reshigh --cafile cert.pem send --lines bob@example.test <three.in &&
+	test_grep "server acknowledged 7 stanzas but only 3 were sent" reshigh.err &&
+	test_grep "the server confirmed 0 of 3 messages" reshigh.err
+'
+
+resume_script resother "<resumed $SM previd='sm-2' h='3'/>" hang
+test_expect_success 'resumed under another id: protocol error (81)' '
+	fake resother &&
+	expect_exit 81 run resother --cafile cert.pem send --lines bob@example.test <three.in &&
+	test_grep "server resumed another session" resother.err
+'
+
 test_done

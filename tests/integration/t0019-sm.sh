@@ -50,6 +50,77 @@ test_expect_success 'raw: three stanzas, one <r/>, h covers all three' '
 	test_grep ! "urn:xmpp:ping" three.err
 '
 
+# ---- resumption (XEP-0198 §5) under send --lines ------------------------------
+# alice sends through a relay (holdproxy.py) that breaks every connection
+# when told to; bob listens.  Lines are fed through a FIFO in two parts,
+# the connection broken between them (and while the second part may be in
+# flight), so alice must resume to deliver them all, each exactly once.
+
+test_expect_success 'a relay that breaks connections on demand' '
+	: >proxy.release &&
+	"$PYTHON" "$TESTS_SRCDIR/integration/holdproxy.py" proxy.port \
+		"$SERVER_PORT" proxy.release proxy.drop >proxy.log 2>proxy.err &
+	echo $! >proxy.pid &&
+	test_atexit "kill $(cat proxy.pid) 2>/dev/null" &&
+	wait_for "test -s proxy.port" 20 "the relay to listen"
+'
+
+# lines_at_bob: the "resume-N" texts bob got, in the order he got them
+lines_at_bob() {
+	json_get rl.out 'o.get("body") or ""' | grep "^resume-"
+}
+
+# bob is online once his own presence has come back to him (RFC 6121 §4.2.2)
+bob_online() {
+	json_get rl.out 'o.get("from") or ""' | grep -q "^bob@example.test/"
+}
+
+test_expect_success 'bob listens' '
+	bg_start rl bob --format json listen --all &&
+	wait_for bob_online 20 "bob online"
+'
+
+# feed_lines: the lines alice sends, in three parts: the second once
+# rs.go2 exists, the third once rs.go3 exists
+feed_lines() {
+	seq -f "resume-%g" 1 100
+	poll_until "test -e rs.go2" 60 || return
+	seq -f "resume-%g" 101 200
+	poll_until "test -e rs.go3" 60 || return
+	seq -f "resume-%g" 201 300
+}
+
+test_expect_success 'send --lines: a broken connection is resumed; every line arrives once, in order' '
+	rm -f rs.go2 rs.go3 rs.rc &&
+	{ feed_lines | XMPCTL_TEST_TIMEOUT=120 xmpctl -v \
+		--server "127.0.0.1:$(cat proxy.port)" --cafile "$TEST_CA" \
+		-j alice@example.test send --lines bob@example.test >rs.out 2>rs.err
+	  echo $? >rs.rc; } &
+	wait_for "test \$(lines_at_bob | wc -l) -ge 100" 30 "the first 100 lines at bob" &&
+	: >rs.go2 && : >proxy.drop &&
+	wait_for "grep -q \"^dropped\" proxy.log" 20 "the relay to break the connection" &&
+	: >rs.go3 &&
+	wait_for "test -s rs.rc" 60 "alice to end" &&
+	say "exit $(cat rs.rc); $(grep "resum" rs.err)" &&
+	test "$(cat rs.rc)" = 0 &&
+	test_grep "<enable xmlns=.urn:xmpp:sm:3. resume=.true./>" rs.err &&
+	test_grep "resuming the session (attempt 1)" rs.err &&
+	test_grep "<resume xmlns=.urn:xmpp:sm:3. h=" rs.err &&
+	test_grep "session resumed; [0-9]* stanza" rs.err &&
+	wait_for "test \$(lines_at_bob | wc -l) -ge 300" 30 "300 lines at bob" &&
+	seq -f "resume-%g" 1 300 >rs.want &&
+	lines_at_bob >rs.got &&
+	test_cmp rs.want rs.got
+'
+
+test_expect_success 'the resumed connection did not bind again' '
+	test "$(grep -c "^xmpctl: >> <iq[^>]*><bind " rs.err)" = 1
+'
+
+test_expect_success 'bob stops' '
+	bg_stop rl
+'
+
 if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
 	PROSODY_MODULES=
 	prosody_start plain || bail_out 'cannot start a Prosody without mod_smacks'
