@@ -255,6 +255,13 @@ static void send_all(struct send_op *so)
         return;
     }
     so->stage = ST_ACK;
+    /* RFC 6120 §4.4: the server answers what came before our close, in
+     * order, before its own close: saying goodbye now, behind the
+     * acknowledgement request, makes the answer and the server's close
+     * one wait instead of two.  Not with a room to leave or receipts to
+     * wait for, which come after the acknowledgement. */
+    if (!so->room && !so->receipt && xmp_session_close(s) != XMP_OK)
+        op_session_failed(&so->op);
 }
 
 /* ---- what arrives ---------------------------------------------------- */

@@ -18,16 +18,24 @@
 #include "ssdp.h"
 
 /* RFC 6120 §4.7: open (or reopen) our stream; 'from' only once the
- * stream is encrypted, so the JID does not travel in the clear. */
+ * stream is encrypted, so the JID does not travel in the clear.  TLS is
+ * mandatory, so <starttls/> goes with the plaintext header: waiting for
+ * the features first would cost a round trip and change nothing, as a
+ * server that does not offer it is refused either way (on_features). */
 static enum xmp_err send_header(struct xmp_session *s)
 {
     struct xmp_error e;
+    int tls = transport_is_tls(s->st.tp);
 
-    if (stream_open(&s->st, s->jid.domain,
-                    transport_is_tls(s->st.tp) ? s->bare : NULL, &e) != XMP_OK)
+    if (stream_open(&s->st, s->jid.domain, tls ? s->bare : NULL, &e) !=
+        XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_WAIT_FEATURES;
-    return XMP_OK;
+    s->piped_starttls = 0;
+    if (tls)
+        return XMP_OK;
+    s->piped_starttls = 1;
+    return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
 }
 
 /* SASL elements carry secrets (or material to attack them): the trace
@@ -382,6 +390,8 @@ static enum xmp_err on_features(struct xmp_session *s,
                                 "to continue without TLS",
                                 s->jid.domain);
         s->state = ST_WAIT_PROCEED;
+        if (s->piped_starttls)
+            return XMP_OK;
         return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
     }
     if (!s->authenticated) {
@@ -392,12 +402,17 @@ static enum xmp_err on_features(struct xmp_session *s,
     }
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
-                            "server does not offer resource binding");
+                            "server does not offer resource binding%s",
+                            s->piped_bind ? " (asked for it already)" : "");
     /* RFC 6121 appendix E / draft-cridland-xmpp-session: the legacy
      * session is needed only when not marked <optional/>. */
     c = xmp_node_child(f, NS_SESSION, "session");
     s->session_required = c && !xmp_node_child(c, NULL, "optional");
     sm_note_features(s, f);
+    if (s->piped_bind) {
+        s->state = ST_WAIT_BIND;
+        return XMP_OK;
+    }
     return start_bind(s);
 }
 
@@ -737,8 +752,21 @@ enum xmp_err session_restart(struct xmp_session *s)
         s->st.paused = 0;
         return start_tls(s);
     case RESTART_STREAM:
-        /* RFC 6120 §6.4.6: what follows <success/> is the new stream. */
-        return send_header(s);
+        /* RFC 6120 §6.4.6: what follows <success/> is the new stream.
+         * Every server binds a resource (RFC 6120 §7.1), so the bind
+         * goes with the header; its answer comes after the features,
+         * which on_features still checks.  A stream that could resume
+         * an earlier one (XEP-0198) waits for the features instead. */
+        s->piped_bind = 0;
+        if (send_header(s) != XMP_OK)
+            return s->err.code;
+        if (s->sm_id)
+            return XMP_OK;
+        if (start_bind(s) != XMP_OK)
+            return s->err.code;
+        s->piped_bind = 1;
+        s->state = ST_WAIT_FEATURES;
+        return XMP_OK;
     default:
         return session_fail(s, XMP_EPROTO, "stream paused for no reason");
     }

@@ -107,6 +107,8 @@ struct xmp_session {
     int ssdp_checked;     /* XEP-0474 hash seen and verified */
     int authenticated;
     int session_required;
+    int piped_starttls;   /* <starttls/> went out with the stream header */
+    int piped_bind;       /* the bind went out with the restart header */
     char *pending_id;
     char *bound;
 

@@ -76,7 +76,7 @@ PYTHON=python3
 : "${DELAY_MS:=25}"
 : "${DELIVERY_TIMEOUT:=30}"
 
-CLIENTS='xmpctl go-sendxmpp sendxmpp'
+CLIENTS=${CLIENTS:-'xmpctl go-sendxmpp sendxmpp'}
 
 BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
 	die 'cannot make a temporary directory'
@@ -114,6 +114,7 @@ unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER
 LC_ALL=C
 export LC_ALL
 
+PROSODY_MODULES=${PROSODY_MODULES-smacks}
 prosody_start bench || die 'Prosody did not start'
 STORE=$PROSODY_DIR/data
 SALT=$(openssl rand -hex 4)
