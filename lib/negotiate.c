@@ -160,6 +160,14 @@ static const char *choose_cb(const struct xmp_session *s)
 {
     if (!transport_is_tls(s->st.tp) || !s->tlsinfo.ems)
         return NULL;
+    /* tls-unique of a resumed handshake is the server's Finished (RFC
+     * 5929 §3.1), which servers get wrong (Prosody 0.12 takes the
+     * client's): none then, unless tls-exporter is listed.  The resumed
+     * session continues one whose login checked the binding. */
+    if (s->tlsinfo.resumed)
+        return s->cb_offered && cb_listed(s->cb_offered, "tls-exporter")
+                   ? "tls-exporter"
+                   : NULL;
     if (!s->cb_offered)
         return "tls-unique";
     if (cb_listed(s->cb_offered, "tls-exporter"))
@@ -332,9 +340,10 @@ static enum xmp_err start_auth(struct xmp_session *s,
     /* An account that used channel binding before does not quietly go
      * without it: that is what a man in the middle would arrange.  A
      * mechanism the caller named is the caller's choice, not the offer's;
-     * EXTERNAL proves a key a man in the middle does not have. */
+     * EXTERNAL proves a key a man in the middle does not have; a resumed
+     * TLS session continues one whose login was bound (choose_cb). */
     if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech) &&
-        strcmp(s->mech, "EXTERNAL") != 0) {
+        strcmp(s->mech, "EXTERNAL") != 0 && !s->tlsinfo.resumed) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
@@ -564,7 +573,10 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         r = sasl_success(s->sasl, text, &e);
         if (r == XMP_OK) {
             s->authenticated = 1;
-            s->hints_scram = sasl_scram_cache_used(s->sasl);
+            if ((s->hints_scram = sasl_scram_cache_used(s->sasl)))
+                session_trace(s, XMP_TRACE_INFO,
+                              "SCRAM: the salted password remembered from "
+                              "an earlier session was used");
             free(s->scram_learnt);
             s->scram_learnt = sasl_scram_learnt(s->sasl);
             /* Drop the mechanism state, and the password GNU SASL holds,
