@@ -41,6 +41,7 @@ test_expect_success 'nothing is sent after our </stream:stream> (RFC 6120 4.4)' 
 { script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 send <iq type='get' id='early-ping' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>
 expect id='early-ping'
+expect </stream:stream>
 send </stream:stream>
 hang
 SCRIPT
