@@ -276,7 +276,8 @@ static enum xmp_err check_hinted_auth(struct xmp_session *s,
         return session_fail(s, XMP_ENOMEM, "out of memory");
     s->state = ST_WAIT_SASL;
     if (cb_listed(s->sasl_offered, s->mech) &&
-        (!s->cb_type || !s->cb_offered || cb_listed(s->cb_offered, s->cb_type))) {
+        (!s->cb_type || !s->cb_offered ||
+         cb_listed(s->cb_offered, s->cb_type))) {
         s->hints_features = 1;
         return XMP_OK;
     }

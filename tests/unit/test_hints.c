@@ -90,7 +90,8 @@ int main(void)
     ok(decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\nnew x\n"),
        "an unknown key is skipped");
     ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\n"), "no time");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ndomain b\ntrust -\npin p\nsaved 1\n"),
+    ok(!decodes("xmpctl-hints 1\ndomain a\ndomain b\ntrust -\npin p\n"
+                "saved 1\n"),
        "a key twice");
     ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\ntls 0g\n"),
        "a TLS session that is not hex");
