@@ -52,6 +52,7 @@ struct cli_opts {
     char *cfg_password_command, *cfg_password; /* from the config file */
     int direct_tls, insecure, verbose, timeout_s, tofu;
     int allow_downgrade;
+    int no_cache;    /* --no-cache, cache = no */
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -159,6 +160,12 @@ enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
 int cli_cb_remembered(const char *jid, int *yes);
 int cli_cb_remember(const char *jid);
 void cli_cb_note_login(struct cli *c);
+/* cache.c: the account's cached hints (xmp_session_hints) for the next
+ * session, NULL when there are none or they may not be used (warned);
+ * free with cli_cache_free.  After a login, store the new ones. */
+void *cli_cache_load(const struct cli *c, size_t *len);
+void cli_cache_free(void *blob, size_t len);
+void cli_cache_note_login(struct cli *c);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

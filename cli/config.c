@@ -157,15 +157,15 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             strcmp(k, "resource") && strcmp(k, "password_command") &&
             strcmp(k, "password") && strcmp(k, "pin") &&
             strcmp(k, "client_cert") && strcmp(k, "client_key") &&
-            strcmp(k, "allow_downgrade")) {
+            strcmp(k, "allow_downgrade") && strcmp(k, "cache")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
             rc = EXIT_CONFIG;
             break;
         }
-        if (strcmp(k, "allow_downgrade") == 0 && strcmp(v, "yes") &&
-            strcmp(v, "no")) {
-            cli_error("%s:%d: 'allow_downgrade' is 'yes' or 'no', not '%s'",
-                      path, n, v);
+        if ((strcmp(k, "allow_downgrade") == 0 || strcmp(k, "cache") == 0) &&
+            strcmp(v, "yes") && strcmp(v, "no")) {
+            cli_error("%s:%d: '%s' is 'yes' or 'no', not '%s'", path, n, k,
+                      v);
             rc = EXIT_CONFIG;
             break;
         }
@@ -207,6 +207,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             rc = set_if_unset(&o->cfg_password_command, v);
         else if (strcmp(k, "allow_downgrade") == 0)
             o->allow_downgrade |= strcmp(v, "yes") == 0;
+        else if (strcmp(k, "cache") == 0)
+            o->no_cache |= strcmp(v, "no") == 0;
         else
             rc = set_if_unset(&o->cfg_password, v);
     }

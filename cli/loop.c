@@ -283,6 +283,8 @@ int cli_session_open(struct cli *c)
     struct xmp_session_opts so;
     struct xmp_error err;
     int rc, require_cb = 0;
+    void *hints;
+    size_t hints_len;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -354,11 +356,16 @@ int cli_session_open(struct cli *c)
     so.check_key = c->o.tofu ? cli_known_key : NULL;
     so.client_cert = c->o.client_cert;
     so.client_key = c->o.client_key;
+    hints = cli_cache_load(c, &hints_len);
+    so.hints = hints;
+    so.hints_len = hints_len;
     /* the prompt turns the trace on and off as it goes */
     so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
     so.trace_ud = c;
     xmp_session_free(c->session);
-    if (!(c->session = xmp_session_new(&so, &err))) {
+    c->session = xmp_session_new(&so, &err);
+    cli_cache_free(hints, hints_len);
+    if (!c->session) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
@@ -413,8 +420,10 @@ int cli_run(struct cli *c, struct op *op)
      * main wipes it at the end) */
     if (!c->resume || rc != 0)
         cli_secret_wipe(&c->secret);
-    if (rc == 0)
+    if (rc == 0) {
         cli_cb_note_login(c);
+        cli_cache_note_login(c);
+    }
     if (rc != 0) {
         op->cls->free(op);
         /* not over: the loop itself failed (and said so) */

@@ -422,6 +422,7 @@ static void on_ready(struct cli *c)
     R.ready_seen = R.ever_ready = 1;
     R.end_reported = 0;
     cli_cb_note_login(c);
+    cli_cache_note_login(c);
     xmp_session_get_info(s, &i);
     note("logged in as %s (type /help for help)", i.bound_jid);
     xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_incoming, c, &R.printer);

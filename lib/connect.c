@@ -19,6 +19,8 @@
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,10 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
         attempt_failed(c, cand, errno);
         return XMP_AGAIN;
     }
+    /* A flight is often several writes (a TLS handshake's records, a
+     * stream header and what goes with it): Nagle would hold the later
+     * ones for the peer's delayed ACK of the first, some 40 ms each. */
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     if (connect(s, (const struct sockaddr *)&k->a.ss, k->a.len) == 0)
         return connected(c, s, cand, fd);
     /* EINTR: the connect goes on in the background, like EINPROGRESS */

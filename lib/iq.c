@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "session_int.h"
 
@@ -341,6 +342,14 @@ static void call(struct xmp_session *s, struct request *r,
 
     switch (r->kind) {
     case REQ_CALLER:
+        /* Answered by our server, in order (RFC 6120 §10.1), like the
+         * acknowledgement ping: it vouches for what went before, which
+         * matters when our close is out and no ping can follow. */
+        if (!e && r->seq > s->acked_seq &&
+            (!r->to.domain ||
+             (!r->to.local && !r->to.resource &&
+              strcasecmp(r->to.domain, s->jid.domain) == 0)))
+            s->acked_seq = r->seq;
         if (r->cb) {
             s->in_callback++;
             r->cb(s, reply, e, r->ud);

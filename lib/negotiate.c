@@ -13,21 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "session_int.h"
 #include "ssdp.h"
 
 /* RFC 6120 §4.7: open (or reopen) our stream; 'from' only once the
- * stream is encrypted, so the JID does not travel in the clear. */
+ * stream is encrypted, so the JID does not travel in the clear.  TLS is
+ * mandatory, so <starttls/> goes with the plaintext header: waiting for
+ * the features first would cost a round trip and change nothing, as a
+ * server that does not offer it is refused either way (on_features). */
 static enum xmp_err send_header(struct xmp_session *s)
 {
     struct xmp_error e;
+    int tls = transport_is_tls(s->st.tp);
 
-    if (stream_open(&s->st, s->jid.domain,
-                    transport_is_tls(s->st.tp) ? s->bare : NULL, &e) != XMP_OK)
+    if (stream_open(&s->st, s->jid.domain, tls ? s->bare : NULL, &e) !=
+        XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_WAIT_FEATURES;
-    return XMP_OK;
+    s->piped_starttls = 0;
+    if (tls)
+        return XMP_OK;
+    s->piped_starttls = 1;
+    return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
 }
 
 /* SASL elements carry secrets (or material to attack them): the trace
@@ -151,6 +160,14 @@ static const char *choose_cb(const struct xmp_session *s)
 {
     if (!transport_is_tls(s->st.tp) || !s->tlsinfo.ems)
         return NULL;
+    /* tls-unique of a resumed handshake is the server's Finished (RFC
+     * 5929 §3.1), which servers get wrong (Prosody 0.12 takes the
+     * client's): none then, unless tls-exporter is listed.  The resumed
+     * session continues one whose login checked the binding. */
+    if (s->tlsinfo.resumed)
+        return s->cb_offered && cb_listed(s->cb_offered, "tls-exporter")
+                   ? "tls-exporter"
+                   : NULL;
     if (!s->cb_offered)
         return "tls-unique";
     if (cb_listed(s->cb_offered, "tls-exporter"))
@@ -158,6 +175,118 @@ static const char *choose_cb(const struct xmp_session *s)
     if (cb_listed(s->cb_offered, "tls-unique"))
         return "tls-unique";
     return NULL;
+}
+
+/* The hints of an earlier session are for this one: same trust
+ * anchors, verified, recent (the domain was checked at xmp_session_new). */
+static int hints_fit(const struct xmp_session *s)
+{
+    int64_t now = (int64_t)time(NULL);
+
+    return s->hints.domain && !s->o.insecure &&
+           strcmp(s->hints.trust, s->cafile ? s->cafile : "-") == 0 &&
+           s->hints.saved <= now + 300 &&
+           now - s->hints.saved < HINTS_MAX_AGE_S;
+}
+
+/* Features as the hints (or, after a stale guess, the server) listed
+ * them: mechanisms, and the XEP-0440 list when there was one.  Names
+ * that are not plain tokens are left out. */
+static struct xmp_node *listed_features(const char *mechs, const char *cb)
+{
+    static const char token[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    struct buf b = BUF_INIT;
+    struct xmp_node *f = NULL;
+    char *copy = NULL, *w, *save = NULL;
+    int pass;
+
+    buf_printf(&b, "<features xmlns='" XML_NS_STREAM "'>");
+    for (pass = 0; pass < 2; pass++) {
+        const char *list = pass ? cb : mechs;
+
+        if (!list)
+            continue;
+        buf_printf(&b, pass ? "<sasl-channel-binding xmlns='" NS_SASL_CB "'>"
+                            : "<mechanisms xmlns='" NS_SASL "'>");
+        free(copy);
+        if (!(copy = strdup(list)))
+            goto done;
+        for (w = strtok_r(copy, " ", &save); w;
+             w = strtok_r(NULL, " ", &save))
+            if (strspn(w, token) == strlen(w))
+                buf_printf(&b, pass ? "<channel-binding type='%s'/>"
+                                    : "<mechanism>%s</mechanism>", w);
+        buf_printf(&b, pass ? "</sasl-channel-binding>" : "</mechanisms>");
+    }
+    if (buf_printf(&b, "</features>") >= 0)
+        f = xmp_node_parse(b.data, b.len, NULL);
+done:
+    free(copy);
+    buf_free(&b);
+    return f;
+}
+
+static enum xmp_err start_auth(struct xmp_session *s,
+                               const struct xmp_node *f,
+                               const struct xmp_node *mechs);
+
+/* <auth/> on the features the hints remember, sent with the stream
+ * header instead of after the features; on_features checks them. */
+static enum xmp_err start_hinted_auth(struct xmp_session *s)
+{
+    struct xmp_node *f = listed_features(s->hints.mechs, s->hints.cb);
+    enum xmp_err r;
+
+    if (!f)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    r = start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"));
+    xmp_node_free(f);
+    if (r == XMP_OK) {
+        s->piped_auth = 1;
+        s->state = ST_WAIT_FEATURES;
+    }
+    return r;
+}
+
+/* The real features after a hinted <auth/>: they decide what XEP-0474
+ * checks and what is remembered.  A mechanism (or binding type) they no
+ * longer list will be refused: then start again on them. */
+static enum xmp_err check_hinted_auth(struct xmp_session *s,
+                                      const struct xmp_node *f,
+                                      const struct xmp_node *mechs)
+{
+    const struct xmp_node *m;
+    struct buf list = BUF_INIT;
+    char *t;
+
+    s->piped_auth = 0;
+    for (m = xmp_node_first(mechs); m; m = xmp_node_next(m)) {
+        if (!node_is(m, NS_SASL, "mechanism"))
+            continue;
+        if (!(t = xmp_node_text(m)))
+            break;
+        buf_printf(&list, "%s%s", list.len ? " " : "", t);
+        free(t);
+    }
+    free(s->sasl_offered);
+    s->sasl_offered = list.len ? buf_take(&list) : strdup("");
+    buf_free(&list);
+    if (!s->sasl_offered || note_cb_types(s, f) != XMP_OK)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    s->state = ST_WAIT_SASL;
+    if (cb_listed(s->sasl_offered, s->mech) &&
+        (!s->cb_type || !s->cb_offered ||
+         cb_listed(s->cb_offered, s->cb_type))) {
+        s->hints_features = 1;
+        return XMP_OK;
+    }
+    s->auth_stale = 1;
+    session_trace(s, XMP_TRACE_INFO,
+                  "the remembered features are out of date (offered now: "
+                  "%s): expecting a refusal",
+                  s->sasl_offered[0] ? s->sasl_offered : "none");
+    return XMP_OK;
 }
 
 static enum xmp_err start_auth(struct xmp_session *s,
@@ -212,9 +341,10 @@ static enum xmp_err start_auth(struct xmp_session *s,
     /* An account that used channel binding before does not quietly go
      * without it: that is what a man in the middle would arrange.  A
      * mechanism the caller named is the caller's choice, not the offer's;
-     * EXTERNAL proves a key a man in the middle does not have. */
+     * EXTERNAL proves a key a man in the middle does not have; a resumed
+     * TLS session continues one whose login was bound (choose_cb). */
     if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech) &&
-        strcmp(s->mech, "EXTERNAL") != 0) {
+        strcmp(s->mech, "EXTERNAL") != 0 && !s->tlsinfo.resumed) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
@@ -243,6 +373,10 @@ static enum xmp_err start_auth(struct xmp_session *s,
                    s->o.password, s->o.password_ud, cb_type, cb, cb_len,
                    &init, &e);
     explicit_bzero(cb, sizeof cb);
+    if (r == XMP_OK && s->hints.scram_mech && hints_fit(s) &&
+        sasl_scram_cache(s->sasl, s->hints.scram_mech, s->hints.scram_iter,
+                         s->hints.scram_salt, s->hints.scram_key) < 0)
+        r = xmp_error_set(&e, XMP_ENOMEM, "out of memory");
     if (r != XMP_OK) {
         r = session_fail_with(s, &e);
         goto done;
@@ -382,24 +516,33 @@ static enum xmp_err on_features(struct xmp_session *s,
                                 "to continue without TLS",
                                 s->jid.domain);
         s->state = ST_WAIT_PROCEED;
+        if (s->piped_starttls)
+            return XMP_OK;
         return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
     }
     if (!s->authenticated) {
         if (!(c = xmp_node_child(f, NS_SASL, "mechanisms")))
             return session_fail(s, XMP_EPROTO,
                                 "server offers no SASL mechanisms");
+        if (s->piped_auth)
+            return check_hinted_auth(s, f, c);
         return start_auth(s, f, c);
     }
     if (s->resuming)
         return sm_resume(s, f);
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
-                            "server does not offer resource binding");
+                            "server does not offer resource binding%s",
+                            s->piped_bind ? " (asked for it already)" : "");
     /* RFC 6121 appendix E / draft-cridland-xmpp-session: the legacy
      * session is needed only when not marked <optional/>. */
     c = xmp_node_child(f, NS_SESSION, "session");
     s->session_required = c && !xmp_node_child(c, NULL, "optional");
     sm_note_features(s, f);
+    if (s->piped_bind) {
+        s->state = ST_WAIT_BIND;
+        return XMP_OK;
+    }
     return start_bind(s);
 }
 
@@ -433,6 +576,12 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         r = sasl_success(s->sasl, text, &e);
         if (r == XMP_OK) {
             s->authenticated = 1;
+            if ((s->hints_scram = sasl_scram_cache_used(s->sasl)))
+                session_trace(s, XMP_TRACE_INFO,
+                              "SCRAM: the salted password remembered from "
+                              "an earlier session was used");
+            free(s->scram_learnt);
+            s->scram_learnt = sasl_scram_learnt(s->sasl);
             /* Drop the mechanism state, and the password GNU SASL holds,
              * as soon as it is no longer needed. */
             sasl_free(s->sasl);
@@ -443,6 +592,17 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         } else {
             r = session_fail_with(s, &e);
         }
+    } else if (strcmp(xmp_node_name(el), "failure") == 0 && s->auth_stale) {
+        /* the refusal of a hinted <auth/>: the one round trip a changed
+         * server costs */
+        struct xmp_node *f = listed_features(s->sasl_offered, s->cb_offered);
+
+        s->auth_stale = 0;
+        sasl_free(s->sasl);
+        s->sasl = NULL;
+        r = f ? start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"))
+              : session_fail(s, XMP_ENOMEM, "out of memory");
+        xmp_node_free(f);
     } else if (strcmp(xmp_node_name(el), "failure") == 0) {
         char why[512];
 
@@ -698,8 +858,19 @@ enum xmp_err session_tls_ready(struct xmp_session *s)
             return session_fail_with(s, &e);
         }
     }
-    /* RFC 6120 §5.4.3.3: a fresh stream over TLS. */
-    return send_header(s);
+    /* RFC 6120 §5.4.3.3: a fresh stream over TLS; with fresh hints for
+     * this very key, <auth/> right behind it. */
+    if (send_header(s) != XMP_OK)
+        return s->err.code;
+    if (s->tlsinfo.resumed)
+        session_trace(s, XMP_TRACE_INFO, "TLS session resumed");
+    if (!hints_fit(s) || !s->hints.mechs || s->mech_opt ||
+        !s->tlsinfo.verified || strcmp(s->hints.pin, s->tlsinfo.pin) != 0)
+        return XMP_OK;
+    session_trace(s, XMP_TRACE_INFO, "authenticating on the features of %s "
+                  "remembered from an earlier session",
+                  s->jid.domain);
+    return start_hinted_auth(s);
 }
 
 static enum xmp_err start_tls(struct xmp_session *s)
@@ -716,6 +887,10 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.pins = s->pin;
     p.client_cert = s->client_cert;
     p.client_key = s->client_key;
+    if (hints_fit(s) && s->hints.tls) {
+        p.session = s->hints.tls;
+        p.session_len = s->hints.tls_len;
+    }
     if (stream_queued(&s->st))
         return session_fail(s, XMP_EPROTO,
                             "unsent plaintext left at the TLS handshake");
@@ -743,8 +918,21 @@ enum xmp_err session_restart(struct xmp_session *s)
         s->st.paused = 0;
         return start_tls(s);
     case RESTART_STREAM:
-        /* RFC 6120 §6.4.6: what follows <success/> is the new stream. */
-        return send_header(s);
+        /* RFC 6120 §6.4.6: what follows <success/> is the new stream.
+         * Every server binds a resource (RFC 6120 §7.1), so the bind
+         * goes with the header; its answer comes after the features,
+         * which on_features still checks.  A stream that could resume
+         * an earlier one (XEP-0198) waits for the features instead. */
+        s->piped_bind = 0;
+        if (send_header(s) != XMP_OK)
+            return s->err.code;
+        if (s->sm_id)
+            return XMP_OK;
+        if (start_bind(s) != XMP_OK)
+            return s->err.code;
+        s->piped_bind = 1;
+        s->state = ST_WAIT_FEATURES;
+        return XMP_OK;
     default:
         return session_fail(s, XMP_EPROTO, "stream paused for no reason");
     }

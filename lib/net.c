@@ -203,11 +203,19 @@ void net_srv_order(struct net_target *t, size_t n, net_rand_fn rnd, void *ud)
             ;
         move_to(t, j, i);
     }
-    /* RFC 2782: lowest priority first, weighted random within one */
+    /* RFC 2782: lowest priority first, weighted random within one;
+     * there, XEP-0368's direct TLS before STARTTLS, as it needs fewer
+     * round trips, and weighted random within each kind. */
     for (i = 0; i < n; i = j) {
+        size_t k, tls = i;
+
         for (j = i + 1; j < n && t[j].priority == t[i].priority; j++)
             ;
-        order_group(t + i, j - i, rnd, ud);
+        for (k = i; k < j; k++)
+            if (t[k].direct_tls)
+                move_to(t, tls++, k);
+        order_group(t + i, tls - i, rnd, ud);
+        order_group(t + tls, j - tls, rnd, ud);
     }
 }
 

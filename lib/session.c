@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "session_int.h"
@@ -195,6 +196,13 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = NULL;
+    /* hints for another domain, or damaged: as if there were none */
+    if (opts->hints && hints_decode(opts->hints, opts->hints_len,
+                                    &s->hints) == 0 &&
+        strcasecmp(s->hints.domain, s->jid.domain) != 0)
+        hints_clear(&s->hints);
+    s->o.hints = NULL;
+    s->o.hints_len = 0;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
@@ -296,6 +304,13 @@ void xmp_session_free(struct xmp_session *s)
     free(s->sm_id);
     free(s->resume_why);
     sm_kept_free(s);
+    hints_clear(&s->hints);
+    if (s->hints_out.data)
+        explicit_bzero(s->hints_out.data, s->hints_out.len);
+    buf_free(&s->hints_out);
+    if (s->scram_learnt)
+        explicit_bzero(s->scram_learnt, strlen(s->scram_learnt));
+    free(s->scram_learnt);
     free(s);
 }
 
@@ -358,6 +373,9 @@ enum xmp_err session_reconnect(struct xmp_session *s)
     s->ssdp_pending = s->ssdp_checked = 0;
     s->authenticated = 0;
     s->session_required = 0;
+    s->piped_starttls = s->piped_bind = s->piped_auth = 0;
+    s->auth_stale = 0;
+    s->hints_features = s->hints_scram = 0;
     s->restart = RESTART_NONE;
     memset(&s->tlsinfo, 0, sizeof s->tlsinfo);
     memset(&s->target, 0, sizeof s->target);
@@ -477,6 +495,56 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->sm = s->sm != SM_OFF;
     i->sm_resumable = s->sm_id != NULL;
     i->resumed = s->resumed;
+    i->tls_resumed = s->tlsinfo.resumed;
+    i->hints_features = s->hints_features;
+    i->hints_scram = s->hints_scram;
+}
+
+const void *xmp_session_hints(struct xmp_session *s, size_t *len)
+{
+    struct hints h;
+    char *scram = NULL, *save = NULL;
+    int rc;
+
+    *len = 0;
+    if (s->hints_out.data)
+        explicit_bzero(s->hints_out.data, s->hints_out.len);
+    buf_free(&s->hints_out);
+    /* only what a verified server said, over TLS */
+    if (!s->authenticated || !transport_is_tls(s->st.tp) ||
+        !s->tlsinfo.verified || s->o.insecure || !s->tlsinfo.pin[0])
+        return NULL;
+    memset(&h, 0, sizeof h);
+    h.domain = s->jid.domain;
+    h.trust = s->cafile ? s->cafile : "-";
+    h.pin = s->tlsinfo.pin;
+    h.saved = (int64_t)time(NULL);
+    h.mechs = s->sasl_offered;
+    h.cb = s->cb_offered;
+    transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
+    if (s->scram_learnt && (scram = strdup(s->scram_learnt))) {
+        h.scram_mech = strtok_r(scram, " ", &save);
+        h.scram_iter = strtok_r(NULL, " ", &save);
+        h.scram_salt = strtok_r(NULL, " ", &save);
+        h.scram_key = strtok_r(NULL, " ", &save);
+    }
+    rc = hints_encode(&h, &s->hints_out);
+    if (h.tls) {
+        explicit_bzero(h.tls, h.tls_len);
+        free(h.tls);
+    }
+    if (scram) {
+        explicit_bzero(scram, strlen(s->scram_learnt));
+        free(scram);
+    }
+    if (rc != 0) {
+        if (s->hints_out.data)
+            explicit_bzero(s->hints_out.data, s->hints_out.len);
+        buf_free(&s->hints_out);
+        return NULL;
+    }
+    *len = s->hints_out.len;
+    return s->hints_out.data;
 }
 
 /* RFC 6120 §8: the three stanzas; everything else is a nonza. */

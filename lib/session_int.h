@@ -21,6 +21,7 @@
 #include "net.h"
 #include "sasl.h"
 #include "stream.h"
+#include "hints.h"
 #include "tls.h"
 #include "xml.h"
 #include "xmp.h"
@@ -111,6 +112,17 @@ struct xmp_session {
     int ssdp_checked;     /* XEP-0474 hash seen and verified */
     int authenticated;
     int session_required;
+    int piped_starttls;   /* <starttls/> went out with the stream header */
+    int piped_bind;       /* the bind went out with the restart header */
+    int piped_auth;       /* <auth/> went out on the hints' features */
+    int auth_stale;       /* ... which lack the mechanism: expect a
+                             <failure/>, then start again on the real
+                             ones */
+    int hints_features;   /* the hints' features were right */
+    int hints_scram;      /* SCRAM used the hints' salted password */
+    struct hints hints;   /* opts.hints, decoded (all NULL: none) */
+    struct buf hints_out; /* xmp_session_hints */
+    char *scram_learnt;   /* "MECH ITER SALT KEY" of this login, or NULL */
     char *pending_id;
     char *bound;
 

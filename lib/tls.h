@@ -34,6 +34,10 @@ struct tls_params {
     const char *pins;
     const char *client_cert; /* PEM files presented to the server, or NULL */
     const char *client_key;
+    /* a session of tls_session_save to resume (RFC 5077 ticket or session
+     * id), or NULL; one the server refuses costs a full handshake */
+    const unsigned char *session;
+    size_t session_len;
 };
 
 /* "sha256//" and the base64 of a SHA-256 digest, and a NUL */
@@ -47,6 +51,7 @@ struct tls_info {
     char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
     int verified;          /* 1 when the chain and name checked out */
     int ems;               /* extended master secret in use (RFC 7627) */
+    int resumed;           /* an abbreviated handshake resumed a session */
     char verify_msg[256];  /* why not, when verified == 0 */
     char pin[TLS_PIN_MAX]; /* "sha256//BASE64" of the server's key (SPKI) */
     char key_type[16];     /* "RSA", "EC" */
@@ -94,6 +99,12 @@ void tls_close_notify(struct tls *t);
 enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err);
 /* Facts about the finished handshake. */
 void tls_get_info(const struct tls *t, struct tls_info *info);
+
+/* The finished handshake's session, for tls_params.session: XMP_OK with
+ * *out (caller frees; it holds the master secret) or XMP_ETLS when there
+ * is nothing worth keeping (not verified, no extended master secret). */
+enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
+                              size_t *len);
 
 /* Longest channel-binding value we produce. */
 #define TLS_CB_MAX 36

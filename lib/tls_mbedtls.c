@@ -604,6 +604,47 @@ static int export_keys_cb(void *ctx, const unsigned char *ms,
     return 0;
 }
 
+/* A saved session is offered only if it came from a verified handshake
+ * with the extended master secret; anything else (a damaged or foreign
+ * blob) just means a full handshake. */
+static void offer_session(struct tls *t, const unsigned char *b, size_t n)
+{
+    mbedtls_ssl_session s;
+
+    mbedtls_ssl_session_init(&s);
+    if (mbedtls_ssl_session_load(&s, b, n) == 0 && s.verify_result == 0 &&
+        s.peer_cert)
+        mbedtls_ssl_set_session(&t->ssl, &s);
+    mbedtls_ssl_session_free(&s);
+}
+
+enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
+                              size_t *len)
+{
+    mbedtls_ssl_session s;
+    unsigned char *b = NULL;
+    size_t n = 0;
+    int r;
+
+    *out = NULL;
+    *len = 0;
+    if (!t || !t->done || !t->verified || !t->have_keys || !t->ems)
+        return XMP_ETLS;
+    mbedtls_ssl_session_init(&s);
+    r = mbedtls_ssl_get_session(&t->ssl, &s);
+    if (r == 0 &&
+        mbedtls_ssl_session_save(&s, NULL, 0, &n) ==
+            MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL &&
+        (b = malloc(n)) && mbedtls_ssl_session_save(&s, b, n, &n) == 0) {
+        *out = b;
+        *len = n;
+        b = NULL;
+    }
+    mbedtls_ssl_session_free(&s);
+    free(b);
+    return *out ? XMP_OK : XMP_ETLS;
+}
+
 enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
                      struct xmp_error *err)
 {
@@ -758,6 +799,8 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         goto fail;
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    if (p->session && p->session_len)
+        offer_session(t, p->session, p->session_len);
     *out = t;
     return XMP_OK;
 fail:
@@ -1046,6 +1089,7 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
     snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);
     info->verified = t->verified;
     info->ems = t->have_keys && t->ems;
+    info->resumed = t->have_keys && t->resumed;
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
 }
 

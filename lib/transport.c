@@ -212,6 +212,16 @@ int transport_is_tls(const struct transport *t)
     return t && t->tls;
 }
 
+enum xmp_err transport_tls_session(const struct transport *t,
+                                   unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!t || !t->tls || t->handshaking)
+        return XMP_ETLS;
+    return tls_session_save(t->tls, out, len);
+}
+
 enum xmp_err transport_channel_binding(const struct transport *t,
                                        const char *type, unsigned char *out,
                                        size_t *len, struct xmp_error *err)

@@ -33,6 +33,9 @@ enum xmp_err transport_handshake(struct transport *t, struct xmp_error *err);
 /* Facts about the TLS layer; all empty when plain. */
 void transport_tls_info(const struct transport *t, struct tls_info *info);
 int transport_is_tls(const struct transport *t);
+/* tls_session_save of the TLS layer (XMP_ETLS when plain). */
+enum xmp_err transport_tls_session(const struct transport *t,
+                                   unsigned char **out, size_t *len);
 /* tls_channel_binding of the TLS layer (XMP_ETLS when plain). */
 enum xmp_err transport_channel_binding(const struct transport *t,
                                        const char *type, unsigned char *out,

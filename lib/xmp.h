@@ -293,6 +293,12 @@ struct xmp_session_opts {
      * unacknowledged stanzas are kept for this (see
      * xmp_session_writable). */
     int resume;
+    /* What an earlier session with this domain learnt (xmp_session_hints),
+     * to save round trips and the SCRAM key derivation; NULL: none.  Used
+     * only for the same domain, trust anchors and verified server key; a
+     * stale or damaged blob costs at most one round trip. */
+    const void *hints;
+    size_t hints_len;
     xmp_password_fn password;
     void *password_ud;
     xmp_trace_fn trace;
@@ -351,6 +357,9 @@ struct xmp_session_info {
                                 being enabled) */
     int sm_resumable;        /* the server agreed to resumption */
     unsigned resumed;        /* times the session was resumed */
+    int tls_resumed;         /* TLS resumed the session of the hints */
+    int hints_features;      /* <auth/> went out on the hints' features */
+    int hints_scram;         /* SCRAM used the hints' salted password */
 };
 
 struct xmp_session;
@@ -394,6 +403,13 @@ enum xmp_phase xmp_session_phase(const struct xmp_session *s);
 const struct xmp_error *xmp_session_error(const struct xmp_session *s);
 void xmp_session_get_info(const struct xmp_session *s,
                           struct xmp_session_info *info);
+/* Once authenticated: the hints for a later session with this domain
+ * (opts.hints), *len bytes, valid until the next call or
+ * xmp_session_free; NULL when there are none (never without a verified
+ * certificate).  They hold the TLS session's master secret and the SCRAM
+ * salted password, which logs in to this server as the password does:
+ * keep them as privately as the password. */
+const void *xmp_session_hints(struct xmp_session *s, size_t *len);
 
 /* Queue a stanza (borrowed; serialized at once).  Only when READY.
  * *seq (may be NULL) receives its sequence number, counted from 1; only

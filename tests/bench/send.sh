@@ -4,7 +4,7 @@
 # message") with xmpctl, go-sendxmpp and sendxmpp against one private Prosody
 # on 127.0.0.1, and print a table.  Not part of "make check".
 #
-# Usage: tests/bench/send.sh [-n RUNS]      (default 20 runs per client)
+# Usage: tests/bench/send.sh [-n RUNS]      (default 8 runs per client and row)
 #
 # xmpctl comes from $XMPCTL, else ./xmpctl.  Nothing is installed: a peer
 # client that is missing gets a "not installed" row.
@@ -12,23 +12,29 @@
 # Method
 #   - One Prosody (tests/integration/prosody.sh) with throwaway accounts; alice
 #     sends to bob, who stays offline, so every message lands in bob's offline
-#     store.  All three clients use STARTTLS on the same port and SCRAM.
+#     store.  All three clients use SCRAM.
 #   - Each client first sends one message that must arrive, or its row says
 #     why it failed.  These warm-up sends are not timed or counted.
-#   - RUNS rounds; each round runs every client once, the starting client
-#     rotating from round to round so that drift hits all of them alike.
-#   - A run is timed with date +%s%N around the client (wrapped in timeout(1),
-#     the same small cost for all).  Times are over the runs that exited 0.
-#   - Every run sends a unique text; "delivered" counts the distinct texts of
-#     that client found in bob's offline store (polled with a deadline).
-#   - Traffic: one more send per client goes through a small TCP relay on
-#     127.0.0.1 that counts the bytes each way, the data segments the client
-#     sent (tcpi_data_segs_in of the relay's socket) and the round trips: the
-#     times the client sent again after data from the server had come in.  A
+#   - Rows: STARTTLS and direct TLS (XEP-0368), each for a first contact
+#     (empty $XDG_CACHE_HOME before every run) and a later one (the cache of
+#     one earlier send kept).  The peers keep no cache: their two rows differ
+#     only by noise.
+#   - Each row runs RUNS sends on loopback straight to the server and RUNS
+#     through tests/bench/rtt.py's proxy, which holds every chunk DELAY_MS
+#     (default 25) in each direction and counts round trips: the times the
+#     client sent again after data from the server had reached it.  The
 #     final wait for the server's closing reply is not counted, and server
 #     data the client did not wait for (such as TLS session tickets) can add
-#     one; take that column as approximate.  The TLS version and SASL
-#     mechanism of that connection come from Prosody's debug log.
+#     one.  The TCP handshake itself is not delayed.
+#   - Wall, CPU (user + system) and peak RSS come from wait4(2) on the client
+#     (rtt.py run); medians over the runs that exited 0.
+#   - --lines: LINES_N (default 10000) lines through one xmpctl send --lines
+#     to carol (Prosody 0.12 keeps at most 10,000 offline messages per
+#     account, and bob has the others), which exits 0 only when the server
+#     acknowledged every message.
+#   - Prosody runs with stream management (PROSODY_MODULES, default smacks);
+#     TLS session tickets are off as in Prosody's default unless
+#     PROSODY_TLS_TICKETS=yes.
 #   - Certificate checks: xmpctl (--cafile) and sendxmpp (-a) verify the
 #     server against the test CA; go-sendxmpp cannot be given a CA file and
 #     runs with -n (no verification).
@@ -36,7 +42,7 @@
 #     its xmpp_logout), so about 1000 ms of its time is that pause.
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=20
+RUNS=8
 
 usage() {
 	echo "usage: $0 [-n RUNS]" >&2
@@ -72,9 +78,10 @@ command -v timeout >/dev/null 2>&1 || die 'timeout(1) is needed'
 PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 : "${RUN_TIMEOUT:=60}"
+: "${DELAY_MS:=25}"
 : "${DELIVERY_TIMEOUT:=30}"
 
-CLIENTS='xmpctl go-sendxmpp sendxmpp'
+CLIENTS=${CLIENTS:-'xmpctl go-sendxmpp sendxmpp'}
 
 BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
 	die 'cannot make a temporary directory'
@@ -83,13 +90,15 @@ PROSODY_BASEDIR=$BASE/prosody
 . "$srcdir/integration/poll.sh"
 . "$srcdir/integration/prosody.sh"
 
-relay_pid=
+proxy_pid=
+proxytls_pid=
 cleanup() {
-	if [ -n "$relay_pid" ]; then
-		kill "$relay_pid" 2>/dev/null
-		wait "$relay_pid" 2>/dev/null
-		relay_pid=
-	fi
+	for p in $proxy_pid $proxytls_pid; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	proxy_pid=
+	proxytls_pid=
 	prosody_stop_all
 	rm -rf "$BASE"
 }
@@ -110,6 +119,7 @@ unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER
 LC_ALL=C
 export LC_ALL
 
+PROSODY_MODULES=${PROSODY_MODULES-smacks}
 prosody_start bench || die 'Prosody did not start'
 STORE=$PROSODY_DIR/data
 SALT=$(openssl rand -hex 4)
@@ -124,23 +134,32 @@ installed() {
 }
 
 # send_with CLIENT PORT TEXT: one send of TEXT from alice to bob through
-# 127.0.0.1:PORT; the client's output goes to $BASE/out/last.
+# 127.0.0.1:PORT, over STARTTLS or (MODE=direct) direct TLS; the client's
+# output goes to $BASE/out/last.  $RUN (if set) wraps the command.
+MODE=starttls
 send_with() {
+	if [ "$MODE" = direct ]; then
+		_sw_x=--direct-tls _sw_g=-t _sw_s=-e
+	else
+		_sw_x= _sw_g= _sw_s=-t
+	fi
 	case $1 in
 	xmpctl)
-		XMPCTL_PASSWORD=$ALICE_PASS timeout -k 5 "$RUN_TIMEOUT" \
-			"$XMPCTL" --server "127.0.0.1:$2" --cafile "$TEST_CA" \
+		# shellcheck disable=SC2086 # an optional word
+		XMPCTL_PASSWORD=$ALICE_PASS $RUN timeout -k 5 "$RUN_TIMEOUT" \
+			"$XMPCTL" --server "127.0.0.1:$2" $_sw_x --cafile "$TEST_CA" \
 			-j alice@example.test send bob@example.test "$3" \
 			</dev/null ;;
 	go-sendxmpp)
 		# the text must come on stdin: a message argument is ignored
-		printf '%s\n' "$3" | timeout -k 5 "$RUN_TIMEOUT" \
-			go-sendxmpp -n -j "127.0.0.1:$2" \
+		# shellcheck disable=SC2086
+		printf '%s\n' "$3" | $RUN timeout -k 5 "$RUN_TIMEOUT" \
+			go-sendxmpp -n $_sw_g -j "127.0.0.1:$2" \
 			-u alice@example.test -p "$ALICE_PASS" bob@example.test ;;
 	sendxmpp)
 		# -o names the XMPP domain, as -j is only where to connect
-		printf '%s\n' "$3" | timeout -k 5 "$RUN_TIMEOUT" \
-			sendxmpp -t -a "$TEST_CA" -j "127.0.0.1:$2" -o example.test \
+		printf '%s\n' "$3" | $RUN timeout -k 5 "$RUN_TIMEOUT" \
+			sendxmpp $_sw_s -a "$TEST_CA" -j "127.0.0.1:$2" -o example.test \
 			-u alice -p "$ALICE_PASS" bob@example.test ;;
 	esac >"$BASE/out/last" 2>&1
 }
@@ -189,147 +208,98 @@ done
 set -- $usable
 nusable=$#
 
-# ---- the timed runs -----------------------------------------------------------
+# ---- the timed runs ---------------------------------------------------------
 
-echo "timing $RUNS one-shot sends per client:$usable" >&2
-round=1
-while [ "$round" -le "$RUNS" ]; do
-	# rotate the order: round r starts with client number r mod n
-	# shellcheck disable=SC2086
-	set -- $usable
-	shift_by=$(( (round - 1) % nusable ))
-	order=
-	i=0
-	for c; do
-		[ "$i" -ge "$shift_by" ] && order="$order $c"
-		i=$((i + 1))
-	done
-	i=0
-	for c; do
-		[ "$i" -lt "$shift_by" ] && order="$order $c"
-		i=$((i + 1))
-	done
-	for c in $order; do
-		t0=$(date +%s%N)
-		send_with "$c" "$PROSODY_PORT" "bench-$SALT-$c-$round"
-		rc=$?
-		t1=$(date +%s%N)
-		echo "$(( (t1 - t0) / 1000 )) $rc" >>"$BASE/out/$c.runs"
-		if [ "$rc" != 0 ] && [ ! -s "$BASE/out/$c.err" ]; then
-			why "$BASE/out/last" >"$BASE/out/$c.err"
-		fi
-	done
-	round=$((round + 1))
-done
+"$PYTHON" "$srcdir/bench/rtt.py" proxy "$BASE/proxy.port" "$BASE/proxy.stats" \
+	"$PROSODY_PORT" "$DELAY_MS" >"$BASE/proxy.log" 2>&1 &
+proxy_pid=$!
+: >"$BASE/proxy.stats"
+"$PYTHON" "$srcdir/bench/rtt.py" proxy "$BASE/proxytls.port" "$BASE/proxytls.stats" \
+	"$PROSODY_TLS_PORT" "$DELAY_MS" >"$BASE/proxytls.log" 2>&1 &
+proxytls_pid=$!
+: >"$BASE/proxytls.stats"
+poll_until '[ -s "$BASE/proxy.port" ] && [ -s "$BASE/proxytls.port" ]' 10 ||
+	die "the delay proxy did not start: $(cat "$BASE/proxy.log")"
+proxy_port=$(cat "$BASE/proxy.port")
+proxytls_port=$(cat "$BASE/proxytls.port")
 
-# Delivery: wait until every run that exited 0 has its text in the store.
-for c in $usable; do
-	ok=$(awk '$2 == 0' "$BASE/out/$c.runs" | wc -l)
-	wait_delivered "bench-$SALT-$c-[0-9]+" "$ok"
-done
+# median FILE COLUMN: the median of a column of numbers (over exit 0 runs)
+median() {
+	awk -v k="$2" '$4 == 0 { n++; v[n] = $k }
+		END {
+			if (!n) { print "-"; exit }
+			for (i = 2; i <= n; i++) {
+				x = v[i]
+				for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+				v[j + 1] = x
+			}
+			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			printf "%.0f\n", m
+		}' "$1"
+}
 
-# ---- traffic of one send, through a counting relay ---------------------------------
+# contact CLIENT KIND: set XDG_CACHE_HOME for a first (empty cache) or later
+# (warm cache) contact
+contact() {
+	XDG_CACHE_HOME=$BASE/cache-$1-$MODE-$2
+	export XDG_CACHE_HOME
+	[ "$2" = first ] && rm -rf "$XDG_CACHE_HOME"
+	mkdir -p "$XDG_CACHE_HOME"
+}
 
-cat >"$BASE/relay.py" <<'EOF'
-# relay.py LISTEN-PORT-FILE STATS-FILE TARGET-PORT: relay connections to
-# 127.0.0.1:TARGET-PORT one at a time; after each, append a line
-# "c2s-bytes s2c-bytes c2s-data-segments round-trips" to STATS-FILE.
-import os, select, socket, struct, sys
-
-port_file, stats_file, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", 0))
-ls.listen(4)
-with open(port_file + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.rename(port_file + ".tmp", port_file)
-
-def data_segs_in(sock):
-    # struct tcp_info: tcpi_data_segs_in is the u32 at offset 152 (Linux 4.6+)
-    try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
-        if len(info) >= 156:
-            return struct.unpack_from("I", info, 152)[0]
-    except OSError:
-        pass
-    return -1
-
-while True:
-    c, _ = ls.accept()
-    s = socket.create_connection(("127.0.0.1", target))
-    for x in (c, s):
-        x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    peer = {c: s, s: c}
-    reading = [c, s]
-    c2s = s2c = rtts = 0
-    last = None
-    while reading:
-        r, _, _ = select.select(reading, [], [], 60)
-        if not r:
-            break
-        for x in r:
-            try:
-                data = x.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                try:
-                    peer[x].shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
-                reading.remove(x)
-                continue
-            try:
-                peer[x].sendall(data)
-            except OSError:
-                pass
-            if x is c:
-                c2s += len(data)
-                if last == "s":
-                    rtts += 1
-                last = "c"
-            else:
-                s2c += len(data)
-                last = "s"
-    segs = data_segs_in(c)
-    c.close()
-    s.close()
-    with open(stats_file, "a") as f:
-        f.write("%d %d %d %d\n" % (c2s, s2c, segs, rtts))
-EOF
-
-"$PYTHON" "$BASE/relay.py" "$BASE/relay.port" "$BASE/relay.stats" \
-	"$PROSODY_PORT" >"$BASE/relay.log" 2>&1 &
-relay_pid=$!
-poll_until '[ -s "$BASE/relay.port" ] || ! kill -0 "$relay_pid"' 10
-if [ ! -s "$BASE/relay.port" ]; then
-	cat "$BASE/relay.log" >&2
-	die 'the relay did not start'
-fi
-relay_port=$(cat "$BASE/relay.port")
-: >"$BASE/relay.stats"
-n=0
-for c in $usable; do
-	n=$((n + 1))
-	mark=$(wc -c <"$PROSODY_LOG")
-	if send_with "$c" "$relay_port" "probe-$SALT-$c"; then
-		poll_until '[ "$(wc -l <"$BASE/relay.stats")" -ge "$n" ]' 10
+echo "timing $RUNS sends per client and row, ${DELAY_MS} ms delay each way:$usable" >&2
+: >"$BASE/out/table"
+for MODE in starttls direct; do
+	if [ "$MODE" = direct ]; then
+		lport=$PROSODY_TLS_PORT dport=$proxytls_port stats=$BASE/proxytls.stats
+	else
+		lport=$PROSODY_PORT dport=$proxy_port stats=$BASE/proxy.stats
 	fi
-	# a line per client, even when the send or the relay failed
-	while [ "$(wc -l <"$BASE/relay.stats")" -lt "$n" ]; do
-		echo "- - - -" >>"$BASE/relay.stats"
+	for kind in first later; do
+		for c in $usable; do
+			f=$BASE/out/$c-$MODE-$kind
+			: >"$f.loop"
+			: >"$f.delay"
+			contact "$c" "$kind"
+			[ "$kind" = later ] && send_with "$c" "$lport" "warm-$SALT-$c-$MODE"
+			i=1
+			while [ "$i" -le "$RUNS" ]; do
+				contact "$c" "$kind"
+				RUN="$PYTHON $srcdir/bench/rtt.py run $f.loop" \
+					send_with "$c" "$lport" "bench-$SALT-$c-$MODE-$kind-$i"
+				contact "$c" "$kind"
+				before=$(wc -l <"$stats")
+				RUN="$PYTHON $srcdir/bench/rtt.py run $f.delay" \
+					send_with "$c" "$dport" "delay-$SALT-$c-$MODE-$kind-$i"
+				poll_until '[ "$(wc -l <"$stats")" -gt "$before" ]' 10
+				tail -n 1 "$stats" | awk '{ print $3 }' >>"$f.rtts"
+				i=$((i + 1))
+			done
+			ok=$(awk '$4 == 0' "$f.delay" | wc -l)
+			okl=$(awk '$4 == 0' "$f.loop" | wc -l)
+			rtts=$(sort -n "$f.rtts" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+			printf '%-12s %-8s %-6s %5s %7s %9s %9s %7s %8s\n' "$c" "$MODE" \
+				"$kind" "$((ok + okl))/$((2 * RUNS))" "$rtts" \
+				"$(median "$f.delay" 1)" "$(median "$f.loop" 1)" \
+				"$(median "$f.loop" 2)" "$(median "$f.loop" 3)" \
+				>>"$BASE/out/table"
+		done
 	done
-	# what was negotiated, from the server's debug log of this connection
-	tail -c +"$((mark + 1))" "$PROSODY_LOG" >"$BASE/out/log"
-	tls=$(sed -n 's/.*Stream encrypted (\(TLSv[0-9.]*\).*/\1/p' "$BASE/out/log" | head -n 1)
-	mech=$(sed -n "s/.*<auth [^>]*mechanism='\([^']*\)'.*/\1/p" "$BASE/out/log" | head -n 1)
-	sed -n "${n}s/^/$c /p" "$BASE/relay.stats" |
-		sed "s/\$/ ${tls:-?} ${mech:-?}/" >>"$BASE/out/traffic"
 done
-kill "$relay_pid" 2>/dev/null
-wait "$relay_pid" 2>/dev/null
-relay_pid=
+kill "$proxy_pid" "$proxytls_pid" 2>/dev/null
+wait "$proxy_pid" "$proxytls_pid" 2>/dev/null
+
+# ---- --lines throughput -------------------------------------------------------
+
+LINES_N=${LINES_N:-10000}
+seq "$LINES_N" | sed "s/^/lines-$SALT-/" >"$BASE/lines.in"
+XDG_CACHE_HOME=$BASE/cache-lines
+export XDG_CACHE_HOME
+XMPCTL_PASSWORD=$ALICE_PASS "$PYTHON" "$srcdir/bench/rtt.py" run "$BASE/out/lines" \
+	timeout -k 5 600 "$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+	-j alice@example.test send --lines carol@example.test <"$BASE/lines.in" \
+	>"$BASE/out/lines.log" 2>&1
+read -r lwall lcpu lrss lrc <"$BASE/out/lines"
 
 # ---- report ---------------------------------------------------------------------------
 
@@ -341,9 +311,6 @@ if ldd "$XMPCTL" 2>/dev/null | grep -q 'asan\|ubsan'; then
 else
 	build='plain build (no sanitizers)'
 fi
-flags=$(readelf --debug-dump=info "$XMPCTL" 2>/dev/null |
-	grep -m1 DW_AT_producer | grep -o -- ' -O[0-9sgz]*\| -fsanitize=[^ ]*' | tr -d '\n')
-[ -n "$flags" ] && build="$build, compiled with${flags}"
 
 version_of() {
 	case $1 in
@@ -354,56 +321,20 @@ version_of() {
 }
 
 echo
-printf '%-12s %5s %4s %10s %8s %10s %7s %7s\n' \
-	client runs ok delivered 'mean ms' 'median ms' 'p90 ms' 'min ms'
 for c in $CLIENTS; do
 	status=$(cat "$BASE/out/$c.status")
-	if [ -n "$status" ]; then
-		printf '%-12s %s\n' "$c" "$status"
-		continue
-	fi
-	got=$(delivered "bench-$SALT-$c-[0-9]+")
-	awk -v name="$c" -v got="$got" '
-		{ runs++ }
-		$2 == 0 { ok++; t[ok] = $1 / 1000 }
-		END {
-			if (ok == 0) {
-				printf "%-12s %5d %4d %10d %8s %10s %7s %7s\n",
-					name, runs, 0, got, "-", "-", "-", "-"
-				exit
-			}
-			# insertion sort: ok is small
-			for (i = 2; i <= ok; i++) {
-				v = t[i]
-				for (j = i - 1; j >= 1 && t[j] > v; j--)
-					t[j + 1] = t[j]
-				t[j + 1] = v
-			}
-			for (i = 1; i <= ok; i++)
-				sum += t[i]
-			med = ok % 2 ? t[(ok + 1) / 2] : (t[ok / 2] + t[ok / 2 + 1]) / 2
-			p = int(0.9 * ok + 0.999999)	# nearest rank
-			if (p < 1) p = 1
-			printf "%-12s %5d %4d %10d %8.1f %10.1f %7.1f %7.1f\n",
-				name, runs, ok, got, sum / ok, med, t[p], t[1]
-		}' "$BASE/out/$c.runs"
+	[ -n "$status" ] && printf '%-12s %s\n' "$c" "$status"
 done
-for c in $usable; do
-	if [ -s "$BASE/out/$c.err" ]; then
-		echo "$c: a run that failed said: $(cat "$BASE/out/$c.err")"
-	fi
-done
-
+printf '%-12s %-8s %-6s %5s %7s %9s %9s %7s %8s\n' client TLS contact ok \
+	'RTs' 'delay ms' 'loop ms' 'CPU ms' 'RSS KiB'
+cat "$BASE/out/table"
+echo "(medians; RTs: round trips counted by the delay proxy; delay ms: wall through"
+echo " the proxy adding ${DELAY_MS} ms each way; loop ms, CPU ms (user+sys), RSS: loopback)"
 echo
-printf '%-12s %11s %11s %14s %12s  %-7s %s\n' \
-	client 'c->s bytes' 's->c bytes' 'c->s data seg' 'round trips' TLS SASL
-while read -r c up down segs rtts tls mech; do
-	[ "$segs" = -1 ] && segs='?'
-	printf '%-12s %11s %11s %14s %12s  %-7s %s\n' \
-		"$c" "$up" "$down" "$segs" "$rtts" "$tls" "$mech"
-done <"$BASE/out/traffic"
-echo "(one send each through a counting relay on 127.0.0.1; see the comment at the top)"
-
+echo "--lines: $LINES_N lines, exit $lrc (0: all acknowledged), ${lwall} ms," \
+	"$(awk -v n="$LINES_N" -v w="$lwall" 'BEGIN { printf "%.0f", n / (w / 1000) }') msg/s," \
+	"CPU ${lcpu} ms, peak RSS ${lrss} KiB"
+[ "$lrc" = 0 ] || echo "--lines said: $(why "$BASE/out/lines.log")"
 echo
 printf 'clients:'
 for c in $usable; do
@@ -412,5 +343,5 @@ done
 echo
 echo "machine: $(nproc) CPUs, $(uname -sr), Prosody ${prosody_version:-(unknown version)}"
 echo "xmpctl: $XMPCTL, $build"
-echo "TLS: STARTTLS for all; go-sendxmpp runs without certificate verification (-n)"
+echo "go-sendxmpp runs without certificate verification (-n)"
 echo "sendxmpp: includes a 1 s sleep of its own before it logs out"

@@ -41,6 +41,7 @@ test_expect_success 'nothing is sent after our </stream:stream> (RFC 6120 4.4)' 
 { script_to_bind; script_bound alice@example.test/r; cat <<SCRIPT
 send <iq type='get' id='early-ping' from='example.test'><ping xmlns='urn:xmpp:ping'/></iq>
 expect id='early-ping'
+expect </stream:stream>
 send </stream:stream>
 hang
 SCRIPT
@@ -49,7 +50,7 @@ test_expect_success 'a ping from the server while ready is answered' '
 	fake ping &&
 	expect_exit 81 run ping --cafile cert.pem --timeout 2 send bob@example.test hi &&
 	test_grep "<iq id=.early-ping. to=.example.test. type=.result./>" ping.sent &&
-	test_grep "closed the stream" ping.err
+	test_grep "not acknowledged by the server" ping.err
 '
 
 # send: the message goes out, then the ping that asks for the ack.

@@ -187,20 +187,26 @@ bail_out() {
 # controlling terminal (so that nothing can block on a password prompt) and
 # with an upper bound on its run time.  Every run is logged for diagnostics.
 # With XMPCTL_PIDFILE set, the PID of the xmpctl process is written there
-# as soon as it starts (for tests that send it signals).
+# as soon as it starts (for tests that send it signals).  Each run has a
+# login cache of its own, so a run never depends on what an earlier one
+# learnt, unless XMPCTL_TEST_CACHE names a cache directory for all of them.
 xmpctl() {
 	_xmpctl_n=$((_xmpctl_n + 1))
 	_xe=$TEST_TMP/.xmpctl.$_xmpctl_n.err
+	# (a counter would not do: runs in subshells share numbers)
+	_xc=${XMPCTL_TEST_CACHE:-$(mktemp -d "$TEST_TMP/.cache.XXXXXX")}
 	printf '$ xmpctl' >>"$TEST_TMP/.xmpctl.log"
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"
 	printf '\n' >>"$TEST_TMP/.xmpctl.log"
 	# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
 	if [ -n "${XMPCTL_PIDFILE:-}" ]; then
 		# the process that becomes xmpctl writes its PID, for signals
+		XDG_CACHE_HOME=$_xc \
 		$_setsid timeout -k 5 "$XMPCTL_TEST_TIMEOUT" \
 			sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
 			"$XMPCTL_PIDFILE" $TEST_WRAPPER "$XMPCTL" "$@" 2>"$_xe"
 	else
+		XDG_CACHE_HOME=$_xc \
 		$_setsid timeout -k 5 "$XMPCTL_TEST_TIMEOUT" \
 			$TEST_WRAPPER "$XMPCTL" "$@" 2>"$_xe"
 	fi

@@ -25,6 +25,8 @@
 # PROSODY_MODULES, when set at prosody_start, names further modules to
 # load (e.g. "smacks": XEP-0198 stream management, off by default so that
 # the other tests see a server without it).
+# PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
+# (RFC 5077), which Prosody leaves off by default.
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -77,7 +79,9 @@ _prosody_ports() {
 
 # _prosody_config: write the configuration of the instance in $PROSODY_DIR.
 _prosody_config() {
-	_pc_ssl="{ certificate = \"$PROSODY_DIR/certs/server.pem\"; key = \"$PROSODY_DIR/certs/server.key\"; }"
+	_pc_tickets=
+	[ "${PROSODY_TLS_TICKETS:-}" = yes ] && _pc_tickets=' options = { no_ticket = false };'
+	_pc_ssl="{ certificate = \"$PROSODY_DIR/certs/server.pem\"; key = \"$PROSODY_DIR/certs/server.key\";$_pc_tickets }"
 	_pc_ports='' _pc_component=''
 	if [ -n "${PROSODY_COMPONENT:-}" ]; then
 		_pc_ports="-- XEP-0114: external components, on loopback too

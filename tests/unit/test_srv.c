@@ -165,26 +165,31 @@ static void test_order(void)
         ok(1, "empty and NULL lists are no-ops");
     }
     {
-        /* XEP-0368: direct TLS and STARTTLS compete by weight alike */
+        /* XEP-0368 at equal priority: direct TLS first, whatever the
+         * weights; each kind by weight among itself */
         static const unsigned v1[] = { 1 };
-        static const unsigned v2[] = { 2 };
+        static const unsigned v2[] = { 2, 4 };
         struct script s1 = { v1, 1, 0, { 0 }, 0 };
-        struct script s2 = { v2, 1, 0, { 0 }, 0 };
+        struct script s2 = { v2, 2, 0, { 0 }, 0 };
 
-        mk(&t[0], "tls", 5, 1, 1);
-        mk(&t[1], "plain", 5, 3, 0);
+        mk(&t[0], "plain", 5, 3, 0);
+        mk(&t[1], "tls", 5, 1, 1);
         mk(&t[2], "later", 9, 100, 1);
         net_srv_order(t, 3, scripted, &s1);
         is_str(hosts(t, 3, b, sizeof b), "tls plain later",
-               "equal priority: direct TLS drawn by 1");
+               "equal priority: direct TLS first");
+        is_int(s1.nbounds, 0, "equal priority: one of each kind, no draw");
         is_int(t[0].direct_tls, 1, "equal priority: flag moves along");
         is_int(t[0].port, 5223, "equal priority: port moves along");
-        mk(&t[0], "tls", 5, 1, 1);
-        mk(&t[1], "plain", 5, 3, 0);
-        net_srv_order(t, 2, scripted, &s2);
-        is_str(hosts(t, 2, b, sizeof b), "plain tls",
-               "equal priority: STARTTLS drawn by 2");
-        is_int(t[0].direct_tls, 0, "equal priority: STARTTLS first");
+        mk(&t[0], "plain", 5, 3, 0);
+        mk(&t[1], "tls1", 5, 1, 1);
+        mk(&t[2], "plain2", 5, 3, 0);
+        mk(&t[3], "tls2", 5, 2, 1);
+        net_srv_order(t, 4, scripted, &s2);
+        is_str(hosts(t, 4, b, sizeof b), "tls2 tls1 plain2 plain",
+               "equal priority: by weight within each kind");
+        is_int(s2.bounds[0], 3, "equal priority: direct TLS drawn alone");
+        is_int(s2.bounds[1], 6, "equal priority: STARTTLS drawn alone");
     }
     {
         mk(&t[0], "a", 10, 1, 0);

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * hints.c - the hints blob (hints.h):
+ *
+ *     xmpctl-hints 1
+ *     domain example.org
+ *     trust -
+ *     pin sha256//BASE64
+ *     saved 1767225600
+ *     mechs SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN
+ *     cb tls-unique tls-exporter
+ *     tls HEX
+ *     scram SCRAM-SHA-1 4096 SALT-BASE64 HEX
+ *
+ * Unknown keys are skipped, so that a newer writer does not cost an
+ * older reader more than what it cannot use.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hints.h"
+
+#define HINTS_MAGIC "xmpctl-hints 1"
+/* a blob bigger than this is not ours */
+#define HINTS_MAX (64 * 1024)
+
+void hints_clear(struct hints *h)
+{
+    free(h->domain);
+    free(h->trust);
+    free(h->pin);
+    free(h->mechs);
+    free(h->cb);
+    if (h->tls)
+        explicit_bzero(h->tls, h->tls_len);
+    free(h->tls);
+    free(h->scram_mech);
+    free(h->scram_iter);
+    free(h->scram_salt);
+    if (h->scram_key)
+        explicit_bzero(h->scram_key, strlen(h->scram_key));
+    free(h->scram_key);
+    memset(h, 0, sizeof *h);
+}
+
+/* What a value may hold: printable ASCII, no line break; a word (no
+ * space) unless spaced. */
+static int clean(const char *v, int spaced)
+{
+    for (; *v; v++)
+        if (*v < 0x21 || *v > 0x7e)
+            if (!(spaced && *v == ' '))
+                return 0;
+    return 1;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int unhex(const char *v, unsigned char **out, size_t *len)
+{
+    size_t n = strlen(v), i;
+    unsigned char *b;
+
+    if (!n || n % 2 || !(b = malloc(n / 2)))
+        return -1;
+    for (i = 0; i < n / 2; i++) {
+        int hi = hexval((unsigned char)v[2 * i]),
+            lo = hexval((unsigned char)v[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return -1;
+        }
+        b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *out = b;
+    *len = n / 2;
+    return 0;
+}
+
+static int set(char **field, const char *v, int spaced)
+{
+    if (*field || !clean(v, spaced))
+        return -1; /* twice, or not what we write */
+    return (*field = strdup(v)) ? 0 : -1;
+}
+
+/* "MECH ITER SALT KEY": all four, or the line is bad */
+static int set_scram(struct hints *h, char *v)
+{
+    char *f[4], *save = NULL;
+    int i;
+
+    if (h->scram_mech)
+        return -1;
+    for (i = 0; i < 4; i++)
+        if (!(f[i] = strtok_r(i ? NULL : v, " ", &save)))
+            return -1;
+    if (strtok_r(NULL, " ", &save) || strspn(f[1], "0123456789") !=
+                                          strlen(f[1]))
+        return -1;
+    if (!(h->scram_mech = strdup(f[0])) || !(h->scram_iter = strdup(f[1])) ||
+        !(h->scram_salt = strdup(f[2])) || !(h->scram_key = strdup(f[3])))
+        return -1;
+    return 0;
+}
+
+static int line(struct hints *h, char *l)
+{
+    char *v = strchr(l, ' '), *end;
+    long long t;
+
+    if (v)
+        *v++ = '\0';
+    else
+        v = l + strlen(l);
+    if (strcmp(l, "domain") == 0)
+        return set(&h->domain, v, 0);
+    if (strcmp(l, "trust") == 0)
+        return set(&h->trust, v, 0);
+    if (strcmp(l, "pin") == 0)
+        return set(&h->pin, v, 0);
+    if (strcmp(l, "mechs") == 0)
+        return set(&h->mechs, v, 1);
+    if (strcmp(l, "cb") == 0)
+        return set(&h->cb, v, 1);
+    if (strcmp(l, "saved") == 0) {
+        errno = 0;
+        t = strtoll(v, &end, 10);
+        if (errno || end == v || *end || t < 0)
+            return -1;
+        h->saved = t;
+        return 0;
+    }
+    if (strcmp(l, "tls") == 0)
+        return h->tls ? -1 : unhex(v, &h->tls, &h->tls_len);
+    if (strcmp(l, "scram") == 0)
+        return clean(v, 1) ? set_scram(h, v) : -1;
+    return 0;
+}
+
+int hints_decode(const void *blob, size_t len, struct hints *h)
+{
+    char *copy, *l, *next;
+    size_t m = strlen(HINTS_MAGIC);
+    int rc = 0;
+
+    memset(h, 0, sizeof *h);
+    if (!blob || len <= m || len > HINTS_MAX ||
+        memcmp(blob, HINTS_MAGIC "\n", m + 1) != 0 ||
+        memchr(blob, '\0', len))
+        return -1;
+    if (!(copy = malloc(len + 1)))
+        return -1;
+    memcpy(copy, blob, len);
+    copy[len] = '\0';
+    for (l = copy + m + 1; *l && rc == 0; l = next) {
+        if (!(next = strchr(l, '\n'))) {
+            rc = -1; /* cut off */
+            break;
+        }
+        *next++ = '\0';
+        rc = line(h, l);
+    }
+    explicit_bzero(copy, len);
+    free(copy);
+    if (rc == 0 && (!h->domain || !h->trust || !h->pin || !h->saved))
+        rc = -1;
+    if (rc != 0)
+        hints_clear(h);
+    return rc;
+}
+
+static int put(struct buf *b, const char *key, const char *v, int spaced)
+{
+    if (!v)
+        return 0;
+    if (!clean(v, spaced))
+        return -1;
+    return buf_printf(b, "%s %s\n", key, v) < 0 ? -1 : 0;
+}
+
+int hints_encode(const struct hints *h, struct buf *b)
+{
+    size_t i;
+
+    if (buf_printf(b, HINTS_MAGIC "\n") < 0 ||
+        put(b, "domain", h->domain, 0) || put(b, "trust", h->trust, 0) ||
+        put(b, "pin", h->pin, 0) ||
+        buf_printf(b, "saved %lld\n", (long long)h->saved) < 0 ||
+        put(b, "mechs", h->mechs, 1) || put(b, "cb", h->cb, 1))
+        return -1;
+    if (h->tls) {
+        if (buf_puts(b, "tls ") < 0)
+            return -1;
+        for (i = 0; i < h->tls_len; i++)
+            if (buf_printf(b, "%02x", h->tls[i]) < 0)
+                return -1;
+        if (buf_puts(b, "\n") < 0)
+            return -1;
+    }
+    if (h->scram_mech && h->scram_iter && h->scram_salt && h->scram_key) {
+        if (!clean(h->scram_mech, 0) || !clean(h->scram_salt, 0) ||
+            !clean(h->scram_key, 0) ||
+            strspn(h->scram_iter, "0123456789") != strlen(h->scram_iter) ||
+            buf_printf(b, "scram %s %s %s %s\n", h->scram_mech,
+                       h->scram_iter, h->scram_salt, h->scram_key) < 0)
+            return -1;
+    }
+    return 0;
+}

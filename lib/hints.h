@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * hints.h - what one session with a server learnt that saves the next
+ * one round trips (xmp_session_opts.hints, xmp_session_hints): the
+ * mechanisms and channel-binding types offered after TLS, the TLS
+ * session, the SCRAM salted password.  A versioned text blob, one
+ * "key value" line each; the library only encodes and decodes it, the
+ * caller keeps it.
+ */
+#ifndef XMP_HINTS_H
+#define XMP_HINTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* how long features and the TLS session are trusted to be current */
+#define HINTS_MAX_AGE_S (7 * 24 * 3600)
+
+struct hints {
+    char *domain;
+    char *trust;       /* the CA file the server was verified with, "-":
+                          the system bundle */
+    char *pin;         /* the verified server key, "sha256//..." */
+    int64_t saved;     /* seconds since 1970 */
+    char *mechs;       /* space-separated, NULL: unknown */
+    char *cb;          /* XEP-0440 types, space-separated; NULL: no list */
+    unsigned char *tls; /* tls_session_save */
+    size_t tls_len;
+    char *scram_mech;  /* e.g. SCRAM-SHA-1; NULL: none */
+    char *scram_iter;  /* decimal */
+    char *scram_salt;  /* base64, as the server sent it */
+    char *scram_key;   /* the salted password, hex */
+};
+
+/* 0, or -1 (h cleared) when the blob is damaged or of another version. */
+int hints_decode(const void *blob, size_t len, struct hints *h);
+/* 0, or -1 (out of memory, or a value that cannot be stored). */
+int hints_encode(const struct hints *h, struct buf *out);
+void hints_clear(struct hints *h);
+
+#endif
