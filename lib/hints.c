@@ -144,6 +144,10 @@ static int line(struct hints *h, char *l)
         h->saved = t;
         return 0;
     }
+    if (strcmp(l, "tls-bound") == 0) {
+        h->tls_bound = 1;
+        return 0;
+    }
     if (strcmp(l, "tls") == 0)
         return h->tls ? -1 : unhex(v, &h->tls, &h->tls_len);
     if (strcmp(l, "scram") == 0)
@@ -208,7 +212,8 @@ int hints_encode(const struct hints *h, struct buf *b)
         for (i = 0; i < h->tls_len; i++)
             if (buf_printf(b, "%02x", h->tls[i]) < 0)
                 return -1;
-        if (buf_puts(b, "\n") < 0)
+        if (buf_puts(b, "\n") < 0 ||
+            (h->tls_bound && buf_puts(b, "tls-bound\n") < 0))
             return -1;
     }
     if (h->scram_mech && h->scram_iter && h->scram_salt && h->scram_key) {

@@ -28,6 +28,8 @@ struct hints {
     char *cb;          /* XEP-0440 types, space-separated; NULL: no list */
     unsigned char *tls; /* tls_session_save */
     size_t tls_len;
+    int tls_bound;     /* the login on that TLS session proved it with
+                          channel binding (or a client certificate) */
     char *scram_mech;  /* e.g. SCRAM-SHA-1; NULL: none */
     char *scram_iter;  /* decimal */
     char *scram_salt;  /* base64, as the server sent it */

@@ -887,7 +887,10 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.pins = s->pin;
     p.client_cert = s->client_cert;
     p.client_key = s->client_key;
-    if (hints_fit(s) && s->hints.tls) {
+    /* An account that uses channel binding resumes only a TLS session
+     * whose login was bound: a resumed one goes without (choose_cb). */
+    if (hints_fit(s) && s->hints.tls &&
+        (!s->o.require_cb || s->hints.tls_bound)) {
         p.session = s->hints.tls;
         p.session_len = s->hints.tls_len;
     }

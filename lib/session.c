@@ -522,6 +522,11 @@ const void *xmp_session_hints(struct xmp_session *s, size_t *len)
     h.mechs = s->sasl_offered;
     h.cb = s->cb_offered;
     transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
+    /* A session resumed later skips the binding a man in the middle
+     * would fail (see choose_cb): only one whose login had it counts. */
+    h.tls_bound = s->cb_type != NULL ||
+                  (s->mech && strcmp(s->mech, "EXTERNAL") == 0) ||
+                  (s->tlsinfo.resumed && s->hints.tls_bound);
     if (s->scram_learnt && (scram = strdup(s->scram_learnt))) {
         h.scram_mech = strtok_r(scram, " ", &save);
         h.scram_iter = strtok_r(NULL, " ", &save);

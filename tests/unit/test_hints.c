@@ -24,6 +24,7 @@ static void fill(struct hints *h)
     h->cb = "";
     h->tls = (unsigned char *)tls;
     h->tls_len = sizeof tls;
+    h->tls_bound = 1;
     h->scram_mech = "SCRAM-SHA-1";
     h->scram_iter = "4096";
     h->scram_salt = "c2FsdA==";
@@ -55,6 +56,7 @@ int main(void)
     is_str(out.cb, "", "an empty channel-binding list stays a list");
     ok(out.tls_len == sizeof tls && memcmp(out.tls, tls, sizeof tls) == 0,
        "TLS session bytes");
+    ok(out.tls_bound, "the TLS session's login was bound");
     is_str(out.scram_mech, "SCRAM-SHA-1", "SCRAM mechanism");
     is_str(out.scram_iter, "4096", "SCRAM iterations");
     is_str(out.scram_salt, "c2FsdA==", "SCRAM salt");
@@ -69,6 +71,7 @@ int main(void)
     ok(hints_encode(&in, &b) == 0 && hints_decode(b.data, b.len, &out) == 0,
        "without list, session or key");
     ok(!out.cb && !out.tls && !out.scram_key, "... they stay absent");
+    ok(!out.tls_bound, "... and no session is no bound session");
     hints_clear(&out);
 
     /* cut off in the middle of a line */
