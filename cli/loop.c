@@ -276,8 +276,33 @@ static int drive(struct cli *c, enum until u)
     }
 }
 
+/* Through the account's session holder: no TLS, no password (the
+ * holder checks who we are), and no presence of our own at the end. */
+static int open_held(struct cli *c, const char *sock, int timeout_ms)
+{
+    struct xmp_session_opts so;
+    struct xmp_error err;
+
+    memset(&so, 0, sizeof so);
+    so.jid = c->o.jid;
+    so.timeout_ms = timeout_ms;
+    so.local_socket = sock;
+    so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
+    so.trace_ud = c;
+    c->held = 1;
+    xmp_session_free(c->session);
+    if (!(c->session = xmp_session_new(&so, &err))) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    if (xmp_session_start(c->session) != XMP_OK)
+        return cli_session_status(c);
+    return EXIT_OK;
+}
+
 int cli_session_open(struct cli *c)
 {
+    struct holder_paths hp;
     int timeout_ms = (c->o.timeout_s ? c->o.timeout_s
                                      : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
@@ -289,6 +314,12 @@ int cli_session_open(struct cli *c)
                   "file");
         return EXIT_USAGE;
     }
+    /* A holder of this account that answers takes the command; one that
+     * is gone (a stale socket) is passed by silently. */
+    if (!c->o.no_session && !c->check &&
+        holder_paths(&c->o, 0, 1, &hp) == 0 && holder_answers(hp.sock))
+        return open_held(c, hp.sock, timeout_ms);
+    c->held = 0;
     if (c->o.direct_tls && !c->o.server) {
         cli_error("--direct-tls needs --server (DNS SRV records say "
                   "themselves which port speaks TLS)");
