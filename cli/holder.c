@@ -640,7 +640,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
     became_ready(&h);
     h.said = 0;
     while (!h.stop) {
-        int64_t dl = h.retry_at;
+        int64_t dl;
 
         if (h.up && cli_session_over(c->session))
             lost(&h);
@@ -652,6 +652,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         if (!h.up && h.retry_at < 0 && cli_session_over(c->session))
             lost(&h); /* the new attempt failed too */
         answer_acks(&h);
+        dl = h.retry_at;
         fds[0].fd = listen_fd;
         fds[0].events = POLLIN;
         for (i = 0; i < h.n; i++) {

@@ -36,7 +36,13 @@ struct xmp_peer {
     int64_t since;        /* negotiation: when it began */
     int sm;               /* the client enabled stream management */
     uint32_t h;           /* its stanzas counted since <enable/> */
+    /* closed before its header came: the error to answer it with */
+    int refuse;
+    char *refuse_cond, *refuse_text;
 };
+
+static void close_with(struct xmp_peer *p, const char *condition,
+                       const char *text);
 
 static enum xmp_err send_header(struct xmp_peer *p, int features);
 
@@ -119,6 +125,16 @@ static int on_header(void *ud, const char *ns, const char *name,
         peer_fail(p, XMP_EPROTO, "invalid-namespace",
                   "client did not open an XMPP stream");
         return -1;
+    }
+    if (p->refuse) {
+        /* our header, the error, our close; then we wait for the
+         * client's close, so that it reads the error before it learns
+         * that the link is gone */
+        if (send_header(p, 0) != XMP_OK)
+            return -1;
+        p->state = PEER_WAIT_BIND;
+        close_with(p, p->refuse_cond, p->refuse_text);
+        return 0;
     }
     if (send_header(p, 1) != XMP_OK)
         return -1;
@@ -255,6 +271,8 @@ void xmp_peer_free(struct xmp_peer *p)
     stream_free(&p->st);
     free(p->jid);
     free(p->domain);
+    free(p->refuse_cond);
+    free(p->refuse_text);
     free(p);
 }
 
@@ -331,8 +349,6 @@ static void close_with(struct xmp_peer *p, const char *condition,
     struct buf b = BUF_INIT;
     struct xmp_error e;
 
-    if (p->state == PEER_WAIT_HEADER && send_header(p, 0) != XMP_OK)
-        return;
     if (condition) {
         if (buf_printf(&b, "<stream:error><%s xmlns='" NS_STREAMS "'/>",
                        condition) < 0 ||
@@ -367,6 +383,15 @@ void xmp_peer_close(struct xmp_peer *p, const char *condition,
         return;
     if (condition)
         xmp_error_set(&p->err, XMP_EUNREACH, "closed: %s", condition);
+    if (p->state == PEER_WAIT_HEADER) {
+        if (p->refuse)
+            return;
+        p->refuse = 1;
+        if ((condition && !(p->refuse_cond = strdup(condition))) ||
+            (text && !(p->refuse_text = strdup(text))))
+            peer_fail(p, XMP_ENOMEM, "resource-constraint", "out of memory");
+        return;
+    }
     close_with(p, condition, text);
 }
 
@@ -397,13 +422,6 @@ enum xmp_err xmp_peer_step(struct xmp_peer *p)
             close_with(p, NULL, NULL);
             stream_io(&p->st, &e);
         }
-        stream_shutdown(&p->st);
-        p->state = PEER_CLOSED;
-        return XMP_OK;
-    }
-    if (p->state == PEER_CLOSING && !stream_queued(&p->st)) {
-        /* our close went out: give up the link (the client may not
-         * answer a stream error with its own close) */
         stream_shutdown(&p->st);
         p->state = PEER_CLOSED;
         return XMP_OK;
