@@ -99,6 +99,13 @@ def timed(extra, label):
 def q(t, p):
     return t[min(len(t) - 1, int(round(p * (len(t) - 1))))]
 
+# what any run of the binary costs here: loading it and its libraries
+start = []
+for i in range(runs):
+    t = time.monotonic()
+    subprocess.run([base[0], "--version"], stdout=subprocess.DEVNULL)
+    start.append((time.monotonic() - t) * 1000)
+start.sort()
 one = timed(["--no-session"], "one-shot")
 r = subprocess.run(base + ["session", "start"], stdin=subprocess.DEVNULL,
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -108,7 +115,8 @@ if r.returncode != 0:
 held = timed([], "held")
 print("%-28s %6s %10s %10s" % ("send to bob, loopback", "runs",
                                "median ms", "p90 ms"))
-for name, t in (("one-shot (--no-session)", one),
+for name, t in (("xmpctl --version (baseline)", start),
+                ("one-shot (--no-session)", one),
                 ("through the holder", held)):
     print("%-28s %6d %10.1f %10.1f" % (name, len(t), q(t, 0.5), q(t, 0.9)))
 PY
