@@ -35,9 +35,24 @@ test_atexit leftovers
 test_on_failure 'echo "# the holder'"'"'s log:"; diag_file "$HLOG" 20'
 test_on_failure leftovers
 
-# logins of alice the server has seen so far
+# logins of alice (or of $1) the server has seen so far
 logins() {
-	grep -c "Authenticated as $A" "$SERVER_LOG" || :
+	case $XMPCTL_TEST_SERVER in
+	prosody) grep -c "Authenticated as ${1:-$A}" "$SERVER_LOG" || : ;;
+	*) grep -c "Accepted c2s .* authentication for ${1:-$A}" "$SERVER_LOG" || : ;;
+	esac
+}
+
+# unavailable presences the server has received (Prosody logs them; the
+# ejabberd of the tests logs at info level, which does not)
+unavailable() {
+	case $XMPCTL_TEST_SERVER in
+	prosody) grep -c "Received\[c2s\]: <presence.*type=.unavailable" "$SERVER_LOG" || : ;;
+	*) echo 0 ;;
+	esac
+}
+more_unavailable() {
+	[ "$XMPCTL_TEST_SERVER" != prosody ] || test "$(unavailable)" -gt "$1"
 }
 
 # holder_start NAME ARGS...: a holder of alice in the foreground, in the
@@ -130,13 +145,15 @@ test_expect_success 'usage errors: 64' '
 # ---- (a) ten sends, one login ---------------------------------------------------
 
 test_expect_success 'bob listens' '
+	n=$(logins "$B") &&
 	XMPCTL_TEST_TIMEOUT=600 bg_start listener bob listen &&
-	wait_for "grep -q \"Resource bound\\|bound.*bob\\|Authenticated as $B\" \"$SERVER_LOG\"" 20 "bob to log in"
+	wait_for "test \$(logins $B) -gt $n" 20 "bob to log in"
 '
 
 test_expect_success 'start: logs in once, socket 0600 in a 0700 directory' '
 	before=$(logins) &&
 	holder_start holder away -s "held" &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log" &&
 	test "$(logins)" = $((before + 1)) &&
 	test -S "$SOCK" &&
 	test "$(stat -c %a "$SOCK")" = 600 &&
@@ -149,20 +166,23 @@ test_expect_success 'start: logs in once, socket 0600 in a 0700 directory' '
 
 test_expect_success 'ten sends through the holder: no new login, all arrive' '
 	before=$(logins) &&
+	bad= &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		alice send "$B" "through $i" || return 1
+		alice send "$B" "through $i" || bad="$bad $i"
 	done &&
-	test "$(logins)" = "$before" &&
+	test -z "$bad" &&
 	wait_for "test \$(grep -c \"through \" listener.out) -ge 10" 20 "ten messages at bob" &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		test_grep "through $i\$" listener.out || return 1
-	done
+		test_grep "through $i\$" listener.out || bad="$bad $i"
+	done &&
+	test -z "$bad" &&
+	test "$(logins)" = "$before"
 '
 
 test_expect_success '--no-session goes to the server itself' '
 	before=$(logins) &&
 	as alice --no-session send "$B" "direct" &&
-	test "$(logins)" = $((before + 1))
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 '
 
 # ---- (b) presence outlives the command -------------------------------------------
@@ -266,6 +286,10 @@ test_expect_success 'garbage, an oversized stanza, a client killed mid-request: 
 
 # ---- (c) the server goes away and comes back ---------------------------------------------
 
+# (ejabberd's test instance starts with a fresh spool: accounts and
+# rosters would not survive a restart)
+if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+
 test_expect_success 'server down: a send fails with 69, nothing reported sent' '
 	alice presence xa -s "held over" &&
 	prosody_stop &&
@@ -283,6 +307,10 @@ test_expect_success 'server back on the same port: the holder reconnects and res
 	test_grep -x "xa|held over" p2.lines &&
 	alice send "$B" "after the restart"
 '
+else
+	test_skip 'server down: a send fails with 69, nothing reported sent' 'Prosody only'
+	test_skip 'server back on the same port: the holder reconnects and restores presence' 'Prosody only'
+fi
 
 # ---- (f) one holder per account; stale sockets; the polite close ---------------------
 
@@ -291,14 +319,10 @@ test_expect_success 'a second start is refused: 75' '
 	test_grep "already running" second.err
 '
 
-unavailable() {
-	grep -c "Received\[c2s\]: <presence.*type=.unavailable" "$SERVER_LOG" || :
-}
-
 test_expect_success 'SIGTERM: unavailable and the stream closed' '
 	n=$(unavailable) &&
 	bg_stop holder2 &&
-	test "$(unavailable)" -gt "$n" &&
+	more_unavailable "$n" &&
 	test ! -e "$SOCK" &&
 	expect_exit 69 as alice session status
 '
@@ -311,7 +335,7 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
 	test -S "$SOCK" &&
 	before=$(logins) &&
 	as alice send "$B" "past the stale socket" &&
-	test "$(logins)" = $((before + 1)) &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log" &&
 	as alice session start >det.out &&
 	test_grep "session for $A started (pid [0-9]*)" det.out &&
 	as alice session status >st4.out &&
@@ -322,7 +346,7 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
 test_expect_success 'stop: the holder closes politely and is gone' '
 	n=$(unavailable) &&
 	as alice session stop &&
-	test "$(unavailable)" -gt "$n" &&
+	more_unavailable "$n" &&
 	expect_exit 69 as alice session status &&
 	expect_exit 69 as alice session stop
 '
