@@ -185,6 +185,13 @@ test_expect_success '--no-session goes to the server itself' '
 	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 '
 
+test_expect_success 'login asks the server itself, holder or not' '
+	before=$(logins) &&
+	as alice login >login.out &&
+	test_grep "^tls " login.out &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+'
+
 # ---- (b) presence outlives the command -------------------------------------------
 
 presence_of_alice() {
