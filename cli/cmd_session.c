@@ -380,6 +380,10 @@ static int parse_session(struct cli *c, int argc, char **argv)
     int rc, next, more;
     size_t i;
 
+    if (c->interactive) {
+        cli_error("session is not available in the shell");
+        return EXIT_USAGE;
+    }
     if ((rc = cli_parse_cmd(&c->o, "session", argc, argv, &next, set_session,
                             NULL)))
         return rc;

@@ -187,7 +187,19 @@ struct holder {
     int backoff_ms;
     int stop;
     int said;         /* the held presence is already out */
+    size_t attached;  /* the clients the status file counts */
 };
+
+/* Clients at work: bound, and past their first step (stream management
+ * enabled), so that a command counted here sees what comes next. */
+static size_t count_attached(const struct holder *h)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < h->n; i++)
+        n += xmp_peer_sm(h->slots[i]->p) != 0;
+    return n;
+}
 
 /* The holder's log: its own file next to the socket (a detached holder
  * has no stderr), and stderr. */
@@ -264,7 +276,8 @@ static void write_status(struct holder *h)
     fprintf(f, "jid          %s\n",
             h->up && i.bound_jid ? i.bound_jid : h->c->o.jid);
     fprintf(f, "since        %s\n", since);
-    fprintf(f, "clients      %zu\n", h->n);
+    h->attached = count_attached(h);
+    fprintf(f, "clients      %zu\n", h->attached);
     fprintf(f, "presence     %s\n", pres);
     if (fclose(f) == 0)
         rename(tmp, h->hp->status);
@@ -451,7 +464,6 @@ static void drop_slot(struct holder *h, size_t i)
     xmp_peer_free(sl->p);
     free(sl);
     h->slots[i] = h->slots[--h->n];
-    write_status(h);
 }
 
 static void accept_peers(struct holder *h)
@@ -499,7 +511,6 @@ static void accept_peers(struct holder *h)
         if (!h->up)
             xmp_peer_close(sl->p, "remote-connection-failed", down_text);
         h->slots[h->n++] = sl;
-        write_status(h);
     }
 }
 
@@ -694,6 +705,8 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
             drop_slot(&h, i);
         }
         answer_acks(&h);
+        if (count_attached(&h) != h.attached)
+            write_status(&h);
     }
     shut_down(&h);
     for (i = h.n; i-- > 0;)

@@ -319,6 +319,11 @@ int xmp_peer_ready(const struct xmp_peer *p)
     return p->state == PEER_READY;
 }
 
+int xmp_peer_sm(const struct xmp_peer *p)
+{
+    return p->state == PEER_READY && p->sm;
+}
+
 enum xmp_err xmp_peer_send(struct xmp_peer *p, const struct xmp_node *st)
 {
     char *x;

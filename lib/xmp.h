@@ -569,6 +569,9 @@ enum xmp_err xmp_peer_step(struct xmp_peer *p);
 const struct xmp_error *xmp_peer_error(const struct xmp_peer *p);
 /* Bound and not closing: stanzas may go to it. */
 int xmp_peer_ready(const struct xmp_peer *p);
+/* Ready, and the client has enabled stream management: it has acted on
+ * its binding (an xmpctl command has begun its work). */
+int xmp_peer_sm(const struct xmp_peer *p);
 /* Deliver a stanza (borrowed; serialized at once). */
 enum xmp_err xmp_peer_send(struct xmp_peer *p, const struct xmp_node *st);
 /* <a h='h'/>: the first h stanzas of the client are acknowledged. */
