@@ -400,8 +400,6 @@ struct holder_paths {
 };
 int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                  struct holder_paths *hp);
-/* Does a holder answer on sock?  A stale socket is left alone. */
-int holder_answers(const char *sock);
 /* Run the holder on c (logged in by the caller's start): the loop until
  * SIGTERM or stop.  listen_fd and lock_fd are the holder's. */
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,

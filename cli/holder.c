@@ -136,22 +136,6 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                                       : 0;
 }
 
-int holder_answers(const char *sock)
-{
-    struct sockaddr_un sa;
-    int fd, ok;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return 0;
-    /* ECONNREFUSED: a socket left by a holder that is gone */
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
 /* ---- the holder ------------------------------------------------------------ */
 
 struct holder;
