@@ -400,6 +400,11 @@ struct holder_paths {
 };
 int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                  struct holder_paths *hp);
+/* From the login on, what the server sends is the holder's (before our
+ * initial presence, which the server answers with our contacts'); and
+ * what is left of it when start ends. */
+void holder_watch(struct cli *c);
+void holder_done(void);
 /* Run the holder on c (logged in by the caller's start): the loop until
  * SIGTERM or stop.  listen_fd and lock_fd are the holder's. */
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,

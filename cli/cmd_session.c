@@ -287,8 +287,10 @@ static int session_start(struct cli *c)
         rc = EXIT_OSERR;
         goto out;
     }
-    if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0 ||
-        (rc = set_presence(c, &xml)) != EXIT_OK)
+    if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0)
+        goto out;
+    holder_watch(c);
+    if ((rc = set_presence(c, &xml)) != EXIT_OK)
         goto out;
     cli_cb_note_login(c);
     if (sa.foreground) {
@@ -309,6 +311,7 @@ out:
         unlink(hp.sock);
     }
     unlink(hp.status);
+    holder_done();
     free(xml);
     free(sa.status);
     close(lock_fd); /* the lock goes last: stop waits for it */

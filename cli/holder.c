@@ -147,6 +147,7 @@ struct slot {
     int r_pending;     /* an <r/> waits for the server */
     uint32_t r_h;
     uint64_t r_seq;
+    int presence_sent; /* its initial presence went up */
 };
 
 /* An iq of a client on its way: its answer goes back to it alone. */
@@ -156,8 +157,16 @@ struct iqmap {
     struct iqmap *next;
 };
 
+/* The latest presence of each contact (full JID), serialized: what a
+ * command's initial presence would have brought it from the server. */
+struct seen {
+    char *from, *xml;
+    struct seen *next;
+};
+
 struct holder {
     struct cli *c;
+    struct seen *seen;
     int lfd;
     const struct holder_paths *hp;
     struct slot *slots[HOLDER_MAX_PEERS];
@@ -171,6 +180,7 @@ struct holder {
     int backoff_ms;
     int stop;
     int said;         /* the held presence is already out */
+    struct xmp_session *watched; /* the session on_server is added to */
     size_t attached;  /* the clients the status file counts */
 };
 
@@ -285,6 +295,64 @@ static void forget_iqs(struct holder *h, struct slot *s)
     }
 }
 
+static void forget_seen(struct holder *h)
+{
+    struct seen *s;
+
+    while ((s = h->seen)) {
+        h->seen = s->next;
+        free(s->from);
+        free(s->xml);
+        free(s);
+    }
+}
+
+/* Available or unavailable presence from the server: keep the latest
+ * per sender. */
+static void note_seen(struct holder *h, const struct xmp_node *st)
+{
+    const char *from = xmp_node_attr(st, "from");
+    const char *type = xmp_node_attr(st, "type");
+    struct seen **pp, *s;
+
+    if (!from || (type && strcmp(type, "unavailable") != 0))
+        return;
+    for (pp = &h->seen; (s = *pp); pp = &s->next)
+        if (strcmp(s->from, from) == 0)
+            break;
+    if (s) {
+        *pp = s->next;
+        free(s->from);
+        free(s->xml);
+        free(s);
+    }
+    if (type || !(s = calloc(1, sizeof *s)))
+        return;
+    if (!(s->from = strdup(from)) ||
+        !(s->xml = xmp_node_to_string(st, "jabber:client"))) {
+        free(s->from);
+        free(s);
+        return;
+    }
+    s->next = h->seen;
+    h->seen = s;
+}
+
+/* A command's initial presence: the server answers it with our
+ * contacts' presence only once per session (RFC 6121 §4.2.2), so the
+ * holder says what it has seen. */
+static void replay_seen(struct holder *h, struct xmp_peer *p)
+{
+    struct seen *s;
+    struct xmp_node *n;
+
+    for (s = h->seen; s; s = s->next)
+        if ((n = xmp_node_parse(s->xml, strlen(s->xml), NULL))) {
+            xmp_peer_send(p, n);
+            xmp_node_free(n);
+        }
+}
+
 static void broadcast(struct holder *h, const struct xmp_node *st)
 {
     size_t i;
@@ -317,6 +385,8 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
 
     (void)s;
     if (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0) {
+        if (name[0] == 'p')
+            note_seen(h, st);
         broadcast(h, st);
         return XMP_PASS;
     }
@@ -404,6 +474,11 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
     }
     if (seq)
         sl->last_seq = seq;
+    if (strcmp(name, "presence") == 0 && !type && !xmp_node_attr(st, "to") &&
+        !sl->presence_sent) {
+        sl->presence_sent = 1;
+        replay_seen(h, p);
+    }
 }
 
 static void on_peer_r(void *ud, struct xmp_peer *p, uint32_t hh)
@@ -511,7 +586,10 @@ static void became_ready(struct holder *h)
     h->since = time(NULL);
     h->backoff_ms = HOLDER_BACKOFF_MIN_MS;
     h->retry_at = -1;
-    xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h, NULL);
+    if (h->watched != c->session)
+        xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h,
+                        NULL);
+    h->watched = c->session;
     if (ka == 0)
         ka = CLI_DEFAULT_KEEPALIVE_S; /* a held session must notice a loss */
     xmp_session_set_keepalive(c->session, ka * 1000, 0);
@@ -544,6 +622,7 @@ static void lost(struct holder *h)
         xmp_peer_close(h->slots[i]->p, "remote-connection-failed",
                        down_text);
     forget_iqs(h, NULL);
+    forget_seen(h); /* the server says it all again after the reconnect */
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         r = (unsigned)getpid();
     jitter = 0.75 + 0.5 * ((double)r / (double)UINT32_MAX);
@@ -562,6 +641,7 @@ static void lost(struct holder *h)
 static void holder_reconnect(struct holder *h)
 {
     h->retry_at = -1;
+    h->watched = NULL; /* a new session, maybe at the old one's address */
     hlog("reconnecting");
     /* a failure here is seen as a session over: the next backoff */
     cli_session_open(h->c);
@@ -601,26 +681,42 @@ static void shut_down(struct holder *h)
     hlog("stopped");
 }
 
+/* One holder per process. */
+static struct holder the_holder;
+
+void holder_watch(struct cli *c)
+{
+    struct holder *h = &the_holder;
+
+    h->c = c;
+    xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h, NULL);
+    h->watched = c->session;
+}
+
+void holder_done(void)
+{
+    forget_seen(&the_holder);
+}
+
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
                const char *presence_xml)
 {
     struct pollfd fds[CLI_POLL_EXTRA_MAX];
-    struct holder h;
+    struct holder *h = &the_holder; /* holder_watch may have begun */
     struct cli_poll lp;
     size_t i;
 
-    memset(&h, 0, sizeof h);
-    h.c = c;
-    h.lfd = listen_fd;
-    h.hp = hp;
-    h.retry_at = -1;
-    h.backoff_ms = HOLDER_BACKOFF_MIN_MS;
-    if (presence_xml && !(h.presence = strdup(presence_xml))) {
+    h->c = c;
+    h->lfd = listen_fd;
+    h->hp = hp;
+    h->retry_at = -1;
+    h->backoff_ms = HOLDER_BACKOFF_MIN_MS;
+    if (presence_xml && !(h->presence = strdup(presence_xml))) {
         cli_error("out of memory");
         return EXIT_OSERR;
     }
     if (cli_signals() != 0) {
-        free(h.presence);
+        free(h->presence);
         return EXIT_OSERR;
     }
     {
@@ -631,27 +727,27 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         if (fd >= 0 && !(log_file = fdopen(fd, "a")))
             close(fd);
     }
-    h.said = 1; /* the start has set it */
-    became_ready(&h);
-    h.said = 0;
-    while (!h.stop) {
+    h->said = 1; /* the start has set it */
+    became_ready(h);
+    h->said = 0;
+    while (!h->stop) {
         int64_t dl;
 
-        if (h.up && cli_session_over(c->session))
-            lost(&h);
-        if (!h.up && c->session &&
+        if (h->up && cli_session_over(c->session))
+            lost(h);
+        if (!h->up && c->session &&
             xmp_session_phase(c->session) == XMP_PHASE_READY)
-            became_ready(&h);
-        if (!h.up && h.retry_at >= 0 && xmp_now_ms() >= h.retry_at)
-            holder_reconnect(&h);
-        if (!h.up && h.retry_at < 0 && cli_session_over(c->session))
-            lost(&h); /* the new attempt failed too */
-        answer_acks(&h);
-        dl = h.retry_at;
+            became_ready(h);
+        if (!h->up && h->retry_at >= 0 && xmp_now_ms() >= h->retry_at)
+            holder_reconnect(h);
+        if (!h->up && h->retry_at < 0 && cli_session_over(c->session))
+            lost(h); /* the new attempt failed too */
+        answer_acks(h);
+        dl = h->retry_at;
         fds[0].fd = listen_fd;
         fds[0].events = POLLIN;
-        for (i = 0; i < h.n; i++) {
-            struct xmp_peer *p = h.slots[i]->p;
+        for (i = 0; i < h->n; i++) {
+            struct xmp_peer *p = h->slots[i]->p;
 
             fds[i + 1].fd = xmp_peer_fd(p);
             fds[i + 1].events = xmp_peer_events(p);
@@ -661,7 +757,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         }
         memset(&lp, 0, sizeof lp);
         lp.extra = fds;
-        lp.nextra = h.n + 1;
+        lp.nextra = h->n + 1;
         lp.deadline = dl;
         if (cli_poll(&c, 1, &lp) < 0)
             break;
@@ -670,10 +766,10 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
             break;
         }
         if (fds[0].revents)
-            accept_peers(&h);
-        for (i = h.n; i-- > 0;) {
+            accept_peers(h);
+        for (i = h->n; i-- > 0;) {
             /* fds[i + 1] still describes slot i: accept only appends */
-            struct xmp_peer *p = h.slots[i]->p;
+            struct xmp_peer *p = h->slots[i]->p;
             enum xmp_err r;
 
             if (i + 1 < lp.nextra && !fds[i + 1].revents &&
@@ -686,17 +782,18 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
                 continue;
             if (r != XMP_OK && xmp_peer_error(p)->code != XMP_EUNREACH)
                 hlog("dropped a client: %s", xmp_peer_error(p)->msg);
-            drop_slot(&h, i);
+            drop_slot(h, i);
         }
-        answer_acks(&h);
-        if (count_attached(&h) != h.attached)
-            write_status(&h);
+        answer_acks(h);
+        if (count_attached(h) != h->attached)
+            write_status(h);
     }
-    shut_down(&h);
-    for (i = h.n; i-- > 0;)
-        drop_slot(&h, i);
-    forget_iqs(&h, NULL);
-    free(h.presence);
+    shut_down(h);
+    for (i = h->n; i-- > 0;)
+        drop_slot(h, i);
+    forget_iqs(h, NULL);
+    forget_seen(h);
+    free(h->presence);
     if (log_file)
         fclose(log_file);
     log_file = NULL;

@@ -42,8 +42,10 @@ enum xmp_err session_start_local(struct xmp_session *s)
                             "cannot connect to session holder %s: %s",
                             s->local, strerror(en));
     }
-    if (stream_attach(&s->st, fd, s->local, &e) != XMP_OK)
+    if (stream_attach(&s->st, fd, s->local, &e) != XMP_OK) {
+        close(fd);
         return session_fail_with(s, &e);
+    }
     snprintf(s->target.host, sizeof s->target.host, "%s", "local holder");
     snprintf(s->address, sizeof s->address, "%s", "unix socket");
     s->target.found_by = "session holder";

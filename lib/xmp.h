@@ -552,8 +552,9 @@ struct xmp_peer_cb {
     void (*ack_request)(void *ud, struct xmp_peer *p, uint32_t h);
 };
 
-/* Serve the connected non-blocking socket fd (owned from now on), as
- * bound_jid (a full JID).  To refuse a client, xmp_peer_close it at
+/* Serve the connected non-blocking socket fd (owned from now on; still
+ * the caller's when this fails, NULL with err set), as bound_jid (a
+ * full JID).  To refuse a client, xmp_peer_close it at
  * once: it gets our header and the stream error. */
 struct xmp_peer *xmp_peer_new(int fd, const char *bound_jid,
                               const struct xmp_peer_cb *cb, void *ud,

@@ -234,6 +234,12 @@ test_expect_success 'two listens and a send at once: both listens get the messag
 	bg_stop l1 && bg_stop l2
 '
 
+test_expect_success 'presence --show through the holder lists what the holder has seen' '
+	alice --format json presence --show --wait 1 >shown.json &&
+	json_get shown.json "o[\"kind\"] + \"|\" + o[\"from\"].split(\"/\")[0]" >shown.lines &&
+	test_grep -x "presence|$B" shown.lines
+'
+
 # ---- (d, e) who and what may use the socket ---------------------------------------------
 
 if id xmpctl-other >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin xmpctl-other 2>/dev/null; then
