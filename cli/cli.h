@@ -84,7 +84,6 @@ struct cli {
     int check;               /* login --check: main runs cli_check */
     /* session start|stop|status: main runs it instead of an operation */
     int (*run)(struct cli *c);
-    int held;                /* the session goes through a holder */
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -405,8 +404,10 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
  * what is left of it when start ends. */
 void holder_watch(struct cli *c);
 void holder_done(void);
-/* Run the holder on c (logged in by the caller's start): the loop until
- * SIGTERM or stop.  listen_fd and lock_fd are the holder's. */
+/* Run the holder on c (logged in and present, by session start): the
+ * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;
+ * presence_xml is the presence start sent, to send again after a
+ * reconnect.  Returns the exit status. */
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
                const char *presence_xml);
 

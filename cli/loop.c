@@ -302,7 +302,6 @@ static int open_held(struct cli *c, const char *sock, int timeout_ms)
         c->session = NULL;
         return -1;
     }
-    c->held = 1;
     return EXIT_OK;
 }
 
@@ -322,7 +321,6 @@ int cli_session_open(struct cli *c)
     }
     /* A holder of this account that answers takes the command; one that
      * is gone (a stale socket) is passed by silently. */
-    c->held = 0;
     if (!c->o.no_session && !c->check &&
         holder_paths(&c->o, 0, 1, &hp) == 0 &&
         (rc = open_held(c, hp.sock, timeout_ms)) >= 0)
