@@ -42,6 +42,21 @@ enum xmp_err session_start_local(struct xmp_session *s)
                             "cannot connect to session holder %s: %s",
                             s->local, strerror(en));
     }
+    /* and the other end must be ours as well: a socket someone else
+     * put there is not a holder to tell our stanzas to */
+    {
+        struct ucred cr;
+        socklen_t len = sizeof cr;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+            len != sizeof cr || cr.uid != geteuid()) {
+            close(fd);
+            return session_fail(s, XMP_EAUTH,
+                                "session holder %s does not run as our "
+                                "user",
+                                s->local);
+        }
+    }
     if (stream_attach(&s->st, fd, s->local, &e) != XMP_OK) {
         close(fd);
         return session_fail_with(s, &e);

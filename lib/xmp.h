@@ -290,12 +290,13 @@ struct xmp_session_opts {
     void *trace_ud;
     /* Connect to this AF_UNIX socket (a local session holder, see struct
      * xmp_peer) instead of the server.  That link is trusted as the
-     * socket's permissions and the holder's peer-credential check make
-     * it: no STARTTLS and no SASL are asked for or attempted, the
-     * password callback is never called, the stream goes straight to
-     * resource binding and stream management.  The close sends no
-     * unavailable presence: presence belongs to the holder.  NULL: the
-     * network, as above. */
+     * socket's permissions and the peer credentials (SO_PEERCRED) of
+     * both ends make it: the holder must run as our own user (else the
+     * start fails, XMP_EAUTH); no STARTTLS and no SASL are asked for or
+     * attempted, the password callback is never called, the stream goes
+     * straight to resource binding and stream management.  The close
+     * sends no unavailable presence: presence belongs to the holder.
+     * NULL: the network, as above. */
     const char *local_socket;
 };
 

@@ -368,4 +368,35 @@ test_expect_success 'stop: the holder closes politely and is gone' '
 	expect_exit 69 as alice session stop
 '
 
+if [ -n "${OTHER:-}" ]; then
+	test_expect_success 'a socket of another uid in our directory is no holder' '
+		d=$XDG_RUNTIME_DIR/xmpctl &&
+		chmod 0711 "$XDG_RUNTIME_DIR" &&
+		chmod 0777 "$d" &&
+		{ as_other "$PYTHON" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[2], \"w\").close()
+s.settimeout(20)
+try:
+    c, _ = s.accept()
+    c.settimeout(5)
+    print(\"got\", repr(c.recv(100)))
+except OSError as e:
+    print(\"none\", e)
+" "$SOCK" "$d/ready" >fake.out 2>&1 & } &&
+		fake=$! &&
+		wait_for "test -e $d/ready" 20 "the other uid'"'"'s socket" &&
+		chmod 0700 "$d" "$XDG_RUNTIME_DIR" &&
+		before=$(logins) &&
+		as alice send "$B" "not to the other uid" &&
+		wait "$fake" &&
+		rm -f "$SOCK" "$d/ready" &&
+		test_grep "^got b..\$" fake.out &&
+		wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+	'
+fi
+
 test_done
