@@ -53,6 +53,7 @@ struct cli_opts {
     int direct_tls, insecure, verbose, timeout_s, tofu;
     int allow_downgrade;
     int no_cache;    /* --no-cache, cache = no */
+    int no_session;  /* --no-session: never through a session holder */
     int keepalive_s; /* -1: the default */
     enum out_format format;
 };
@@ -84,6 +85,8 @@ struct cli {
     int check;               /* login --check: main runs cli_check */
     int resume;              /* resume the session after a lost
                                 connection (XEP-0198), as send --lines */
+    /* session start|stop|status: main runs it instead of an operation */
+    int (*run)(struct cli *c);
 };
 
 /* ---- options (opts.c) ---------------------------------------------- */
@@ -320,7 +323,7 @@ int cli_session_over(const struct xmp_session *s);
  * or let it prepare.  The driver then checks what it waits for. */
 void cli_settle(struct cli *c);
 
-#define CLI_POLL_EXTRA_MAX 4
+#define CLI_POLL_EXTRA_MAX 64
 struct cli_poll {
     struct pollfd *extra; /* the driver's own descriptors; revents set */
     size_t nextra;
@@ -393,10 +396,34 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_shell(struct cli *c, int argc, char **argv, struct op **op);
 /* completion.c: prints a script, hands back no operation */
 int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
+/* cmd_session.c: session start|stop|status hands back no operation: it
+ * sets c->run, which main runs once the config is read. */
+int cmd_session(struct cli *c, int argc, char **argv, struct op **op);
+
+/* holder.c: the session holder's paths for the account of o (the
+ * directory made and checked when make_dir): 0, or an exit status
+ * (reported unless quiet). */
+struct holder_paths {
+    char dir[128], sock[320], lock[320], status[320], log[320];
+};
+int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
+                 struct holder_paths *hp);
+/* From the login on, what the server sends is the holder's (before our
+ * initial presence, which the server answers with our contacts'); and
+ * what is left of it when start ends. */
+void holder_watch(struct cli *c);
+void holder_done(void);
+/* Run the holder on c (logged in and present, by session start): the
+ * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;
+ * presence_xml is the presence start sent, to send again after a
+ * reconnect.  Returns the exit status. */
+int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
+               const char *presence_xml);
 
 /* The commands' own options, for their rows of cli_commands. */
 extern const struct opt_list raw_options, listen_options, shell_options,
-    roster_options, presence_options, script_options, login_options;
+    roster_options, presence_options, script_options, login_options,
+    session_options;
 extern const struct opt_list send_options;
 
 #endif

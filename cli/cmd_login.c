@@ -37,6 +37,11 @@ static int report(struct op *op)
         return EXIT_OK;
     }
     cli_kv_line("jid", "%s", i.bound_jid);
+    if (!i.tls_version) {
+        /* the shell's session goes through a session holder */
+        cli_kv_line("server", "through the session holder");
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_IOERR;
+    }
     cli_kv_line("server", "%s port %u (%s)", i.host, i.port, i.found_by);
     cli_kv_line("address", "%s", i.address);
     cli_kv_line("tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
@@ -133,6 +138,10 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
         c->check = 1;
         return EXIT_OK;
     }
+    /* login shows what the server negotiates: never a session holder's
+     * link */
+    if (!c->interactive)
+        c->o.no_session = 1;
     if (!(op = calloc(1, sizeof *op)))
         return EXIT_OSERR;
     op->cls = &login_class;

@@ -215,6 +215,7 @@ static int do_connect(struct runner *r, struct sclient *sc,
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     sc->c.warned_insecure = r->warned_insecure;
+    sc->c.o.no_session = 1; /* a script's accounts log in themselves */
     rc = cli_session_open(&sc->c);
     r->warned_insecure |= sc->c.warned_insecure;
     if (rc != EXIT_OK) {

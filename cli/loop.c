@@ -276,8 +276,38 @@ static int drive(struct cli *c, enum until u)
     }
 }
 
+/* Through the account's session holder: no TLS, no password (the
+ * holder checks who we are), and no presence of our own at the end.
+ * -1 (nothing said) when no holder answers on sock: a stale socket, or
+ * none at all. */
+static int open_held(struct cli *c, const char *sock, int timeout_ms)
+{
+    struct xmp_session_opts so;
+    struct xmp_error err;
+
+    memset(&so, 0, sizeof so);
+    so.jid = c->o.jid;
+    so.timeout_ms = timeout_ms;
+    so.local_socket = sock;
+    so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
+    so.trace_ud = c;
+    xmp_session_free(c->session);
+    if (!(c->session = xmp_session_new(&so, &err))) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    /* the connect to a unix socket is done at once */
+    if (xmp_session_start(c->session) != XMP_OK) {
+        xmp_session_free(c->session);
+        c->session = NULL;
+        return -1;
+    }
+    return EXIT_OK;
+}
+
 int cli_session_open(struct cli *c)
 {
+    struct holder_paths hp;
     int timeout_ms = (c->o.timeout_s ? c->o.timeout_s
                                      : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
@@ -291,6 +321,12 @@ int cli_session_open(struct cli *c)
                   "file");
         return EXIT_USAGE;
     }
+    /* A holder of this account that answers takes the command; one that
+     * is gone (a stale socket) is passed by silently. */
+    if (!c->o.no_session && !c->check &&
+        holder_paths(&c->o, 0, 1, &hp) == 0 &&
+        (rc = open_held(c, hp.sock, timeout_ms)) >= 0)
+        return rc;
     if (c->o.direct_tls && !c->o.server) {
         cli_error("--direct-tls needs --server (DNS SRV records say "
                   "themselves which port speaks TLS)");

@@ -45,6 +45,9 @@ const struct command cli_commands[] = {
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",
      &shell_options, 0},
+    {"session", cmd_session, "start [SHOW] | stop | status",
+     "hold a session in the background that other commands go through",
+     &session_options, 0},
     {"completion", cmd_completion, "bash|zsh",
      "print the shell completion script for bash or zsh",
      NULL, CMD_HIDDEN},
@@ -126,7 +129,7 @@ int main(int argc, char **argv)
     rc = cmd->fn(&c, argc - next, argv + next, &op);
     if (rc == EXIT_HELP)
         rc = EXIT_OK;
-    if (rc || (!op && !c.interactive && !c.check))
+    if (rc || (!op && !c.interactive && !c.check && !c.run))
         goto out;
 config:
     if ((rc = cli_load_config(&c.o))) {
@@ -136,7 +139,10 @@ config:
         }
         goto out;
     }
-    rc = op ? cli_run(&c, op) : c.check ? cli_check(&c) : cli_repl(&c);
+    rc = op       ? cli_run(&c, op)
+         : c.check ? cli_check(&c)
+         : c.run   ? c.run(&c)
+                   : cli_repl(&c);
 out:
     xmp_session_free(c.session);
     xmp_trust_free(c.trust);

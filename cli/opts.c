@@ -39,7 +39,8 @@ enum opt_id {
     OPT_CLIENT_CERT,
     OPT_CLIENT_KEY,
     OPT_ALLOW_DOWNGRADE,
-    OPT_NO_CACHE
+    OPT_NO_CACHE,
+    OPT_NO_SESSION
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -85,6 +86,9 @@ static const struct opt_def opt_table[] = {
      ARG_NONE},
     {"no-cache", OPT_NO_CACHE, NULL, "neither read nor write the login "
                                      "cache ($XDG_CACHE_HOME/xmpctl)",
+     ARG_NONE},
+    {"no-session", OPT_NO_SESSION, NULL, "connect to the server even when "
+                                         "a session holder runs",
      ARG_NONE},
     {"timeout", OPT_TIMEOUT, "SECONDS", "wait at most SECONDS for each "
                                         "network step and each answer "
@@ -283,6 +287,7 @@ static int set_global(void *ud, int id, const char *arg)
     case OPT_INSECURE: o->insecure = 1; return 0;
     case OPT_ALLOW_DOWNGRADE: o->allow_downgrade = 1; return 0;
     case OPT_NO_CACHE: o->no_cache = 1; return 0;
+    case OPT_NO_SESSION: o->no_session = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
     case OPT_HELP: return EXIT_HELP;
     case OPT_VERSION: return EXIT_VERSION;

@@ -507,7 +507,7 @@ static enum xmp_err on_features(struct xmp_session *s,
         keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
 
-    if (!transport_is_tls(s->st.tp)) {
+    if (!transport_is_tls(s->st.tp) && !s->local) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
          * plaintext: the credentials would travel in the clear. */
         if (!xmp_node_child(f, NS_TLS, "starttls"))
@@ -675,6 +675,10 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
     char why[512];
 
     xmp_error_describe(el, why, sizeof why);
+    /* A holder that has lost the server is unreachable, not broken. */
+    if (s->local && xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
+        return session_fail(s, XMP_EUNREACH, "session holder %s: %s",
+                            s->local, why);
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 

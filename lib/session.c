@@ -193,6 +193,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->pin = dup_opt(opts->pin, &bad);
     s->client_cert = dup_opt(opts->client_cert, &bad);
     s->client_key = dup_opt(opts->client_key, &bad);
+    s->local = dup_opt(opts->local_socket, &bad);
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = NULL;
@@ -203,6 +204,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         hints_clear(&s->hints);
     s->o.hints = NULL;
     s->o.hints_len = 0;
+    s->o.local_socket = NULL;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
@@ -294,6 +296,7 @@ void xmp_session_free(struct xmp_session *s)
     free(s->pin);
     free(s->client_cert);
     free(s->client_key);
+    free(s->local);
     free(s->sasl_offered);
     free(s->feat_plain);
     free(s->feat_preauth);
@@ -332,6 +335,8 @@ static enum xmp_err start_connecting(struct xmp_session *s)
     struct xmp_error e;
     enum xmp_err r;
 
+    if (s->local)
+        return session_start_local(s);
     /* Nothing here waits for DNS: the connector resolves names on a
      * thread of its own, and its step connects.  The timeout bounds all
      * of it, from now until a connection exists. */
@@ -631,8 +636,9 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
         iq_fail_all(s);
         return XMP_OK;
     }
-    /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello. */
-    if (s->state == ST_READY && s->sent_presence &&
+    /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello; over a
+     * holder's link the presence is the holder's and outlives us. */
+    if (s->state == ST_READY && s->sent_presence && !s->local &&
         session_send_counted(s, "<presence type='unavailable'/>", NULL) !=
             XMP_OK)
         return s->err.code;

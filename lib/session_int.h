@@ -85,6 +85,7 @@ struct xmp_session {
     char *bare;
     char *resource, *server, *cafile, *mech_opt;
     char *pin, *client_cert, *client_key;
+    char *local;           /* opts.local_socket: a holder's link (local.c) */
     enum session_state state;
     struct xmp_error err;
     int64_t wait_since;    /* negotiation: when we began waiting */
@@ -211,6 +212,9 @@ enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound);
  * it (our stream header goes out), so that the whole negotiation can be
  * driven from the other end of a socketpair. */
 enum xmp_err session_adopt_connected(struct xmp_session *s, int fd);
+
+/* local.c: connect to s->local, the stream trusted without TLS or SASL */
+enum xmp_err session_start_local(struct xmp_session *s);
 
 /* negotiate.c: events from the stream */
 int session_on_element(void *ud, struct xmp_node *el);

@@ -303,6 +303,16 @@ struct xmp_session_opts {
     void *password_ud;
     xmp_trace_fn trace;
     void *trace_ud;
+    /* Connect to this AF_UNIX socket (a local session holder, see struct
+     * xmp_peer) instead of the server.  That link is trusted as the
+     * socket's permissions and the peer credentials (SO_PEERCRED) of
+     * both ends make it: the holder must run as our own user (else the
+     * start fails, XMP_EAUTH); no STARTTLS and no SASL are asked for or
+     * attempted, the password callback is never called, the stream goes
+     * straight to resource binding and stream management.  The close
+     * sends no unavailable presence: presence belongs to the holder.
+     * NULL: the network, as above. */
+    const char *local_socket;
 };
 
 /* One certificate of the chain the server sent, leaf first. */
@@ -543,6 +553,64 @@ char *xmp_session_new_id(struct xmp_session *s);
 /* Begin the polite close (RFC 6120 §4.4): unavailable presence if any was
  * sent, </stream:stream>, then wait (bounded) for the server's close. */
 enum xmp_err xmp_session_close(struct xmp_session *s);
+
+/* ---- the server side of a local link ----------------------------------- */
+
+/*
+ * A session holder (one real session shared by local clients) serves
+ * each client that connected to its AF_UNIX socket with a peer: the
+ * server side of an XMPP client stream without TLS or SASL.  The peer
+ * answers the client's header with features offering only resource
+ * binding and stream management (XEP-0198), binds the client to the
+ * holder's own full JID whatever resource it asks for, counts the
+ * client's stanzas and hands each to the stanza callback.  The client's
+ * <r/> goes to the ack callback; the holder answers it with xmp_peer_ack
+ * once the real server has acknowledged what the client sent.  Input
+ * has the limits of a client stream; bad XML, anything but binding
+ * before bind, or a client that does not read fails the peer with a
+ * stream error.  Authentication is the holder's business (the socket's
+ * permissions, SO_PEERCRED): the peer trusts whoever reached it.
+ */
+struct xmp_peer;
+
+struct xmp_peer_cb {
+    /* One stanza (message, presence, iq) from the bound client; borrowed
+     * for the call, the callee may change it.  h counts it (XEP-0198). */
+    void (*stanza)(void *ud, struct xmp_peer *p, struct xmp_node *st,
+                   uint32_t h);
+    /* The client's <r/>: it has sent h stanzas. */
+    void (*ack_request)(void *ud, struct xmp_peer *p, uint32_t h);
+};
+
+/* Serve the connected non-blocking socket fd (owned from now on; still
+ * the caller's when this fails, NULL with err set), as bound_jid (a
+ * full JID).  To refuse a client, xmp_peer_close it at
+ * once: it gets our header and the stream error. */
+struct xmp_peer *xmp_peer_new(int fd, const char *bound_jid,
+                              const struct xmp_peer_cb *cb, void *ud,
+                              int timeout_ms, struct xmp_error *err);
+void xmp_peer_free(struct xmp_peer *p);
+int xmp_peer_fd(const struct xmp_peer *p);
+short xmp_peer_events(const struct xmp_peer *p);
+int64_t xmp_peer_deadline(const struct xmp_peer *p);
+int xmp_peer_pending(const struct xmp_peer *p);
+/* XMP_AGAIN while it runs; XMP_OK once closed (both ends); an error when
+ * it failed (xmp_peer_error says why).  Free it then. */
+enum xmp_err xmp_peer_step(struct xmp_peer *p);
+const struct xmp_error *xmp_peer_error(const struct xmp_peer *p);
+/* Bound and not closing: stanzas may go to it. */
+int xmp_peer_ready(const struct xmp_peer *p);
+/* Ready, and the client has enabled stream management: it has acted on
+ * its binding (an xmpctl command has begun its work). */
+int xmp_peer_sm(const struct xmp_peer *p);
+/* Deliver a stanza (borrowed; serialized at once). */
+enum xmp_err xmp_peer_send(struct xmp_peer *p, const struct xmp_node *st);
+/* <a h='h'/>: the first h stanzas of the client are acknowledged. */
+enum xmp_err xmp_peer_ack(struct xmp_peer *p, uint32_t h);
+/* End the client's stream: with a stream error of this condition (RFC
+ * 6120 §4.9.3) and text (may be NULL), or politely (condition NULL). */
+void xmp_peer_close(struct xmp_peer *p, const char *condition,
+                    const char *text);
 
 /* Blocking convenience on top of step: poll until done(ud) returns true,
  * the session is CLOSED or FAILED, or timeout_ms passes (-1: the session's

@@ -83,8 +83,8 @@ test_expect_success 'bash: "xmpctl --ti" completes to --timeout' '
 	test_cmp expect got
 '
 
-test_expect_success 'bash: "xmpctl se" completes to send' '
-	complete_bash se >got &&
+test_expect_success 'bash: "xmpctl sen" completes to send' '
+	complete_bash sen >got &&
 	words send >expect &&
 	test_cmp expect got
 '
@@ -222,8 +222,8 @@ test_expect_success 'zsh: "xmpctl --ti" completes to --timeout' '
 	test_cmp expect got
 '
 
-test_expect_success 'zsh: "xmpctl se" completes to send' '
-	complete_zsh "xmpctl se" >got &&
+test_expect_success 'zsh: "xmpctl sen" completes to send' '
+	complete_zsh "xmpctl sen" >got &&
 	words send >expect &&
 	test_cmp expect got
 '

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cmd_session.c - session start|stop|status: a session held in the
+ * background (holder.c) that the other commands of the same user go
+ * through, as ssh's ControlMaster keeps a connection.
+ *
+ * start logs in (the password asked for as usual, before detaching),
+ * sets presence, takes the account's lock and socket, and detaches (or
+ * stays, --foreground).  The lock (flock) makes two starts exclusive and
+ * holds the holder's pid; stop sends it SIGTERM and waits for the lock.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { OPT_STATUS = 's', OPT_PRIORITY = 'p', OPT_FOREGROUND = 256 };
+
+static const struct opt_def session_opts[] = {
+    {"status", OPT_STATUS, "TEXT", "start: a status message", ARG_TEXT},
+    {"priority", OPT_PRIORITY, "N", "start: priority, -128 to 127",
+     ARG_TEXT},
+    {"foreground", OPT_FOREGROUND, NULL, "start: stay in the foreground "
+                                         "(for a service manager)",
+     ARG_NONE},
+};
+
+const struct opt_list session_options = {
+    session_opts, sizeof session_opts / sizeof session_opts[0]
+};
+
+/* One command per process: its arguments wait here for main to run it. */
+static struct {
+    const char *show;
+    char *status;
+    long priority;
+    int have_priority, foreground;
+} sa;
+
+static int set_session(void *ud, int id, const char *arg)
+{
+    struct xmp_error err;
+
+    (void)ud;
+    switch (id) {
+    case OPT_STATUS:
+        if (xmp_xml_check_text(arg, strlen(arg), &err) != XMP_OK) {
+            cli_error("session: --status: %s", err.msg);
+            return EXIT_DATA;
+        }
+        free(sa.status);
+        return (sa.status = strdup(arg)) ? 0 : EXIT_OSERR;
+    case OPT_PRIORITY:
+        sa.have_priority = 1;
+        return cli_number("--priority", arg, -128, 127, &sa.priority);
+    case OPT_FOREGROUND:
+        sa.foreground = 1;
+        return 0;
+    }
+    return EXIT_SOFTWARE;
+}
+
+static int no_holder(const struct cli *c)
+{
+    cli_error("no session holder runs for %s", c->o.jid);
+    return EXIT_UNAVAILABLE;
+}
+
+/* The lock's fd when a holder holds it (*pid read from it), else -1. */
+static int running(const struct holder_paths *hp, long *pid)
+{
+    char buf[32];
+    ssize_t n;
+    int fd = open(hp->lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    *pid = 0;
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        close(fd);
+        return -1;
+    }
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    *pid = strtol(buf, NULL, 10);
+    return fd;
+}
+
+static void write_pid(int lock_fd)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+
+    if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) < 0)
+        cli_warn("cannot write the holder's pid: %s", strerror(errno));
+}
+
+static int listen_on(const char *path)
+{
+    struct sockaddr_un su;
+    mode_t old;
+    int fd, rc;
+
+    memset(&su, 0, sizeof su);
+    su.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof su.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(su.sun_path, path, strlen(path));
+    /* we hold the lock: whatever is there was left by a holder that died */
+    unlink(path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                     0)) < 0)
+        return -1;
+    old = umask(077);
+    rc = bind(fd, (struct sockaddr *)&su, sizeof su);
+    umask(old);
+    if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Drive the session until ready, or report why not. */
+static int wait_ready(struct cli *c)
+{
+    struct cli_poll lp;
+
+    while (xmp_session_phase(c->session) != XMP_PHASE_READY) {
+        if (cli_session_over(c->session))
+            return cli_session_status(c);
+        memset(&lp, 0, sizeof lp);
+        lp.deadline = -1;
+        if (cli_poll(&c, 1, &lp) < 0)
+            return EXIT_OSERR;
+        if (lp.sig)
+            return EXIT_SIGNAL_BASE + lp.sig;
+    }
+    return EXIT_OK;
+}
+
+/* Our presence (RFC 6121 §4.2), sent and acknowledged; *xml is what the
+ * holder keeps to say again after a reconnect. */
+static int set_presence(struct cli *c, char **xml)
+{
+    struct xmp_node *n, *ch;
+    struct cli_poll lp;
+    char prio[8];
+    uint64_t seq = 0;
+    int fail;
+
+    if (!(n = xmp_node_new("jabber:client", "presence", NULL)))
+        return EXIT_OSERR;
+    fail = 0;
+    if (sa.show && strcmp(sa.show, "available") != 0)
+        fail |= !(ch = xmp_node_add_child(n, "jabber:client", "show", NULL)) ||
+                xmp_node_add_text(ch, sa.show, strlen(sa.show), NULL);
+    if (!fail && sa.status)
+        fail |= !(ch = xmp_node_add_child(n, "jabber:client", "status",
+                                          NULL)) ||
+                xmp_node_add_text(ch, sa.status, strlen(sa.status), NULL);
+    if (!fail && sa.have_priority) {
+        snprintf(prio, sizeof prio, "%ld", sa.priority);
+        fail |= !(ch = xmp_node_add_child(n, "jabber:client", "priority",
+                                          NULL)) ||
+                xmp_node_add_text(ch, prio, strlen(prio), NULL);
+    }
+    if (fail || !(*xml = xmp_node_to_string(n, "jabber:client"))) {
+        xmp_node_free(n);
+        return EXIT_OSERR;
+    }
+    fail = xmp_session_send(c->session, n, &seq) != XMP_OK ||
+           xmp_session_request_ack(c->session) != XMP_OK;
+    xmp_node_free(n);
+    if (fail)
+        return cli_session_status(c);
+    while (xmp_session_acked(c->session) < seq) {
+        if (cli_session_over(c->session))
+            return cli_session_status(c);
+        if (xmp_session_ack_error(c->session)) {
+            cli_error("%s", xmp_session_ack_error(c->session)->msg);
+            return EXIT_NOTSENT;
+        }
+        memset(&lp, 0, sizeof lp);
+        lp.deadline = -1;
+        if (cli_poll(&c, 1, &lp) < 0)
+            return EXIT_OSERR;
+        if (lp.sig)
+            return EXIT_SIGNAL_BASE + lp.sig;
+    }
+    return EXIT_OK;
+}
+
+/* Double fork: the holder is nobody's child and has no terminal.  The
+ * parent says "started" with the holder's pid, then leaves without
+ * touching the session the holder now owns. */
+static int detach(int lock_fd, const char *jid)
+{
+    int p[2], null;
+    pid_t child, pid = 0;
+    ssize_t n;
+
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe2(p, O_CLOEXEC) < 0 || (child = fork()) < 0) {
+        cli_error("cannot detach: %s", strerror(errno));
+        return EXIT_OSERR;
+    }
+    if (child > 0) {
+        close(p[1]);
+        do
+            n = read(p[0], &pid, sizeof pid);
+        while (n < 0 && errno == EINTR);
+        waitpid(child, NULL, 0);
+        if (n != (ssize_t)sizeof pid) {
+            cli_error("the session holder did not start");
+            _exit(EXIT_OSERR);
+        }
+        printf("session for %s started (pid %ld)\n", jid, (long)pid);
+        _exit(fflush(stdout) == 0 ? EXIT_OK : EXIT_IOERR);
+    }
+    close(p[0]);
+    setsid();
+    if ((child = fork()) != 0)
+        _exit(child < 0 ? EXIT_OSERR : EXIT_OK);
+    pid = getpid();
+    write_pid(lock_fd);
+    if ((null = open("/dev/null", O_RDWR)) >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+    (void)!write(p[1], &pid, sizeof pid);
+    close(p[1]);
+    if (chdir("/") < 0)
+        return EXIT_OSERR;
+    return EXIT_OK;
+}
+
+static int session_start(struct cli *c)
+{
+    struct holder_paths hp;
+    char *xml = NULL;
+    long pid;
+    int rc, lock_fd, lfd = -1;
+
+    /* the holder itself talks to the server, never to a holder */
+    c->o.no_session = 1;
+    if ((rc = holder_paths(&c->o, 1, 0, &hp)) != 0)
+        return rc;
+    lock_fd = open(hp.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock_fd < 0) {
+        cli_error("cannot open %s: %s", hp.lock, strerror(errno));
+        return EXIT_OSERR;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        close(lock_fd);
+        if ((lock_fd = running(&hp, &pid)) >= 0)
+            close(lock_fd);
+        cli_error("a session holder for %s is already running (pid %ld)",
+                  c->o.jid, pid);
+        return EXIT_TEMPFAIL;
+    }
+    if ((lfd = listen_on(hp.sock)) < 0) {
+        cli_error("cannot listen on %s: %s", hp.sock, strerror(errno));
+        rc = EXIT_OSERR;
+        goto out;
+    }
+    /* a lost connection is resumed (XEP-0198) where the server allows
+     * it; the holder logs in anew only when that fails */
+    c->resume = 1;
+    if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0)
+        goto out;
+    holder_watch(c);
+    if ((rc = set_presence(c, &xml)) != EXIT_OK)
+        goto out;
+    cli_cb_note_login(c);
+    if (sa.foreground) {
+        write_pid(lock_fd);
+        printf("session for %s started (pid %ld)\n", c->o.jid,
+               (long)getpid());
+        if (fflush(stdout) != 0) {
+            rc = EXIT_IOERR;
+            goto out;
+        }
+    } else if ((rc = detach(lock_fd, c->o.jid)) != EXIT_OK) {
+        goto out;
+    }
+    rc = holder_run(c, lfd, &hp, xml);
+out:
+    if (lfd >= 0) {
+        close(lfd);
+        unlink(hp.sock);
+    }
+    unlink(hp.status);
+    holder_done();
+    free(xml);
+    free(sa.status);
+    close(lock_fd); /* the lock goes last: stop waits for it */
+    return rc;
+}
+
+static int session_stop(struct cli *c)
+{
+    struct holder_paths hp;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    int64_t end;
+    long pid;
+    int fd;
+
+    if (holder_paths(&c->o, 0, 1, &hp) != 0 ||
+        (fd = running(&hp, &pid)) < 0)
+        return no_holder(c);
+    if (pid <= 0 || kill((pid_t)pid, SIGTERM) < 0) {
+        cli_error("cannot stop the session holder (pid %ld): %s", pid,
+                  pid <= 0 ? "no pid recorded" : strerror(errno));
+        close(fd);
+        return EXIT_OSERR;
+    }
+    /* gone when its lock is free; it closes politely first, bounded */
+    end = xmp_now_ms() +
+          (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000;
+    while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+        if (xmp_now_ms() >= end) {
+            close(fd);
+            cli_error("the session holder (pid %ld) has not ended in time",
+                      pid);
+            return EXIT_TEMPFAIL;
+        }
+        nanosleep(&ts, NULL);
+    }
+    close(fd);
+    return EXIT_OK;
+}
+
+static int session_status(struct cli *c)
+{
+    struct holder_paths hp;
+    char line[512];
+    long pid;
+    FILE *f;
+    int fd;
+
+    if (holder_paths(&c->o, 0, 1, &hp) != 0 ||
+        (fd = running(&hp, &pid)) < 0)
+        return no_holder(c);
+    close(fd);
+    if (!(f = fopen(hp.status, "re"))) {
+        /* between its lock and its first word */
+        printf("pid          %ld\nstate        starting\n", pid);
+        return EXIT_OK;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        cli_print_sanitized(stdout, line, strlen(line));
+        putchar('\n');
+    }
+    fclose(f);
+    return EXIT_OK;
+}
+
+static int parse_session(struct cli *c, int argc, char **argv)
+{
+    const char *what;
+    int rc, next, more;
+    size_t i;
+
+    if (c->interactive) {
+        cli_error("session is not available in the shell");
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_parse_cmd(&c->o, "session", argc, argv, &next, set_session,
+                            NULL)))
+        return rc;
+    if (next >= argc) {
+        cli_error("usage: xmpctl session start [SHOW] [OPTIONS] | stop | "
+                  "status");
+        return EXIT_USAGE;
+    }
+    what = argv[next];
+    /* options may follow the word, and SHOW (each stands where the
+     * parser expects a command's name) */
+    if ((rc = cli_parse_cmd(&c->o, "session", argc - next, argv + next,
+                            &more, set_session, NULL)))
+        return rc;
+    next += more;
+    if (strcmp(what, "start") == 0 && next < argc) {
+        for (i = 0; presence_shows[i]; i++)
+            if (strcmp(argv[next], presence_shows[i]) == 0)
+                sa.show = presence_shows[i];
+        if (!sa.show || strcmp(sa.show, "unavailable") == 0) {
+            cli_error("session: unknown SHOW '%s': expected available, "
+                      "away, chat, dnd or xa",
+                      argv[next]);
+            return EXIT_USAGE;
+        }
+        if ((rc = cli_parse_cmd(&c->o, "session", argc - next, argv + next,
+                                &more, set_session, NULL)))
+            return rc;
+        next += more;
+    }
+    if (next < argc) {
+        cli_error("session: unexpected argument '%s'", argv[next]);
+        return EXIT_USAGE;
+    }
+    if (strcmp(what, "start") == 0)
+        c->run = session_start;
+    else if (strcmp(what, "stop") == 0)
+        c->run = session_stop;
+    else if (strcmp(what, "status") == 0)
+        c->run = session_status;
+    else {
+        cli_error("session: unknown action '%s': expected start, stop or "
+                  "status",
+                  what);
+        return EXIT_USAGE;
+    }
+    if (c->run != session_start &&
+        (sa.status || sa.have_priority || sa.foreground)) {
+        cli_error("session: --status, --priority and --foreground go with "
+                  "start");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int cmd_session(struct cli *c, int argc, char **argv, struct op **op)
+{
+    int rc = parse_session(c, argc, argv);
+
+    *op = NULL;
+    if (rc != EXIT_OK) {
+        free(sa.status);
+        sa.status = NULL;
+        c->run = NULL;
+    }
+    return rc;
+}

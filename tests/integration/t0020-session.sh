@@ -1,0 +1,402 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0020-session.sh - session start|stop|status: a session held in the
+# background that the other commands of the account go through (Prosody;
+# ejabberd in t0209).  One login for many sends; presence that outlives
+# the command that set it; a server restart; another uid, garbage and a
+# client killed mid-request on the socket; a second start, a stale
+# socket, and the polite close on stop and SIGTERM.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
+
+server_require
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
+
+A=alice@example.test
+B=bob@example.test
+
+# a private runtime directory, short enough for a socket's path
+XDG_RUNTIME_DIR=$(mktemp -d /tmp/xmpctl-t0020.XXXXXX) || bail_out 'mktemp'
+export XDG_RUNTIME_DIR
+test_atexit 'rm -rf "$XDG_RUNTIME_DIR"'
+SOCK=$XDG_RUNTIME_DIR/xmpctl/$A.sock
+
+leftovers() {
+	for _l in "$XDG_RUNTIME_DIR"/xmpctl/*.lock; do
+		[ -s "$_l" ] && kill "$(cat "$_l")" 2>/dev/null
+	done
+	for _p in *.pid; do
+		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
+	done
+	return 0
+}
+test_atexit leftovers
+test_on_failure 'echo "# the holder'"'"'s log:"; diag_file "$HLOG" 20'
+test_on_failure leftovers
+
+# logins of alice (or of $1) the server has seen so far
+logins() {
+	case $XMPCTL_TEST_SERVER in
+	prosody) grep -c "Authenticated as ${1:-$A}" "$SERVER_LOG" || : ;;
+	*) grep -c "Accepted c2s .* authentication for ${1:-$A}" "$SERVER_LOG" || : ;;
+	esac
+}
+
+# unavailable presences the server has received (Prosody logs them; the
+# ejabberd of the tests logs at info level, which does not)
+unavailable() {
+	case $XMPCTL_TEST_SERVER in
+	prosody) grep -c "Received\[c2s\]: <presence.*type=.unavailable" "$SERVER_LOG" || : ;;
+	*) echo 0 ;;
+	esac
+}
+more_unavailable() {
+	[ "$XMPCTL_TEST_SERVER" != prosody ] || test "$(unavailable)" -gt "$1"
+}
+
+# holder_start NAME ARGS...: a holder of alice in the foreground, in the
+# background of this script, until the line saying it started
+holder_start() {
+	_hs=$1
+	shift
+	_hs_to=$XMPCTL_TEST_TIMEOUT
+	XMPCTL_TEST_TIMEOUT=600
+	bg_start "$_hs" alice session start --foreground "$@"
+	_hs_rc=$?
+	XMPCTL_TEST_TIMEOUT=$_hs_to
+	test "$_hs_rc" = 0 &&
+	wait_for "grep -q started $_hs.out || test -s $_hs.rc" 30 "$_hs to log in" &&
+	test_grep "session for $A started" "$_hs.out"
+}
+
+# the holder's log
+HLOG=$XDG_RUNTIME_DIR/xmpctl/$A.log
+
+# client SOCKET WHAT: a hand-made client of the socket (python): "hello"
+# opens a stream and prints what comes back until the holder closes;
+# "garbage" sends bytes that are not XML; "big" an element past the
+# input limit; "die" binds, sends half a stanza and is killed.
+CLIENT_PY=$XDG_RUNTIME_DIR/client.py
+cat >"$CLIENT_PY" <<'PY'
+import os, signal, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("connect: %s" % e.strerror)
+    sys.exit(0)
+hdr = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+       b"xmlns:stream='http://etherx.jabber.org/streams' "
+       b"to='example.test' version='1.0'>")
+what = sys.argv[2]
+try:
+    if what == "hello":
+        s.sendall(hdr)
+    elif what == "garbage":
+        s.sendall(b"\x00\xff\xfe not xml at all <<<>>>")
+    elif what == "big":
+        s.sendall(hdr + b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+        s.sendall(b"<message to='bob@example.test'><body>" + b"x" * (2 * 1024 * 1024))
+    elif what == "die":
+        s.sendall(hdr + b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+                  b"<enable xmlns='urn:xmpp:sm:3'/><iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>"
+                  b"<message to='bob@example.test'><body>half")
+        os.kill(os.getpid(), signal.SIGKILL)
+except OSError as e:
+    print("send: %s" % e.strerror)
+got = b""
+shown = False
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+        if what == "hello" and b"</stream:features>" in got and not shown:
+            print("features seen", flush=True)
+            shown = True
+except OSError as e:
+    print("recv: %s" % e.strerror)
+print(got.decode("utf-8", "replace"))
+print("closed")
+PY
+chmod 0644 "$CLIENT_PY"
+client() {
+	"$PYTHON" "$CLIENT_PY" "$@"
+}
+
+# subscriptions both ways between alice and bob, made directly
+test_expect_success 'alice and bob subscribe to each other' '
+	as alice presence --subscribe "$B" &&
+	as bob presence --approve "$A" --subscribe "$A" &&
+	as alice presence --approve "$B"
+'
+
+test_expect_success 'status without a holder: 69' '
+	expect_exit 69 as alice session status &&
+	expect_exit 69 as alice session stop
+'
+
+test_expect_success 'usage errors: 64' '
+	expect_exit 64 as alice session &&
+	expect_exit 64 as alice session restart &&
+	expect_exit 64 as alice session stop --foreground &&
+	expect_exit 64 as alice session start unavailable
+'
+
+# ---- (a) ten sends, one login ---------------------------------------------------
+
+test_expect_success 'bob listens' '
+	n=$(logins "$B") &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start listener bob listen &&
+	wait_for "test \$(logins $B) -gt $n" 20 "bob to log in"
+'
+
+test_expect_success 'start: logs in once, socket 0600 in a 0700 directory' '
+	before=$(logins) &&
+	holder_start holder away -s "held" &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log" &&
+	test "$(logins)" = $((before + 1)) &&
+	test -S "$SOCK" &&
+	test "$(stat -c %a "$SOCK")" = 600 &&
+	test "$(stat -c %a "$XDG_RUNTIME_DIR/xmpctl")" = 700 &&
+	as alice session status >st.out &&
+	test_grep "^state *connected" st.out &&
+	test_grep "^jid *$A/" st.out &&
+	test_grep "^presence *away (held)" st.out
+'
+
+test_expect_success 'ten sends through the holder: no new login, all arrive' '
+	before=$(logins) &&
+	bad= &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		alice send "$B" "through $i" || bad="$bad $i"
+	done &&
+	test -z "$bad" &&
+	wait_for "test \$(grep -c \"through \" listener.out) -ge 10" 20 "ten messages at bob" &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		test_grep "through $i\$" listener.out || bad="$bad $i"
+	done &&
+	test -z "$bad" &&
+	test "$(logins)" = "$before"
+'
+
+test_expect_success '--no-session goes to the server itself' '
+	before=$(logins) &&
+	as alice --no-session send "$B" "direct" &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+'
+
+test_expect_success 'login asks the server itself, holder or not' '
+	before=$(logins) &&
+	as alice login >login.out &&
+	test_grep "^tls " login.out &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+'
+
+# ---- (b) presence outlives the command -------------------------------------------
+
+presence_of_alice() {
+	as bob --format json presence --show --wait 1 >"$1" &&
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    f = (o.get("from") or "").split("/")
+    if o["kind"] == "presence" and f[0] == sys.argv[2]:
+        print("%s|%s" % (o.get("show"), o.get("status")))
+' "$1" "$A"
+}
+
+test_expect_success 'presence away -s X through the holder stays after the command' '
+	alice presence away -s "backup running" &&
+	as alice session status >st2.out &&
+	test_grep "^presence *away (backup running)" st2.out &&
+	presence_of_alice p1.json >p1.lines &&
+	test_grep -x "away|backup running" p1.lines
+'
+
+test_expect_success 'raw and roster through the holder: answers come back to the asker' '
+	alice raw "<iq type=\"get\" id=\"mine\"><ping xmlns=\"urn:xmpp:ping\"/></iq>" >raw.out &&
+	test_grep "id=.mine." raw.out &&
+	alice --format json roster >roster.json &&
+	test "$(roster_item roster.json "$B" "o[\"subscription\"]")" = both
+'
+
+test_expect_success 'two listens and a send at once: both listens get the message' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start l1 alice listen &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start l2 alice listen &&
+	wait_for "grep -q \"^clients *2\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "two listens attached" &&
+	as bob send "$A" "to both" &&
+	wait_for "grep -q \"to both\" l1.out && grep -q \"to both\" l2.out" 20 "the message at both listens" &&
+	bg_stop l1 && bg_stop l2
+'
+
+test_expect_success 'presence --show through the holder lists what the holder has seen' '
+	alice --format json presence --show --wait 1 >shown.json &&
+	json_get shown.json "o[\"kind\"] + \"|\" + o[\"from\"].split(\"/\")[0]" >shown.lines &&
+	test_grep -x "presence|$B" shown.lines
+'
+
+# ---- (d, e) who and what may use the socket ---------------------------------------------
+
+if id xmpctl-other >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin xmpctl-other 2>/dev/null; then
+	OTHER=$(id -u xmpctl-other)
+	OTHER_GID=$(id -g xmpctl-other)
+	as_other() {
+		setpriv --reuid="$OTHER" --regid="$OTHER_GID" --clear-groups "$@"
+	}
+	test_expect_success 'another uid: the directory keeps it out' '
+		as_other "$PYTHON" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1]); print(\"connected\")
+except OSError as e:
+    print(\"refused\", e.strerror)
+" "$SOCK" >o1.out &&
+		test_grep "^refused" o1.out
+	'
+	test_expect_success 'another uid past the directory: the holder drops it (SO_PEERCRED)' '
+		chmod 0711 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/xmpctl" &&
+		chmod 0666 "$SOCK" &&
+		as_other "$PYTHON" "$CLIENT_PY" "$SOCK" hello >o2.out 2>&1
+		rc=$?
+		chmod 0700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/xmpctl" &&
+		chmod 0600 "$SOCK" &&
+		test "$rc" = 0 &&
+		test_grep "^closed" o2.out &&
+		test_grep ! "stream:features" o2.out &&
+		test_grep "refused a client of uid $OTHER" "$HLOG" &&
+		alice send "$B" "after the other uid"
+	'
+else
+	test_skip 'another uid: the directory keeps it out' 'cannot create a user'
+	test_skip 'another uid past the directory: the holder drops it (SO_PEERCRED)' 'cannot create a user'
+fi
+
+test_expect_success 'our own uid gets features offering bind and sm only' '
+	client "$SOCK" hello >c1.out &
+	cpid=$! &&
+	wait_for "grep -q \"^features seen\" c1.out" 20 "the features" &&
+	as alice session stop &&
+	wait "$cpid" &&
+	test_grep "<bind xmlns=.urn:ietf:params:xml:ns:xmpp-bind./><sm xmlns=.urn:xmpp:sm:3./></stream:features>" c1.out &&
+	test_grep "system-shutdown" c1.out &&
+	test_grep -v "mechanisms\|starttls" c1.out >/dev/null
+'
+
+test_expect_success 'garbage, an oversized stanza, a client killed mid-request: the holder goes on' '
+	holder_start holder2 &&
+	client "$SOCK" garbage >g1.out &&
+	test_grep "^closed" g1.out &&
+	client "$SOCK" big >g2.out &&
+	test_grep "^closed" g2.out &&
+	client "$SOCK" die >g3.out 2>&1
+	test_grep "dropped a client" "$HLOG" &&
+	as alice session status >st3.out &&
+	test_grep "^state *connected" st3.out &&
+	alice send "$B" "after the garbage"
+'
+
+# ---- (c) the server goes away and comes back ---------------------------------------------
+
+# (ejabberd's test instance starts with a fresh spool: accounts and
+# rosters would not survive a restart)
+if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+
+test_expect_success 'server down: a send fails with 69, nothing reported sent' '
+	alice presence xa -s "held over" &&
+	prosody_stop &&
+	wait_for "grep -q \"^state *reconnecting\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 30 "the holder to notice" &&
+	{ alice send "$B" "while down" >down.out 2>down.err; test $? = 69; } &&
+	test_must_be_empty down.out &&
+	test_grep "lost its connection to the server" down.err
+'
+
+test_expect_success 'server back on the same port: the holder reconnects and restores presence' '
+	_prosody_run prosody &&
+	wait_for "grep -q \"^state *connected\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 90 "the holder to reconnect" &&
+	test "$(logins)" = 1 &&
+	presence_of_alice p2.json >p2.lines &&
+	test_grep -x "xa|held over" p2.lines &&
+	alice send "$B" "after the restart"
+'
+else
+	test_skip 'server down: a send fails with 69, nothing reported sent' 'Prosody only'
+	test_skip 'server back on the same port: the holder reconnects and restores presence' 'Prosody only'
+fi
+
+# ---- (f) one holder per account; stale sockets; the polite close ---------------------
+
+test_expect_success 'a second start is refused: 75' '
+	expect_exit 75 as alice session start 2>second.err &&
+	test_grep "already running" second.err
+'
+
+test_expect_success 'SIGTERM: unavailable and the stream closed' '
+	n=$(unavailable) &&
+	bg_stop holder2 &&
+	more_unavailable "$n" &&
+	test ! -e "$SOCK" &&
+	expect_exit 69 as alice session status
+'
+
+test_expect_success 'a stale socket is passed by, then replaced by a detached start' '
+	"$PYTHON" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
+" "$SOCK" &&
+	test -S "$SOCK" &&
+	before=$(logins) &&
+	as alice send "$B" "past the stale socket" &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log" &&
+	as alice session start >det.out &&
+	test_grep "session for $A started (pid [0-9]*)" det.out &&
+	as alice session status >st4.out &&
+	test_grep "^state *connected" st4.out &&
+	alice send "$B" "through the detached holder"
+'
+
+test_expect_success 'stop: the holder closes politely and is gone' '
+	n=$(unavailable) &&
+	as alice session stop &&
+	more_unavailable "$n" &&
+	expect_exit 69 as alice session status &&
+	expect_exit 69 as alice session stop
+'
+
+if [ -n "${OTHER:-}" ]; then
+	test_expect_success 'a socket of another uid in our directory is no holder' '
+		d=$XDG_RUNTIME_DIR/xmpctl &&
+		chmod 0711 "$XDG_RUNTIME_DIR" &&
+		chmod 0777 "$d" &&
+		{ as_other "$PYTHON" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[2], \"w\").close()
+s.settimeout(20)
+try:
+    c, _ = s.accept()
+    c.settimeout(5)
+    print(\"got\", repr(c.recv(100)))
+except OSError as e:
+    print(\"none\", e)
+" "$SOCK" "$d/ready" >fake.out 2>&1 & } &&
+		fake=$! &&
+		wait_for "test -e $d/ready" 20 "the other uid'"'"'s socket" &&
+		chmod 0700 "$d" "$XDG_RUNTIME_DIR" &&
+		before=$(logins) &&
+		as alice send "$B" "not to the other uid" &&
+		wait "$fake" &&
+		rm -f "$SOCK" "$d/ready" &&
+		test_grep "^got b..\$" fake.out &&
+		wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+	'
+fi
+
+test_done
