@@ -115,6 +115,16 @@ WEAK void tls_get_info(const struct tls *t, struct tls_info *info)
     info->verified = 1;
 }
 
+/* Nothing to resume: there was no handshake. */
+WEAK enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
+                                   size_t *len)
+{
+    (void)t;
+    *out = NULL;
+    *len = 0;
+    return XMP_ETLS;
+}
+
 WEAK enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err)
 {
     (void)pins;
