@@ -613,10 +613,8 @@ static void became_ready(struct holder *h)
     write_status(h);
 }
 
-/* The held session is being resumed (XEP-0198) after a lost connection:
- * the clients are told, as for a loss, but the session and what the
- * holder has seen of the server stay. */
-static void resuming(struct holder *h)
+/* The server is away: every client is told, no request waits. */
+static void went_down(struct holder *h)
 {
     size_t i;
 
@@ -626,6 +624,14 @@ static void resuming(struct holder *h)
         xmp_peer_close(h->slots[i]->p, "remote-connection-failed",
                        down_text);
     forget_iqs(h, NULL);
+}
+
+/* The held session is being resumed (XEP-0198) after a lost connection:
+ * the clients are told, as for a loss, but the session and what the
+ * holder has seen of the server stay. */
+static void resuming(struct holder *h)
+{
+    went_down(h);
     hlog("lost the connection; resuming the session");
     write_status(h);
 }
@@ -636,15 +642,9 @@ static void lost(struct holder *h)
         h->c->session ? xmp_session_error(h->c->session) : NULL;
     unsigned r = 0;
     double jitter;
-    size_t i;
     int delay;
 
-    h->up = 0;
-    h->since = time(NULL);
-    for (i = 0; i < h->n; i++)
-        xmp_peer_close(h->slots[i]->p, "remote-connection-failed",
-                       down_text);
-    forget_iqs(h, NULL);
+    went_down(h);
     forget_seen(h); /* the server says it all again after the reconnect */
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         r = (unsigned)getpid();

@@ -184,17 +184,19 @@ static int parse_h(const char *v, uint32_t *h)
     return 0;
 }
 
-static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
+/* The server's h, from <a/>, <resumed/> or <failed/> (what names the
+ * element in a message): how many of our stanzas it handled, never more
+ * than were sent. */
+static enum xmp_err take_h(struct xmp_session *s, const char *v,
+                           const char *what)
 {
-    const char *v = xmp_node_attr(el, "h");
     uint64_t sent = s->sent_seq - s->sm_base, handled;
     char err[256];
     uint32_t h;
 
     if (parse_h(v, &h) != 0)
         return session_fail(s, XMP_EPROTO,
-                            "server sent an acknowledgement with a bad h "
-                            "'%s'",
+                            "server sent %s with a bad h '%s'", what,
                             v ? v : "");
     handled = sm_unwrap(s->sm_handled, h);
     if (handled > sent) {
@@ -217,6 +219,13 @@ static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
     if (s->sm_base + handled > s->acked_seq)
         s->acked_seq = s->sm_base + handled;
     kept_drop_acked(s);
+    return XMP_OK;
+}
+
+static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
+{
+    if (take_h(s, xmp_node_attr(el, "h"), "an acknowledgement") != XMP_OK)
+        return s->err.code;
     if (s->sm_r_pending) {
         if (s->acked_seq >= s->sm_r_seq)
             s->sm_r_pending = 0;
@@ -356,30 +365,6 @@ enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f)
     return XMP_OK;
 }
 
-/* What the server says it handled, on <resumed/> or <failed/>: like
- * <a/>, never more than was sent. */
-static enum xmp_err resume_h(struct xmp_session *s, const char *v)
-{
-    uint64_t sent = s->sent_seq - s->sm_base, handled;
-    uint32_t h;
-
-    if (parse_h(v, &h) != 0)
-        return session_fail(s, XMP_EPROTO,
-                            "server resumed with a bad h '%s'", v ? v : "");
-    handled = sm_unwrap(s->sm_handled, h);
-    if (handled > sent)
-        return session_fail(s, XMP_EPROTO,
-                            "server acknowledged %" PRIu64 " stanzas but "
-                            "only %" PRIu64 " were sent "
-                            "(handled-count-too-high)",
-                            handled, sent);
-    s->sm_handled = handled;
-    if (s->sm_base + handled > s->acked_seq)
-        s->acked_seq = s->sm_base + handled;
-    kept_drop_acked(s);
-    return XMP_OK;
-}
-
 static enum xmp_err on_resumed(struct xmp_session *s,
                                const struct xmp_node *el)
 {
@@ -392,7 +377,7 @@ static enum xmp_err on_resumed(struct xmp_session *s,
         return session_fail(s, XMP_EPROTO,
                             "server resumed another session ('%s')",
                             previd ? previd : "");
-    if (resume_h(s, xmp_node_attr(el, "h")) != XMP_OK)
+    if (take_h(s, xmp_node_attr(el, "h"), "<resumed/>") != XMP_OK)
         return s->err.code;
     s->state = ST_READY;
     s->resuming = 0;
@@ -423,7 +408,7 @@ static enum xmp_err on_resume_failed(struct xmp_session *s,
     s->resume_refused = 1;
     /* XEP-0198 1.6: <failed/> may say what the server had handled. */
     if (xmp_node_attr(el, "h") &&
-        resume_h(s, xmp_node_attr(el, "h")) != XMP_OK)
+        take_h(s, xmp_node_attr(el, "h"), "<failed/>") != XMP_OK)
         return s->err.code;
     return session_fail(s, XMP_EUNREACH, "server refused to resume (%s)",
                         why);
