@@ -213,7 +213,17 @@ static int set_presence(struct cli *c, char **xml)
 /* Double fork: the holder is nobody's child and has no terminal.  The
  * parent says "started" with the holder's pid, then leaves without
  * touching the session the holder now owns. */
-static int detach(int lock_fd, const char *jid)
+/* The processes that only hand over to the holder end with _exit:
+ * what they hold is freed first (xml, status: the holder's own copies
+ * live on in the child). */
+static void leave(int status, char *xml, char *text)
+{
+    free(xml);
+    free(text);
+    _exit(status);
+}
+
+static int detach(int lock_fd, const char *jid, char *xml, char *text)
 {
     int p[2], null;
     pid_t child, pid = 0;
@@ -233,15 +243,15 @@ static int detach(int lock_fd, const char *jid)
         waitpid(child, NULL, 0);
         if (n != (ssize_t)sizeof pid) {
             cli_error("the session holder did not start");
-            _exit(EXIT_OSERR);
+            leave(EXIT_OSERR, xml, text);
         }
         printf("session for %s started (pid %ld)\n", jid, (long)pid);
-        _exit(fflush(stdout) == 0 ? EXIT_OK : EXIT_IOERR);
+        leave(fflush(stdout) == 0 ? EXIT_OK : EXIT_IOERR, xml, text);
     }
     close(p[0]);
     setsid();
     if ((child = fork()) != 0)
-        _exit(child < 0 ? EXIT_OSERR : EXIT_OK);
+        leave(child < 0 ? EXIT_OSERR : EXIT_OK, xml, text);
     pid = getpid();
     write_pid(lock_fd);
     if ((null = open("/dev/null", O_RDWR)) >= 0) {
@@ -304,7 +314,8 @@ static int session_start(struct cli *c)
             rc = EXIT_IOERR;
             goto out;
         }
-    } else if ((rc = detach(lock_fd, c->o.jid)) != EXIT_OK) {
+    } else if ((rc = detach(lock_fd, c->o.jid, xml, sa.status)) !=
+               EXIT_OK) {
         goto out;
     }
     rc = holder_run(c, lfd, &hp, xml);
