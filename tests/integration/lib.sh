@@ -112,6 +112,20 @@ _on_begin=
 _on_failure=
 _xmpctl_n=0
 
+# relay_start PORT: a relay (holdproxy.py) in front of 127.0.0.1:PORT that
+# passes connections at once; ": >proxy.drop" breaks every open one.  Its
+# port is in proxy.port; it is stopped when the script ends.  (Its PID is
+# taken from inside: $! would be a subshell of this shell, which runs
+# traps.)
+relay_start() {
+	: >proxy.release &&
+	{ sh -c 'echo $$ >proxy.pid && exec "$@"' sh "$PYTHON" \
+		"$TESTS_SRCDIR/integration/holdproxy.py" proxy.port "$1" \
+		proxy.release proxy.drop >proxy.log 2>proxy.err & } &&
+	wait_for "test -s proxy.port && test -s proxy.pid" 20 "the relay to listen" &&
+	test_atexit "kill $(cat proxy.pid) 2>/dev/null"
+}
+
 # ---- exit and failure hooks -------------------------------------------------
 
 # test_atexit CMD: run CMD when the script exits, even on failure or signal

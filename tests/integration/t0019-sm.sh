@@ -57,12 +57,7 @@ test_expect_success 'raw: three stanzas, one <r/>, h covers all three' '
 # flight), so alice must resume to deliver them all, each exactly once.
 
 test_expect_success 'a relay that breaks connections on demand' '
-	: >proxy.release &&
-	"$PYTHON" "$TESTS_SRCDIR/integration/holdproxy.py" proxy.port \
-		"$SERVER_PORT" proxy.release proxy.drop >proxy.log 2>proxy.err &
-	echo $! >proxy.pid &&
-	test_atexit "kill $(cat proxy.pid) 2>/dev/null" &&
-	wait_for "test -s proxy.port" 20 "the relay to listen"
+	relay_start "$SERVER_PORT"
 '
 
 # lines_at_bob: the "resume-N" texts bob got, in the order he got them

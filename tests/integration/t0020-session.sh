@@ -409,12 +409,7 @@ fi
 # logging in anew.
 
 test_expect_success 'a holder behind a relay that breaks connections' '
-	: >proxy.release &&
-	"$PYTHON" "$TESTS_SRCDIR/integration/holdproxy.py" proxy.port \
-		"$SERVER_PORT" proxy.release proxy.drop >proxy.log 2>proxy.err &
-	echo $! >proxy.pid &&
-	test_atexit "kill $(cat proxy.pid) 2>/dev/null" &&
-	wait_for "test -s proxy.port" 20 "the relay to listen" &&
+	relay_start "$SERVER_PORT" &&
 	_hs_to=$XMPCTL_TEST_TIMEOUT && XMPCTL_TEST_TIMEOUT=600 &&
 	{ XMPCTL_PASSWORD=$ALICE_PASS XMPCTL_PIDFILE=holder3.pid xmpctl --server "127.0.0.1:$(cat proxy.port)" \
 		--cafile "$TEST_CA" -j "$A" session start --foreground \
