@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cache.c - what a login learnt that makes the next one faster
- * (xmp_session_hints: the server's features, its TLS session, the SCRAM
- * salted password), one file per account:
+ * (xmp_session_hints), one file per account:
  *
  *     $XDG_CACHE_HOME/xmpctl/alice@example.org
  *
- * (default ~/.cache).  The salted password logs in to that server as the
- * password does: the directory is 0700, the files 0600, written whole
+ * (default ~/.cache).  On disk only what may be lost or read without
+ * harm: the features the server offered, for the same server identity.
+ * The TLS session (its TLS 1.2 state holds the master secret) is kept
+ * in memory, for the next session of this process (the shell, the
+ * session holder, a resumption); nothing derived from the password is
+ * kept anywhere.  The directory is 0700, the files 0600, written whole
  * and renamed into place, and a file or directory others may change is
- * not read (a warning says so).  Losing the cache costs only time.
+ * not read (a warning says so).  Files an earlier version wrote (which
+ * held the SCRAM salted password and TLS sessions) are overwritten and
+ * deleted on the first run that finds them.  Losing the cache costs
+ * only time.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +34,9 @@
 
 /* a file this big is not ours */
 #define CACHE_SIZE_MAX (64 * 1024)
+/* in the directory: its files were checked by this version */
+#define CACHE_FORMAT_FILE ".format"
+#define CACHE_FORMAT "2\n"
 
 /* "$XDG_CACHE_HOME/xmpctl" (default ~/.cache/xmpctl) into dir, and the
  * account's file into path; -1 when there is no home or no account. */
@@ -71,17 +81,117 @@ static int private(const struct stat *st)
     return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
+/* Overwrite a file of ours with zeros, then remove it: what an earlier
+ * version kept there must not stay readable. */
+static void cache_shred(const char *path)
+{
+    char zero[4096] = {0};
+    struct stat st;
+    off_t left;
+    int fd;
+
+    if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid()) {
+            for (left = st.st_size; left > 0;) {
+                ssize_t w = write(fd, zero, left < (off_t)sizeof zero
+                                                ? (size_t)left
+                                                : sizeof zero);
+                if (w <= 0)
+                    break;
+                left -= w;
+            }
+            (void)fsync(fd);
+        }
+        close(fd);
+    }
+    if (unlink(path) < 0 && errno != ENOENT)
+        cli_warn("cannot remove the outdated cache %s: %s", path,
+                 strerror(errno));
+}
+
+/* Read the cache file open at fd: its bytes (caller frees with
+ * cli_cache_free) and *len, or NULL; *st as fstat leaves it. */
+static unsigned char *cache_read(int fd, struct stat *st, size_t *len)
+{
+    unsigned char *b;
+    ssize_t n;
+
+    *len = 0;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_size <= 0 ||
+        st->st_size > CACHE_SIZE_MAX || !(b = malloc((size_t)st->st_size)))
+        return NULL;
+    n = read(fd, b, (size_t)st->st_size);
+    if (n != (ssize_t)st->st_size) {
+        free(b);
+        return NULL;
+    }
+    *len = (size_t)n;
+    return b;
+}
+
+/* Once per directory: every file in it that this version cannot use
+ * (an earlier version's, with the salted password and TLS sessions in
+ * it) is overwritten and deleted; then a mark says it was done. */
+static void cache_sweep(const char *dir)
+{
+    char path[4600];
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s/" CACHE_FORMAT_FILE, dir) >=
+            (int)sizeof path ||
+        (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) ||
+        !(d = opendir(dir)))
+        return;
+    while ((e = readdir(d))) {
+        unsigned char *b;
+        size_t len;
+
+        memset(&st, 0, sizeof st);
+        if (e->d_name[0] == '.' ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >=
+                (int)sizeof path ||
+            (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                                 O_NONBLOCK)) < 0)
+            continue;
+        b = cache_read(fd, &st, &len);
+        close(fd);
+        if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            !xmp_hints_current(b, len))
+            cache_shred(path);
+        cli_cache_free(b, len);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/" CACHE_FORMAT_FILE, dir);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >=
+        0) {
+        (void)!write(fd, CACHE_FORMAT, strlen(CACHE_FORMAT));
+        close(fd);
+    }
+}
+
 void *cli_cache_load(const struct cli *c, size_t *len)
 {
     char dir[4096], path[4600];
     struct stat st, dst;
     unsigned char *b;
-    ssize_t n;
     int fd;
 
     *len = 0;
-    if (c->o.no_cache || c->o.insecure ||
-        cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
+    if (c->o.no_cache || c->o.insecure)
+        return NULL;
+    /* this process's own last login: the TLS session too */
+    if (c->hints_mem.pw) {
+        if (!(b = malloc(c->hints_mem.len)))
+            return NULL;
+        memcpy(b, c->hints_mem.pw, c->hints_mem.len);
+        *len = c->hints_mem.len;
+        return b;
+    }
+    if (cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
         return NULL;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
         if (errno != ENOENT)
@@ -100,18 +210,16 @@ void *cli_cache_load(const struct cli *c, size_t *len)
         close(fd);
         return NULL;
     }
-    if (st.st_size <= 0 || st.st_size > CACHE_SIZE_MAX ||
-        !(b = malloc((size_t)st.st_size))) {
-        close(fd);
-        return NULL;
-    }
-    n = read(fd, b, (size_t)st.st_size);
+    b = cache_read(fd, &st, len);
     close(fd);
-    if (n != (ssize_t)st.st_size) {
-        free(b);
+    cache_sweep(dir);
+    if (b && !xmp_hints_current(b, *len)) {
+        /* an earlier version's, or damaged: gone, not just unused */
+        cli_cache_free(b, *len);
+        *len = 0;
+        cache_shred(path);
         return NULL;
     }
-    *len = (size_t)n;
     return b;
 }
 
@@ -122,6 +230,35 @@ void cli_cache_free(void *blob, size_t len)
     free(blob);
 }
 
+/* The trust in the server that the command line and the files add to
+ * what the library checks itself (xmp_session_opts.hints_context): the
+ * pins asked for, the keys known for the domain (--tofu), the client
+ * certificate.  Hints made under another context are not used.  Caller
+ * frees; NULL when there is none to give (out of memory). */
+char *cli_cache_context(const struct cli *c)
+{
+    char *known = NULL, *ctx;
+    struct xmp_jid j;
+
+    if (c->o.tofu && c->o.jid && xmp_jid_parse(c->o.jid, &j, NULL) == XMP_OK) {
+        known = cli_known_entries(j.domain);
+        xmp_jid_clear(&j);
+    }
+
+    if (asprintf(&ctx, "pin %s\ntofu %s\nclient-cert %s\n",
+                 c->o.pin ? c->o.pin : "-",
+                 c->o.tofu ? (known ? known : "?") : "off",
+                 c->o.client_cert ? c->o.client_cert : "-") < 0)
+        ctx = NULL;
+    free(known);
+    return ctx;
+}
+
+void cli_cache_forget(struct cli *c)
+{
+    cli_secret_wipe(&c->hints_mem);
+}
+
 void cli_cache_note_login(struct cli *c)
 {
     char dir[4096], path[4600], tmp[4700];
@@ -129,8 +266,16 @@ void cli_cache_note_login(struct cli *c)
     size_t len;
     int fd, ok;
 
-    if (!c->session || c->o.no_cache || c->o.insecure ||
-        !(h = xmp_session_hints(c->session, &len)) ||
+    if (!c->session || c->o.no_cache || c->o.insecure)
+        return;
+    /* in memory, with the TLS session, for this process only */
+    cli_secret_wipe(&c->hints_mem);
+    if ((h = xmp_session_hints(c->session, XMP_HINTS_MEMORY, &len)) &&
+        (c->hints_mem.pw = malloc(len))) {
+        memcpy(c->hints_mem.pw, h, len);
+        c->hints_mem.len = len;
+    }
+    if (!(h = xmp_session_hints(c->session, XMP_HINTS_DISK, &len)) ||
         cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
         return;
     /* mkdir -p, the last one private */
@@ -148,6 +293,7 @@ void cli_cache_note_login(struct cli *c)
                 break;
         }
     }
+    cache_sweep(dir);
     snprintf(tmp, sizeof tmp, "%s/.cache.XXXXXX", dir);
     if ((fd = mkstemp(tmp)) < 0) {
         cli_warn("cannot write the cache in %s: %s", dir, strerror(errno));

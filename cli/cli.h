@@ -74,6 +74,9 @@ struct cli {
     struct xmp_trust *trust; /* loaded once, shared by every session */
     struct op *op;           /* running on session, or NULL */
     struct cli_secret secret; /* the password, from before connecting */
+    /* the hints of this client's last login, with its TLS session, for
+     * its next session (cache.c); held like a secret */
+    struct cli_secret hints_mem;
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
@@ -163,12 +166,22 @@ enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
 int cli_cb_remembered(const char *jid, int *yes);
 int cli_cb_remember(const char *jid);
 void cli_cb_note_login(struct cli *c);
-/* cache.c: the account's cached hints (xmp_session_hints) for the next
- * session, NULL when there are none or they may not be used (warned);
- * free with cli_cache_free.  After a login, store the new ones. */
+/* known.c: the keys known_servers records for domain, one "TYPE PIN"
+ * a line in file order ("" for none); NULL when the file cannot be read.
+ * Caller frees. */
+char *cli_known_entries(const char *domain);
+/* cache.c: the account's hints (xmp_session_hints) for the next
+ * session: this client's own from its last login, else the cache
+ * file's; NULL when there are none or they may not be used (warned);
+ * free with cli_cache_free.  After a login, keep the new ones (the TLS
+ * session in memory only).  cli_cache_context: what else the trust in
+ * the server depends on (xmp_session_opts.hints_context; caller frees).
+ * cli_cache_forget: wipe what c holds in memory. */
 void *cli_cache_load(const struct cli *c, size_t *len);
 void cli_cache_free(void *blob, size_t len);
 void cli_cache_note_login(struct cli *c);
+char *cli_cache_context(const struct cli *c);
+void cli_cache_forget(struct cli *c);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

@@ -57,13 +57,11 @@ static int report(struct op *op)
                             : "");
     cli_kv_line("features", "%s",
                 i.features && *i.features ? i.features : "none");
-    cli_kv_line("cache", "%s%s%s%s",
+    cli_kv_line("cache", "%s%s%s",
                 i.tls_resumed ? "TLS session resumed; " : "",
                 i.hints_features ? "features remembered; " : "",
-                i.hints_scram ? "SCRAM key remembered; " : "",
-                i.tls_resumed || i.hints_features || i.hints_scram
-                    ? "(--no-cache to forget)"
-                    : "none used");
+                i.tls_resumed || i.hints_features ? "(--no-cache to forget)"
+                                                  : "none used");
     if (fflush(stdout) != 0) {
         cli_error("cannot write output");
         return EXIT_IOERR;

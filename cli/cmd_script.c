@@ -500,6 +500,7 @@ static int run_script(struct runner *r, const struct script *s)
         xmp_session_free(cl[i].c.session);
         cl[i].c.trust = NULL; /* the process's, freed by main */
         cli_secret_wipe(&cl[i].c.secret);
+        cli_cache_forget(&cl[i].c);
         cli_opts_free(&cl[i].c.o);
         free(cl[i].full);
     }

@@ -250,3 +250,27 @@ out:
     free(dir);
     return rc;
 }
+
+char *cli_known_entries(const char *domain)
+{
+    char *dir = NULL, *path = NULL, *data = NULL, *out = NULL, *l, *nl;
+    size_t len, used = 0, dlen = strlen(domain);
+
+    if (!(dir = known_dir()) || asprintf(&path, "%s/%s", dir, KNOWN_FILE) < 0)
+        path = NULL;
+    if (!path || slurp(path, &data, &len) < 0 || !(out = malloc(len + 1)))
+        goto done;
+    for (l = data; l && *l; l = nl) {
+        if ((nl = strchr(l, '\n')))
+            *nl++ = '\0';
+        if (strncasecmp(l, domain, dlen) == 0 && l[dlen] == ' ')
+            used += (size_t)sprintf(out + used, "%s\n", l + dlen + 1);
+    }
+    out[used] = '\0';
+done:
+    free(dir);
+    free(path);
+    free(data);
+    return out;
+}
+

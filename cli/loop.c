@@ -315,6 +315,7 @@ int cli_session_open(struct cli *c)
     int rc, require_cb = 0;
     void *hints;
     size_t hints_len;
+    char *hints_ctx;
 
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
@@ -395,12 +396,14 @@ int cli_session_open(struct cli *c)
     hints = cli_cache_load(c, &hints_len);
     so.hints = hints;
     so.hints_len = hints_len;
+    so.hints_context = hints_ctx = cli_cache_context(c);
     /* the prompt turns the trace on and off as it goes */
     so.trace = c->o.verbose || c->interactive ? cli_trace : NULL;
     so.trace_ud = c;
     xmp_session_free(c->session);
     c->session = xmp_session_new(&so, &err);
     cli_cache_free(hints, hints_len);
+    free(hints_ctx);
     if (!c->session) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);

@@ -147,6 +147,7 @@ out:
     xmp_session_free(c.session);
     xmp_trust_free(c.trust);
     cli_secret_wipe(&c.secret);
+    cli_cache_forget(&c);
     cli_password_drop_env();
     cli_opts_free(&c.o);
     if (fflush(stdout) != 0 && rc == EXIT_OK) {

@@ -2,18 +2,23 @@
 /*
  * hints.c - the hints blob (hints.h):
  *
- *     xmpctl-hints 1
+ *     xmpctl-hints 2
  *     domain example.org
  *     trust -
+ *     anchors HEX
+ *     context -
  *     pin sha256//BASE64
  *     saved 1767225600
+ *     expires 1798761600
  *     mechs SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN
  *     cb tls-unique tls-exporter
  *     tls HEX
- *     scram SCRAM-SHA-1 4096 SALT-BASE64 HEX
+ *     tls-bound
  *
  * Unknown keys are skipped, so that a newer writer does not cost an
- * older reader more than what it cannot use.
+ * older reader more than what it cannot use.  Version 1 also held the
+ * SCRAM salted password and wrote TLS 1.2 sessions to disk: it is not
+ * read (hints_decode fails), and the caller deletes such files.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -25,7 +30,7 @@
 
 #include "hints.h"
 
-#define HINTS_MAGIC "xmpctl-hints 1"
+#define HINTS_MAGIC "xmpctl-hints 2"
 /* a blob bigger than this is not ours */
 #define HINTS_MAX (64 * 1024)
 
@@ -33,18 +38,14 @@ void hints_clear(struct hints *h)
 {
     free(h->domain);
     free(h->trust);
+    free(h->anchors);
+    free(h->context);
     free(h->pin);
     free(h->mechs);
     free(h->cb);
     if (h->tls)
         explicit_bzero(h->tls, h->tls_len);
     free(h->tls);
-    free(h->scram_mech);
-    free(h->scram_iter);
-    free(h->scram_salt);
-    if (h->scram_key)
-        explicit_bzero(h->scram_key, strlen(h->scram_key));
-    free(h->scram_key);
     memset(h, 0, sizeof *h);
 }
 
@@ -97,30 +98,23 @@ static int set(char **field, const char *v, int spaced)
     return (*field = strdup(v)) ? 0 : -1;
 }
 
-/* "MECH ITER SALT KEY": all four, or the line is bad */
-static int set_scram(struct hints *h, char *v)
+/* A time: seconds since 1970. */
+static int set_time(int64_t *field, const char *v)
 {
-    char *f[4], *save = NULL;
-    int i;
+    char *end;
+    long long t;
 
-    if (h->scram_mech)
+    errno = 0;
+    t = strtoll(v, &end, 10);
+    if (errno || end == v || *end || t < 0)
         return -1;
-    for (i = 0; i < 4; i++)
-        if (!(f[i] = strtok_r(i ? NULL : v, " ", &save)))
-            return -1;
-    if (strtok_r(NULL, " ", &save) || strspn(f[1], "0123456789") !=
-                                          strlen(f[1]))
-        return -1;
-    if (!(h->scram_mech = strdup(f[0])) || !(h->scram_iter = strdup(f[1])) ||
-        !(h->scram_salt = strdup(f[2])) || !(h->scram_key = strdup(f[3])))
-        return -1;
+    *field = t;
     return 0;
 }
 
 static int line(struct hints *h, char *l)
 {
-    char *v = strchr(l, ' '), *end;
-    long long t;
+    char *v = strchr(l, ' ');
 
     if (v)
         *v++ = '\0';
@@ -130,28 +124,26 @@ static int line(struct hints *h, char *l)
         return set(&h->domain, v, 0);
     if (strcmp(l, "trust") == 0)
         return set(&h->trust, v, 0);
+    if (strcmp(l, "anchors") == 0)
+        return set(&h->anchors, v, 0);
+    if (strcmp(l, "context") == 0)
+        return set(&h->context, v, 0);
     if (strcmp(l, "pin") == 0)
         return set(&h->pin, v, 0);
     if (strcmp(l, "mechs") == 0)
         return set(&h->mechs, v, 1);
     if (strcmp(l, "cb") == 0)
         return set(&h->cb, v, 1);
-    if (strcmp(l, "saved") == 0) {
-        errno = 0;
-        t = strtoll(v, &end, 10);
-        if (errno || end == v || *end || t < 0)
-            return -1;
-        h->saved = t;
-        return 0;
-    }
+    if (strcmp(l, "saved") == 0)
+        return set_time(&h->saved, v);
+    if (strcmp(l, "expires") == 0)
+        return set_time(&h->expires, v);
     if (strcmp(l, "tls-bound") == 0) {
         h->tls_bound = 1;
         return 0;
     }
     if (strcmp(l, "tls") == 0)
         return h->tls ? -1 : unhex(v, &h->tls, &h->tls_len);
-    if (strcmp(l, "scram") == 0)
-        return clean(v, 1) ? set_scram(h, v) : -1;
     return 0;
 }
 
@@ -180,7 +172,8 @@ int hints_decode(const void *blob, size_t len, struct hints *h)
     }
     explicit_bzero(copy, len);
     free(copy);
-    if (rc == 0 && (!h->domain || !h->trust || !h->pin || !h->saved))
+    if (rc == 0 && (!h->domain || !h->trust || !h->anchors || !h->context ||
+                    !h->pin || !h->saved || !h->expires))
         rc = -1;
     if (rc != 0)
         hints_clear(h);
@@ -202,8 +195,10 @@ int hints_encode(const struct hints *h, struct buf *b)
 
     if (buf_printf(b, HINTS_MAGIC "\n") < 0 ||
         put(b, "domain", h->domain, 0) || put(b, "trust", h->trust, 0) ||
-        put(b, "pin", h->pin, 0) ||
+        put(b, "anchors", h->anchors, 0) ||
+        put(b, "context", h->context, 0) || put(b, "pin", h->pin, 0) ||
         buf_printf(b, "saved %lld\n", (long long)h->saved) < 0 ||
+        buf_printf(b, "expires %lld\n", (long long)h->expires) < 0 ||
         put(b, "mechs", h->mechs, 1) || put(b, "cb", h->cb, 1))
         return -1;
     if (h->tls) {
@@ -214,14 +209,6 @@ int hints_encode(const struct hints *h, struct buf *b)
                 return -1;
         if (buf_puts(b, "\n") < 0 ||
             (h->tls_bound && buf_puts(b, "tls-bound\n") < 0))
-            return -1;
-    }
-    if (h->scram_mech && h->scram_iter && h->scram_salt && h->scram_key) {
-        if (!clean(h->scram_mech, 0) || !clean(h->scram_salt, 0) ||
-            !clean(h->scram_key, 0) ||
-            strspn(h->scram_iter, "0123456789") != strlen(h->scram_iter) ||
-            buf_printf(b, "scram %s %s %s %s\n", h->scram_mech,
-                       h->scram_iter, h->scram_salt, h->scram_key) < 0)
             return -1;
     }
     return 0;

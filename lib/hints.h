@@ -2,10 +2,13 @@
 /*
  * hints.h - what one session with a server learnt that saves the next
  * one round trips (xmp_session_opts.hints, xmp_session_hints): the
- * mechanisms and channel-binding types offered after TLS, the TLS
- * session, the SCRAM salted password.  A versioned text blob, one
- * "key value" line each; the library only encodes and decodes it, the
- * caller keeps it.
+ * mechanisms and channel-binding types offered after TLS and, kept in
+ * memory only, the TLS session.  A versioned text blob, one "key value"
+ * line each; the library only encodes and decodes it, the caller keeps
+ * it.  Nothing in it decides whether a login is right: it holds no
+ * password, nothing derived from one, and it is used only for the same
+ * server identity (domain, trust anchors, verified key, the caller's
+ * context).
  */
 #ifndef XMP_HINTS_H
 #define XMP_HINTS_H
@@ -22,18 +25,17 @@ struct hints {
     char *domain;
     char *trust;       /* the CA file the server was verified with, "-":
                           the system bundle */
+    char *anchors;     /* tls_trust_id of those anchors */
+    char *context;     /* the caller's (opts.hints_context), "-": none */
     char *pin;         /* the verified server key, "sha256//..." */
     int64_t saved;     /* seconds since 1970 */
+    int64_t expires;   /* the server certificate's end of validity */
     char *mechs;       /* space-separated, NULL: unknown */
     char *cb;          /* XEP-0440 types, space-separated; NULL: no list */
     unsigned char *tls; /* tls_session_save */
     size_t tls_len;
     int tls_bound;     /* the login on that TLS session proved it with
                           channel binding (or a client certificate) */
-    char *scram_mech;  /* e.g. SCRAM-SHA-1; NULL: none */
-    char *scram_iter;  /* decimal */
-    char *scram_salt;  /* base64, as the server sent it */
-    char *scram_key;   /* the salted password, hex */
 };
 
 /* 0, or -1 (h cleared) when the blob is damaged or of another version. */

@@ -84,7 +84,7 @@ static const char *external_authzid(const struct xmp_session *s)
  * when asked for); NULL: leave the choice to sasl_choose. */
 static const char *choose_external(struct xmp_session *s,
                                    const char *const *offered, size_t n,
-                                   struct xmp_error *e)
+                                   int cb, struct xmp_error *e)
 {
     int forced = s->mech_opt && strcasecmp(s->mech_opt, "EXTERNAL") == 0;
     size_t i;
@@ -96,6 +96,11 @@ static const char *choose_external(struct xmp_session *s,
     }
     if (!s->tlsinfo.client_cert || (s->mech_opt && !forced))
         return NULL;
+    /* EXTERNAL proves who we are, not who the server is: an account that
+     * used channel binding keeps it where it is offered */
+    for (i = 0; s->o.require_cb && !forced && cb && i < n; i++)
+        if (sasl_mech_is_plus(offered[i]))
+            return NULL;
     for (i = 0; i < n; i++)
         if (strcmp(offered[i], "EXTERNAL") == 0)
             return "EXTERNAL";
@@ -182,11 +187,34 @@ static const char *choose_cb(const struct xmp_session *s)
 static int hints_fit(const struct xmp_session *s)
 {
     int64_t now = (int64_t)time(NULL);
+    const char *anchors = tls_trust_id(s->o.trust);
 
-    return s->hints.domain && !s->o.insecure &&
+    return s->hints.domain && !s->o.insecure && anchors &&
            strcmp(s->hints.trust, s->cafile ? s->cafile : "-") == 0 &&
+           strcmp(s->hints.anchors, anchors) == 0 &&
+           strcmp(s->hints.context, s->hints_context) == 0 &&
            s->hints.saved <= now + 300 &&
            now - s->hints.saved < HINTS_MAX_AGE_S;
+}
+
+/* The TLS session of the hints may be offered: they fit, the key it was
+ * verified with is one the pins allow, its certificate is still valid,
+ * and an account that uses channel binding resumes only a session whose
+ * login was bound (a resumed one goes without, choose_cb). */
+static int hints_tls_fit(const struct xmp_session *s)
+{
+    size_t n;
+    const char *p;
+    int pinned = !s->pin;
+
+    if (!hints_fit(s) || !s->hints.tls)
+        return 0;
+    n = strlen(s->hints.pin);
+    for (p = s->pin; p && !pinned && (p = strstr(p, s->hints.pin)); p += n)
+        pinned = (p == s->pin || p[-1] == ';') && (p[n] == ';' || !p[n]);
+    return pinned &&
+           (int64_t)time(NULL) < s->hints.expires &&
+           (!s->o.require_cb || s->hints.tls_bound);
 }
 
 /* Features as the hints (or, after a stale guess, the server) listed
@@ -240,11 +268,16 @@ static enum xmp_err start_hinted_auth(struct xmp_session *s)
 
     if (!f)
         return session_fail(s, XMP_ENOMEM, "out of memory");
+    s->piping_auth = 1;
     r = start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"));
+    s->piping_auth = 0;
     xmp_node_free(f);
-    if (r == XMP_OK) {
+    if (r == XMP_OK && s->state == ST_WAIT_SASL) {
         s->piped_auth = 1;
         s->state = ST_WAIT_FEATURES;
+    } else if (r == XMP_OK) {
+        session_trace(s, XMP_TRACE_INFO, "waiting for the features of this "
+                      "stream before authenticating");
     }
     return r;
 }
@@ -330,10 +363,21 @@ static enum xmp_err start_auth(struct xmp_session *s,
           : s->tlsinfo.verified       ? SASL_TLS_VERIFIED
                                       : SASL_TLS_ENCRYPTED;
     xmp_error_clear(&e);
-    s->mech = choose_external(s, offered, n, &e);
+    s->mech = choose_external(s, offered, n, cb_type != NULL, &e);
     if (!s->mech && e.code == XMP_OK)
         s->mech = sasl_choose(offered, n, tls, cb_type != NULL, s->mech_opt,
                               &e);
+    /* On remembered features, anything but a SCRAM client-first message
+     * (or EXTERNAL's authorization identity) waits for this stream's own
+     * features: a PLAIN password is never sent on a guess, and features
+     * that changed are judged as the server offers them now. */
+    if (s->piping_auth &&
+        (!s->mech || (strncmp(s->mech, "SCRAM-", 6) != 0 &&
+                      strcmp(s->mech, "EXTERNAL") != 0) ||
+         (s->o.require_cb && !sasl_mech_is_plus(s->mech)))) {
+        s->mech = NULL;
+        goto done;
+    }
     if (!s->mech) {
         r = session_fail_with(s, &e);
         goto done;
@@ -341,10 +385,11 @@ static enum xmp_err start_auth(struct xmp_session *s,
     /* An account that used channel binding before does not quietly go
      * without it: that is what a man in the middle would arrange.  A
      * mechanism the caller named is the caller's choice, not the offer's;
-     * EXTERNAL proves a key a man in the middle does not have; a resumed
-     * TLS session continues one whose login was bound (choose_cb). */
+     * EXTERNAL proves our key, but not the server's, so it counts only
+     * when named; a resumed TLS session continues one whose login was
+     * bound (choose_cb). */
     if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech) &&
-        strcmp(s->mech, "EXTERNAL") != 0 && !s->tlsinfo.resumed) {
+        !s->tlsinfo.resumed) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
@@ -373,10 +418,6 @@ static enum xmp_err start_auth(struct xmp_session *s,
                    s->o.password, s->o.password_ud, cb_type, cb, cb_len,
                    &init, &e);
     explicit_bzero(cb, sizeof cb);
-    if (r == XMP_OK && s->hints.scram_mech && hints_fit(s) &&
-        sasl_scram_cache(s->sasl, s->hints.scram_mech, s->hints.scram_iter,
-                         s->hints.scram_salt, s->hints.scram_key) < 0)
-        r = xmp_error_set(&e, XMP_ENOMEM, "out of memory");
     if (r != XMP_OK) {
         r = session_fail_with(s, &e);
         goto done;
@@ -576,12 +617,6 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         r = sasl_success(s->sasl, text, &e);
         if (r == XMP_OK) {
             s->authenticated = 1;
-            if ((s->hints_scram = sasl_scram_cache_used(s->sasl)))
-                session_trace(s, XMP_TRACE_INFO,
-                              "SCRAM: the salted password remembered from "
-                              "an earlier session was used");
-            free(s->scram_learnt);
-            s->scram_learnt = sasl_scram_learnt(s->sasl);
             /* Drop the mechanism state, and the password GNU SASL holds,
              * as soon as it is no longer needed. */
             sasl_free(s->sasl);
@@ -891,10 +926,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.pins = s->pin;
     p.client_cert = s->client_cert;
     p.client_key = s->client_key;
-    /* An account that uses channel binding resumes only a TLS session
-     * whose login was bound: a resumed one goes without (choose_cb). */
-    if (hints_fit(s) && s->hints.tls &&
-        (!s->o.require_cb || s->hints.tls_bound)) {
+    if (hints_tls_fit(s)) {
         p.session = s->hints.tls;
         p.session_len = s->hints.tls_len;
     }

@@ -46,10 +46,6 @@ struct sasl {
     const char *cb_type; /* "tls-unique", "tls-exporter" or NULL */
     char *cb_b64;        /* its data, base64 */
     int finished; /* the mechanism has checked everything it needs */
-    /* SCRAM: an earlier login's salted password, for the same salt and
-     * iteration count only (sasl_scram_cache) */
-    char *cache_iter, *cache_salt, *cache_key;
-    int cache_used;
 };
 
 static int offered_has(const char *const *offered, size_t n, const char *m)
@@ -180,17 +176,6 @@ static int sasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
         rc = gsasl_property_set(sess, prop, pw);
         explicit_bzero(pw, sizeof pw);
         return rc;
-    case GSASL_SCRAM_SALTED_PASSWORD: {
-        /* asked after the server-first-message set these two */
-        const char *it = gsasl_property_fast(sess, GSASL_SCRAM_ITER);
-        const char *salt = gsasl_property_fast(sess, GSASL_SCRAM_SALT);
-
-        if (!s->cache_key || !it || !salt ||
-            strcmp(it, s->cache_iter) != 0 || strcmp(salt, s->cache_salt) != 0)
-            return GSASL_NO_CALLBACK; /* then from the password */
-        s->cache_used = 1;
-        return gsasl_property_set(sess, prop, s->cache_key);
-    }
     case GSASL_CB_TLS_UNIQUE:
     case GSASL_CB_TLS_EXPORTER:
         /* GNU SASL 2.2.0 breaks non-PLUS SCRAM when channel-binding data
@@ -250,55 +235,7 @@ void sasl_free(struct sasl *s)
         gsasl_done(s->ctx);
     free(s->authid);
     free(s->cb_b64);
-    free(s->cache_iter);
-    free(s->cache_salt);
-    if (s->cache_key)
-        wipe_free(s->cache_key, strlen(s->cache_key));
     free(s);
-}
-
-/* SCRAM-SHA-1 and SCRAM-SHA-1-PLUS salt the same password alike. */
-static size_t scram_family(const char *mech)
-{
-    size_t n = strlen(mech);
-
-    return sasl_mech_is_plus(mech) ? n - 5 : n;
-}
-
-int sasl_scram_cache(struct sasl *s, const char *mech, const char *iter,
-                     const char *salt, const char *key)
-{
-    size_t n = scram_family(s->mech);
-
-    if (strncmp(s->mech, "SCRAM-", 6) != 0 || scram_family(mech) != n ||
-        strncmp(mech, s->mech, n) != 0)
-        return 0;
-    if (!(s->cache_iter = strdup(iter)) || !(s->cache_salt = strdup(salt)) ||
-        !(s->cache_key = strdup(key)))
-        return -1;
-    return 0;
-}
-
-int sasl_scram_cache_used(const struct sasl *s)
-{
-    return s && s->cache_used;
-}
-
-char *sasl_scram_learnt(const struct sasl *s)
-{
-    const char *it, *salt, *key;
-    char *out = NULL;
-    size_t n;
-
-    if (!s || !s->sess || strncmp(s->mech, "SCRAM-", 6) != 0 ||
-        !(it = gsasl_property_fast(s->sess, GSASL_SCRAM_ITER)) ||
-        !(salt = gsasl_property_fast(s->sess, GSASL_SCRAM_SALT)) ||
-        !(key = gsasl_property_fast(s->sess, GSASL_SCRAM_SALTED_PASSWORD)))
-        return NULL;
-    n = scram_family(s->mech);
-    if (asprintf(&out, "%.*s %s %s %s", (int)n, s->mech, it, salt, key) < 0)
-        return NULL;
-    return out;
 }
 
 /* RFC 6120 §6.4.2: an empty payload travels as "=". */

@@ -56,18 +56,5 @@ enum xmp_err sasl_challenge(struct sasl *s, const char *in, char **reply,
 enum xmp_err sasl_success(struct sasl *s, const char *in,
                           struct xmp_error *err);
 void sasl_free(struct sasl *s);
-/* SCRAM: key, the hex salted password an earlier login with mech (the
- * same hash; -PLUS or not) learnt for salt (base64) and iter; GNU SASL
- * gets it instead of deriving one from the password when the server
- * names the same salt and count.  0 (also when it does not apply), or
- * -1 out of memory. */
-int sasl_scram_cache(struct sasl *s, const char *mech, const char *iter,
-                     const char *salt, const char *key);
-/* The cache of sasl_scram_cache was used. */
-int sasl_scram_cache_used(const struct sasl *s);
-/* After a SCRAM login: "MECH ITER SALT KEY" for a later
- * sasl_scram_cache (MECH without -PLUS); caller wipes and frees; NULL
- * for other mechanisms. */
-char *sasl_scram_learnt(const struct sasl *s);
 
 #endif

@@ -160,6 +160,20 @@ static char *dup_opt(const char *p, int *bad)
     return d;
 }
 
+/* The caller's context of the hints, as the blob keeps it: a digest,
+ * so that any string will do and none is written out. */
+static void hints_context(struct xmp_session *s, const char *ctx)
+{
+    unsigned char h[TLS_DIGEST_MAX];
+    size_t n, i;
+
+    strcpy(s->hints_context, "-");
+    if (!ctx || (n = tls_digest(1, ctx, strlen(ctx), h)) != 32)
+        return;
+    for (i = 0; i < n; i++)
+        snprintf(s->hints_context + 2 * i, 3, "%02x", h[i]);
+}
+
 struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                                     struct xmp_error *err)
 {
@@ -197,6 +211,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = NULL;
+    hints_context(s, opts->hints_context);
     /* hints for another domain, or damaged: as if there were none */
     if (opts->hints && hints_decode(opts->hints, opts->hints_len,
                                     &s->hints) == 0 &&
@@ -204,6 +219,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         hints_clear(&s->hints);
     s->o.hints = NULL;
     s->o.hints_len = 0;
+    s->o.hints_context = NULL;
     s->o.local_socket = NULL;
     s->bare = xmp_jid_bare(&s->jid);
     if (bad || !s->bare) {
@@ -311,9 +327,6 @@ void xmp_session_free(struct xmp_session *s)
     if (s->hints_out.data)
         explicit_bzero(s->hints_out.data, s->hints_out.len);
     buf_free(&s->hints_out);
-    if (s->scram_learnt)
-        explicit_bzero(s->scram_learnt, strlen(s->scram_learnt));
-    free(s->scram_learnt);
     free(s);
 }
 
@@ -380,7 +393,7 @@ enum xmp_err session_reconnect(struct xmp_session *s)
     s->session_required = 0;
     s->piped_starttls = s->piped_bind = s->piped_auth = 0;
     s->auth_stale = 0;
-    s->hints_features = s->hints_scram = 0;
+    s->hints_features = 0;
     s->restart = RESTART_NONE;
     memset(&s->tlsinfo, 0, sizeof s->tlsinfo);
     memset(&s->target, 0, sizeof s->target);
@@ -502,50 +515,49 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->resumed = s->resumed;
     i->tls_resumed = s->tlsinfo.resumed;
     i->hints_features = s->hints_features;
-    i->hints_scram = s->hints_scram;
 }
 
-const void *xmp_session_hints(struct xmp_session *s, size_t *len)
+const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
 {
+    const char *anchors = tls_trust_id(s->o.trust);
     struct hints h;
-    char *scram = NULL, *save = NULL;
     int rc;
 
     *len = 0;
     if (s->hints_out.data)
         explicit_bzero(s->hints_out.data, s->hints_out.len);
     buf_free(&s->hints_out);
-    /* only what a verified server said, over TLS */
+    /* only what a verified server said, over TLS, with anchors we can
+     * name again */
     if (!s->authenticated || !transport_is_tls(s->st.tp) ||
-        !s->tlsinfo.verified || s->o.insecure || !s->tlsinfo.pin[0])
+        !s->tlsinfo.verified || s->o.insecure || !s->tlsinfo.pin[0] ||
+        !anchors || !s->tlsinfo.chain_len ||
+        s->tlsinfo.chain[0].not_after_epoch <= 0)
         return NULL;
     memset(&h, 0, sizeof h);
     h.domain = s->jid.domain;
     h.trust = s->cafile ? s->cafile : "-";
+    h.anchors = (char *)anchors;
+    h.context = s->hints_context;
     h.pin = s->tlsinfo.pin;
     h.saved = (int64_t)time(NULL);
+    h.expires = s->tlsinfo.chain[0].not_after_epoch;
     h.mechs = s->sasl_offered;
     h.cb = s->cb_offered;
-    transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
+    /* TLS 1.2 session state holds the master secret, which decrypts the
+     * recorded traffic of that session and of every one resumed from
+     * it: it stays in memory. */
+    if (keep == XMP_HINTS_MEMORY)
+        transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
     /* A session resumed later skips the binding a man in the middle
      * would fail (see choose_cb): only one whose login had it counts. */
     h.tls_bound = s->cb_type != NULL ||
                   (s->mech && strcmp(s->mech, "EXTERNAL") == 0) ||
                   (s->tlsinfo.resumed && s->hints.tls_bound);
-    if (s->scram_learnt && (scram = strdup(s->scram_learnt))) {
-        h.scram_mech = strtok_r(scram, " ", &save);
-        h.scram_iter = strtok_r(NULL, " ", &save);
-        h.scram_salt = strtok_r(NULL, " ", &save);
-        h.scram_key = strtok_r(NULL, " ", &save);
-    }
     rc = hints_encode(&h, &s->hints_out);
     if (h.tls) {
         explicit_bzero(h.tls, h.tls_len);
         free(h.tls);
-    }
-    if (scram) {
-        explicit_bzero(scram, strlen(s->scram_learnt));
-        free(scram);
     }
     if (rc != 0) {
         if (s->hints_out.data)
@@ -555,6 +567,16 @@ const void *xmp_session_hints(struct xmp_session *s, size_t *len)
     }
     *len = s->hints_out.len;
     return s->hints_out.data;
+}
+
+int xmp_hints_current(const void *blob, size_t len)
+{
+    struct hints h;
+
+    if (hints_decode(blob, len, &h) != 0)
+        return 0;
+    hints_clear(&h);
+    return 1;
 }
 
 /* RFC 6120 §8: the three stanzas; everything else is a nonza. */

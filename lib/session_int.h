@@ -116,14 +116,15 @@ struct xmp_session {
     int piped_starttls;   /* <starttls/> went out with the stream header */
     int piped_bind;       /* the bind went out with the restart header */
     int piped_auth;       /* <auth/> went out on the hints' features */
+    int piping_auth;      /* start_auth is choosing on the hints' features */
     int auth_stale;       /* ... which lack the mechanism: expect a
                              <failure/>, then start again on the real
                              ones */
     int hints_features;   /* the hints' features were right */
-    int hints_scram;      /* SCRAM used the hints' salted password */
     struct hints hints;   /* opts.hints, decoded (all NULL: none) */
+    char hints_context[2 * 32 + 1]; /* SHA-256 of opts.hints_context in
+                                       hex, "-" for none */
     struct buf hints_out; /* xmp_session_hints */
-    char *scram_learnt;   /* "MECH ITER SALT KEY" of this login, or NULL */
     char *pending_id;
     char *bound;
 

@@ -116,6 +116,10 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                                  unsigned char *out, size_t *len,
                                  struct xmp_error *err);
 
+/* What the anchors of trust (xmp_trust_new) are, as a hex string that
+ * changes whenever any of them does; NULL for none. */
+const char *tls_trust_id(const struct xmp_trust *trust);
+
 /* Largest digest tls_digest writes. */
 #define TLS_DIGEST_MAX 64
 /* The backend's SHA-256 (sha256 non-zero) or SHA-1 of len bytes at in,

@@ -547,7 +547,36 @@ static enum xmp_err load_cas(mbedtls_x509_crt *ca, const char *path,
  * parse) and lent to every handshake of the process. */
 struct xmp_trust {
     mbedtls_x509_crt ca;
+    char id[2 * 32 + 1]; /* tls_trust_id */
 };
+
+/* SHA-256 over the DER of every anchor, in hex: a CA file replaced at
+ * the same path, or the system bundle updated, gives another id. */
+static void trust_digest(struct xmp_trust *tr)
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    mbedtls_md_context_t ctx;
+    const mbedtls_x509_crt *c;
+    unsigned char h[32];
+    int ok;
+    size_t i;
+
+    mbedtls_md_init(&ctx);
+    ok = md && mbedtls_md_setup(&ctx, md, 0) == 0 &&
+         mbedtls_md_starts(&ctx) == 0;
+    for (c = &tr->ca; ok && c && c->raw.p; c = c->next)
+        ok = mbedtls_md_update(&ctx, c->raw.p, c->raw.len) == 0;
+    ok = ok && mbedtls_md_finish(&ctx, h) == 0;
+    mbedtls_md_free(&ctx);
+    tr->id[0] = '\0';
+    for (i = 0; ok && i < sizeof h; i++)
+        snprintf(tr->id + 2 * i, 3, "%02x", h[i]);
+}
+
+const char *tls_trust_id(const struct xmp_trust *tr)
+{
+    return tr && tr->id[0] ? tr->id : NULL;
+}
 
 enum xmp_err xmp_trust_new(const char *cafile, struct xmp_trust **out,
                            struct xmp_error *err)
@@ -566,6 +595,7 @@ enum xmp_err xmp_trust_new(const char *cafile, struct xmp_trust **out,
         xmp_trust_free(tr);
         return rc;
     }
+    trust_digest(tr);
     *out = tr;
     return XMP_OK;
 }

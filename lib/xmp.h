@@ -294,11 +294,18 @@ struct xmp_session_opts {
      * xmp_session_writable). */
     int resume;
     /* What an earlier session with this domain learnt (xmp_session_hints),
-     * to save round trips and the SCRAM key derivation; NULL: none.  Used
-     * only for the same domain, trust anchors and verified server key; a
-     * stale or damaged blob costs at most one round trip. */
+     * to save round trips; NULL: none.  Used only for the same domain,
+     * the same trust anchors (their content, not only the file name),
+     * the same hints_context, and, once TLS stands, the same verified
+     * server key; a TLS session in them only until the certificate it was
+     * verified with expires.  A stale or damaged blob costs at most one
+     * round trip; it never decides whether a login succeeds. */
     const void *hints;
     size_t hints_len;
+    /* Whatever else the caller's trust in the server depends on (pins it
+     * asks for, its record of known keys): hints made under another
+     * context are not used.  NULL: none. */
+    const char *hints_context;
     xmp_password_fn password;
     void *password_ud;
     xmp_trace_fn trace;
@@ -369,7 +376,6 @@ struct xmp_session_info {
     unsigned resumed;        /* times the session was resumed */
     int tls_resumed;         /* TLS resumed the session of the hints */
     int hints_features;      /* <auth/> went out on the hints' features */
-    int hints_scram;         /* SCRAM used the hints' salted password */
 };
 
 struct xmp_session;
@@ -416,10 +422,18 @@ void xmp_session_get_info(const struct xmp_session *s,
 /* Once authenticated: the hints for a later session with this domain
  * (opts.hints), *len bytes, valid until the next call or
  * xmp_session_free; NULL when there are none (never without a verified
- * certificate).  They hold the TLS session's master secret and the SCRAM
- * salted password, which logs in to this server as the password does:
- * keep them as privately as the password. */
-const void *xmp_session_hints(struct xmp_session *s, size_t *len);
+ * certificate).  They hold no password and nothing derived from one.
+ * XMP_HINTS_DISK: only what may be kept on disk and read by others
+ * without harm (the features the server offered); XMP_HINTS_MEMORY:
+ * also the TLS session, whose TLS 1.2 state holds the master secret
+ * (it decrypts recorded traffic), for a later session of this process
+ * only: keep it as privately as the password. */
+#define XMP_HINTS_DISK 0
+#define XMP_HINTS_MEMORY 1
+const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len);
+/* Is blob hints this version of the library can use (1), or something
+ * else: another version's, damaged (0)? */
+int xmp_hints_current(const void *blob, size_t len);
 
 /* Queue a stanza (borrowed; serialized at once).  Only when READY.
  * *seq (may be NULL) receives its sequence number, counted from 1; only

@@ -146,6 +146,12 @@ WEAK enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
 
 /* No digest either: a XEP-0474 check fails, as with a backend that
  * cannot hash. */
+WEAK const char *tls_trust_id(const struct xmp_trust *trust)
+{
+    (void)trust;
+    return NULL;
+}
+
 WEAK size_t tls_digest(int sha256, const void *in, size_t len,
                        unsigned char *out)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test_hints.c - the hints blob (lib/hints.c): what is written is read
- * back, and anything damaged, cut off or foreign is refused whole. */
+ * back, and anything damaged, cut off, foreign or of version 1 (which
+ * held the SCRAM salted password) is refused whole. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -18,17 +19,16 @@ static void fill(struct hints *h)
     memset(h, 0, sizeof *h);
     h->domain = "example.test";
     h->trust = "/tmp/ca.pem";
+    h->anchors = "0a1b";
+    h->context = "-";
     h->pin = "sha256//AAAA";
     h->saved = 1767225600;
+    h->expires = 1798761600;
     h->mechs = "SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN";
     h->cb = "";
     h->tls = (unsigned char *)tls;
     h->tls_len = sizeof tls;
     h->tls_bound = 1;
-    h->scram_mech = "SCRAM-SHA-1";
-    h->scram_iter = "4096";
-    h->scram_salt = "c2FsdA==";
-    h->scram_key = "00ff";
 }
 
 static int decodes(const char *text)
@@ -50,27 +50,25 @@ int main(void)
     ok(hints_decode(b.data, b.len, &out) == 0, "decoded");
     is_str(out.domain, "example.test", "domain");
     is_str(out.trust, "/tmp/ca.pem", "trust");
+    is_str(out.anchors, "0a1b", "anchors");
+    is_str(out.context, "-", "context");
     is_str(out.pin, "sha256//AAAA", "pin");
     ok(out.saved == 1767225600, "saved");
+    ok(out.expires == 1798761600, "expires");
     is_str(out.mechs, "SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN", "mechanisms");
     is_str(out.cb, "", "an empty channel-binding list stays a list");
     ok(out.tls_len == sizeof tls && memcmp(out.tls, tls, sizeof tls) == 0,
        "TLS session bytes");
     ok(out.tls_bound, "the TLS session's login was bound");
-    is_str(out.scram_mech, "SCRAM-SHA-1", "SCRAM mechanism");
-    is_str(out.scram_iter, "4096", "SCRAM iterations");
-    is_str(out.scram_salt, "c2FsdA==", "SCRAM salt");
-    is_str(out.scram_key, "00ff", "SCRAM key");
     hints_clear(&out);
 
     /* no cb line: the server sent no list */
     buf_free(&b);
     in.cb = NULL;
     in.tls = NULL;
-    in.scram_mech = NULL;
     ok(hints_encode(&in, &b) == 0 && hints_decode(b.data, b.len, &out) == 0,
-       "without list, session or key");
-    ok(!out.cb && !out.tls && !out.scram_key, "... they stay absent");
+       "without list or session");
+    ok(!out.cb && !out.tls, "... they stay absent");
     ok(!out.tls_bound, "... and no session is no bound session");
     hints_clear(&out);
 
@@ -85,30 +83,30 @@ int main(void)
     ok(hints_encode(&in, &b) != 0, "a line break in a value is not written");
     buf_free(&b);
 
+#define H2 "xmpctl-hints 2\ndomain a\ntrust -\nanchors 00\ncontext -\npin p\n"
     ok(!decodes(""), "empty");
-    ok(!decodes("xmpctl-hints 2\ndomain a\ntrust -\npin p\nsaved 1\n"),
-       "another version");
-    ok(decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\n"),
-       "the least that is enough");
-    ok(decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\nnew x\n"),
-       "an unknown key is skipped");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\n"), "no time");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ndomain b\ntrust -\npin p\n"
-                "saved 1\n"),
-       "a key twice");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\ntls 0g\n"),
+    /* version 1 held the SCRAM salted password: never read again */
+    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\n"
+                "scram SCRAM-SHA-1 4096 c2FsdA== 00ff\n"),
+       "version 1");
+    ok(decodes(H2 "saved 1\nexpires 2\n"), "the least that is enough");
+    ok(decodes(H2 "saved 1\nexpires 2\nnew x\n"), "an unknown key is skipped");
+    ok(!decodes(H2 "expires 2\n"), "no time saved");
+    ok(!decodes(H2 "saved 1\n"), "no end of validity");
+    ok(!decodes("xmpctl-hints 2\ndomain a\ntrust -\ncontext -\npin p\n"
+                "saved 1\nexpires 2\n"),
+       "no anchors");
+    ok(!decodes("xmpctl-hints 2\ndomain a\ntrust -\nanchors 00\npin p\n"
+                "saved 1\nexpires 2\n"),
+       "no context");
+    ok(!decodes(H2 "domain b\nsaved 1\nexpires 2\n"), "a key twice");
+    ok(!decodes(H2 "saved 1\nexpires 2\ntls 0g\n"),
        "a TLS session that is not hex");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\ntls 012\n"),
+    ok(!decodes(H2 "saved 1\nexpires 2\ntls 012\n"),
        "an odd number of hex digits");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved -5\n"),
-       "a negative time");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\n"
-                "scram SCRAM-SHA-1 40x6 salt 00\n"),
-       "SCRAM iterations that are not a number");
-    ok(!decodes("xmpctl-hints 1\ndomain a\ntrust -\npin p\nsaved 1\n"
-                "scram SCRAM-SHA-1 4096 salt\n"),
-       "a SCRAM line without its key");
-    ok(!decodes("xmpctl-hints 1\ndomain a b\ntrust -\npin p\nsaved 1\n"),
+    ok(!decodes(H2 "saved -5\nexpires 2\n"), "a negative time");
+    ok(!decodes("xmpctl-hints 2\ndomain a b\ntrust -\nanchors 00\n"
+                "context -\npin p\nsaved 1\nexpires 2\n"),
        "a domain with a space");
     return tap_done();
 }
