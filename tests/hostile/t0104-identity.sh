@@ -163,6 +163,49 @@ test_expect_success 'a certificate without our JID: EXTERNAL asks for the accoun
 	test_grep "mechanism=.EXTERNAL.>YWxpY2VAZXhhbXBsZS50ZXN0</auth>" extz.sent
 '
 
+# A man in the middle with a certificate for the domain can take EXTERNAL
+# (it proves our key, not the server's): an account that used channel
+# binding does not fall back to it unasked.
+mkdir -p cbmem/xmpctl && echo alice@example.test >cbmem/xmpctl/channel_binding &&
+chmod 600 cbmem/xmpctl/channel_binding
+ext_offer() { # ext_offer MECH...: STARTTLS asking for a certificate, then MECHs
+	printf '%s\n' 'expect <stream:stream' \
+		"send \$HEADER<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>" \
+		'expect <starttls' \
+		"starttls $TEST_TMP/cert.pem $TEST_TMP/key.pem $TEST_TMP/clientca.pem" \
+		'expect <stream:stream'
+	printf "send \$HEADER<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+	for _m; do printf '<mechanism>%s</mechanism>' "$_m"; done
+	printf '</mechanisms></stream:features>\n'
+}
+ext_offer EXTERNAL >extonly.script
+echo hang >>extonly.script
+test_expect_success 'an account that used channel binding refuses an offer of EXTERNAL alone (77)' '
+	fake extonly &&
+	XDG_DATA_HOME=$TEST_TMP/cbmem expect_exit 77 run extonly --cafile cert.pem \
+		--client-cert alice.pem --client-key alice.key login &&
+	test_grep "refusing to authenticate as alice@example.test without channel binding" extonly.err &&
+	test_grep ! "<auth" extonly.sent
+'
+
+ext_offer EXTERNAL SCRAM-SHA-1-PLUS SCRAM-SHA-1 >extplus.script
+printf 'expect </auth>\nclose\n' >>extplus.script
+test_expect_success '... and takes -PLUS over EXTERNAL where both are offered' '
+	fake extplus &&
+	{ XDG_DATA_HOME=$TEST_TMP/cbmem run extplus --cafile cert.pem \
+		--client-cert alice.pem --client-key alice.key login; true; } &&
+	test_grep "mechanism=.SCRAM-SHA-1-PLUS.>" extplus.sent
+'
+
+ext_offer EXTERNAL >extasked.script
+printf 'expect </auth>\nclose\n' >>extasked.script
+test_expect_success '... but EXTERNAL named with --mech is the user'"'"'s choice' '
+	fake extasked &&
+	{ XDG_DATA_HOME=$TEST_TMP/cbmem run extasked --cafile cert.pem --mech EXTERNAL \
+		--client-cert alice.pem --client-key alice.key login; true; } &&
+	test_grep "mechanism=.EXTERNAL.>" extasked.sent
+'
+
 test_expect_success 'the client key in the config file works too' '
 	mkdir -p home/.config/xmpctl &&
 	printf "%s\n" "[a]" "jid = alice@example.test" \
