@@ -24,6 +24,21 @@ verror(struct xmp_error *e, enum xmp_err code, const char *fmt, va_list ap)
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 }
 
+/* The hints of this session's connection replace the ones it was given,
+ * for its own next connection. */
+static void hints_refresh(struct xmp_session *s)
+{
+    struct hints fresh;
+    const void *h;
+    size_t len;
+
+    if ((h = xmp_session_hints(s, XMP_HINTS_MEMORY, &len)) &&
+        hints_decode(h, len, &fresh) == 0) {
+        hints_clear(&s->hints);
+        s->hints = fresh;
+    }
+}
+
 enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
                           const char *fmt, ...)
 {
@@ -37,6 +52,10 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
     s->failed_from = s->state;
     s->state = ST_FAILED;
     session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
+    /* what this connection learnt, its TLS session too (in memory),
+     * serves a resumption */
+    if (s->authenticated)
+        hints_refresh(s);
     /* XEP-0198 §5: a session to be resumed must not be closed; our
      * </stream:stream> would end it on the server. */
     if (s->resuming || (s->failed_from == ST_READY && s->sm_id))

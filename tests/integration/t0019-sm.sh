@@ -14,6 +14,7 @@
 
 server_require
 PROSODY_MODULES=smacks
+PROSODY_TLS_TICKETS=yes
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 XMPCTL_PASSWORD=$ALICE_PASS
@@ -111,6 +112,13 @@ test_expect_success 'send --lines: a broken connection is resumed; every line ar
 test_expect_success 'the resumed connection did not bind again' '
 	test "$(grep -c "^xmpctl: >> <iq[^>]*><bind " rs.err)" = 1
 '
+
+# the TLS session of the lost connection, kept in memory, never on disk
+if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+	test_expect_success '... and resumed the TLS session of the lost connection' '
+		test "$(grep -c "TLS session resumed" rs.err)" = 1
+	'
+fi
 
 test_expect_success 'bob stops' '
 	bg_stop rl
