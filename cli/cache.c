@@ -7,13 +7,13 @@
  *
  * (default ~/.cache).  On disk only what may be lost or read without
  * harm: the features the server offered, for the same server identity.
- * The TLS session (its TLS 1.2 state holds the master secret) is kept
+ * The TLS session (its TLS 1.2 state decrypts recorded traffic) is kept
  * in memory, for the next session of this process (the shell, the
  * session holder, a resumption); nothing derived from the password is
  * kept anywhere.  The directory is 0700, the files 0600, written whole
  * and renamed into place, and a file or directory others may change is
  * not read (a warning says so).  Files an earlier version wrote (which
- * held the SCRAM salted password and TLS sessions) are overwritten and
+ * held a key derived from the password and TLS sessions) are overwritten and
  * deleted on the first run that finds them.  Losing the cache costs
  * only time.
  */
@@ -131,8 +131,9 @@ static unsigned char *cache_read(int fd, struct stat *st, size_t *len)
 }
 
 /* Once per directory: every file in it that this version cannot use
- * (an earlier version's, with the salted password and TLS sessions in
- * it) is overwritten and deleted; then a mark says it was done. */
+ * (an earlier version's, with a key derived from the password and TLS
+ * sessions in it) is overwritten and deleted; then a mark says it was
+ * done. */
 static void cache_sweep(const char *dir)
 {
     char path[4600];

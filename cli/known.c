@@ -263,8 +263,13 @@ char *cli_known_entries(const char *domain)
     for (l = data; l && *l; l = nl) {
         if ((nl = strchr(l, '\n')))
             *nl++ = '\0';
-        if (strncasecmp(l, domain, dlen) == 0 && l[dlen] == ' ')
-            used += (size_t)sprintf(out + used, "%s\n", l + dlen + 1);
+        if (strncasecmp(l, domain, dlen) == 0 && l[dlen] == ' ') {
+            size_t n = strlen(l + dlen + 1);
+
+            memcpy(out + used, l + dlen + 1, n);
+            used += n;
+            out[used++] = '\n';
+        }
     }
     out[used] = '\0';
 done:

@@ -17,8 +17,8 @@
  *
  * Unknown keys are skipped, so that a newer writer does not cost an
  * older reader more than what it cannot use.  Version 1 also held the
- * SCRAM salted password and wrote TLS 1.2 sessions to disk: it is not
- * read (hints_decode fails), and the caller deletes such files.
+ * SCRAM key derived from the password and wrote TLS 1.2 sessions to disk:
+ * it is not read (hints_decode fails), and the caller deletes such files.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

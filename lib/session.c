@@ -186,7 +186,7 @@ static void hints_context(struct xmp_session *s, const char *ctx)
     unsigned char h[TLS_DIGEST_MAX];
     size_t n, i;
 
-    strcpy(s->hints_context, "-");
+    memcpy(s->hints_context, "-", 2);
     if (!ctx || (n = tls_digest(1, ctx, strlen(ctx), h)) != 32)
         return;
     for (i = 0; i < n; i++)
