@@ -80,6 +80,28 @@ test_expect_success 'other mistakes are refused with their line' '
 	test_grep "header.scs:4: expected .\[Client\] NAME." err
 '
 
+# Reading is linear in the script's length: a quadratic step took more
+# than the harness's timeout (XMPCTL_TEST_TIMEOUT) for this script of
+# 45002 steps, 3.7 MB, which is read in about a second now.
+printf "[Client] A\n\tjid: a@example.test\n\tpassword: x\n---\nA connects\n\n" >big.scs
+cat >step.txt <<'EOF'
+A sends:
+	<message to='${A's JID}' id='m'>
+		<body>Hello, Bob!</body>
+	</message>
+
+EOF
+awk -v n=45000 '{ s = s $0 "\n" } END { for (i = 0; i < n; i++) printf "%s", s }' \
+	step.txt >>big.scs
+printf "A sends:\n\t<message to='a@example.test'>\n\t\t<body>broken</bdy>\n\t</message>\n" >>big.scs
+
+test_expect_success 'a script of almost SCRIPT_MAX_BYTES is read whole, its last line checked' '
+	test $(wc -c <big.scs) -gt 3500000 &&
+	expect_exit 65 xmpctl --server 127.0.0.1:1 script big.scs >out 2>err &&
+	test_grep "^xmpctl: big.scs:225009: A sends: column [0-9]*: mismatched tag" err &&
+	test_must_be_empty out
+'
+
 test_expect_code 64 '--wait takes seconds' 'xmpctl script --wait=soon syntax.scs'
 
 test_expect_success 'the man page names the options of script --help' '
