@@ -110,6 +110,20 @@ test_expect_success 'a typed send arrives at bob' '
 	prompt a
 '
 
+test_expect_success 'a typed send: an option after the TEXT is an option' '
+	enter a "send bob@example.test '\''typed before an option'\'' --subject '\''subject after the text'\''" &&
+	wait_for "bob_got \"subject after the text\"" 20 "the message in bob'\''s store" &&
+	bob_got "typed before an option" &&
+	! bob_got "--subject" &&
+	prompt a
+'
+
+test_expect_success 'a typed send: a TEXT that begins with "-" after "--"' '
+	enter a "send bob@example.test -- '\''-5 degrees outside'\''" &&
+	wait_for "bob_got \"-5 degrees outside\"" 20 "the message in bob'\''s store" &&
+	prompt a
+'
+
 test_expect_success 'a message arriving while a line is half typed: shown above it' '
 	fresh a &&
 	tty_type a "hello wor" &&
