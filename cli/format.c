@@ -134,8 +134,11 @@ static void json_str(const char *s)
             fputs("\\r", stdout);
         else if (cp == '\t')
             fputs("\\t", stdout);
-        else if (cli_unsafe_cp(cp))
-            printf("\\u%04x", (unsigned)cp); /* all below U+10000 */
+        else if (cli_unsafe_cp(cp) && cp < 0x10000)
+            printf("\\u%04x", (unsigned)cp);
+        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
+            printf("\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                   0xdc00 + ((cp - 0x10000) & 0x3ff));
         else
             fwrite(s + i, 1, n, stdout);
         i += n;

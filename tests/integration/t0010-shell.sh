@@ -152,6 +152,14 @@ test_expect_success '... C-u then clears that line, C-c clears another; the shel
 	! tty_screen a | grep -e "hello wor" -e "junk-line" | grep -v "^$PROMPT"
 '
 
+test_expect_success 'invisible and bidi characters in a message are shown escaped' '
+	fresh a &&
+	as bob send "$full" "$(printf "rtl\342\200\217mark zw\342\200\213space bom\357\273\277 alm\330\234 wj\342\201\240 shy\302\255 zwj\342\200\215ok")" &&
+	tty_wait a "bob@example\.test/[^ ]*: rtl\\\\u200fmark zw\\\\u200bspace bom\\\\ufeff alm\\\\u061c wj\\\\u2060 shy\\\\u00ad zwj" \
+		20 "the message, escaped, on the screen" &&
+	prompt a
+'
+
 test_expect_success 'Tab completes a JID of the roster after a command word' '
 	fresh a &&
 	# the roster was asked for before this ping: its answer is in
