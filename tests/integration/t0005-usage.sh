@@ -172,6 +172,12 @@ test_expect_success 'options may follow the operands: send JID TEXT --help' '
 	test_grep "^Usage: xmpctl \[OPTIONS\] send " out
 '
 
+test_expect_success 'options follow the operands with POSIXLY_CORRECT set too' '
+	POSIXLY_CORRECT=1 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test hi --help >out &&
+	test_grep "^Usage: xmpctl \[OPTIONS\] send " out
+'
+
 test_expect_success 'roster add JID --bogus, presence away --bogus: unknown options (64)' '
 	expect_exit 64 xmpctl -j alice@example.test --server 127.0.0.1:1 \
 		roster add bob@example.test --bogus 2>err &&
