@@ -410,8 +410,10 @@ int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
         printf("Usage: xmpctl [OPTIONS] %s %s\n\n%s\n\nOptions:\n", c->name,
                c->args, c->summary);
         print_opts(stdout, all, n + NCOMMON);
-        printf("\nGlobal options (before the command) are listed by "
-               "'xmpctl --help'.\n");
+        printf("\nOptions may also follow the operands; '--' ends them (an "
+               "operand that\nbegins with '-' goes after it).  Global "
+               "options (before the command) are\nlisted by 'xmpctl "
+               "--help'.\n");
         rc = EXIT_HELP;
     }
     free(all);
