@@ -133,9 +133,10 @@ extern const char *const presence_shows[];
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next);
 void cli_usage(FILE *f);
 void cli_opts_free(struct cli_opts *o);
-/* Parse a command's options (argv[0] is the command): options first,
- * then operands; "--" ends the options.  The options are the command's
- * own (its row of cli_commands) and the common ones; --format sets
+/* Parse a command's options (argv[0] is the command): before, between
+ * or after the operands, until "--", which ends them; argv is reordered
+ * in place, the operands last, in their order.  The options are the
+ * command's own (its row of cli_commands) and the common ones; --format sets
  * o->format.  set() is called per option of the command's own and
  * returns 0 or an exit status (set may be NULL for a command without).
  * Returns 0 (operands from *next), an exit status, or EXIT_HELP after

@@ -389,21 +389,12 @@ int cmd_presence(struct cli *c, int argc, char **argv, struct op **out)
     if ((rc = cli_parse_cmd(&c->o, "presence", argc, argv, &next,
                             set_presence, p)))
         goto fail;
-    /* "presence away -s lunch": options may follow SHOW too (SHOW stands
-     * where the parser expects the command's name) */
-    if (argc - next > 1) {
-        int more;
-
-        if ((rc = cli_parse_cmd(&c->o, "presence", argc - next, argv + next,
-                                &more, set_presence, p)))
-            goto fail;
-        if (more < argc - next) {
-            cli_error("usage: xmpctl presence [SHOW] [OPTIONS]");
-            rc = EXIT_USAGE;
-            goto fail;
-        }
-    }
+    /* "presence away -s lunch": the options may follow SHOW too */
     rc = EXIT_USAGE;
+    if (argc - next > 1) {
+        cli_error("usage: xmpctl presence [SHOW] [OPTIONS]");
+        goto fail;
+    }
     if (next < argc) {
         for (i = 0; presence_shows[i]; i++)
             if (strcmp(argv[next], presence_shows[i]) == 0)

@@ -327,19 +327,9 @@ int cmd_roster(struct cli *c, int argc, char **argv, struct op **out)
                   argv[next]);
         goto fail;
     }
+    /* "roster add JID --name N", "roster list --format json": the
+     * parser took the options wherever they were */
     r->action = n > 0 ? (enum roster_action)i : R_LIST;
-    /* "roster add JID --name N", "roster list --format json": options
-     * may follow the operands too (the last operand stands where the
-     * parser expects the command's name) */
-    if (n > (r->action == R_LIST ? 1 : 2)) {
-        int at = next + (r->action == R_LIST ? 0 : 1), more;
-
-        if ((rc = cli_parse_cmd(&c->o, "roster", argc - at, argv + at, &more,
-                                set_roster, r)))
-            goto fail;
-        rc = EXIT_USAGE;
-        n = (at - next + 1) + (argc - at - more);
-    }
     if (r->action == R_LIST ? n > 1 : n != 2) {
         cli_error("usage: xmpctl roster [list | add JID | set JID | "
                   "remove JID] [--name NAME] [--group GROUP]...");

@@ -902,9 +902,16 @@ static int add_rcpt(struct send_op *so, const char *jid)
 static int check_text(struct send_op *so, const char *what)
 {
     struct xmp_error err;
+    size_t i;
 
     if (so->len == 0) {
         cli_error("empty message: nothing sent");
+        return EXIT_DATA;
+    }
+    for (i = 0; i < so->len && memchr(" \t\r\n", so->text[i], 4); i++)
+        ;
+    if (i == so->len) {
+        cli_error("message of white space only: nothing sent");
         return EXIT_DATA;
     }
     if (so->len > SEND_MAX_TEXT) {

@@ -212,8 +212,8 @@ static const char bash_body[] =
     "        elif [[ -z $found ]]; then\n"
     "            ctx=$word found=1 ended=\n"
     "        else\n"
-    "            # an operand: options end there\n"
-    "            n=$((n + 1)) ended=1\n"
+    "            # an operand: options may follow it, until --\n"
+    "            n=$((n + 1))\n"
     "        fi\n"
     "    done\n"
     "    if [[ -n $want ]]; then\n"
@@ -450,7 +450,7 @@ static void print_zsh(FILE *f)
     for (k = 1; k < NCTX; k++) {
         struct ctx c = ctx_at(k);
 
-        fprintf(f, "    (%s)\n      _arguments -s -S -A '-*' : \\\n",
+        fprintf(f, "    (%s)\n      _arguments -s -S : \\\n",
                 c.cmd->name);
         for (i = 0; (d = ctx_opt(&c, i)); i++)
             zsh_opt(f, "        ", d);

@@ -134,8 +134,11 @@ static void json_str(const char *s)
             fputs("\\r", stdout);
         else if (cp == '\t')
             fputs("\\t", stdout);
-        else if (cli_unsafe_cp(cp))
-            printf("\\u%04x", (unsigned)cp); /* all below U+10000 */
+        else if (cli_unsafe_cp(cp) && cp < 0x10000)
+            printf("\\u%04x", (unsigned)cp);
+        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
+            printf("\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                   0xdc00 + ((cp - 0x10000) & 0x3ff));
         else
             fwrite(s + i, 1, n, stdout);
         i += n;
@@ -351,6 +354,11 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
 
 /* ---- roster items ------------------------------------------------------ */
 
+/* The subscription states of RFC 6121 §2.1.2.5 ("remove" only in a
+ * push, but harmless to show). */
+static const char *const roster_subscriptions[] = { "none", "to", "from",
+                                                    "both", "remove", NULL };
+
 int out_roster_item(const struct cli *c, const struct xmp_node *item)
 {
     const char *jid = xmp_node_attr(item, "jid"),
@@ -359,11 +367,27 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item)
                *ask = xmp_node_attr(item, "ask");
     const struct xmp_node *g;
     char *xml, *t;
-    int n = 0, rc;
+    int n = 0, rc, i;
 
-    /* RFC 6121 §2.1.2.5: no subscription attribute means none */
+    /* RFC 6121 §2.1.2.5: no subscription attribute means none; a value
+     * it does not define is shown as "unknown", never as sent */
     if (!sub)
         sub = "none";
+    for (i = 0; roster_subscriptions[i]; i++)
+        if (strcmp(sub, roster_subscriptions[i]) == 0)
+            break;
+    if (!roster_subscriptions[i]) {
+        cli_warn("roster item %s: subscription '%s' is not one of RFC "
+                 "6121: shown as unknown",
+                 jid ? jid : "", sub);
+        sub = "unknown";
+    }
+    /* §2.1.2.2: ask is "subscribe" or absent */
+    if (ask && strcmp(ask, "subscribe") != 0) {
+        cli_warn("roster item %s: ask '%s' is not 'subscribe': ignored",
+                 jid ? jid : "", ask);
+        ask = NULL;
+    }
     cli_before_output();
     switch (c->o.format) {
     case FORMAT_XML:
@@ -395,7 +419,7 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item)
         return finish_line();
     default:
         text(jid ? jid : "");
-        printf("  %s", sub);
+        printf("  %s", sub); /* one of roster_subscriptions, or unknown */
         if (ask)
             printf(" (asked)");
         if (name) {

@@ -187,13 +187,16 @@ int cli_number(const char *opt, const char *arg, long min, long max,
     return 0;
 }
 
-/* getopt_long's tables from ours; sopts needs 3 * n + 3 bytes. */
-static void getopt_tables(const struct opt_def *t, size_t n,
+/* getopt_long's tables from ours; sopts needs 3 * n + 3 bytes.  The
+ * global options end at the command's name ('+'); a command's options
+ * may also follow its operands, until "--" ('-': getopt hands each
+ * operand over in turn, POSIXLY_CORRECT or not). */
+static void getopt_tables(const struct opt_def *t, size_t n, int permute,
                           struct option *lopts, char *sopts)
 {
     size_t i;
 
-    *sopts++ = '+'; /* options first, then operands */
+    *sopts++ = permute ? '-' : '+';
     *sopts++ = ':'; /* report a missing argument as ':' */
     for (i = 0; i < n; i++) {
         lopts[i].name = t[i].name;
@@ -210,43 +213,80 @@ static void getopt_tables(const struct opt_def *t, size_t n,
     memset(&lopts[n], 0, sizeof lopts[n]);
 }
 
-/* Run getopt_long over argv with our table; set() takes each option. */
+/* argv[1..argc) reordered, in place: what is not an operand (options,
+ * their arguments, "--") first, then the operands, each group in its
+ * order; the index of the first operand. */
+static int operands_last(int argc, char **argv, const char *operand,
+                         char **tmp)
+{
+    int i, k = 0, first;
+
+    for (i = 1; i < argc; i++)
+        if (!operand[i])
+            tmp[k++] = argv[i];
+    first = k + 1;
+    for (i = 1; i < argc; i++)
+        if (operand[i])
+            tmp[k++] = argv[i];
+    memcpy(argv + 1, tmp, (size_t)k * sizeof *argv);
+    return first;
+}
+
+/* Run getopt_long over argv with our table; set() takes each option.
+ * With permute, the operands end up last in argv, from *next on. */
 static int parse(const char *who, const struct opt_def *t, size_t n,
-                 int argc, char **argv, int *next,
+                 int permute, int argc, char **argv, int *next,
                  int (*set)(void *ud, int id, const char *arg), void *ud)
 {
     struct option *lopts = calloc(n + 1, sizeof *lopts);
     char *sopts = malloc(3 * n + 3);
-    int c, rc = 0;
+    char *operand = calloc((size_t)argc + 1, 1);
+    char **tmp = calloc((size_t)argc + 1, sizeof *tmp);
+    int c, i, rc = 0;
 
-    if (!lopts || !sopts) {
-        free(lopts);
-        free(sopts);
+    if (!lopts || !sopts || !operand || !tmp) {
         cli_error("out of memory");
-        return EXIT_OSERR;
+        rc = EXIT_OSERR;
+        goto out;
     }
-    getopt_tables(t, n, lopts, sopts);
+    getopt_tables(t, n, permute, lopts, sopts);
     opterr = 0;
     optind = 0; /* GNU: start afresh, whatever the last parse did */
     while (rc == 0 &&
            (c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
-        if (c == ':') {
+        if (c == 1) {
+            operand[optind - 1] = 1; /* an operand, in its turn */
+        } else if (c == ':') {
             cli_error("%soption '%s' needs an argument", who,
                       argv[optind - 1]);
             rc = EXIT_USAGE;
         } else if (c == '?') {
+            /* "send JID -- -TEXT": an operand may begin with '-' */
+            const char *hint = permute ? " (an operand that begins with "
+                                         "'-' goes after '--')"
+                                       : "";
+
             if (optopt)
-                cli_error("%sunknown option '-%c'", who, optopt);
+                cli_error("%sunknown option '-%c'%s", who, optopt, hint);
             else
-                cli_error("%sunknown option '%s'", who, argv[optind - 1]);
+                cli_error("%sunknown option '%s'%s", who, argv[optind - 1],
+                          hint);
             rc = EXIT_USAGE;
         } else {
             rc = set(ud, c, optarg);
         }
     }
     *next = optind;
+    if (rc == 0 && permute) {
+        for (i = optind; i < argc; i++) /* those after "--" */
+            operand[i] = 1;
+        *next = operands_last(argc, argv, operand, tmp);
+    }
+out:
     free(lopts);
     free(sopts);
+    free(operand);
+    free(tmp);
     return rc;
 }
 
@@ -308,7 +348,7 @@ static int set_global(void *ud, int id, const char *arg)
 int cli_parse_global(struct cli_opts *o, int argc, char **argv, int *next)
 {
     o->keepalive_s = -1;
-    return parse("", opt_table, NOPTS, argc, argv, next, set_global, o);
+    return parse("", opt_table, NOPTS, 0, argc, argv, next, set_global, o);
 }
 
 /* Every command takes these: --help, and --format (the global option,
@@ -365,13 +405,15 @@ int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
     for (i = 0; i < NCOMMON; i++)
         all[n + i] = common_opts[i];
     snprintf(who, sizeof who, "%s: ", cmd);
-    rc = parse(who, all, n + NCOMMON, argc, argv, next, set_cmd, &cs);
+    rc = parse(who, all, n + NCOMMON, 1, argc, argv, next, set_cmd, &cs);
     if (rc == EXIT_HELP) {
         printf("Usage: xmpctl [OPTIONS] %s %s\n\n%s\n\nOptions:\n", c->name,
                c->args, c->summary);
         print_opts(stdout, all, n + NCOMMON);
-        printf("\nGlobal options (before the command) are listed by "
-               "'xmpctl --help'.\n");
+        printf("\nOptions may also follow the operands; '--' ends them (an "
+               "operand that\nbegins with '-' goes after it).  Global "
+               "options (before the command) are\nlisted by 'xmpctl "
+               "--help'.\n");
         rc = EXIT_HELP;
     }
     free(all);

@@ -15,11 +15,39 @@ static void nothing_on_screen(void)
 
 void (*cli_before_output)(void) = nothing_on_screen;
 
+/*
+ * What a terminal must not be given: C0 controls but tab, DEL, C1
+ * controls, the line and paragraph separators, and the Unicode format
+ * characters (general category Cf) that are invisible or reorder text:
+ * bidi marks, embeddings, overrides and isolates; zero-width space,
+ * word joiner and the invisible operators; the byte order mark; the soft
+ * hyphen (most terminals draw nothing for it); the deprecated format
+ * characters, interlinear annotation, Mongolian vowel separator,
+ * Egyptian hieroglyph, shorthand and musical format controls, and the
+ * tag characters.  Let through, being needed for text to read right:
+ * zero-width non-joiner and joiner (U+200C, U+200D: Persian and Indic
+ * spelling, emoji sequences) and the visible Cf signs that begin a
+ * number or mark an abbreviation (U+0600..U+0605, U+06DD, U+070F,
+ * U+0890, U+0891, U+08E2, U+110BD, U+110CD).
+ */
 int cli_unsafe_cp(uint32_t c)
 {
-    return (c < 0x20 && c != '\t') || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
-           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
-           c == 0x2028 || c == 0x2029;
+    if (c < 0x20)
+        return c != '\t';
+    if (c < 0x7f)
+        return 0;
+    if (c < 0xa0)
+        return 1; /* DEL, C1 */
+    if (c < 0x2000)
+        return c == 0xad || c == 0x61c || c == 0x180e;
+    if (c < 0x2070)
+        return (c >= 0x200b && c <= 0x200f && c != 0x200c && c != 0x200d) ||
+               (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f);
+    if (c < 0x10000)
+        return c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
+    return (c >= 0x13430 && c <= 0x1343f) ||
+           (c >= 0x1bca0 && c <= 0x1bca3) ||
+           (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe007f);
 }
 
 void cli_print_sanitized(FILE *f, const char *s, size_t len)
@@ -41,8 +69,10 @@ void cli_print_sanitized(FILE *f, const char *s, size_t len)
             fputs("\\r", f);
         else if (cli_unsafe_cp(cp) && cp < 0x80)
             fprintf(f, "\\x%02x", (unsigned)cp);
-        else if (cli_unsafe_cp(cp))
+        else if (cli_unsafe_cp(cp) && cp < 0x10000)
             fprintf(f, "\\u%04x", (unsigned)cp);
+        else if (cli_unsafe_cp(cp))
+            fprintf(f, "\\U%08x", (unsigned)cp);
         else
             fwrite(s + i, 1, n, f);
         i += n;

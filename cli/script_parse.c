@@ -37,6 +37,7 @@ struct pstate {
     struct script *s;
     char *err;
     size_t errlen;
+    size_t steps_cap; /* s->steps has room for this many */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct pstate *ps,
@@ -231,11 +232,16 @@ static int add_step(struct pstate *ps, enum script_action a, size_t client,
                     int line)
 {
     struct script *s = ps->s;
-    struct script_step *st = realloc(s->steps, (s->nsteps + 1) * sizeof *st);
+    struct script_step *st;
+    size_t cap;
 
-    if (!st)
-        return fail(ps, line, "out of memory");
-    s->steps = st;
+    if (s->nsteps == ps->steps_cap) {
+        cap = ps->steps_cap ? 2 * ps->steps_cap : 64;
+        if (!(st = realloc(s->steps, cap * sizeof *st)))
+            return fail(ps, line, "out of memory");
+        s->steps = st;
+        ps->steps_cap = cap;
+    }
     st = &s->steps[s->nsteps++];
     memset(st, 0, sizeof *st);
     st->action = a;
@@ -247,9 +253,9 @@ static int add_step(struct pstate *ps, enum script_action a, size_t client,
 int script_parse(const char *file, const char *text, size_t len,
                  struct script *s, char *err, size_t errlen)
 {
-    struct pstate ps = { s, err, errlen };
+    struct pstate ps = { s, err, errlen, 0 };
     struct line *lines = NULL;
-    size_t nlines = 0, i, j, at, client;
+    size_t nlines = 0, maxlines = 1, i, j, at, client;
     const char *p = text, *end = text + len, *nl;
     unsigned char connected[SCRIPT_MAX_CLIENTS];
     int in_header = 1, in_client = 0, rc = -1;
@@ -261,15 +267,15 @@ int script_parse(const char *file, const char *text, size_t len,
         return fail(&ps, 1, "the script holds a NUL byte");
     if (!(s->file = strdup(file)))
         return fail(&ps, 1, "out of memory");
+    /* the lines are counted first: one allocation for all */
+    for (nl = text; (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++)
+        maxlines++;
+    if (!(lines = malloc(maxlines * sizeof *lines))) {
+        fail(&ps, 1, "out of memory");
+        goto out;
+    }
     while (p < end) {
-        struct line *nl2;
-
         nl = memchr(p, '\n', (size_t)(end - p));
-        if (!(nl2 = realloc(lines, (nlines + 1) * sizeof *lines))) {
-            fail(&ps, (int)nlines + 1, "out of memory");
-            goto out;
-        }
-        lines = nl2;
         lines[nlines].p = p;
         lines[nlines].len = (size_t)((nl ? nl : end) - p);
         if (lines[nlines].len && p[lines[nlines].len - 1] == '\r')
@@ -503,15 +509,14 @@ const struct xmp_node *script_element(const struct script *s,
     const struct xmp_node *el = NULL, *kid;
     struct xmp_error e;
     char *text;
-    int line = st->xml_line, i;
+    int line = st->xml_line;
 
     *holder = NULL;
-    /* The wrapper binds the scansion prefix; the newlines after it put
-     * the block on the lines it has in the file, so the parser's line
-     * numbers are the script's. */
+    /* The wrapper binds the scansion prefix.  The block begins on the
+     * wrapper's line, the parser's line 1: its line N is the script's
+     * line N + xml_line - 1 (no padding with newlines, which made
+     * reading a long script quadratic). */
     sbuf_puts(&b, "<scansion xmlns:scansion='" SCRIPT_NS "'>");
-    for (i = 1; i < st->xml_line; i++)
-        sbuf_add(&b, "\n", 1);
     while ((q = strstr(p, "${"))) {
         size_t n, stem, k, ci = s->nclients;
         int is_full = 0;
@@ -577,7 +582,8 @@ const struct xmp_node *script_element(const struct script *s,
                 l = 0;
         }
         if (l) /* the line is ours now: keep "column M: why" */
-            snprintf(err, errlen, "%lu: %s %s %s", l,
+            snprintf(err, errlen, "%lu: %s %s %s",
+                     l + (unsigned long)st->xml_line - 1,
                      s->clients[st->client].name, action_names[st->action],
                      endp + 2);
         else

@@ -5,15 +5,20 @@
  * sends becomes a "sends:", every one it receives a "receives:"; the
  * account's own JIDs become variables, so that the replay works whatever
  * resource the server chooses then.  The script holds no password: the
- * replay takes it from the password sources.
+ * replay takes the account's from the password sources, and a room's
+ * password, or any other secret a stanza carries, is written as
+ * [redacted].  The file is created readable by its owner only.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "script.h"
@@ -59,6 +64,73 @@ static void with_variables(const struct record *r, const char *full,
     }
 }
 
+/* The '>' that ends the tag at p ('<'), quoted attribute values
+ * skipped; NULL if there is none. */
+static const char *tag_end(const char *p)
+{
+    char quote = 0;
+
+    for (; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '>') {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Is the tag at p ('<') a start tag named name? */
+static int start_tag(const char *p, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(p + 1, name, n) == 0 &&
+           (p[1 + n] == ' ' || p[1 + n] == '>' || p[1 + n] == '/');
+}
+
+/*
+ * A stanza on one line, with its secrets written as [redacted]: the text
+ * of every <password/> (a room's, XEP-0045 §7.2.6; an account's in
+ * XEP-0077 registration) and the values of a data form field that is
+ * private (XEP-0004 text-private) or whose var names a password or a
+ * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2).
+ */
+static void redacted(const char *p, struct sbuf *out)
+{
+    const char *gt, *close, *until;
+    int secret_field = 0;
+
+    while (*p) {
+        if (*p != '<' || !(gt = tag_end(p))) {
+            sbuf_add(out, p, 1);
+            p++;
+            continue;
+        }
+        until = NULL;
+        if (start_tag(p, "field") && gt[-1] != '/')
+            secret_field =
+                memmem(p, (size_t)(gt - p), "text-private", 12) ||
+                memmem(p, (size_t)(gt - p), "password", 8) ||
+                memmem(p, (size_t)(gt - p), "secret", 6);
+        else if (strncmp(p, "</field>", 8) == 0)
+            secret_field = 0;
+        else if (gt[-1] != '/' && start_tag(p, "password"))
+            until = "</password>";
+        else if (gt[-1] != '/' && secret_field && start_tag(p, "value"))
+            until = "</value>";
+        sbuf_add(out, p, (size_t)(gt + 1 - p));
+        p = gt + 1;
+        if (until && (close = strstr(p, until)) && close > p) {
+            sbuf_puts(out, "[redacted]");
+            p = close;
+        }
+    }
+}
+
 static void write_step(struct record *r, const char *action,
                        const char *text)
 {
@@ -78,7 +150,7 @@ static void on_trace(const struct cli *c, enum xmp_trace_dir dir,
 {
     struct record *r = c->record_state;
     struct xmp_session_info info;
-    struct sbuf b = { NULL, 0, 0, 0 };
+    struct sbuf b = { NULL, 0, 0, 0 }, safe = { NULL, 0, 0, 0 };
     struct xmp_node *n;
     const char *name, *id;
     char *line;
@@ -118,12 +190,18 @@ static void on_trace(const struct cli *c, enum xmp_trace_dir dir,
         xmp_node_set_attr(n, "id", SCRIPT_ANY, NULL);
     xmp_session_get_info(c->session, &info);
     if ((line = xmp_node_to_line(n, "jabber:client"))) {
-        with_variables(r, info.bound_jid, line, &b);
-        if (!b.failed)
+        redacted(line, &safe);
+        if (!safe.failed)
+            with_variables(r, info.bound_jid, safe.text, &b);
+        if (!safe.failed && !b.failed)
             write_step(r, dir == XMP_TRACE_OUT ? "sends:" : "receives:",
                        b.text);
+        if (safe.text)
+            explicit_bzero(safe.text, safe.len);
+        explicit_bzero(line, strlen(line)); /* it may hold a password */
     }
     free(line);
+    sbuf_free(&safe);
     sbuf_free(&b);
     xmp_node_free(n);
 }
@@ -133,6 +211,8 @@ int script_record_start(struct cli *c, const char *path)
     struct record *r = calloc(1, sizeof *r);
     struct xmp_jid j;
     struct xmp_error err;
+    struct stat st;
+    int fd = -1;
 
     if (!r) {
         cli_error("out of memory");
@@ -150,9 +230,16 @@ int script_record_start(struct cli *c, const char *path)
         cli_error("out of memory");
         goto fail;
     }
-    if (!(r->f = fopen(path, "we"))) {
+    /* readable by its owner only, as the history: the session's
+     * messages are in it; a file that was there is made so too */
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) <
+            0 ||
+        fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && fchmod(fd, 0600)) ||
+        !(r->f = fdopen(fd, "w"))) {
         cli_error("shell: --record: cannot create %s: %s", path,
                   strerror(errno));
+        if (fd >= 0)
+            close(fd);
         free(r->bare);
         free(r->name);
         free(r->path);
@@ -161,7 +248,8 @@ int script_record_start(struct cli *c, const char *path)
     }
     if (fprintf(r->f, "# Recorded by xmpctl shell --record\n"
                       "# No password: xmpctl script takes it from the "
-                      "password sources.\n\n"
+                      "password sources;\n# a room's password or another "
+                      "secret in a stanza is [redacted].\n\n"
                       "[Client] %s\n\tjid: %s\n%s%s%s\n-----\n\n",
                 r->name, r->bare, c->o.resource ? "\tresource: " : "",
                 c->o.resource ? c->o.resource : "",

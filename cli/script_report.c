@@ -37,8 +37,12 @@ static void json_str(struct sbuf *b, const char *s)
             sbuf_puts(b, "\\n");
         else if (cp == '\t')
             sbuf_puts(b, "\\t");
-        else if (cli_unsafe_cp(cp))
+        else if (cli_unsafe_cp(cp) && cp < 0x10000)
             sbuf_printf(b, "\\u%04x", (unsigned)cp);
+        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
+            sbuf_printf(b, "\\u%04x\\u%04x",
+                        0xd800 + ((cp - 0x10000) >> 10),
+                        0xdc00 + ((cp - 0x10000) & 0x3ff));
         else
             sbuf_add(b, s + i, n);
         i += n;
@@ -108,6 +112,30 @@ static void add_lines(struct sbuf *b, const char *prefix, const char *text)
     }
 }
 
+/* Text on one line of the text and TAP outputs: a newline or another
+ * control character from a server or a script comes out escaped, so it
+ * can neither begin a line of its own (a forged "ok 2") nor end the
+ * "# " of a TAP diagnostic; in a TAP description, '#' too, which TAP
+ * would take for a directive. */
+static void add_inline(struct sbuf *b, const char *text, int tap_desc)
+{
+    unsigned char ch;
+
+    for (; text && *text; text++) {
+        ch = (unsigned char)*text;
+        if (ch == '\n')
+            sbuf_puts(b, "\\n");
+        else if (ch == '\r')
+            sbuf_puts(b, "\\r");
+        else if (ch < 0x20 && ch != '\t')
+            sbuf_printf(b, "\\x%02x", ch);
+        else if (ch == '#' && tap_desc)
+            sbuf_puts(b, "\\#");
+        else
+            sbuf_add(b, text, 1);
+    }
+}
+
 static const char *const result_name[] = { "pass", "fail", "skip" };
 
 int script_report_step(struct script_report *o, const struct script_step *st,
@@ -159,24 +187,30 @@ int script_report_step(struct script_report *o, const struct script_step *st,
     if (o->tap) {
         sbuf_printf(&b, "%s %zu - ", result == SCRIPT_FAIL ? "not ok" : "ok",
                     ++o->tap_n);
-        sbuf_printf(&b, "%s:%d ", o->s->file, st->line);
-        /* a name may hold '#', which TAP would take for a directive */
-        for (i = 0; what[i]; i++)
-            sbuf_puts(&b, what[i] == '#' ? "\\#" : (char[2]){what[i], 0});
+        add_inline(&b, o->s->file, 1);
+        sbuf_printf(&b, ":%d ", st->line);
+        add_inline(&b, what, 1);
         if (result == SCRIPT_SKIP)
             sbuf_puts(&b, " # SKIP an earlier step failed");
         sbuf_puts(&b, "\n");
     } else {
-        sbuf_printf(&b, "%-4s  %s:%d  %s\n",
-                    result == SCRIPT_FAIL ? "FAIL" : result_name[result],
-                    o->s->file, st->line, what);
+        sbuf_printf(&b, "%-4s  ",
+                    result == SCRIPT_FAIL ? "FAIL" : result_name[result]);
+        add_inline(&b, o->s->file, 0);
+        sbuf_printf(&b, ":%d  ", st->line);
+        add_inline(&b, what, 0);
+        sbuf_puts(&b, "\n");
     }
     if (f) {
         const char *pfx = o->tap ? "#   " : "      ";
         char head[64];
 
-        sbuf_printf(&b, "%s%s %s\n", pfx, name,
-                    f->msg.text ? f->msg.text : "failed");
+        /* the message may quote the server (a stream error's text) */
+        sbuf_puts(&b, pfx);
+        add_inline(&b, name, 0);
+        sbuf_puts(&b, " ");
+        add_inline(&b, f->msg.text ? f->msg.text : "failed", 0);
+        sbuf_puts(&b, "\n");
         if (st->action == SCRIPT_RECEIVES_NOTHING) {
             sbuf_printf(&b, "%sexpected: nothing; received:\n", pfx);
             for (i = 0; i < f->nreceived; i++) {
@@ -230,12 +264,13 @@ int script_report_summary(struct script_report *o, size_t passed, size_t failed,
     }
     if (o->tap)
         sbuf_puts(&b, "# ");
+    add_inline(&b, o->s->file, 0);
     if (failed)
-        sbuf_printf(&b, "%s: FAILED at line %d: %zu passed, %zu failed, "
+        sbuf_printf(&b, ": FAILED at line %d: %zu passed, %zu failed, "
                         "%zu skipped of %zu steps\n",
-                    o->s->file, fail_line, passed, failed, skipped, n);
+                    fail_line, passed, failed, skipped, n);
     else
-        sbuf_printf(&b, "%s: passed: %zu steps\n", o->s->file, n);
+        sbuf_printf(&b, ": passed: %zu steps\n", n);
     return emit_safe(&b);
 }
 

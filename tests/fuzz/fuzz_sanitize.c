@@ -5,9 +5,12 @@
  *
  * What comes out must be valid UTF-8 (checked by a decoder of its own,
  * not the library's) holding no C0 control but tab, no DEL, no C1
- * control (U+0080..U+009F) and no bidirectional override or line
- * separator: newline and carriage return come out as the two
- * characters "\n" and "\r".  Printable text must pass unchanged.
+ * control (U+0080..U+009F), no line separator and no invisible or
+ * bidirectional format character (bidi marks, embeddings, overrides and
+ * isolates, zero-width space, word joiner, byte order mark, soft hyphen,
+ * tag characters...; zero-width joiner and non-joiner pass): newline
+ * and carriage return come out as the two characters "\n" and "\r".
+ * Printable text must pass unchanged.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -52,11 +55,36 @@ static size_t decode(const unsigned char *s, size_t len, uint32_t *cp)
     return n;
 }
 
+/* Written apart from cli_unsafe_cp, list by list. */
 static int forbidden(uint32_t c)
 {
-    return (c < 0x20 && c != '\t') || c == 0x7f ||
-           (c >= 0x80 && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
-           (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
+    static const uint32_t format[][2] = {
+        {0x00ad, 0x00ad},   /* soft hyphen */
+        {0x061c, 0x061c},   /* Arabic letter mark */
+        {0x180e, 0x180e},   /* Mongolian vowel separator */
+        {0x200b, 0x200b},   /* zero-width space */
+        {0x200e, 0x200f},   /* left-to-right, right-to-left mark */
+        {0x2028, 0x2029},   /* line, paragraph separator */
+        {0x202a, 0x202e},   /* embeddings, overrides */
+        {0x2060, 0x2064},   /* word joiner, invisible operators */
+        {0x2066, 0x2069},   /* isolates */
+        {0x206a, 0x206f},   /* deprecated format characters */
+        {0xfeff, 0xfeff},   /* byte order mark */
+        {0xfff9, 0xfffb},   /* interlinear annotation */
+        {0x13430, 0x1343f}, /* Egyptian hieroglyph format controls */
+        {0x1bca0, 0x1bca3}, /* shorthand format controls */
+        {0x1d173, 0x1d17a}, /* musical symbol format controls */
+        {0xe0001, 0xe0001}, /* language tag */
+        {0xe0020, 0xe007f}, /* tag characters */
+    };
+    size_t i;
+
+    if ((c < 0x20 && c != '\t') || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+        return 1;
+    for (i = 0; i < sizeof format / sizeof format[0]; i++)
+        if (c >= format[i][0] && c <= format[i][1])
+            return 1;
+    return 0;
 }
 
 static void fail(const char *why, const unsigned char *in, size_t inlen,

@@ -152,6 +152,47 @@ test_expect_success 'listen against the flood: the stalled queue ends it (75)' '
 	test "$(cat floodlisten.rss)" -lt $(( $(cat calm.rss) + 32 * 1024 ))
 '
 
+# A roster whose attributes try to forge lines, reorder text or pass
+# values RFC 6121 does not define.
+{ ready; cat <<SCRIPT
+expect jabber:iq:roster'/></iq>
+send <iq type='result' id='\$ID'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' subscription='both&#10;eve@evil.test  both  name &quot;Trusted&quot;' ask='x&#x85;y' name='B&#x202E;ob&#x200F;'><group>G&#10;roup&#x9B;31m&#xE0067;</group></item><item jid='carol@example.test' subscription='from' ask='subscribe'/></query></iq>
+SCRIPT
+script_goodbye; } >roster.script
+test_expect_success 'roster: a subscription RFC 6121 does not define is shown as unknown, every field escaped' '
+	fake roster &&
+	run roster --cafile cert.pem roster list &&
+	test "$(wc -l <roster.out)" -eq 2 &&
+	test_grep "^bob@example.test  unknown  name \"B\\\\u202eob\\\\u200f\"  groups G\\\\nroup\\\\u009b31m\\\\U000e0067\$" roster.out &&
+	test_grep "^carol@example.test  from (asked)\$" roster.out &&
+	test_grep "warning: roster item bob@example.test: subscription .both\\\\neve@evil.test  both  name \"Trusted\". is not one of RFC 6121" roster.err &&
+	test_grep "warning: roster item bob@example.test: ask .x\\\\u0085y. is not .subscribe.: ignored" roster.err
+'
+
+test_expect_success 'roster --format json: valid JSON, subscription unknown, no ask' '
+	fake roster &&
+	run roster --cafile cert.pem --format json roster list &&
+	test "$(wc -l <roster.out)" -eq 2 &&
+	"$PYTHON" -c "
+import json, sys
+items = [json.loads(l) for l in open(sys.argv[1])]
+assert items[0][\"subscription\"] == \"unknown\", items[0]
+assert \"ask\" not in items[0], items[0]
+assert items[0][\"groups\"] == [\"G\\nroup\\u009b31m\\U000e0067\"], items[0]
+assert items[1][\"subscription\"] == \"from\" and items[1][\"ask\"] == \"subscribe\"
+" roster.out
+'
+
+test_expect_success 'roster --format xml: one item a line, nothing a terminal acts on' '
+	fake roster &&
+	run roster --cafile cert.pem --format xml roster list &&
+	test "$(wc -l <roster.out)" -eq 2 &&
+	test_grep "subscription=.both&#10;eve@evil.test  both  name" roster.out &&
+	! LC_ALL=C grep -q -e "$(printf "\302\205")" -e "$(printf "\342\200\256")" \
+		-e "$(printf "\302\233")" -e "$(printf "\363\240\201\247")" roster.out &&
+	test_grep "31m&#xE0067;</group>" roster.out
+'
+
 { ready; echo hang; } >silent.script
 test_expect_success 'a server that goes silent is found dead by the keepalive (69)' '
 	fake silent &&

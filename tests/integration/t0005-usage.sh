@@ -166,6 +166,48 @@ test_expect_success 'a command option goes after the command' '
 	test_grep -e "--count" err
 '
 
+test_expect_success 'options may follow the operands: send JID TEXT --help' '
+	xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test hi --help >out &&
+	test_grep "^Usage: xmpctl \[OPTIONS\] send " out
+'
+
+test_expect_success 'options follow the operands with POSIXLY_CORRECT set too' '
+	POSIXLY_CORRECT=1 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test hi --help >out &&
+	test_grep "^Usage: xmpctl \[OPTIONS\] send " out
+'
+
+test_expect_success 'roster add JID --bogus, presence away --bogus: unknown options (64)' '
+	expect_exit 64 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		roster add bob@example.test --bogus 2>err &&
+	test_grep "unknown option .--bogus." err &&
+	expect_exit 64 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		presence away --bogus 2>err &&
+	test_grep "unknown option .--bogus." err
+'
+
+test_expect_success 'a TEXT that begins with "-" is an option, unless after "--"' '
+	expect_exit 64 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test -5 2>err &&
+	test_grep "unknown option .-5. (an operand that begins with .-. goes after .--.)" err &&
+	expect_exit 69 xmpctl -j alice@example.test \
+		--server 127.0.0.1:1 send bob@example.test -- -5 2>err &&
+	test_grep ! "option" err
+'
+
+test_expect_success 'send: a TEXT of white space only is refused like an empty one (65)' '
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test "" 2>err &&
+	test_grep "empty message: nothing sent" err &&
+	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
+		send bob@example.test " 	 " 2>err &&
+	test_grep "message of white space only: nothing sent" err &&
+	printf " \n\t\n" | expect_exit 65 xmpctl -j alice@example.test \
+		--server 127.0.0.1:1 send bob@example.test 2>err &&
+	test_grep "message of white space only: nothing sent" err
+'
+
 test_expect_code 64 'listen --count 0 exits 64' '
 	xmpctl -j alice@example.test --server 127.0.0.1:1 listen --count 0
 '

@@ -110,6 +110,20 @@ test_expect_success 'a typed send arrives at bob' '
 	prompt a
 '
 
+test_expect_success 'a typed send: an option after the TEXT is an option' '
+	enter a "send bob@example.test '\''typed before an option'\'' --subject '\''subject after the text'\''" &&
+	wait_for "bob_got \"subject after the text\"" 20 "the message in bob'\''s store" &&
+	bob_got "typed before an option" &&
+	! bob_got "--subject" &&
+	prompt a
+'
+
+test_expect_success 'a typed send: a TEXT that begins with "-" after "--"' '
+	enter a "send bob@example.test -- '\''-5 degrees outside'\''" &&
+	wait_for "bob_got \"-5 degrees outside\"" 20 "the message in bob'\''s store" &&
+	prompt a
+'
+
 test_expect_success 'a message arriving while a line is half typed: shown above it' '
 	fresh a &&
 	tty_type a "hello wor" &&
@@ -136,6 +150,14 @@ test_expect_success '... C-u then clears that line, C-c clears another; the shel
 	enter a "send bob@example.test after-clearing" &&
 	wait_for "bob_got after-clearing" 20 "the message in bob'\''s store" &&
 	! tty_screen a | grep -e "hello wor" -e "junk-line" | grep -v "^$PROMPT"
+'
+
+test_expect_success 'invisible and bidi characters in a message are shown escaped' '
+	fresh a &&
+	as bob send "$full" "$(printf "rtl\342\200\217mark zw\342\200\213space bom\357\273\277 alm\330\234 wj\342\201\240 shy\302\255 zwj\342\200\215ok")" &&
+	tty_wait a "bob@example\.test/[^ ]*: rtl\\\\u200fmark zw\\\\u200bspace bom\\\\ufeff alm\\\\u061c wj\\\\u2060 shy\\\\u00ad zwj" \
+		20 "the message, escaped, on the screen" &&
+	prompt a
 '
 
 test_expect_success 'Tab completes a JID of the roster after a command word' '

@@ -174,11 +174,20 @@ test_expect_success 'bash: completion offers the shells' '
 	test_cmp expect got
 '
 
-test_expect_success 'bash: a JID after send, and an option after an operand, get nothing' '
+test_expect_success 'bash: a JID after send gets nothing' '
 	complete_bash send "" >got &&
-	test_must_be_empty got &&
-	complete_bash send alice@example.test -- >got2 &&
-	test_must_be_empty got2
+	test_must_be_empty got
+'
+
+test_expect_success 'bash: after an operand, the options still; after "--", nothing' '
+	complete_bash send alice@example.test --ty >got &&
+	words --type >want &&
+	test_cmp want got &&
+	complete_bash roster add alice@example.test --na >got &&
+	words --name >want &&
+	test_cmp want got &&
+	complete_bash send -- alice@example.test --ty >got &&
+	test_must_be_empty got
 '
 
 fi

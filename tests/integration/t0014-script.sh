@@ -80,6 +80,28 @@ test_expect_success 'other mistakes are refused with their line' '
 	test_grep "header.scs:4: expected .\[Client\] NAME." err
 '
 
+# Reading is linear in the script's length: a quadratic step took more
+# than the harness's timeout (XMPCTL_TEST_TIMEOUT) for this script of
+# 45002 steps, 3.7 MB, which is read in about a second now.
+printf "[Client] A\n\tjid: a@example.test\n\tpassword: x\n---\nA connects\n\n" >big.scs
+cat >step.txt <<'EOF'
+A sends:
+	<message to='${A's JID}' id='m'>
+		<body>Hello, Bob!</body>
+	</message>
+
+EOF
+awk -v n=45000 '{ s = s $0 "\n" } END { for (i = 0; i < n; i++) printf "%s", s }' \
+	step.txt >>big.scs
+printf "A sends:\n\t<message to='a@example.test'>\n\t\t<body>broken</bdy>\n\t</message>\n" >>big.scs
+
+test_expect_success 'a script of almost SCRIPT_MAX_BYTES is read whole, its last line checked' '
+	test $(wc -c <big.scs) -gt 3500000 &&
+	expect_exit 65 xmpctl --server 127.0.0.1:1 script big.scs >out 2>err &&
+	test_grep "^xmpctl: big.scs:225009: A sends: column [0-9]*: mismatched tag" err &&
+	test_must_be_empty out
+'
+
 test_expect_code 64 '--wait takes seconds' 'xmpctl script --wait=soon syntax.scs'
 
 test_expect_success 'the man page names the options of script --help' '
@@ -212,8 +234,14 @@ test_expect_success 'SIGINT ends the script: 130, the clients close first' '
 PING_LINE="<iq type='get' id='rec-1'><ping xmlns='urn:xmpp:ping'/></iq>
 /quit"
 record() {
+	record_lines "$PING_LINE" "$@"
+}
+# record_lines LINES ARGS...: the same, LINES typed
+record_lines() {
+	_rl=$1
+	shift
 	XMPCTL_PASSWORD=$ALICE_PASS "$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" \
-		"$PING_LINE" $TEST_WRAPPER "$XMPCTL" --server "127.0.0.1:$SERVER_PORT" \
+		"$_rl" $TEST_WRAPPER "$XMPCTL" --server "127.0.0.1:$SERVER_PORT" \
 		--cafile "$TEST_CA" -j alice@example.test shell "$@"
 }
 
@@ -232,6 +260,29 @@ test_expect_success 'shell --record writes the session as a script' '
 test_expect_success '... which script replays, the password from its sources' '
 	XMPCTL_PASSWORD=$ALICE_PASS run rec.scs >out 2>err &&
 	test_grep "^rec.scs: passed" out
+'
+
+# a room's password in a join, another in a room configuration form
+TEST_SECRETS="${TEST_SECRETS:-} room-pw-sekrit form-pw-sekrit"
+SECRET_LINES="<presence to='room@rooms.example.test/alice'><x xmlns='http://jabber.org/protocol/muc'><password>room-pw-sekrit</password></x></presence>
+<iq type='set' to='room@rooms.example.test' id='cfg-1'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_roomsecret'><value>form-pw-sekrit</value></field><field var='muc#roomconfig_roomname'><value>Lunch</value></field></x></query></iq>
+$PING_LINE"
+test_expect_success 'shell --record: secrets in stanzas are [redacted]; the file is mode 600' '
+	rm -f secret.scs &&
+	(umask 022 && record_lines "$SECRET_LINES" --record secret.scs >pty.out 2>pty.err) &&
+	test_grep "^	<presence .*<password>\[redacted\]</password>" secret.scs &&
+	test_grep "roomsecret.><value>\[redacted\]</value>" secret.scs &&
+	test_grep "roomname.><value>Lunch</value>" secret.scs &&
+	test_grep ! -e room-pw-sekrit -e form-pw-sekrit secret.scs &&
+	test "$(stat -c %a secret.scs)" = 600
+'
+
+test_expect_success 'shell --record over a file of mode 644: mode 600 now' '
+	echo old >old.scs &&
+	chmod 644 old.scs &&
+	record --record old.scs >pty.out 2>pty.err &&
+	test_grep "^alice sends:$" old.scs &&
+	test "$(stat -c %a old.scs)" = 600
 '
 
 test_expect_success 'the scripts are read from stdin without FILE' '

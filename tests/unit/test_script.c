@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* test_script.c - the scansion script parser and the stanza matcher of
- * "xmpctl script" (cli/script_parse.c, cli/script_match.c). */
+/* test_script.c - the scansion script parser, the stanza matcher and
+ * the report of "xmpctl script" (cli/script_parse.c, cli/script_match.c,
+ * cli/script_report.c). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../cli/script.h"
 #include "tap.h"
@@ -205,10 +211,72 @@ static void test_parse(void)
     }
 }
 
+/* What script_report_step prints for a failed step whose message
+ * quotes a server's text with newlines in it, in out (NUL-terminated). */
+static void report_failure(int tap, char *out, size_t outlen)
+{
+    struct script_client client = { "A\nok 3 - name", NULL, NULL, NULL, 1 };
+    struct script_step step = { SCRIPT_CONNECTS, 0, 5, NULL, 0 };
+    struct script sc = { "t\nok 4.scs", NULL, &client, 1, &step, 1 };
+    struct script_report o = { 0, tap, 0, &sc };
+    struct script_failure f;
+    char path[] = "/tmp/test_script.XXXXXX";
+    int fd = mkstemp(path), saved = dup(1);
+    ssize_t n = -1;
+
+    memset(&f, 0, sizeof f);
+    sbuf_puts(&f.msg, "connects: error from the server: bad\nok 2 - forged"
+                      "\r\n# and more");
+    fflush(stdout);
+    if (fd >= 0 && saved >= 0 && dup2(fd, 1) == 1) {
+        script_report_step(&o, &step, SCRIPT_FAIL, &f);
+        script_report_summary(&o, 0, 1, 0, 5);
+        fflush(stdout);
+        dup2(saved, 1);
+        n = pread(fd, out, outlen - 1, 0);
+    }
+    out[n > 0 ? n : 0] = '\0';
+    if (fd >= 0)
+        close(fd);
+    if (saved >= 0)
+        close(saved);
+    unlink(path);
+    script_failure_free(&f);
+}
+
+static void test_report(void)
+{
+    char out[4096], *line, *nl;
+    int lines = 0, bad = 0;
+
+    report_failure(1, out, sizeof out);
+    for (line = out; *line; line = nl + 1) {
+        if (!(nl = strchr(line, '\n')))
+            break;
+        *nl = '\0';
+        lines++;
+        if (strncmp(line, "not ok 1 - ", 11) != 0 && line[0] != '#') {
+            bad++;
+            printf("# a line neither the test's nor a diagnostic: %s\n",
+                   line);
+        }
+    }
+    ok(lines == 3 && !bad, "TAP: server text with newlines stays in its "
+                           "diagnostic (%d lines)",
+       lines);
+    report_failure(0, out, sizeof out);
+    ok(strstr(out, "bad\\nok 2 - forged\\r\\n# and more\n") != NULL,
+       "text: the newlines of server text shown as \\n");
+    ok(strstr(out, "FAIL  t\\nok 4.scs:5  A\\nok 3 - name connects\n") !=
+           NULL,
+       "text: the file and client names on one line");
+}
+
 int main(void)
 {
     test_match();
     test_why();
     test_parse();
+    test_report();
     return tap_done();
 }
