@@ -252,6 +252,13 @@ void cli_kv_line(const char *key, const char *fmt, ...)
 int cli_unsafe_cp(uint32_t cp);
 void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
                size_t len);
+/* XML text (len bytes) to emit in pieces, its secrets as [redacted]: the
+ * text of every <password/> (a room's, XEP-0045 §7.2.6; an account's in
+ * XEP-0077 registration) and the values of a data form field that is
+ * private (XEP-0004 text-private) or whose var names a password or a
+ * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2). */
+void cli_redact(const char *text, size_t len,
+                void (*emit)(void *ud, const char *s, size_t len), void *ud);
 int cli_exit_status(enum xmp_err code);
 
 /* Print a stanza that arrived, one line in the chosen format, flushed.

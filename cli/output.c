@@ -112,12 +112,84 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The '>' that ends the tag at p ('<') before end, quoted attribute
+ * values skipped; NULL if there is none. */
+static const char *tag_end(const char *p, const char *end)
+{
+    char quote = 0;
+
+    for (; p < end; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '>') {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Is the tag at p ('<', its end at gt) a start tag named name? */
+static int start_tag(const char *p, const char *gt, const char *name)
+{
+    size_t n = strlen(name);
+
+    return (size_t)(gt - p) > n && strncmp(p + 1, name, n) == 0 &&
+           (p[1 + n] == ' ' || p[1 + n] == '>' || p[1 + n] == '/');
+}
+
+void cli_redact(const char *p, size_t len,
+                void (*emit)(void *ud, const char *s, size_t len), void *ud)
+{
+    const char *end = p + len, *gt, *close, *until;
+    int secret_field = 0;
+
+    while (p < end) {
+        if (*p != '<' || !(gt = tag_end(p, end))) {
+            const char *lt = memchr(p + 1, '<', (size_t)(end - p - 1));
+
+            if (*p == '<')
+                lt = NULL; /* an unfinished tag: the rest as it is */
+            emit(ud, p, (size_t)((lt ? lt : end) - p));
+            p = lt ? lt : end;
+            continue;
+        }
+        until = NULL;
+        if (start_tag(p, gt, "field") && gt[-1] != '/')
+            secret_field =
+                memmem(p, (size_t)(gt - p), "text-private", 12) ||
+                memmem(p, (size_t)(gt - p), "password", 8) ||
+                memmem(p, (size_t)(gt - p), "secret", 6);
+        else if ((size_t)(end - p) >= 8 && strncmp(p, "</field>", 8) == 0)
+            secret_field = 0;
+        else if (gt[-1] != '/' && start_tag(p, gt, "password"))
+            until = "</password>";
+        else if (gt[-1] != '/' && secret_field && start_tag(p, gt, "value"))
+            until = "</value>";
+        emit(ud, p, (size_t)(gt + 1 - p));
+        p = gt + 1;
+        if (until && (close = memmem(p, (size_t)(end - p), until,
+                                     strlen(until))) &&
+            close > p) {
+            emit(ud, "[redacted]", 10);
+            p = close;
+        }
+    }
+}
+
+static void to_stderr(void *ud, const char *s, size_t len)
+{
+    (void)ud;
+    cli_print_sanitized(stderr, s, len);
+}
+
 void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
                size_t len)
 {
     static const char *const marks[] = {"<< ", ">> ", "-- "};
     const struct cli *c = ud;
-    const char *pw, *end;
 
     if (c && c->record)
         c->record(c, dir, text, len);
@@ -131,16 +203,13 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
         fputs(": ", stderr);
     }
     fputs(marks[dir], stderr);
-    /* A group chat room password (XEP-0045 §7.2.6) travels in our join
-     * presence: the trace shows that one was sent, never what. */
-    if (dir == XMP_TRACE_OUT && (pw = memmem(text, len, "<password>", 10)) &&
-        (end = memmem(pw, len - (size_t)(pw - text), "</password>", 11))) {
-        cli_print_sanitized(stderr, text, (size_t)(pw - text) + 10);
-        fputs("[redacted]", stderr);
-        cli_print_sanitized(stderr, end, len - (size_t)(end - text));
-    } else {
+    /* A room password (XEP-0045 §7.2.6) travels in our join presence, a
+     * room secret in a configuration form: the trace shows that one was
+     * sent, never what. */
+    if (dir == XMP_TRACE_INFO)
         cli_print_sanitized(stderr, text, len);
-    }
+    else
+        cli_redact(text, len, to_stderr, NULL);
     fputc('\n', stderr);
 }
 

@@ -64,71 +64,9 @@ static void with_variables(const struct record *r, const char *full,
     }
 }
 
-/* The '>' that ends the tag at p ('<'), quoted attribute values
- * skipped; NULL if there is none. */
-static const char *tag_end(const char *p)
+static void to_sbuf(void *ud, const char *s, size_t len)
 {
-    char quote = 0;
-
-    for (; *p; p++) {
-        if (quote) {
-            if (*p == quote)
-                quote = 0;
-        } else if (*p == '\'' || *p == '"') {
-            quote = *p;
-        } else if (*p == '>') {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Is the tag at p ('<') a start tag named name? */
-static int start_tag(const char *p, const char *name)
-{
-    size_t n = strlen(name);
-
-    return strncmp(p + 1, name, n) == 0 &&
-           (p[1 + n] == ' ' || p[1 + n] == '>' || p[1 + n] == '/');
-}
-
-/*
- * A stanza on one line, with its secrets written as [redacted]: the text
- * of every <password/> (a room's, XEP-0045 §7.2.6; an account's in
- * XEP-0077 registration) and the values of a data form field that is
- * private (XEP-0004 text-private) or whose var names a password or a
- * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2).
- */
-static void redacted(const char *p, struct sbuf *out)
-{
-    const char *gt, *close, *until;
-    int secret_field = 0;
-
-    while (*p) {
-        if (*p != '<' || !(gt = tag_end(p))) {
-            sbuf_add(out, p, 1);
-            p++;
-            continue;
-        }
-        until = NULL;
-        if (start_tag(p, "field") && gt[-1] != '/')
-            secret_field =
-                memmem(p, (size_t)(gt - p), "text-private", 12) ||
-                memmem(p, (size_t)(gt - p), "password", 8) ||
-                memmem(p, (size_t)(gt - p), "secret", 6);
-        else if (strncmp(p, "</field>", 8) == 0)
-            secret_field = 0;
-        else if (gt[-1] != '/' && start_tag(p, "password"))
-            until = "</password>";
-        else if (gt[-1] != '/' && secret_field && start_tag(p, "value"))
-            until = "</value>";
-        sbuf_add(out, p, (size_t)(gt + 1 - p));
-        p = gt + 1;
-        if (until && (close = strstr(p, until)) && close > p) {
-            sbuf_puts(out, "[redacted]");
-            p = close;
-        }
-    }
+    sbuf_add(ud, s, len);
 }
 
 static void write_step(struct record *r, const char *action,
@@ -190,7 +128,7 @@ static void on_trace(const struct cli *c, enum xmp_trace_dir dir,
         xmp_node_set_attr(n, "id", SCRIPT_ANY, NULL);
     xmp_session_get_info(c->session, &info);
     if ((line = xmp_node_to_line(n, "jabber:client"))) {
-        redacted(line, &safe);
+        cli_redact(line, strlen(line), to_sbuf, &safe);
         if (!safe.failed)
             with_variables(r, info.bound_jid, safe.text, &b);
         if (!safe.failed && !b.failed)

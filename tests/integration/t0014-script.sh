@@ -277,6 +277,14 @@ test_expect_success 'shell --record: secrets in stanzas are [redacted]; the file
 	test "$(stat -c %a secret.scs)" = 600
 '
 
+test_expect_success 'the -v trace redacts them too, the form field'"'"'s as the join'"'"'s' '
+	printf "%s\n" "$SECRET_LINES" | as alice -v raw >raw.out 2>raw.err;
+	test_grep "^xmpctl: >> <presence .*<password>\[redacted\]</password>" raw.err &&
+	test_grep "^xmpctl: >> <iq .*roomsecret.><value>\[redacted\]</value>" raw.err &&
+	test_grep "roomname.><value>Lunch</value>" raw.err &&
+	test_grep ! -e room-pw-sekrit -e form-pw-sekrit raw.err
+'
+
 test_expect_success 'shell --record over a file of mode 644: mode 600 now' '
 	echo old >old.scs &&
 	chmod 644 old.scs &&
