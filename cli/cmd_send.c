@@ -775,8 +775,12 @@ static void send_lost(struct op *op)
     if (op->done)
         return;
     if (so->stage == ST_JOINING) {
+        /* no message has gone out: nothing is in doubt, the session's
+         * end is the outcome (as cli_session_status says it) */
         cli_error("cannot join %s: %s", so->room, why);
-        op_done(op, EXIT_NOTSENT);
+        op_done(op, xmp_session_phase(s) == XMP_PHASE_FAILED
+                        ? cli_exit_status(e->code)
+                        : EXIT_UNAVAILABLE);
         return;
     }
     if (so->stage == ST_RECEIPT) {
