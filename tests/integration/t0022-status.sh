@@ -220,6 +220,28 @@ XDG_DATA_HOME=\"\$TEST_TMP/fake-data\" $TEST_WRAPPER \
 		test_skip '69: send --room in the shell' 'tmux not found'
 	fi
 
+	# through a session holder that is stopped (xmpctl-session(1)).  (Each
+	# xmpctl run of lib.sh keeps its stderr in a file named by a counter
+	# that a run in the background does not advance: advanced by hand,
+	# so that the holder and listen do not share one.)
+	test_expect_success '69: listen through a session holder that is stopped' '
+		rt=$(mktemp -d /tmp/xmpctl-t0022.XXXXXX) &&
+		test_atexit "rm -rf \"$rt\"" &&
+		(XDG_RUNTIME_DIR=$rt XMPCTL_TEST_TIMEOUT=600 &&
+		 export XDG_RUNTIME_DIR XMPCTL_TEST_TIMEOUT &&
+		 bg_start holder alice session start --foreground &&
+		 wait_for "grep -q started holder.out" 30 "the holder to log in" &&
+		 _xmpctl_n=$((_xmpctl_n + 1)) &&
+		 bg_start held alice listen &&
+		 wait_for "grep -q \"^clients  *1\" \"$rt/xmpctl/alice@example.test.status\"" \
+			20 "listen to use the holder" &&
+		 as alice session stop &&
+		 wait_for "test -s held.rc" 20 "listen to end" &&
+		 wait_for "test -s holder.rc" 20 "the holder to end") &&
+		test "$(cat held.rc)" = 69 &&
+		one_line held.err
+	'
+
 	# a real server shut down under listen: Prosody says system-shutdown
 	test_expect_success '69: Prosody shut down under listen' '
 		rm -f down.rc &&
