@@ -167,6 +167,14 @@ status_69() {
 		away a-lines shutdown && fake a-lines &&
 		status_is 69 a-lines send --lines bob@example.test <hold
 	'
+	test_expect_success '69: send --lines, every message sent confirmed' '
+		away a-lines1 shutdown "expect </message>" "$(script_ack)" &&
+		fake a-lines1 &&
+		mkfifo lines1 && exec 4<>lines1 && echo one >&4 &&
+		status_is 69 a-lines1 send --lines bob@example.test <lines1 &&
+		exec 4>&- &&
+		test_grep "the server confirmed 1 of 1 messages" a-lines1.err
+	'
 	test_expect_success '69: send --room joining the room (nothing sent)' '
 		away a-room shutdown "expect <presence" && fake a-room &&
 		status_is 69 a-room send --room room@rooms.example.test hello &&
@@ -370,6 +378,13 @@ status_81() {
 		away n-send shutdown "expect </message>" && fake n-send &&
 		status_is 81 n-send send bob@example.test "in doubt" &&
 		test_grep "not acknowledged" n-send.err
+	'
+	test_expect_success '81: ... and send --lines, a message not confirmed' '
+		away n-lines shutdown "expect </message>" && fake n-lines &&
+		mkfifo lines2 && exec 4<>lines2 && echo one >&4 &&
+		status_is 81 n-lines send --lines bob@example.test <lines2 &&
+		exec 4>&- &&
+		test_grep "the server confirmed 0 of 1 messages" n-lines.err
 	'
 }
 
