@@ -747,6 +747,15 @@ static void send_io(struct op *op, short revents)
         lines_io(op, revents);
 }
 
+/* The session's end with nothing of ours in doubt: its own status, as
+ * cli_session_status gives it (69 when the server went away). */
+static int ended_status(struct xmp_session *s)
+{
+    return xmp_session_phase(s) == XMP_PHASE_FAILED
+               ? cli_exit_status(xmp_session_error(s)->code)
+               : EXIT_UNAVAILABLE;
+}
+
 /* The messages left us, but nobody vouched for them. */
 static void send_lost(struct op *op)
 {
@@ -768,15 +777,17 @@ static void send_lost(struct op *op)
             return;
         }
         lines_report(so, why);
-        op_done(op, EXIT_NOTSENT);
+        /* every message sent was confirmed: the rest were never sent */
+        op_done(op, so->rcount ? EXIT_NOTSENT : ended_status(s));
         return;
     }
     send_check(op);
     if (op->done)
         return;
     if (so->stage == ST_JOINING) {
+        /* no message has gone out: nothing is in doubt */
         cli_error("cannot join %s: %s", so->room, why);
-        op_done(op, EXIT_NOTSENT);
+        op_done(op, ended_status(s));
         return;
     }
     if (so->stage == ST_RECEIPT) {

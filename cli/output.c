@@ -230,6 +230,7 @@ int cli_exit_status(enum xmp_err code)
     case XMP_ENOTSENT: return EXIT_NOTSENT;
     case XMP_EIO: return EXIT_IOERR;
     case XMP_ENOMEM: return EXIT_OSERR;
+    case XMP_ESYS: return EXIT_OSERR;
     case XMP_AGAIN: return EXIT_SOFTWARE;
     }
     return EXIT_SOFTWARE;

@@ -122,7 +122,7 @@ static enum xmp_err connector_start(struct net_connector **out,
     if ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                    sv) < 0) {
-        rc = xmp_error_set(err, XMP_EIO, "cannot prepare to connect: %s",
+        rc = xmp_error_set(err, XMP_ESYS, "cannot prepare to connect: %s",
                            net_errno_text(errno, etext, sizeof etext));
         net_connector_free(c);
         return rc;
@@ -133,7 +133,7 @@ static enum xmp_err connector_start(struct net_connector **out,
     ev.data.fd = c->rfd;
     if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->rfd, &ev) < 0) {
         close(sv[1]);
-        rc = xmp_error_set(err, XMP_EIO, "cannot prepare to connect: %s",
+        rc = xmp_error_set(err, XMP_ESYS, "cannot prepare to connect: %s",
                            net_errno_text(errno, etext, sizeof etext));
         net_connector_free(c);
         return rc;
@@ -420,7 +420,7 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
     ev.data.fd = s;
     if (epoll_ctl(c->ep, EPOLL_CTL_ADD, s, &ev) < 0) {
         close(s);
-        return xmp_error_set(err, XMP_EIO, "cannot watch a connection: %s",
+        return xmp_error_set(err, XMP_ESYS, "cannot watch a connection: %s",
                              net_errno_text(errno, etext, sizeof etext));
     }
     c->att[c->natt].fd = s;

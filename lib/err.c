@@ -49,6 +49,7 @@ const char *xmp_err_name(enum xmp_err code)
     case XMP_ENOTSENT: return "not delivered";
     case XMP_EIO: return "i/o";
     case XMP_ENOMEM: return "out of memory";
+    case XMP_ESYS: return "system error";
     case XMP_AGAIN: return "again";
     }
     return "unknown";

@@ -31,7 +31,7 @@ enum xmp_err session_start_local(struct xmp_session *s)
     memcpy(sa.sun_path, s->local, strlen(s->local));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return session_fail(s, XMP_EIO, "cannot create a socket: %s",
+        return session_fail(s, XMP_ESYS, "cannot create a socket: %s",
                             strerror(errno));
     /* A listening unix socket accepts at once or not at all. */
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {

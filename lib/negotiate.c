@@ -704,6 +704,33 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
     return become_ready(s);
 }
 
+/* RFC 6120 §4.9.3: the conditions by which a server ends a stream it
+ * cannot or will not serve any longer, for no fault of the stream: it
+ * goes away or is unavailable, as when the connection is lost.  The
+ * others say that a side broke the protocol or a rule. */
+static int server_going_away(const struct xmp_node *el)
+{
+    static const char *const away[] = {
+        "connection-timeout", "host-gone", "internal-server-error",
+        "remote-connection-failed", "reset", "resource-constraint",
+        "see-other-host", "system-shutdown",
+    };
+    const struct xmp_node *c;
+    size_t i;
+
+    /* the condition is the first child that is not a <text/>, as
+     * xmp_error_describe names it */
+    for (c = xmp_node_first(el); c; c = xmp_node_next(c))
+        if (strcmp(xmp_node_name(c), "text") != 0)
+            break;
+    if (!c || strcmp(xmp_node_ns(c), NS_STREAMS) != 0)
+        return 0;
+    for (i = 0; i < sizeof away / sizeof away[0]; i++)
+        if (strcmp(xmp_node_name(c), away[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static enum xmp_err on_stream_error(struct xmp_session *s,
                                     const struct xmp_node *el)
 {
@@ -714,6 +741,11 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
     if (s->local && xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
         return session_fail(s, XMP_EUNREACH, "session holder %s: %s",
                             s->local, why);
+    if (server_going_away(el)) {
+        s->resume_refused = 1; /* ended on purpose: not resumed */
+        return session_fail(s, XMP_EUNREACH, "stream error from server: %s",
+                            why);
+    }
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 

@@ -294,7 +294,7 @@ enum xmp_err resolver_start(struct resolver **out, const char *domain,
     r->refs = 2;
     if ((e = spawn(r)) != 0) {
         r->refs = 1;
-        rc = xmp_error_set(err, XMP_EIO,
+        rc = xmp_error_set(err, XMP_ESYS,
                            "cannot start a thread to look up names: %s",
                            net_errno_text(e, etext, sizeof etext));
         goto fail;

@@ -317,7 +317,7 @@ enum xmp_err xmp_session_run(struct xmp_session *s, int (*done)(void *ud),
             p.revents = 0;
             rc = poll(&p, 1, wait);
             if (rc < 0 && errno != EINTR)
-                return session_fail(s, XMP_EIO, "poll: %s", strerror(errno));
+                return session_fail(s, XMP_ESYS, "poll: %s", strerror(errno));
             if (rc == 0 && end >= 0 && xmp_now_ms() >= end &&
                 (xmp_session_deadline(s) < 0 ||
                  xmp_session_deadline(s) > xmp_now_ms()))

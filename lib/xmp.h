@@ -43,6 +43,8 @@ enum xmp_err {
     XMP_ENOTSENT,  /* a stanza was not acknowledged by the server */
     XMP_EIO,       /* local I/O (files, commands) */
     XMP_ENOMEM,
+    XMP_ESYS,      /* the system refused a resource: descriptors, a
+                      thread, poll */
     XMP_AGAIN      /* not an error: the operation needs more I/O */
 };
 

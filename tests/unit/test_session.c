@@ -905,6 +905,48 @@ static void test_refusal_keeps_failure(void)
     peer_free(p);
 }
 
+/* RFC 6120 §4.9.3: a server going away is unreachable, like a lost
+ * connection; any other condition is a protocol error. */
+static void test_stream_error_codes(void)
+{
+    static const struct {
+        const char *el;
+        enum xmp_err code;
+    } t[] = {
+        { "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+          XMP_EUNREACH },
+        { "<connection-timeout xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+          "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>idle</text>",
+          XMP_EUNREACH },
+        { "<reset xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+          XMP_EUNREACH },
+        { "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+          XMP_EPROTO },
+        { "<not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+          XMP_EPROTO },
+        /* the first condition counts */
+        { "<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+          "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+          XMP_EPROTO },
+        /* only in the streams namespace */
+        { "<system-shutdown xmlns='urn:example:other'/>", XMP_EPROTO },
+    };
+    char x[512];
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        struct peer *p = peer_new(5000);
+
+        snprintf(x, sizeof x, "<stream:error>%s</stream:error>", t[i].el);
+        peer_write(p, x);
+        ok(run_until(p, is_failed), "stream error %zu fails the session", i);
+        is_int(xmp_session_error(p->s)->code, t[i].code,
+               "... with the code of its condition: %s",
+               xmp_session_error(p->s)->msg);
+        peer_free(p);
+    }
+}
+
 static int h_big_then_close(struct xmp_session *s, const struct xmp_node *st,
                             void *ud)
 {
@@ -972,6 +1014,7 @@ int main(void)
     test_flood();
     test_shared_id();
     test_refusal_keeps_failure();
+    test_stream_error_codes();
     test_close_at_once();
     return tap_done();
 }
