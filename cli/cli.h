@@ -408,6 +408,12 @@ struct holder_paths {
 };
 int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                  struct holder_paths *hp);
+/* Does the holder at hp run with the options of o that decide the
+ * server and how it is verified (--server, --cafile, --pin, --insecure,
+ * --mech, ...)?  1: yes; 0: no, and *differs names the first that
+ * differs (NULL: the holder has written no status yet). */
+int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
+                       const char **differs);
 /* From the login on, what the server sends is the holder's (before our
  * initial presence, which the server answers with our contacts'); and
  * what is left of it when start ends. */

@@ -679,6 +679,14 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
     if (s->local && xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
         return session_fail(s, XMP_EUNREACH, "session holder %s: %s",
                             s->local, why);
+    /* 'session stop': the holder, not the server, went away */
+    if (s->local && xmp_node_child(el, NS_STREAMS, "system-shutdown"))
+        return session_fail(s, XMP_EUNREACH,
+                            "the background session was stopped");
+    if (s->local)
+        return session_fail(s, XMP_EPROTO,
+                            "stream error from session holder %s: %s",
+                            s->local, why);
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 

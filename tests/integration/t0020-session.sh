@@ -361,6 +361,7 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
 	test_grep "session for $A started (pid [0-9]*)" det.out &&
 	as alice session status >st4.out &&
 	test_grep "^state *connected" st4.out &&
+	cp "$XDG_RUNTIME_DIR/xmpctl/$A.status" held.status &&
 	alice send "$B" "through the detached holder"
 '
 
@@ -394,10 +395,12 @@ except OSError as e:
 		fake=$! &&
 		wait_for "test -e $d/ready" 20 "the other uid'"'"'s socket" &&
 		chmod 0700 "$d" "$XDG_RUNTIME_DIR" &&
+		# the status of a holder with our options, as if it ran there
+		cp held.status "$d/$A.status" &&
 		before=$(logins) &&
 		as alice send "$B" "not to the other uid" &&
 		wait "$fake" &&
-		rm -f "$SOCK" "$d/ready" &&
+		rm -f "$SOCK" "$d/ready" "$d/$A.status" &&
 		test_grep "^got b..\$" fake.out &&
 		wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 	'
@@ -407,6 +410,12 @@ fi
 # The holder connects through a relay that breaks its connection when told
 # to; the server keeps the session, so the holder resumes it instead of
 # logging in anew.
+
+# alice with the holder's options (a command with others connects
+# itself; without a password, this one cannot)
+alice_relay() {
+	xmpctl --server "127.0.0.1:$(cat proxy.port)" --cafile "$TEST_CA" -j "$A" "$@"
+}
 
 test_expect_success 'a holder behind a relay that breaks connections' '
 	relay_start "$SERVER_PORT" &&
@@ -418,7 +427,7 @@ test_expect_success 'a holder behind a relay that breaks connections' '
 	XMPCTL_TEST_TIMEOUT=$_hs_to &&
 	wait_for "grep -q started holder3.out || test -s holder3.rc" 30 "holder3 to log in" &&
 	test_grep "session for $A started" holder3.out &&
-	alice send "$B" "through the relay"
+	alice_relay send "$B" "through the relay"
 '
 
 # since_drop: the holder's log since the relay broke the connection
@@ -435,7 +444,7 @@ test_expect_success 'the connection breaks: the holder resumes the session, a se
 	since_drop >resume.log &&
 	test_grep "resuming the session" resume.log &&
 	test_grep ! "reconnecting in" resume.log &&
-	alice send "$B" "after the resumption" &&
+	alice_relay send "$B" "after the resumption" &&
 	bg_stop holder3
 '
 
