@@ -198,6 +198,51 @@ test_expect_success 'login asks the server itself, holder or not' '
 	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 '
 
+# ---- a command's own options that pick and verify the server -----------------------
+
+# pin_of CERT: the --pin form of the certificate's key
+pin_of() {
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+		openssl base64 -A)"
+}
+
+# fails NAME ARGS...: alice ARGS... fails (not 0), stderr in NAME.err
+fails() {
+	_f=$1
+	shift
+	as alice "$@" >"$_f.out" 2>"$_f.err"
+	_frc=$?
+	echo "exit status $_frc" >>"$_f.err"
+	test "$_frc" != 0
+}
+
+test_expect_success 'options the holder was not started with: the command connects itself' '
+	fails pin --pin "$(pin_of "$PKI_DIR/wrong.test.pem")" send "$B" "pinned" &&
+	test_grep "matches no pin" pin.err &&
+	fails cafile --cafile /nonexistent send "$B" "no cafile" &&
+	test_grep "/nonexistent" cafile.err &&
+	fails port --server 127.0.0.1:1 send "$B" "no server" &&
+	fails mech --mech X-NONE send "$B" "no mechanism" &&
+	test_grep "X-NONE" mech.err &&
+	test_must_be_empty pin.out &&
+	test_must_be_empty port.out
+'
+
+test_expect_success '--insecure to a verifying holder: connects itself, and warns' '
+	before=$(logins) &&
+	as alice --insecure send "$B" "insecure" 2>insecure.err &&
+	test_grep "NOT verified" insecure.err &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+'
+
+test_expect_success 'session status shows what the holder verifies the server with' '
+	as alice session status >st5.out &&
+	test_grep "^server *127.0.0.1:$SERVER_PORT\$" st5.out &&
+	test_grep "^cafile *$TEST_CA\$" st5.out &&
+	test_grep "^verify *yes\$" st5.out
+'
+
 # ---- (b) presence outlives the command -------------------------------------------
 
 presence_of_alice() {
@@ -242,6 +287,29 @@ test_expect_success 'presence --show through the holder lists what the holder ha
 	test_grep -x "presence|$B" shown.lines
 '
 
+test_expect_success 'presence from someone who is no contact is not kept for others' '
+	full=$(sed -n "s/^jid *//p" "$XDG_RUNTIME_DIR/xmpctl/$A.status") &&
+	case $full in "$A"/*) ;; *) false ;; esac &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start l4 alice --format json listen --all &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start carolp carol raw --stay "<presence/>" \
+		"<presence to=\"$full\"><status>planted</status></presence>" &&
+	wait_for "grep -q planted l4.out" 20 "the presence at the listen" &&
+	bg_stop l4 &&
+	alice --format json presence --show --wait 1 >shown2.json &&
+	bg_stop carolp &&
+	test_grep ! planted shown2.json &&
+	json_get shown2.json "o[\"kind\"] + \"|\" + o[\"from\"].split(\"/\")[0]" >shown2.lines &&
+	test_grep -x "presence|$B" shown2.lines
+'
+
+test_expect_success 'an iq answer without to is relayed, not acknowledged and dropped' '
+	alice raw "<iq type=\"result\" id=\"stray-answer\"/>" &&
+	case $XMPCTL_TEST_SERVER in
+	prosody) wait_for "grep -q \"Received.c2s.: <iq.*id=.stray-answer\" \"\$SERVER_LOG\"" 20 "the answer at the server" ;;
+	esac
+'
+
 # ---- (d, e) who and what may use the socket ---------------------------------------------
 
 if id xmpctl-other >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin xmpctl-other 2>/dev/null; then
@@ -279,12 +347,18 @@ else
 	test_skip 'another uid past the directory: the holder drops it (SO_PEERCRED)' 'cannot create a user'
 fi
 
-test_expect_success 'our own uid gets features offering bind and sm only' '
+test_expect_success 'our own uid gets features offering bind and sm only; stop ends an attached listen with 69' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start l3 alice listen &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
 	client "$SOCK" hello >c1.out &
 	cpid=$! &&
 	wait_for "grep -q \"^features seen\" c1.out" 20 "the features" &&
 	as alice session stop &&
 	wait "$cpid" &&
+	wait_for "test -s l3.rc" 20 "the listen to end" &&
+	test "$(cat l3.rc)" = 69 &&
+	test_grep -x "xmpctl: the background session was stopped" l3.err &&
+	test_grep ! "stream error from server" l3.err &&
 	test_grep "<bind xmlns=.urn:ietf:params:xml:ns:xmpp-bind./><sm xmlns=.urn:xmpp:sm:3./></stream:features>" c1.out &&
 	test_grep "system-shutdown" c1.out &&
 	test_grep -v "mechanisms\|starttls" c1.out >/dev/null
@@ -371,6 +445,45 @@ test_expect_success 'stop: the holder closes politely and is gone' '
 	more_unavailable "$n" &&
 	expect_exit 69 as alice session status &&
 	expect_exit 69 as alice session stop
+'
+
+# a server that takes connections and says nothing: a start that logs in
+# there waits
+HANG_PY=$XDG_RUNTIME_DIR/hang.py
+cat >"$HANG_PY" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)
+    open(sys.argv[2], "w").close()
+PY
+
+test_expect_success 'stop while a start logs in: the start ends, not the process of an old pid' '
+	lock=$XDG_RUNTIME_DIR/xmpctl/$A.lock &&
+	{ sleep 300 & } &&
+	victim=$! &&
+	test_atexit "kill $victim 2>/dev/null" &&
+	echo "$victim" >"$lock" &&
+	{ "$PYTHON" "$HANG_PY" hang.port hang.accepted & } &&
+	hang=$! &&
+	test_atexit "kill $hang 2>/dev/null" &&
+	wait_for "test -s hang.port" 20 "the silent server" &&
+	{ { XMPCTL_PASSWORD=$ALICE_PASS xmpctl --server "127.0.0.1:$(cat hang.port)" \
+		--cafile "$TEST_CA" --timeout 25 -j "$A" session start --foreground \
+		</dev/null >hs.out 2>hs.err; echo $? >hs.rc; } & } &&
+	wait_for "test -e hang.accepted" 20 "the start to connect" &&
+	as alice session stop &&
+	test -s hs.rc &&
+	kill -0 "$victim" &&
+	kill "$victim" && kill "$hang" &&
+	rm -f "$SOCK" # the start ended by the signal left it
 '
 
 if [ -n "${OTHER:-}" ]; then
