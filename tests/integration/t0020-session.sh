@@ -530,7 +530,8 @@ alice_relay() {
 	xmpctl --server "127.0.0.1:$(cat proxy.port)" --cafile "$TEST_CA" -j "$A" "$@"
 }
 
-test_expect_success 'a holder behind a relay that breaks connections' '
+test_expect_success 'a holder behind a relay that breaks connections; a log too large is moved aside' '
+	yes "an old line of the log" | head -n 20000 >"$HLOG" &&
 	relay_start "$SERVER_PORT" &&
 	_hs_to=$XMPCTL_TEST_TIMEOUT && XMPCTL_TEST_TIMEOUT=600 &&
 	{ XMPCTL_PASSWORD=$ALICE_PASS XMPCTL_PIDFILE=holder3.pid xmpctl --server "127.0.0.1:$(cat proxy.port)" \
@@ -540,6 +541,9 @@ test_expect_success 'a holder behind a relay that breaks connections' '
 	XMPCTL_TEST_TIMEOUT=$_hs_to &&
 	wait_for "grep -q started holder3.out || test -s holder3.rc" 30 "holder3 to log in" &&
 	test_grep "session for $A started" holder3.out &&
+	test "$(wc -c <"$HLOG")" -lt 262144 &&
+	test_grep "an old line" "$HLOG.old" &&
+	test_grep ! "an old line" "$HLOG" &&
 	alice_relay send "$B" "through the relay"
 '
 
@@ -557,8 +561,70 @@ test_expect_success 'the connection breaks: the holder resumes the session, a se
 	since_drop >resume.log &&
 	test_grep "resuming the session" resume.log &&
 	test_grep ! "reconnecting in" resume.log &&
-	alice_relay send "$B" "after the resumption" &&
+	alice_relay send "$B" "after the resumption"
+'
+
+test_expect_success 'the resumed session is lost again at once: the holder backs off' '
+	wc -l <"$HLOG" >drop.at &&
+	: >proxy.drop &&
+	wait_for "since_drop | grep -q \"reconnecting in\"" 20 "the holder to back off" &&
+	since_drop >storm.log &&
+	test_grep "lost again within" storm.log &&
+	test_grep ! "session resumed" storm.log &&
+	wait_for "grep -q \"^state *connected\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 30 "the holder to be back" &&
+	alice_relay send "$B" "after the pause" &&
 	bg_stop holder3
 '
+
+# ---- where the holder's directory is ------------------------------------------------
+
+test_expect_success 'a relative XDG_RUNTIME_DIR is ignored' '
+	mkdir -p rel &&
+	XDG_RUNTIME_DIR=rel XMPCTL_PASSWORD=$ALICE_PASS xmpctl --server 127.0.0.1:1 \
+		--cafile "$TEST_CA" --timeout 5 -j "$A" session start --foreground \
+		>rel.out 2>rel.err
+	test $? != 0 &&
+	test ! -e rel/xmpctl
+'
+
+if [ -n "${OTHER:-}" ] && [ -d /run/user ] && [ ! -e "/run/user/$OTHER" ] &&
+	[ ! -e "/tmp/xmpctl-$OTHER" ]; then
+	cp "$TEST_CA" other-ca.pem && chmod 0644 other-ca.pem &&
+	mkdir -p other-home && chown "$OTHER:$OTHER_GID" other-home
+	# as_xmpctl ARGS...: xmpctl as the other uid, for alice, without a
+	# runtime directory of its own unless given one in the environment
+	as_xmpctl() {
+		as_other env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_CACHE_HOME \
+			HOME="$TEST_TMP/other-home" XMPCTL_PASSWORD="$ALICE_PASS" "$XMPCTL" --no-cache \
+			--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_TMP/other-ca.pem" \
+			-j "$A" "$@"
+	}
+	test_expect_success '/tmp/xmpctl-UID made by another user first: refused, and said so' '
+		mkdir -m 0700 "/tmp/xmpctl-$OTHER" &&
+		test_atexit "rm -rf /tmp/xmpctl-$OTHER" &&
+		{ env -u XDG_RUNTIME_DIR sh -c "cd / && exec \"\$@\"" sh \
+			setpriv --reuid="$OTHER" --regid="$OTHER_GID" --clear-groups \
+			"$XMPCTL" -j "$A" session start >squat.out 2>squat.err
+		  test $? = 77; } &&
+		test_grep "/tmp/xmpctl-$OTHER: it belongs to uid 0" squat.err &&
+		rm -rf "/tmp/xmpctl-$OTHER"
+	'
+	test_expect_success 'a cron job (no XDG_RUNTIME_DIR) finds the holder a login started in /run/user/UID' '
+		mkdir -m 0700 "/run/user/$OTHER" &&
+		chown "$OTHER:$OTHER_GID" "/run/user/$OTHER" &&
+		test_atexit "kill \$(cat /run/user/$OTHER/xmpctl/$A.lock) 2>/dev/null; rm -rf /run/user/$OTHER" &&
+		( cd / && XDG_RUNTIME_DIR=/run/user/$OTHER as_xmpctl session start ) >run.out 2>run.err &&
+		test_grep "session for $A started" run.out &&
+		test -S "/run/user/$OTHER/xmpctl/$A.sock" &&
+		before=$(logins) &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl session status ) >run-st.out &&
+		test_grep "^state *connected" run-st.out &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl send "$B" "from cron" ) &&
+		test "$(logins)" = "$before" &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl session stop ) &&
+		test ! -e "/tmp/xmpctl-$OTHER" &&
+		rm -rf "/run/user/$OTHER"
+	'
+fi
 
 test_done
