@@ -417,7 +417,7 @@ int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
 /* From the login on, what the server sends is the holder's (before our
  * initial presence, which the server answers with our contacts'); and
  * what is left of it when start ends. */
-void holder_watch(struct cli *c);
+void holder_watch(struct cli *c, const struct holder_paths *hp);
 void holder_done(void);
 /* Run the holder on c (logged in and present, by session start): the
  * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;

@@ -350,7 +350,7 @@ static int session_start(struct cli *c)
     c->resume = 1;
     if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0)
         goto out;
-    holder_watch(c);
+    holder_watch(c, &hp);
     if ((rc = set_presence(c, &xml)) != EXIT_OK)
         goto out;
     cli_cb_note_login(c);

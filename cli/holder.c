@@ -1234,11 +1234,14 @@ static void shut_down(struct holder *h)
 /* One holder per process. */
 static struct holder the_holder;
 
-void holder_watch(struct cli *c)
+void holder_watch(struct cli *c, const struct holder_paths *hp)
 {
     struct holder *h = &the_holder;
 
     h->c = c;
+    /* from the login on: what the server sends now may be worth a line */
+    log_path = hp->log;
+    log_open();
     xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h, NULL);
     h->watched = c->session;
     /* here, before the holder changes directory: file names resolve */
@@ -1253,6 +1256,10 @@ void holder_done(void)
     forget_contacts(&the_holder);
     free(the_holder.params);
     the_holder.params = NULL;
+    if (log_file)
+        fclose(log_file);
+    log_file = NULL;
+    log_path = NULL;
 }
 
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
@@ -1276,8 +1283,10 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         free(h->presence);
         return EXIT_OSERR;
     }
-    log_path = hp->log;
-    log_open();
+    if (!log_file) {
+        log_path = hp->log;
+        log_open();
+    }
     h->said = 1; /* the start has set it */
     became_ready(h);
     h->said = 0;
