@@ -419,8 +419,13 @@ static int session_stop(struct cli *c)
         close(fd);
         return EXIT_OSERR;
     }
-    /* gone when its lock is free; it closes politely first, bounded */
+    /* gone when its lock is free; it closes politely first, bounded.  A
+     * start that had handed over already: its holder is told too. */
     while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+        pid_t now = lock_owner(fd);
+
+        if (now > 0 && now != owner && kill(now, SIGTERM) == 0)
+            owner = now;
         if (xmp_now_ms() >= end) {
             close(fd);
             cli_error("the session holder (pid %ld) has not ended in time",
