@@ -5,7 +5,12 @@
 # ejabberd in t0209).  One login for many sends; presence that outlives
 # the command that set it; a server restart; another uid, garbage and a
 # client killed mid-request on the socket; a second start, a stale
-# socket, and the polite close on stop and SIGTERM.
+# socket, and the polite close on stop and SIGTERM; a command with other
+# server options than the holder's connects itself; only contacts'
+# presence is replayed; stop never signals the process of an old pid and
+# ends attached commands with 69; a resumed session lost at once backs
+# off; the log is bounded; where the directory is without
+# XDG_RUNTIME_DIR, or with a relative one.
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
