@@ -223,8 +223,9 @@ fails() {
 }
 
 test_expect_success 'options the holder was not started with: the command connects itself' '
-	fails pin --pin "$(pin_of "$PKI_DIR/wrong.test.pem")" send "$B" "pinned" &&
+	fails pin -v --pin "$(pin_of "$PKI_DIR/wrong.test.pem")" send "$B" "pinned" &&
 	test_grep "matches no pin" pin.err &&
+	test_grep "not through the session holder: its pin is not this command.s" pin.err &&
 	fails cafile --cafile /nonexistent send "$B" "no cafile" &&
 	test_grep "/nonexistent" cafile.err &&
 	fails port --server 127.0.0.1:1 send "$B" "no server" &&
@@ -582,6 +583,15 @@ test_expect_success 'the resumed session is lost again at once: the holder backs
 '
 
 # ---- where the holder's directory is ------------------------------------------------
+
+test_expect_success 'a runtime directory others may read is refused (77)' '
+	chmod 0750 "$XDG_RUNTIME_DIR/xmpctl" &&
+	as alice session start >mode.out 2>mode.err
+	rc=$?
+	chmod 0700 "$XDG_RUNTIME_DIR/xmpctl" &&
+	test "$rc" = 77 &&
+	test_grep "refusing to use $XDG_RUNTIME_DIR/xmpctl: .*mode 700" mode.err
+'
 
 test_expect_success 'a relative XDG_RUNTIME_DIR is ignored' '
 	mkdir -p rel &&
