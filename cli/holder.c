@@ -185,7 +185,7 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                                       : 0;
 }
 
-/* ---- what the held session was opened with ------------------------------ */
+/* ---- what the held session was opened with ---------------------------- */
 
 /* The options that decide where the held session goes and what vouches
  * for the server.  The holder writes them at the end of its status file
@@ -245,7 +245,8 @@ static void params_of(const struct cli_opts *o, char *buf, size_t len)
 int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
                        const char **differs)
 {
-    char *mine = malloc(HOLDER_PARAMS_MAX), *file = malloc(2 * HOLDER_PARAMS_MAX);
+    char *mine = malloc(HOLDER_PARAMS_MAX);
+    char *file = malloc(2 * HOLDER_PARAMS_MAX);
     size_t n = 0, ml, i;
     char *line;
     ssize_t r;
@@ -897,7 +898,8 @@ static int new_id(char *id, size_t len)
     unsigned char r[16];
     size_t i;
 
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r || len < 2 * sizeof r + 2)
+    if (len < 2 * sizeof r + 2 ||
+        getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
         return -1;
     id[0] = 'h';
     for (i = 0; i < sizeof r; i++)
