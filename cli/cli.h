@@ -429,10 +429,16 @@ struct holder_paths {
 };
 int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                  struct holder_paths *hp);
+/* Does the holder at hp run with the options of o that decide the
+ * server and how it is verified (--server, --cafile, --pin, --insecure,
+ * --mech, ...)?  1: yes; 0: no, and *differs names the first that
+ * differs (NULL: the holder has written no status yet). */
+int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
+                       const char **differs);
 /* From the login on, what the server sends is the holder's (before our
  * initial presence, which the server answers with our contacts'); and
  * what is left of it when start ends. */
-void holder_watch(struct cli *c);
+void holder_watch(struct cli *c, const struct holder_paths *hp);
 void holder_done(void);
 /* Run the holder on c (logged in and present, by session start): the
  * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;

@@ -8,6 +8,10 @@
  * sets presence, takes the account's lock and socket, and detaches (or
  * stays, --foreground).  The lock (flock) makes two starts exclusive and
  * holds the holder's pid; stop sends it SIGTERM and waits for the lock.
+ * Which process to signal is what the kernel says: the holder (and the
+ * start before it) also holds a record lock (fcntl) on the lock file's
+ * first byte, whose owner F_GETLK names; the pid written in the file is
+ * for people, and may be an old one.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -98,6 +102,41 @@ static int running(const struct holder_paths *hp, long *pid)
     buf[n > 0 ? n : 0] = '\0';
     *pid = strtol(buf, NULL, 10);
     return fd;
+}
+
+/* The record lock naming the holder's process (fcntl locks belong to a
+ * process: each new holder takes its own).  wait: until the process that
+ * has it now (the start handing over) lets it go. */
+static int own_lock(int lock_fd, int wait)
+{
+    struct flock fl;
+    int rc;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    do
+        rc = fcntl(lock_fd, wait ? F_SETLKW : F_SETLK, &fl);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+/* The process holding the record lock, 0: none (between start and
+ * holder). */
+static pid_t lock_owner(int fd)
+{
+    struct flock fl;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+        return 0;
+    return fl.l_pid;
 }
 
 static void write_pid(int lock_fd)
@@ -263,7 +302,8 @@ static int detach(int lock_fd, const char *jid, char *xml, char *text)
     }
     (void)!write(p[1], &pid, sizeof pid);
     close(p[1]);
-    if (chdir("/") < 0)
+    /* the start's record lock goes when it exits, after the pipe */
+    if (own_lock(lock_fd, 1) < 0 || chdir("/") < 0)
         return EXIT_OSERR;
     return EXIT_OK;
 }
@@ -292,6 +332,14 @@ static int session_start(struct cli *c)
                   c->o.jid, pid);
         return EXIT_TEMPFAIL;
     }
+    /* ours from now on, before the login: stop signals the start
+     * rather than a process of the pid left by the holder before */
+    write_pid(lock_fd);
+    if (own_lock(lock_fd, 0) < 0) {
+        cli_error("cannot lock %s: %s", hp.lock, strerror(errno));
+        close(lock_fd);
+        return EXIT_OSERR;
+    }
     if ((lfd = listen_on(hp.sock)) < 0) {
         cli_error("cannot listen on %s: %s", hp.sock, strerror(errno));
         rc = EXIT_OSERR;
@@ -302,7 +350,7 @@ static int session_start(struct cli *c)
     c->resume = 1;
     if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0)
         goto out;
-    holder_watch(c);
+    holder_watch(c, &hp);
     if ((rc = set_presence(c, &xml)) != EXIT_OK)
         goto out;
     cli_cb_note_login(c);
@@ -337,26 +385,51 @@ static int session_stop(struct cli *c)
     struct holder_paths hp;
     struct timespec ts = { 0, 20 * 1000 * 1000 };
     int64_t end;
+    pid_t owner = 0;
     long pid;
     int fd;
 
     if (holder_paths(&c->o, 0, 1, &hp) != 0 ||
         (fd = running(&hp, &pid)) < 0)
         return no_holder(c);
-    if (pid <= 0 || kill((pid_t)pid, SIGTERM) < 0) {
-        cli_error("cannot stop the session holder (pid %ld): %s", pid,
-                  pid <= 0 ? "no pid recorded" : strerror(errno));
+    end = xmp_now_ms() +
+          (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000;
+    /* the process that holds the record lock, never a pid read from the
+     * file: while a start hands over to the holder, nobody holds it for
+     * a moment */
+    for (;;) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+            close(fd); /* it ended meanwhile */
+            return EXIT_OK;
+        }
+        if ((owner = lock_owner(fd)) > 0)
+            break;
+        if (xmp_now_ms() >= end) {
+            close(fd);
+            cli_error("cannot stop the session holder: no process holds "
+                      "the record lock of %s",
+                      hp.lock);
+            return EXIT_TEMPFAIL;
+        }
+        nanosleep(&ts, NULL);
+    }
+    if (kill(owner, SIGTERM) < 0) {
+        cli_error("cannot stop the session holder (pid %ld): %s",
+                  (long)owner, strerror(errno));
         close(fd);
         return EXIT_OSERR;
     }
-    /* gone when its lock is free; it closes politely first, bounded */
-    end = xmp_now_ms() +
-          (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000;
+    /* gone when its lock is free; it closes politely first, bounded.  A
+     * start that had handed over already: its holder is told too. */
     while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+        pid_t now = lock_owner(fd);
+
+        if (now > 0 && now != owner && kill(now, SIGTERM) == 0)
+            owner = now;
         if (xmp_now_ms() >= end) {
             close(fd);
             cli_error("the session holder (pid %ld) has not ended in time",
-                      pid);
+                      (long)owner);
             return EXIT_TEMPFAIL;
         }
         nanosleep(&ts, NULL);

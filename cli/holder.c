@@ -19,10 +19,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +39,26 @@
 /* Reconnection: from 1 s, doubling, to 60 s, each +/- 25 %. */
 #define HOLDER_BACKOFF_MIN_MS 1000
 #define HOLDER_BACKOFF_MAX_MS 60000
+/* A connection that did not last this long counts as a failed attempt:
+ * a server that takes each resumption (or login) and drops it again
+ * gets the growing pauses, not a storm of reconnections. */
+#define HOLDER_STABLE_MS 30000
+/* The presence kept to say again to a command's initial presence: a
+ * roster of some hundreds of contacts, each on a few devices, fits; a
+ * server that sends more does not make the holder grow, nor every
+ * attached command drown in the replay. */
+#define HOLDER_SEEN_MAX 2000
+#define HOLDER_SEEN_PER_CONTACT 16
+#define HOLDER_SEEN_MAX_BYTES (4 * 1024 * 1024)
+/* The contacts whose presence is kept: a roster larger than this keeps
+ * the presence of its first ones. */
+#define HOLDER_CONTACTS_MAX 20000
+/* The log is renamed to NAME.log.old beyond this size: two files of at
+ * most this much, whatever a server makes the holder say. */
+#define HOLDER_LOG_MAX_BYTES (256 * 1024)
+/* Roster pushes relayed to a client whose answers the holder's own layer
+ * has given already (the latest ones, per client). */
+#define HOLDER_PUSH_IDS 8
 
 /* ---- where: the directory, the socket, the lock -------------------------- */
 
@@ -69,8 +91,9 @@ static int name_escape(const char *jid, char *out, size_t len)
     return n == (size_t)-1 ? -1 : 0;
 }
 
-/* The directory must be ours and writable by nobody else: whoever can
- * write it can put a socket of their own where commands look. */
+/* The directory must be ours and open to nobody else: whoever can
+ * write it can put a socket of their own where commands look, and
+ * whoever can read it learns which accounts hold a session. */
 static int dir_ok(const char *dir, int quiet)
 {
     struct stat st;
@@ -80,21 +103,50 @@ static int dir_ok(const char *dir, int quiet)
             cli_error("cannot use %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-        (st.st_mode & 022)) {
+    if (S_ISDIR(st.st_mode) && st.st_uid != getuid()) {
+        /* in /tmp anyone may have made it first */
+        if (!quiet)
+            cli_error("refusing to use %s: it belongs to uid %lu, not to "
+                      "us (another user may have made it to block or "
+                      "watch our sessions); set XDG_RUNTIME_DIR to a "
+                      "directory of ours",
+                      dir, (unsigned long)st.st_uid);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & 077)) {
         if (!quiet)
             cli_error("refusing to use %s: not a directory of ours that "
-                      "only we can write",
+                      "only we can use (mode 700)",
                       dir);
         return -1;
     }
     return 0;
 }
 
+/* The base of the holder's directory (XDG Base Directory): an absolute
+ * $XDG_RUNTIME_DIR (a relative one is invalid and ignored: the holder
+ * changes directory); else /run/user/UID when it is ours with mode 700,
+ * which is what a login shell's XDG_RUNTIME_DIR names, so that a cron
+ * job (which has none) finds the session a login started; else /tmp,
+ * in a directory of our uid. */
+static int runtime_dir(char *buf, size_t len)
+{
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    char run[64];
+    struct stat st;
+
+    if (rt && rt[0] == '/')
+        return snprintf(buf, len, "%s/xmpctl", rt);
+    snprintf(run, sizeof run, "/run/user/%lu", (unsigned long)getuid());
+    if (lstat(run, &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_uid == getuid() && !(st.st_mode & 077))
+        return snprintf(buf, len, "%s/xmpctl", run);
+    return snprintf(buf, len, "/tmp/xmpctl-%lu", (unsigned long)getuid());
+}
+
 int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                  struct holder_paths *hp)
 {
-    const char *rt = getenv("XDG_RUNTIME_DIR");
     char name[160];
     int n;
 
@@ -109,14 +161,11 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
             cli_error("invalid account JID '%s'", o->jid);
         return EXIT_USAGE;
     }
-    if (rt && *rt)
-        n = snprintf(hp->dir, sizeof hp->dir, "%s/xmpctl", rt);
-    else
-        n = snprintf(hp->dir, sizeof hp->dir, "/tmp/xmpctl-%lu",
-                     (unsigned long)getuid());
+    n = runtime_dir(hp->dir, sizeof hp->dir);
     /* sun_path holds 108 bytes */
-    if (n < 0 || (size_t)n + strlen(name) + 8 >=
-                     sizeof ((struct sockaddr_un *)0)->sun_path) {
+    if (n < 0 || (size_t)n >= sizeof hp->dir ||
+        (size_t)n + strlen(name) + 8 >=
+            sizeof ((struct sockaddr_un *)0)->sun_path) {
         if (!quiet)
             cli_error("the session socket's path would be too long: %s/%s",
                       hp->dir, name);
@@ -136,6 +185,114 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
                                       : 0;
 }
 
+/* ---- what the held session was opened with ---------------------------- */
+
+/* The options that decide where the held session goes and what vouches
+ * for the server.  The holder writes them at the end of its status file
+ * (it is the authority on what it runs with); a command goes through it
+ * only when its own are the same, else it connects itself.  File names
+ * are made absolute: the holder's and the command's directories differ. */
+static const char *const param_keys[] = {
+    "server", "direct-tls", "cafile", "verify", "pin", "mech",
+    "client-cert", "client-key", "tofu", "downgrade", NULL
+};
+
+static void param_line(char *buf, size_t len, size_t *at, const char *key,
+                       const char *v, int path)
+{
+    char abs[PATH_MAX];
+    const unsigned char *p;
+    int n;
+
+    if (path && v && realpath(v, abs))
+        v = abs;
+    n = snprintf(buf + *at, len - *at, "%-13s", key);
+    *at += n > 0 && (size_t)n < len - *at ? (size_t)n : 0;
+    /* control bytes and the backslash as \xNN: distinct values stay
+     * distinct on one line */
+    for (p = (const unsigned char *)(v ? v : "-"); *p && *at + 5 < len; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            *at += (size_t)snprintf(buf + *at, len - *at, "\\x%02x", *p);
+        else
+            buf[(*at)++] = (char)*p;
+    }
+    if (*at + 1 < len)
+        buf[(*at)++] = '\n';
+    buf[*at] = '\0';
+}
+
+static void params_of(const struct cli_opts *o, char *buf, size_t len)
+{
+    size_t at = 0;
+
+    buf[0] = '\0';
+    param_line(buf, len, &at, param_keys[0], o->server, 0);
+    param_line(buf, len, &at, param_keys[1], o->direct_tls ? "yes" : "no", 0);
+    param_line(buf, len, &at, param_keys[2], o->cafile, 1);
+    param_line(buf, len, &at, param_keys[3],
+               o->insecure ? "NO (--insecure)" : "yes", 0);
+    param_line(buf, len, &at, param_keys[4], o->pin, 0);
+    param_line(buf, len, &at, param_keys[5], o->mech, 0);
+    param_line(buf, len, &at, param_keys[6], o->client_cert, 1);
+    param_line(buf, len, &at, param_keys[7], o->client_key, 1);
+    param_line(buf, len, &at, param_keys[8], o->tofu ? "yes" : "no", 0);
+    param_line(buf, len, &at, param_keys[9],
+               o->allow_downgrade ? "allowed" : "refused", 0);
+}
+
+#define HOLDER_PARAMS_MAX 16384
+
+int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
+                       const char **differs)
+{
+    char *mine = malloc(HOLDER_PARAMS_MAX);
+    char *file = malloc(2 * HOLDER_PARAMS_MAX);
+    size_t n = 0, ml, i;
+    char *line;
+    ssize_t r;
+    int fd, same = 0;
+
+    *differs = NULL; /* no status file: the holder is starting */
+    if (!mine || !file)
+        goto out;
+    params_of(o, mine, HOLDER_PARAMS_MAX);
+    ml = strlen(mine);
+    if ((fd = open(hp->status, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        goto out; /* none yet: the holder is starting */
+    while (n < 2 * HOLDER_PARAMS_MAX - 1 &&
+           (r = read(fd, file + n, 2 * HOLDER_PARAMS_MAX - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    file[n] = '\0';
+    /* the block ends the file, whole lines */
+    same = n >= ml && memcmp(file + n - ml, mine, ml) == 0 &&
+           (n == ml || file[n - ml - 1] == '\n') && ml + 1 < HOLDER_PARAMS_MAX;
+    if (same)
+        goto out;
+    *differs = "status";
+    /* which one, for the message: the first of our lines it lacks */
+    for (i = 0, line = mine; param_keys[i] && line; i++) {
+        char *end = strchr(line, '\n'), *at;
+        int found = 0;
+
+        if (!end)
+            break;
+        *end = '\0';
+        for (at = file; !found && (at = strstr(at, line)); at++)
+            found = (at == file || at[-1] == '\n') &&
+                    at[strlen(line)] == '\n';
+        if (!found) {
+            *differs = param_keys[i];
+            break;
+        }
+        line = end + 1;
+    }
+out:
+    free(mine);
+    free(file);
+    return same;
+}
+
 /* ---- the holder ------------------------------------------------------------ */
 
 struct holder;
@@ -148,11 +305,14 @@ struct slot {
     uint32_t r_h;
     uint64_t r_seq;
     int presence_sent; /* its initial presence went up */
+    char *push_ids[HOLDER_PUSH_IDS]; /* roster pushes relayed to it */
+    size_t next_push;
 };
 
 /* An iq of a client on its way: its answer goes back to it alone. */
 struct iqmap {
     char *ours, *theirs;
+    char *to; /* where it went; NULL: no 'to' (our server, our account) */
     struct slot *s;
     struct iqmap *next;
 };
@@ -160,7 +320,8 @@ struct iqmap {
 /* The latest presence of each contact (full JID), serialized: what a
  * command's initial presence would have brought it from the server. */
 struct seen {
-    char *from, *xml;
+    char *from, *bare, *xml;
+    size_t size;
     struct seen *next;
 };
 
@@ -172,7 +333,14 @@ struct holder {
     struct slot *slots[HOLDER_MAX_PEERS];
     size_t n;
     struct iqmap *iqs;
-    unsigned iq_counter;
+    size_t nseen, seen_bytes; /* bounded by HOLDER_SEEN_* */
+    int seen_full;            /* said in the log that it is full */
+    char **contacts;          /* the roster's bare JIDs we see */
+    size_t ncontacts;
+    int roster_known;         /* the roster has been answered */
+    char *params;             /* what the session was opened with */
+    int64_t up_ms;            /* when it last became ready (monotonic) */
+    int via_resume;           /* ... by resuming the session */
     char *presence;   /* the held presence, serialized; NULL: none */
     int up;           /* the held session is ready and relayed */
     time_t since;     /* when it last became ready */
@@ -199,6 +367,30 @@ static size_t count_attached(const struct holder *h)
 /* The holder's log: its own file next to the socket (a detached holder
  * has no stderr), and stderr. */
 static FILE *log_file;
+static const char *log_path;
+
+/* Open the log to append, first moving a file over HOLDER_LOG_MAX_BYTES
+ * to NAME.log.old (replacing the one before). */
+static void log_open(void)
+{
+    char old[340];
+    struct stat st;
+    int fd;
+
+    if (log_file)
+        fclose(log_file);
+    log_file = NULL;
+    if (!log_path)
+        return;
+    if (lstat(log_path, &st) == 0 && st.st_size > HOLDER_LOG_MAX_BYTES) {
+        snprintf(old, sizeof old, "%s.old", log_path);
+        rename(log_path, old);
+    }
+    fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+              0600);
+    if (fd >= 0 && !(log_file = fdopen(fd, "a")))
+        close(fd);
+}
 
 static void hlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void hlog(const char *fmt, ...)
@@ -212,11 +404,18 @@ static void hlog(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "xmpctl: session: %s %s\n", when, msg);
+    /* what the server said is in msg: one line, nothing for a terminal */
+    fprintf(stderr, "xmpctl: session: %s ", when);
+    cli_print_sanitized(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
     fflush(stderr);
     if (log_file) {
-        fprintf(log_file, "%s %s\n", when, msg);
+        fprintf(log_file, "%s ", when);
+        cli_print_sanitized(log_file, msg, strlen(msg));
+        fputc('\n', log_file);
         fflush(log_file);
+        if (ftell(log_file) > HOLDER_LOG_MAX_BYTES)
+            log_open();
     }
 }
 
@@ -274,6 +473,8 @@ static void write_status(struct holder *h)
     h->attached = count_attached(h);
     fprintf(f, "clients      %zu\n", h->attached);
     fprintf(f, "presence     %s\n", pres);
+    /* last: what commands compare with their own (holder_same_params) */
+    fputs(h->params ? h->params : "", f);
     if (fclose(f) == 0)
         rename(tmp, h->hp->status);
     else
@@ -289,11 +490,22 @@ static void forget_iqs(struct holder *h, struct slot *s)
             *pp = m->next;
             free(m->ours);
             free(m->theirs);
+            free(m->to);
             free(m);
         } else {
             pp = &m->next;
         }
     }
+}
+
+static void seen_free(struct holder *h, struct seen *s)
+{
+    h->nseen--;
+    h->seen_bytes -= s->size;
+    free(s->from);
+    free(s->bare);
+    free(s->xml);
+    free(s);
 }
 
 static void forget_seen(struct holder *h)
@@ -302,19 +514,158 @@ static void forget_seen(struct holder *h)
 
     while ((s = h->seen)) {
         h->seen = s->next;
-        free(s->from);
-        free(s->xml);
-        free(s);
+        seen_free(h, s);
+    }
+    h->seen_full = 0;
+}
+
+static void forget_contacts(struct holder *h)
+{
+    size_t i;
+
+    for (i = 0; i < h->ncontacts; i++)
+        free(h->contacts[i]);
+    free(h->contacts);
+    h->contacts = NULL;
+    h->ncontacts = 0;
+    h->roster_known = 0;
+}
+
+/* The bare JID of a JID, lower case in its domain and local part as
+ * RFC 7622 compares them; NULL when it is none. */
+static char *bare_of(const char *jid)
+{
+    struct xmp_jid j;
+    char *b, *p;
+
+    if (!jid || xmp_jid_parse(jid, &j, NULL) != XMP_OK)
+        return NULL;
+    b = xmp_jid_bare(&j);
+    xmp_jid_clear(&j);
+    for (p = b; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return b;
+}
+
+static int is_contact(const struct holder *h, const char *bare)
+{
+    size_t i;
+
+    for (i = 0; i < h->ncontacts; i++)
+        if (strcmp(h->contacts[i], bare) == 0)
+            return 1;
+    return 0;
+}
+
+/* Our own account: presence of our other resources is ours to see. */
+static int is_us(const struct holder *h, const char *bare)
+{
+    char *me = bare_of(h->c->o.jid);
+    int us = me && strcmp(me, bare) == 0;
+
+    free(me);
+    return us;
+}
+
+/* Drop what is kept from someone who is no contact (any longer). */
+static void prune_seen(struct holder *h)
+{
+    struct seen **pp = &h->seen, *s;
+
+    while ((s = *pp)) {
+        if (!is_contact(h, s->bare) && !is_us(h, s->bare)) {
+            *pp = s->next;
+            seen_free(h, s);
+        } else {
+            pp = &s->next;
+        }
     }
 }
 
+/* An item of the roster (RFC 6121 §2.1.2): we see the presence of those
+ * we are subscribed to, subscription 'to' or 'both'. */
+static void note_item(struct holder *h, const struct xmp_node *item)
+{
+    const char *sub = xmp_node_attr(item, "subscription");
+    char *bare = bare_of(xmp_node_attr(item, "jid")), **grown;
+    size_t i;
+    int see = sub && (strcmp(sub, "to") == 0 || strcmp(sub, "both") == 0);
+
+    if (!bare)
+        return;
+    for (i = 0; i < h->ncontacts; i++)
+        if (strcmp(h->contacts[i], bare) == 0)
+            break;
+    if (i < h->ncontacts && !see) {
+        free(h->contacts[i]);
+        h->contacts[i] = h->contacts[--h->ncontacts];
+    } else if (i == h->ncontacts && see &&
+               h->ncontacts < HOLDER_CONTACTS_MAX &&
+               (grown = realloc(h->contacts,
+                                (h->ncontacts + 1) * sizeof *grown))) {
+        h->contacts = grown;
+        h->contacts[h->ncontacts++] = bare;
+        bare = NULL;
+    }
+    free(bare);
+}
+
+static void note_roster(struct holder *h, const struct xmp_node *query)
+{
+    const struct xmp_node *it;
+
+    for (it = xmp_node_first(query); it; it = xmp_node_next(it))
+        if (strcmp(xmp_node_name(it), "item") == 0 &&
+            strcmp(xmp_node_ns(it), "jabber:iq:roster") == 0)
+            note_item(h, it);
+}
+
+static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
+                      const struct xmp_error *err, void *ud)
+{
+    struct holder *h = ud;
+    const struct xmp_node *q;
+
+    (void)s;
+    if (!reply && err && err->code != XMP_ETIMEOUT)
+        return; /* the session went: the next login asks again */
+    forget_contacts(h);
+    h->roster_known = 1;
+    if (reply && (q = xmp_node_child(reply, "jabber:iq:roster", "query")))
+        note_roster(h, q);
+    else
+        hlog("no roster from the server (%s): keeping no contact's presence",
+             err && err->msg[0] ? err->msg : "an error");
+    prune_seen(h);
+}
+
+/* The roster, to know whose presence to keep (sent before our initial
+ * presence, it is answered before the contacts' presence comes). */
+static void ask_roster(struct holder *h)
+{
+    struct xmp_node *iq = xmp_node_new("jabber:client", "iq", NULL);
+
+    forget_contacts(h);
+    if (!iq || xmp_node_set_attr(iq, "type", "get", NULL) != XMP_OK ||
+        !xmp_node_add_child(iq, "jabber:iq:roster", "query", NULL) ||
+        xmp_session_send_iq(h->c->session, iq, 0, on_roster, h, NULL) !=
+            XMP_OK)
+        h->roster_known = 1; /* none: keep no contact's presence */
+    xmp_node_free(iq);
+}
+
 /* Available or unavailable presence from the server: keep the latest
- * per sender. */
+ * per sender, from our contacts only (anyone may send us presence),
+ * bounded.  Until the roster is known, from anyone: what is not a
+ * contact goes when it comes. */
 static void note_seen(struct holder *h, const struct xmp_node *st)
 {
     const char *from = xmp_node_attr(st, "from");
     const char *type = xmp_node_attr(st, "type");
     struct seen **pp, *s;
+    size_t same = 0;
+    char *bare;
 
     if (!from || (type && strcmp(type, "unavailable") != 0))
         return;
@@ -323,18 +674,40 @@ static void note_seen(struct holder *h, const struct xmp_node *st)
             break;
     if (s) {
         *pp = s->next;
-        free(s->from);
-        free(s->xml);
-        free(s);
+        seen_free(h, s);
     }
-    if (type || !(s = calloc(1, sizeof *s)))
+    if (type || !(bare = bare_of(from)))
         return;
-    if (!(s->from = strdup(from)) ||
+    if (h->roster_known && !is_contact(h, bare) && !is_us(h, bare)) {
+        free(bare);
+        return;
+    }
+    for (s = h->seen; s; s = s->next)
+        same += strcmp(s->bare, bare) == 0;
+    if (!(s = calloc(1, sizeof *s)) || !(s->from = strdup(from)) ||
         !(s->xml = xmp_node_to_string(st, "jabber:client"))) {
-        free(s->from);
+        if (s)
+            free(s->from);
         free(s);
+        free(bare);
         return;
     }
+    s->bare = bare;
+    s->size = strlen(s->xml) + strlen(from) + strlen(bare);
+    if (same >= HOLDER_SEEN_PER_CONTACT || h->nseen >= HOLDER_SEEN_MAX ||
+        h->seen_bytes + s->size > HOLDER_SEEN_MAX_BYTES) {
+        if (!h->seen_full)
+            hlog("keeping no more presence (%zu kept, at most %d per "
+                 "contact): %s",
+                 h->nseen, HOLDER_SEEN_PER_CONTACT, from);
+        h->seen_full = 1;
+        h->nseen++; /* seen_free counts it out */
+        h->seen_bytes += s->size;
+        seen_free(h, s);
+        return;
+    }
+    h->nseen++;
+    h->seen_bytes += s->size;
     s->next = h->seen;
     h->seen = s;
 }
@@ -373,6 +746,84 @@ static struct xmp_node *node_copy(const struct xmp_node *n)
     return c;
 }
 
+/* Is j our own account for the server's purposes (RFC 6120 §10.1.4):
+ * our domain or our bare JID? */
+static int is_self(const struct holder *h, const struct xmp_jid *j)
+{
+    struct xmp_jid me;
+    int self;
+
+    if (xmp_jid_parse(h->c->o.jid, &me, NULL) != XMP_OK)
+        return 0;
+    self = !j->resource && strcasecmp(j->domain, me.domain) == 0 &&
+           (!j->local || (me.local && strcasecmp(j->local, me.local) == 0));
+    xmp_jid_clear(&me);
+    return self;
+}
+
+/* The rule of the library's own requests (xmp_session_send_iq): the
+ * answer to a request sent to X comes from X; to a request without 'to'
+ * or to our bare JID, from our bare JID, our domain or without 'from'.
+ * Anyone else may send a result with a matching id. */
+static int answer_from_ok(const struct holder *h, const char *to,
+                          const char *from)
+{
+    struct xmp_jid t, f;
+    int ok = 0, to_self;
+
+    if (to && xmp_jid_parse(to, &t, NULL) != XMP_OK)
+        return 0;
+    to_self = !to || (t.local && is_self(h, &t));
+    if (!from) {
+        ok = to_self;
+    } else if (xmp_jid_parse(from, &f, NULL) == XMP_OK) {
+        ok = to_self ? is_self(h, &f) : xmp_jid_equal(&f, &t);
+        xmp_jid_clear(&f);
+    }
+    if (to)
+        xmp_jid_clear(&t);
+    return ok;
+}
+
+/* A roster push counts from our account only (RFC 6121 §2.1.6). */
+static int push_from_ok(const struct holder *h, const char *from)
+{
+    struct xmp_jid f;
+    int ok;
+
+    if (!from)
+        return 1;
+    if (xmp_jid_parse(from, &f, NULL) != XMP_OK)
+        return 0;
+    ok = f.local && is_self(h, &f);
+    xmp_jid_clear(&f);
+    return ok;
+}
+
+/* A roster push goes to every client, whose layer answers it: the
+ * holder's layer has answered the server already, so the answers are
+ * not relayed (note_push, on_peer_stanza). */
+static void note_push(struct slot *sl, const char *id)
+{
+    char **at = &sl->push_ids[sl->next_push++ % HOLDER_PUSH_IDS];
+
+    free(*at);
+    *at = id ? strdup(id) : NULL;
+}
+
+static int take_push(struct slot *sl, const char *id)
+{
+    size_t i;
+
+    for (i = 0; id && i < HOLDER_PUSH_IDS; i++)
+        if (sl->push_ids[i] && strcmp(sl->push_ids[i], id) == 0) {
+            free(sl->push_ids[i]);
+            sl->push_ids[i] = NULL;
+            return 1;
+        }
+    return 0;
+}
+
 /* What the server sends: messages, presence and roster pushes to every
  * client; answers to a client's iq to that client; the rest (pings,
  * disco) stays with the holder's protocol layer, which answers it. */
@@ -382,7 +833,10 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
     struct holder *h = ud;
     const char *name = xmp_node_name(st), *type = xmp_node_attr(st, "type");
     const char *id = xmp_node_attr(st, "id");
+    const char *from = xmp_node_attr(st, "from");
+    const struct xmp_node *q;
     struct iqmap **pp, *m;
+    size_t i;
 
     (void)s;
     if (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0) {
@@ -394,9 +848,17 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
     if (strcmp(name, "iq") != 0 || !type)
         return XMP_PASS;
     if (strcmp(type, "set") == 0 &&
-        xmp_node_child(st, "jabber:iq:roster", "query")) {
-        broadcast(h, st); /* the library checks the sender and answers */
-        return XMP_PASS;
+        (q = xmp_node_child(st, "jabber:iq:roster", "query"))) {
+        if (!push_from_ok(h, from))
+            return XMP_PASS; /* the library refuses it */
+        note_roster(h, q);
+        prune_seen(h);
+        for (i = 0; i < h->n; i++)
+            if (xmp_peer_ready(h->slots[i]->p)) {
+                note_push(h->slots[i], id);
+                xmp_peer_send(h->slots[i]->p, st);
+            }
+        return XMP_PASS; /* the library answers it */
     }
     if ((strcmp(type, "result") != 0 && strcmp(type, "error") != 0) || !id)
         return XMP_PASS;
@@ -405,6 +867,12 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
 
         if (strcmp(m->ours, id) != 0)
             continue;
+        if (!answer_from_ok(h, m->to, from)) {
+            hlog("ignored an answer to a client's request from %s: the "
+                 "request went to %s",
+                 from ? from : "(no from)", m->to ? m->to : "our server");
+            return XMP_PASS;
+        }
         *pp = m->next;
         if (xmp_peer_ready(m->s->p) && (c = node_copy(st))) {
             if (xmp_node_set_attr(c, "id", m->theirs, NULL) == XMP_OK)
@@ -413,6 +881,7 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
         }
         free(m->ours);
         free(m->theirs);
+        free(m->to);
         free(m);
         return XMP_HANDLED;
     }
@@ -421,6 +890,22 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
 
 static const char *const down_text =
     "the session holder has lost its connection to the server";
+
+/* Ids of forwarded requests: unguessable, so that nobody else can
+ * answer them first (the sender is checked too). */
+static int new_id(char *id, size_t len)
+{
+    unsigned char r[16];
+    size_t i;
+
+    if (len < 2 * sizeof r + 2 ||
+        getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    id[0] = 'h';
+    for (i = 0; i < sizeof r; i++)
+        snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
 
 /* A client's stanza goes up as it is, but for the id of an iq request
  * (ours, so that clients cannot collide) and nothing is kept for later:
@@ -431,8 +916,9 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
     struct slot *sl = ud;
     struct holder *h = sl->h;
     const char *name = xmp_node_name(st), *type = xmp_node_attr(st, "type");
+    const char *to = xmp_node_attr(st, "to");
     uint64_t seq = 0;
-    char id[32];
+    char id[40];
 
     (void)hh;
     if (!h->up) {
@@ -444,13 +930,14 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
         struct iqmap *m = calloc(1, sizeof *m);
         const char *theirs = xmp_node_attr(st, "id");
 
-        snprintf(id, sizeof id, "xmpctl-held-%u", ++h->iq_counter);
-        if (!m || !(m->ours = strdup(id)) ||
+        if (!m || new_id(id, sizeof id) < 0 || !(m->ours = strdup(id)) ||
             !(m->theirs = strdup(theirs ? theirs : "")) ||
+            (to && !(m->to = strdup(to))) ||
             xmp_node_set_attr(st, "id", id, NULL) != XMP_OK) {
             if (m) {
                 free(m->ours);
                 free(m->theirs);
+                free(m->to);
             }
             free(m);
             xmp_peer_close(p, "resource-constraint", NULL);
@@ -459,11 +946,13 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
         m->s = sl;
         m->next = h->iqs;
         h->iqs = m;
-    } else if (strcmp(name, "iq") == 0 && !xmp_node_attr(st, "to")) {
+    } else if (strcmp(name, "iq") == 0 && !to && type &&
+               strcmp(type, "result") == 0 &&
+               take_push(sl, xmp_node_attr(st, "id"))) {
         /* a client answering a roster push the holder's layer already
-         * answered */
+         * answered: the server has its answer */
         return;
-    } else if (strcmp(name, "presence") == 0 && !xmp_node_attr(st, "to") &&
+    } else if (strcmp(name, "presence") == 0 && !to &&
                (!type || strcmp(type, "unavailable") == 0)) {
         free(h->presence);
         h->presence = type ? NULL : xmp_node_to_string(st, "jabber:client");
@@ -475,7 +964,7 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
     }
     if (seq)
         sl->last_seq = seq;
-    if (strcmp(name, "presence") == 0 && !type && !xmp_node_attr(st, "to") &&
+    if (strcmp(name, "presence") == 0 && !type && !to &&
         !sl->presence_sent) {
         sl->presence_sent = 1;
         replay_seen(h, p);
@@ -519,8 +1008,11 @@ static void answer_acks(struct holder *h)
 static void drop_slot(struct holder *h, size_t i)
 {
     struct slot *sl = h->slots[i];
+    size_t k;
 
     forget_iqs(h, sl);
+    for (k = 0; k < HOLDER_PUSH_IDS; k++)
+        free(sl->push_ids[k]);
     xmp_peer_free(sl->p);
     free(sl);
     h->slots[i] = h->slots[--h->n];
@@ -586,17 +1078,21 @@ static void became_ready(struct holder *h)
 
     h->up = 1;
     h->since = time(NULL);
-    h->backoff_ms = HOLDER_BACKOFF_MIN_MS;
+    h->up_ms = xmp_now_ms();
     h->retry_at = -1;
-    if (h->watched != c->session)
+    if (h->watched != c->session) {
+        /* a new login: a new roster too (holder_watch asked the first) */
         xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h,
                         NULL);
+        ask_roster(h);
+    }
     h->watched = c->session;
     if (ka == 0)
         ka = CLI_DEFAULT_KEEPALIVE_S; /* a held session must notice a loss */
     xmp_session_set_keepalive(c->session, ka * 1000, 0);
     xmp_session_get_info(c->session, &info);
     /* a resumed session kept its presence on the server */
+    h->via_resume = info.resumed != h->resumed;
     if (info.resumed != h->resumed) {
         h->resumed = info.resumed;
         hlog("session resumed as %s",
@@ -626,6 +1122,16 @@ static void went_down(struct holder *h)
     forget_iqs(h, NULL);
 }
 
+/* A connection that lasted is a success: the pauses start again from
+ * the shortest.  One lost sooner keeps them growing. */
+static int lasted(struct holder *h)
+{
+    if (!h->up || xmp_now_ms() - h->up_ms < HOLDER_STABLE_MS)
+        return 0;
+    h->backoff_ms = HOLDER_BACKOFF_MIN_MS;
+    return 1;
+}
+
 /* The held session is being resumed (XEP-0198) after a lost connection:
  * the clients are told, as for a loss, but the session and what the
  * holder has seen of the server stay. */
@@ -644,6 +1150,7 @@ static void lost(struct holder *h)
     double jitter;
     int delay;
 
+    lasted(h);
     went_down(h);
     forget_seen(h); /* the server says it all again after the reconnect */
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -657,6 +1164,26 @@ static void lost(struct holder *h)
                         ? HOLDER_BACKOFF_MAX_MS
                         : h->backoff_ms * 2;
     write_status(h);
+}
+
+/* The library is resuming the lost session.  A resumed session that was
+ * lost again soon counts as a failure: the session is given up and the
+ * next login waits for the pause, as after a failed attempt. */
+static void connection_lost(struct holder *h)
+{
+    struct cli *c = h->c;
+
+    if (h->via_resume && !lasted(h)) {
+        hlog("the resumed session was lost again within %d s; "
+             "giving it up",
+             HOLDER_STABLE_MS / 1000);
+        xmp_session_free(c->session);
+        c->session = NULL;
+        lost(h);
+        return;
+    }
+    lasted(h);
+    resuming(h);
 }
 
 /* The one place the held session comes back.  A new login for now;
@@ -690,7 +1217,8 @@ static void shut_down(struct holder *h)
     int64_t end = xmp_now_ms() + 10000;
 
     for (i = 0; i < h->n; i++)
-        xmp_peer_close(h->slots[i]->p, "system-shutdown", NULL);
+        xmp_peer_close(h->slots[i]->p, "system-shutdown",
+                       "the background session was stopped");
     for (i = 0; i < h->n; i++)
         xmp_peer_step(h->slots[i]->p);
     if (c->session && !cli_session_over(c->session))
@@ -708,18 +1236,32 @@ static void shut_down(struct holder *h)
 /* One holder per process. */
 static struct holder the_holder;
 
-void holder_watch(struct cli *c)
+void holder_watch(struct cli *c, const struct holder_paths *hp)
 {
     struct holder *h = &the_holder;
 
     h->c = c;
+    /* from the login on: what the server sends now may be worth a line */
+    log_path = hp->log;
+    log_open();
     xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h, NULL);
     h->watched = c->session;
+    /* here, before the holder changes directory: file names resolve */
+    if ((h->params = malloc(HOLDER_PARAMS_MAX)))
+        params_of(&c->o, h->params, HOLDER_PARAMS_MAX);
+    ask_roster(h);
 }
 
 void holder_done(void)
 {
     forget_seen(&the_holder);
+    forget_contacts(&the_holder);
+    free(the_holder.params);
+    the_holder.params = NULL;
+    if (log_file)
+        fclose(log_file);
+    log_file = NULL;
+    log_path = NULL;
 }
 
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
@@ -743,13 +1285,9 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         free(h->presence);
         return EXIT_OSERR;
     }
-    {
-        int fd = open(hp->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-                                   O_NOFOLLOW,
-                      0600);
-
-        if (fd >= 0 && !(log_file = fdopen(fd, "a")))
-            close(fd);
+    if (!log_file) {
+        log_path = hp->log;
+        log_open();
     }
     h->said = 1; /* the start has set it */
     became_ready(h);
@@ -761,7 +1299,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
             lost(h);
         else if (h->up &&
                  xmp_session_phase(c->session) != XMP_PHASE_READY)
-            resuming(h);
+            connection_lost(h);
         if (!h->up && c->session &&
             xmp_session_phase(c->session) == XMP_PHASE_READY)
             became_ready(h);
@@ -820,9 +1358,11 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         drop_slot(h, i);
     forget_iqs(h, NULL);
     forget_seen(h);
+    forget_contacts(h);
     free(h->presence);
     if (log_file)
         fclose(log_file);
     log_file = NULL;
+    log_path = NULL;
     return EXIT_OK;
 }

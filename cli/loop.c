@@ -312,6 +312,7 @@ int cli_session_open(struct cli *c)
                                      : CLI_DEFAULT_TIMEOUT_S) * 1000;
     struct xmp_session_opts so;
     struct xmp_error err;
+    const char *differs;
     int rc, require_cb = 0;
     void *hints;
     size_t hints_len;
@@ -322,21 +323,33 @@ int cli_session_open(struct cli *c)
                   "file");
         return EXIT_USAGE;
     }
-    /* A holder of this account that answers takes the command; one that
-     * is gone (a stale socket) is passed by silently. */
-    if (!c->o.no_session && !c->check &&
-        holder_paths(&c->o, 0, 1, &hp) == 0 &&
-        (rc = open_held(c, hp.sock, timeout_ms)) >= 0)
-        return rc;
-    if (c->o.direct_tls && !c->o.server) {
-        cli_error("--direct-tls needs --server (DNS SRV records say "
-                  "themselves which port speaks TLS)");
-        return EXIT_USAGE;
-    }
+    /* through a holder as well: its session is just as unverified */
     if (c->o.insecure && !c->warned_insecure) {
         cli_warn("--insecure: the server certificate is NOT verified; "
                  "anyone on the path can read and change this session");
         c->warned_insecure = 1;
+    }
+    /* A holder of this account that answers takes the command, when it
+     * went to the same server, verified the same way, as the command
+     * would; one that is gone (a stale socket) is passed by silently,
+     * one opened otherwise too (said with --verbose). */
+    if (!c->o.no_session && !c->check &&
+        holder_paths(&c->o, 0, 1, &hp) == 0 && access(hp.sock, F_OK) == 0) {
+        if (!holder_same_params(&c->o, &hp, &differs)) {
+            if (c->o.verbose)
+                cli_warn("not through the session holder: %s%s%s; "
+                         "connecting to the server",
+                         differs ? "its " : "it has not written its status",
+                         differs ? differs : "",
+                         differs ? " is not this command's" : "");
+        } else if ((rc = open_held(c, hp.sock, timeout_ms)) >= 0) {
+            return rc;
+        }
+    }
+    if (c->o.direct_tls && !c->o.server) {
+        cli_error("--direct-tls needs --server (DNS SRV records say "
+                  "themselves which port speaks TLS)");
+        return EXIT_USAGE;
     }
     if (c->o.pin && xmp_pins_check(c->o.pin, &err) != XMP_OK) {
         cli_error("%s", err.msg);

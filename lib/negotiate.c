@@ -741,11 +741,22 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
     if (s->local && xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
         return session_fail(s, XMP_EUNREACH, "session holder %s: %s",
                             s->local, why);
+    /* 'session stop': the holder, not the server, went away */
+    if (s->local && xmp_node_child(el, NS_STREAMS, "system-shutdown")) {
+        s->resume_refused = 1;
+        return session_fail(s, XMP_EUNREACH,
+                            "the background session was stopped");
+    }
     if (server_going_away(el)) {
         s->resume_refused = 1; /* ended on purpose: not resumed */
-        return session_fail(s, XMP_EUNREACH, "stream error from server: %s",
-                            why);
+        return session_fail(s, XMP_EUNREACH, "stream error from %s%s: %s",
+                            s->local ? "session holder " : "server",
+                            s->local ? s->local : "", why);
     }
+    if (s->local)
+        return session_fail(s, XMP_EPROTO,
+                            "stream error from session holder %s: %s",
+                            s->local, why);
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 

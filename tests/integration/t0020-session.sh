@@ -5,7 +5,12 @@
 # ejabberd in t0209).  One login for many sends; presence that outlives
 # the command that set it; a server restart; another uid, garbage and a
 # client killed mid-request on the socket; a second start, a stale
-# socket, and the polite close on stop and SIGTERM.
+# socket, and the polite close on stop and SIGTERM; a command with other
+# server options than the holder's connects itself; only contacts'
+# presence is replayed; stop never signals the process of an old pid and
+# ends attached commands with 69; a resumed session lost at once backs
+# off; the log is bounded; where the directory is without
+# XDG_RUNTIME_DIR, or with a relative one.
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
@@ -198,6 +203,52 @@ test_expect_success 'login asks the server itself, holder or not' '
 	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 '
 
+# ---- a command's own options that pick and verify the server -----------------------
+
+# pin_of CERT: the --pin form of the certificate's key
+pin_of() {
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+		openssl base64 -A)"
+}
+
+# fails NAME ARGS...: alice ARGS... fails (not 0), stderr in NAME.err
+fails() {
+	_f=$1
+	shift
+	as alice "$@" >"$_f.out" 2>"$_f.err"
+	_frc=$?
+	echo "exit status $_frc" >>"$_f.err"
+	test "$_frc" != 0
+}
+
+test_expect_success 'options the holder was not started with: the command connects itself' '
+	fails pin -v --pin "$(pin_of "$PKI_DIR/wrong.test.pem")" send "$B" "pinned" &&
+	test_grep "matches no pin" pin.err &&
+	test_grep "not through the session holder: its pin is not this command.s" pin.err &&
+	fails cafile --cafile /nonexistent send "$B" "no cafile" &&
+	test_grep "/nonexistent" cafile.err &&
+	fails port --server 127.0.0.1:1 send "$B" "no server" &&
+	fails mech --mech X-NONE send "$B" "no mechanism" &&
+	test_grep "X-NONE" mech.err &&
+	test_must_be_empty pin.out &&
+	test_must_be_empty port.out
+'
+
+test_expect_success '--insecure to a verifying holder: connects itself, and warns' '
+	before=$(logins) &&
+	as alice --insecure send "$B" "insecure" 2>insecure.err &&
+	test_grep "NOT verified" insecure.err &&
+	wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
+'
+
+test_expect_success 'session status shows what the holder verifies the server with' '
+	as alice session status >st5.out &&
+	test_grep "^server *127.0.0.1:$SERVER_PORT\$" st5.out &&
+	test_grep "^cafile *$TEST_CA\$" st5.out &&
+	test_grep "^verify *yes\$" st5.out
+'
+
 # ---- (b) presence outlives the command -------------------------------------------
 
 presence_of_alice() {
@@ -242,6 +293,29 @@ test_expect_success 'presence --show through the holder lists what the holder ha
 	test_grep -x "presence|$B" shown.lines
 '
 
+test_expect_success 'presence from someone who is no contact is not kept for others' '
+	full=$(sed -n "s/^jid *//p" "$XDG_RUNTIME_DIR/xmpctl/$A.status") &&
+	case $full in "$A"/*) ;; *) false ;; esac &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start l4 alice --format json listen --all &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start carolp carol raw --stay "<presence/>" \
+		"<presence to=\"$full\"><status>planted</status></presence>" &&
+	wait_for "grep -q planted l4.out" 20 "the presence at the listen" &&
+	bg_stop l4 &&
+	alice --format json presence --show --wait 1 >shown2.json &&
+	bg_stop carolp &&
+	test_grep ! planted shown2.json &&
+	json_get shown2.json "o[\"kind\"] + \"|\" + o[\"from\"].split(\"/\")[0]" >shown2.lines &&
+	test_grep -x "presence|$B" shown2.lines
+'
+
+test_expect_success 'an iq answer without to is relayed, not acknowledged and dropped' '
+	alice raw "<iq type=\"result\" id=\"stray-answer\"/>" &&
+	case $XMPCTL_TEST_SERVER in
+	prosody) wait_for "grep -q \"Received.c2s.: <iq.*id=.stray-answer\" \"\$SERVER_LOG\"" 20 "the answer at the server" ;;
+	esac
+'
+
 # ---- (d, e) who and what may use the socket ---------------------------------------------
 
 if id xmpctl-other >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin xmpctl-other 2>/dev/null; then
@@ -279,12 +353,18 @@ else
 	test_skip 'another uid past the directory: the holder drops it (SO_PEERCRED)' 'cannot create a user'
 fi
 
-test_expect_success 'our own uid gets features offering bind and sm only' '
+test_expect_success 'our own uid gets features offering bind and sm only; stop ends an attached listen with 69' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start l3 alice listen &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
 	client "$SOCK" hello >c1.out &
 	cpid=$! &&
 	wait_for "grep -q \"^features seen\" c1.out" 20 "the features" &&
 	as alice session stop &&
 	wait "$cpid" &&
+	wait_for "test -s l3.rc" 20 "the listen to end" &&
+	test "$(cat l3.rc)" = 69 &&
+	test_grep -x "xmpctl: the background session was stopped" l3.err &&
+	test_grep ! "stream error from server" l3.err &&
 	test_grep "<bind xmlns=.urn:ietf:params:xml:ns:xmpp-bind./><sm xmlns=.urn:xmpp:sm:3./></stream:features>" c1.out &&
 	test_grep "system-shutdown" c1.out &&
 	test_grep -v "mechanisms\|starttls" c1.out >/dev/null
@@ -361,6 +441,7 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])
 	test_grep "session for $A started (pid [0-9]*)" det.out &&
 	as alice session status >st4.out &&
 	test_grep "^state *connected" st4.out &&
+	cp "$XDG_RUNTIME_DIR/xmpctl/$A.status" held.status &&
 	alice send "$B" "through the detached holder"
 '
 
@@ -370,6 +451,45 @@ test_expect_success 'stop: the holder closes politely and is gone' '
 	more_unavailable "$n" &&
 	expect_exit 69 as alice session status &&
 	expect_exit 69 as alice session stop
+'
+
+# a server that takes connections and says nothing: a start that logs in
+# there waits
+HANG_PY=$XDG_RUNTIME_DIR/hang.py
+cat >"$HANG_PY" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)
+    open(sys.argv[2], "w").close()
+PY
+
+test_expect_success 'stop while a start logs in: the start ends, not the process of an old pid' '
+	lock=$XDG_RUNTIME_DIR/xmpctl/$A.lock &&
+	{ sleep 300 & } &&
+	victim=$! &&
+	test_atexit "kill $victim 2>/dev/null" &&
+	echo "$victim" >"$lock" &&
+	{ "$PYTHON" "$HANG_PY" hang.port hang.accepted & } &&
+	hang=$! &&
+	test_atexit "kill $hang 2>/dev/null" &&
+	wait_for "test -s hang.port" 20 "the silent server" &&
+	{ { XMPCTL_PASSWORD=$ALICE_PASS xmpctl --server "127.0.0.1:$(cat hang.port)" \
+		--cafile "$TEST_CA" --timeout 25 -j "$A" session start --foreground \
+		</dev/null >hs.out 2>hs.err; echo $? >hs.rc; } & } &&
+	wait_for "test -e hang.accepted" 20 "the start to connect" &&
+	as alice session stop &&
+	test -s hs.rc &&
+	kill -0 "$victim" &&
+	kill "$victim" && kill "$hang" &&
+	rm -f "$SOCK" # the start ended by the signal left it
 '
 
 if [ -n "${OTHER:-}" ]; then
@@ -394,10 +514,12 @@ except OSError as e:
 		fake=$! &&
 		wait_for "test -e $d/ready" 20 "the other uid'"'"'s socket" &&
 		chmod 0700 "$d" "$XDG_RUNTIME_DIR" &&
+		# the status of a holder with our options, as if it ran there
+		cp held.status "$d/$A.status" &&
 		before=$(logins) &&
 		as alice send "$B" "not to the other uid" &&
 		wait "$fake" &&
-		rm -f "$SOCK" "$d/ready" &&
+		rm -f "$SOCK" "$d/ready" "$d/$A.status" &&
 		test_grep "^got b..\$" fake.out &&
 		wait_for "test \$(logins) -gt $before" 20 "the login in the server log"
 	'
@@ -408,7 +530,14 @@ fi
 # to; the server keeps the session, so the holder resumes it instead of
 # logging in anew.
 
-test_expect_success 'a holder behind a relay that breaks connections' '
+# alice with the holder's options (a command with others connects
+# itself; without a password, this one cannot)
+alice_relay() {
+	xmpctl --server "127.0.0.1:$(cat proxy.port)" --cafile "$TEST_CA" -j "$A" "$@"
+}
+
+test_expect_success 'a holder behind a relay that breaks connections; a log too large is moved aside' '
+	yes "an old line of the log" | head -n 20000 >"$HLOG" &&
 	relay_start "$SERVER_PORT" &&
 	_hs_to=$XMPCTL_TEST_TIMEOUT && XMPCTL_TEST_TIMEOUT=600 &&
 	{ XMPCTL_PASSWORD=$ALICE_PASS XMPCTL_PIDFILE=holder3.pid xmpctl --server "127.0.0.1:$(cat proxy.port)" \
@@ -418,7 +547,10 @@ test_expect_success 'a holder behind a relay that breaks connections' '
 	XMPCTL_TEST_TIMEOUT=$_hs_to &&
 	wait_for "grep -q started holder3.out || test -s holder3.rc" 30 "holder3 to log in" &&
 	test_grep "session for $A started" holder3.out &&
-	alice send "$B" "through the relay"
+	test "$(wc -c <"$HLOG")" -lt 262144 &&
+	test_grep "an old line" "$HLOG.old" &&
+	test_grep ! "an old line" "$HLOG" &&
+	alice_relay send "$B" "through the relay"
 '
 
 # since_drop: the holder's log since the relay broke the connection
@@ -435,8 +567,79 @@ test_expect_success 'the connection breaks: the holder resumes the session, a se
 	since_drop >resume.log &&
 	test_grep "resuming the session" resume.log &&
 	test_grep ! "reconnecting in" resume.log &&
-	alice send "$B" "after the resumption" &&
+	alice_relay send "$B" "after the resumption"
+'
+
+test_expect_success 'the resumed session is lost again at once: the holder backs off' '
+	wc -l <"$HLOG" >drop.at &&
+	: >proxy.drop &&
+	wait_for "since_drop | grep -q \"reconnecting in\"" 20 "the holder to back off" &&
+	since_drop >storm.log &&
+	test_grep "lost again within" storm.log &&
+	test_grep ! "session resumed" storm.log &&
+	wait_for "grep -q \"^state *connected\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 30 "the holder to be back" &&
+	alice_relay send "$B" "after the pause" &&
 	bg_stop holder3
 '
+
+# ---- where the holder's directory is ------------------------------------------------
+
+test_expect_success 'a runtime directory others may read is refused (77)' '
+	chmod 0750 "$XDG_RUNTIME_DIR/xmpctl" &&
+	as alice session start >mode.out 2>mode.err
+	rc=$?
+	chmod 0700 "$XDG_RUNTIME_DIR/xmpctl" &&
+	test "$rc" = 77 &&
+	test_grep "refusing to use $XDG_RUNTIME_DIR/xmpctl: .*mode 700" mode.err
+'
+
+test_expect_success 'a relative XDG_RUNTIME_DIR is ignored' '
+	mkdir -p rel &&
+	XDG_RUNTIME_DIR=rel XMPCTL_PASSWORD=$ALICE_PASS xmpctl --server 127.0.0.1:1 \
+		--cafile "$TEST_CA" --timeout 5 -j "$A" session start --foreground \
+		>rel.out 2>rel.err
+	test $? != 0 &&
+	test ! -e rel/xmpctl
+'
+
+if [ -n "${OTHER:-}" ] && [ -d /run/user ] && [ ! -e "/run/user/$OTHER" ] &&
+	[ ! -e "/tmp/xmpctl-$OTHER" ]; then
+	cp "$TEST_CA" other-ca.pem && chmod 0644 other-ca.pem &&
+	mkdir -p other-home && chown "$OTHER:$OTHER_GID" other-home
+	# as_xmpctl ARGS...: xmpctl as the other uid, for alice, without a
+	# runtime directory of its own unless given one in the environment
+	as_xmpctl() {
+		as_other env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_CACHE_HOME \
+			HOME="$TEST_TMP/other-home" XMPCTL_PASSWORD="$ALICE_PASS" "$XMPCTL" --no-cache \
+			--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_TMP/other-ca.pem" \
+			-j "$A" "$@"
+	}
+	test_expect_success '/tmp/xmpctl-UID made by another user first: refused, and said so' '
+		mkdir -m 0700 "/tmp/xmpctl-$OTHER" &&
+		test_atexit "rm -rf /tmp/xmpctl-$OTHER" &&
+		{ env -u XDG_RUNTIME_DIR sh -c "cd / && exec \"\$@\"" sh \
+			setpriv --reuid="$OTHER" --regid="$OTHER_GID" --clear-groups \
+			"$XMPCTL" -j "$A" session start >squat.out 2>squat.err
+		  test $? = 77; } &&
+		test_grep "/tmp/xmpctl-$OTHER: it belongs to uid 0" squat.err &&
+		rm -rf "/tmp/xmpctl-$OTHER"
+	'
+	test_expect_success 'a cron job (no XDG_RUNTIME_DIR) finds the holder a login started in /run/user/UID' '
+		mkdir -m 0700 "/run/user/$OTHER" &&
+		chown "$OTHER:$OTHER_GID" "/run/user/$OTHER" &&
+		test_atexit "kill \$(cat /run/user/$OTHER/xmpctl/$A.lock) 2>/dev/null; rm -rf /run/user/$OTHER" &&
+		( cd / && XDG_RUNTIME_DIR=/run/user/$OTHER as_xmpctl session start ) >run.out 2>run.err &&
+		test_grep "session for $A started" run.out &&
+		test -S "/run/user/$OTHER/xmpctl/$A.sock" &&
+		before=$(logins) &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl session status ) >run-st.out &&
+		test_grep "^state *connected" run-st.out &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl send "$B" "from cron" ) &&
+		test "$(logins)" = "$before" &&
+		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl session stop ) &&
+		test ! -e "/tmp/xmpctl-$OTHER" &&
+		rm -rf "/run/user/$OTHER"
+	'
+fi
 
 test_done
