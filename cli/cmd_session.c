@@ -354,6 +354,7 @@ static int session_start(struct cli *c)
     if ((rc = set_presence(c, &xml)) != EXIT_OK)
         goto out;
     cli_cb_note_login(c);
+    cli_cache_note_login(c);
     if (sa.foreground) {
         write_pid(lock_fd);
         printf("session for %s started (pid %ld)\n", c->o.jid,

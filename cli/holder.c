@@ -1085,6 +1085,8 @@ static void became_ready(struct holder *h)
         xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h,
                         NULL);
         ask_roster(h);
+        /* its TLS session, in memory, for the next login anew */
+        cli_cache_note_login(c);
     }
     h->watched = c->session;
     if (ka == 0)
