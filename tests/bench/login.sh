@@ -18,6 +18,8 @@
 #     cache, which is kept) and "--no-cache".
 #   - Wall and CPU (user + system, from getrusage of the child, in
 #     microseconds) of each run; medians and the 90th percentile of wall.
+#     Both move with the machine's load; the instructions of one more
+#     login under valgrind's callgrind (when valgrind is there) do not.
 #   - "PBKDF2" is the derivation alone, as Python's hashlib does it at the
 #     same iteration count: what a cached salted password saved at most.
 #   - The machine's other load shows in the figures: run it on a quiet one.
@@ -82,7 +84,7 @@ row() {
 	XDG_CACHE_HOME=$_cache XMPCTL_PASSWORD=$ALICE_PASS \
 	$PYTHON - "$1" "$RUNS" "$2" --server "127.0.0.1:$PROSODY_PORT" \
 		--cafile "$TEST_CA" -j alice@example.test $3 login <<-"EOF"
-	import os, resource, statistics, subprocess, sys, time
+	import os, re, resource, statistics, subprocess, sys, time
 	label, runs, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 	def once():
 	    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -94,7 +96,7 @@ row() {
 	    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
 	    return rc, wall, cpu
 	if once()[0] != 0:
-	    print("| %s | login failed | | |" % label)
+	    print("| %s | login failed | | | | |" % label)
 	    sys.exit(0)
 	walls, cpus = [], []
 	for _ in range(runs):
@@ -104,15 +106,26 @@ row() {
 	        cpus.append(cpu)
 	walls.sort()
 	p90 = walls[min(len(walls) - 1, int(len(walls) * 0.9))]
-	print("| %s | %.1f | %.1f | %.1f | %d/%d |" % (
-	    label, statistics.median(walls), p90, statistics.median(cpus),
+	# instructions of one more login: repeatable where time is not
+	ir = ""
+	try:
+	    vg = subprocess.run(["valgrind", "--tool=callgrind",
+	                         "--callgrind-out-file=/dev/null"] + argv,
+	                        stdout=subprocess.DEVNULL,
+	                        stderr=subprocess.PIPE, text=True)
+	    m = re.search(r"Collected : (\d+)", vg.stderr)
+	    ir = "%.1f" % (int(m.group(1)) / 1e6) if vg.returncode == 0 and m else ""
+	except OSError:
+	    pass
+	print("| %s | %.1f | %.1f | %.1f | %s | %d/%d |" % (
+	    label, statistics.median(walls), p90, statistics.median(cpus), ir,
 	    len(walls), runs))
 	EOF
 }
 
 printf '\nRepeat login, Prosody on loopback, SCRAM-SHA-1 at %s iterations; %s runs a row\n\n' "$ITER" "$RUNS"
-echo '| build, cache | wall ms (median) | wall ms (p90) | CPU ms (median) | ok |'
-echo '|---|---|---|---|---|'
+echo '| build, cache | wall ms (median) | wall ms (p90) | CPU ms (median) | M instructions | ok |'
+echo '|---|---|---|---|---|---|'
 row "this build, warm cache" "$XMPCTL" ""
 row "this build, --no-cache" "$XMPCTL" "--no-cache"
 if [ -n "$BASELINE" ]; then
@@ -127,6 +140,6 @@ for _ in range(runs):
     t0 = time.process_time()
     hashlib.pbkdf2_hmac("sha1", os.environ["ALICE_PASS"].encode(), salt, iters)
     ts.append((time.process_time() - t0) * 1000)
-print("| PBKDF2-HMAC-SHA1 alone (hashlib) | | | %.1f | %d/%d |" %
+print("| PBKDF2-HMAC-SHA1 alone (hashlib) | | | %.1f | | %d/%d |" %
       (statistics.median(ts), runs, runs))
 EOF
