@@ -625,12 +625,16 @@ if [ -n "${OTHER:-}" ] && [ -d /run/user ] && [ ! -e "/run/user/$OTHER" ] &&
 		rm -rf "/tmp/xmpctl-$OTHER"
 	'
 	test_expect_success 'a cron job (no XDG_RUNTIME_DIR) finds the holder a login started in /run/user/UID' '
+		mkdir -p /run/user &&
 		mkdir -m 0700 "/run/user/$OTHER" &&
 		chown "$OTHER:$OTHER_GID" "/run/user/$OTHER" &&
 		test_atexit "kill \$(cat /run/user/$OTHER/xmpctl/$A.lock) 2>/dev/null; rm -rf /run/user/$OTHER" &&
+		n0=$(logins) &&
 		( cd / && XDG_RUNTIME_DIR=/run/user/$OTHER as_xmpctl session start ) >run.out 2>run.err &&
 		test_grep "session for $A started" run.out &&
 		test -S "/run/user/$OTHER/xmpctl/$A.sock" &&
+		# the holder logs in first: wait until the server has logged that
+		wait_for "test \$(logins) -gt $n0" 20 "the login of the holder in the server log" &&
 		before=$(logins) &&
 		( cd / && unset XDG_RUNTIME_DIR && as_xmpctl session status ) >run-st.out &&
 		test_grep "^state *connected" run-st.out &&
