@@ -74,8 +74,8 @@ static int forbidden(uint32_t c)
         {0x13430, 0x1343f}, /* Egyptian hieroglyph format controls */
         {0x1bca0, 0x1bca3}, /* shorthand format controls */
         {0x1d173, 0x1d17a}, /* musical symbol format controls */
-        {0xe0001, 0xe0001}, /* language tag */
-        {0xe0020, 0xe007f}, /* tag characters */
+        {0xe0000, 0xe007f}, /* the tags block: language tag, tag
+                               characters and the unassigned between */
     };
     size_t i;
 
