@@ -19,6 +19,7 @@ the server's bytes inside TLS:
 import base64
 import os
 import re
+import select
 import socket
 import ssl
 import sys
@@ -41,20 +42,48 @@ def tamper(mode, data, state):
     return data
 
 
-def pump(src, dst, fn=None):
+def send_all(dst, data):
+    view = memoryview(data)
+    while view:
+        try:
+            n = dst.send(view)
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            select.select([dst], [dst], [], 30)
+            continue
+        view = view[n:]
+
+
+def pump(tclient, tserver, fn):
+    """Relay both ways in one thread: an OpenSSL connection must not be
+    read in one thread while another writes to it."""
+    route = {tclient: (tserver, None), tserver: (tclient, fn)}
+    for s in route:
+        s.setblocking(False)
     try:
         while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(fn(data) if fn else data)
+            ready = [s for s in route if s.pending()]
+            if not ready:
+                ready = select.select(list(route), [], [], 30)[0]
+                if not ready:
+                    return
+            for s in ready:
+                try:
+                    data = s.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
+                        BlockingIOError):
+                    continue
+                if not data:
+                    return
+                dst, f = route[s]
+                send_all(dst, f(data) if f else data)
     except (OSError, ssl.SSLError):
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    finally:
+        for s in route:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def until(src, dst, mark):
@@ -98,10 +127,7 @@ def main():
     to_server.maximum_version = ssl.TLSVersion.TLSv1_2
     tserver = to_server.wrap_socket(server, server_hostname="example.test")
     state = {}
-    up = threading.Thread(target=pump, args=(tclient, tserver))
-    up.start()
-    pump(tserver, tclient, lambda d: tamper(mode, d, state))
-    up.join()
+    pump(tclient, tserver, lambda d: tamper(mode, d, state))
 
 
 if __name__ == "__main__":
