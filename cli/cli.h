@@ -34,6 +34,9 @@ enum {
     EXIT_SIGNAL_BASE = 128
 };
 
+/* Outcomes and the one mapping from them to those statuses. */
+#include "status.h"
+
 /* Pseudo exit status from the option parsers: help or version printed
  * (or to print), exit 0. */
 #define EXIT_HELP (-1)
@@ -259,7 +262,6 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
  * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2). */
 void cli_redact(const char *text, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud);
-int cli_exit_status(enum xmp_err code);
 
 /* Print a stanza that arrived, one line in the chosen format, flushed.
  * Returns 0, or -1 when stdout cannot be written (reported). */

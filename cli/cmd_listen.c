@@ -136,13 +136,15 @@ static void listen_io(struct op *op, short revents)
 static void listen_timer(struct op *op)
 {
     struct listen_op *l = (struct listen_op *)op;
+    struct outcome out = { 0 };
 
     if (l->count)
         cli_error("listen: %ld of %ld messages before the timeout of %ld s",
                   l->seen, l->count, l->timeout_s);
     else
         cli_error("listen: timeout of %ld s reached", l->timeout_s);
-    op_done(op, EXIT_TEMPFAIL);
+    outcome_add(&out, ITEM_TIMED_OUT, 1);
+    op_done(op, status_listen(&out));
 }
 
 /* SIGINT, SIGTERM, SIGHUP: the way a listener is meant to stop. */

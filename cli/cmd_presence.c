@@ -72,7 +72,7 @@ struct presence_op {
     unsigned handlers[2];
     int nhandlers;
     char bounce[600];
-    int bounced;
+    struct outcome out; /* bounced, or in doubt */
 };
 
 /* ---- what arrives ------------------------------------------------------- */
@@ -110,9 +110,9 @@ static int on_presence(struct xmp_session *s, const struct xmp_node *st,
         return XMP_PASS;
     if (type && strcmp(type, "error") == 0) {
         /* one of ours bounced */
-        if (!p->bounced && sent_to(p, from)) {
+        if (!p->out.n[ITEM_BOUNCED] && sent_to(p, from)) {
             xmp_error_describe(st, p->bounce, sizeof p->bounce);
-            p->bounced = 1;
+            outcome_add(&p->out, ITEM_BOUNCED, 1);
         }
         return XMP_PASS;
     }
@@ -224,9 +224,9 @@ static void presence_check(struct op *op)
     struct xmp_session *s = op->c->session;
     const struct xmp_error *e;
 
-    if (p->bounced) {
+    if (p->out.n[ITEM_BOUNCED]) {
         cli_error("presence: error from the server: %s", p->bounce);
-        op_done(op, EXIT_REMOTE);
+        op_done(op, status_presence(&p->out));
     } else if (p->listening) {
         return;
     } else if (xmp_session_acked(s) >= p->seq) {
@@ -242,7 +242,8 @@ static void presence_check(struct op *op)
                            1000;
     } else if ((e = xmp_session_ack_error(s))) {
         cli_error("presence not acknowledged by the server: %s", e->msg);
-        op_done(op, EXIT_NOTSENT);
+        outcome_add(&p->out, ITEM_UNCONFIRMED, 1);
+        op_done(op, status_presence(&p->out));
     }
 }
 
@@ -265,7 +266,8 @@ static void presence_lost(struct op *op)
     }
     cli_error("presence not acknowledged by the server: %s",
               e->msg[0] ? e->msg : "the session ended");
-    op_done(op, EXIT_NOTSENT);
+    outcome_add(&p->out, ITEM_UNCONFIRMED, 1);
+    op_done(op, status_presence(&p->out));
 }
 
 static void presence_interrupt(struct op *op, int sig)

@@ -77,14 +77,8 @@ struct raw_op {
     int nhandlers;
     struct raw_req *reqs;       /* waiting for answers */
     int lost;                   /* a request ended with the session */
-    int status;                 /* the first failure, 0 while none */
+    struct outcome out;         /* its first failure decides */
 };
-
-static void fail_with(struct raw_op *r, int status)
-{
-    if (!r->status)
-        r->status = status;
-}
 
 /* ---- checking and sending ---------------------------------------------- */
 
@@ -166,7 +160,7 @@ static void on_reply(struct xmp_session *s, const struct xmp_node *reply,
     if (!reply) {
         if (e->code == XMP_ETIMEOUT) {
             cli_error("%s", e->msg);
-            fail_with(r, EXIT_TEMPFAIL);
+            outcome_add(&r->out, ITEM_TIMED_OUT, 1);
         } else {
             r->lost = 1; /* the session ended; the driver says how */
         }
@@ -182,7 +176,7 @@ static void on_reply(struct xmp_session *s, const struct xmp_node *reply,
                   xmp_node_attr(reply, "from") ? xmp_node_attr(reply, "from")
                                                : "the server",
                   why);
-        fail_with(r, EXIT_REMOTE);
+        outcome_add(&r->out, ITEM_BOUNCED, 1);
     }
 }
 
@@ -243,7 +237,7 @@ static enum xmp_err on_element(void *ud, struct xmp_node *n)
                   "sent",
                   r->elements, why);
         xmp_node_free(n);
-        fail_with(r, EXIT_DATA);
+        outcome_local(&r->out, EXIT_DATA);
         r->check_failed = 1;
         return XMP_EDATA;
     }
@@ -367,7 +361,7 @@ static int watch_bounce(struct xmp_session *s, const struct xmp_node *st,
     }
     xmp_error_describe(st, why, sizeof why);
     cli_error("message %s to %s bounced: %s", id, from, why);
-    fail_with(r, EXIT_REMOTE);
+    outcome_add(&r->out, ITEM_BOUNCED, 1);
     return XMP_PASS;
 }
 
@@ -407,7 +401,7 @@ static void read_input(struct raw_op *r)
         return;
     if (n < 0) {
         cli_error("cannot read stdin: %s", strerror(errno));
-        fail_with(r, EXIT_IOERR);
+        outcome_local(&r->out, EXIT_IOERR);
         r->input_over = 1;
         return;
     }
@@ -422,10 +416,10 @@ static void read_input(struct raw_op *r)
     if (e == XMP_EDATA && !r->check_failed) {
         /* a broken element; the ones before it went out */
         cli_error("stdin: %s; it and what follows were not sent", err.msg);
-        fail_with(r, EXIT_DATA);
+        outcome_local(&r->out, EXIT_DATA);
     } else if (e == XMP_ENOMEM) {
         cli_error("out of memory");
-        fail_with(r, EXIT_OSERR);
+        outcome_local(&r->out, EXIT_OSERR);
     }
     /* else a callback stopped the parse, and said why */
     if (e == XMP_EIO)
@@ -447,11 +441,11 @@ static void raw_io(struct op *op, short revents)
     /* --stay after the arguments: only the end of stdin matters */
     n = read(STDIN_FILENO, buf, sizeof buf);
     if (n == 0) {
-        op_done(op, r->status);
+        op_done(op, status_raw(&r->out));
     } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
         cli_error("cannot read stdin: %s", strerror(errno));
-        fail_with(r, EXIT_IOERR);
-        op_done(op, r->status);
+        outcome_local(&r->out, EXIT_IOERR);
+        op_done(op, status_raw(&r->out));
     }
 }
 
@@ -495,7 +489,7 @@ static void raw_prepare(struct op *op)
         if (!(ae = xmp_session_ack_error(s)))
             return;
         cli_error("not acknowledged by the server: %s", ae->msg);
-        fail_with(r, EXIT_NOTSENT);
+        outcome_add(&r->out, ITEM_UNCONFIRMED, 1);
     }
     if (r->watch_eof) {
         op->fd = STDIN_FILENO;
@@ -504,7 +498,7 @@ static void raw_prepare(struct op *op)
     }
     if (r->stay && !r->from_stdin)
         return; /* until a signal */
-    op_done(op, r->status);
+    op_done(op, status_raw(&r->out));
 }
 
 static void raw_interrupt(struct op *op, int sig)
@@ -512,7 +506,7 @@ static void raw_interrupt(struct op *op, int sig)
     struct raw_op *r = (struct raw_op *)op;
 
     if (r->stay) {
-        op_done(op, r->status);
+        op_done(op, status_raw(&r->out));
         return;
     }
     cli_error("interrupted");
@@ -527,13 +521,14 @@ static void raw_session_end(struct op *op)
     struct xmp_session *s = op->c->session;
     const struct xmp_error *e = xmp_session_error(s);
 
-    if (r->status) {
+    if (r->out.first) {
         op_session_failed(op);
-        op->status = r->status;
+        op->status = status_raw(&r->out);
     } else if (r->lost || (r->last_seq && xmp_session_acked(s) < r->last_seq)) {
         cli_error("not acknowledged by the server: %s",
                   e->msg[0] ? e->msg : "the session ended");
-        op_done(op, EXIT_NOTSENT);
+        outcome_add(&r->out, ITEM_UNCONFIRMED, 1);
+        op_done(op, status_raw(&r->out));
     } else if ((r->from_stdin && !r->input_over) || r->qnext < r->nqueue) {
         op_session_failed(op); /* input is left that was never sent */
     } else if (!r->stay) {
@@ -623,7 +618,8 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **out)
      * nothing was asked for, or there are none. */
     if (rc && (r->all_or_nothing || rc != EXIT_DATA || r->nqueue == 0))
         goto fail;
-    r->status = rc;
+    if (rc)
+        outcome_local(&r->out, rc);
     *out = &r->op;
     return EXIT_OK;
 fail:

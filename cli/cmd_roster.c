@@ -38,6 +38,7 @@ struct roster_op {
     size_t ngroups;
     unsigned req;
     int have_req;
+    struct outcome out; /* refused, unanswered, or in doubt */
 };
 
 /* ---- what a roster item says ----------------------------------------------- */
@@ -54,7 +55,8 @@ static void on_error(struct roster_op *r, const struct xmp_node *reply)
               : r->action == R_REMOVE ? "remove"
                                       : r->jid,
               why);
-    op_done(&r->op, EXIT_REMOTE);
+    outcome_add(&r->out, ITEM_BOUNCED, 1);
+    op_done(&r->op, status_roster(&r->out));
 }
 
 static const struct xmp_node *find_item(const struct xmp_node *query,
@@ -94,7 +96,8 @@ static void on_reply(struct xmp_session *s, const struct xmp_node *reply,
     if (!reply) {
         if (e->code == XMP_ETIMEOUT) {
             cli_error("roster: %s", e->msg);
-            op_done(&r->op, EXIT_TEMPFAIL);
+            outcome_add(&r->out, ITEM_TIMED_OUT, 1);
+            op_done(&r->op, status_roster(&r->out));
         }
         return; /* the session ended: the driver says how */
     }
@@ -234,7 +237,8 @@ static void roster_session_end(struct op *op)
     if (r->action != R_LIST) {
         cli_error("roster: no answer from the server before the session "
                   "ended: the change may or may not have been made");
-        op_done(op, EXIT_NOTSENT);
+        outcome_add(&r->out, ITEM_UNCONFIRMED, 1);
+        op_done(op, status_roster(&r->out));
     }
 }
 

@@ -146,11 +146,11 @@ static int session_failure(struct sclient *sc, struct script_failure *f,
     if (!sc->c.session ||
         xmp_session_phase(sc->c.session) != XMP_PHASE_FAILED) {
         sbuf_printf(&f->msg, "%s: the server closed the session", what);
-        return f->status = EXIT_UNAVAILABLE;
+        return f->status = status_session_end(0, XMP_OK);
     }
     sbuf_printf(&f->msg, "%s: %s", what,
                 e->msg[0] ? e->msg : xmp_err_name(e->code));
-    return f->status = cli_exit_status(e->code);
+    return f->status = status_session_end(1, e->code);
 }
 
 static int interrupted(struct runner *r, struct script_failure *f)
@@ -395,7 +395,8 @@ static int do_receive(struct runner *r, const struct script_step *st,
                 sbuf_printf(&f->msg, "; %lu more not kept "
                                      "(SCRIPT_MAX_QUEUE)",
                             sc->dropped);
-            rc = f->status = EXIT_SCRIPT;
+            rc = f->status = status_script(
+                &(struct outcome){ .n[ITEM_TIMED_OUT] = 1 });
             explain(sc, el, f);
             break;
         }
@@ -431,7 +432,8 @@ static int do_nothing(struct runner *r, struct sclient *sc,
                                                        "jabber:client");
                 f->nreceived++;
             }
-            return f->status = EXIT_SCRIPT;
+            return f->status = status_script(
+                &(struct outcome){ .n[ITEM_UNEXPECTED] = 1 });
         }
         if (cli_session_over(sc->c.session))
             return session_failure(sc, f, "has no session");

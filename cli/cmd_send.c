@@ -98,7 +98,9 @@ struct send_op {
     int have_handler;
     enum stage stage;
     uint64_t last_seq;
-    int bounces;
+    /* what became of the messages (the join's refusal or silence
+     * included): the outcome the exit status comes from */
+    struct outcome out;
     /* the bounce barrier: see send_barrier() */
     unsigned ping;
     int pinging;
@@ -111,7 +113,7 @@ struct send_op {
     char *buf;
     size_t blen;
     int eof, idle, discarding;
-    uint64_t line_no, sent, confirmed, skipped;
+    uint64_t line_no, sent;
     uint64_t ring[SEND_UNACKED_MAX]; /* seqs of unacknowledged messages */
     size_t rhead, rcount;
     uint64_t requested;
@@ -167,6 +169,22 @@ static void finish(struct send_op *so, int status)
 {
     leave_room(so);
     op_done(&so->op, status);
+}
+
+/* The server did not vouch for what was sent: the messages it has not
+ * acknowledged are in doubt, and at least the one the acknowledgement
+ * was asked for. */
+static void unconfirmed(struct send_op *so)
+{
+    uint64_t acked = xmp_session_acked(so->op.c->session), n = 0;
+    size_t i;
+
+    if (so->lines)
+        n = so->rcount;
+    else
+        for (i = 0; i < so->nr; i++)
+            n += acked < so->r[i].seq;
+    outcome_add(&so->out, ITEM_UNCONFIRMED, n ? n : 1);
 }
 
 static struct xmp_node *build(const struct send_op *so, const char *to,
@@ -282,7 +300,8 @@ static void on_join_presence(struct send_op *so, const struct xmp_node *st)
         xmp_error_describe(st, cond, sizeof cond);
         cli_error("cannot join %s: %s", so->room, cond);
         so->left = 1; /* never in */
-        op_done(&so->op, EXIT_REMOTE);
+        outcome_add(&so->out, ITEM_BOUNCED, 1);
+        op_done(&so->op, status_send(&so->out));
         return;
     }
     /* XEP-0045 §7.2.2: the presence about ourselves carries status 110. */
@@ -325,7 +344,7 @@ static void on_message_error(struct send_op *so, const struct xmp_node *st)
     if (so->lines && so->id_base) {
         if ((k = lines_bounce(so, st, &line)) >= 0) {
             cli_error("line %s to %s bounced: %s", line, so->r[k].to, cond);
-            so->bounces++;
+            outcome_add(&so->out, ITEM_BOUNCED, 1);
             return;
         }
     } else {
@@ -334,7 +353,7 @@ static void on_message_error(struct send_op *so, const struct xmp_node *st)
                 cli_is_bounce(st, so->r[i].id, &so->r[i].jid)) {
                 cli_error("message to %s bounced: %s", so->r[i].to, cond);
                 so->r[i].bounced = 1;
-                so->bounces++;
+                outcome_add(&so->out, ITEM_BOUNCED, 1);
                 return;
             }
     }
@@ -416,7 +435,7 @@ static int send_line(struct send_op *so, const char *p, size_t n)
     if (xmp_xml_check_text(p, n, &err) != XMP_OK) {
         cli_warn("line %llu skipped: %s", (unsigned long long)so->line_no,
                  err.msg);
-        so->skipped++;
+        outcome_add(&so->out, ITEM_SKIPPED, 1);
         return 0;
     }
     snprintf(id, sizeof id, "%s-%llu", so->id_base,
@@ -465,7 +484,7 @@ static void drain_lines(struct send_op *so)
             so->line_no++;
             cli_warn("line %llu skipped: longer than %d bytes",
                      (unsigned long long)so->line_no, SEND_MAX_TEXT);
-            so->skipped++;
+            outcome_add(&so->out, ITEM_SKIPPED, 1);
         }
         so->discarding = 1;
         so->blen = 0;
@@ -506,7 +525,7 @@ static void lines_io(struct op *op, short revents)
 static void lines_report(struct send_op *so, const char *why)
 {
     cli_error("%s: the server confirmed %llu of %llu messages",
-              why, (unsigned long long)so->confirmed,
+              why, (unsigned long long)so->out.n[ITEM_ACKED],
               (unsigned long long)so->sent);
 }
 
@@ -519,7 +538,7 @@ static void lines_prepare(struct send_op *so)
     while (so->rcount && so->ring[so->rhead] <= acked) {
         so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
         so->rcount--;
-        so->confirmed++;
+        outcome_add(&so->out, ITEM_ACKED, 1);
     }
     /* Resuming a lost connection: nothing is read or asked until the
      * session is back. */
@@ -529,7 +548,8 @@ static void lines_prepare(struct send_op *so)
     }
     if ((e = xmp_session_ack_error(s))) {
         lines_report(so, e->msg);
-        finish(so, EXIT_NOTSENT);
+        unconfirmed(so);
+        finish(so, status_send(&so->out));
         return;
     }
     drain_lines(so);
@@ -545,8 +565,7 @@ static void lines_prepare(struct send_op *so)
         so->requested = so->last_seq;
     }
     if (so->eof && !so->blen && !so->rcount) {
-        finish(so, so->bounces ? EXIT_REMOTE
-                   : so->skipped ? EXIT_DATA : EXIT_OK);
+        finish(so, status_send(&so->out));
         return;
     }
     /* Read on only when what was read has gone out and the server keeps
@@ -699,11 +718,11 @@ static void send_check(struct op *op)
     }
     if (so->stage == ST_ACK) {
         if (xmp_session_acked(s) >= so->last_seq && !so->pinging) {
-            if (so->receipt && so->bounces < (int)so->nr) {
+            if (so->receipt && so->out.n[ITEM_BOUNCED] < so->nr) {
                 so->stage = ST_RECEIPT;
                 op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
             } else {
-                finish(so, so->bounces ? EXIT_REMOTE : EXIT_OK);
+                finish(so, status_send(&so->out));
                 return;
             }
         } else if ((e = xmp_session_ack_error(s))) {
@@ -711,12 +730,13 @@ static void send_check(struct op *op)
                 if (xmp_session_acked(s) < so->r[i].seq)
                     cli_error("message to %s not acknowledged by the "
                               "server: %s", so->r[i].to, e->msg);
-            finish(so, EXIT_NOTSENT);
+            unconfirmed(so);
+            finish(so, status_send(&so->out));
             return;
         }
     }
     if (so->stage == ST_RECEIPT && all_receipts(so))
-        finish(so, so->bounces ? EXIT_REMOTE : EXIT_OK);
+        finish(so, status_send(&so->out));
 }
 
 static void send_timer(struct op *op)
@@ -729,13 +749,16 @@ static void send_timer(struct op *op)
     if (so->stage == ST_JOINING) {
         cli_error("cannot join %s: no answer within %d s", so->room,
                   timeout_s);
-        finish(so, EXIT_TEMPFAIL);
+        outcome_add(&so->out, ITEM_TIMED_OUT, 1);
+        finish(so, status_send(&so->out));
     } else if (so->stage == ST_RECEIPT) {
         for (i = 0; i < so->nr; i++)
-            if (!so->r[i].receipt && !so->r[i].bounced)
+            if (!so->r[i].receipt && !so->r[i].bounced) {
                 cli_error("no receipt from %s within %d s", so->r[i].to,
                           timeout_s);
-        finish(so, so->bounces ? EXIT_REMOTE : EXIT_NORECEIPT);
+                outcome_add(&so->out, ITEM_NO_RECEIPT, 1);
+            }
+        finish(so, status_send(&so->out));
     }
 }
 
@@ -751,9 +774,8 @@ static void send_io(struct op *op, short revents)
  * cli_session_status gives it (69 when the server went away). */
 static int ended_status(struct xmp_session *s)
 {
-    return xmp_session_phase(s) == XMP_PHASE_FAILED
-               ? cli_exit_status(xmp_session_error(s)->code)
-               : EXIT_UNAVAILABLE;
+    return status_session_end(xmp_session_phase(s) == XMP_PHASE_FAILED,
+                              xmp_session_error(s)->code);
 }
 
 /* The messages left us, but nobody vouched for them. */
@@ -769,16 +791,20 @@ static void send_lost(struct op *op)
         while (so->rcount && so->ring[so->rhead] <= xmp_session_acked(s)) {
             so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
             so->rcount--;
-            so->confirmed++;
+            outcome_add(&so->out, ITEM_ACKED, 1);
         }
         if (so->eof && !so->blen && !so->rcount) {
-            op_done(op, so->bounces ? EXIT_REMOTE
-                        : so->skipped ? EXIT_DATA : EXIT_OK);
+            op_done(op, status_send(&so->out));
             return;
         }
         lines_report(so, why);
         /* every message sent was confirmed: the rest were never sent */
-        op_done(op, so->rcount ? EXIT_NOTSENT : ended_status(s));
+        if (!so->rcount) {
+            op_done(op, ended_status(s));
+            return;
+        }
+        outcome_add(&so->out, ITEM_UNCONFIRMED, so->rcount);
+        op_done(op, status_send(&so->out));
         return;
     }
     send_check(op);
@@ -790,16 +816,21 @@ static void send_lost(struct op *op)
         op_done(op, ended_status(s));
         return;
     }
+    so->out.ended = 1;
     if (so->stage == ST_RECEIPT) {
         cli_error("the session ended before every receipt came: %s", why);
-        op_done(op, EXIT_NORECEIPT);
+        for (i = 0; i < so->nr; i++)
+            if (!so->r[i].receipt && !so->r[i].bounced)
+                outcome_add(&so->out, ITEM_NO_RECEIPT, 1);
+        op_done(op, status_send(&so->out));
         return;
     }
     for (i = 0; i < so->nr; i++)
         if (xmp_session_acked(s) < so->r[i].seq)
             cli_error("message to %s not acknowledged by the server: %s",
                       so->r[i].to, why);
-    op_done(op, EXIT_NOTSENT);
+    unconfirmed(so);
+    op_done(op, status_send(&so->out));
 }
 
 static void send_interrupt(struct op *op, int sig)

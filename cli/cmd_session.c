@@ -81,7 +81,7 @@ static int set_session(void *ud, int id, const char *arg)
 static int no_holder(const struct cli *c)
 {
     cli_error("no session holder runs for %s", c->o.jid);
-    return EXIT_UNAVAILABLE;
+    return status_session(&(struct outcome){ .holder = HOLDER_ABSENT });
 }
 
 /* The lock's fd when a holder holds it (*pid read from it), else -1. */
@@ -237,7 +237,8 @@ static int set_presence(struct cli *c, char **xml)
             return cli_session_status(c);
         if (xmp_session_ack_error(c->session)) {
             cli_error("%s", xmp_session_ack_error(c->session)->msg);
-            return EXIT_NOTSENT;
+            return status_session(
+                &(struct outcome){ .n[ITEM_UNCONFIRMED] = 1 });
         }
         memset(&lp, 0, sizeof lp);
         lp.deadline = -1;
@@ -330,7 +331,7 @@ static int session_start(struct cli *c)
             close(lock_fd);
         cli_error("a session holder for %s is already running (pid %ld)",
                   c->o.jid, pid);
-        return EXIT_TEMPFAIL;
+        return status_session(&(struct outcome){ .holder = HOLDER_RUNNING });
     }
     /* ours from now on, before the login: stop signals the start
      * rather than a process of the pid left by the holder before */
@@ -410,7 +411,7 @@ static int session_stop(struct cli *c)
             cli_error("cannot stop the session holder: no process holds "
                       "the record lock of %s",
                       hp.lock);
-            return EXIT_TEMPFAIL;
+            return status_session(&(struct outcome){ .holder = HOLDER_STUCK });
         }
         nanosleep(&ts, NULL);
     }
@@ -431,7 +432,7 @@ static int session_stop(struct cli *c)
             close(fd);
             cli_error("the session holder (pid %ld) has not ended in time",
                       (long)owner);
-            return EXIT_TEMPFAIL;
+            return status_session(&(struct outcome){ .holder = HOLDER_STUCK });
         }
         nanosleep(&ts, NULL);
     }

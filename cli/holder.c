@@ -180,9 +180,10 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
             cli_error("cannot create %s: %s", hp->dir, strerror(errno));
         return EXIT_OSERR;
     }
-    return dir_ok(hp->dir, quiet) < 0 ? (make_dir ? EXIT_NOPERM
-                                                  : EXIT_UNAVAILABLE)
-                                      : 0;
+    return dir_ok(hp->dir, quiet) < 0
+               ? status_session(&(struct outcome){
+                     .holder = make_dir ? HOLDER_DIR_UNSAFE : HOLDER_ABSENT })
+               : 0;
 }
 
 /* ---- what the held session was opened with ---------------------------- */

@@ -432,10 +432,10 @@ int cli_session_status(struct cli *c)
 
     if (xmp_session_phase(c->session) != XMP_PHASE_FAILED) {
         cli_error("the server closed the session");
-        return EXIT_UNAVAILABLE;
+        return status_session_end(0, e->code);
     }
     cli_error("%s", e->msg[0] ? e->msg : xmp_err_name(e->code));
-    return cli_exit_status(e->code);
+    return status_session_end(1, e->code);
 }
 
 /* RFC 6120 §4.4: our close, then (bounded) the server's.  A signal here

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* output.c - messages, the trace, and exit statuses. */
+/* output.c - messages and the trace. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -211,29 +211,6 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
     else
         cli_redact(text, len, to_stderr, NULL);
     fputc('\n', stderr);
-}
-
-int cli_exit_status(enum xmp_err code)
-{
-    switch (code) {
-    case XMP_OK: return EXIT_OK;
-    case XMP_EUSAGE: return EXIT_USAGE;
-    case XMP_EDATA: return EXIT_DATA;
-    case XMP_ENOHOST: return EXIT_NOHOST;
-    case XMP_ETEMP: return EXIT_TEMPFAIL;
-    case XMP_EUNREACH: return EXIT_UNAVAILABLE;
-    case XMP_ETLS: return EXIT_TLS;
-    case XMP_EAUTH: return EXIT_NOPERM;
-    case XMP_EPROTO: return EXIT_PROTOCOL;
-    case XMP_EREMOTE: return EXIT_REMOTE;
-    case XMP_ETIMEOUT: return EXIT_TEMPFAIL;
-    case XMP_ENOTSENT: return EXIT_NOTSENT;
-    case XMP_EIO: return EXIT_IOERR;
-    case XMP_ENOMEM: return EXIT_OSERR;
-    case XMP_ESYS: return EXIT_OSERR;
-    case XMP_AGAIN: return EXIT_SOFTWARE;
-    }
-    return EXIT_SOFTWARE;
 }
 
 void cli_kv_line(const char *key, const char *fmt, ...)
