@@ -398,7 +398,7 @@ struct command {
 /* Left out of the command list of --help (documented in xmpctl(1)). */
 #define CMD_HIDDEN 1u
 
-/* main.c: the command table */
+/* commands.c: the command table */
 extern const struct command cli_commands[];
 extern const size_t cli_ncommands;
 const struct command *cli_command(const char *name);
@@ -421,7 +421,7 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
  * sets c->run, which main runs once the config is read. */
 int cmd_session(struct cli *c, int argc, char **argv, struct op **op);
 
-/* holder.c: the session holder's paths for the account of o (the
+/* holder_paths.c: the session holder's paths for the account of o (the
  * directory made and checked when make_dir): 0, or an exit status
  * (reported unless quiet). */
 struct holder_paths {
@@ -435,6 +435,10 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
  * differs (NULL: the holder has written no status yet). */
 int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
                        const char **differs);
+/* The lines of those options, as the holder writes them at the end of
+ * its status file (at most HOLDER_PARAMS_MAX bytes with the NUL). */
+#define HOLDER_PARAMS_MAX 16384
+void holder_params(const struct cli_opts *o, char *buf, size_t len);
 /* From the login on, what the server sends is the holder's (before our
  * initial presence, which the server answers with our contacts'); and
  * what is left of it when start ends. */
