@@ -362,6 +362,31 @@ struct cli_poll {
  * failed (reported). */
 int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp);
 
+/* What a driver's hook says: poll (the hook may have set the turn's
+ * extra descriptors and deadline in lp), turn again at once without
+ * polling, or the drive is over. */
+enum cli_turn { CLI_POLL, CLI_AGAIN, CLI_DONE };
+
+/* A driver of the loop: which clients it polls, and what it does around
+ * each turn.  Everything a driver needs besides is behind ud. */
+struct cli_driver {
+    struct cli **cs; /* the clients, cs[0..n); before may change both */
+    size_t n;
+    /* After the clients' operations are settled (cli_settle), before
+     * each poll: is the drive over, and what does this turn wait for? */
+    enum cli_turn (*before)(struct cli_driver *d, struct cli_poll *lp);
+    /* After each poll (NULL: nothing to do): lp says what came.  A
+     * signal left in lp->sig ends the drive. */
+    enum cli_turn (*after)(struct cli_driver *d, struct cli_poll *lp);
+    void *ud;
+    int signals; /* catch SIGINT, SIGTERM and SIGHUP before the first
+                    turn (cli_signals) */
+};
+/* The program's one loop: turn until a hook says CLI_DONE (0), or a
+ * signal came that no hook took (its number), or the loop failed (-1,
+ * reported). */
+int cli_drive(struct cli_driver *d);
+
 /* The one-shot driver: open the session, run op on it, close politely;
  * returns the exit status and frees op. */
 int cli_run(struct cli *c, struct op *op);
