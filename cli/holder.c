@@ -118,6 +118,8 @@ struct holder {
     unsigned resumed; /* resumptions of the held session seen */
     struct xmp_session *watched; /* the session on_server is added to */
     size_t attached;  /* the clients the status file counts */
+    /* the turn's descriptors: the listening socket, then each slot's */
+    struct pollfd fds[CLI_POLL_EXTRA_MAX];
 };
 
 /* Clients at work: bound, and past their first step (stream management
@@ -976,12 +978,31 @@ static int64_t earliest(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* The wait for the server's close, up to *end; signals are passed by. */
+static enum cli_turn closing_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    const int64_t *end = d->ud;
+    struct cli *c = d->cs[0];
+
+    if (!c->session || cli_session_over(c->session) || xmp_now_ms() >= *end)
+        return CLI_DONE;
+    lp->deadline = *end;
+    return CLI_POLL;
+}
+
+static enum cli_turn closing_after(struct cli_driver *d, struct cli_poll *lp)
+{
+    (void)d;
+    lp->sig = 0;
+    return CLI_POLL;
+}
+
 /* SIGTERM or 'session stop': the clients are told, the server hears
  * unavailable and our close (xmp_session_close), bounded. */
 static void shut_down(struct holder *h)
 {
     struct cli *c = h->c;
-    struct cli_poll lp;
+    struct cli_driver d;
     size_t i;
     int64_t end = xmp_now_ms() + 10000;
 
@@ -992,14 +1013,91 @@ static void shut_down(struct holder *h)
         xmp_peer_step(h->slots[i]->p);
     if (c->session && !cli_session_over(c->session))
         xmp_session_close(c->session);
-    while (c->session && !cli_session_over(c->session) &&
-           xmp_now_ms() < end) {
-        memset(&lp, 0, sizeof lp);
-        lp.deadline = end;
-        if (cli_poll(&c, 1, &lp) < 0)
-            break;
-    }
+    memset(&d, 0, sizeof d);
+    d.cs = &c;
+    d.n = 1;
+    d.before = closing_before;
+    d.after = closing_after;
+    d.ud = &end;
+    cli_drive(&d);
     hlog("stopped");
+}
+
+/* Before each turn: the held session's state, then what to wait for
+ * (the listening socket, every client's stream, the reconnection). */
+static enum cli_turn holder_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct holder *h = d->ud;
+    struct cli *c = h->c;
+    int64_t dl;
+    size_t i;
+
+    if (h->stop)
+        return CLI_DONE;
+    if (h->up && cli_session_over(c->session))
+        lost(h);
+    else if (h->up && xmp_session_phase(c->session) != XMP_PHASE_READY)
+        connection_lost(h);
+    if (!h->up && c->session &&
+        xmp_session_phase(c->session) == XMP_PHASE_READY)
+        became_ready(h);
+    if (!h->up && h->retry_at >= 0 && xmp_now_ms() >= h->retry_at)
+        holder_reconnect(h);
+    if (!h->up && h->retry_at < 0 && cli_session_over(c->session))
+        lost(h); /* the new attempt failed too */
+    answer_acks(h);
+    dl = h->retry_at;
+    h->fds[0].fd = h->lfd;
+    h->fds[0].events = POLLIN;
+    for (i = 0; i < h->n; i++) {
+        struct xmp_peer *p = h->slots[i]->p;
+
+        h->fds[i + 1].fd = xmp_peer_fd(p);
+        h->fds[i + 1].events = xmp_peer_events(p);
+        dl = earliest(dl, xmp_peer_deadline(p));
+        if (xmp_peer_pending(p))
+            dl = xmp_now_ms();
+    }
+    lp->extra = h->fds;
+    lp->nextra = h->n + 1;
+    lp->deadline = dl;
+    return CLI_POLL;
+}
+
+/* After each turn: new clients, each client's stream, the acks. */
+static enum cli_turn holder_after(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct holder *h = d->ud;
+    size_t i;
+
+    if (lp->sig) {
+        hlog("signal %d: closing", lp->sig);
+        lp->sig = 0;
+        return CLI_DONE;
+    }
+    if (h->fds[0].revents)
+        accept_peers(h);
+    for (i = h->n; i-- > 0;) {
+        /* fds[i + 1] still describes slot i: accept only appends */
+        struct xmp_peer *p = h->slots[i]->p;
+        enum xmp_err r;
+
+        if (i + 1 < lp->nextra && !h->fds[i + 1].revents &&
+            !xmp_peer_pending(p) &&
+            (xmp_peer_deadline(p) < 0 ||
+             xmp_peer_deadline(p) > xmp_now_ms()))
+            continue;
+        r = xmp_peer_step(p);
+        if (r == XMP_AGAIN)
+            continue;
+        if (r != XMP_OK && xmp_peer_error(p)->code != XMP_EUNREACH)
+            hlog("dropped a client: %s", xmp_peer_error(p)->msg);
+        drop_slot(h, i);
+    }
+    answer_acks(h);
+    if (count_attached(h) != h->attached)
+        write_status(h);
+    return CLI_POLL;
 }
 
 /* One holder per process. */
@@ -1036,9 +1134,8 @@ void holder_done(void)
 int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
                const char *presence_xml)
 {
-    struct pollfd fds[CLI_POLL_EXTRA_MAX];
     struct holder *h = &the_holder; /* holder_watch may have begun */
-    struct cli_poll lp;
+    struct cli_driver d;
     size_t i;
 
     h->c = c;
@@ -1061,67 +1158,13 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
     h->said = 1; /* the start has set it */
     became_ready(h);
     h->said = 0;
-    while (!h->stop) {
-        int64_t dl;
-
-        if (h->up && cli_session_over(c->session))
-            lost(h);
-        else if (h->up &&
-                 xmp_session_phase(c->session) != XMP_PHASE_READY)
-            connection_lost(h);
-        if (!h->up && c->session &&
-            xmp_session_phase(c->session) == XMP_PHASE_READY)
-            became_ready(h);
-        if (!h->up && h->retry_at >= 0 && xmp_now_ms() >= h->retry_at)
-            holder_reconnect(h);
-        if (!h->up && h->retry_at < 0 && cli_session_over(c->session))
-            lost(h); /* the new attempt failed too */
-        answer_acks(h);
-        dl = h->retry_at;
-        fds[0].fd = listen_fd;
-        fds[0].events = POLLIN;
-        for (i = 0; i < h->n; i++) {
-            struct xmp_peer *p = h->slots[i]->p;
-
-            fds[i + 1].fd = xmp_peer_fd(p);
-            fds[i + 1].events = xmp_peer_events(p);
-            dl = earliest(dl, xmp_peer_deadline(p));
-            if (xmp_peer_pending(p))
-                dl = xmp_now_ms();
-        }
-        memset(&lp, 0, sizeof lp);
-        lp.extra = fds;
-        lp.nextra = h->n + 1;
-        lp.deadline = dl;
-        if (cli_poll(&c, 1, &lp) < 0)
-            break;
-        if (lp.sig) {
-            hlog("signal %d: closing", lp.sig);
-            break;
-        }
-        if (fds[0].revents)
-            accept_peers(h);
-        for (i = h->n; i-- > 0;) {
-            /* fds[i + 1] still describes slot i: accept only appends */
-            struct xmp_peer *p = h->slots[i]->p;
-            enum xmp_err r;
-
-            if (i + 1 < lp.nextra && !fds[i + 1].revents &&
-                !xmp_peer_pending(p) &&
-                (xmp_peer_deadline(p) < 0 ||
-                 xmp_peer_deadline(p) > xmp_now_ms()))
-                continue;
-            r = xmp_peer_step(p);
-            if (r == XMP_AGAIN)
-                continue;
-            if (r != XMP_OK && xmp_peer_error(p)->code != XMP_EUNREACH)
-                hlog("dropped a client: %s", xmp_peer_error(p)->msg);
-            drop_slot(h, i);
-        }
-        answer_acks(h);
-        if (count_attached(h) != h->attached)
-            write_status(h);
-    }
+    memset(&d, 0, sizeof d);
+    d.cs = &h->c;
+    d.n = 1;
+    d.before = holder_before;
+    d.after = holder_after;
+    d.ud = h;
+    cli_drive(&d);
     shut_down(h);
     for (i = h->n; i-- > 0;)
         drop_slot(h, i);
