@@ -289,9 +289,9 @@ int cli_is_bounce(const struct xmp_node *st, const char *id,
 
 /*
  * An operation is a command running on an open session.  It never loops:
- * a driver (the one-shot main today; a prompt or a background session
- * later) owns the poll loop, its sessions and the signals, and calls the
- * operation back.  An operation ends by calling op_done.
+ * a driver (the one-shot command, the shell) drives the loop (cli_drive)
+ * over its sessions, decides what signals mean, and calls the operation
+ * back.  An operation ends by calling op_done.
  */
 struct op;
 

@@ -287,8 +287,6 @@ static int do_connect(struct runner *r, struct sclient *sc,
     return 0;
 }
 
-/* RFC 6120 §4.4 for each client still connected; the wait is bounded by
- * each session's own timeout, and a signal ends it. */
 static int all_over(struct runner *r, void *arg)
 {
     size_t i;
@@ -301,6 +299,8 @@ static int all_over(struct runner *r, void *arg)
     return !waiting;
 }
 
+/* RFC 6120 §4.4 for each client still connected; the wait is bounded by
+ * each session's own timeout, and a signal ends it. */
 static void close_all(struct runner *r)
 {
     size_t i;
