@@ -290,16 +290,47 @@ static int check_drive(struct cli *c,
     return cli_drive(&d);
 }
 
-/* Log in to t, report it; the exit status of that login.  *stop: no
- * session could even be set up (reported), the next target would fail
- * alike; or a signal came (128+N returned). */
+/* Log in to the server c->o.server names: 0, or the exit status with
+ * what went wrong in *why.  *stop: no session could even be set up
+ * (reported; c->session NULL), or a signal came (128+N returned). */
+static int check_login(struct cli *c, struct xmp_error *why, int *stop)
+{
+    struct xmp_session_info i;
+    int rc, sig;
+
+    memset(why, 0, sizeof *why);
+    if ((rc = cli_session_open(c)) != EXIT_OK) {
+        if (!c->session) {
+            *stop = 1;
+            return rc;
+        }
+    } else if ((sig = check_drive(c, login_before, NULL)) > 0) {
+        snprintf(why->msg, sizeof why->msg, "interrupted by signal %d", sig);
+        *stop = 1;
+        return EXIT_SIGNAL_BASE + sig;
+    } else if (sig < 0) {
+        rc = EXIT_OSERR;
+    } else if (xmp_session_phase(c->session) == XMP_PHASE_CLOSED) {
+        xmp_session_get_info(c->session, &i);
+        return cli_exit_status(xmp_error_set(
+            why, XMP_EUNREACH, "connection to %s closed", i.domain));
+    } else if (xmp_session_phase(c->session) == XMP_PHASE_READY) {
+        return EXIT_OK;
+    } else {
+        rc = cli_exit_status(xmp_session_error(c->session)->code);
+    }
+    *why = *xmp_session_error(c->session);
+    return rc;
+}
+
+/* Log in to t, report it; the exit status of that login.  *stop: as
+ * check_login's, or a signal came while closing. */
 static int check_target(struct cli *c, const struct xmp_srv_target *t,
                         time_t now, struct warnings *w, int *stop)
 {
     struct xmp_session_info i;
-    struct xmp_error closed;
-    const struct xmp_error *e = NULL;
-    char *server = NULL, where[300], why[64] = "";
+    struct xmp_error why;
+    char *server = NULL, where[300];
     int64_t end;
     int rc, sig;
 
@@ -318,39 +349,16 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
         snprintf(where, sizeof where, "%s port %u", t->host, t->port);
     else
         snprintf(where, sizeof where, "%s", t->host);
-    if ((rc = cli_session_open(c)) != EXIT_OK) {
-        if (!c->session) {
-            *stop = 1;
-            return rc;
-        }
-    } else if ((sig = check_drive(c, login_before, NULL)) > 0) {
-        snprintf(why, sizeof why, "interrupted by signal %d", sig);
-        rc = EXIT_SIGNAL_BASE + sig;
-        *stop = 1;
-    } else if (sig < 0) {
-        rc = EXIT_OSERR;
-    } else if (xmp_session_phase(c->session) == XMP_PHASE_CLOSED) {
-        xmp_session_get_info(c->session, &i);
-        xmp_error_set(&closed, XMP_EUNREACH, "connection to %s closed",
-                      i.domain);
-        e = &closed;
-        rc = cli_exit_status(e->code);
-    } else if (xmp_session_phase(c->session) != XMP_PHASE_READY) {
-        e = xmp_session_error(c->session);
-        rc = cli_exit_status(e->code);
-    }
-    if (rc && !e && !why[0] && c->session)
-        e = xmp_session_error(c->session);
+    if ((rc = check_login(c, &why, stop)) != EXIT_OK && !c->session)
+        return rc;
     xmp_session_get_info(c->session, &i);
     cli_before_output();
     if (c->o.format == FORMAT_JSON) {
-        report_json(&i, t, now,
-                    rc ? (e ? e->msg : why[0] ? why : "failed") : NULL);
+        report_json(&i, t, now, rc ? why.msg : NULL);
     } else {
         report_text(&i, t, now);
         if (rc)
-            cli_kv_line("error", "%s",
-                        e ? e->msg : why[0] ? why : "failed");
+            cli_kv_line("error", "%s", why.msg);
     }
     weak_points(&i, where, now, w);
     if (rc == EXIT_OK) {
