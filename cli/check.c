@@ -251,21 +251,88 @@ static void report_json(const struct xmp_session_info *i,
     fputs("}\n", stdout);
 }
 
-static int ready(void *ud)
+/* A target's login: until ready, or its end. */
+static enum cli_turn login_before(struct cli_driver *d, struct cli_poll *lp)
 {
-    return xmp_session_phase(ud) == XMP_PHASE_READY;
+    const struct xmp_session *s = d->cs[0]->session;
+
+    (void)lp;
+    return xmp_session_phase(s) == XMP_PHASE_READY || cli_session_over(s)
+               ? CLI_DONE
+               : CLI_POLL;
 }
 
-/* Log in to t, report it; the exit status of that login.  *stop: no
- * session could even be set up (reported), the next target would fail
- * alike. */
+/* The close after the report: until the server's, or *end. */
+static enum cli_turn close_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    const int64_t *end = d->ud;
+
+    if (cli_session_over(d->cs[0]->session) || xmp_now_ms() >= *end)
+        return CLI_DONE;
+    lp->deadline = *end;
+    return CLI_POLL;
+}
+
+/* 0, the number of a signal that came, or -1 (reported). */
+static int check_drive(struct cli *c,
+                       enum cli_turn (*before)(struct cli_driver *,
+                                               struct cli_poll *),
+                       void *ud)
+{
+    struct cli_driver d;
+
+    memset(&d, 0, sizeof d);
+    d.cs = &c;
+    d.n = 1;
+    d.before = before;
+    d.ud = ud;
+    d.signals = 1;
+    return cli_drive(&d);
+}
+
+/* Log in to the server c->o.server names: 0, or the exit status with
+ * what went wrong in *why.  *stop: no session could even be set up
+ * (reported; c->session NULL), or a signal came (128+N returned). */
+static int check_login(struct cli *c, struct xmp_error *why, int *stop)
+{
+    struct xmp_session_info i;
+    int rc, sig;
+
+    memset(why, 0, sizeof *why);
+    if ((rc = cli_session_open(c)) != EXIT_OK) {
+        if (!c->session) {
+            *stop = 1;
+            return rc;
+        }
+    } else if ((sig = check_drive(c, login_before, NULL)) > 0) {
+        snprintf(why->msg, sizeof why->msg, "interrupted by signal %d", sig);
+        *stop = 1;
+        return EXIT_SIGNAL_BASE + sig;
+    } else if (sig < 0) {
+        rc = EXIT_OSERR;
+    } else if (xmp_session_phase(c->session) == XMP_PHASE_CLOSED) {
+        xmp_session_get_info(c->session, &i);
+        return cli_exit_status(xmp_error_set(
+            why, XMP_EUNREACH, "connection to %s closed", i.domain));
+    } else if (xmp_session_phase(c->session) == XMP_PHASE_READY) {
+        return EXIT_OK;
+    } else {
+        rc = cli_exit_status(xmp_session_error(c->session)->code);
+    }
+    *why = *xmp_session_error(c->session);
+    return rc;
+}
+
+/* Log in to t, report it; the exit status of that login.  *stop: as
+ * check_login's, or a signal came while closing. */
 static int check_target(struct cli *c, const struct xmp_srv_target *t,
                         time_t now, struct warnings *w, int *stop)
 {
     struct xmp_session_info i;
-    const struct xmp_error *e = NULL;
+    struct xmp_error why;
     char *server = NULL, where[300];
-    int rc;
+    int64_t end;
+    int rc, sig;
 
     /* port 0: --server as given */
     if (!t->port)
@@ -282,31 +349,25 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
         snprintf(where, sizeof where, "%s port %u", t->host, t->port);
     else
         snprintf(where, sizeof where, "%s", t->host);
-    if ((rc = cli_session_open(c)) != EXIT_OK) {
-        if (!c->session) {
-            *stop = 1;
-            return rc;
-        }
-    } else if (xmp_session_run(c->session, ready, c->session, -1) !=
-               XMP_OK) {
-        e = xmp_session_error(c->session);
-        rc = cli_exit_status(e->code);
-    }
-    if (rc && !e && c->session)
-        e = xmp_session_error(c->session);
+    if ((rc = check_login(c, &why, stop)) != EXIT_OK && !c->session)
+        return rc;
     xmp_session_get_info(c->session, &i);
     cli_before_output();
     if (c->o.format == FORMAT_JSON) {
-        report_json(&i, t, now, rc ? (e ? e->msg : "failed") : NULL);
+        report_json(&i, t, now, rc ? why.msg : NULL);
     } else {
         report_text(&i, t, now);
         if (rc)
-            cli_kv_line("error", "%s", e ? e->msg : "failed");
+            cli_kv_line("error", "%s", why.msg);
     }
     weak_points(&i, where, now, w);
     if (rc == EXIT_OK) {
         xmp_session_close(c->session);
-        xmp_session_run(c->session, NULL, NULL, CHECK_CLOSE_WAIT_MS);
+        end = xmp_now_ms() + CHECK_CLOSE_WAIT_MS;
+        if ((sig = check_drive(c, close_before, &end)) > 0) {
+            rc = EXIT_SIGNAL_BASE + sig;
+            *stop = 1;
+        }
     }
     xmp_session_free(c->session);
     c->session = NULL;
@@ -396,7 +457,7 @@ int cli_check(struct cli *c)
     xmp_jid_clear(&jid);
     for (k = 0; k < n && !stop; k++) {
         r = check_target(c, &t[k], now, &w, &stop);
-        if (r && !rc)
+        if ((r && !rc) || r > EXIT_SIGNAL_BASE)
             rc = r;
     }
     for (k = 0; k < w.n; k++) {

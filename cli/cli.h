@@ -291,9 +291,9 @@ int cli_is_bounce(const struct xmp_node *st, const char *id,
 
 /*
  * An operation is a command running on an open session.  It never loops:
- * a driver (the one-shot main today; a prompt or a background session
- * later) owns the poll loop, its sessions and the signals, and calls the
- * operation back.  An operation ends by calling op_done.
+ * a driver (the one-shot command, the shell) drives the loop (cli_drive)
+ * over its sessions, decides what signals mean, and calls the operation
+ * back.  An operation ends by calling op_done.
  */
 struct op;
 
@@ -364,6 +364,31 @@ struct cli_poll {
  * failed (reported). */
 int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp);
 
+/* What a driver's hook says: poll (the hook may have set the turn's
+ * extra descriptors and deadline in lp), turn again at once without
+ * polling, or the drive is over. */
+enum cli_turn { CLI_POLL, CLI_AGAIN, CLI_DONE };
+
+/* A driver of the loop: which clients it polls, and what it does around
+ * each turn.  Everything a driver needs besides is behind ud. */
+struct cli_driver {
+    struct cli **cs; /* the clients, cs[0..n); before may change both */
+    size_t n;
+    /* After the clients' operations are settled (cli_settle), before
+     * each poll: is the drive over, and what does this turn wait for? */
+    enum cli_turn (*before)(struct cli_driver *d, struct cli_poll *lp);
+    /* After each poll (NULL: nothing to do): lp says what came.  A
+     * signal left in lp->sig ends the drive. */
+    enum cli_turn (*after)(struct cli_driver *d, struct cli_poll *lp);
+    void *ud;
+    int signals; /* catch SIGINT, SIGTERM and SIGHUP before the first
+                    turn (cli_signals) */
+};
+/* The program's one loop: turn until a hook says CLI_DONE (0), or a
+ * signal came that no hook took (its number), or the loop failed (-1,
+ * reported). */
+int cli_drive(struct cli_driver *d);
+
 /* The one-shot driver: open the session, run op on it, close politely;
  * returns the exit status and frees op. */
 int cli_run(struct cli *c, struct op *op);
@@ -400,7 +425,7 @@ struct command {
 /* Left out of the command list of --help (documented in xmpctl(1)). */
 #define CMD_HIDDEN 1u
 
-/* main.c: the command table */
+/* commands.c: the command table */
 extern const struct command cli_commands[];
 extern const size_t cli_ncommands;
 const struct command *cli_command(const char *name);
@@ -423,7 +448,7 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
  * sets c->run, which main runs once the config is read. */
 int cmd_session(struct cli *c, int argc, char **argv, struct op **op);
 
-/* holder.c: the session holder's paths for the account of o (the
+/* holder_paths.c: the session holder's paths for the account of o (the
  * directory made and checked when make_dir): 0, or an exit status
  * (reported unless quiet). */
 struct holder_paths {
@@ -437,6 +462,10 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
  * differs (NULL: the holder has written no status yet). */
 int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
                        const char **differs);
+/* The lines of those options, as the holder writes them at the end of
+ * its status file (at most HOLDER_PARAMS_MAX bytes with the NUL). */
+#define HOLDER_PARAMS_MAX 16384
+void holder_params(const struct cli_opts *o, char *buf, size_t len);
 /* From the login on, what the server sends is the holder's (before our
  * initial presence, which the server answers with our contacts'); and
  * what is left of it when start ends. */

@@ -113,26 +113,57 @@ static int session_ready(const struct sclient *sc)
            xmp_session_phase(sc->c.session) == XMP_PHASE_READY;
 }
 
-/* One turn of the loop over every client's session, until deadline
- * (-1: the sessions' own).  -1 when the loop failed or a signal came. */
-static int turn(struct runner *r, int64_t deadline)
-{
+/* What a step waits for, looked at before each turn: 1 when it holds. */
+typedef int (*script_until)(struct runner *r, void *arg);
+
+struct script_wait {
+    struct runner *r;
+    script_until until;
+    void *arg;
+    int64_t deadline;
     struct cli *cs[16];
-    struct cli_poll lp;
+};
+
+static enum cli_turn script_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct script_wait *w = d->ud;
+    struct runner *r = w->r;
     size_t i, n = 0;
 
+    if (w->until(r, w->arg))
+        return CLI_DONE;
     for (i = 0; i < r->s->nclients && n < 16; i++)
         if (r->cl[i].c.session)
-            cs[n++] = &r->cl[i].c;
-    memset(&lp, 0, sizeof lp);
-    lp.deadline = deadline;
-    if (cli_poll(cs, n, &lp) < 0)
-        return -1;
-    if (lp.sig) {
-        r->sig = lp.sig;
-        return -1;
-    }
-    return 0;
+            w->cs[n++] = &r->cl[i].c;
+    d->n = n;
+    lp->deadline = w->deadline;
+    return CLI_POLL;
+}
+
+/*
+ * Turn the loop over every client's session until 'until' holds, each
+ * poll bounded by deadline (-1: the sessions' own).  -1 when the loop
+ * failed or a signal came (r->sig).
+ */
+static int script_drive(struct runner *r, int64_t deadline,
+                        script_until until, void *arg)
+{
+    struct script_wait w;
+    struct cli_driver d;
+    int rc;
+
+    memset(&w, 0, sizeof w);
+    w.r = r;
+    w.until = until;
+    w.arg = arg;
+    w.deadline = deadline;
+    memset(&d, 0, sizeof d);
+    d.cs = w.cs;
+    d.before = script_before;
+    d.ud = &w;
+    if ((rc = cli_drive(&d)) > 0)
+        r->sig = rc;
+    return rc == 0 ? 0 : -1;
 }
 
 /* Why sc's session is over, in f (after 'what'); the exit status for
@@ -191,6 +222,14 @@ static int copy_opt(char **dst, const char *src)
     return !src || (*dst = strdup(src)) ? 0 : -1;
 }
 
+static int ready_or_over(struct runner *r, void *arg)
+{
+    struct sclient *sc = arg;
+
+    (void)r;
+    return session_ready(sc) || cli_session_over(sc->c.session);
+}
+
 static int do_connect(struct runner *r, struct sclient *sc,
                       struct script_failure *f)
 {
@@ -229,15 +268,13 @@ static int do_connect(struct runner *r, struct sclient *sc,
         sbuf_puts(&f->msg, "cannot connect: out of memory");
         return f->status = EXIT_OSERR;
     }
-    while (!session_ready(sc)) {
-        if (cli_session_over(sc->c.session)) {
-            cli_secret_wipe(&sc->c.secret);
-            return session_failure(sc, f, "cannot connect");
-        }
-        if (turn(r, -1) < 0) {
-            cli_secret_wipe(&sc->c.secret);
-            return interrupted(r, f);
-        }
+    if (script_drive(r, -1, ready_or_over, sc) < 0) {
+        cli_secret_wipe(&sc->c.secret);
+        return interrupted(r, f);
+    }
+    if (!session_ready(sc)) {
+        cli_secret_wipe(&sc->c.secret);
+        return session_failure(sc, f, "cannot connect");
     }
     /* authenticated: the password has done its work */
     cli_secret_wipe(&sc->c.secret);
@@ -250,25 +287,37 @@ static int do_connect(struct runner *r, struct sclient *sc,
     return 0;
 }
 
+static int all_over(struct runner *r, void *arg)
+{
+    size_t i;
+    int waiting = 0;
+
+    (void)arg;
+    for (i = 0; i < r->s->nclients; i++)
+        waiting |= r->cl[i].c.session &&
+                   !cli_session_over(r->cl[i].c.session);
+    return !waiting;
+}
+
 /* RFC 6120 §4.4 for each client still connected; the wait is bounded by
  * each session's own timeout, and a signal ends it. */
 static void close_all(struct runner *r)
 {
     size_t i;
-    int waiting;
 
     for (i = 0; i < r->s->nclients; i++)
         if (r->cl[i].c.session && !cli_session_over(r->cl[i].c.session))
             xmp_session_close(r->cl[i].c.session);
-    for (;;) {
-        waiting = 0;
-        for (i = 0; i < r->s->nclients; i++)
-            waiting |= r->cl[i].c.session &&
-                       !cli_session_over(r->cl[i].c.session);
-        /* after a signal too: a second one ends the wait */
-        if (!waiting || turn(r, -1) < 0)
-            return;
-    }
+    /* after a signal too: a second one ends the wait */
+    script_drive(r, -1, all_over, NULL);
+}
+
+static int over(struct runner *r, void *arg)
+{
+    const struct sclient *sc = arg;
+
+    (void)r;
+    return cli_session_over(sc->c.session);
 }
 
 static int do_disconnect(struct runner *r, struct sclient *sc,
@@ -277,9 +326,8 @@ static int do_disconnect(struct runner *r, struct sclient *sc,
     if (cli_session_over(sc->c.session))
         return session_failure(sc, f, "has no session");
     xmp_session_close(sc->c.session);
-    while (!cli_session_over(sc->c.session))
-        if (turn(r, -1) < 0)
-            return interrupted(r, f);
+    if (script_drive(r, -1, over, sc) < 0)
+        return interrupted(r, f);
     if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED)
         return session_failure(sc, f, "has no session");
     xmp_session_free(sc->c.session);
@@ -361,49 +409,71 @@ static void explain(struct sclient *sc, const struct xmp_node *el,
     sbuf_free(&closest);
 }
 
+/* How a step that receives (or receives nothing) ended its wait. */
+enum got { GOT_NONE, GOT_MATCH, GOT_STANZAS, GOT_OVER, GOT_TIME };
+
+struct receive_wait {
+    struct sclient *sc;
+    const struct xmp_node *el; /* NULL: nothing is expected */
+    int64_t deadline;
+    size_t checked;
+    enum got got;
+};
+
+static int received(struct runner *r, void *arg)
+{
+    struct receive_wait *w = arg;
+    struct sclient *sc = w->sc;
+    size_t i;
+
+    (void)r;
+    if (!w->el && sc->nq) {
+        w->got = GOT_STANZAS;
+        return 1;
+    }
+    for (i = w->checked; w->el && i < sc->nq; i++)
+        if (script_match(w->el, sc->q[i], NULL) == 0) {
+            /* the ones before it are passed over (the trace shows them) */
+            drop_queue(sc, i + 1);
+            w->got = GOT_MATCH;
+            return 1;
+        }
+    w->checked = sc->nq;
+    if (cli_session_over(sc->c.session))
+        w->got = GOT_OVER;
+    else if (xmp_now_ms() >= w->deadline)
+        w->got = GOT_TIME;
+    return w->got != GOT_NONE;
+}
+
 static int do_receive(struct runner *r, const struct script_step *st,
                       struct sclient *sc, struct script_failure *f)
 {
     struct xmp_node *holder;
-    const struct xmp_node *el = element(r, st, &holder, f);
-    int64_t deadline = xmp_now_ms() + r->wait_ms;
-    size_t checked = 0, i;
+    struct receive_wait w;
     int rc = 0;
 
-    if (!el)
+    memset(&w, 0, sizeof w);
+    w.sc = sc;
+    w.deadline = xmp_now_ms() + r->wait_ms;
+    if (!(w.el = element(r, st, &holder, f)))
         return f->status;
-    for (;;) {
-        for (i = checked; i < sc->nq; i++)
-            if (script_match(el, sc->q[i], NULL) == 0)
-                break;
-        if (i < sc->nq) {
-            /* the ones before it are passed over (the trace shows them) */
-            drop_queue(sc, i + 1);
-            break;
-        }
-        checked = sc->nq;
-        if (cli_session_over(sc->c.session)) {
-            rc = session_failure(sc, f, "has no session");
-            explain(sc, el, f);
-            break;
-        }
-        if (xmp_now_ms() >= deadline) {
-            sbuf_printf(&f->msg, "received no stanza that matches within "
-                                 "%ld ms (%zu received)",
-                        r->wait_ms, sc->nq);
-            if (sc->dropped)
-                sbuf_printf(&f->msg, "; %lu more not kept "
-                                     "(SCRIPT_MAX_QUEUE)",
-                            sc->dropped);
-            rc = f->status = status_script(
-                &(struct outcome){ .n[ITEM_TIMED_OUT] = 1 });
-            explain(sc, el, f);
-            break;
-        }
-        if (turn(r, deadline) < 0) {
-            rc = interrupted(r, f);
-            break;
-        }
+    if (script_drive(r, w.deadline, received, &w) < 0) {
+        rc = interrupted(r, f);
+    } else if (w.got == GOT_OVER) {
+        rc = session_failure(sc, f, "has no session");
+        explain(sc, w.el, f);
+    } else if (w.got == GOT_TIME) {
+        sbuf_printf(&f->msg, "received no stanza that matches within "
+                             "%ld ms (%zu received)",
+                    r->wait_ms, sc->nq);
+        if (sc->dropped)
+            sbuf_printf(&f->msg, "; %lu more not kept "
+                                 "(SCRIPT_MAX_QUEUE)",
+                        sc->dropped);
+        rc = f->status = status_script(
+            &(struct outcome){ .n[ITEM_TIMED_OUT] = 1 });
+        explain(sc, w.el, f);
     }
     xmp_node_free(holder);
     return rc;
@@ -412,36 +482,32 @@ static int do_receive(struct runner *r, const struct script_step *st,
 static int do_nothing(struct runner *r, struct sclient *sc,
                       struct script_failure *f)
 {
-    int64_t deadline = xmp_now_ms() + r->wait_ms;
+    struct receive_wait w;
     size_t i;
 
-    for (;;) {
-        if (sc->nq) {
-            sbuf_printf(&f->msg, "received %zu stanza%s, nothing was "
-                                 "expected",
-                        sc->nq, sc->nq == 1 ? "" : "s");
-            f->received = calloc(sc->nq + 1, sizeof *f->received);
-            f->received_line = calloc(sc->nq + 1, sizeof *f->received_line);
-            for (i = 0; f->received && f->received_line && i < sc->nq;
-                 i++) {
-                struct sbuf p = { NULL, 0, 0, 0 };
+    memset(&w, 0, sizeof w);
+    w.sc = sc;
+    w.deadline = xmp_now_ms() + r->wait_ms;
+    if (script_drive(r, w.deadline, received, &w) < 0)
+        return interrupted(r, f);
+    if (w.got == GOT_OVER)
+        return session_failure(sc, f, "has no session");
+    if (w.got != GOT_STANZAS)
+        return 0;
+    sbuf_printf(&f->msg, "received %zu stanza%s, nothing was expected",
+                sc->nq, sc->nq == 1 ? "" : "s");
+    f->received = calloc(sc->nq + 1, sizeof *f->received);
+    f->received_line = calloc(sc->nq + 1, sizeof *f->received_line);
+    for (i = 0; f->received && f->received_line && i < sc->nq; i++) {
+        struct sbuf p = { NULL, 0, 0, 0 };
 
-                script_pretty(sc->q[i], &p);
-                f->received[i] = p.text;
-                f->received_line[i] = xmp_node_to_line(sc->q[i],
-                                                       "jabber:client");
-                f->nreceived++;
-            }
-            return f->status = status_script(
-                &(struct outcome){ .n[ITEM_UNEXPECTED] = 1 });
-        }
-        if (cli_session_over(sc->c.session))
-            return session_failure(sc, f, "has no session");
-        if (xmp_now_ms() >= deadline)
-            return 0;
-        if (turn(r, deadline) < 0)
-            return interrupted(r, f);
+        script_pretty(sc->q[i], &p);
+        f->received[i] = p.text;
+        f->received_line[i] = xmp_node_to_line(sc->q[i], "jabber:client");
+        f->nreceived++;
     }
+    return f->status = status_script(
+        &(struct outcome){ .n[ITEM_UNEXPECTED] = 1 });
 }
 
 /* Run one script; its exit status. */

@@ -179,22 +179,51 @@ static int listen_on(const char *path)
     return fd;
 }
 
-/* Drive the session until ready, or report why not. */
-static int wait_ready(struct cli *c)
-{
-    struct cli_poll lp;
+/* What start waits for: the login, or the server's acknowledgement of
+ * our presence (up to seq); status says how it ended. */
+struct start_wait {
+    uint64_t seq; /* 0: the login */
+    int status;
+};
 
-    while (xmp_session_phase(c->session) != XMP_PHASE_READY) {
-        if (cli_session_over(c->session))
-            return cli_session_status(c);
-        memset(&lp, 0, sizeof lp);
-        lp.deadline = -1;
-        if (cli_poll(&c, 1, &lp) < 0)
-            return EXIT_OSERR;
-        if (lp.sig)
-            return EXIT_SIGNAL_BASE + lp.sig;
+static enum cli_turn start_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct start_wait *w = d->ud;
+    struct cli *c = d->cs[0];
+
+    (void)lp;
+    if (!w->seq && xmp_session_phase(c->session) == XMP_PHASE_READY)
+        return CLI_DONE;
+    if (w->seq && xmp_session_acked(c->session) >= w->seq)
+        return CLI_DONE;
+    if (cli_session_over(c->session)) {
+        w->status = cli_session_status(c);
+        return CLI_DONE;
     }
-    return EXIT_OK;
+    if (w->seq && xmp_session_ack_error(c->session)) {
+        cli_error("%s", xmp_session_ack_error(c->session)->msg);
+        w->status = status_session(
+            &(struct outcome){ .n[ITEM_UNCONFIRMED] = 1 });
+        return CLI_DONE;
+    }
+    return CLI_POLL;
+}
+
+/* Drive the session until what w waits for, or report why not. */
+static int start_wait(struct cli *c, uint64_t seq)
+{
+    struct start_wait w = { seq, EXIT_OK };
+    struct cli_driver d;
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    d.cs = &c;
+    d.n = 1;
+    d.before = start_before;
+    d.ud = &w;
+    d.signals = 1;
+    rc = cli_drive(&d);
+    return rc < 0 ? EXIT_OSERR : rc > 0 ? EXIT_SIGNAL_BASE + rc : w.status;
 }
 
 /* Our presence (RFC 6121 §4.2), sent and acknowledged; *xml is what the
@@ -202,7 +231,6 @@ static int wait_ready(struct cli *c)
 static int set_presence(struct cli *c, char **xml)
 {
     struct xmp_node *n, *ch;
-    struct cli_poll lp;
     char prio[8];
     uint64_t seq = 0;
     int fail;
@@ -232,22 +260,7 @@ static int set_presence(struct cli *c, char **xml)
     xmp_node_free(n);
     if (fail)
         return cli_session_status(c);
-    while (xmp_session_acked(c->session) < seq) {
-        if (cli_session_over(c->session))
-            return cli_session_status(c);
-        if (xmp_session_ack_error(c->session)) {
-            cli_error("%s", xmp_session_ack_error(c->session)->msg);
-            return status_session(
-                &(struct outcome){ .n[ITEM_UNCONFIRMED] = 1 });
-        }
-        memset(&lp, 0, sizeof lp);
-        lp.deadline = -1;
-        if (cli_poll(&c, 1, &lp) < 0)
-            return EXIT_OSERR;
-        if (lp.sig)
-            return EXIT_SIGNAL_BASE + lp.sig;
-    }
-    return EXIT_OK;
+    return start_wait(c, seq);
 }
 
 /* Double fork: the holder is nobody's child and has no terminal.  The
@@ -349,7 +362,7 @@ static int session_start(struct cli *c)
     /* a lost connection is resumed (XEP-0198) where the server allows
      * it; the holder logs in anew only when that fails */
     c->resume = 1;
-    if ((rc = cli_session_open(c)) != EXIT_OK || (rc = wait_ready(c)) != 0)
+    if ((rc = cli_session_open(c)) != EXIT_OK || (rc = start_wait(c, 0)) != 0)
         goto out;
     holder_watch(c, &hp);
     if ((rc = set_presence(c, &xml)) != EXIT_OK)

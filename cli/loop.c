@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * loop.c - the loop engine and the one-shot driver.  The engine polls
- * the sessions of one or more clients, their running operations' own
+ * loop.c - the loop engine and the one-shot driver.  cli_poll polls the
+ * sessions of one or more clients, their running operations' own
  * descriptors (stdin), the signal pipe and the driver's descriptors,
- * once per call, and hands each event to whom it belongs.  The one-shot
- * driver opens the session, runs one operation on it and closes
- * politely; the prompt (repl.c) drives the same operations with the same
- * engine.  Operations never loop themselves.
+ * once per call, and hands each event to whom it belongs; cli_drive is
+ * the program's one loop around it, turning until the driver's hooks
+ * say it is over.  The one-shot driver opens the session, runs one
+ * operation on it and closes politely; the shell (repl.c), script
+ * (cmd_script.c), the session holder and its start (holder.c,
+ * cmd_session.c) and login --check (check.c) are drivers of the same
+ * loop.  Operations never loop themselves.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -231,7 +234,40 @@ int cli_poll(struct cli *const *cs, size_t n, struct cli_poll *lp)
     return 0;
 }
 
+int cli_drive(struct cli_driver *d)
+{
+    struct cli_poll lp;
+    enum cli_turn t;
+    size_t i;
+
+    if (d->signals && cli_signals() != 0)
+        return -1;
+    for (;;) {
+        for (i = 0; i < d->n; i++)
+            cli_settle(d->cs[i]);
+        memset(&lp, 0, sizeof lp);
+        lp.deadline = -1;
+        if ((t = d->before(d, &lp)) == CLI_DONE)
+            return 0;
+        if (t == CLI_AGAIN)
+            continue;
+        if (cli_poll(d->cs, d->n, &lp) < 0)
+            return -1;
+        if (d->after && d->after(d, &lp) == CLI_DONE)
+            return 0;
+        if (lp.sig)
+            return lp.sig;
+    }
+}
+
+/* The one-shot driver: one client, one operation. */
 enum until { UNTIL_READY, UNTIL_OP_DONE, UNTIL_CLOSED };
+
+struct one_shot {
+    struct cli *c;
+    enum until u;
+    int over; /* the session ended before 'u' held */
+};
 
 static int reached(const struct cli *c, enum until u)
 {
@@ -245,6 +281,31 @@ static int reached(const struct cli *c, enum until u)
     }
 }
 
+static enum cli_turn one_shot_before(struct cli_driver *d,
+                                     struct cli_poll *lp)
+{
+    struct one_shot *os = d->ud;
+
+    (void)lp;
+    if (reached(os->c, os->u))
+        return CLI_DONE;
+    os->over = cli_session_over(os->c->session);
+    return os->over ? CLI_DONE : CLI_POLL;
+}
+
+/* A signal is the running operation's to take, if it has a use for it. */
+static enum cli_turn one_shot_after(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct one_shot *os = d->ud;
+    struct cli *c = os->c;
+
+    if (lp->sig && op_running(c) && c->op->cls->interrupt) {
+        c->op->cls->interrupt(c->op, lp->sig);
+        lp->sig = 0;
+    }
+    return CLI_POLL;
+}
+
 /*
  * The one-shot loop.  Returns 0 when 'until' holds, the signal number
  * when a signal came that no running operation takes, or -1 when the
@@ -252,28 +313,19 @@ static int reached(const struct cli *c, enum until u)
  */
 static int drive(struct cli *c, enum until u)
 {
-    struct cli_poll lp;
+    struct one_shot os = { c, u, 0 };
+    struct cli_driver d;
+    int rc;
 
-    for (;;) {
-        cli_settle(c);
-        if (reached(c, u))
-            return 0;
-        if (cli_session_over(c->session))
-            return -1;
-        memset(&lp, 0, sizeof lp);
-        lp.deadline = -1;
-        if (cli_poll(&c, 1, &lp) < 0) {
-            if (op_running(c))
-                op_done(c->op, EXIT_OSERR);
-            return -1;
-        }
-        if (lp.sig) {
-            if (op_running(c) && c->op->cls->interrupt)
-                c->op->cls->interrupt(c->op, lp.sig);
-            else
-                return lp.sig;
-        }
-    }
+    memset(&d, 0, sizeof d);
+    d.cs = &c;
+    d.n = 1;
+    d.before = one_shot_before;
+    d.after = one_shot_after;
+    d.ud = &os;
+    if ((rc = cli_drive(&d)) < 0 && op_running(c))
+        op_done(c->op, EXIT_OSERR);
+    return rc == 0 && os.over ? -1 : rc;
 }
 
 /* Through the account's session holder: no TLS, no password (the

@@ -1048,11 +1048,59 @@ int cli_repl(struct cli *c)
     return rc;
 }
 
+/* What waits, in order, while nothing runs; then the prompt, over the
+ * terminal's input. */
+static enum cli_turn shell_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    static struct pollfd in;
+    struct cli *c = d->cs[0];
+
+    if (c->op && c->op->done)
+        finish_op(c);
+    if (watch_session(c) < 0)
+        return CLI_DONE;
+    if (R.quitting && cli_session_over(c->session))
+        return CLI_DONE;
+    if (!c->op && R.qlen && !R.quitting && may_run(&R.q[R.qhead])) {
+        struct item it = R.q[R.qhead];
+
+        R.qhead++;
+        R.qlen--;
+        run_item(&it);
+        free(it.text);
+        return CLI_AGAIN;
+    }
+    show_prompt();
+    in.fd = STDIN_FILENO;
+    in.events = POLLIN;
+    in.revents = 0;
+    lp->extra = &in;
+    lp->nextra = R.installed ? 1 : 0;
+    return CLI_POLL;
+}
+
+static enum cli_turn shell_after(struct cli_driver *d, struct cli_poll *lp)
+{
+    (void)d;
+    if (R.installed && (lp->extra->revents & (POLLIN | POLLHUP | POLLERR))) {
+        rl_callback_read_char();
+        if (R.installed)
+            R.shown = 1;
+    }
+    if (lp->winch && R.installed)
+        rl_resize_terminal();
+    if (lp->stop)
+        suspend();
+    if (lp->sig)
+        on_signal(lp->sig);
+    lp->sig = 0;
+    return CLI_POLL;
+}
+
 static int repl(struct cli *c)
 {
     void (*saved_hook)(void) = cli_before_output;
-    struct pollfd in;
-    struct cli_poll lp;
+    struct cli_driver d;
     int rc;
 
     if (!isatty(STDIN_FILENO)) {
@@ -1072,47 +1120,13 @@ static int repl(struct cli *c)
         return rc;
     cli_before_output = screen_hook;
     install();
-    for (;;) {
-        cli_settle(c);
-        if (c->op && c->op->done)
-            finish_op(c);
-        if (watch_session(c) < 0)
-            break;
-        if (R.quitting && cli_session_over(c->session))
-            break;
-        /* what waits, in order, while nothing runs */
-        if (!c->op && R.qlen && !R.quitting && may_run(&R.q[R.qhead])) {
-            struct item it = R.q[R.qhead];
-
-            R.qhead++;
-            R.qlen--;
-            run_item(&it);
-            free(it.text);
-            continue;
-        }
-        show_prompt();
-        memset(&lp, 0, sizeof lp);
-        lp.deadline = -1;
-        in.fd = STDIN_FILENO;
-        in.events = POLLIN;
-        lp.extra = &in;
-        lp.nextra = R.installed ? 1 : 0;
-        if (cli_poll(&c, 1, &lp) < 0) {
-            R.status = EXIT_OSERR;
-            break;
-        }
-        if (R.installed && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
-            rl_callback_read_char();
-            if (R.installed)
-                R.shown = 1;
-        }
-        if (lp.winch && R.installed)
-            rl_resize_terminal();
-        if (lp.stop)
-            suspend();
-        if (lp.sig)
-            on_signal(lp.sig);
-    }
+    memset(&d, 0, sizeof d);
+    d.cs = &c;
+    d.n = 1;
+    d.before = shell_before;
+    d.after = shell_after;
+    if (cli_drive(&d) < 0)
+        R.status = EXIT_OSERR;
     hide_prompt();
     cli_before_output = saved_hook;
     uninstall();

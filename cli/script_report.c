@@ -51,7 +51,7 @@ static void json_str(struct sbuf *b, const char *s)
 }
 
 /* Write b to stdout, flushed; -1 when it cannot be written (reported). */
-static int emit(struct sbuf *b)
+static int report_write(struct sbuf *b)
 {
     int rc = 0;
 
@@ -68,7 +68,7 @@ static int emit(struct sbuf *b)
 
 /* The same, line by line made safe for a terminal: names and stanzas
  * come from a script and a server. */
-static int emit_safe(struct sbuf *b)
+static int report_write_safe(struct sbuf *b)
 {
     const char *p = b->text, *nl;
     int rc = 0;
@@ -182,7 +182,7 @@ int script_report_step(struct script_report *o, const struct script_step *st,
             }
         }
         sbuf_puts(&b, "}\n");
-        return emit(&b);
+        return report_write(&b);
     }
     if (o->tap) {
         sbuf_printf(&b, "%s %zu - ", result == SCRIPT_FAIL ? "not ok" : "ok",
@@ -242,7 +242,7 @@ int script_report_step(struct script_report *o, const struct script_step *st,
             add_lines(&b, o->tap ? "#     " : "        ", f->diff.text);
         }
     }
-    return emit_safe(&b);
+    return report_write_safe(&b);
 }
 
 int script_report_summary(struct script_report *o, size_t passed, size_t failed,
@@ -260,7 +260,7 @@ int script_report_summary(struct script_report *o, size_t passed, size_t failed,
         if (failed)
             sbuf_printf(&b, ",\"failed_line\":%d", fail_line);
         sbuf_puts(&b, "}\n");
-        return emit(&b);
+        return report_write(&b);
     }
     if (o->tap)
         sbuf_puts(&b, "# ");
@@ -271,7 +271,7 @@ int script_report_summary(struct script_report *o, size_t passed, size_t failed,
                     fail_line, passed, failed, skipped, n);
     else
         sbuf_printf(&b, ": passed: %zu steps\n", n);
-    return emit_safe(&b);
+    return report_write_safe(&b);
 }
 
 void script_failure_free(struct script_failure *f)

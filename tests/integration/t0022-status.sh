@@ -421,6 +421,17 @@ status_128plusN() {
 		one_line s-term.err &&
 		test_grep "interrupted" s-term.err
 	'
+	test_expect_success '128+N: SIGTERM while login --check waits for a target (143)' '
+		{ echo "expect <stream:stream"; echo hang; } >c-term.script &&
+		fake c-term && rm -f c-term.rc &&
+		{ XMPCTL_PIDFILE=c-term.pid frun c-term login --check; \
+			echo $? >c-term.rc; } &
+		wait_for "grep -q \"<stream:stream\" c-term.sent" 20 "the header" &&
+		kill -TERM "$(cat c-term.pid)" &&
+		wait_for "test -s c-term.rc" 20 "the check to end" &&
+		test "$(cat c-term.rc)" = 143 &&
+		test_grep "^error  *interrupted by signal 15$" c-term.out
+	'
 }
 
 # ---- walk the table -----------------------------------------------------------

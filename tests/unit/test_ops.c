@@ -5,7 +5,8 @@
  * the test plays both servers from the other ends of socketpairs, as
  * descriptors of its own in the same loop.  Operations get their
  * session's end, their descriptor's input and their timer; signals are
- * reported to the driver, not acted on.
+ * reported to the driver, not acted on.  cli_drive turns as its hooks
+ * say.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -221,6 +222,64 @@ static int io_seen(void *ud)
     return w->sd->p.io_calls > 0 && w->sd->p.timer_calls > 0 && w->sig;
 }
 
+/* ---- cli_drive: the hooks decide; a signal nobody takes ends it ------ */
+
+struct counting {
+    int befores, afters, again, take_sig;
+};
+
+static enum cli_turn count_before(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct counting *k = d->ud;
+
+    k->befores++;
+    if (k->again-- > 0)
+        return CLI_AGAIN;
+    if (k->afters && !k->take_sig)
+        return CLI_DONE;
+    lp->deadline = xmp_now_ms() + (k->take_sig ? WAIT_MS : 0);
+    return CLI_POLL;
+}
+
+static enum cli_turn count_after(struct cli_driver *d, struct cli_poll *lp)
+{
+    struct counting *k = d->ud;
+
+    k->afters++;
+    if (k->take_sig && lp->sig) {
+        lp->sig = 0;
+        return CLI_DONE;
+    }
+    return CLI_POLL;
+}
+
+static void drive_tests(void)
+{
+    struct counting k;
+    struct cli_driver d;
+
+    memset(&k, 0, sizeof k);
+    memset(&d, 0, sizeof d);
+    k.again = 2;
+    d.before = count_before;
+    d.after = count_after;
+    d.ud = &k;
+    ok(cli_drive(&d) == 0 && k.befores == 4 && k.afters == 1,
+       "cli_drive: CLI_AGAIN turns without polling, CLI_DONE ends with 0");
+    memset(&k, 0, sizeof k);
+    d.after = NULL;
+    d.signals = 1;
+    raise(SIGTERM);
+    ok(cli_drive(&d) == SIGTERM, "cli_drive: a signal no hook takes ends "
+                                 "it with the signal's number");
+    memset(&k, 0, sizeof k);
+    k.take_sig = 1;
+    d.after = count_after;
+    raise(SIGHUP);
+    ok(cli_drive(&d) == 0 && k.afters == 1,
+       "cli_drive: a hook that takes the signal decides the end");
+}
+
 static void side_free(struct side *sd)
 {
     xmp_session_free(sd->c.session);
@@ -301,5 +360,7 @@ int main(void)
     close(fds[1]);
     side_free(&a);
     side_free(&b);
+
+    drive_tests();
     return tap_done();
 }
