@@ -26,7 +26,7 @@
 static enum xmp_err send_header(struct xmp_session *s)
 {
     struct xmp_error e;
-    int tls = transport_is_tls(s->st.tp);
+    int tls = stream_is_tls(&s->st);
 
     if (stream_open(&s->st, s->jid.domain, tls ? s->bare : NULL, &e) !=
         XMP_OK)
@@ -163,7 +163,7 @@ static int cb_listed(const char *list, const char *type)
  * is missing: GNU SASL cannot send it. */
 static const char *choose_cb(const struct xmp_session *s)
 {
-    if (!transport_is_tls(s->st.tp) || !s->tlsinfo.ems)
+    if (!stream_is_tls(&s->st) || !s->tlsinfo.ems)
         return NULL;
     /* tls-unique of a resumed handshake is the server's Finished (RFC
      * 5929 §3.1), which servers get wrong (Prosody 0.12 takes the
@@ -356,10 +356,10 @@ static enum xmp_err start_auth(struct xmp_session *s,
         goto done;
     cb_type = choose_cb(s);
     if (cb_type &&
-        transport_channel_binding(s->st.tp, cb_type, cb, &cb_len, &e) !=
+        stream_channel_binding(&s->st, cb_type, cb, &cb_len, &e) !=
             XMP_OK)
         cb_type = NULL;
-    tls = !transport_is_tls(s->st.tp) ? SASL_TLS_NONE
+    tls = !stream_is_tls(&s->st) ? SASL_TLS_NONE
           : s->tlsinfo.verified       ? SASL_TLS_VERIFIED
                                       : SASL_TLS_ENCRYPTED;
     xmp_error_clear(&e);
@@ -515,7 +515,7 @@ static enum xmp_err keep_features(struct xmp_session *s,
 
     if (s->authenticated)
         return XMP_OK;
-    if (transport_is_tls(s->st.tp)) {
+    if (stream_is_tls(&s->st)) {
         free(s->feat_preauth);
         return (s->feat_preauth = strdup(s->st.features)) ? XMP_OK
                                                           : XMP_ENOMEM;
@@ -548,7 +548,7 @@ static enum xmp_err on_features(struct xmp_session *s,
         keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
 
-    if (!transport_is_tls(s->st.tp) && !s->local) {
+    if (!stream_is_tls(&s->st) && !s->local) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
          * plaintext: the credentials would travel in the clear. */
         if (!xmp_node_child(f, NS_TLS, "starttls"))
@@ -921,7 +921,7 @@ enum xmp_err session_tls_ready(struct xmp_session *s)
 {
     struct xmp_error e;
 
-    transport_tls_info(s->st.tp, &s->tlsinfo);
+    stream_tls_info(&s->st, &s->tlsinfo);
     session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s, key %s",
                   s->tlsinfo.version, s->tlsinfo.cipher, s->tlsinfo.subject,
                   s->tlsinfo.verified ? ", verified for " : ", NOT verified: ",
@@ -976,7 +976,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     if (stream_queued(&s->st))
         return session_fail(s, XMP_EPROTO,
                             "unsent plaintext left at the TLS handshake");
-    if (transport_start_tls(s->st.tp, &p, &e) != XMP_OK)
+    if (stream_start_tls(&s->st, &p, &e) != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_TLS_HANDSHAKE;
     s->wait_since = xmp_now_ms();

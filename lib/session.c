@@ -548,7 +548,7 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
     buf_free(&s->hints_out);
     /* only what a verified server said, over TLS, with anchors we can
      * name again */
-    if (!s->authenticated || !transport_is_tls(s->st.tp) ||
+    if (!s->authenticated || !stream_is_tls(&s->st) ||
         !s->tlsinfo.verified || s->o.insecure || !s->tlsinfo.pin[0] ||
         !anchors || !s->tlsinfo.chain_len ||
         s->tlsinfo.chain[0].not_after_epoch <= 0)
@@ -567,7 +567,7 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
      * recorded traffic of that session and of every one resumed from
      * it: it stays in memory. */
     if (keep == XMP_HINTS_MEMORY)
-        transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
+        stream_tls_session(&s->st, &h.tls, &h.tls_len);
     /* A session resumed later skips the binding a man in the middle
      * would fail (see choose_cb): only one whose login had it counts. */
     h.tls_bound = s->cb_type != NULL ||

@@ -64,8 +64,31 @@ void stream_drop(struct stream *st);
  * when nothing half-sent sits in front of it. */
 void stream_abort(struct stream *st, const char *error_xml);
 
+/* Give up the connection after a best-effort write of everything queued
+ * (a stream error and our close tag, say), never blocking. */
+void stream_hang_up(struct stream *st);
+
 enum xmp_err stream_attach(struct stream *st, int fd, const char *peer,
                            struct xmp_error *err);
+/* Non-zero while a connection is attached. */
+int stream_connected(const struct stream *st);
+int stream_fd(const struct stream *st);
+
+/* What the layers above need of TLS, without reaching into the transport:
+ * the upgrade (start, then drive stream_handshake until XMP_OK), whether
+ * it is in use, the facts of the connection (peer identity, certificate,
+ * key digest), channel-binding data and the TLS session for the hints.
+ * See the transport_ functions of the same names. */
+enum xmp_err stream_start_tls(struct stream *st, const struct tls_params *p,
+                              struct xmp_error *err);
+enum xmp_err stream_handshake(struct stream *st, struct xmp_error *err);
+int stream_is_tls(const struct stream *st);
+void stream_tls_info(const struct stream *st, struct tls_info *info);
+enum xmp_err stream_tls_session(const struct stream *st, unsigned char **out,
+                                size_t *len);
+enum xmp_err stream_channel_binding(const struct stream *st, const char *type,
+                                    unsigned char *out, size_t *len,
+                                    struct xmp_error *err);
 
 /* Open (or reopen after STARTTLS or SASL) our stream: a fresh parser for
  * the peer's new stream, and our header on the queue.  RFC 6120 §4.7:
