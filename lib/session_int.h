@@ -2,8 +2,10 @@
 /*
  * session_int.h - what the session's files share.  Private.
  *
- *   session.c     the public API: creation, what a session knows, sending,
- *                 closing; helpers for failing and tracing
+ *   session.c     the core: creation, connecting, reconnecting, closing,
+ *                 freeing, what a session knows; it installs the hooks
+ *   session_base.c  what every part uses: failing, refusing, tracing,
+ *                 sending, ids; it calls no part
  *   negotiate.c   the negotiation state machine (RFC 6120 §4-§7)
  *   session_io.c  the step function, deadlines, the poll interface
  *   handler.c     handlers, and the dispatch of stanzas while ready
@@ -78,6 +80,20 @@ struct handler;
 struct request;
 struct sm_kept;
 
+/* News going up: the core (session.c) installs these, so that the files
+ * below it hear of each other without calling into the files above. */
+struct session_hooks {
+    /* session_fail has just failed the session */
+    void (*failed)(struct xmp_session *s);
+    /* session_send_counted has just queued a stanza, numbered seq */
+    enum xmp_err (*sent)(struct xmp_session *s, uint64_t seq,
+                         const char *xml);
+    /* acknowledgement is asked for again (xmp_session_request_ack) */
+    enum xmp_err (*ack)(struct xmp_session *s);
+    /* a new connection for the session's resumption */
+    enum xmp_err (*reconnect)(struct xmp_session *s);
+};
+
 struct xmp_session {
     struct xmp_session_opts o; /* callbacks and numbers; its strings are
                                   not kept (see the owned copies below) */
@@ -91,6 +107,7 @@ struct xmp_session {
     int64_t wait_since;    /* negotiation: when we began waiting */
     int64_t close_started;
     int in_callback;       /* inside a handler or request callback */
+    const struct session_hooks *hooks;
 
     /* net */
     struct net_connector *conn; /* while connecting */
@@ -177,7 +194,7 @@ struct xmp_session {
     int keepalive_pending;
 };
 
-/* session.c */
+/* session_base.c */
 enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
                           const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -201,10 +218,13 @@ enum xmp_err session_send_node(struct xmp_session *s,
  * presence), counted as XEP-0198 counts it, like xmp_session_send's. */
 enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
                                   uint64_t *seq);
-/* Start a new connection to resume the session (sm.c decides when). */
-enum xmp_err session_reconnect(struct xmp_session *s);
 /* A JID of ours: our bare JID, or our domain. */
 int session_is_self(const struct xmp_session *s, const struct xmp_jid *j);
+
+/* session.c */
+/* Start a new connection to resume the session (sm.c decides when, and
+ * asks through the reconnect hook; the step calls it when it is due). */
+enum xmp_err session_reconnect(struct xmp_session *s);
 /* Tests: take over a connected socket as if negotiation had just bound
  * 'bound', skipping TLS and SASL, so the ready state can be driven from
  * the other end of a socketpair. */

@@ -274,7 +274,7 @@ static enum xmp_err on_failed(struct xmp_session *s,
     if (s->sm_r_pending) {
         s->sm_r_pending = 0;
         if (s->state == ST_READY && s->acked_seq < s->sent_seq)
-            return xmp_session_request_ack(s);
+            return s->hooks->ack(s);
     }
     return XMP_OK;
 }
@@ -324,7 +324,7 @@ int sm_resume_after_failure(struct xmp_session *s)
                   s->resume_attempts, pause ? ", after a pause" : "");
     s->state = ST_RESUME_WAIT;
     s->resume_at = now + pause;
-    if (!pause && session_reconnect(s) != XMP_OK)
+    if (!pause && s->hooks->reconnect(s) != XMP_OK)
         return sm_resume_after_failure(s);
     return 1;
 give_up:
