@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "session_int.h"
 
@@ -38,7 +39,7 @@ enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
     s->hooks->failed(s);
     /* XEP-0198 §5: a session to be resumed must not be closed; our
      * </stream:stream> would end it on the server. */
-    if (s->resuming || (s->failed_from == ST_READY && s->sm_id))
+    if (s->sm.resuming || (s->failed_from == ST_READY && s->sm.id))
         stream_drop(&s->st);
     else
         stream_shutdown(&s->st);
@@ -110,10 +111,10 @@ enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
 {
     if (session_send_raw(s, xml, NULL) != XMP_OK)
         return s->err.code;
-    s->sent_seq++;
+    s->out.sent_seq++;
     if (seq)
-        *seq = s->sent_seq;
-    return s->hooks->sent(s, s->sent_seq, xml);
+        *seq = s->out.sent_seq;
+    return s->hooks->sent(s, s->out.sent_seq, xml);
 }
 
 enum xmp_err session_send_node(struct xmp_session *s, const struct xmp_node *n)
@@ -138,11 +139,37 @@ int session_is_self(const struct xmp_session *s, const struct xmp_jid *j)
             strcasecmp(j->domain, s->jid.domain) == 0);
 }
 
+/* ---- counting and ids ---------------------------------------------- */
+
+void session_acked(struct xmp_session *s, uint64_t seq)
+{
+    if (seq > s->out.acked_seq)
+        s->out.acked_seq = seq;
+}
+
+void session_ack_error(struct xmp_session *s, const struct xmp_error *e)
+{
+    if (e)
+        s->out.ack_err = *e;
+    else
+        xmp_error_clear(&s->out.ack_err);
+}
+
+void session_ids_init(struct xmp_session *s)
+{
+    unsigned char rnd[4];
+
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        memset(rnd, 0, sizeof rnd);
+    snprintf(s->out.id_prefix, sizeof s->out.id_prefix,
+             "xmp%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
 char *xmp_session_new_id(struct xmp_session *s)
 {
     char id[48];
 
-    snprintf(id, sizeof id, "%s-%u", s->id_prefix, ++s->id_counter);
+    snprintf(id, sizeof id, "%s-%u", s->out.id_prefix, ++s->out.id_counter);
     return strdup(id);
 }
 
@@ -177,6 +204,6 @@ enum xmp_err xmp_session_send(struct xmp_session *s,
     /* RFC 6121 §4.2: initial presence is untyped and has no 'to'. */
     if (node_is(stanza, NS_CLIENT, "presence") &&
         !xmp_node_attr(stanza, "type") && !xmp_node_attr(stanza, "to"))
-        s->sent_presence = 1;
+        s->out.sent_presence = 1;
     return XMP_OK;
 }

@@ -155,7 +155,7 @@ int64_t xmp_session_deadline(const struct xmp_session *s)
     case ST_CONNECTING:
         return net_connector_deadline(s->conn);
     case ST_RESUME_WAIT:
-        return s->resume_at;
+        return s->sm.resume_at;
     case ST_CLOSING:
         return earliest(s->close_started + close_wait(s), iq_deadline(s));
     case ST_READY:
@@ -254,7 +254,7 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
             step_connect(s);
             break;
         case ST_RESUME_WAIT:
-            if (xmp_now_ms() >= s->resume_at)
+            if (xmp_now_ms() >= s->sm.resume_at)
                 session_reconnect(s);
             break;
         case ST_TLS_HANDSHAKE:

@@ -324,6 +324,22 @@ enum xmp_err stream_io(struct stream *st, struct xmp_error *err)
     return flush(st, err);
 }
 
+void stream_unpause(struct stream *st)
+{
+    st->paused = 0;
+}
+
+enum xmp_err stream_adopt(struct stream *st, const char *header, size_t len,
+                          struct xmp_error *err)
+{
+    size_t used;
+
+    if (xml_reader_feed(st->rd, header, len, &used, err) != XMP_OK)
+        return XMP_EPROTO;
+    st->open = 1;
+    return XMP_OK;
+}
+
 short stream_events(const struct stream *st)
 {
     if (!st->tp)

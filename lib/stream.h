@@ -108,6 +108,13 @@ enum xmp_err stream_close(struct stream *st, struct xmp_error *err);
  * the reader's callbacks.  XMP_OK or an error; see st->eof, st->paused. */
 enum xmp_err stream_io(struct stream *st, struct xmp_error *err);
 
+/* Go on reading after the restart point the stream paused at. */
+void stream_unpause(struct stream *st);
+/* Tests: as if our header were out and the peer's, header[0..len), had
+ * been read. */
+enum xmp_err stream_adopt(struct stream *st, const char *header, size_t len,
+                          struct xmp_error *err);
+
 /* Record what the peer's <stream:features/> offer (RFC 6120 §4.3.2). */
 enum xmp_err stream_note_features(struct stream *st,
                                   const struct xmp_node *features);
