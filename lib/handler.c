@@ -43,11 +43,11 @@ void handlers_free(struct xmp_session *s)
 {
     struct handler *h, *next;
 
-    for (h = s->handlers; h; h = next) {
+    for (h = s->hd.handlers; h; h = next) {
         next = h->next;
         handler_free(h);
     }
-    s->handlers = NULL;
+    s->hd.handlers = NULL;
 }
 
 static int dup_field(char **dst, const char *src)
@@ -82,9 +82,10 @@ enum xmp_err xmp_handler_add(struct xmp_session *s, const struct xmp_match *m,
     h->prio = priority;
     h->fn = fn;
     h->ud = ud;
-    h->id = ++s->handler_ids;
+    h->id = ++s->hd.handler_ids;
     /* After every handler of the same or a higher priority. */
-    for (pp = &s->handlers; *pp && (*pp)->prio >= priority; pp = &(*pp)->next)
+    for (pp = &s->hd.handlers; *pp && (*pp)->prio >= priority;
+         pp = &(*pp)->next)
         ;
     h->next = *pp;
     *pp = h;
@@ -95,7 +96,7 @@ enum xmp_err xmp_handler_add(struct xmp_session *s, const struct xmp_match *m,
 
 static void unlink_removed(struct xmp_session *s)
 {
-    struct handler **pp = &s->handlers, *h;
+    struct handler **pp = &s->hd.handlers, *h;
 
     while ((h = *pp)) {
         if (h->removed) {
@@ -105,19 +106,19 @@ static void unlink_removed(struct xmp_session *s)
             pp = &h->next;
         }
     }
-    s->handlers_removed = 0;
+    s->hd.handlers_removed = 0;
 }
 
 enum xmp_err xmp_handler_remove(struct xmp_session *s, unsigned id)
 {
     struct handler *h;
 
-    for (h = s->handlers; h; h = h->next) {
+    for (h = s->hd.handlers; h; h = h->next) {
         if (h->id != id || h->removed)
             continue;
         h->removed = 1;
-        if (s->dispatching)
-            s->handlers_removed = 1;
+        if (s->hd.dispatching)
+            s->hd.handlers_removed = 1;
         else
             unlink_removed(s);
         return XMP_OK;
@@ -233,7 +234,7 @@ enum xmp_err session_dispatch(struct xmp_session *s, const struct xmp_node *st)
 {
     struct handler *h;
     struct facts f;
-    unsigned last_id = s->handler_ids;
+    unsigned last_id = s->hd.handler_ids;
     int claimed = 0, push;
 
     if (iq_take_reply(s, st))
@@ -252,8 +253,8 @@ enum xmp_err session_dispatch(struct xmp_session *s, const struct xmp_node *st)
         xmp_jid_clear(&f.from);
         return answer_iq(s, st, 0);
     }
-    s->dispatching++;
-    for (h = s->handlers; h && !claimed && s->state != ST_FAILED;
+    s->hd.dispatching++;
+    for (h = s->hd.handlers; h && !claimed && s->state != ST_FAILED;
          h = h->next) {
         if (h->removed || h->id > last_id || !matches(h, &f))
             continue;
@@ -261,9 +262,9 @@ enum xmp_err session_dispatch(struct xmp_session *s, const struct xmp_node *st)
         claimed = h->fn(s, st, h->ud) == XMP_HANDLED;
         s->in_callback--;
     }
-    s->dispatching--;
+    s->hd.dispatching--;
     xmp_jid_clear(&f.from);
-    if (!s->dispatching && s->handlers_removed)
+    if (!s->hd.dispatching && s->hd.handlers_removed)
         unlink_removed(s);
     if (s->state == ST_FAILED)
         return s->err.code;

@@ -45,36 +45,36 @@ void iq_free_all(struct xmp_session *s)
 {
     struct request *r, *next;
 
-    for (r = s->requests; r; r = next) {
+    for (r = s->rq.requests; r; r = next) {
         next = r->next;
         request_free(r);
     }
-    s->requests = NULL;
-    s->nrequests = 0;
+    s->rq.requests = NULL;
+    s->rq.nrequests = 0;
 }
 
 /* Keep the list in deadline order; equal deadlines in sending order. */
 static void insert(struct xmp_session *s, struct request *r)
 {
-    struct request **pp = &s->requests;
+    struct request **pp = &s->rq.requests;
 
     while (*pp && (*pp)->deadline <= r->deadline)
         pp = &(*pp)->next;
     r->next = *pp;
     *pp = r;
     if (r->kind == REQ_CALLER)
-        s->nrequests++;
+        s->rq.nrequests++;
 }
 
 static void unlink_req(struct xmp_session *s, struct request *r)
 {
     struct request **pp;
 
-    for (pp = &s->requests; *pp; pp = &(*pp)->next) {
+    for (pp = &s->rq.requests; *pp; pp = &(*pp)->next) {
         if (*pp == r) {
             *pp = r->next;
             if (r->kind == REQ_CALLER)
-                s->nrequests--;
+                s->rq.nrequests--;
             return;
         }
     }
@@ -117,7 +117,7 @@ static enum xmp_err send_request(struct xmp_session *s, struct xmp_node *iq,
         return s->err.code;
     }
     r->kind = kind;
-    r->handle = ++s->request_ids;
+    r->handle = ++s->rq.request_ids;
     r->timeout_ms = timeout_ms > 0 ? timeout_ms : s->o.timeout_ms;
     r->deadline = xmp_now_ms() + r->timeout_ms;
     insert(s, r);
@@ -150,7 +150,7 @@ enum xmp_err xmp_iq_cancel(struct xmp_session *s, unsigned handle)
 {
     struct request *r;
 
-    for (r = s->requests; r; r = r->next) {
+    for (r = s->rq.requests; r; r = r->next) {
         if (r->kind == REQ_CALLER && r->handle == handle) {
             unlink_req(s, r);
             request_free(r);
@@ -162,7 +162,7 @@ enum xmp_err xmp_iq_cancel(struct xmp_session *s, unsigned handle)
 
 size_t xmp_session_requests(const struct xmp_session *s)
 {
-    return s->nrequests;
+    return s->rq.nrequests;
 }
 
 /* RFC 6120 §8.1.2.1 and §10.1.4: the answer to a request sent to X comes
@@ -203,7 +203,7 @@ int iq_take_reply(struct xmp_session *s, const struct xmp_node *st)
     if (!node_is(st, NS_CLIENT, "iq") || !type || !id ||
         (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
         return 0;
-    for (r = s->requests; r; r = r->next) {
+    for (r = s->rq.requests; r; r = r->next) {
         if (strcmp(r->id, id) != 0)
             continue;
         same_id = 1;
@@ -246,16 +246,16 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
 
     if (s->state != ST_READY)
         return session_refuse(s, XMP_EUSAGE, "session is not ready");
-    xmp_error_clear(&s->ack_err);
-    if (s->acked_seq == s->sent_seq)
+    session_ack_error(s, NULL);
+    if (s->out.acked_seq == s->out.sent_seq)
         return XMP_OK;
-    if (s->sm != SM_OFF)
+    if (s->sm.state != SM_OFF)
         return sm_request_ack(s);
-    if (s->ack_pending) {
+    if (s->rq.ack_pending) {
         /* The outstanding ping went out before the newer stanzas; ask
          * again as soon as it is answered. */
-        if (s->sent_seq > s->ack_req_seq)
-            s->ack_again = 1;
+        if (s->out.sent_seq > s->rq.ack_req_seq)
+            s->rq.ack_again = 1;
         return XMP_OK;
     }
     /* XEP-0199 ping to our server: its answer, whatever its type, comes
@@ -267,35 +267,34 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
     xmp_node_free(iq);
     if (rc != XMP_OK)
         return rc;
-    s->ack_pending = 1;
-    s->ack_req_seq = r->seq;
+    s->rq.ack_pending = 1;
+    s->rq.ack_req_seq = r->seq;
     return XMP_OK;
 }
 
 uint64_t xmp_session_acked(const struct xmp_session *s)
 {
-    return s->acked_seq;
+    return s->out.acked_seq;
 }
 
 const struct xmp_error *xmp_session_ack_error(const struct xmp_session *s)
 {
-    return s->ack_err.code != XMP_OK ? &s->ack_err : NULL;
+    return s->out.ack_err.code != XMP_OK ? &s->out.ack_err : NULL;
 }
 
 static void ack_done(struct xmp_session *s, const struct request *r,
                      const struct xmp_error *e)
 {
-    s->ack_pending = 0;
+    s->rq.ack_pending = 0;
     if (e) {
-        s->ack_again = 0;
-        s->ack_err = *e;
+        s->rq.ack_again = 0;
+        session_ack_error(s, e);
         return;
     }
     /* The ping's own number counts too: it was answered. */
-    if (r->seq > s->acked_seq)
-        s->acked_seq = r->seq;
-    if (s->ack_again && s->state == ST_READY) {
-        s->ack_again = 0;
+    session_acked(s, r->seq);
+    if (s->rq.ack_again && s->state == ST_READY) {
+        s->rq.ack_again = 0;
         xmp_session_request_ack(s);
     }
 }
@@ -305,15 +304,15 @@ static void ack_done(struct xmp_session *s, const struct request *r,
 void xmp_session_set_keepalive(struct xmp_session *s, int interval_ms,
                                int timeout_ms)
 {
-    s->keepalive_ms = interval_ms > 0 ? interval_ms : 0;
-    s->keepalive_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+    s->rq.keepalive_ms = interval_ms > 0 ? interval_ms : 0;
+    s->rq.keepalive_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
 static int64_t keepalive_due(const struct xmp_session *s)
 {
-    if (!s->keepalive_ms || s->keepalive_pending || s->state != ST_READY)
+    if (!s->rq.keepalive_ms || s->rq.keepalive_pending || s->state != ST_READY)
         return -1;
-    return s->st.last_in + s->keepalive_ms;
+    return s->st.last_in + s->rq.keepalive_ms;
 }
 
 static void keepalive_send(struct xmp_session *s)
@@ -326,10 +325,10 @@ static void keepalive_send(struct xmp_session *s)
         return;
     }
     session_trace(s, XMP_TRACE_INFO, "nothing heard for %d s: keepalive ping",
-                  (s->keepalive_ms + 999) / 1000);
-    if (send_request(s, iq, REQ_KEEPALIVE, s->keepalive_timeout_ms, &r) ==
+                  (s->rq.keepalive_ms + 999) / 1000);
+    if (send_request(s, iq, REQ_KEEPALIVE, s->rq.keepalive_timeout_ms, &r) ==
         XMP_OK)
-        s->keepalive_pending = 1;
+        s->rq.keepalive_pending = 1;
     xmp_node_free(iq);
 }
 
@@ -345,11 +344,10 @@ static void call(struct xmp_session *s, struct request *r,
         /* Answered by our server, in order (RFC 6120 §10.1), like the
          * acknowledgement ping: it vouches for what went before, which
          * matters when our close is out and no ping can follow. */
-        if (!e && r->seq > s->acked_seq &&
-            (!r->to.domain ||
-             (!r->to.local && !r->to.resource &&
-              strcasecmp(r->to.domain, s->jid.domain) == 0)))
-            s->acked_seq = r->seq;
+        if (!e && (!r->to.domain ||
+                   (!r->to.local && !r->to.resource &&
+                    strcasecmp(r->to.domain, s->jid.domain) == 0)))
+            session_acked(s, r->seq);
         if (r->cb) {
             s->in_callback++;
             r->cb(s, reply, e, r->ud);
@@ -360,15 +358,15 @@ static void call(struct xmp_session *s, struct request *r,
         ack_done(s, r, e);
         break;
     case REQ_KEEPALIVE:
-        s->keepalive_pending = 0;
+        s->rq.keepalive_pending = 0;
         /* Answered in order, like the acknowledgement ping. */
-        if (!e && r->seq > s->acked_seq)
-            s->acked_seq = r->seq;
+        if (!e)
+            session_acked(s, r->seq);
         /* Any answer shows the server is there; silence means it is not,
          * or cannot reach us: the connection is dead either way. */
         if (e && e->code == XMP_ETIMEOUT) {
-            wait_ms = s->keepalive_timeout_ms ? s->keepalive_timeout_ms
-                                              : s->o.timeout_ms;
+            wait_ms = s->rq.keepalive_timeout_ms ? s->rq.keepalive_timeout_ms
+                                                 : s->o.timeout_ms;
             session_fail(s, XMP_EUNREACH,
                          "connection to %s lost: no answer to a keepalive "
                          "ping in %d s",
@@ -380,7 +378,7 @@ static void call(struct xmp_session *s, struct request *r,
 
 int64_t iq_deadline(const struct xmp_session *s)
 {
-    int64_t d = s->requests ? s->requests->deadline : -1, k;
+    int64_t d = s->rq.requests ? s->rq.requests->deadline : -1, k;
 
     k = keepalive_due(s);
     if (k >= 0 && (d < 0 || k < d))
@@ -397,7 +395,7 @@ void iq_timers(struct xmp_session *s, int64_t now)
     struct request *r;
     int64_t k;
 
-    while ((r = s->requests) && r->deadline <= now &&
+    while ((r = s->rq.requests) && r->deadline <= now &&
            (s->state == ST_READY || s->state == ST_CLOSING)) {
         unlink_req(s, r);
         session_trace(s, XMP_TRACE_INFO, "no answer to request %s in time",
@@ -429,7 +427,7 @@ void iq_fail_all(struct xmp_session *s)
         xmp_error_set(&e, XMP_EUNREACH,
                       "the session with %s ended before the answer",
                       s->jid.domain);
-    while ((r = s->requests)) {
+    while ((r = s->rq.requests)) {
         unlink_req(s, r);
         call(s, r, NULL, &e);
         request_free(r);

@@ -25,10 +25,10 @@ enum xmp_err session_start_local(struct xmp_session *s)
 
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
-    if (strlen(s->local) >= sizeof sa.sun_path)
+    if (strlen(s->cfg.local) >= sizeof sa.sun_path)
         return session_fail(s, XMP_EUSAGE, "socket path too long: %s",
-                            s->local);
-    memcpy(sa.sun_path, s->local, strlen(s->local));
+                            s->cfg.local);
+    memcpy(sa.sun_path, s->cfg.local, strlen(s->cfg.local));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return session_fail(s, XMP_ESYS, "cannot create a socket: %s",
@@ -40,7 +40,7 @@ enum xmp_err session_start_local(struct xmp_session *s)
         close(fd);
         return session_fail(s, XMP_EUNREACH,
                             "cannot connect to session holder %s: %s",
-                            s->local, strerror(en));
+                            s->cfg.local, strerror(en));
     }
     /* and the other end must be ours as well: a socket someone else
      * put there is not a holder to tell our stanzas to */
@@ -54,21 +54,21 @@ enum xmp_err session_start_local(struct xmp_session *s)
             return session_fail(s, XMP_EAUTH,
                                 "session holder %s does not run as our "
                                 "user",
-                                s->local);
+                                s->cfg.local);
         }
     }
-    if (stream_attach(&s->st, fd, s->local, &e) != XMP_OK) {
+    if (stream_attach(&s->st, fd, s->cfg.local, &e) != XMP_OK) {
         close(fd);
         return session_fail_with(s, &e);
     }
     snprintf(s->target.host, sizeof s->target.host, "%s", "local holder");
     snprintf(s->address, sizeof s->address, "%s", "unix socket");
     s->target.found_by = "session holder";
-    s->authenticated = 1;
+    negotiate_trusted(s);
     s->state = ST_CONNECTING;
     s->wait_since = xmp_now_ms();
     session_trace(s, XMP_TRACE_INFO, "connected to session holder %s",
-                  s->local);
+                  s->cfg.local);
     if (stream_open(&s->st, s->jid.domain, s->bare, &e) != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_WAIT_FEATURES;

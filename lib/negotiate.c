@@ -26,16 +26,16 @@
 static enum xmp_err send_header(struct xmp_session *s)
 {
     struct xmp_error e;
-    int tls = transport_is_tls(s->st.tp);
+    int tls = stream_is_tls(&s->st);
 
     if (stream_open(&s->st, s->jid.domain, tls ? s->bare : NULL, &e) !=
         XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_WAIT_FEATURES;
-    s->piped_starttls = 0;
+    s->neg.piped_starttls = 0;
     if (tls)
         return XMP_OK;
-    s->piped_starttls = 1;
+    s->neg.piped_starttls = 1;
     return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
 }
 
@@ -72,8 +72,8 @@ static const char *external_authzid(const struct xmp_session *s)
     struct xmp_jid j;
     int same;
 
-    if (strchr(s->tlsinfo.client_jids, ',') ||
-        xmp_jid_parse(s->tlsinfo.client_jids, &j, NULL) != XMP_OK)
+    if (strchr(s->neg.tlsinfo.client_jids, ',') ||
+        xmp_jid_parse(s->neg.tlsinfo.client_jids, &j, NULL) != XMP_OK)
         return s->bare;
     same = !j.resource && xmp_jid_equal(&j, &s->jid);
     xmp_jid_clear(&j);
@@ -86,15 +86,16 @@ static const char *choose_external(struct xmp_session *s,
                                    const char *const *offered, size_t n,
                                    int cb, struct xmp_error *e)
 {
-    int forced = s->mech_opt && strcasecmp(s->mech_opt, "EXTERNAL") == 0;
+    int forced = s->cfg.mech_opt &&
+                 strcasecmp(s->cfg.mech_opt, "EXTERNAL") == 0;
     size_t i;
 
-    if (forced && !s->tlsinfo.client_cert) {
+    if (forced && !s->neg.tlsinfo.client_cert) {
         xmp_error_set(e, XMP_EUSAGE,
                       "SASL EXTERNAL needs a client certificate");
         return NULL;
     }
-    if (!s->tlsinfo.client_cert || (s->mech_opt && !forced))
+    if (!s->neg.tlsinfo.client_cert || (s->cfg.mech_opt && !forced))
         return NULL;
     /* EXTERNAL proves who we are, not who the server is: an account that
      * used channel binding keeps it where it is offered */
@@ -108,12 +109,12 @@ static const char *choose_external(struct xmp_session *s,
         xmp_error_set(e, XMP_EAUTH,
                       "server does not offer SASL mechanism EXTERNAL "
                       "(offered: %s)",
-                      n ? s->sasl_offered : "none");
+                      n ? s->neg.sasl_offered : "none");
     return NULL;
 }
 
 /* XEP-0440: the channel-binding types the server lists, space-separated,
- * into s->cb_offered (NULL when it sends no list). */
+ * into s->neg.cb_offered (NULL when it sends no list). */
 static enum xmp_err note_cb_types(struct xmp_session *s,
                                   const struct xmp_node *f)
 {
@@ -123,8 +124,8 @@ static enum xmp_err note_cb_types(struct xmp_session *s,
     struct buf b = BUF_INIT;
     const char *type;
 
-    free(s->cb_offered);
-    s->cb_offered = NULL;
+    free(s->neg.cb_offered);
+    s->neg.cb_offered = NULL;
     if (!l)
         return XMP_OK;
     for (c = xmp_node_first(l); c; c = xmp_node_next(c)) {
@@ -136,7 +137,7 @@ static enum xmp_err note_cb_types(struct xmp_session *s,
             return session_fail(s, XMP_ENOMEM, "out of memory");
         }
     }
-    if (!(s->cb_offered = b.len ? buf_take(&b) : strdup(""))) {
+    if (!(s->neg.cb_offered = b.len ? buf_take(&b) : strdup(""))) {
         buf_free(&b);
         return session_fail(s, XMP_ENOMEM, "out of memory");
     }
@@ -163,21 +164,21 @@ static int cb_listed(const char *list, const char *type)
  * is missing: GNU SASL cannot send it. */
 static const char *choose_cb(const struct xmp_session *s)
 {
-    if (!transport_is_tls(s->st.tp) || !s->tlsinfo.ems)
+    if (!stream_is_tls(&s->st) || !s->neg.tlsinfo.ems)
         return NULL;
     /* tls-unique of a resumed handshake is the server's Finished (RFC
      * 5929 §3.1), which servers get wrong (Prosody 0.12 takes the
      * client's): none then, unless tls-exporter is listed.  The resumed
      * session continues one whose login checked the binding. */
-    if (s->tlsinfo.resumed)
-        return s->cb_offered && cb_listed(s->cb_offered, "tls-exporter")
+    if (s->neg.tlsinfo.resumed)
+        return s->neg.cb_offered && cb_listed(s->neg.cb_offered, "tls-exporter")
                    ? "tls-exporter"
                    : NULL;
-    if (!s->cb_offered)
+    if (!s->neg.cb_offered)
         return "tls-unique";
-    if (cb_listed(s->cb_offered, "tls-exporter"))
+    if (cb_listed(s->neg.cb_offered, "tls-exporter"))
         return "tls-exporter";
-    if (cb_listed(s->cb_offered, "tls-unique"))
+    if (cb_listed(s->neg.cb_offered, "tls-unique"))
         return "tls-unique";
     return NULL;
 }
@@ -189,12 +190,13 @@ static int hints_fit(const struct xmp_session *s)
     int64_t now = (int64_t)time(NULL);
     const char *anchors = tls_trust_id(s->o.trust);
 
-    return s->hints.domain && !s->o.insecure && anchors &&
-           strcmp(s->hints.trust, s->cafile ? s->cafile : "-") == 0 &&
-           strcmp(s->hints.anchors, anchors) == 0 &&
-           strcmp(s->hints.context, s->hints_context) == 0 &&
-           s->hints.saved <= now + 300 &&
-           now - s->hints.saved < HINTS_MAX_AGE_S;
+    return s->hints.given.domain && !s->o.insecure && anchors &&
+           strcmp(s->hints.given.trust,
+                  s->cfg.cafile ? s->cfg.cafile : "-") == 0 &&
+           strcmp(s->hints.given.anchors, anchors) == 0 &&
+           strcmp(s->hints.given.context, s->hints.context) == 0 &&
+           s->hints.given.saved <= now + 300 &&
+           now - s->hints.given.saved < HINTS_MAX_AGE_S;
 }
 
 /* The TLS session of the hints may be offered: they fit, the key it was
@@ -205,16 +207,17 @@ static int hints_tls_fit(const struct xmp_session *s)
 {
     size_t n;
     const char *p;
-    int pinned = !s->pin;
+    int pinned = !s->cfg.pin;
 
-    if (!hints_fit(s) || !s->hints.tls)
+    if (!hints_fit(s) || !s->hints.given.tls)
         return 0;
-    n = strlen(s->hints.pin);
-    for (p = s->pin; p && !pinned && (p = strstr(p, s->hints.pin)); p += n)
-        pinned = (p == s->pin || p[-1] == ';') && (p[n] == ';' || !p[n]);
+    n = strlen(s->hints.given.pin);
+    for (p = s->cfg.pin; p && !pinned && (p = strstr(p, s->hints.given.pin));
+         p += n)
+        pinned = (p == s->cfg.pin || p[-1] == ';') && (p[n] == ';' || !p[n]);
     return pinned &&
-           (int64_t)time(NULL) < s->hints.expires &&
-           (!s->o.require_cb || s->hints.tls_bound);
+           (int64_t)time(NULL) < s->hints.given.expires &&
+           (!s->o.require_cb || s->hints.given.tls_bound);
 }
 
 /* Features as the hints (or, after a stale guess, the server) listed
@@ -263,17 +266,18 @@ static enum xmp_err start_auth(struct xmp_session *s,
  * header instead of after the features; on_features checks them. */
 static enum xmp_err start_hinted_auth(struct xmp_session *s)
 {
-    struct xmp_node *f = listed_features(s->hints.mechs, s->hints.cb);
+    struct xmp_node *f = listed_features(s->hints.given.mechs,
+                                         s->hints.given.cb);
     enum xmp_err r;
 
     if (!f)
         return session_fail(s, XMP_ENOMEM, "out of memory");
-    s->piping_auth = 1;
+    s->neg.piping_auth = 1;
     r = start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"));
-    s->piping_auth = 0;
+    s->neg.piping_auth = 0;
     xmp_node_free(f);
     if (r == XMP_OK && s->state == ST_WAIT_SASL) {
-        s->piped_auth = 1;
+        s->neg.piped_auth = 1;
         s->state = ST_WAIT_FEATURES;
     } else if (r == XMP_OK) {
         session_trace(s, XMP_TRACE_INFO, "waiting for the features of this "
@@ -293,7 +297,7 @@ static enum xmp_err check_hinted_auth(struct xmp_session *s,
     struct buf list = BUF_INIT;
     char *t;
 
-    s->piped_auth = 0;
+    s->neg.piped_auth = 0;
     for (m = xmp_node_first(mechs); m; m = xmp_node_next(m)) {
         if (!node_is(m, NS_SASL, "mechanism"))
             continue;
@@ -302,23 +306,23 @@ static enum xmp_err check_hinted_auth(struct xmp_session *s,
         buf_printf(&list, "%s%s", list.len ? " " : "", t);
         free(t);
     }
-    free(s->sasl_offered);
-    s->sasl_offered = list.len ? buf_take(&list) : strdup("");
+    free(s->neg.sasl_offered);
+    s->neg.sasl_offered = list.len ? buf_take(&list) : strdup("");
     buf_free(&list);
-    if (!s->sasl_offered || note_cb_types(s, f) != XMP_OK)
+    if (!s->neg.sasl_offered || note_cb_types(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
     s->state = ST_WAIT_SASL;
-    if (cb_listed(s->sasl_offered, s->mech) &&
-        (!s->cb_type || !s->cb_offered ||
-         cb_listed(s->cb_offered, s->cb_type))) {
-        s->hints_features = 1;
+    if (cb_listed(s->neg.sasl_offered, s->neg.mech) &&
+        (!s->neg.cb_type || !s->neg.cb_offered ||
+         cb_listed(s->neg.cb_offered, s->neg.cb_type))) {
+        s->neg.hints_features = 1;
         return XMP_OK;
     }
-    s->auth_stale = 1;
+    s->neg.auth_stale = 1;
     session_trace(s, XMP_TRACE_INFO,
                   "the remembered features are out of date (offered now: "
                   "%s): expecting a refusal",
-                  s->sasl_offered[0] ? s->sasl_offered : "none");
+                  s->neg.sasl_offered[0] ? s->neg.sasl_offered : "none");
     return XMP_OK;
 }
 
@@ -350,35 +354,36 @@ static enum xmp_err start_auth(struct xmp_session *s,
         buf_printf(&list, "%s%s", n ? " " : "", texts[n]);
         n++;
     }
-    free(s->sasl_offered);
-    s->sasl_offered = buf_take(&list);
+    free(s->neg.sasl_offered);
+    s->neg.sasl_offered = buf_take(&list);
     if ((r = note_cb_types(s, f)) != XMP_OK)
         goto done;
     cb_type = choose_cb(s);
     if (cb_type &&
-        transport_channel_binding(s->st.tp, cb_type, cb, &cb_len, &e) !=
+        stream_channel_binding(&s->st, cb_type, cb, &cb_len, &e) !=
             XMP_OK)
         cb_type = NULL;
-    tls = !transport_is_tls(s->st.tp) ? SASL_TLS_NONE
-          : s->tlsinfo.verified       ? SASL_TLS_VERIFIED
-                                      : SASL_TLS_ENCRYPTED;
+    tls = !stream_is_tls(&s->st)    ? SASL_TLS_NONE
+          : s->neg.tlsinfo.verified ? SASL_TLS_VERIFIED
+                                    : SASL_TLS_ENCRYPTED;
     xmp_error_clear(&e);
-    s->mech = choose_external(s, offered, n, cb_type != NULL, &e);
-    if (!s->mech && e.code == XMP_OK)
-        s->mech = sasl_choose(offered, n, tls, cb_type != NULL, s->mech_opt,
+    s->neg.mech = choose_external(s, offered, n, cb_type != NULL, &e);
+    if (!s->neg.mech && e.code == XMP_OK)
+        s->neg.mech = sasl_choose(offered, n, tls, cb_type != NULL,
+                                  s->cfg.mech_opt,
                               &e);
     /* On remembered features, anything but a SCRAM client-first message
      * (or EXTERNAL's authorization identity) waits for this stream's own
      * features: a PLAIN password is never sent on a guess, and features
      * that changed are judged as the server offers them now. */
-    if (s->piping_auth &&
-        (!s->mech || (strncmp(s->mech, "SCRAM-", 6) != 0 &&
-                      strcmp(s->mech, "EXTERNAL") != 0) ||
-         (s->o.require_cb && !sasl_mech_is_plus(s->mech)))) {
-        s->mech = NULL;
+    if (s->neg.piping_auth &&
+        (!s->neg.mech || (strncmp(s->neg.mech, "SCRAM-", 6) != 0 &&
+                          strcmp(s->neg.mech, "EXTERNAL") != 0) ||
+         (s->o.require_cb && !sasl_mech_is_plus(s->neg.mech)))) {
+        s->neg.mech = NULL;
         goto done;
     }
-    if (!s->mech) {
+    if (!s->neg.mech) {
         r = session_fail_with(s, &e);
         goto done;
     }
@@ -388,33 +393,35 @@ static enum xmp_err start_auth(struct xmp_session *s,
      * EXTERNAL proves our key, but not the server's, so it counts only
      * when named; a resumed TLS session continues one whose login was
      * bound (choose_cb). */
-    if (s->o.require_cb && !s->mech_opt && !sasl_mech_is_plus(s->mech) &&
-        !s->tlsinfo.resumed) {
+    if (s->o.require_cb && !s->cfg.mech_opt &&
+        !sasl_mech_is_plus(s->neg.mech) &&
+        !s->neg.tlsinfo.resumed) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
                          "someone may be in the middle (--allow-downgrade "
                          "to accept)",
                          s->bare,
-                         s->sasl_offered && s->sasl_offered[0]
-                             ? s->sasl_offered
+                         s->neg.sasl_offered && s->neg.sasl_offered[0]
+                             ? s->neg.sasl_offered
                              : "none",
-                         s->tlsinfo.ems ? "" : "; no extended master secret",
-                         cb_type || !s->cb_offered ? ""
-                                                   : "; no usable channel-"
-                                                     "binding type listed");
+                         s->neg.tlsinfo.ems ? ""
+                                            : "; no extended master secret",
+                         cb_type || !s->neg.cb_offered ? ""
+                                                       : "; no usable channel-"
+                                                         "binding type listed");
         goto done;
     }
-    if (!sasl_mech_is_plus(s->mech))
+    if (!sasl_mech_is_plus(s->neg.mech))
         cb_type = NULL;
-    s->cb_type = cb_type;
-    s->ssdp_pending = strncmp(s->mech, "SCRAM-", 6) == 0;
+    s->neg.cb_type = cb_type;
+    s->neg.ssdp_pending = strncmp(s->neg.mech, "SCRAM-", 6) == 0;
     session_trace(s, XMP_TRACE_INFO, "SASL mechanism %s%s%s (offered: %s)",
-                  s->mech, cb_type ? ", channel binding " : "",
-                  cb_type ? cb_type : "", s->sasl_offered);
-    r = sasl_start(&s->sasl, s->mech,
-                   strcmp(s->mech, "EXTERNAL") == 0 ? external_authzid(s)
-                                                    : s->jid.local,
+                  s->neg.mech, cb_type ? ", channel binding " : "",
+                  cb_type ? cb_type : "", s->neg.sasl_offered);
+    r = sasl_start(&s->neg.sasl, s->neg.mech,
+                   strcmp(s->neg.mech, "EXTERNAL") == 0 ? external_authzid(s)
+                                                        : s->jid.local,
                    s->o.password, s->o.password_ud, cb_type, cb, cb_len,
                    &init, &e);
     explicit_bzero(cb, sizeof cb);
@@ -422,7 +429,7 @@ static enum xmp_err start_auth(struct xmp_session *s,
         r = session_fail_with(s, &e);
         goto done;
     }
-    if ((r = send_sasl(s, "auth", s->mech, init)) == XMP_OK)
+    if ((r = send_sasl(s, "auth", s->neg.mech, init)) == XMP_OK)
         s->state = ST_WAIT_SASL;
 done:
     for (i = 0; i < n; i++)
@@ -449,13 +456,14 @@ static enum xmp_err start_bind(struct xmp_session *s)
         xmp_node_set_attr(iq, "id", id, &e) ||
         !(bind = xmp_node_add_child(iq, NS_BIND, "bind", &e)))
         goto done;
-    if (s->resource) {
+    if (s->cfg.resource) {
         if (!(res = xmp_node_add_child(bind, NS_BIND, "resource", &e)) ||
-            xmp_node_add_text(res, s->resource, strlen(s->resource), &e))
+            xmp_node_add_text(res, s->cfg.resource, strlen(s->cfg.resource),
+                              &e))
             goto done;
     }
-    free(s->pending_id);
-    s->pending_id = id;
+    free(s->neg.pending_id);
+    s->neg.pending_id = id;
     id = NULL;
     if ((r = session_send_node(s, iq)) == XMP_OK)
         s->state = ST_WAIT_BIND;
@@ -484,8 +492,8 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
         buf_free(&b);
         return session_fail(s, XMP_ENOMEM, "out of memory");
     }
-    free(s->pending_id);
-    s->pending_id = id;
+    free(s->neg.pending_id);
+    s->neg.pending_id = id;
     r = session_send_raw(s, b.data, NULL);
     buf_free(&b);
     if (r == XMP_OK)
@@ -499,7 +507,7 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
 static enum xmp_err become_ready(struct xmp_session *s)
 {
     s->state = ST_READY;
-    session_trace(s, XMP_TRACE_INFO, "ready as %s", s->bound);
+    session_trace(s, XMP_TRACE_INFO, "ready as %s", s->neg.bound);
     return sm_enable(s);
 }
 
@@ -513,15 +521,15 @@ static enum xmp_err keep_features(struct xmp_session *s,
     struct buf b = BUF_INIT;
     char *t;
 
-    if (s->authenticated)
+    if (s->neg.authenticated)
         return XMP_OK;
-    if (transport_is_tls(s->st.tp)) {
-        free(s->feat_preauth);
-        return (s->feat_preauth = strdup(s->st.features)) ? XMP_OK
-                                                          : XMP_ENOMEM;
+    if (stream_is_tls(&s->st)) {
+        free(s->neg.feat_preauth);
+        return (s->neg.feat_preauth = strdup(s->st.features)) ? XMP_OK
+                                                              : XMP_ENOMEM;
     }
-    free(s->feat_plain);
-    if (!(s->feat_plain = strdup(s->st.features)))
+    free(s->neg.feat_plain);
+    if (!(s->neg.feat_plain = strdup(s->st.features)))
         return XMP_ENOMEM;
     if ((c = xmp_node_child(f, NS_SASL, "mechanisms")))
         for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
@@ -532,11 +540,11 @@ static enum xmp_err keep_features(struct xmp_session *s,
             buf_printf(&b, "%s%s", b.len ? " " : "", t);
             free(t);
         }
-    free(s->mechs_plain);
-    s->mechs_plain = buf_take(&b);
-    if (!s->mechs_plain)
-        s->mechs_plain = strdup("");
-    return s->mechs_plain ? XMP_OK : XMP_ENOMEM;
+    free(s->neg.mechs_plain);
+    s->neg.mechs_plain = buf_take(&b);
+    if (!s->neg.mechs_plain)
+        s->neg.mechs_plain = strdup("");
+    return s->neg.mechs_plain ? XMP_OK : XMP_ENOMEM;
 }
 
 static enum xmp_err on_features(struct xmp_session *s,
@@ -548,7 +556,7 @@ static enum xmp_err on_features(struct xmp_session *s,
         keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
 
-    if (!transport_is_tls(s->st.tp) && !s->local) {
+    if (!stream_is_tls(&s->st) && !s->cfg.local) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
          * plaintext: the credentials would travel in the clear. */
         if (!xmp_node_child(f, NS_TLS, "starttls"))
@@ -557,30 +565,30 @@ static enum xmp_err on_features(struct xmp_session *s,
                                 "to continue without TLS",
                                 s->jid.domain);
         s->state = ST_WAIT_PROCEED;
-        if (s->piped_starttls)
+        if (s->neg.piped_starttls)
             return XMP_OK;
         return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
     }
-    if (!s->authenticated) {
+    if (!s->neg.authenticated) {
         if (!(c = xmp_node_child(f, NS_SASL, "mechanisms")))
             return session_fail(s, XMP_EPROTO,
                                 "server offers no SASL mechanisms");
-        if (s->piped_auth)
+        if (s->neg.piped_auth)
             return check_hinted_auth(s, f, c);
         return start_auth(s, f, c);
     }
-    if (s->resuming)
+    if (s->sm.resuming)
         return sm_resume(s, f);
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
                             "server does not offer resource binding%s",
-                            s->piped_bind ? " (asked for it already)" : "");
+                            s->neg.piped_bind ? " (asked for it already)" : "");
     /* RFC 6121 appendix E / draft-cridland-xmpp-session: the legacy
      * session is needed only when not marked <optional/>. */
     c = xmp_node_child(f, NS_SESSION, "session");
-    s->session_required = c && !xmp_node_child(c, NULL, "optional");
+    s->neg.session_required = c && !xmp_node_child(c, NULL, "optional");
     sm_note_features(s, f);
-    if (s->piped_bind) {
+    if (s->neg.piped_bind) {
         s->state = ST_WAIT_BIND;
         return XMP_OK;
     }
@@ -599,42 +607,43 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         r = XMP_OK;
         /* XEP-0474: the server-first-message may vouch for the offer we
          * chose from; check it before answering with our proof. */
-        if (s->ssdp_pending) {
-            s->ssdp_pending = 0;
-            r = ssdp_check(s->mech, text, s->sasl_offered, s->cb_offered,
-                           &s->ssdp_checked, &e);
-            if (s->ssdp_checked)
+        if (s->neg.ssdp_pending) {
+            s->neg.ssdp_pending = 0;
+            r = ssdp_check(s->neg.mech, text, s->neg.sasl_offered,
+                           s->neg.cb_offered, &s->neg.ssdp_checked, &e);
+            if (s->neg.ssdp_checked)
                 session_trace(s, XMP_TRACE_INFO,
                               "downgrade protection (XEP-0474) verified");
         }
         if (r == XMP_OK)
-            r = sasl_challenge(s->sasl, text, &reply, &e);
+            r = sasl_challenge(s->neg.sasl, text, &reply, &e);
         if (r == XMP_OK)
             r = send_sasl(s, "response", NULL, reply);
         else
             r = session_fail_with(s, &e);
     } else if (strcmp(xmp_node_name(el), "success") == 0) {
-        r = sasl_success(s->sasl, text, &e);
+        r = sasl_success(s->neg.sasl, text, &e);
         if (r == XMP_OK) {
-            s->authenticated = 1;
+            s->neg.authenticated = 1;
             /* Drop the mechanism state, and the password GNU SASL holds,
              * as soon as it is no longer needed. */
-            sasl_free(s->sasl);
-            s->sasl = NULL;
+            sasl_free(s->neg.sasl);
+            s->neg.sasl = NULL;
             /* RFC 6120 §6.4.6: restart the stream right after
              * </success>; what follows belongs to the new stream. */
-            s->restart = RESTART_STREAM;
+            s->neg.restart = RESTART_STREAM;
         } else {
             r = session_fail_with(s, &e);
         }
-    } else if (strcmp(xmp_node_name(el), "failure") == 0 && s->auth_stale) {
+    } else if (strcmp(xmp_node_name(el), "failure") == 0 && s->neg.auth_stale) {
         /* the refusal of a hinted <auth/>: the one round trip a changed
          * server costs */
-        struct xmp_node *f = listed_features(s->sasl_offered, s->cb_offered);
+        struct xmp_node *f = listed_features(s->neg.sasl_offered,
+                                             s->neg.cb_offered);
 
-        s->auth_stale = 0;
-        sasl_free(s->sasl);
-        s->sasl = NULL;
+        s->neg.auth_stale = 0;
+        sasl_free(s->neg.sasl);
+        s->neg.sasl = NULL;
         r = f ? start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"))
               : session_fail(s, XMP_ENOMEM, "out of memory");
         xmp_node_free(f);
@@ -643,7 +652,7 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
 
         xmp_error_describe(el, why, sizeof why);
         r = session_fail(s, XMP_EAUTH, "authentication failed as %s (%s): %s",
-                         s->bare, s->mech, why);
+                         s->bare, s->neg.mech, why);
     } else {
         r = session_fail(s, XMP_EPROTO, "unexpected SASL element <%s/>",
                          xmp_node_name(el));
@@ -697,9 +706,9 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
         free(text);
         return s->err.code;
     }
-    free(s->bound);
-    s->bound = text;
-    if (s->session_required)
+    free(s->neg.bound);
+    s->neg.bound = text;
+    if (s->neg.session_required)
         return start_legacy_session(s);
     return become_ready(s);
 }
@@ -738,25 +747,26 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
 
     xmp_error_describe(el, why, sizeof why);
     /* A holder that has lost the server is unreachable, not broken. */
-    if (s->local && xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
+    if (s->cfg.local &&
+        xmp_node_child(el, NS_STREAMS, "remote-connection-failed"))
         return session_fail(s, XMP_EUNREACH, "session holder %s: %s",
-                            s->local, why);
+                            s->cfg.local, why);
     /* 'session stop': the holder, not the server, went away */
-    if (s->local && xmp_node_child(el, NS_STREAMS, "system-shutdown")) {
-        s->resume_refused = 1;
+    if (s->cfg.local && xmp_node_child(el, NS_STREAMS, "system-shutdown")) {
+        sm_no_resume(s);
         return session_fail(s, XMP_EUNREACH,
                             "the background session was stopped");
     }
     if (server_going_away(el)) {
-        s->resume_refused = 1; /* ended on purpose: not resumed */
+        sm_no_resume(s); /* ended on purpose: not resumed */
         return session_fail(s, XMP_EUNREACH, "stream error from %s%s: %s",
-                            s->local ? "session holder " : "server",
-                            s->local ? s->local : "", why);
+                            s->cfg.local ? "session holder " : "server",
+                            s->cfg.local ? s->cfg.local : "", why);
     }
-    if (s->local)
+    if (s->cfg.local)
         return session_fail(s, XMP_EPROTO,
                             "stream error from session holder %s: %s",
-                            s->local, why);
+                            s->cfg.local, why);
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 
@@ -816,7 +826,7 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_WAIT_PROCEED:
         if (node_is(el, NS_TLS, "proceed"))
-            s->restart = RESTART_TLS;
+            s->neg.restart = RESTART_TLS;
         else
             r = session_fail(s, XMP_ETLS, "server refused STARTTLS (<%s/>)",
                              xmp_node_name(el));
@@ -832,8 +842,8 @@ int session_on_element(void *ud, struct xmp_node *el)
     case ST_WAIT_BIND:
     case ST_WAIT_SESSION:
         id = xmp_node_attr(el, "id");
-        if (node_is(el, NS_CLIENT, "iq") && id && s->pending_id &&
-            strcmp(id, s->pending_id) == 0) {
+        if (node_is(el, NS_CLIENT, "iq") && id && s->neg.pending_id &&
+            strcmp(id, s->neg.pending_id) == 0) {
             if (s->state == ST_WAIT_BIND) {
                 r = on_bind_result(s, el);
             } else if (xmp_node_attr(el, "type") &&
@@ -875,7 +885,7 @@ int session_on_element(void *ud, struct xmp_node *el)
      * server sends meanwhile; an awaited answer starts a new wait. */
     if (s->state != before)
         s->wait_since = xmp_now_ms();
-    return s->restart ? 1 : 0;
+    return s->neg.restart ? 1 : 0;
 }
 
 int session_on_stream_start(void *ud, const char *ns, const char *name,
@@ -921,18 +931,21 @@ enum xmp_err session_tls_ready(struct xmp_session *s)
 {
     struct xmp_error e;
 
-    transport_tls_info(s->st.tp, &s->tlsinfo);
+    stream_tls_info(&s->st, &s->neg.tlsinfo);
     session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s, key %s",
-                  s->tlsinfo.version, s->tlsinfo.cipher, s->tlsinfo.subject,
-                  s->tlsinfo.verified ? ", verified for " : ", NOT verified: ",
-                  s->tlsinfo.verified ? s->jid.domain : s->tlsinfo.verify_msg,
-                  s->tlsinfo.pin);
+                  s->neg.tlsinfo.version, s->neg.tlsinfo.cipher,
+                  s->neg.tlsinfo.subject,
+                  s->neg.tlsinfo.verified ? ", verified for "
+                                          : ", NOT verified: ",
+                  s->neg.tlsinfo.verified ? s->jid.domain
+                                          : s->neg.tlsinfo.verify_msg,
+                  s->neg.tlsinfo.pin);
     /* the caller's own key check (trust on first use) comes before
      * anything is said over the new channel */
     if (s->o.check_key) {
         xmp_error_clear(&e);
         if (s->o.check_key(s->o.check_key_ud, s->jid.domain,
-                           s->tlsinfo.key_type, s->tlsinfo.pin,
+                           s->neg.tlsinfo.key_type, s->neg.tlsinfo.pin,
                            &e) != XMP_OK) {
             if (e.code == XMP_OK)
                 xmp_error_set(&e, XMP_ETLS, "the server key of %s was "
@@ -944,10 +957,11 @@ enum xmp_err session_tls_ready(struct xmp_session *s)
      * this very key, <auth/> right behind it. */
     if (send_header(s) != XMP_OK)
         return s->err.code;
-    if (s->tlsinfo.resumed)
+    if (s->neg.tlsinfo.resumed)
         session_trace(s, XMP_TRACE_INFO, "TLS session resumed");
-    if (!hints_fit(s) || !s->hints.mechs || s->mech_opt ||
-        !s->tlsinfo.verified || strcmp(s->hints.pin, s->tlsinfo.pin) != 0)
+    if (!hints_fit(s) || !s->hints.given.mechs || s->cfg.mech_opt ||
+        !s->neg.tlsinfo.verified ||
+        strcmp(s->hints.given.pin, s->neg.tlsinfo.pin) != 0)
         return XMP_OK;
     session_trace(s, XMP_TRACE_INFO, "authenticating on the features of %s "
                   "remembered from an earlier session",
@@ -962,21 +976,21 @@ static enum xmp_err start_tls(struct xmp_session *s)
 
     memset(&p, 0, sizeof p);
     p.domain = s->jid.domain;
-    p.cafile = s->cafile;
+    p.cafile = s->cfg.cafile;
     p.trust = s->o.trust;
     p.insecure = s->o.insecure;
     p.alpn_xmpp = s->target.direct_tls;
-    p.pins = s->pin;
-    p.client_cert = s->client_cert;
-    p.client_key = s->client_key;
+    p.pins = s->cfg.pin;
+    p.client_cert = s->cfg.client_cert;
+    p.client_key = s->cfg.client_key;
     if (hints_tls_fit(s)) {
-        p.session = s->hints.tls;
-        p.session_len = s->hints.tls_len;
+        p.session = s->hints.given.tls;
+        p.session_len = s->hints.given.tls_len;
     }
     if (stream_queued(&s->st))
         return session_fail(s, XMP_EPROTO,
                             "unsent plaintext left at the TLS handshake");
-    if (transport_start_tls(s->st.tp, &p, &e) != XMP_OK)
+    if (stream_start_tls(&s->st, &p, &e) != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_TLS_HANDSHAKE;
     s->wait_since = xmp_now_ms();
@@ -985,9 +999,9 @@ static enum xmp_err start_tls(struct xmp_session *s)
 
 enum xmp_err session_restart(struct xmp_session *s)
 {
-    enum session_restart kind = s->restart;
+    enum session_restart kind = s->neg.restart;
 
-    s->restart = RESTART_NONE;
+    s->neg.restart = RESTART_NONE;
     switch (kind) {
     case RESTART_TLS:
         /* RFC 6120 §5.4.3.3: after <proceed/> the next bytes are the TLS
@@ -997,7 +1011,7 @@ enum xmp_err session_restart(struct xmp_session *s)
                                 "server sent %zu bytes of plaintext after "
                                 "<proceed/>",
                                 s->st.left.len);
-        s->st.paused = 0;
+        stream_unpause(&s->st);
         return start_tls(s);
     case RESTART_STREAM:
         /* RFC 6120 §6.4.6: what follows <success/> is the new stream.
@@ -1005,19 +1019,64 @@ enum xmp_err session_restart(struct xmp_session *s)
          * goes with the header; its answer comes after the features,
          * which on_features still checks.  A stream that could resume
          * an earlier one (XEP-0198) waits for the features instead. */
-        s->piped_bind = 0;
+        s->neg.piped_bind = 0;
         if (send_header(s) != XMP_OK)
             return s->err.code;
-        if (s->sm_id)
+        if (s->sm.id)
             return XMP_OK;
         if (start_bind(s) != XMP_OK)
             return s->err.code;
-        s->piped_bind = 1;
+        s->neg.piped_bind = 1;
         s->state = ST_WAIT_FEATURES;
         return XMP_OK;
     default:
         return session_fail(s, XMP_EPROTO, "stream paused for no reason");
     }
+}
+
+/* Everything the last connection negotiated goes. */
+void negotiate_reset(struct xmp_session *s)
+{
+    sasl_free(s->neg.sasl);
+    s->neg.sasl = NULL;
+    s->neg.mech = NULL;
+    s->neg.cb_type = NULL;
+    s->neg.ssdp_pending = s->neg.ssdp_checked = 0;
+    s->neg.authenticated = 0;
+    s->neg.session_required = 0;
+    s->neg.piped_starttls = s->neg.piped_bind = s->neg.piped_auth = 0;
+    s->neg.auth_stale = 0;
+    s->neg.hints_features = 0;
+    s->neg.restart = RESTART_NONE;
+    memset(&s->neg.tlsinfo, 0, sizeof s->neg.tlsinfo);
+    free(s->neg.sasl_offered);
+    free(s->neg.feat_plain);
+    free(s->neg.feat_preauth);
+    free(s->neg.mechs_plain);
+    free(s->neg.cb_offered);
+    free(s->neg.pending_id);
+    s->neg.sasl_offered = s->neg.feat_plain = s->neg.feat_preauth = NULL;
+    s->neg.mechs_plain = s->neg.cb_offered = s->neg.pending_id = NULL;
+}
+
+void negotiate_free(struct xmp_session *s)
+{
+    negotiate_reset(s);
+    free(s->neg.bound);
+    s->neg.bound = NULL;
+}
+
+void negotiate_trusted(struct xmp_session *s)
+{
+    s->neg.authenticated = 1;
+}
+
+enum xmp_err negotiate_adopt(struct xmp_session *s, const char *bound)
+{
+    if (!(s->neg.bound = strdup(bound)))
+        return XMP_ENOMEM;
+    s->neg.authenticated = 1;
+    return XMP_OK;
 }
 
 /* Called by the I/O code once a TCP connection stands. */

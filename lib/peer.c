@@ -57,16 +57,14 @@ static void peer_fail(struct xmp_peer *p, enum xmp_err code,
         return;
     xmp_error_set(&p->err, code, "%s", msg);
     p->state = PEER_FAILED;
-    if (!p->st.tp)
+    if (!stream_connected(&p->st))
         return;
     if (!p->st.open && p->st.out.len == 0)
         send_header(p, 0);
     if (p->st.open)
         buf_printf(b, "<stream:error><%s xmlns='" NS_STREAMS "'/>"
                       "</stream:error></stream:stream>", condition);
-    transport_free(p->st.tp, b->data, b->len);
-    p->st.tp = NULL;
-    p->st.open = 0;
+    stream_hang_up(&p->st);
 }
 
 static enum xmp_err queue(struct xmp_peer *p, const char *x)
@@ -278,7 +276,7 @@ void xmp_peer_free(struct xmp_peer *p)
 
 int xmp_peer_fd(const struct xmp_peer *p)
 {
-    return transport_fd(p->st.tp);
+    return stream_fd(&p->st);
 }
 
 short xmp_peer_events(const struct xmp_peer *p)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * session.c - a session's life as the public API sees it: creation,
- * start, what it knows, sending, the polite close (RFC 6120 §4.4); and
- * the helpers the other session files share.
+ * session.c - the core of a session, which ties its parts together: its
+ * life as the public API sees it (creation, start, reconnection, the
+ * polite close of RFC 6120 §4.4, freeing), what it knows; and the hooks
+ * by which the parts below hear of each other.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -11,18 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "session_int.h"
-
-__attribute__((format(printf, 3, 0))) static void
-verror(struct xmp_error *e, enum xmp_err code, const char *fmt, va_list ap)
-{
-    e->code = code;
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-}
 
 /* The hints of this session's connection replace the ones it was given,
  * for its own next connection. */
@@ -34,137 +27,22 @@ static void hints_refresh(struct xmp_session *s)
 
     if ((h = xmp_session_hints(s, XMP_HINTS_MEMORY, &len)) &&
         hints_decode(h, len, &fresh) == 0) {
-        hints_clear(&s->hints);
-        s->hints = fresh;
+        hints_clear(&s->hints.given);
+        s->hints.given = fresh;
     }
 }
 
-enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
-                          const char *fmt, ...)
+/* session_fail's news: what this connection learnt, its TLS session too
+ * (in memory), serves a resumption. */
+static void after_failure(struct xmp_session *s)
 {
-    va_list ap;
-
-    if (s->state == ST_FAILED)
-        return s->err.code;
-    va_start(ap, fmt);
-    verror(&s->err, code, fmt, ap);
-    va_end(ap);
-    s->failed_from = s->state;
-    s->state = ST_FAILED;
-    session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
-    /* what this connection learnt, its TLS session too (in memory),
-     * serves a resumption */
-    if (s->authenticated)
+    if (s->neg.authenticated)
         hints_refresh(s);
-    /* XEP-0198 §5: a session to be resumed must not be closed; our
-     * </stream:stream> would end it on the server. */
-    if (s->resuming || (s->failed_from == ST_READY && s->sm_id))
-        stream_drop(&s->st);
-    else
-        stream_shutdown(&s->st);
-    net_connector_free(s->conn);
-    s->conn = NULL;
-    return code;
 }
 
-enum xmp_err session_fail_with(struct xmp_session *s, const struct xmp_error *e)
-{
-    return session_fail(s, e->code, "%s", e->msg);
-}
-
-enum xmp_err session_refuse(struct xmp_session *s, enum xmp_err code,
-                            const char *fmt, ...)
-{
-    va_list ap;
-
-    /* Why a failed session failed matters more than what was asked of
-     * it afterwards. */
-    if (s->state == ST_FAILED)
-        return s->err.code;
-    va_start(ap, fmt);
-    verror(&s->err, code, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-void session_trace(struct xmp_session *s, enum xmp_trace_dir dir,
-                   const char *fmt, ...)
-{
-    char small[256], *p = small;
-    va_list ap;
-    int n;
-
-    if (!s->o.trace)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof small) {
-        if (!(p = malloc((size_t)n + 1)))
-            return;
-        va_start(ap, fmt);
-        vsnprintf(p, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    s->o.trace(s->o.trace_ud, dir, p, (size_t)n);
-    if (p != small)
-        free(p);
-}
-
-/* ---- sending -------------------------------------------------------- */
-
-enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
-                              const char *trace_text)
-{
-    struct xmp_error e;
-
-    if (stream_queue(&s->st, xml, strlen(xml), trace_text, &e) != XMP_OK)
-        return session_fail_with(s, &e);
-    return XMP_OK;
-}
-
-enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
-                                  uint64_t *seq)
-{
-    if (session_send_raw(s, xml, NULL) != XMP_OK)
-        return s->err.code;
-    s->sent_seq++;
-    if (seq)
-        *seq = s->sent_seq;
-    return sm_keep(s, s->sent_seq, xml);
-}
-
-enum xmp_err session_send_node(struct xmp_session *s, const struct xmp_node *n)
-{
-    char *x = xmp_node_to_string(n, NS_CLIENT);
-    enum xmp_err r;
-
-    if (!x)
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    r = session_send_raw(s, x, NULL);
-    free(x);
-    return r;
-}
-
-int session_is_self(const struct xmp_session *s, const struct xmp_jid *j)
-{
-    struct xmp_jid d = { NULL, s->jid.domain, NULL };
-
-    return xmp_jid_equal(j, &d) ||
-           (!j->resource && j->local && s->jid.local &&
-            strcasecmp(j->local, s->jid.local) == 0 &&
-            strcasecmp(j->domain, s->jid.domain) == 0);
-}
-
-char *xmp_session_new_id(struct xmp_session *s)
-{
-    char id[48];
-
-    snprintf(id, sizeof id, "%s-%u", s->id_prefix, ++s->id_counter);
-    return strdup(id);
-}
+static const struct session_hooks hooks = {
+    after_failure, sm_keep, xmp_session_request_ack, session_reconnect,
+};
 
 /* ---- life ------------------------------------------------------------ */
 
@@ -186,18 +64,17 @@ static void hints_context(struct xmp_session *s, const char *ctx)
     unsigned char h[TLS_DIGEST_MAX];
     size_t n, i;
 
-    memcpy(s->hints_context, "-", 2);
+    memcpy(s->hints.context, "-", 2);
     if (!ctx || (n = tls_digest(1, ctx, strlen(ctx), h)) != 32)
         return;
     for (i = 0; i < n; i++)
-        snprintf(s->hints_context + 2 * i, 3, "%02x", h[i]);
+        snprintf(s->hints.context + 2 * i, 3, "%02x", h[i]);
 }
 
 struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                                     struct xmp_error *err)
 {
     struct xmp_session *s;
-    unsigned char rnd[4];
     int bad = 0;
 
     if (!opts->jid) {
@@ -208,6 +85,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
         return NULL;
     }
+    s->hooks = &hooks;
     s->o = *opts;
     if (xmp_jid_parse(opts->jid, &s->jid, err) != XMP_OK) {
         free(s);
@@ -218,24 +96,25 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                       "invalid account JID '%s': no localpart", opts->jid);
         goto fail;
     }
-    s->resource = dup_opt(opts->resource ? opts->resource : s->jid.resource,
-                          &bad);
-    s->server = dup_opt(opts->server, &bad);
-    s->cafile = dup_opt(opts->cafile, &bad);
-    s->mech_opt = dup_opt(opts->mech, &bad);
-    s->pin = dup_opt(opts->pin, &bad);
-    s->client_cert = dup_opt(opts->client_cert, &bad);
-    s->client_key = dup_opt(opts->client_key, &bad);
-    s->local = dup_opt(opts->local_socket, &bad);
+    s->cfg.resource = dup_opt(opts->resource ? opts->resource
+                                              : s->jid.resource,
+                              &bad);
+    s->cfg.server = dup_opt(opts->server, &bad);
+    s->cfg.cafile = dup_opt(opts->cafile, &bad);
+    s->cfg.mech_opt = dup_opt(opts->mech, &bad);
+    s->cfg.pin = dup_opt(opts->pin, &bad);
+    s->cfg.client_cert = dup_opt(opts->client_cert, &bad);
+    s->cfg.client_key = dup_opt(opts->client_key, &bad);
+    s->cfg.local = dup_opt(opts->local_socket, &bad);
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = NULL;
     hints_context(s, opts->hints_context);
     /* hints for another domain, or damaged: as if there were none */
     if (opts->hints && hints_decode(opts->hints, opts->hints_len,
-                                    &s->hints) == 0 &&
-        strcasecmp(s->hints.domain, s->jid.domain) != 0)
-        hints_clear(&s->hints);
+                                    &s->hints.given) == 0 &&
+        strcasecmp(s->hints.given.domain, s->jid.domain) != 0)
+        hints_clear(&s->hints.given);
     s->o.hints = NULL;
     s->o.hints_len = 0;
     s->o.hints_context = NULL;
@@ -245,15 +124,17 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
         goto fail;
     }
-    if (s->resource && (!*s->resource ||
-                        xmp_xml_check_text(s->resource, strlen(s->resource),
-                                           err) != XMP_OK)) {
-        xmp_error_set(err, XMP_EDATA, "invalid resource '%s'", s->resource);
+    if (s->cfg.resource &&
+        (!*s->cfg.resource ||
+         xmp_xml_check_text(s->cfg.resource, strlen(s->cfg.resource), err) !=
+             XMP_OK)) {
+        xmp_error_set(err, XMP_EDATA, "invalid resource '%s'",
+                      s->cfg.resource);
         goto fail;
     }
-    if (s->pin && tls_pins_check(s->pin, err) != XMP_OK)
+    if (s->cfg.pin && tls_pins_check(s->cfg.pin, err) != XMP_OK)
         goto fail;
-    if (!s->client_cert != !s->client_key) {
+    if (!s->cfg.client_cert != !s->cfg.client_key) {
         xmp_error_set(err, XMP_EUSAGE,
                       "a client certificate needs both its certificate "
                       "and its key file");
@@ -262,10 +143,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     if (s->o.timeout_ms <= 0)
         s->o.timeout_ms = SESSION_DEFAULT_TIMEOUT_MS;
     xmp_session_set_keepalive(s, opts->keepalive_ms, 0);
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        memset(rnd, 0, sizeof rnd);
-    snprintf(s->id_prefix, sizeof s->id_prefix, "xmp%02x%02x%02x%02x", rnd[0],
-             rnd[1], rnd[2], rnd[3]);
+    session_ids_init(s);
     s->state = ST_IDLE;
     return s;
 fail:
@@ -319,33 +197,24 @@ void xmp_session_free(struct xmp_session *s)
     }
     stream_free(&s->st);
     net_connector_free(s->conn);
-    sasl_free(s->sasl);
+    negotiate_free(s);
     handlers_free(s);
     iq_free_all(s);
     xmp_jid_clear(&s->jid);
     free(s->bare);
-    free(s->resource);
-    free(s->server);
-    free(s->cafile);
-    free(s->mech_opt);
-    free(s->pin);
-    free(s->client_cert);
-    free(s->client_key);
-    free(s->local);
-    free(s->sasl_offered);
-    free(s->feat_plain);
-    free(s->feat_preauth);
-    free(s->mechs_plain);
-    free(s->cb_offered);
-    free(s->bound);
-    free(s->pending_id);
-    free(s->sm_id);
-    free(s->resume_why);
-    sm_kept_free(s);
-    hints_clear(&s->hints);
-    if (s->hints_out.data)
-        explicit_bzero(s->hints_out.data, s->hints_out.len);
-    buf_free(&s->hints_out);
+    free(s->cfg.resource);
+    free(s->cfg.server);
+    free(s->cfg.cafile);
+    free(s->cfg.mech_opt);
+    free(s->cfg.pin);
+    free(s->cfg.client_cert);
+    free(s->cfg.client_key);
+    free(s->cfg.local);
+    sm_free(s);
+    hints_clear(&s->hints.given);
+    if (s->hints.out.data)
+        explicit_bzero(s->hints.out.data, s->hints.out.len);
+    buf_free(&s->hints.out);
     free(s);
 }
 
@@ -367,13 +236,13 @@ static enum xmp_err start_connecting(struct xmp_session *s)
     struct xmp_error e;
     enum xmp_err r;
 
-    if (s->local)
+    if (s->cfg.local)
         return session_start_local(s);
     /* Nothing here waits for DNS: the connector resolves names on a
      * thread of its own, and its step connects.  The timeout bounds all
      * of it, from now until a connection exists. */
-    if (s->server) {
-        if (net_parse_server(s->server, &server, &e) != XMP_OK)
+    if (s->cfg.server) {
+        if (net_parse_server(s->cfg.server, &server, &e) != XMP_OK)
             return session_fail_with(s, &e);
         server.direct_tls = s->o.direct_tls;
         r = net_connector_new(&s->conn, &server, 1, s->o.timeout_ms, &e);
@@ -403,28 +272,9 @@ enum xmp_err session_reconnect(struct xmp_session *s)
     stream_free(&s->st);
     net_connector_free(s->conn);
     s->conn = NULL;
-    sasl_free(s->sasl);
-    s->sasl = NULL;
-    s->mech = NULL;
-    s->cb_type = NULL;
-    s->ssdp_pending = s->ssdp_checked = 0;
-    s->authenticated = 0;
-    s->session_required = 0;
-    s->piped_starttls = s->piped_bind = s->piped_auth = 0;
-    s->auth_stale = 0;
-    s->hints_features = 0;
-    s->restart = RESTART_NONE;
-    memset(&s->tlsinfo, 0, sizeof s->tlsinfo);
+    negotiate_reset(s);
     memset(&s->target, 0, sizeof s->target);
     s->address[0] = '\0';
-    free(s->sasl_offered);
-    free(s->feat_plain);
-    free(s->feat_preauth);
-    free(s->mechs_plain);
-    free(s->cb_offered);
-    free(s->pending_id);
-    s->sasl_offered = s->feat_plain = s->feat_preauth = NULL;
-    s->mechs_plain = s->cb_offered = s->pending_id = NULL;
     xmp_error_clear(&s->err);
     if (open_stream(s) != XMP_OK)
         return s->err.code;
@@ -437,17 +287,13 @@ enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound)
         "<stream:stream xmlns='" NS_CLIENT "' xmlns:stream='" XML_NS_STREAM
         "' from='example.test' version='1.0'>";
     struct xmp_error e;
-    size_t used;
 
     if (s->state != ST_IDLE || open_stream(s) != XMP_OK)
         return XMP_EUSAGE;
     if (stream_attach(&s->st, fd, "the test peer", &e) != XMP_OK ||
-        xml_reader_feed(s->st.rd, header, sizeof header - 1, &used, &e) !=
-            XMP_OK ||
-        !(s->bound = strdup(bound)))
+        negotiate_adopt(s, bound) != XMP_OK ||
+        stream_adopt(&s->st, header, sizeof header - 1, &e) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "cannot adopt the socket");
-    s->st.open = 1;
-    s->authenticated = 1;
     s->state = ST_READY;
     return XMP_OK;
 }
@@ -499,41 +345,41 @@ void xmp_session_get_info(const struct xmp_session *s,
 {
     memset(i, 0, sizeof *i);
     i->domain = s->jid.domain;
-    i->bound_jid = s->bound;
+    i->bound_jid = s->neg.bound;
     i->host = s->target.host[0] ? s->target.host : NULL;
     i->address = s->address[0] ? s->address : NULL;
     i->port = s->target.port;
     i->found_by = s->target.found_by;
     i->direct_tls = s->target.direct_tls;
-    if (s->tlsinfo.version[0]) {
-        i->tls_version = s->tlsinfo.version;
-        i->tls_cipher = s->tlsinfo.cipher;
-        i->cert_subject = s->tlsinfo.subject;
-        i->cert_issuer = s->tlsinfo.issuer;
-        i->cert_not_after = s->tlsinfo.not_after;
-        i->cert_verified = s->tlsinfo.verified;
-        i->cert_pin = s->tlsinfo.pin;
-        i->cert_key = s->tlsinfo.key_type;
-        i->cert_key_bits = s->tlsinfo.key_bits;
-        i->cert_sig_alg = s->tlsinfo.sig_alg;
+    if (s->neg.tlsinfo.version[0]) {
+        i->tls_version = s->neg.tlsinfo.version;
+        i->tls_cipher = s->neg.tlsinfo.cipher;
+        i->cert_subject = s->neg.tlsinfo.subject;
+        i->cert_issuer = s->neg.tlsinfo.issuer;
+        i->cert_not_after = s->neg.tlsinfo.not_after;
+        i->cert_verified = s->neg.tlsinfo.verified;
+        i->cert_pin = s->neg.tlsinfo.pin;
+        i->cert_key = s->neg.tlsinfo.key_type;
+        i->cert_key_bits = s->neg.tlsinfo.key_bits;
+        i->cert_sig_alg = s->neg.tlsinfo.sig_alg;
     }
-    if (s->tlsinfo.version[0]) {
-        i->chain = s->tlsinfo.chain;
-        i->chain_len = s->tlsinfo.chain_len;
+    if (s->neg.tlsinfo.version[0]) {
+        i->chain = s->neg.tlsinfo.chain;
+        i->chain_len = s->neg.tlsinfo.chain_len;
     }
-    i->features_before_tls = s->feat_plain;
-    i->features_before_auth = s->feat_preauth;
-    i->sasl_offered_before_tls = s->mechs_plain;
-    i->sasl_mech = s->authenticated ? s->mech : NULL;
-    i->sasl_cb = s->authenticated ? s->cb_type : NULL;
-    i->sasl_ssdp = s->authenticated && s->ssdp_checked;
+    i->features_before_tls = s->neg.feat_plain;
+    i->features_before_auth = s->neg.feat_preauth;
+    i->sasl_offered_before_tls = s->neg.mechs_plain;
+    i->sasl_mech = s->neg.authenticated ? s->neg.mech : NULL;
+    i->sasl_cb = s->neg.authenticated ? s->neg.cb_type : NULL;
+    i->sasl_ssdp = s->neg.authenticated && s->neg.ssdp_checked;
     i->features = s->st.features;
-    i->sasl_offered = s->sasl_offered;
-    i->sm = s->sm != SM_OFF;
-    i->sm_resumable = s->sm_id != NULL;
-    i->resumed = s->resumed;
-    i->tls_resumed = s->tlsinfo.resumed;
-    i->hints_features = s->hints_features;
+    i->sasl_offered = s->neg.sasl_offered;
+    i->sm = s->sm.state != SM_OFF;
+    i->sm_resumable = s->sm.id != NULL;
+    i->resumed = s->sm.resumed;
+    i->tls_resumed = s->neg.tlsinfo.resumed;
+    i->hints_features = s->neg.hints_features;
 }
 
 const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
@@ -543,49 +389,49 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
     int rc;
 
     *len = 0;
-    if (s->hints_out.data)
-        explicit_bzero(s->hints_out.data, s->hints_out.len);
-    buf_free(&s->hints_out);
+    if (s->hints.out.data)
+        explicit_bzero(s->hints.out.data, s->hints.out.len);
+    buf_free(&s->hints.out);
     /* only what a verified server said, over TLS, with anchors we can
      * name again */
-    if (!s->authenticated || !transport_is_tls(s->st.tp) ||
-        !s->tlsinfo.verified || s->o.insecure || !s->tlsinfo.pin[0] ||
-        !anchors || !s->tlsinfo.chain_len ||
-        s->tlsinfo.chain[0].not_after_epoch <= 0)
+    if (!s->neg.authenticated || !stream_is_tls(&s->st) ||
+        !s->neg.tlsinfo.verified || s->o.insecure || !s->neg.tlsinfo.pin[0] ||
+        !anchors || !s->neg.tlsinfo.chain_len ||
+        s->neg.tlsinfo.chain[0].not_after_epoch <= 0)
         return NULL;
     memset(&h, 0, sizeof h);
     h.domain = s->jid.domain;
-    h.trust = s->cafile ? s->cafile : "-";
+    h.trust = s->cfg.cafile ? s->cfg.cafile : "-";
     h.anchors = (char *)anchors;
-    h.context = s->hints_context;
-    h.pin = s->tlsinfo.pin;
+    h.context = s->hints.context;
+    h.pin = s->neg.tlsinfo.pin;
     h.saved = (int64_t)time(NULL);
-    h.expires = s->tlsinfo.chain[0].not_after_epoch;
-    h.mechs = s->sasl_offered;
-    h.cb = s->cb_offered;
+    h.expires = s->neg.tlsinfo.chain[0].not_after_epoch;
+    h.mechs = s->neg.sasl_offered;
+    h.cb = s->neg.cb_offered;
     /* TLS 1.2 session state holds the master secret, which decrypts the
      * recorded traffic of that session and of every one resumed from
      * it: it stays in memory. */
     if (keep == XMP_HINTS_MEMORY)
-        transport_tls_session(s->st.tp, &h.tls, &h.tls_len);
+        stream_tls_session(&s->st, &h.tls, &h.tls_len);
     /* A session resumed later skips the binding a man in the middle
      * would fail (see choose_cb): only one whose login had it counts. */
-    h.tls_bound = s->cb_type != NULL ||
-                  (s->mech && strcmp(s->mech, "EXTERNAL") == 0) ||
-                  (s->tlsinfo.resumed && s->hints.tls_bound);
-    rc = hints_encode(&h, &s->hints_out);
+    h.tls_bound = s->neg.cb_type != NULL ||
+                  (s->neg.mech && strcmp(s->neg.mech, "EXTERNAL") == 0) ||
+                  (s->neg.tlsinfo.resumed && s->hints.given.tls_bound);
+    rc = hints_encode(&h, &s->hints.out);
     if (h.tls) {
         explicit_bzero(h.tls, h.tls_len);
         free(h.tls);
     }
     if (rc != 0) {
-        if (s->hints_out.data)
-            explicit_bzero(s->hints_out.data, s->hints_out.len);
-        buf_free(&s->hints_out);
+        if (s->hints.out.data)
+            explicit_bzero(s->hints.out.data, s->hints.out.len);
+        buf_free(&s->hints.out);
         return NULL;
     }
-    *len = s->hints_out.len;
-    return s->hints_out.data;
+    *len = s->hints.out.len;
+    return s->hints.out.data;
 }
 
 int xmp_hints_current(const void *blob, size_t len)
@@ -598,46 +444,12 @@ int xmp_hints_current(const void *blob, size_t len)
     return 1;
 }
 
-/* RFC 6120 §8: the three stanzas; everything else is a nonza. */
-static int is_stanza(const struct xmp_node *n)
-{
-    const char *name = xmp_node_name(n);
-
-    return strcmp(xmp_node_ns(n), NS_CLIENT) == 0 &&
-           (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
-            strcmp(name, "iq") == 0);
-}
-
-enum xmp_err xmp_session_send(struct xmp_session *s,
-                              const struct xmp_node *stanza, uint64_t *seq)
-{
-    char *x;
-    enum xmp_err r;
-
-    if (seq)
-        *seq = 0;
-    if (s->state != ST_READY)
-        return session_refuse(s, XMP_EUSAGE, "session is not ready");
-    if (!is_stanza(stanza))
-        return session_send_node(s, stanza);
-    if (!(x = xmp_node_to_string(stanza, NS_CLIENT)))
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    r = session_send_counted(s, x, seq);
-    free(x);
-    if (r != XMP_OK)
-        return r;
-    /* RFC 6121 §4.2: initial presence is untyped and has no 'to'. */
-    if (node_is(stanza, NS_CLIENT, "presence") &&
-        !xmp_node_attr(stanza, "type") && !xmp_node_attr(stanza, "to"))
-        s->sent_presence = 1;
-    return XMP_OK;
-}
 
 int xmp_session_writable(const struct xmp_session *s)
 {
     return s->state == ST_READY &&
            stream_queued(&s->st) < XMP_SESSION_WRITABLE &&
-           s->kept_bytes < SM_KEPT_MAX;
+           s->sm.kept_bytes < SM_KEPT_MAX;
 }
 
 size_t xmp_session_queued(const struct xmp_session *s)
@@ -679,7 +491,7 @@ enum xmp_err xmp_session_close(struct xmp_session *s)
     }
     /* RFC 6121 §4.5.1: say goodbye to contacts if we said hello; over a
      * holder's link the presence is the holder's and outlives us. */
-    if (s->state == ST_READY && s->sent_presence && !s->local &&
+    if (s->state == ST_READY && s->out.sent_presence && !s->cfg.local &&
         session_send_counted(s, "<presence type='unavailable'/>", NULL) !=
             XMP_OK)
         return s->err.code;

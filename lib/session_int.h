@@ -2,13 +2,21 @@
 /*
  * session_int.h - what the session's files share.  Private.
  *
- *   session.c     the public API: creation, what a session knows, sending,
- *                 closing; helpers for failing and tracing
- *   negotiate.c   the negotiation state machine (RFC 6120 §4-§7)
  *   session_io.c  the step function, deadlines, the poll interface
+ *   session.c     the core: creation, connecting, reconnecting, closing,
+ *                 freeing, what a session knows; it installs the hooks
+ *   local.c       a local session holder's link instead of the network
+ *   negotiate.c   the negotiation state machine (RFC 6120 §4-§7)
  *   handler.c     handlers, and the dispatch of stanzas while ready
  *   iq.c          requests and their answers, acknowledgement, keepalive
  *   sm.c          stream management (XEP-0198): counting, <r/> and <a/>
+ *   session_base.c  what every part uses: failing, refusing, tracing,
+ *                 sending, counting, ids; it calls no part
+ *
+ * Calls go down this list (the core calls the parts, the parts call
+ * session_base.c and the stream); news goes up through the hooks.  Each
+ * part of struct xmp_session is written by its own file only; the core's
+ * state and error are the state machine every file moves.
  */
 #ifndef XMP_SESSION_INT_H
 #define XMP_SESSION_INT_H
@@ -78,31 +86,34 @@ struct handler;
 struct request;
 struct sm_kept;
 
-struct xmp_session {
-    struct xmp_session_opts o; /* callbacks and numbers; its strings are
-                                  not kept (see the owned copies below) */
-    struct xmp_jid jid;
-    char *bare;
+/* News going up: the core (session.c) installs these, so that the files
+ * below it hear of each other without calling into the files above. */
+struct session_hooks {
+    /* session_fail has just failed the session */
+    void (*failed)(struct xmp_session *s);
+    /* session_send_counted has just queued a stanza, numbered seq */
+    enum xmp_err (*sent)(struct xmp_session *s, uint64_t seq,
+                         const char *xml);
+    /* acknowledgement is asked for again (xmp_session_request_ack) */
+    enum xmp_err (*ack)(struct xmp_session *s);
+    /* a new connection for the session's resumption */
+    enum xmp_err (*reconnect)(struct xmp_session *s);
+};
+
+/* The parts of a session.  Each is written by the one file named with
+ * it; the others read it, or ask its owner through the functions below. */
+
+/* The options' strings, copied (session.c, at creation). */
+struct session_config {
     char *resource, *server, *cafile, *mech_opt;
     char *pin, *client_cert, *client_key;
     char *local;           /* opts.local_socket: a holder's link (local.c) */
-    enum session_state state;
-    struct xmp_error err;
-    int64_t wait_since;    /* negotiation: when we began waiting */
-    int64_t close_started;
-    int in_callback;       /* inside a handler or request callback */
+};
 
-    /* net */
-    struct net_connector *conn; /* while connecting */
-    struct net_target target;
-    char address[64];
-
-    /* the stream, and what negotiation needs of it */
-    struct stream st;
+/* The negotiation of the current connection (negotiate.c). */
+struct session_neg {
     struct tls_info tlsinfo;
     enum session_restart restart;
-
-    /* negotiation */
     struct sasl *sasl;
     const char *mech;
     char *sasl_offered;
@@ -121,63 +132,104 @@ struct xmp_session {
                              <failure/>, then start again on the real
                              ones */
     int hints_features;   /* the hints' features were right */
-    struct hints hints;   /* opts.hints, decoded (all NULL: none) */
-    char hints_context[2 * 32 + 1]; /* SHA-256 of opts.hints_context in
-                                       hex, "-" for none */
-    struct buf hints_out; /* xmp_session_hints */
     char *pending_id;
     char *bound;
+};
 
-    /* ready: counting and acknowledging stanzas */
-    uint64_t sent_seq, acked_seq, ack_req_seq;
-    int ack_pending;
-    int ack_again;   /* stanzas were sent after the outstanding ping */
+/* What a connection learnt that saves the next one round trips
+ * (session.c). */
+struct session_hints {
+    struct hints given;   /* opts.hints, decoded (all NULL: none) */
+    char context[2 * 32 + 1]; /* SHA-256 of opts.hints_context in hex,
+                                 "-" for none */
+    struct buf out;       /* xmp_session_hints */
+};
+
+/* Counting what we send, and what is confirmed (session_base.c). */
+struct session_out {
+    uint64_t sent_seq, acked_seq;
     struct xmp_error ack_err;
     int sent_presence;
     char id_prefix[16];
     unsigned id_counter;
+};
 
-    /* stream management (sm.c) */
-    int sm_offered;        /* the features after authentication had <sm/> */
-    enum sm_state sm;
-    uint64_t sm_base;      /* sent_seq when <enable/> went out */
-    uint64_t sm_handled;   /* the server's h, unwrapped: how many of the
+/* Stream management, XEP-0198 (sm.c). */
+struct session_sm {
+    int offered;           /* the features after authentication had <sm/> */
+    enum sm_state state;
+    uint64_t base;         /* sent_seq when <enable/> went out */
+    uint64_t handled;      /* the server's h, unwrapped: how many of the
                               stanzas sent since <enable/> it handled */
-    uint32_t sm_in;        /* our h: stanzas handled since <enabled/> */
-    int sm_r_pending;      /* an <r/> is out and not yet covered */
-    uint64_t sm_r_seq;     /* sent_seq at the latest <r/> */
-    int64_t sm_r_deadline;
-    char *sm_id;           /* the server's id for resumption, if any */
+    uint32_t in;           /* our h: stanzas handled since <enabled/> */
+    int r_pending;         /* an <r/> is out and not yet covered */
+    uint64_t r_seq;        /* sent_seq at the latest <r/> */
+    int64_t r_deadline;
+    char *id;              /* the server's id for resumption, if any */
     /* Stanzas sent and not yet acknowledged, oldest first, kept while
      * the session may be resumed (they are sent again after it). */
     struct sm_kept *kept, *kept_tail;
     size_t kept_bytes;
     /* resumption after a lost connection (XEP-0198 §5) */
-    enum session_state failed_from; /* the state session_fail left */
     int resuming;          /* reconnecting to resume, until READY */
     int resume_refused;    /* the server said no: fail for good */
     unsigned resume_attempts, resumed;
     int64_t resume_until;  /* give up after this (xmp_now_ms) */
     int64_t resume_at;     /* ST_RESUME_WAIT: the next attempt */
     char *resume_why;      /* how the connection was lost */
+};
 
-    /* handlers (handler.c) */
+/* Handlers (handler.c). */
+struct session_handlers {
     struct handler *handlers;  /* by priority, then age */
     unsigned handler_ids;
     int dispatching;
     int handlers_removed;      /* some were removed during a dispatch */
+};
 
-    /* requests (iq.c) */
+/* Requests, the acknowledgement ping and the keepalive (iq.c). */
+struct session_requests {
     struct request *requests;  /* in order of deadline */
     unsigned request_ids;
     size_t nrequests;          /* the caller's, not ours */
-
-    /* keepalive (iq.c) */
+    uint64_t ack_req_seq;
+    int ack_pending;
+    int ack_again;   /* stanzas were sent after the outstanding ping */
     int keepalive_ms, keepalive_timeout_ms;
     int keepalive_pending;
 };
 
-/* session.c */
+/* The core (session.c, and session_io.c, which drives it): who we are,
+ * the state, the connection, and the parts. */
+struct xmp_session {
+    struct xmp_session_opts o; /* callbacks and numbers; its strings are
+                                  not kept (see cfg) */
+    struct xmp_jid jid;
+    char *bare;
+    struct session_config cfg;
+    const struct session_hooks *hooks;
+    enum session_state state;
+    enum session_state failed_from; /* the state session_fail left */
+    struct xmp_error err;
+    int64_t wait_since;    /* negotiation: when we began waiting */
+    int64_t close_started;
+    int in_callback;       /* inside a handler or request callback */
+
+    /* net */
+    struct net_connector *conn; /* while connecting */
+    struct net_target target;
+    char address[64];
+
+    struct stream st;
+    struct session_neg neg;
+    struct session_hints hints;
+    struct session_out out;
+    struct session_sm sm;
+    struct session_handlers hd;
+    struct session_requests rq;
+};
+
+/* session_base.c */
 enum xmp_err session_fail(struct xmp_session *s, enum xmp_err code,
                           const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -201,10 +253,19 @@ enum xmp_err session_send_node(struct xmp_session *s,
  * presence), counted as XEP-0198 counts it, like xmp_session_send's. */
 enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
                                   uint64_t *seq);
-/* Start a new connection to resume the session (sm.c decides when). */
-enum xmp_err session_reconnect(struct xmp_session *s);
 /* A JID of ours: our bare JID, or our domain. */
 int session_is_self(const struct xmp_session *s, const struct xmp_jid *j);
+/* The server has handled every stanza up to seq (acked_seq only grows). */
+void session_acked(struct xmp_session *s, uint64_t seq);
+/* The outstanding acknowledgement failed with e (NULL: none failed). */
+void session_ack_error(struct xmp_session *s, const struct xmp_error *e);
+/* The prefix of the ids we make (xmp_session_new_id), random. */
+void session_ids_init(struct xmp_session *s);
+
+/* session.c */
+/* Start a new connection to resume the session (sm.c decides when, and
+ * asks through the reconnect hook; the step calls it when it is due). */
+enum xmp_err session_reconnect(struct xmp_session *s);
 /* Tests: take over a connected socket as if negotiation had just bound
  * 'bound', skipping TLS and SASL, so the ready state can be driven from
  * the other end of a socketpair. */
@@ -214,7 +275,7 @@ enum xmp_err session_adopt(struct xmp_session *s, int fd, const char *bound);
  * driven from the other end of a socketpair. */
 enum xmp_err session_adopt_connected(struct xmp_session *s, int fd);
 
-/* local.c: connect to s->local, the stream trusted without TLS or SASL */
+/* local.c: connect to s->cfg.local, the stream trusted without TLS or SASL */
 enum xmp_err session_start_local(struct xmp_session *s);
 
 /* negotiate.c: events from the stream */
@@ -226,6 +287,14 @@ enum xmp_err session_connected(struct xmp_session *s);
 enum xmp_err session_tls_ready(struct xmp_session *s);
 /* The stream paused at a restart point: start TLS or a new stream. */
 enum xmp_err session_restart(struct xmp_session *s);
+
+/* negotiate.c: its state, started over for a new connection, and freed */
+void negotiate_reset(struct xmp_session *s);
+void negotiate_free(struct xmp_session *s);
+/* The stream is trusted without TLS or SASL (local.c). */
+void negotiate_trusted(struct xmp_session *s);
+/* Tests: as if negotiation had bound 'bound' (session_adopt). */
+enum xmp_err negotiate_adopt(struct xmp_session *s, const char *bound);
 
 /* handler.c */
 enum xmp_err session_dispatch(struct xmp_session *s,
@@ -265,6 +334,10 @@ void sm_timers(struct xmp_session *s, int64_t now);
 /* A stanza just sent as seq: keep a copy while resumption is possible. */
 enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml);
 void sm_kept_free(struct xmp_session *s);
+/* Free what stream management holds (the kept stanzas too). */
+void sm_free(struct xmp_session *s);
+/* The stream ended on purpose: the session is not to be resumed. */
+void sm_no_resume(struct xmp_session *s);
 /* Bytes kept for resending: xmp_session_writable holds input back
  * beyond SM_KEPT_MAX. */
 #define SM_KEPT_MAX (1024 * 1024)

@@ -57,7 +57,7 @@ static enum xmp_err step_handshake(struct xmp_session *s)
     struct xmp_error e;
     enum xmp_err r;
 
-    r = transport_handshake(s->st.tp, &e);
+    r = stream_handshake(&s->st, &e);
     if (r == XMP_AGAIN)
         return XMP_AGAIN;
     if (r != XMP_OK)
@@ -124,7 +124,7 @@ static const char *waiting_for(const struct xmp_session *s)
 /* When the peer must have taken our queued bytes, -1 if none wait. */
 static int64_t write_deadline(const struct xmp_session *s)
 {
-    if (!stream_queued(&s->st) || !s->st.tp)
+    if (!stream_queued(&s->st) || !stream_connected(&s->st))
         return -1;
     return s->st.out_since + s->o.timeout_ms;
 }
@@ -155,7 +155,7 @@ int64_t xmp_session_deadline(const struct xmp_session *s)
     case ST_CONNECTING:
         return net_connector_deadline(s->conn);
     case ST_RESUME_WAIT:
-        return s->resume_at;
+        return s->sm.resume_at;
     case ST_CLOSING:
         return earliest(s->close_started + close_wait(s), iq_deadline(s));
     case ST_READY:
@@ -169,7 +169,7 @@ int xmp_session_fd(const struct xmp_session *s)
 {
     if (s->state == ST_CONNECTING)
         return net_connector_fd(s->conn);
-    return transport_fd(s->st.tp);
+    return stream_fd(&s->st);
 }
 
 short xmp_session_events(const struct xmp_session *s)
@@ -254,7 +254,7 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
             step_connect(s);
             break;
         case ST_RESUME_WAIT:
-            if (xmp_now_ms() >= s->resume_at)
+            if (xmp_now_ms() >= s->sm.resume_at)
                 session_reconnect(s);
             break;
         case ST_TLS_HANDSHAKE:

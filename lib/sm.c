@@ -54,7 +54,7 @@ uint64_t sm_unwrap(uint64_t handled, uint32_t h)
 
 void sm_note_features(struct xmp_session *s, const struct xmp_node *f)
 {
-    s->sm_offered = xmp_node_child(f, NS_SM, "sm") != NULL;
+    s->sm.offered = xmp_node_child(f, NS_SM, "sm") != NULL;
 }
 
 enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml)
@@ -62,7 +62,7 @@ enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml)
     size_t len;
     struct sm_kept *k;
 
-    if (!s->o.resume || s->sm == SM_OFF)
+    if (!s->o.resume || s->sm.state == SM_OFF)
         return XMP_OK;
     len = strlen(xml);
     if (!(k = malloc(sizeof *k + len + 1)))
@@ -71,12 +71,12 @@ enum xmp_err sm_keep(struct xmp_session *s, uint64_t seq, const char *xml)
     k->seq = seq;
     k->len = len;
     memcpy(k->xml, xml, len + 1);
-    if (s->kept_tail)
-        s->kept_tail->next = k;
+    if (s->sm.kept_tail)
+        s->sm.kept_tail->next = k;
     else
-        s->kept = k;
-    s->kept_tail = k;
-    s->kept_bytes += len;
+        s->sm.kept = k;
+    s->sm.kept_tail = k;
+    s->sm.kept_bytes += len;
     return XMP_OK;
 }
 
@@ -85,32 +85,45 @@ static void kept_drop_acked(struct xmp_session *s)
 {
     struct sm_kept *k;
 
-    while ((k = s->kept) && k->seq <= s->acked_seq) {
-        s->kept = k->next;
-        s->kept_bytes -= k->len;
+    while ((k = s->sm.kept) && k->seq <= s->out.acked_seq) {
+        s->sm.kept = k->next;
+        s->sm.kept_bytes -= k->len;
         free(k);
     }
-    if (!s->kept)
-        s->kept_tail = NULL;
+    if (!s->sm.kept)
+        s->sm.kept_tail = NULL;
 }
 
 void sm_kept_free(struct xmp_session *s)
 {
     struct sm_kept *k, *next;
 
-    for (k = s->kept; k; k = next) {
+    for (k = s->sm.kept; k; k = next) {
         next = k->next;
         free(k);
     }
-    s->kept = s->kept_tail = NULL;
-    s->kept_bytes = 0;
+    s->sm.kept = s->sm.kept_tail = NULL;
+    s->sm.kept_bytes = 0;
+}
+
+void sm_free(struct xmp_session *s)
+{
+    free(s->sm.id);
+    free(s->sm.resume_why);
+    s->sm.id = s->sm.resume_why = NULL;
+    sm_kept_free(s);
+}
+
+void sm_no_resume(struct xmp_session *s)
+{
+    s->sm.resume_refused = 1;
 }
 
 enum xmp_err sm_enable(struct xmp_session *s)
 {
     enum xmp_err r;
 
-    if (!s->sm_offered || s->sm != SM_OFF)
+    if (!s->sm.offered || s->sm.state != SM_OFF)
         return XMP_OK;
     r = session_send_raw(s, s->o.resume ? "<enable xmlns='" NS_SM
                                           "' resume='true'/>"
@@ -118,10 +131,10 @@ enum xmp_err sm_enable(struct xmp_session *s)
                          NULL);
     if (r != XMP_OK)
         return r;
-    s->sm = SM_ENABLING;
-    s->sm_base = s->sent_seq;
-    s->sm_handled = 0;
-    s->sm_in = 0;
+    s->sm.state = SM_ENABLING;
+    s->sm.base = s->out.sent_seq;
+    s->sm.handled = 0;
+    s->sm.in = 0;
     return XMP_OK;
 }
 
@@ -129,43 +142,46 @@ void sm_count_in(struct xmp_session *s, const struct xmp_node *el)
 {
     const char *name = xmp_node_name(el);
 
-    if (s->sm == SM_ON && strcmp(xmp_node_ns(el), NS_CLIENT) == 0 &&
+    if (s->sm.state == SM_ON && strcmp(xmp_node_ns(el), NS_CLIENT) == 0 &&
         (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
          strcmp(name, "iq") == 0))
-        s->sm_in++;
+        s->sm.in++;
 }
 
 enum xmp_err sm_request_ack(struct xmp_session *s)
 {
     /* One <r/> already covers everything sent. */
-    if (s->sm_r_pending && s->sm_r_seq == s->sent_seq)
+    if (s->sm.r_pending && s->sm.r_seq == s->out.sent_seq)
         return XMP_OK;
     if (session_send_raw(s, "<r xmlns='" NS_SM "'/>", NULL) != XMP_OK)
         return s->err.code;
     /* The clock runs from the oldest unanswered <r/>: asking again does
      * not give a silent server more time. */
-    if (!s->sm_r_pending)
-        s->sm_r_deadline = xmp_now_ms() + s->o.timeout_ms;
-    s->sm_r_pending = 1;
-    s->sm_r_seq = s->sent_seq;
+    if (!s->sm.r_pending)
+        s->sm.r_deadline = xmp_now_ms() + s->o.timeout_ms;
+    s->sm.r_pending = 1;
+    s->sm.r_seq = s->out.sent_seq;
     return XMP_OK;
 }
 
 int64_t sm_deadline(const struct xmp_session *s)
 {
-    return s->sm_r_pending ? s->sm_r_deadline : -1;
+    return s->sm.r_pending ? s->sm.r_deadline : -1;
 }
 
 void sm_timers(struct xmp_session *s, int64_t now)
 {
-    if (!s->sm_r_pending || now < s->sm_r_deadline)
+    struct xmp_error e;
+
+    if (!s->sm.r_pending || now < s->sm.r_deadline)
         return;
-    s->sm_r_pending = 0;
+    s->sm.r_pending = 0;
     session_trace(s, XMP_TRACE_INFO, "no <a/> in time");
     /* Like an unanswered ping: the request fails, the session stays. */
-    xmp_error_set(&s->ack_err, XMP_ETIMEOUT,
+    xmp_error_set(&e, XMP_ETIMEOUT,
                   "no acknowledgement (XEP-0198 <a/>) from %s within %d s",
                   s->jid.domain, (s->o.timeout_ms + 999) / 1000);
+    session_ack_error(s, &e);
 }
 
 /* XEP-0198 §4: h is an unsigned 32-bit decimal. */
@@ -190,7 +206,7 @@ static int parse_h(const char *v, uint32_t *h)
 static enum xmp_err take_h(struct xmp_session *s, const char *v,
                            const char *what)
 {
-    uint64_t sent = s->sent_seq - s->sm_base, handled;
+    uint64_t sent = s->out.sent_seq - s->sm.base, handled;
     char err[256];
     uint32_t h;
 
@@ -198,7 +214,7 @@ static enum xmp_err take_h(struct xmp_session *s, const char *v,
         return session_fail(s, XMP_EPROTO,
                             "server sent %s with a bad h '%s'", what,
                             v ? v : "");
-    handled = sm_unwrap(s->sm_handled, h);
+    handled = sm_unwrap(s->sm.handled, h);
     if (handled > sent) {
         /* XEP-0198 §5: the server claims stanzas we never sent; nothing
          * it acknowledges can be believed. */
@@ -215,9 +231,8 @@ static enum xmp_err take_h(struct xmp_session *s, const char *v,
                             "(handled-count-too-high)",
                             handled, sent);
     }
-    s->sm_handled = handled;
-    if (s->sm_base + handled > s->acked_seq)
-        s->acked_seq = s->sm_base + handled;
+    s->sm.handled = handled;
+    session_acked(s, s->sm.base + handled);
     kept_drop_acked(s);
     return XMP_OK;
 }
@@ -226,11 +241,11 @@ static enum xmp_err on_a(struct xmp_session *s, const struct xmp_node *el)
 {
     if (take_h(s, xmp_node_attr(el, "h"), "an acknowledgement") != XMP_OK)
         return s->err.code;
-    if (s->sm_r_pending) {
-        if (s->acked_seq >= s->sm_r_seq)
-            s->sm_r_pending = 0;
+    if (s->sm.r_pending) {
+        if (s->out.acked_seq >= s->sm.r_seq)
+            s->sm.r_pending = 0;
         else /* progress: the server is there, the rest is on its way */
-            s->sm_r_deadline = xmp_now_ms() + s->o.timeout_ms;
+            s->sm.r_deadline = xmp_now_ms() + s->o.timeout_ms;
     }
     return XMP_OK;
 }
@@ -241,14 +256,14 @@ static enum xmp_err on_enabled(struct xmp_session *s,
     const char *id = xmp_node_attr(el, "id"), *res = xmp_node_attr(el, "resume");
     int resumable = id && res && (!strcmp(res, "true") || !strcmp(res, "1"));
 
-    s->sm = SM_ON;
-    s->sm_in = 0;
-    free(s->sm_id);
-    s->sm_id = NULL;
-    if (resumable && !(s->sm_id = strdup(id)))
+    s->sm.state = SM_ON;
+    s->sm.in = 0;
+    free(s->sm.id);
+    s->sm.id = NULL;
+    if (resumable && !(s->sm.id = strdup(id)))
         return session_fail(s, XMP_ENOMEM, "out of memory");
     /* Nothing to resume: nothing to keep. */
-    if (!s->sm_id)
+    if (!s->sm.id)
         sm_kept_free(s);
     session_trace(s, XMP_TRACE_INFO,
                   "stream management enabled%s: acknowledgement by <r/> "
@@ -263,7 +278,7 @@ static enum xmp_err on_failed(struct xmp_session *s,
     char why[256];
 
     xmp_error_describe(el, why, sizeof why);
-    s->sm = SM_OFF;
+    s->sm.state = SM_OFF;
     sm_kept_free(s);
     session_trace(s, XMP_TRACE_INFO,
                   "server refused stream management (%s): acknowledgement "
@@ -271,10 +286,10 @@ static enum xmp_err on_failed(struct xmp_session *s,
                   why);
     /* An <r/> may have gone out behind the <enable/>: nothing will
      * answer it now, so the ping asks instead. */
-    if (s->sm_r_pending) {
-        s->sm_r_pending = 0;
-        if (s->state == ST_READY && s->acked_seq < s->sent_seq)
-            return xmp_session_request_ack(s);
+    if (s->sm.r_pending) {
+        s->sm.r_pending = 0;
+        if (s->state == ST_READY && s->out.acked_seq < s->out.sent_seq)
+            return s->hooks->ack(s);
     }
     return XMP_OK;
 }
@@ -294,46 +309,48 @@ int sm_resume_after_failure(struct xmp_session *s)
     int64_t now = xmp_now_ms(), pause;
     char why[XMP_ERRMSG_MAX];
 
-    if (!s->o.resume || !s->sm_id || s->resume_refused ||
+    if (!s->o.resume || !s->sm.id || s->sm.resume_refused ||
         !lost_connection(s->err.code))
         goto give_up;
-    if (!s->resuming) {
+    if (!s->sm.resuming) {
         if (s->failed_from != ST_READY)
             return 0;
-        free(s->resume_why);
-        if (!(s->resume_why = strdup(s->err.msg)))
+        free(s->sm.resume_why);
+        if (!(s->sm.resume_why = strdup(s->err.msg)))
             return 0;
-        s->resuming = 1;
-        s->resume_attempts = 0;
-        s->resume_until = now + s->o.timeout_ms;
+        s->sm.resuming = 1;
+        s->sm.resume_attempts = 0;
+        s->sm.resume_until = now + s->o.timeout_ms;
     }
     pause = 0;
-    if (s->resume_attempts) {
-        pause = RESUME_PAUSE_FIRST_MS << (s->resume_attempts < 5
-                                              ? s->resume_attempts - 1
+    if (s->sm.resume_attempts) {
+        pause = RESUME_PAUSE_FIRST_MS << (s->sm.resume_attempts < 5
+                                              ? s->sm.resume_attempts - 1
                                               : 4);
         if (pause > RESUME_PAUSE_MAX_MS)
             pause = RESUME_PAUSE_MAX_MS;
     }
-    if (now + pause >= s->resume_until)
+    if (now + pause >= s->sm.resume_until)
         goto give_up;
-    s->resume_attempts++;
+    s->sm.resume_attempts++;
     session_trace(s, XMP_TRACE_INFO,
                   "%s: resuming the session (attempt %u%s)",
-                  s->resume_attempts == 1 ? s->resume_why : s->err.msg,
-                  s->resume_attempts, pause ? ", after a pause" : "");
+                  s->sm.resume_attempts == 1 ? s->sm.resume_why : s->err.msg,
+                  s->sm.resume_attempts, pause ? ", after a pause" : "");
     s->state = ST_RESUME_WAIT;
-    s->resume_at = now + pause;
-    if (!pause && session_reconnect(s) != XMP_OK)
+    s->sm.resume_at = now + pause;
+    if (!pause && s->hooks->reconnect(s) != XMP_OK)
         return sm_resume_after_failure(s);
     return 1;
 give_up:
-    if (s->resuming) {
-        s->resuming = 0;
+    if (s->sm.resuming) {
+        s->sm.resuming = 0;
         snprintf(why, sizeof why, "%s", s->err.msg);
         xmp_error_set(&s->err, XMP_EUNREACH,
                       "%s, and the session could not be resumed: %s",
-                      s->resume_why ? s->resume_why : "connection lost", why);
+                      s->sm.resume_why ? s->sm.resume_why
+                                       : "connection lost",
+                      why);
         session_trace(s, XMP_TRACE_INFO, "failed: %s", s->err.msg);
     }
     return 0;
@@ -344,21 +361,21 @@ enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f)
     char x[512];
 
     if (!xmp_node_child(f, NS_SM, "sm")) {
-        s->resume_refused = 1;
+        s->sm.resume_refused = 1;
         return session_fail(s, XMP_EUNREACH,
                             "server %s no longer offers stream management",
                             s->jid.domain);
     }
-    if (xmp_xml_check_text(s->sm_id, strlen(s->sm_id), NULL) != XMP_OK ||
-        strpbrk(s->sm_id, "<>&'\"") || strlen(s->sm_id) > 256) {
-        s->resume_refused = 1;
+    if (xmp_xml_check_text(s->sm.id, strlen(s->sm.id), NULL) != XMP_OK ||
+        strpbrk(s->sm.id, "<>&'\"") || strlen(s->sm.id) > 256) {
+        s->sm.resume_refused = 1;
         return session_fail(s, XMP_EPROTO,
                             "the server's stream management id cannot be "
                             "sent back");
     }
     snprintf(x, sizeof x,
              "<resume xmlns='" NS_SM "' h='%" PRIu32 "' previd='%s'/>",
-             s->sm_in, s->sm_id);
+             s->sm.in, s->sm.id);
     if (session_send_raw(s, x, NULL) != XMP_OK)
         return s->err.code;
     s->state = ST_WAIT_RESUME;
@@ -372,28 +389,28 @@ static enum xmp_err on_resumed(struct xmp_session *s,
     struct sm_kept *k;
     size_t n = 0;
 
-    s->resume_refused = 1; /* whatever fails now is not the network */
-    if (!previd || strcmp(previd, s->sm_id) != 0)
+    s->sm.resume_refused = 1; /* whatever fails now is not the network */
+    if (!previd || strcmp(previd, s->sm.id) != 0)
         return session_fail(s, XMP_EPROTO,
                             "server resumed another session ('%s')",
                             previd ? previd : "");
     if (take_h(s, xmp_node_attr(el, "h"), "<resumed/>") != XMP_OK)
         return s->err.code;
     s->state = ST_READY;
-    s->resuming = 0;
-    s->resume_refused = 0;
-    s->resumed++;
+    s->sm.resuming = 0;
+    s->sm.resume_refused = 0;
+    s->sm.resumed++;
     /* XEP-0198 §5: what the server did not handle goes again, as it was
      * (the same stanzas, already counted). */
-    for (k = s->kept; k; k = k->next, n++)
+    for (k = s->sm.kept; k; k = k->next, n++)
         if (session_send_raw(s, k->xml, NULL) != XMP_OK)
             return s->err.code;
     session_trace(s, XMP_TRACE_INFO,
                   "session resumed; %zu stanza%s sent again", n,
                   n == 1 ? "" : "s");
     /* An <r/> lost with the connection is asked again. */
-    if (s->sm_r_pending || s->acked_seq < s->sent_seq) {
-        s->sm_r_pending = 0;
+    if (s->sm.r_pending || s->out.acked_seq < s->out.sent_seq) {
+        s->sm.r_pending = 0;
         return sm_request_ack(s);
     }
     return XMP_OK;
@@ -405,7 +422,7 @@ static enum xmp_err on_resume_failed(struct xmp_session *s,
     char why[256];
 
     xmp_error_describe(el, why, sizeof why);
-    s->resume_refused = 1;
+    s->sm.resume_refused = 1;
     /* XEP-0198 1.6: <failed/> may say what the server had handled. */
     if (xmp_node_attr(el, "h") &&
         take_h(s, xmp_node_attr(el, "h"), "<failed/>") != XMP_OK)
@@ -419,19 +436,19 @@ enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el)
     const char *name = xmp_node_name(el);
     char a[64];
 
-    if (strcmp(name, "r") == 0 && s->sm == SM_ON) {
+    if (strcmp(name, "r") == 0 && s->sm.state == SM_ON) {
         /* Not after our </stream:stream> (RFC 6120 §4.4). */
         if (!s->st.open)
             return XMP_OK;
         snprintf(a, sizeof a, "<a xmlns='" NS_SM "' h='%" PRIu32 "'/>",
-                 s->sm_in);
+                 s->sm.in);
         return session_send_raw(s, a, NULL);
     }
-    if (strcmp(name, "a") == 0 && s->sm != SM_OFF)
+    if (strcmp(name, "a") == 0 && s->sm.state != SM_OFF)
         return on_a(s, el);
-    if (strcmp(name, "enabled") == 0 && s->sm == SM_ENABLING)
+    if (strcmp(name, "enabled") == 0 && s->sm.state == SM_ENABLING)
         return on_enabled(s, el);
-    if (strcmp(name, "failed") == 0 && s->sm == SM_ENABLING)
+    if (strcmp(name, "failed") == 0 && s->sm.state == SM_ENABLING)
         return on_failed(s, el);
     if (strcmp(name, "resumed") == 0 && s->state == ST_WAIT_RESUME)
         return on_resumed(s, el);

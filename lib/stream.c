@@ -100,6 +100,13 @@ void stream_abort(struct stream *st, const char *error_xml)
     buf_free(&b);
 }
 
+void stream_hang_up(struct stream *st)
+{
+    transport_free(st->tp, st->out.data, st->out.len);
+    st->tp = NULL;
+    st->open = 0;
+}
+
 void stream_free(struct stream *st)
 {
     stream_shutdown(st);
@@ -118,6 +125,50 @@ enum xmp_err stream_attach(struct stream *st, int fd, const char *peer,
     if (r == XMP_OK)
         st->last_in = xmp_now_ms();
     return r;
+}
+
+int stream_connected(const struct stream *st)
+{
+    return st->tp != NULL;
+}
+
+int stream_fd(const struct stream *st)
+{
+    return transport_fd(st->tp);
+}
+
+enum xmp_err stream_start_tls(struct stream *st, const struct tls_params *p,
+                              struct xmp_error *err)
+{
+    return transport_start_tls(st->tp, p, err);
+}
+
+enum xmp_err stream_handshake(struct stream *st, struct xmp_error *err)
+{
+    return transport_handshake(st->tp, err);
+}
+
+int stream_is_tls(const struct stream *st)
+{
+    return transport_is_tls(st->tp);
+}
+
+void stream_tls_info(const struct stream *st, struct tls_info *info)
+{
+    transport_tls_info(st->tp, info);
+}
+
+enum xmp_err stream_tls_session(const struct stream *st, unsigned char **out,
+                                size_t *len)
+{
+    return transport_tls_session(st->tp, out, len);
+}
+
+enum xmp_err stream_channel_binding(const struct stream *st, const char *type,
+                                    unsigned char *out, size_t *len,
+                                    struct xmp_error *err)
+{
+    return transport_channel_binding(st->tp, type, out, len, err);
 }
 
 enum xmp_err stream_queue(struct stream *st, const char *data, size_t len,
@@ -271,6 +322,22 @@ enum xmp_err stream_io(struct stream *st, struct xmp_error *err)
     if ((r = flush(st, err)) != XMP_OK || (r = read_in(st, err)) != XMP_OK)
         return r;
     return flush(st, err);
+}
+
+void stream_unpause(struct stream *st)
+{
+    st->paused = 0;
+}
+
+enum xmp_err stream_adopt(struct stream *st, const char *header, size_t len,
+                          struct xmp_error *err)
+{
+    size_t used;
+
+    if (xml_reader_feed(st->rd, header, len, &used, err) != XMP_OK)
+        return XMP_EPROTO;
+    st->open = 1;
+    return XMP_OK;
 }
 
 short stream_events(const struct stream *st)

@@ -64,8 +64,31 @@ void stream_drop(struct stream *st);
  * when nothing half-sent sits in front of it. */
 void stream_abort(struct stream *st, const char *error_xml);
 
+/* Give up the connection after a best-effort write of everything queued
+ * (a stream error and our close tag, say), never blocking. */
+void stream_hang_up(struct stream *st);
+
 enum xmp_err stream_attach(struct stream *st, int fd, const char *peer,
                            struct xmp_error *err);
+/* Non-zero while a connection is attached. */
+int stream_connected(const struct stream *st);
+int stream_fd(const struct stream *st);
+
+/* What the layers above need of TLS, without reaching into the transport:
+ * the upgrade (start, then drive stream_handshake until XMP_OK), whether
+ * it is in use, the facts of the connection (peer identity, certificate,
+ * key digest), channel-binding data and the TLS session for the hints.
+ * See the transport_ functions of the same names. */
+enum xmp_err stream_start_tls(struct stream *st, const struct tls_params *p,
+                              struct xmp_error *err);
+enum xmp_err stream_handshake(struct stream *st, struct xmp_error *err);
+int stream_is_tls(const struct stream *st);
+void stream_tls_info(const struct stream *st, struct tls_info *info);
+enum xmp_err stream_tls_session(const struct stream *st, unsigned char **out,
+                                size_t *len);
+enum xmp_err stream_channel_binding(const struct stream *st, const char *type,
+                                    unsigned char *out, size_t *len,
+                                    struct xmp_error *err);
 
 /* Open (or reopen after STARTTLS or SASL) our stream: a fresh parser for
  * the peer's new stream, and our header on the queue.  RFC 6120 §4.7:
@@ -84,6 +107,13 @@ enum xmp_err stream_close(struct stream *st, struct xmp_error *err);
  * STREAM_OUT_HIGH or the stream is paused), flush again.  Elements go to
  * the reader's callbacks.  XMP_OK or an error; see st->eof, st->paused. */
 enum xmp_err stream_io(struct stream *st, struct xmp_error *err);
+
+/* Go on reading after the restart point the stream paused at. */
+void stream_unpause(struct stream *st);
+/* Tests: as if our header were out and the peer's, header[0..len), had
+ * been read. */
+enum xmp_err stream_adopt(struct stream *st, const char *header, size_t len,
+                          struct xmp_error *err);
 
 /* Record what the peer's <stream:features/> offer (RFC 6120 §4.3.2). */
 enum xmp_err stream_note_features(struct stream *st,

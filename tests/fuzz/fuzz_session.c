@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     p.fd = sv[1];
     if (!(p.s = xmp_session_new(&o, &err)))
         abort();
-    snprintf(p.s->id_prefix, sizeof p.s->id_prefix, "fz");
+    snprintf(p.s->out.id_prefix, sizeof p.s->out.id_prefix, "fz");
     if (session_adopt_connected(p.s, sv[0]) != XMP_OK)
         abort();
     drain(&p);
@@ -243,7 +243,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         say(&p, text, strlen(text), 0);
         if (p.s->state != want ||
             (st->check == TLS_UP && !(p.tls && tlsfake_used())) ||
-            (st->check == AUTHED && !p.s->authenticated)) {
+            (st->check == AUTHED && !p.s->neg.authenticated)) {
             fprintf(stderr, "the script did not reach stage %zu: state %d "
                     "(want %d)%s: %s\n", i, p.s->state, want,
                     st->check == TLS_UP && !tlsfake_used()

@@ -724,7 +724,7 @@ static void test_sm(void)
     int i;
 
     xmp_node_set_attr(m, "to", "bob@example.test", NULL);
-    p->s->sm_offered = 1;
+    p->s->sm.offered = 1;
     is_int(sm_enable(p->s), XMP_OK, "<enable/> queued");
     ok(sent(p, "<enable xmlns='urn:xmpp:sm:3'/>"), "<enable/> sent");
     /* Before <enabled/>: counted all the same, and <r/> goes out. */
@@ -737,7 +737,7 @@ static void test_sm(void)
     want_seq = seq;
     ok(run_until(p, ack_or_fail), "acknowledged by <a/>");
     is_int(xmp_session_acked(p->s), 1, "acked 1");
-    ok(p->s->sm_id && !strcmp(p->s->sm_id, "x"), "resumable id kept");
+    ok(p->s->sm.id && !strcmp(p->s->sm.id, "x"), "resumable id kept");
 
     /* Our h: two stanzas handled since <enabled/>, the nonza not. */
     peer_write(p, "<message from='bob@example.test/x'><body>a</body></message>"
@@ -748,7 +748,7 @@ static void test_sm(void)
 
     /* As if 2^32 - 2 stanzas had been sent and acknowledged since
      * <enable/>: the next four wrap h past 2^32 - 1 to 2. */
-    p->s->sent_seq = p->s->acked_seq = p->s->sm_handled = P32 - 2;
+    p->s->out.sent_seq = p->s->out.acked_seq = p->s->sm.handled = P32 - 2;
     for (i = 0; i < 4; i++)
         xmp_session_send(p->s, m, &seq);
     ok(seq == P32 + 2, "stanza 2^32 + 2 sent");
@@ -784,7 +784,7 @@ static void test_sm_silent(void)
     uint64_t seq = 0;
 
     xmp_node_set_attr(m, "to", "bob@example.test", NULL);
-    p->s->sm_offered = 1;
+    p->s->sm.offered = 1;
     p->s->o.resume = 1;
     sm_enable(p->s);
     ok(sent(p, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
