@@ -675,6 +675,85 @@ enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
     return *out ? XMP_OK : XMP_ETLS;
 }
 
+/* The client's TLS configuration (RFC 7525, RFC 7627): TLS 1.2 or newer,
+ * our suites, verification against t->chain, no renegotiation, ALPN for
+ * direct TLS when asked. */
+static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
+                                struct xmp_error *err)
+{
+    char etext[ERRTEXT_MAX];
+    int r;
+
+    r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
+                                    MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r != 0)
+        return xmp_error_set(err, XMP_ETLS, "cannot configure TLS: %s",
+                             tls_strerror(r, etext, sizeof etext));
+    /* RFC 7525 §3.1.1: nothing older than TLS 1.2 (the default would
+     * allow 1.0) */
+    mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(&t->conf, tls_suites);
+    /* renegotiation would change the channel binding mid-stream */
+    mbedtls_ssl_conf_renegotiation(&t->conf,
+                                   MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    /* insecure: finish the handshake but keep the verdict for a warning */
+    mbedtls_ssl_conf_authmode(&t->conf, p->insecure
+                                            ? MBEDTLS_SSL_VERIFY_OPTIONAL
+                                            : MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(&t->conf, t->chain, NULL);
+    mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    /* RFC 7627 is what makes tls-unique and tls-exporter safe */
+    mbedtls_ssl_conf_extended_master_secret(&t->conf,
+                                            MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+    mbedtls_ssl_conf_export_keys_ext_cb(&t->conf, export_keys_cb, t);
+    if (p->alpn_xmpp &&
+        (r = mbedtls_ssl_conf_alpn_protocols(&t->conf, tls_alpn)) != 0)
+        return xmp_error_set(err, XMP_ETLS, "cannot offer ALPN: %s",
+                             tls_strerror(r, etext, sizeof etext));
+    return XMP_OK;
+}
+
+/* The client certificate and its key (SASL EXTERNAL), when given. */
+static enum xmp_err load_client_cert(struct tls *t,
+                                     const struct tls_params *p,
+                                     struct xmp_error *err)
+{
+    char etext[ERRTEXT_MAX];
+    int r;
+
+    if (!p->client_cert && !p->client_key)
+        return XMP_OK;
+    if (!p->client_cert || !p->client_key)
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "a client certificate needs both its "
+                             "certificate and its key file");
+    r = mbedtls_x509_crt_parse_file(&t->own, p->client_cert);
+    if (r != 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot load the client certificate %s: %s",
+                             p->client_cert,
+                             tls_strerror(r, etext, sizeof etext));
+    /* 2.28: no RNG argument; an encrypted key is not supported */
+    r = mbedtls_pk_parse_keyfile(&t->own_key, p->client_key, NULL);
+    if (r != 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot load the client key %s: %s",
+                             p->client_key,
+                             tls_strerror(r, etext, sizeof etext));
+    r = mbedtls_ssl_conf_own_cert(&t->conf, &t->own, &t->own_key);
+    if (r != 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot use the client certificate %s: %s",
+                             p->client_cert,
+                             tls_strerror(r, etext, sizeof etext));
+    t->have_own = 1;
+    xmpp_addrs(&t->own, t->own_jids, sizeof t->own_jids);
+    return XMP_OK;
+}
+
 enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
                      struct xmp_error *err)
 {
@@ -739,77 +818,9 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         t->chain = &t->ca;
     }
 
-    r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
-                                    MBEDTLS_SSL_TRANSPORT_STREAM,
-                                    MBEDTLS_SSL_PRESET_DEFAULT);
-    if (r != 0) {
-        rc = xmp_error_set(err, XMP_ETLS, "cannot configure TLS: %s",
-                           tls_strerror(r, etext, sizeof etext));
+    if ((rc = conf_client(t, p, err)) != XMP_OK ||
+        (rc = load_client_cert(t, p, err)) != XMP_OK)
         goto fail;
-    }
-    /* RFC 7525 §3.1.1: nothing older than TLS 1.2 (the default would
-     * allow 1.0) */
-    mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_ciphersuites(&t->conf, tls_suites);
-    /* renegotiation would change the channel binding mid-stream */
-    mbedtls_ssl_conf_renegotiation(&t->conf,
-                                   MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-    /* insecure: finish the handshake but keep the verdict for a warning */
-    mbedtls_ssl_conf_authmode(&t->conf, p->insecure
-                                            ? MBEDTLS_SSL_VERIFY_OPTIONAL
-                                            : MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&t->conf, t->chain, NULL);
-    mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
-    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-    /* RFC 7627 is what makes tls-unique and tls-exporter safe */
-    mbedtls_ssl_conf_extended_master_secret(&t->conf,
-                                            MBEDTLS_SSL_EXTENDED_MS_ENABLED);
-    mbedtls_ssl_conf_export_keys_ext_cb(&t->conf, export_keys_cb, t);
-    if (p->alpn_xmpp) {
-        r = mbedtls_ssl_conf_alpn_protocols(&t->conf, tls_alpn);
-        if (r != 0) {
-            rc = xmp_error_set(err, XMP_ETLS, "cannot offer ALPN: %s",
-                               tls_strerror(r, etext, sizeof etext));
-            goto fail;
-        }
-    }
-
-    if (p->client_cert || p->client_key) {
-        if (!p->client_cert || !p->client_key) {
-            rc = xmp_error_set(err, XMP_EUSAGE,
-                               "a client certificate needs both its "
-                               "certificate and its key file");
-            goto fail;
-        }
-        r = mbedtls_x509_crt_parse_file(&t->own, p->client_cert);
-        if (r != 0) {
-            rc = xmp_error_set(err, XMP_ETLS,
-                               "cannot load the client certificate %s: %s",
-                               p->client_cert,
-                               tls_strerror(r, etext, sizeof etext));
-            goto fail;
-        }
-        /* 2.28: no RNG argument; an encrypted key is not supported */
-        r = mbedtls_pk_parse_keyfile(&t->own_key, p->client_key, NULL);
-        if (r != 0) {
-            rc = xmp_error_set(err, XMP_ETLS,
-                               "cannot load the client key %s: %s",
-                               p->client_key,
-                               tls_strerror(r, etext, sizeof etext));
-            goto fail;
-        }
-        r = mbedtls_ssl_conf_own_cert(&t->conf, &t->own, &t->own_key);
-        if (r != 0) {
-            rc = xmp_error_set(err, XMP_ETLS,
-                               "cannot use the client certificate %s: %s",
-                               p->client_cert,
-                               tls_strerror(r, etext, sizeof etext));
-            goto fail;
-        }
-        t->have_own = 1;
-        xmpp_addrs(&t->own, t->own_jids, sizeof t->own_jids);
-    }
 
     r = mbedtls_ssl_setup(&t->ssl, &t->conf);
     if (r != 0) {
