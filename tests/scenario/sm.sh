@@ -133,8 +133,11 @@ if server_is prosody; then
 		test_grep ! "<r xmlns" plain.err
 	'
 else
+	# an ejabberd started with EJABBERD_STREAM_MGMT=no closes the stream
+	# on the </stream:stream> that send writes right behind its ping,
+	# without the answer: send exits 81 (seen with ejabberd 23.01)
 	test_skip 'a server without stream management: confirmed by ping' \
-		"$XMPCTL_TEST_SERVER always offers it"
+		"$XMPCTL_TEST_SERVER does not answer a ping sent before the client's </stream:stream>"
 fi
 
 test_done
