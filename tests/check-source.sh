@@ -22,7 +22,7 @@ sources=$(ls lib/*.c lib/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests
 check "every C file carries an SPDX licence line" \
     "$(for f in $sources; do head -n 2 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || echo "$f"; done)"
 check "every shell script carries an SPDX licence line" \
-    "$(for f in bootstrap .ci/run tests/*.sh tests/integration/*.sh tests/integration/*.zsh tests/hostile/*.sh tests/hostile/*.py tests/integration/*.py tests/bench/*.sh; do head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || echo "$f"; done)"
+    "$(for f in bootstrap .ci/run tests/*.sh tests/integration/*.sh tests/scenario/*.sh tests/integration/*.zsh tests/hostile/*.sh tests/hostile/*.py tests/integration/*.py tests/bench/*.sh; do head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || echo "$f"; done)"
 # curl's list: unbounded or unchecked string and number handling.
 check "no banned calls (strcpy strcat sprintf vsprintf gets strtok atoi atol sscanf)" \
     "$(grep -nE '(^|[^_a-z])(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|sscanf)[[:space:]]*\(' $sources | grep -v 'snprintf\|vsnprintf')"

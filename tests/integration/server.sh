@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # server.sh - the private test server chosen by XMPCTL_TEST_SERVER
-# (POSIX sh, sourced after lib.sh), so that one test runs against either.
+# (POSIX sh, sourced after lib.sh), so that one scenario runs against each
+# server of the matrix (tests/scenario/, run as tests/matrix/NAME-SERVER.sh).
 #
 #   XMPCTL_TEST_SERVER   prosody (default) or ejabberd
+#   needs CAP...         skip the script unless that server can run here and
+#                        has every capability named (see below)
+#   server_has CAP       the server has that capability
+#   server_is FAMILY     the server is of that family (prosody, ejabberd):
+#                        for what only one server's software does or writes
 #   server_require       skip the script unless that server can run
 #   server_start         start it (prosody_start or ejabberd_start)
 #   server_stop          stop it
@@ -11,30 +17,86 @@
 #                        for what the server it runs against writes
 #   alice, as            as in prosody.sh and ejabberd.sh
 #
+# SERVER_CLIENT_CA (a CA file), set before server_start, makes a server that
+# has sasl-external ask clients for a certificate signed by it.
+#
 # server_start sets and exports, whichever the server:
 #   SERVER_PORT SERVER_TLS_PORT SERVER_LOG   as PROSODY_* or EJABBERD_*
 #   SERVER_SOFTWARE      the name it gives in disco#info: Prosody, ejabberd
 # and, as both do: ALICE_PASS BOB_PASS CAROL_PASS TEST_CA OTHER_CA.
+#
+# Capabilities (what a scenario may need, on top of RFC 6120 and 6121):
+#   sm             stream management with resumption (XEP-0198); Prosody
+#                  loads mod_smacks for a scenario that needs it
+#   cb-tls-unique  SCRAM-SHA-1-PLUS with the tls-unique channel binding
+#   sasl-external  a client certificate logs in with SASL EXTERNAL
+#                  (XEP-0178); Debian's Prosody 0.12 needs a community
+#                  module for it
+#
+# A capability not listed here is a mistake in the scenario, not one that
+# no server has: needs stops the script (Bail out!) rather than skip it
+# everywhere.
+#
+# A server of the matrix is one entry here (its family, start functions
+# and capabilities) and one line of matrix_tests in Makefile.am.
 
 : "${XMPCTL_TEST_SERVER:=prosody}"
 case $XMPCTL_TEST_SERVER in
 prosody)
 	. "$TESTS_SRCDIR/integration/prosody.sh"
-	SERVER_SOFTWARE=Prosody ;;
+	SERVER_FAMILY=prosody
+	SERVER_SOFTWARE=Prosody
+	SERVER_CAPS='sm cb-tls-unique' ;;
 ejabberd)
 	. "$TESTS_SRCDIR/integration/ejabberd.sh"
-	SERVER_SOFTWARE=ejabberd ;;
+	SERVER_FAMILY=ejabberd
+	SERVER_SOFTWARE=ejabberd
+	SERVER_CAPS='sm cb-tls-unique sasl-external' ;;
 *)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody or ejabberd)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
+SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external'
+
+server_has() {
+	case " $SERVER_CAPS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+server_is() {
+	[ "$SERVER_FAMILY" = "$1" ]
+}
+
+needs() {
+	server_require
+	for _nd_cap; do
+		case " $SERVER_KNOWN_CAPS " in
+		*" $_nd_cap "*) ;;
+		*) bail_out "needs: unknown capability '$_nd_cap' ($SERVER_KNOWN_CAPS)" ;;
+		esac
+		server_has "$_nd_cap" ||
+			skip_all "$XMPCTL_TEST_SERVER has no $_nd_cap"
+		if [ "$_nd_cap" = sm ] && server_is prosody; then
+			case " ${PROSODY_MODULES:-} " in
+			*" smacks "*) ;;
+			*) PROSODY_MODULES="${PROSODY_MODULES:+$PROSODY_MODULES }smacks" ;;
+			esac
+		fi
+	done
+}
 
 server_require() {
 	"${XMPCTL_TEST_SERVER}_require"
 }
 
 server_start() {
-	"${XMPCTL_TEST_SERVER}_start" || return 1
+	if [ -n "${SERVER_CLIENT_CA:-}" ] && server_is ejabberd; then
+		EJABBERD_CLIENT_CA=$SERVER_CLIENT_CA
+		export EJABBERD_CLIENT_CA
+	fi
+	"${XMPCTL_TEST_SERVER}_start" "$@" || return 1
 	case $XMPCTL_TEST_SERVER in
 	prosody)
 		SERVER_PORT=$PROSODY_PORT
@@ -49,7 +111,7 @@ server_start() {
 }
 
 server_stop() {
-	"${XMPCTL_TEST_SERVER}_stop"
+	"${XMPCTL_TEST_SERVER}_stop" "$@"
 }
 
 server_log_has() {

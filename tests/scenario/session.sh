@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0020-session.sh - session start|stop|status: a session held in the
-# background that the other commands of the account go through (Prosody;
-# ejabberd in t0209).  One login for many sends; presence that outlives
+# session.sh - session start|stop|status against each server of the matrix:
+# a session held in the background that the other commands of the account
+# go through.  One login for many sends; presence that outlives
 # the command that set it; a server restart; another uid, garbage and a
 # client killed mid-request on the socket; a second start, a stale
 # socket, and the polite close on stop and SIGTERM; a command with other
@@ -15,16 +15,15 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
 
-server_require
-# stream management with resumption (built into ejabberd)
-PROSODY_MODULES=smacks
+# stream management with resumption
+needs sm
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 A=alice@example.test
 B=bob@example.test
 
 # a private runtime directory, short enough for a socket's path
-XDG_RUNTIME_DIR=$(mktemp -d /tmp/xmpctl-t0020.XXXXXX) || bail_out 'mktemp'
+XDG_RUNTIME_DIR=$(mktemp -d /tmp/xmpctl-session.XXXXXX) || bail_out 'mktemp'
 export XDG_RUNTIME_DIR
 test_atexit 'rm -rf "$XDG_RUNTIME_DIR"'
 SOCK=$XDG_RUNTIME_DIR/xmpctl/$A.sock
@@ -44,7 +43,7 @@ test_on_failure leftovers
 
 # logins of alice (or of $1) the server has seen so far
 logins() {
-	case $XMPCTL_TEST_SERVER in
+	case $SERVER_FAMILY in
 	prosody) grep -c "Authenticated as ${1:-$A}" "$SERVER_LOG" || : ;;
 	*) grep -c "Accepted c2s .* authentication for ${1:-$A}" "$SERVER_LOG" || : ;;
 	esac
@@ -53,13 +52,13 @@ logins() {
 # unavailable presences the server has received (Prosody logs them; the
 # ejabberd of the tests logs at info level, which does not)
 unavailable() {
-	case $XMPCTL_TEST_SERVER in
+	case $SERVER_FAMILY in
 	prosody) grep -c "Received\[c2s\]: <presence.*type=.unavailable" "$SERVER_LOG" || : ;;
 	*) echo 0 ;;
 	esac
 }
 more_unavailable() {
-	[ "$XMPCTL_TEST_SERVER" != prosody ] || test "$(unavailable)" -gt "$1"
+	! server_is prosody || test "$(unavailable)" -gt "$1"
 }
 
 # holder_start NAME ARGS...: a holder of alice in the foreground, in the
@@ -311,7 +310,7 @@ test_expect_success 'presence from someone who is no contact is not kept for oth
 
 test_expect_success 'an iq answer without to is relayed, not acknowledged and dropped' '
 	alice raw "<iq type=\"result\" id=\"stray-answer\"/>" &&
-	case $XMPCTL_TEST_SERVER in
+	case $SERVER_FAMILY in
 	prosody) wait_for "grep -q \"Received.c2s.: <iq.*id=.stray-answer\" \"\$SERVER_LOG\"" 20 "the answer at the server" ;;
 	esac
 '
@@ -387,7 +386,7 @@ test_expect_success 'garbage, an oversized stanza, a client killed mid-request: 
 
 # (ejabberd's test instance starts with a fresh spool: accounts and
 # rosters would not survive a restart)
-if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+if server_is prosody; then
 
 test_expect_success 'server down: a send fails with 69, nothing reported sent' '
 	alice presence xa -s "held over" &&

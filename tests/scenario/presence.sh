@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0012-presence.sh - "xmpctl presence" against a private Prosody (or ejabberd, t0203):
+# presence.sh - "xmpctl presence" against each server of the matrix:
 # subscriptions asked for, granted and refused, as both rosters then say;
 # requests stored while the account was offline; the show, status and
 # priority a contact sees; directed presence that reaches its target only;
@@ -18,7 +18,7 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
 
-server_require
+needs
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 # roster_of USER FILE: USER's roster as JSON lines in FILE

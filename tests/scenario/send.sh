@@ -1,25 +1,30 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0002-send.sh - "xmpctl send": what arrives on the receiving side.
+# send.sh - "xmpctl send" against each server of the matrix: what arrives
+# on the receiving side.
 #
-# alice sends with xmpctl while bob is offline (Prosody keeps the messages);
-# then bob comes online with an independent client (go-sendxmpp in listen
-# mode, which sends initial presence, so Prosody hands the offline messages
-# over) and every message is compared byte for byte with what was sent.
-# Refused messages must never arrive: a sentinel sent by carol after all of
-# alice's messages proves that everything sent before it has been delivered.
+# alice sends with xmpctl while bob is offline (the server keeps the
+# messages); then bob comes online with an independent client (go-sendxmpp
+# in listen mode, which sends initial presence, so the server hands the
+# offline messages over) and every message is compared byte for byte with
+# what was sent.  Refused messages must never arrive: a sentinel sent by
+# carol after all of alice's messages proves that everything sent before
+# it has been delivered.  Last, bob offline again, and "xmpctl listen
+# --count" is the client that comes online for what was kept.
+#
+# What differs between the servers: Prosody's offline store is a file the
+# test can read (ejabberd keeps it in Mnesia).
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
-. "$TESTS_SRCDIR/integration/prosody.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
 
-prosody_require
+needs
 command -v go-sendxmpp >/dev/null 2>&1 ||
 	skip_all 'go-sendxmpp (the independent receiving client) not found'
-prosody_start || bail_out 'cannot start Prosody'
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
-OFFLINE_STORE=$PROSODY_DIR/data/example%2etest/offline/bob.list
 
 # The messages bob must get, in the order they are sent: exp.1, exp.2, ...
 # (recorded before each send, so that a failed send is missed at bob's end)
@@ -32,13 +37,13 @@ expect_message() {
 # go-sendxmpp as a plain client.  -n skips certificate verification: it has
 # no option for a CA file, and it only ever talks to our own loopback server.
 go_sendxmpp() {
-	timeout 30 go-sendxmpp -n -j "127.0.0.1:$PROSODY_PORT" "$@"
+	timeout 30 go-sendxmpp -n -j "127.0.0.1:$SERVER_PORT" "$@"
 }
 
 receiver_pid=
 receiver_start() {
 	# started directly (not through a function) so that $! is its PID
-	timeout 120 go-sendxmpp -n -j "127.0.0.1:$PROSODY_PORT" \
+	timeout 120 go-sendxmpp -n -j "127.0.0.1:$SERVER_PORT" \
 		-l -u bob@example.test -p "$BOB_PASS" \
 		>received 2>received.err </dev/null &
 	receiver_pid=$!
@@ -100,11 +105,14 @@ test_expect_success 'send with the text as an argument' '
 	alice send bob@example.test "Hello Bob, from the command line"
 '
 
+if server_is prosody; then
 test_expect_success 'the message is stored at the server when send returns' '
 	# bob is offline, so Prosody has put it into his offline store before
 	# it answered the iq that send waits for
-	test_grep -F "Hello Bob, from the command line" "$OFFLINE_STORE"
+	test_grep -F "Hello Bob, from the command line" \
+		"$PROSODY_DIR/data/example%2etest/offline/bob.list"
 '
+fi
 
 test_expect_success 'send with the text from stdin, trailing newline dropped' '
 	expect_message "$(printf "line one\nline two")" &&
@@ -257,6 +265,21 @@ test_expect_success 'bob did not get the refused messages later either' '
 	receiver_stop &&
 	test_grep ": hello again, bob is online\$" received &&
 	test_grep ! -e invalid-utf8 -e xml-forbidden -e bad-jid received
+'
+
+# ---- bob offline again: xmpctl listen gets what was kept --------------------------
+
+test_expect_success 'bob offline again: xmpctl listen --count gets the kept messages, in order' '
+	alice send bob@example.test "kept for listen, 1" &&
+	printf "%s\n" "$utf8 (kept for listen, 2)" | alice send bob@example.test &&
+	as bob --format json listen --count 2 --timeout 30 >bob.json 2>bob.err &&
+	test "$(wc -l <bob.json)" = 2 &&
+	json_get bob.json "o[\"from\"].split(\"/\")[0]" | sort -u >froms &&
+	echo alice@example.test >expect-froms &&
+	test_cmp expect-froms froms &&
+	json_get bob.json "o[\"body\"]" >bodies &&
+	printf "%s\n" "kept for listen, 1" "$utf8 (kept for listen, 2)" >expect-bodies &&
+	test_cmp expect-bodies bodies
 '
 
 test_done

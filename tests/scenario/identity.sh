@@ -1,17 +1,42 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0017-identity.sh - the server's key against a private Prosody: a pin
+# identity.sh - the server's key against each server of the matrix: a pin
 # (--pin, also from the config file), trust on first use (--tofu).  A key
 # that does not match ends the session before any SASL byte.
-# login --check against the same Prosody, found through a fake DNS.
-# (SASL EXTERNAL is tested against ejabberd, t0205, and the fake server,
-# t0104: Debian's Prosody 0.12 needs a community module for it.)
+# login --check against the same server, found through a fake DNS.
+# A client certificate and SASL EXTERNAL (XEP-0178) where the server has
+# it (ejabberd, natively: its STARTTLS port asks for a certificate signed
+# by a client CA of the test; Debian's Prosody 0.12 needs a community
+# module, and the fake server covers it too, t0104).
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
-. "$TESTS_SRCDIR/integration/prosody.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
 
-prosody_require
-prosody_start || bail_out 'cannot start Prosody'
+needs
+
+if server_has sasl-external; then
+	# a CA for clients, and alice's certificate with her JID as
+	# id-on-xmppAddr (RFC 6120 §13.7.1.4); mallory's names another JID
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 2 -subj /CN=clientca -keyout clientca.key -out clientca.pem \
+		>/dev/null 2>&1 || bail_out 'cannot make the client CA'
+	client_cert() { # client_cert NAME SUBJECT [EXTENSION]
+		openssl req -new -newkey rsa:2048 -nodes -subj "$2" \
+			-keyout "$1.key" -out "$1.csr" >/dev/null 2>&1 &&
+		printf '%s\n' "${3:-basicConstraints = CA:FALSE}" >"$1.ext" &&
+		openssl x509 -req -in "$1.csr" -CA clientca.pem \
+			-CAkey clientca.key -set_serial "0x$(openssl rand -hex 8)" \
+			-days 2 -extfile "$1.ext" -out "$1.pem" >/dev/null 2>&1 &&
+		chmod 600 "$1.key"
+	}
+	client_cert alice /CN=alice \
+		'subjectAltName = otherName:1.3.6.1.5.5.7.8.5;UTF8:alice@example.test' &&
+	client_cert mallory /CN=mallory \
+		'subjectAltName = otherName:1.3.6.1.5.5.7.8.5;UTF8:mallory@example.test' ||
+		bail_out 'cannot make client certificates'
+	SERVER_CLIENT_CA=$TEST_TMP/clientca.pem
+fi
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
@@ -34,25 +59,27 @@ test_expect_success 'the right pin logs in' '
 '
 
 test_expect_success 'a wrong pin fails before SASL and names the real pin (79)' '
-	log_from=$(wc -c <"$PROSODY_LOG") &&
+	log_from=$(wc -c <"$SERVER_LOG") &&
 	expect_exit 79 alice -v --pin "$WRONG_PIN" login >out 2>err &&
 	test_grep "^xmpctl: the public key of example\.test matches no pin (its pin is $PIN)\$" err &&
 	test_grep ! "<auth" err &&
 	test_must_be_empty out
 '
 
+if server_is prosody; then
 test_expect_success '... and Prosody saw no authentication attempt' '
-	tail -c +"$((log_from + 1))" "$PROSODY_LOG" >log &&
+	tail -c +"$((log_from + 1))" "$SERVER_LOG" >log &&
 	test_grep "Client connected" log &&
 	test_grep ! "Received\[c2s_unauthed\]: <auth" log &&
 	test_grep ! "Authenticated as" log
 '
+fi
 
 test_expect_success 'a pin from the config file is used' '
 	mkdir -p home/.config/xmpctl &&
 	printf "%s\n" "[a]" "jid = alice@example.test" "pin = $WRONG_PIN" \
 		>home/.config/xmpctl/config &&
-	expect_exit 79 xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+	expect_exit 79 xmpctl --server "127.0.0.1:$SERVER_PORT" \
 		--cafile "$TEST_CA" login 2>err &&
 	test_grep "matches no pin" err &&
 	rm home/.config/xmpctl/config
@@ -79,6 +106,39 @@ test_expect_success 'a changed key is refused, both pins shown, no SASL (79)' '
 	test_grep ! "<auth" err
 '
 
+# ---- SASL EXTERNAL ------------------------------------------------------------
+
+if server_has sasl-external; then
+test_expect_success 'a certificate naming alice logs in with EXTERNAL, no password' '
+	# an account that used channel binding keeps it where it is offered:
+	# this one has not
+	(unset XMPCTL_PASSWORD
+	 XDG_DATA_HOME=$TEST_TMP/ext-data
+	 xmpctl --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test --client-cert alice.pem \
+		--client-key alice.key -v login >out-ext 2>err-ext </dev/null) &&
+	test_grep "^sasl  *EXTERNAL (offered: .*EXTERNAL" out-ext &&
+	test_grep "^jid  *alice@example\.test/" out-ext &&
+	test_grep "mechanism=.EXTERNAL.>\[redacted" err-ext
+'
+
+if server_is ejabberd; then
+test_expect_success '... and ejabberd says it was EXTERNAL' '
+	test_grep "Accepted c2s EXTERNAL authentication for alice@example\.test" "$SERVER_LOG"
+'
+fi
+
+test_expect_success 'another account'"'"'s certificate is refused (77)' '
+	(unset XMPCTL_PASSWORD
+	 XDG_DATA_HOME=$TEST_TMP/ext-data
+	 expect_exit 77 xmpctl --server "127.0.0.1:$SERVER_PORT" \
+		--cafile "$TEST_CA" -j alice@example.test --mech EXTERNAL \
+		--client-cert mallory.pem --client-key mallory.key login \
+		>out-m 2>err-m </dev/null) &&
+	test_grep "authentication failed as alice@example\.test (EXTERNAL)" err-m
+'
+fi
+
 # ---- login --check ------------------------------------------------------------
 
 # The installed xmpctl has no DNS test hook: from here on, the build that has it.
@@ -86,13 +146,13 @@ XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
 
 
 test_expect_success 'login --check reports both kinds of SRV records and every target' '
-	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
-	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	dns "_xmpps-client._tcp.example.test=1:0:$SERVER_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
 	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out 2>err &&
-	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: localhost port $PROSODY_TLS_PORT (priority 1, weight 0)\$" out &&
-	test_grep "^srv  *_xmpp-client\._tcp\.example\.test: localhost port $PROSODY_PORT (priority 5, weight 0)\$" out &&
-	test_grep "^target  *localhost port $PROSODY_TLS_PORT (SRV _xmpps-client\._tcp, direct TLS)\$" out &&
-	test_grep "^target  *localhost port $PROSODY_PORT (SRV _xmpp-client\._tcp, STARTTLS)\$" out &&
+	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: localhost port $SERVER_TLS_PORT (priority 1, weight 0)\$" out &&
+	test_grep "^srv  *_xmpp-client\._tcp\.example\.test: localhost port $SERVER_PORT (priority 5, weight 0)\$" out &&
+	test_grep "^target  *localhost port $SERVER_TLS_PORT (SRV _xmpps-client\._tcp, direct TLS)\$" out &&
+	test_grep "^target  *localhost port $SERVER_PORT (SRV _xmpp-client\._tcp, STARTTLS)\$" out &&
 	test "$(grep -c "^jid  *alice@example\.test/" out)" = 2
 '
 
@@ -107,20 +167,20 @@ test_expect_success '... with the chain, TLS, pin and the features at each stage
 '
 
 test_expect_success '... and warns of a certificate expiring within 14 days' '
-	test_grep "^warning  *localhost port $PROSODY_PORT: certificate 0 (CN=example\.test) expires on .* (1 days)\$" out &&
+	test_grep "^warning  *localhost port $SERVER_PORT: certificate 0 (CN=example\.test) expires on .* (1 days)\$" out &&
 	test_grep ! "no _xmpps-client" out
 '
 
 test_expect_success 'login --check warns when there is no direct-TLS record' '
-	dns "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	dns "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
 	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-nodirect &&
 	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: none\$" out-nodirect &&
 	test_grep "^warning  *example\.test has no _xmpps-client\._tcp records: no direct TLS (XEP-0368)\$" out-nodirect
 '
 
 test_expect_success 'login --check --format json: one object per record, target and warning' '
-	dns "_xmpps-client._tcp.example.test=1:0:$PROSODY_TLS_PORT:localhost" \
-	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	dns "_xmpps-client._tcp.example.test=1:0:$SERVER_TLS_PORT:localhost" \
+	    "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
 	xmpctl -j alice@example.test --cafile "$TEST_CA" --format json login --check >out.json &&
 	"$PYTHON" -c "
 import json, sys
@@ -147,7 +207,7 @@ assert any(o[\"kind\"] == \"warning\" and \"expires on\" in o[\"text\"] for o in
 test_expect_success 'login --check: a target that fails is reported, and sets the status' '
 	dead=$("$PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
 	dns "_xmpp-client._tcp.example.test=1:0:$dead:localhost" \
-	    "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	    "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
 	expect_exit 69 xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out-dead &&
 	test_grep "^target  *localhost port $dead " out-dead &&
 	test_grep "^error  *" out-dead &&

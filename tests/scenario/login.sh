@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0001-login.sh - "xmpctl login" against a private Prosody: what it prints,
-# the trace, and every password source.
+# login.sh - "xmpctl login" against each server of the matrix: what it
+# prints, the trace, and every password source.
+#
+# What differs between the servers: ejabberd (SCRAM-stored passwords) also
+# offers X-OAUTH2, which xmpctl must pass over (it binds to the channel
+# with SCRAM-SHA-1-PLUS and tls-unique, as with Prosody).
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
-. "$TESTS_SRCDIR/integration/prosody.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
 
-prosody_require
-prosody_start || bail_out 'cannot start Prosody'
+needs cb-tls-unique
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
@@ -27,8 +31,8 @@ test_expect_success 'login output is "key  value" lines, values at column 14' '
 '
 
 test_expect_success 'login reports the address it connected to' '
-	test_grep "^address  *127\.0\.0\.1:$PROSODY_PORT\$" out &&
-	test_grep "^server  *127\.0\.0\.1 port $PROSODY_PORT (--server)\$" out
+	test_grep "^address  *127\.0\.0\.1:$SERVER_PORT\$" out &&
+	test_grep "^server  *127\.0\.0\.1 port $SERVER_PORT (--server)\$" out
 '
 
 test_expect_success 'login reports TLS 1.2 negotiated with STARTTLS' '
@@ -43,6 +47,12 @@ test_expect_success 'login reports the certificate as verified for example.test'
 test_expect_success 'SCRAM-SHA-1-PLUS is preferred over SCRAM-SHA-1 and PLAIN' '
 	test_grep "^sasl  *SCRAM-SHA-1-PLUS (offered: .*PLAIN.*)\$" out
 '
+
+if server_is ejabberd; then
+test_expect_success 'X-OAUTH2, which ejabberd offers too, is passed over' '
+	test_grep "^sasl .*offered: .*X-OAUTH2" out
+'
+fi
 
 test_expect_success 'login reports the post-authentication stream features' '
 	test_grep "^features  *.*bind" out
@@ -63,17 +73,34 @@ test_expect_success '--resource= does the same' '
 '
 
 test_expect_success 'a resource in the JID is asked for' '
-	xmpctl --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+	xmpctl --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
 		-j alice@example.test/fromjid login >out-jr &&
 	test_grep "^jid  *alice@example\.test/fromjid\$" out-jr
 '
 
 test_expect_success '--direct-tls connects with TLS from the first byte' '
-	xmpctl --server "127.0.0.1:$PROSODY_TLS_PORT" --direct-tls \
+	xmpctl --server "127.0.0.1:$SERVER_TLS_PORT" --direct-tls \
 		--cafile "$TEST_CA" -j alice@example.test login >out-d &&
 	test_grep "^tls  *TLSv1\.2 .*(direct TLS)\$" out-d &&
 	test_grep "^certificate .*verified for example\.test\$" out-d &&
 	test_grep "^jid  *alice@example\.test/." out-d
+'
+
+test_expect_success 'login as JSON: one object with the same fields' '
+	alice --format json login >out.json &&
+	test "$(wc -l <out.json)" = 1 &&
+	"$PYTHON" -c "
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o[\"kind\"] == \"login\", o
+assert o[\"jid\"].startswith(\"alice@example.test/\"), o
+assert o[\"tls_mode\"] == \"starttls\", o
+assert o[\"cert_verified_for\"] == \"example.test\", o
+assert o[\"sasl\"] == \"SCRAM-SHA-1-PLUS\", o
+assert \"PLAIN\" in o[\"sasl_offered\"].split(), o
+if sys.argv[2] == \"ejabberd\":
+    assert \"X-OAUTH2\" in o[\"sasl_offered\"].split(), o
+" out.json "$SERVER_FAMILY"
 '
 
 test_expect_success '-v writes an XML trace to stderr, stdout unchanged' '
@@ -228,7 +255,7 @@ ptyrun() {
 }
 
 test_expect_success 'a --password-command may ask on the terminal' '
-	ptyrun --after "pw: " "$ALICE_PASS" --server "127.0.0.1:$PROSODY_PORT" \
+	ptyrun --after "pw: " "$ALICE_PASS" --server "127.0.0.1:$SERVER_PORT" \
 		--cafile "$TEST_CA" -j alice@example.test --timeout 10 \
 		--password-command "stty -echo </dev/tty && printf \"pw: \" >/dev/tty && IFS= read -r p </dev/tty && echo >/dev/tty && echo \"\$p\"" \
 		login >out-pty &&
@@ -238,15 +265,29 @@ test_expect_success 'a --password-command may ask on the terminal' '
 test_expect_success 'without any other source the password is asked on the terminal' '
 	(unset XMPCTL_PASSWORD
 	 ptyrun --after "Password for " "$ALICE_PASS" \
-		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
 		-j alice@example.test login >out-tty) &&
 	test_grep "^Password for alice@example\.test: " out-tty &&
 	test_grep "^jid  *alice@example\.test/." out-tty &&
 	test_grep ! -F "$ALICE_PASS" out-tty
 '
 
-test_expect_success 'a wrong $XMPCTL_PASSWORD fails to authenticate' '
-	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login
+test_expect_success 'a wrong $XMPCTL_PASSWORD fails to authenticate (77)' '
+	XMPCTL_PASSWORD=wrong-password expect_exit 77 alice login 2>err-wrong &&
+	test_grep "^xmpctl: authentication failed as alice@example\.test" err-wrong &&
+	test_grep "not-authorized" err-wrong
+'
+
+test_expect_success 'an account that does not exist fails the same way (77)' '
+	XMPCTL_PASSWORD=x expect_exit 77 xmpctl --server "127.0.0.1:$SERVER_PORT" \
+		--cafile "$TEST_CA" -j nobody@example.test login
+'
+
+test_expect_success 'bob and carol can log in too' '
+	as bob login >out-bob &&
+	test_grep "^jid  *bob@example\.test/." out-bob &&
+	as carol login >out-carol &&
+	test_grep "^jid  *carol@example\.test/." out-carol
 '
 
 # ---- configuration file ---------------------------------------------------------
@@ -260,7 +301,7 @@ test_expect_success 'an account section of a config file selected with -a' '
 
 	[work]
 	jid = alice@example.test
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	cafile = $TEST_CA
 	resource = fromconfig
 	password_command = cat $TEST_TMP/pwfile
@@ -279,7 +320,7 @@ test_expect_success 'without -a the first section is used' '
 	cat >config-first <<-EOF &&
 	[work]
 	jid = alice@example.test
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	cafile = $TEST_CA
 	password_command = cat $TEST_TMP/pwfile
 
@@ -295,7 +336,7 @@ test_expect_success 'command-line options override the config file' '
 	cat >config-override <<-EOF &&
 	[work]
 	jid = alice@example.test
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	cafile = $OTHER_CA
 	resource = fromconfig
 	EOF
@@ -314,7 +355,7 @@ test_expect_success 'the default config file is $XDG_CONFIG_HOME/xmpctl/config' 
 cat >config-pw <<EOF
 [work]
 jid = alice@example.test
-server = 127.0.0.1:$PROSODY_PORT
+server = 127.0.0.1:$SERVER_PORT
 cafile = $TEST_CA
 password = $ALICE_PASS
 EOF
@@ -340,7 +381,7 @@ test_expect_success '"insecure" in the config file is refused (78)' '
 	cat >config-insecure <<-EOF &&
 	[work]
 	jid = alice@example.test
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	cafile = $TEST_CA
 	insecure = true
 	EOF
@@ -353,7 +394,7 @@ test_expect_success 'an unknown key is refused (78), naming the file and line' '
 	[work]
 	jid = alice@example.test
 	colour = blue
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	EOF
 	expect_exit 78 xmpctl -c config-unknown login 2>err-unk &&
 	test_grep -F "config-unknown" err-unk &&
@@ -373,7 +414,7 @@ test_expect_success 'with -j, the section with that jid is used, not the first' 
 
 	[alice]
 	jid = alice@example.test
-	server = 127.0.0.1:$PROSODY_PORT
+	server = 127.0.0.1:$SERVER_PORT
 	cafile = $TEST_CA
 	resource = byjid
 	password_command = cat $TEST_TMP/pwfile
@@ -384,14 +425,14 @@ test_expect_success 'with -j, the section with that jid is used, not the first' 
 
 test_expect_success 'with -j, that account'"'"'s section (and password command) is used' '
 	XMPCTL_PASSWORD=$CAROL_PASS expect_exit 74 xmpctl -c config-byjid \
-		-j carol@example.test --server "127.0.0.1:$PROSODY_PORT" \
+		-j carol@example.test --server "127.0.0.1:$SERVER_PORT" \
 		--cafile "$TEST_CA" login 2>err-carol &&
 	test_grep "password command failed" err-carol
 '
 
 test_expect_success 'with -j and no matching section, no section is used' '
 	XMPCTL_PASSWORD=$BOB_PASS xmpctl -c config-byjid -j bob@example.test \
-		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" login >out-nosec &&
+		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" login >out-nosec &&
 	test_grep "^jid  *bob@example\.test/." out-nosec &&
 	test_grep ! "byjid" out-nosec
 '
@@ -409,7 +450,7 @@ test_expect_success 'a password longer than any password buffer is refused (74)'
 	head -c 3000 /dev/zero | tr "\\0" x >pw-long &&
 	chmod 600 pw-long &&
 	expect_exit 74 xmpctl --password-file pw-long -j alice@example.test \
-		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" login 2>err-long &&
+		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" login 2>err-long &&
 	test_grep "too long" err-long
 '
 

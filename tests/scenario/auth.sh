@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0003-auth.sh - SASL: mechanism choice, forced mechanisms, failures.
+# auth.sh - SASL against each server of the matrix: mechanism choice,
+# forced mechanisms, failures.
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
-. "$TESTS_SRCDIR/integration/prosody.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
 
-prosody_require
-prosody_start || bail_out 'cannot start Prosody'
+needs
+server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 XMPCTL_PASSWORD=$ALICE_PASS
 export XMPCTL_PASSWORD
@@ -75,17 +76,17 @@ test_expect_success '--mech SCRAM-SHA-256 (not offered by this server) fails and
 '
 
 test_expect_success 'an account that does not exist exits 77' '
-	expect_exit 77 xmpctl --server "127.0.0.1:$PROSODY_PORT" \
+	expect_exit 77 xmpctl --server "127.0.0.1:$SERVER_PORT" \
 		--cafile "$TEST_CA" -j nobody@example.test login 2>err-nobody &&
 	test_grep "^xmpctl: .*nobody@example\.test" err-nobody
 '
 
 test_expect_success 'bob logs in with his own password, not with alice'"'"'s' '
 	XMPCTL_PASSWORD=$ALICE_PASS expect_exit 77 xmpctl \
-		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
 		-j bob@example.test login &&
 	XMPCTL_PASSWORD=$BOB_PASS xmpctl \
-		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
 		-j bob@example.test login >out-bob &&
 	test_grep "^jid  *bob@example\.test/." out-bob
 '

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0014-script.sh - "xmpctl script": the scansion scripts of tests/scripts/
-# against a private Prosody (or ejabberd, t0205), every client in one
+# script.sh - "xmpctl script": the scansion scripts of tests/scripts/
+# against each server of the matrix, every client in one
 # process: messages between two accounts, presence from a resource the
 # server chose, roster pushes, iq errors, "receives: nothing",
 # {scansion:any} and strict matching.  A script that expects the wrong
@@ -27,7 +27,7 @@ long_options() {
 	sed 's/\\-/-/g' | grep -o -e '--[a-z][a-z0-9-]*' | sort -u
 }
 
-server_require
+needs
 
 # ---- before the server starts ---------------------------------------------------
 

@@ -1,11 +1,8 @@
+#!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # trust.sh - the password decides every login, whatever the cache holds;
-# nothing that logs in as the password does is left on disk.  A scenario
-# (POSIX sh, sourced by a tNNNN script after lib.sh and server.sh, with
-# XMPCTL_TEST_SERVER set), run against every server of the matrix:
-#
-#   t0023-trust.sh            Prosody
-#   t0210-ejabberd-trust.sh   ejabberd
+# nothing that logs in as the password does is left on disk, against each
+# server of the matrix.
 #
 # After one good login has filled the cache, a wrong password from each
 # source (--password-file, $XMPCTL_PASSWORD, --password-command) and in
@@ -14,9 +11,11 @@
 # $HOME are searched for the password, the SCRAM salted password and the
 # ClientKey, computed from the salt and iteration count the server sent.
 
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/server.sh"
 . "$TESTS_SRCDIR/integration/tty.sh"
 
-server_require
+needs
 tty_require
 server_start >/dev/null 2>&1 || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
@@ -162,3 +161,5 @@ test_expect_success 'no file under $HOME holds the password, the salted password
 test_expect_success 'bob ends' '
 	bg_stop bob
 '
+
+test_done

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# t0019-sm.sh - stream management (XEP-0198) against a private Prosody
-# with mod_smacks (or ejabberd, t0206): the server's <a h=.../> is what
+# sm.sh - stream management (XEP-0198) against each server of the matrix
+# (Prosody with mod_smacks, ejabberd built in): the server's <a h=.../> is what
 # confirms a send (a ping right behind <r/> only waits for bounces, which
 # a server may send after its <a/>); several stanzas are all covered by
 # one h; and a server without stream management still confirms by ping.
@@ -12,8 +12,7 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
 
-server_require
-PROSODY_MODULES=smacks
+needs sm
 PROSODY_TLS_TICKETS=yes
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
@@ -114,7 +113,7 @@ test_expect_success 'the resumed connection did not bind again' '
 '
 
 # the TLS session of the lost connection, kept in memory, never on disk
-if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+if server_is prosody; then
 	test_expect_success '... and resumed the TLS session of the lost connection' '
 		test "$(grep -c "TLS session resumed" rs.err)" = 1
 	'
@@ -124,7 +123,7 @@ test_expect_success 'bob stops' '
 	bg_stop rl
 '
 
-if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
+if server_is prosody; then
 	PROSODY_MODULES=
 	prosody_start plain || bail_out 'cannot start a Prosody without mod_smacks'
 	test_expect_success 'a server without stream management: confirmed by ping' '
@@ -134,8 +133,11 @@ if [ "$XMPCTL_TEST_SERVER" = prosody ]; then
 		test_grep ! "<r xmlns" plain.err
 	'
 else
+	# an ejabberd started with EJABBERD_STREAM_MGMT=no closes the stream
+	# on the </stream:stream> that send writes right behind its ping,
+	# without the answer: send exits 81 (seen with ejabberd 23.01)
 	test_skip 'a server without stream management: confirmed by ping' \
-		"$XMPCTL_TEST_SERVER always offers it"
+		"$XMPCTL_TEST_SERVER does not answer a ping sent before the client's </stream:stream>"
 fi
 
 test_done
