@@ -272,18 +272,11 @@ static void send_all(struct send_op *so)
         op_session_failed(&so->op);
         return;
     }
+    /* The close waits for the answer: a server may end the stream on
+     * our </stream:stream> before it answers what came before it
+     * (ejabberd does, without stream management), and the messages
+     * would stay unconfirmed. */
     so->stage = ST_ACK;
-    /* RFC 6120 §4.4: the server answers what came before our close, in
-     * order, before its own close: saying goodbye now, behind the
-     * acknowledgement ping, makes the answer and the server's close one
-     * wait instead of two.  Not with stream management, whose bounce
-     * barrier is answered by way of the server's router, which ejabberd
-     * no longer serves once our close is in (the bounce would be lost);
-     * not with a room to leave or receipts to wait for, which come after
-     * the acknowledgement; not in the shell, which goes on. */
-    if (!so->room && !so->receipt && !so->op.c->interactive &&
-        !so->pinging && xmp_session_close(s) != XMP_OK)
-        op_session_failed(&so->op);
 }
 
 /* ---- what arrives ---------------------------------------------------- */
