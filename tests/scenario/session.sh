@@ -485,7 +485,8 @@ test_expect_success 'stop while a start logs in: the start ends, not the process
 		</dev/null >hs.out 2>hs.err; echo $? >hs.rc; } & } &&
 	wait_for "test -e hang.accepted" 20 "the start to connect" &&
 	as alice session stop &&
-	test -s hs.rc &&
+	# the lock goes with the process; its status is written after that
+	wait_for "test -s hs.rc" 20 "the start to end" &&
 	kill -0 "$victim" &&
 	kill "$victim" && kill "$hang" &&
 	# the start took the signal and removed its socket
