@@ -36,5 +36,14 @@ check "lib/ never prints or exits" \
     "$(grep -nE '(^|[^_a-z])(f?printf|f?puts|putchar|fputc|fwrite|perror|exit|abort)[[:space:]]*\(' lib/*.c)"
 check "only tls_mbedtls.c names mbedTLS" \
     "$(grep -ln 'mbedtls' lib/*.c | grep -v tls_mbedtls.c)"
+# the README's map of files: every source, test and page by its name
+check "the README's map names every file" \
+    "$(for f in lib/*.[ch] cli/*.[ch] man/*.1 tests/*.sh tests/*.supp \
+        tests/unit/*.[ch] tests/fuzz/*.[ch] tests/fuzz/*.sh \
+        tests/integration/*.sh tests/integration/*.py tests/integration/*.c \
+        tests/integration/*.zsh tests/scenario/*.sh tests/hostile/*.sh \
+        tests/hostile/*.py tests/bench/*; do
+        [ -e "$f" ] || continue
+        grep -qF "${f##*/}" README || echo "$f"; done)"
 echo "1..$n"
 exit $failed
