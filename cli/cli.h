@@ -90,7 +90,8 @@ struct cli {
     void *record_state;
     int check;               /* login --check: main runs cli_check */
     int resume;              /* resume the session after a lost
-                                connection (XEP-0198), as send --lines */
+                                connection (XEP-0198): set from the
+                                command's row (cli_needs_apply) */
     int attached;            /* the session goes through the account's
                                 session holder */
     /* session start|stop|status: main runs it instead of an operation */
@@ -395,9 +396,10 @@ struct cli_driver {
  * reported). */
 int cli_drive(struct cli_driver *d);
 
-/* The one-shot driver: open the session, run op on it, close politely;
- * returns the exit status and frees op. */
-int cli_run(struct cli *c, struct op *op);
+struct command;
+/* The one-shot driver: open the session cmd's row asks for, run op on
+ * it, close politely; returns the exit status and frees op. */
+int cli_run(struct cli *c, const struct command *cmd, struct op *op);
 /* Is stdin worth watching for end of input?  Not when it is /dev/null
  * or closed, nor when the prompt owns it: a command started that way
  * runs until its other ends. */
