@@ -571,10 +571,14 @@ int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
  * its status file (at most HOLDER_PARAMS_MAX bytes with the NUL). */
 #define HOLDER_PARAMS_MAX 16384
 void holder_params(const struct cli_opts *o, char *buf, size_t len);
-/* From the login on, what the server sends is the holder's (before our
- * initial presence, which the server answers with our contacts'); and
+/* From the login on, what the server sends is the holder's; then the
+ * work after the login of session start's row n (cli_ready): the roster
+ * before our presence (which the server answers with our contacts'),
+ * presence (its number in *seq).  Returns as cli_ready.  holder_done:
  * what is left of it when start ends. */
-void holder_watch(struct cli *c, const struct holder_paths *hp);
+int holder_watch(struct cli *c, const struct holder_paths *hp,
+                 const struct cmd_needs *n, const struct xmp_node *presence,
+                 uint64_t *seq);
 void holder_done(void);
 /* Run the holder on c (logged in and present, by session start): the
  * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;
