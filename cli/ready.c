@@ -37,7 +37,8 @@ void cli_logged_in(struct cli *c, const struct cmd_needs *n)
     cli_cache_note_login(c);
 }
 
-/* The keepalive the row asks for, in ms; 0: none. */
+/* The keepalive the row asks for, in ms: 0 turns it off, -1 leaves the
+ * session's as it is. */
 static int keepalive_ms(const struct cli *c, const struct cmd_needs *n,
                         int stays)
 {
