@@ -90,7 +90,10 @@ struct cli {
     void *record_state;
     int check;               /* login --check: main runs cli_check */
     int resume;              /* resume the session after a lost
-                                connection (XEP-0198), as send --lines */
+                                connection (XEP-0198): set from the
+                                command's row (cli_needs_apply) */
+    int attached;            /* the session goes through the account's
+                                session holder */
     /* session start|stop|status: main runs it instead of an operation */
     int (*run)(struct cli *c);
 };
@@ -322,6 +325,10 @@ struct op {
     short events;
     int64_t deadline; /* the operation's own, -1: none */
     int shows_incoming; /* prints what arrives itself (the prompt won't) */
+    /* what this run asks of the row's needs (struct cmd_needs), set by
+     * the command's parser: it stays connected (raw --stay, send
+     * --lines); no initial presence (--no-presence) */
+    int stays, no_presence;
 };
 
 /* Finish the operation with an exit status (the first call counts). */
@@ -389,9 +396,10 @@ struct cli_driver {
  * reported). */
 int cli_drive(struct cli_driver *d);
 
-/* The one-shot driver: open the session, run op on it, close politely;
- * returns the exit status and frees op. */
-int cli_run(struct cli *c, struct op *op);
+struct command;
+/* The one-shot driver: open the session cmd's row asks for, run op on
+ * it, close politely; returns the exit status and frees op. */
+int cli_run(struct cli *c, const struct command *cmd, struct op *op);
 /* Is stdin worth watching for end of input?  Not when it is /dev/null
  * or closed, nor when the prompt owns it: a command started that way
  * runs until its other ends. */
@@ -409,6 +417,68 @@ int cli_check(struct cli *c);
 
 /* ---- commands ------------------------------------------------------------ */
 
+/*
+ * What a command needs around its session: data in its row of
+ * cli_commands.  The drivers open the session it asks for (or none) and
+ * call cli_ready (ready.c) once the session is ready, which does the
+ * work after the login that the row names, the same way for every
+ * driver: the one-shot command, a command at the prompt, the prompt
+ * itself and the session holder.
+ */
+enum cmd_session {
+    CMD_SESSION_NONE, /* none */
+    CMD_SESSION_OWN,  /* logs in itself, never through a session holder */
+    CMD_SESSION_ANY   /* its own, or through the account's session holder */
+};
+enum cmd_prompt {
+    PROMPT_RUNS,    /* at the prompt as on the command line */
+    PROMPT_REFUSES, /* refuses to run at the prompt (and says why) */
+    PROMPT_IS       /* the prompt itself */
+};
+enum cmd_presence {
+    PRESENCE_NONE,    /* none after the login */
+    PRESENCE_INITIAL, /* initial presence (RFC 6121 §4.2) after the
+                         login, unless --no-presence */
+    PRESENCE_OWN      /* its own, which it builds (session start's SHOW);
+                         cli_ready sends the one it is given */
+};
+enum cmd_keepalive {
+    KEEPALIVE_NONE,     /* in and out: no ping */
+    KEEPALIVE_IF_STAYS, /* when this run stays connected (op->stays):
+                           --keepalive, CLI_DEFAULT_KEEPALIVE_S when not
+                           given, 0: none */
+    KEEPALIVE_ON,       /* the same, always */
+    KEEPALIVE_FORCED    /* always, and 0 means the default too: a held
+                           session must notice a loss */
+};
+enum cmd_resume {
+    RESUME_NONE,
+    RESUME_IF_STAYS, /* a lost connection is resumed (XEP-0198) when this
+                        run stays connected */
+    RESUME_ON        /* always */
+};
+enum cmd_roster {
+    ROSTER_NONE,
+    ROSTER_BEFORE_PRESENCE, /* asked before the presence: answered
+                               before the contacts' presence comes */
+    ROSTER_AFTER_PRESENCE
+};
+struct cmd_needs {
+    enum cmd_session session;
+    int no_op;      /* hands back no operation: runs by itself */
+    enum cmd_prompt prompt;
+    enum cmd_presence presence;
+    /* what it sends may change our presence; through a session holder,
+     * the held one: its initial presence is sent there too */
+    int sets_presence;
+    enum cmd_keepalive keepalive;
+    enum cmd_resume resume;
+    enum cmd_roster roster;
+    /* logs in again after a loss (the prompt's /reconnect, the holder):
+     * the password stays in memory for that */
+    int relogin;
+};
+
 /* Each parses its arguments and checks its input (before anything
  * connects), then hands back an operation, or NULL with an exit status
  * (EXIT_HELP: help printed). */
@@ -421,9 +491,44 @@ struct command {
     const char *summary; /* one line */
     const struct opt_list *opts; /* its own options; NULL: none */
     unsigned flags;              /* CMD_* */
+    struct cmd_needs needs;
 };
 /* Left out of the command list of --help (documented in xmpctl(1)). */
 #define CMD_HIDDEN 1u
+
+/* ---- after the login (ready.c) ------------------------------------------- */
+
+/* Before the session is opened: what the row asks of it (a session of
+ * its own; resumption), for a run that stays connected or not. */
+void cli_needs_apply(struct cli *c, const struct cmd_needs *n, int stays);
+/* The login succeeded: the password is wiped (unless a resumption or a
+ * new login may need it again) and the login noted (downgrade.c,
+ * cache.c). */
+void cli_logged_in(struct cli *c, const struct cmd_needs *n);
+
+/* What one call of cli_ready is given beyond the row. */
+struct cli_ready_args {
+    int stays;       /* this run stays connected (op->stays) */
+    int no_presence; /* --no-presence */
+    /* PRESENCE_OWN: the presence to send (borrowed); NULL: none now */
+    const struct xmp_node *presence;
+    uint64_t presence_seq; /* out: its number (xmp_session_send) */
+    /* the roster's answer (the row's ROSTER_*); NULL: not asked now */
+    xmp_iq_fn roster;
+    void *roster_ud;
+    int roster_failed; /* out: the request could not be sent */
+};
+/* The session of c has become ready for a command of needs n: set the
+ * keepalive, send the presence and ask for the roster, in the order
+ * the row says.  Returns 0; EXIT_OSERR (out of memory, nothing said);
+ * or -1 when the session did not take a stanza (xmp_session_error says
+ * why; nothing said). */
+int cli_ready(struct cli *c, const struct cmd_needs *n,
+              struct cli_ready_args *a);
+/* An operation has started on a ready session (op->stays and
+ * op->no_presence say what this run asks): cli_ready for it.  Returns 0
+ * or an exit status (reported). */
+int cli_op_ready(struct op *op, const struct cmd_needs *n);
 
 /* commands.c: the command table */
 extern const struct command cli_commands[];
@@ -466,10 +571,14 @@ int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,
  * its status file (at most HOLDER_PARAMS_MAX bytes with the NUL). */
 #define HOLDER_PARAMS_MAX 16384
 void holder_params(const struct cli_opts *o, char *buf, size_t len);
-/* From the login on, what the server sends is the holder's (before our
- * initial presence, which the server answers with our contacts'); and
+/* From the login on, what the server sends is the holder's; then the
+ * work after the login of session start's row n (cli_ready): the roster
+ * before our presence (which the server answers with our contacts'),
+ * presence (its number in *seq).  Returns as cli_ready.  holder_done:
  * what is left of it when start ends. */
-void holder_watch(struct cli *c, const struct holder_paths *hp);
+int holder_watch(struct cli *c, const struct holder_paths *hp,
+                 const struct cmd_needs *n, const struct xmp_node *presence,
+                 uint64_t *seq);
 void holder_done(void);
 /* Run the holder on c (logged in and present, by session start): the
  * loop on listen_fd, the socket at hp->sock, until SIGTERM or stop;

@@ -47,7 +47,7 @@ const struct opt_list listen_options = {
 
 struct listen_op {
     struct op op;
-    int all, no_presence;
+    int all;
     long count, timeout_s, seen;
     char *from, *type;
     unsigned handler;
@@ -86,33 +86,18 @@ static int listen_start(struct op *op)
     struct xmp_session *s = op->c->session;
     struct xmp_match m = { l->all ? NULL : "message", l->type, NULL,
                            l->from };
-    struct xmp_node *p;
-    int ka = op->c->o.keepalive_s;
 
+    /* the keepalive and initial presence are its row's (cli_ready) */
     if (xmp_handler_add(s, &m, XMP_PRIO_OBSERVE, on_stanza, l,
                         &l->handler) != XMP_OK)
         return EXIT_OSERR;
     l->have_handler = 1;
     op->shows_incoming = 1;
-    xmp_session_set_keepalive(
-        s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) * 1000, 0);
     if (l->timeout_s)
         op->deadline = xmp_now_ms() + (int64_t)l->timeout_s * 1000;
     if (cli_stdin_watchable(op->c)) {
         op->fd = STDIN_FILENO;
         op->events = POLLIN;
-    }
-    /* RFC 6121 §4.2: initial presence, so that the server routes chat
-     * messages to this resource and hands over stored ones. */
-    if (!l->no_presence) {
-        if (!(p = xmp_node_new("jabber:client", "presence", NULL)))
-            return EXIT_OSERR;
-        if (xmp_session_send(s, p, NULL) != XMP_OK) {
-            xmp_node_free(p);
-            cli_error("%s", xmp_session_error(s)->msg);
-            return cli_exit_status(xmp_session_error(s)->code);
-        }
-        xmp_node_free(p);
     }
     return 0;
 }
@@ -186,7 +171,7 @@ static int set_listen(void *ud, int id, const char *arg)
         l->all = 1;
         return 0;
     case OPT_NO_PRESENCE:
-        l->no_presence = 1;
+        l->op.no_presence = 1;
         return 0;
     case OPT_COUNT:
         return cli_number("--count", arg, 1, 1000000000L, &l->count);

@@ -136,10 +136,8 @@ int cmd_login(struct cli *c, int argc, char **argv, struct op **out)
         c->check = 1;
         return EXIT_OK;
     }
-    /* login shows what the server negotiates: never a session holder's
-     * link */
-    if (!c->interactive)
-        c->o.no_session = 1;
+    /* it shows what the server negotiates: its row asks for a session
+     * of its own, never a session holder's link */
     if (!(op = calloc(1, sizeof *op)))
         return EXIT_OSERR;
     op->cls = &login_class;

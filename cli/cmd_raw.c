@@ -370,7 +370,6 @@ static int raw_start(struct op *op)
     struct raw_op *r = (struct raw_op *)op;
     struct xmp_session *s = op->c->session;
     struct xmp_match errors = { "message", "error", NULL, NULL };
-    int ka = op->c->o.keepalive_s;
 
     if (xmp_handler_add(s, &errors, XMP_PRIO_OBSERVE + 1, watch_bounce, r,
                         &r->handlers[r->nhandlers]) == XMP_OK)
@@ -380,9 +379,6 @@ static int raw_start(struct op *op)
         if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_stanza, r,
                             &r->handlers[r->nhandlers]) == XMP_OK)
             r->nhandlers++;
-        /* it stays connected: notice a dead peer */
-        xmp_session_set_keepalive(
-            s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) * 1000, 0);
     }
     if (r->from_stdin && !(r->parser = xmp_parser_new(on_element, r)))
         return EXIT_OSERR;
@@ -581,7 +577,7 @@ static int set_raw(void *ud, int id, const char *arg)
     if (id == OPT_ALL_OR_NOTHING)
         r->all_or_nothing = 1;
     else if (id == OPT_STAY)
-        r->stay = 1;
+        r->stay = r->op.stays = 1; /* its row: the keepalive */
     return 0;
 }
 

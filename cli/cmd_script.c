@@ -254,7 +254,8 @@ static int do_connect(struct runner *r, struct sclient *sc,
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     sc->c.warned_insecure = r->warned_insecure;
-    sc->c.o.no_session = 1; /* a script's accounts log in themselves */
+    /* a script's accounts log in themselves (its row) */
+    cli_needs_apply(&sc->c, &cli_command("script")->needs, 0);
     rc = cli_session_open(&sc->c);
     r->warned_insecure |= sc->c.warned_insecure;
     if (rc != EXIT_OK) {

@@ -589,11 +589,6 @@ static int send_start(struct op *op)
                         &so->handler) != XMP_OK)
         return EXIT_OSERR;
     so->have_handler = 1;
-    if (so->lines)
-        xmp_session_set_keepalive(
-            s, (op->c->o.keepalive_s < 0 ? CLI_DEFAULT_KEEPALIVE_S
-                                         : op->c->o.keepalive_s) * 1000,
-            0);
     if (!so->room) {
         send_all(so);
         return 0;
@@ -1053,7 +1048,9 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
         }
         if (!(so->buf = malloc(SEND_MAX_TEXT + 1)))
             return EXIT_OSERR;
-        c->resume = 1; /* a lost connection is resumed when it can be */
+        /* its row: the keepalive, and a lost connection resumed when it
+         * can be */
+        so->op.stays = 1;
     } else if (text) {
         so->len = strlen(text);
         if (!(so->text = strdup(text)))

@@ -226,9 +226,11 @@ static int start_wait(struct cli *c, uint64_t seq)
     return rc < 0 ? EXIT_OSERR : rc > 0 ? EXIT_SIGNAL_BASE + rc : w.status;
 }
 
-/* Our presence (RFC 6121 §4.2), sent and acknowledged; *xml is what the
- * holder keeps to say again after a reconnect. */
-static int set_presence(struct cli *c, char **xml)
+/* Our presence (RFC 6121 §4.2), sent after the roster (holder_watch)
+ * and acknowledged; *xml is what the holder keeps to say again after a
+ * reconnect. */
+static int set_presence(struct cli *c, const struct cmd_needs *needs,
+                        const struct holder_paths *hp, char **xml)
 {
     struct xmp_node *n, *ch;
     char prio[8];
@@ -255,10 +257,11 @@ static int set_presence(struct cli *c, char **xml)
         xmp_node_free(n);
         return EXIT_OSERR;
     }
-    fail = xmp_session_send(c->session, n, &seq) != XMP_OK ||
-           xmp_session_request_ack(c->session) != XMP_OK;
+    fail = holder_watch(c, hp, needs, n, &seq);
     xmp_node_free(n);
-    if (fail)
+    if (fail > 0)
+        return fail;
+    if (fail || xmp_session_request_ack(c->session) != XMP_OK)
         return cli_session_status(c);
     return start_wait(c, seq);
 }
@@ -324,13 +327,16 @@ static int detach(int lock_fd, const char *jid, char *xml, char *text)
 
 static int session_start(struct cli *c)
 {
+    const struct cmd_needs *needs = &cli_command("session")->needs;
     struct holder_paths hp;
     char *xml = NULL;
     long pid;
     int rc, lock_fd, lfd = -1;
 
-    /* the holder itself talks to the server, never to a holder */
-    c->o.no_session = 1;
+    /* the holder itself talks to the server, never to a holder; a lost
+     * connection is resumed (XEP-0198) where the server allows it, and
+     * the holder logs in anew only when that fails */
+    cli_needs_apply(c, needs, 1);
     if ((rc = holder_paths(&c->o, 1, 0, &hp)) != 0)
         return rc;
     lock_fd = open(hp.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -359,16 +365,11 @@ static int session_start(struct cli *c)
         rc = EXIT_OSERR;
         goto out;
     }
-    /* a lost connection is resumed (XEP-0198) where the server allows
-     * it; the holder logs in anew only when that fails */
-    c->resume = 1;
     if ((rc = cli_session_open(c)) != EXIT_OK || (rc = start_wait(c, 0)) != 0)
         goto out;
-    holder_watch(c, &hp);
-    if ((rc = set_presence(c, &xml)) != EXIT_OK)
+    if ((rc = set_presence(c, needs, &hp, &xml)) != EXIT_OK)
         goto out;
-    cli_cb_note_login(c);
-    cli_cache_note_login(c);
+    cli_logged_in(c, needs);
     if (sa.foreground) {
         write_pid(lock_fd);
         printf("session for %s started (pid %ld)\n", c->o.jid,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * commands.c - the command table: each command's name, its parser, its
- * synopsis and options.  Every driver looks commands up here: the
- * command line (main.c), the shell (repl.c), --help and the shell
- * completion (opts.c, completion.c).
+ * synopsis and options, and what it needs around its session (struct
+ * cmd_needs, which the drivers and cli_ready act on).  Every driver looks
+ * commands up here: the command line (main.c), the shell (repl.c),
+ * --help and the shell completion (opts.c, completion.c).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -16,37 +17,62 @@
 const struct command cli_commands[] = {
     {"login", cmd_login, "",
      "connect, authenticate and print what was negotiated",
-     &login_options, 0},
+     &login_options, 0,
+     /* shows what the server negotiates: never a holder's link */
+     {.session = CMD_SESSION_OWN}},
     {"send", cmd_send, "JID... [TEXT] | --room ROOM@SERVICE [TEXT]",
      "send a message to each JID, or to a group chat room (TEXT from "
      "stdin when absent)",
-     &send_options, 0},
+     &send_options, 0,
+     /* --lines stays connected */
+     {.session = CMD_SESSION_ANY, .keepalive = KEEPALIVE_IF_STAYS,
+      .resume = RESUME_IF_STAYS}},
     {"raw", cmd_raw, "[STANZA...]",
      "send XML stanzas (from stdin when none are given) and print the "
      "replies",
-     &raw_options, 0},
+     &raw_options, 0,
+     /* --stay stays connected; what it sends is anyone's guess */
+     {.session = CMD_SESSION_ANY, .sets_presence = 1,
+      .keepalive = KEEPALIVE_IF_STAYS}},
     {"listen", cmd_listen, "",
      "stay connected and print incoming messages",
-     &listen_options, 0},
+     &listen_options, 0,
+     {.session = CMD_SESSION_ANY, .presence = PRESENCE_INITIAL,
+      .sets_presence = 1, .keepalive = KEEPALIVE_ON}},
     {"presence", cmd_presence, "[SHOW]",
      "set our presence, manage subscriptions, list contacts' presence",
-     &presence_options, 0},
+     &presence_options, 0,
+     /* sends its presence itself, as its operation */
+     {.session = CMD_SESSION_ANY, .sets_presence = 1}},
     {"roster", cmd_roster, "[list | add JID | set JID | remove JID]",
      "list or change the contact list",
-     &roster_options, 0},
+     &roster_options, 0,
+     {.session = CMD_SESSION_ANY}},
     {"script", cmd_script, "[FILE...]",
      "run scansion scripts: conversations between several accounts",
-     &script_options, 0},
+     &script_options, 0,
+     /* its clients are accounts of their own, each logs in itself */
+     {.session = CMD_SESSION_OWN, .no_op = 1,
+      .prompt = PROMPT_REFUSES}},
     {"shell", cmd_shell, "",
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",
-     &shell_options, 0},
+     &shell_options, 0,
+     {.session = CMD_SESSION_ANY, .no_op = 1, .prompt = PROMPT_IS,
+      .presence = PRESENCE_INITIAL, .sets_presence = 1,
+      .keepalive = KEEPALIVE_ON, .roster = ROSTER_AFTER_PRESENCE,
+      .relogin = 1}},
     {"session", cmd_session, "start [SHOW] | stop | status",
      "hold a session in the background that other commands go through",
-     &session_options, 0},
+     &session_options, 0,
+     /* the needs of the session start holds */
+     {.session = CMD_SESSION_OWN, .no_op = 1, .prompt = PROMPT_REFUSES,
+      .presence = PRESENCE_OWN, .sets_presence = 1,
+      .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
+      .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1}},
     {"completion", cmd_completion, "bash|zsh",
      "print the shell completion script for bash or zsh",
-     NULL, CMD_HIDDEN},
+     NULL, CMD_HIDDEN, {.no_op = 1}},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -94,6 +94,7 @@ struct seen {
 
 struct holder {
     struct cli *c;
+    const struct cmd_needs *needs; /* session start's row */
     struct seen *seen;
     int lfd;
     const struct holder_paths *hp;
@@ -409,19 +410,30 @@ static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
     prune_seen(h);
 }
 
-/* The roster, to know whose presence to keep (sent before our initial
- * presence, it is answered before the contacts' presence comes). */
-static void ask_roster(struct holder *h)
+/* The work after a login of the held session (cli_ready, session
+ * start's row): the keepalive; for a new login the roster, to know whose
+ * presence to keep (the row asks for it before our presence: it is
+ * answered before the contacts' presence comes); presence, when given.
+ * Returns as cli_ready. */
+static int ready(struct holder *h, int new_login,
+                 const struct xmp_node *presence, uint64_t *seq)
 {
-    struct xmp_node *iq = xmp_node_new("jabber:client", "iq", NULL);
+    struct cli_ready_args a;
+    int rc;
 
-    forget_contacts(h);
-    if (!iq || xmp_node_set_attr(iq, "type", "get", NULL) != XMP_OK ||
-        !xmp_node_add_child(iq, "jabber:iq:roster", "query", NULL) ||
-        xmp_session_send_iq(h->c->session, iq, 0, on_roster, h, NULL) !=
-            XMP_OK)
+    memset(&a, 0, sizeof a);
+    if (new_login) {
+        forget_contacts(h);
+        a.roster = on_roster;
+        a.roster_ud = h;
+    }
+    a.presence = presence;
+    rc = cli_ready(h->c, h->needs, &a);
+    if (a.roster_failed)
         h->roster_known = 1; /* none: keep no contact's presence */
-    xmp_node_free(iq);
+    if (seq)
+        *seq = a.presence_seq;
+    return rc;
 }
 
 /* Available or unavailable presence from the server: keep the latest
@@ -840,41 +852,35 @@ static void accept_peers(struct holder *h)
 static void became_ready(struct holder *h)
 {
     struct cli *c = h->c;
-    int ka = c->o.keepalive_s >= 0 ? c->o.keepalive_s
-                                   : CLI_DEFAULT_KEEPALIVE_S;
     struct xmp_session_info info;
-    struct xmp_node *n;
+    struct xmp_node *n = NULL;
+    int new_login = h->watched != c->session;
 
     h->up = 1;
     h->since = time(NULL);
     h->up_ms = xmp_now_ms();
     h->retry_at = -1;
-    if (h->watched != c->session) {
+    if (new_login) {
         /* a new login: a new roster too (holder_watch asked the first) */
         xmp_handler_add(c->session, NULL, XMP_PRIO_OBSERVE, on_server, h,
                         NULL);
-        ask_roster(h);
         /* its TLS session, in memory, for the next login anew */
         cli_cache_note_login(c);
     }
     h->watched = c->session;
-    if (ka == 0)
-        ka = CLI_DEFAULT_KEEPALIVE_S; /* a held session must notice a loss */
-    xmp_session_set_keepalive(c->session, ka * 1000, 0);
     xmp_session_get_info(c->session, &info);
     /* a resumed session kept its presence on the server */
     h->via_resume = info.resumed != h->resumed;
-    if (info.resumed != h->resumed) {
+    if (!h->via_resume && h->presence && !h->said)
+        n = xmp_node_parse(h->presence, strlen(h->presence), NULL);
+    ready(h, new_login, n, NULL);
+    xmp_node_free(n);
+    if (h->via_resume) {
         h->resumed = info.resumed;
         hlog("session resumed as %s",
              info.bound_jid ? info.bound_jid : c->o.jid);
         write_status(h);
         return;
-    }
-    if (h->presence && !h->said &&
-        (n = xmp_node_parse(h->presence, strlen(h->presence), NULL))) {
-        xmp_session_send(c->session, n, NULL);
-        xmp_node_free(n);
     }
     hlog("connected as %s", info.bound_jid ? info.bound_jid : c->o.jid);
     write_status(h);
@@ -1103,11 +1109,14 @@ static enum cli_turn holder_after(struct cli_driver *d, struct cli_poll *lp)
 /* One holder per process. */
 static struct holder the_holder;
 
-void holder_watch(struct cli *c, const struct holder_paths *hp)
+int holder_watch(struct cli *c, const struct holder_paths *hp,
+                 const struct cmd_needs *n, const struct xmp_node *presence,
+                 uint64_t *seq)
 {
     struct holder *h = &the_holder;
 
     h->c = c;
+    h->needs = n;
     /* from the login on: what the server sends now may be worth a line */
     log_path = hp->log;
     log_open();
@@ -1116,7 +1125,7 @@ void holder_watch(struct cli *c, const struct holder_paths *hp)
     /* here, before the holder changes directory: file names resolve */
     if ((h->params = malloc(HOLDER_PARAMS_MAX)))
         holder_params(&c->o, h->params, HOLDER_PARAMS_MAX);
-    ask_roster(h);
+    return ready(h, 1, presence, seq);
 }
 
 void holder_done(void)

@@ -354,6 +354,7 @@ static int open_held(struct cli *c, const char *sock, int timeout_ms)
         c->session = NULL;
         return -1;
     }
+    c->attached = 1;
     return EXIT_OK;
 }
 
@@ -370,6 +371,7 @@ int cli_session_open(struct cli *c)
     size_t hints_len;
     char *hints_ctx;
 
+    c->attached = 0;
     if (!c->o.jid) {
         cli_error("no account: use --jid JID or an account in the config "
                   "file");
@@ -509,33 +511,28 @@ static int session_close(struct cli *c)
     return cli_exit_status(e->code);
 }
 
-int cli_run(struct cli *c, struct op *op)
+int cli_run(struct cli *c, const struct command *cmd, struct op *op)
 {
     int rc, status;
 
     op->c = c;
+    cli_needs_apply(c, &cmd->needs, op->stays);
     if ((rc = cli_session_open(c)) != EXIT_OK) {
         op->cls->free(op);
         return rc;
     }
-    rc = drive(c, UNTIL_READY);
-    /* authenticated or failed: the password has done its work, unless
-     * a lost connection is to be resumed (the server asks for it again;
-     * main wipes it at the end) */
-    if (!c->resume || rc != 0)
+    if ((rc = drive(c, UNTIL_READY)) != 0) {
+        /* failed: the password has done its work */
         cli_secret_wipe(&c->secret);
-    if (rc == 0) {
-        cli_cb_note_login(c);
-        cli_cache_note_login(c);
-    }
-    if (rc != 0) {
         op->cls->free(op);
         /* not over: the loop itself failed (and said so) */
         return cli_session_over(c->session) ? cli_session_status(c)
                                             : EXIT_OSERR;
     }
+    cli_logged_in(c, &cmd->needs);
     c->op = op;
-    if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0)
+    if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0 ||
+        (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
         op_done(op, rc);
     if (!op->done && (rc = drive(c, UNTIL_OP_DONE)) > 0)
         op_done(op, EXIT_SIGNAL_BASE + rc);

@@ -37,7 +37,7 @@ static int standard_fds(void)
 int main(int argc, char **argv)
 {
     struct cli c;
-    const struct command *cmd;
+    const struct command *cmd = NULL;
     struct op *op = NULL;
     int rc, next = 0;
 
@@ -93,7 +93,7 @@ config:
         }
         goto out;
     }
-    rc = op       ? cli_run(&c, op)
+    rc = op       ? cli_run(&c, cmd, op)
          : c.check ? cli_check(&c)
          : c.run   ? c.run(&c)
                    : cli_repl(&c);

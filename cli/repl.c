@@ -411,41 +411,29 @@ static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
         qsort(R.roster, R.nroster, sizeof *R.roster, jid_cmp);
 }
 
-/* The session has just become ready. */
+/* The session has just become ready: the work after the login of the
+ * shell's row (it stays connected: the keepalive; initial presence, so
+ * that messages to the bare JID reach this resource too; the roster,
+ * once, for completing JIDs). */
 static void on_ready(struct cli *c)
 {
+    const struct cmd_needs *n = &cli_command("shell")->needs;
     struct xmp_session *s = c->session;
     struct xmp_session_info i;
-    struct xmp_node *q;
-    int ka = c->o.keepalive_s;
+    struct cli_ready_args a;
 
     R.ready_seen = R.ever_ready = 1;
     R.end_reported = 0;
-    cli_cb_note_login(c);
-    cli_cache_note_login(c);
+    cli_logged_in(c, n);
     xmp_session_get_info(s, &i);
     note("logged in as %s (type /help for help)", i.bound_jid);
     xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_incoming, c, &R.printer);
-    /* a prompt stays connected for long: notice a dead peer */
-    xmp_session_set_keepalive(s, (ka < 0 ? CLI_DEFAULT_KEEPALIVE_S : ka) *
-                                     1000, 0);
-    /* RFC 6121 §4.2: available, so that messages to the bare JID reach
-     * this resource too */
-    if (!c->no_presence &&
-        (q = xmp_node_new("jabber:client", "presence", NULL))) {
-        xmp_session_send(s, q, NULL);
-        xmp_node_free(q);
-    }
-    /* the roster, once, for completing JIDs */
-    if (!R.roster_asked) {
-        R.roster_asked = 1;
-        static const char get[] =
-            "<iq type='get'><query xmlns='jabber:iq:roster'/></iq>";
-
-        if ((q = xmp_node_parse(get, sizeof get - 1, NULL)))
-            xmp_session_send_iq(s, q, 0, on_roster, NULL, NULL);
-        xmp_node_free(q);
-    }
+    memset(&a, 0, sizeof a);
+    a.no_presence = c->no_presence;
+    if (!R.roster_asked)
+        a.roster = on_roster;
+    R.roster_asked = 1;
+    cli_ready(c, n, &a);
     set_prompt();
 }
 
@@ -475,7 +463,7 @@ static void help(void)
     printf("Commands (as on the command line; 'COMMAND --help' for "
            "options):\n");
     for (i = 0; i < cli_ncommands; i++)
-        if (strcmp(cli_commands[i].name, "shell") != 0 &&
+        if (cli_commands[i].needs.prompt != PROMPT_IS &&
             !(cli_commands[i].flags & CMD_HIDDEN))
             printf("  %-8s %s\n", cli_commands[i].name,
                    cli_commands[i].summary);
@@ -579,8 +567,9 @@ static int split(const char *line, char *buf, char **argv, int max)
     return argc;
 }
 
-/* Start an operation the way main does, on the open session. */
-static void start_op(struct cli *c, struct op *op)
+/* Start an operation the way main does, on the open session, with the
+ * work after the login its row asks for. */
+static void start_op(struct cli *c, const struct command *cmd, struct op *op)
 {
     int rc;
 
@@ -593,7 +582,8 @@ static void start_op(struct cli *c, struct op *op)
     }
     op->c = c;
     c->op = op;
-    if ((rc = op->cls->start(op)) != 0)
+    if ((rc = op->cls->start(op)) != 0 ||
+        (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
         op_done(op, rc);
 }
 
@@ -607,7 +597,7 @@ static void run_command(struct cli *c, char **argv, int argc)
         cli_error("unknown command '%s' (type /help)", argv[0]);
         return;
     }
-    if (strcmp(cmd->name, "shell") == 0) {
+    if (cmd->needs.prompt == PROMPT_IS) {
         cli_error("already in the shell");
         return;
     }
@@ -618,7 +608,7 @@ static void run_command(struct cli *c, char **argv, int argc)
         c->o.format = R.format;
         return;
     }
-    start_op(c, op);
+    start_op(c, cmd, op);
 }
 
 static void run_item(struct item *it)

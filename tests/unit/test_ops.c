@@ -6,7 +6,7 @@
  * descriptors of its own in the same loop.  Operations get their
  * session's end, their descriptor's input and their timer; signals are
  * reported to the driver, not acted on.  cli_drive turns as its hooks
- * say.
+ * say.  cli_ready does the work after the login that a row's needs say.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -287,6 +287,174 @@ static void side_free(struct side *sd)
         close(sd->peer);
 }
 
+/* ---- cli_ready: the work after the login, as a row's needs say ------- */
+
+static const struct cmd_needs listen_row = {
+    .session = CMD_SESSION_ANY, .presence = PRESENCE_INITIAL,
+    .sets_presence = 1, .keepalive = KEEPALIVE_ON
+};
+/* a row whose command may not change the held presence */
+static const struct cmd_needs keeps_held_row = {
+    .session = CMD_SESSION_ANY, .presence = PRESENCE_INITIAL,
+    .keepalive = KEEPALIVE_ON
+};
+static const struct cmd_needs send_row = {
+    .session = CMD_SESSION_ANY, .keepalive = KEEPALIVE_IF_STAYS,
+    .resume = RESUME_IF_STAYS
+};
+static const struct cmd_needs shell_row = {
+    .session = CMD_SESSION_ANY, .no_op = 1, .prompt = PROMPT_IS,
+    .presence = PRESENCE_INITIAL, .sets_presence = 1,
+    .keepalive = KEEPALIVE_ON, .roster = ROSTER_AFTER_PRESENCE, .relogin = 1
+};
+static const struct cmd_needs holder_row = {
+    .session = CMD_SESSION_OWN, .no_op = 1, .prompt = PROMPT_REFUSES,
+    .presence = PRESENCE_OWN, .sets_presence = 1,
+    .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
+    .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1
+};
+
+static void roster_answer(struct xmp_session *s, const struct xmp_node *reply,
+                          const struct xmp_error *e, void *ud)
+{
+    (void)s;
+    (void)reply;
+    (void)e;
+    (void)ud;
+}
+
+/* What the session has written to the server's end, after some steps. */
+static const char *written(struct side *sd)
+{
+    ssize_t n;
+    int i;
+
+    for (i = 0; i < 20; i++) {
+        xmp_session_step(sd->c.session);
+        while ((n = read(sd->peer, sd->got + sd->len,
+                         sizeof sd->got - 1 - sd->len)) > 0)
+            sd->len += (size_t)n;
+    }
+    sd->got[sd->len] = '\0';
+    return sd->got;
+}
+
+/* A fresh ready session, --keepalive as keepalive_s (-1: not given). */
+static struct side *ready_side(struct side *sd, int keepalive_s)
+{
+    side_init(sd, "alice@example.test", "alice@example.test/a");
+    sd->c.op = NULL;
+    sd->c.o.keepalive_s = keepalive_s;
+    sd->c.o.no_cache = 1;
+    return sd;
+}
+
+static void ready_tests(void)
+{
+    static const char away[] = "<presence><show>away</show></presence>";
+    struct cli_ready_args a;
+    struct xmp_node *p;
+    struct side sd;
+    const char *w, *iq, *pr;
+
+    ready_side(&sd, -1);
+    memset(&a, 0, sizeof a);
+    ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
+           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+       "cli_ready: a command that stays gets the default keepalive");
+    ok(strstr(written(&sd), "<presence/>") != NULL,
+       "cli_ready: ... and its initial presence");
+    side_free(&sd);
+
+    ready_side(&sd, 5);
+    memset(&a, 0, sizeof a);
+    a.no_presence = 1;
+    ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
+           sd.c.session->keepalive_ms == 5000 &&
+           !strstr(written(&sd), "<presence"),
+       "cli_ready: --keepalive 5 and --no-presence: no presence");
+    side_free(&sd);
+
+    ready_side(&sd, -1);
+    sd.c.attached = 1;
+    memset(&a, 0, sizeof a);
+    ok(cli_ready(&sd.c, &keeps_held_row, &a) == 0 &&
+           !strstr(written(&sd), "<presence"),
+       "cli_ready: through a session holder, a row that may not change "
+       "the held presence sends none");
+    memset(&a, 0, sizeof a);
+    ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
+           strstr(written(&sd), "<presence/>"),
+       "cli_ready: one that may sends it there too");
+    side_free(&sd);
+
+    ready_side(&sd, 0);
+    memset(&a, 0, sizeof a);
+    ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
+           sd.c.session->keepalive_ms == 0,
+       "cli_ready: --keepalive 0 turns the keepalive off");
+    side_free(&sd);
+
+    ready_side(&sd, -1);
+    memset(&a, 0, sizeof a);
+    ok(cli_ready(&sd.c, &send_row, &a) == 0 &&
+           sd.c.session->keepalive_ms == 0 && !strstr(written(&sd), "<"),
+       "cli_ready: a run that does not stay: no keepalive, nothing sent");
+    a.stays = 1;
+    ok(cli_ready(&sd.c, &send_row, &a) == 0 &&
+           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+       "cli_ready: one that stays (send --lines): the keepalive");
+    cli_needs_apply(&sd.c, &send_row, 1);
+    ok(sd.c.resume && !sd.c.o.no_session,
+       "cli_needs_apply: ... resumption, through a holder or not");
+    cli_needs_apply(&sd.c, &send_row, 0);
+    ok(!sd.c.resume, "cli_needs_apply: without --lines no resumption");
+    side_free(&sd);
+
+    ready_side(&sd, 0);
+    memset(&a, 0, sizeof a);
+    a.roster = roster_answer;
+    p = xmp_node_parse(away, sizeof away - 1, NULL);
+    a.presence = p;
+    ok(cli_ready(&sd.c, &holder_row, &a) == 0 && !a.roster_failed &&
+           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+       "cli_ready: a held session keeps the keepalive even with "
+       "--keepalive 0");
+    w = written(&sd);
+    iq = strstr(w, "jabber:iq:roster");
+    pr = strstr(w, "<presence><show>away</show></presence>");
+    ok(iq && pr && iq < pr,
+       "cli_ready: the holder's row: the roster, then the presence given");
+    xmp_node_free(p);
+    memset(&a, 0, sizeof a);
+    sd.len = 0;
+    ok(cli_ready(&sd.c, &holder_row, &a) == 0 &&
+           !strstr(written(&sd), "<"),
+       "cli_ready: ... neither when not given (a resumed session)");
+    cli_needs_apply(&sd.c, &holder_row, 0);
+    ok(sd.c.resume && sd.c.o.no_session,
+       "cli_needs_apply: the holder's own session, resumed");
+    side_free(&sd);
+
+    ready_side(&sd, -1);
+    memset(&a, 0, sizeof a);
+    a.roster = roster_answer;
+    ok(cli_ready(&sd.c, &shell_row, &a) == 0, "cli_ready: the shell's row");
+    w = written(&sd);
+    iq = strstr(w, "jabber:iq:roster");
+    pr = strstr(w, "<presence/>");
+    ok(iq && pr && pr < iq,
+       "cli_ready: ... initial presence, then the roster");
+    sd.c.secret.pw = strdup("secret");
+    cli_logged_in(&sd.c, &shell_row);
+    ok(sd.c.secret.pw != NULL,
+       "cli_logged_in: the prompt keeps the password for /reconnect");
+    cli_logged_in(&sd.c, &listen_row);
+    ok(sd.c.secret.pw == NULL,
+       "cli_logged_in: a one-shot command without resumption wipes it");
+    side_free(&sd);
+}
+
 int main(void)
 {
     struct side a, b;
@@ -362,5 +530,6 @@ int main(void)
     side_free(&b);
 
     drive_tests();
+    ready_tests();
     return tap_done();
 }
