@@ -360,7 +360,7 @@ static void ready_tests(void)
     ready_side(&sd, -1);
     memset(&a, 0, sizeof a);
     ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
-           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+           sd.c.session->rq.keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
        "cli_ready: a command that stays gets the default keepalive");
     ok(strstr(written(&sd), "<presence/>") != NULL,
        "cli_ready: ... and its initial presence");
@@ -370,7 +370,7 @@ static void ready_tests(void)
     memset(&a, 0, sizeof a);
     a.no_presence = 1;
     ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
-           sd.c.session->keepalive_ms == 5000 &&
+           sd.c.session->rq.keepalive_ms == 5000 &&
            !strstr(written(&sd), "<presence"),
        "cli_ready: --keepalive 5 and --no-presence: no presence");
     side_free(&sd);
@@ -391,18 +391,18 @@ static void ready_tests(void)
     ready_side(&sd, 0);
     memset(&a, 0, sizeof a);
     ok(cli_ready(&sd.c, &listen_row, &a) == 0 &&
-           sd.c.session->keepalive_ms == 0,
+           sd.c.session->rq.keepalive_ms == 0,
        "cli_ready: --keepalive 0 turns the keepalive off");
     side_free(&sd);
 
     ready_side(&sd, -1);
     memset(&a, 0, sizeof a);
     ok(cli_ready(&sd.c, &send_row, &a) == 0 &&
-           sd.c.session->keepalive_ms == 0 && !strstr(written(&sd), "<"),
+           sd.c.session->rq.keepalive_ms == 0 && !strstr(written(&sd), "<"),
        "cli_ready: a run that does not stay: no keepalive, nothing sent");
     a.stays = 1;
     ok(cli_ready(&sd.c, &send_row, &a) == 0 &&
-           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+           sd.c.session->rq.keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
        "cli_ready: one that stays (send --lines): the keepalive");
     cli_needs_apply(&sd.c, &send_row, 1);
     ok(sd.c.resume && !sd.c.o.no_session,
@@ -417,7 +417,7 @@ static void ready_tests(void)
     p = xmp_node_parse(away, sizeof away - 1, NULL);
     a.presence = p;
     ok(cli_ready(&sd.c, &holder_row, &a) == 0 && !a.roster_failed &&
-           sd.c.session->keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
+           sd.c.session->rq.keepalive_ms == CLI_DEFAULT_KEEPALIVE_S * 1000,
        "cli_ready: a held session keeps the keepalive even with "
        "--keepalive 0");
     w = written(&sd);
