@@ -250,16 +250,107 @@ static int add_step(struct pstate *ps, enum script_action a, size_t client,
     return 0;
 }
 
+/* The lines of text, a CR before a newline dropped; NULL: out of
+ * memory. */
+static struct line *split_lines(const char *text, size_t len, size_t *n)
+{
+    const char *p = text, *end = text + len, *nl;
+    size_t maxlines = 1;
+    struct line *lines;
+
+    *n = 0;
+    /* the lines are counted first: one allocation for all */
+    for (nl = text; (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++)
+        maxlines++;
+    if (!(lines = malloc(maxlines * sizeof *lines)))
+        return NULL;
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        lines[*n].p = p;
+        lines[*n].len = (size_t)((nl ? nl : end) - p);
+        if (lines[*n].len && p[lines[*n].len - 1] == '\r')
+            lines[*n].len--;
+        (*n)++;
+        p = nl ? nl + 1 : end;
+    }
+    return lines;
+}
+
+/* One line of the header (not blank): a [Client] block, its keys, a
+ * comment, or the dashes that end the header (*in_header = 0).  Returns
+ * 0, or -1 (said). */
+static int header_line(struct pstate *ps, const struct line *l, int ln,
+                       int *in_client, int *in_header)
+{
+    struct script *s = ps->s;
+    size_t j;
+
+    if (*in_client && indented(l))
+        return client_key(ps, l, ln);
+    if (l->p[0] == '#') {
+        if (!s->title && s->nclients == 0 &&
+            !(s->title = trimmed(l->p + 1, l->len - 1)))
+            return fail(ps, ln, "out of memory");
+        return 0;
+    }
+    if (l->len > 8 && memcmp(l->p, "[Client]", 8) == 0) {
+        if (add_client(ps, l->p + 8, l->len - 8, ln) < 0)
+            return -1;
+        *in_client = 1;
+        return 0;
+    }
+    if (l->p[0] == '[')
+        return fail(ps, ln, "unknown block: only [Client] NAME may be "
+                            "declared");
+    if (!dashes(l))
+        return fail(ps, ln, "expected '[Client] NAME', a comment or the "
+                            "line of dashes that ends the header");
+    for (j = 0; j < s->nclients; j++)
+        if (check_client(ps, &s->clients[j]) < 0)
+            return -1;
+    *in_header = 0;
+    return 0;
+}
+
+/* The XML of the sends: or receives: step st on line i: the indented
+ * lines below it, as written (indentation and all: columns stay true),
+ * checked.  *last: its last line.  Returns 0, or -1 (said). */
+static int step_xml(struct pstate *ps, struct script_step *st,
+                    const struct line *lines, size_t nlines, size_t i,
+                    size_t *last)
+{
+    size_t first = i + 1, j, n;
+    struct xmp_node *holder;
+
+    *last = i;
+    for (j = i + 1; j < nlines && (blank(&lines[j]) || indented(&lines[j]));
+         j++)
+        if (!blank(&lines[j]))
+            *last = j;
+    if (*last == i)
+        return fail(ps, (int)i + 1, "%s needs the XML of a stanza, indented "
+                                    "on the lines below",
+                    action_names[st->action]);
+    st->xml_line = (int)first + 1;
+    n = (size_t)(lines[*last].p + lines[*last].len - lines[first].p);
+    if (!(st->xml = malloc(n + 1)))
+        return fail(ps, (int)i + 1, "out of memory");
+    memcpy(st->xml, lines[first].p, n);
+    st->xml[n] = '\0';
+    if (!script_element(ps->s, st, NULL, &holder, ps->err, ps->errlen))
+        return -1; /* err says where */
+    xmp_node_free(holder);
+    return 0;
+}
+
 int script_parse(const char *file, const char *text, size_t len,
                  struct script *s, char *err, size_t errlen)
 {
     struct pstate ps = { s, err, errlen, 0 };
     struct line *lines = NULL;
-    size_t nlines = 0, maxlines = 1, i, j, at, client;
-    const char *p = text, *end = text + len, *nl;
+    size_t nlines = 0, i, j, at, client;
     unsigned char connected[SCRIPT_MAX_CLIENTS];
     int in_header = 1, in_client = 0, rc = -1;
-    struct xmp_node *holder;
 
     memset(s, 0, sizeof *s);
     memset(connected, 0, sizeof connected);
@@ -267,21 +358,9 @@ int script_parse(const char *file, const char *text, size_t len,
         return fail(&ps, 1, "the script holds a NUL byte");
     if (!(s->file = strdup(file)))
         return fail(&ps, 1, "out of memory");
-    /* the lines are counted first: one allocation for all */
-    for (nl = text; (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++)
-        maxlines++;
-    if (!(lines = malloc(maxlines * sizeof *lines))) {
+    if (!(lines = split_lines(text, len, &nlines))) {
         fail(&ps, 1, "out of memory");
         goto out;
-    }
-    while (p < end) {
-        nl = memchr(p, '\n', (size_t)(end - p));
-        lines[nlines].p = p;
-        lines[nlines].len = (size_t)((nl ? nl : end) - p);
-        if (lines[nlines].len && p[lines[nlines].len - 1] == '\r')
-            lines[nlines].len--;
-        nlines++;
-        p = nl ? nl + 1 : end;
     }
     for (i = 0; i < nlines; i++) {
         const struct line *l = &lines[i];
@@ -290,33 +369,8 @@ int script_parse(const char *file, const char *text, size_t len,
         if (blank(l))
             continue;
         if (in_header) {
-            if (in_client && indented(l)) {
-                if (client_key(&ps, l, ln) < 0)
-                    goto out;
-            } else if (l->p[0] == '#') {
-                if (!s->title && s->nclients == 0 &&
-                    !(s->title = trimmed(l->p + 1, l->len - 1))) {
-                    fail(&ps, ln, "out of memory");
-                    goto out;
-                }
-            } else if (l->len > 8 && memcmp(l->p, "[Client]", 8) == 0) {
-                if (add_client(&ps, l->p + 8, l->len - 8, ln) < 0)
-                    goto out;
-                in_client = 1;
-            } else if (l->p[0] == '[') {
-                fail(&ps, ln, "unknown block: only [Client] NAME may be "
-                              "declared");
+            if (header_line(&ps, l, ln, &in_client, &in_header) < 0)
                 goto out;
-            } else if (dashes(l)) {
-                for (j = 0; j < s->nclients; j++)
-                    if (check_client(&ps, &s->clients[j]) < 0)
-                        goto out;
-                in_header = 0;
-            } else {
-                fail(&ps, ln, "expected '[Client] NAME', a comment or the "
-                              "line of dashes that ends the header");
-                goto out;
-            }
             continue;
         }
         if (l->p[0] == '#')
@@ -357,36 +411,9 @@ int script_parse(const char *file, const char *text, size_t len,
         }
         connected[client] = j != SCRIPT_DISCONNECTS;
         if (j == SCRIPT_SENDS || j == SCRIPT_RECEIVES) {
-            struct script_step *st = &s->steps[s->nsteps - 1];
-            size_t first = i + 1, last = i;
-
-            for (j = i + 1; j < nlines && (blank(&lines[j]) ||
-                                           indented(&lines[j]));
-                 j++)
-                if (!blank(&lines[j]))
-                    last = j;
-            if (last == i) {
-                fail(&ps, ln, "%s needs the XML of a stanza, indented on "
-                              "the lines below",
-                     action_names[st->action]);
+            if (step_xml(&ps, &s->steps[s->nsteps - 1], lines, nlines, i,
+                         &i) < 0)
                 goto out;
-            }
-            st->xml_line = (int)first + 1;
-            /* as written, indentation and all: columns stay true */
-            st->xml = malloc((size_t)(lines[last].p + lines[last].len -
-                                      lines[first].p) + 1);
-            if (!st->xml) {
-                fail(&ps, ln, "out of memory");
-                goto out;
-            }
-            memcpy(st->xml, lines[first].p,
-                   (size_t)(lines[last].p + lines[last].len -
-                            lines[first].p));
-            st->xml[lines[last].p + lines[last].len - lines[first].p] = '\0';
-            if (!script_element(s, st, NULL, &holder, err, errlen))
-                goto out; /* err says where */
-            xmp_node_free(holder);
-            i = last;
         } else if (i + 1 < nlines && indented(&lines[i + 1]) &&
                    !blank(&lines[i + 1])) {
             fail(&ps, ln + 1, "%s takes no XML", action_names[j]);
