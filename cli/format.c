@@ -16,7 +16,6 @@
 #endif
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -99,9 +98,9 @@ static void facts_free(struct facts *f)
     free(f->err_text);
 }
 
-static int finish_line(void)
+/* Flush what is printed: 0, or -1 (reported). */
+static int flush_out(void)
 {
-    putchar('\n');
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write output: %s", strerror(errno));
         return -1;
@@ -109,77 +108,21 @@ static int finish_line(void)
     return 0;
 }
 
+static int finish_line(void)
+{
+    putchar('\n');
+    return flush_out();
+}
+
+/* Print r as JSON, flushed: 0, or -1 (reported). */
+static int print_json(const struct out_record *r)
+{
+    int rc = out_print(FORMAT_JSON, r);
+
+    return flush_out() < 0 || rc < 0 ? -1 : 0;
+}
+
 /* ---- json ------------------------------------------------------------ */
-
-static void json_str(const char *s)
-{
-    size_t i = 0, len = strlen(s), n;
-    uint32_t cp;
-
-    putchar('"');
-    while (i < len) {
-        n = xmp_utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            fputs("\\ufffd", stdout); /* never happens with parsed XML */
-            i++;
-            continue;
-        }
-        if (cp == '"')
-            fputs("\\\"", stdout);
-        else if (cp == '\\')
-            fputs("\\\\", stdout);
-        else if (cp == '\n')
-            fputs("\\n", stdout);
-        else if (cp == '\r')
-            fputs("\\r", stdout);
-        else if (cp == '\t')
-            fputs("\\t", stdout);
-        else if (cli_unsafe_cp(cp) && cp < 0x10000)
-            printf("\\u%04x", (unsigned)cp);
-        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
-            printf("\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
-                   0xdc00 + ((cp - 0x10000) & 0x3ff));
-        else
-            fwrite(s + i, 1, n, stdout);
-        i += n;
-    }
-    putchar('"');
-}
-
-void out_json_string(const char *s)
-{
-    json_str(s);
-}
-
-static int json_first;
-
-static void json_field(const char *key, const char *value)
-{
-    if (!value)
-        return;
-    fputs(json_first ? "{" : ",", stdout);
-    json_first = 0;
-    json_str(key);
-    putchar(':');
-    json_str(value);
-}
-
-int out_json_pairs(const char *first_key, ...)
-{
-    const char *k, *v;
-    va_list ap;
-
-    cli_before_output();
-    json_first = 1;
-    va_start(ap, first_key);
-    for (k = first_key; k; k = va_arg(ap, const char *)) {
-        v = va_arg(ap, const char *);
-        json_field(k, v);
-    }
-    va_end(ap);
-    fputs(json_first ? "{}" : "}", stdout);
-    return finish_line();
-}
 
 static void utc_now(char *buf, size_t len)
 {
@@ -197,41 +140,33 @@ static int out_json(const struct xmp_node *st, const struct facts *f,
                     const char *xml)
 {
     char now[96]; /* as long as the compiler fears ints can print */
+    struct out_record r, err;
 
     utc_now(now, sizeof now);
-    json_first = 1;
-    json_field("kind", f->kind);
-    json_field("time", now);
-    json_field("type", f->type);
-    json_field("from", f->from);
-    json_field("to", f->to);
-    json_field("id", f->id);
-    json_field("ns", f->ns);
-    json_field("body", f->body);
-    json_field("subject", f->subject);
-    json_field("thread", f->thread);
-    json_field("show", f->show);
-    json_field("status", f->status);
-    json_field("priority", f->priority);
-    json_field("delay", f->delay);
+    out_begin(&r);
+    out_str(&r, "kind", f->kind);
+    out_str(&r, "time", now);
+    out_str(&r, "type", f->type);
+    out_str(&r, "from", f->from);
+    out_str(&r, "to", f->to);
+    out_str(&r, "id", f->id);
+    out_str(&r, "ns", f->ns);
+    out_str(&r, "body", f->body);
+    out_str(&r, "subject", f->subject);
+    out_str(&r, "thread", f->thread);
+    out_str(&r, "show", f->show);
+    out_str(&r, "status", f->status);
+    out_str(&r, "priority", f->priority);
+    out_str(&r, "delay", f->delay);
     if (xmp_node_child(st, NULL, "error")) {
-        fputs(",\"error\":{", stdout);
-        json_str("condition");
-        putchar(':');
-        json_str(f->err_cond);
-        if (f->err_type) {
-            fputs(",\"type\":", stdout);
-            json_str(f->err_type);
-        }
-        if (f->err_text) {
-            fputs(",\"text\":", stdout);
-            json_str(f->err_text);
-        }
-        putchar('}');
+        out_begin(&err);
+        out_str(&err, "condition", f->err_cond);
+        out_str(&err, "type", f->err_type);
+        out_str(&err, "text", f->err_text);
+        out_object(&r, "error", &err);
     }
-    json_field("xml", xml);
-    putchar('}');
-    return finish_line();
+    out_str(&r, "xml", xml);
+    return print_json(&r);
 }
 
 /* ---- xml ------------------------------------------------------------- */
@@ -359,6 +294,43 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
 static const char *const roster_subscriptions[] = { "none", "to", "from",
                                                     "both", "remove", NULL };
 
+/* The JSON line of a roster item, its groups as an array. */
+static int roster_json(const struct xmp_node *item, const char *jid,
+                       const char *name, const char *sub, const char *ask)
+{
+    const struct xmp_node *g;
+    struct out_record r;
+    char **groups = NULL, **more, *t;
+    size_t n = 0, k;
+    int rc = -1;
+
+    for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
+        if (strcmp(xmp_node_name(g), "group") != 0 ||
+            !(t = xmp_node_text(g)))
+            continue;
+        if (!(more = realloc(groups, (n + 1) * sizeof *groups))) {
+            free(t);
+            cli_error("out of memory");
+            goto out;
+        }
+        groups = more;
+        groups[n++] = t;
+    }
+    out_begin(&r);
+    out_str(&r, "kind", "roster-item");
+    out_str(&r, "jid", jid ? jid : "");
+    out_str(&r, "name", name);
+    out_str(&r, "subscription", sub);
+    out_str(&r, "ask", ask);
+    out_list(&r, "groups", (const char *const *)groups, n);
+    rc = print_json(&r);
+out:
+    for (k = 0; k < n; k++)
+        free(groups[k]);
+    free(groups);
+    return rc;
+}
+
 int out_roster_item(const struct cli *c, const struct xmp_node *item)
 {
     const char *jid = xmp_node_attr(item, "jid"),
@@ -399,24 +371,7 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item)
         free(xml);
         return rc;
     case FORMAT_JSON:
-        json_first = 1;
-        json_field("kind", "roster-item");
-        json_field("jid", jid ? jid : "");
-        json_field("name", name);
-        json_field("subscription", sub);
-        json_field("ask", ask);
-        fputs(",\"groups\":[", stdout);
-        for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
-            if (strcmp(xmp_node_name(g), "group") != 0 ||
-                !(t = xmp_node_text(g)))
-                continue;
-            if (n++)
-                putchar(',');
-            json_str(t);
-            free(t);
-        }
-        fputs("]}", stdout);
-        return finish_line();
+        return roster_json(item, jid, name, sub, ask);
     default:
         text(jid ? jid : "");
         printf("  %s", sub); /* one of roster_subscriptions, or unknown */
