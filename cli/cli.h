@@ -275,8 +275,9 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item);
 
 /* ---- the printer (printer.c) ------------------------------------------ */
 
-/* A record to print: fields for JSON, lines for text.  The strings it
- * points to must live until out_print. */
+/* A record to print: fields for JSON, a line and aligned lines for
+ * text, an element for xml.  The strings it points to must live until
+ * out_print. */
 #define OUT_MAX_FIELDS 24
 #define OUT_MAX_LINES 16
 enum out_type { OUT_STR, OUT_INT, OUT_BOOL, OUT_LIST, OUT_OBJECT,
@@ -300,6 +301,10 @@ struct out_record {
     size_t n;
     struct out_line line[OUT_MAX_LINES];
     size_t nlines;
+    /* text: a line of its own form (a stanza's), before the lines */
+    const char *text;
+    /* xml: the element the record is about, on one line */
+    const char *xml;
     /* a carriage return in a JSON string as \u000d, not \r */
     int cr_as_control;
     int overflow;
@@ -322,7 +327,7 @@ void out_objects(struct out_record *r, const char *key,
 void out_line(struct out_record *r, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Print r in format: its fields as one line of JSON (nothing when it
- * has none), or its lines.  Not flushed.  0, or -1 when stdout has an
+ * has none), its xml line (when it has one), or its text and lines.  Not flushed.  0, or -1 when stdout has an
  * error (not reported) or r overflowed (reported). */
 int out_print(enum out_format format, const struct out_record *r);
 

@@ -9,8 +9,11 @@
  *   json  the fields as one JSON object on one line (JSON Lines); every
  *         string escaped so that the line is valid JSON and holds nothing
  *         a terminal would act on
- *   text  the lines, each value made safe for a terminal
- *   xml   as text: a record is no stanza
+ *   text  its line of free form, if it has one, and its aligned lines,
+ *         made safe for a terminal
+ *   xml   its element on one line (a stanza, a roster item), characters
+ *         a terminal would act on as character references; a record
+ *         without one as text
  *
  * A record with lines only says nothing to a program.
  */
@@ -114,6 +117,25 @@ static void json_object(const struct out_record *r)
         json_value(r, &r->f[k]);
     }
     putchar('}');
+}
+
+/* ---- xml ------------------------------------------------------------- */
+
+/* Equal XML, but nothing a terminal would act on: such code points as
+ * character references. */
+static void xml_line(const char *xml)
+{
+    size_t i = 0, len = strlen(xml), n;
+    uint32_t cp;
+
+    while (i < len) {
+        n = xmp_utf8_decode(xml + i, len - i, &cp);
+        if (n && cli_unsafe_cp(cp))
+            printf("&#x%X;", (unsigned)cp);
+        else
+            fwrite(xml + i, 1, n ? n : 1, stdout);
+        i += n ? n : 1;
+    }
 }
 
 /* ---- building -------------------------------------------------------- */
@@ -228,7 +250,14 @@ int out_print(enum out_format format, const struct out_record *r)
             json_object(r);
             putchar('\n');
         }
+    } else if (format == FORMAT_XML && r->xml) {
+        xml_line(r->xml);
+        putchar('\n');
     } else {
+        if (r->text) {
+            cli_print_sanitized(stdout, r->text, strlen(r->text));
+            putchar('\n');
+        }
         for (k = 0; k < r->nlines; k++)
             cli_kv_line(r->line[k].key, "%s", r->line[k].value);
     }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test_printer.c - the printer (cli/printer.c): a record in each format
  * of --format, the escaping of strings in JSON (quotes, control
- * characters, bidi controls, tag characters) and the sanitizing of the
- * text lines. */
+ * characters, bidi controls, tag characters), the character references
+ * of the xml form and the sanitizing of the text lines. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -150,6 +150,34 @@ static void test_text_sanitized(void)
                "text: a value's control characters made visible");
 }
 
+static void test_element(void)
+{
+    struct out_record r;
+
+    out_begin(&r);
+    out_str(&r, "kind", "message");
+    r.text = "alice@example.test: hi\x1b[2J\xe2\x80\xae";
+    r.xml = "<message><body>hi\x1b[2J\xe2\x80\xae &amp; \xc3\xa9</body>"
+            "</message>";
+    out_line(&r, "note", "%s", "after");
+    is_printed(FORMAT_XML, &r,
+               "<message><body>hi&#x1B;[2J&#x202E; &amp; \xc3\xa9</body>"
+               "</message>\n",
+               "xml: the element alone, a terminal's controls as character "
+               "references");
+    is_printed(FORMAT_TEXT, &r,
+               "alice@example.test: hi\\x1b[2J\\u202e\n"
+               "note         after\n",
+               "text: the record's own line made safe, then its lines");
+    is_printed(FORMAT_JSON, &r, "{\"kind\":\"message\"}\n",
+               "json: neither of them");
+    r.xml = NULL;
+    is_printed(FORMAT_XML, &r,
+               "alice@example.test: hi\\x1b[2J\\u202e\n"
+               "note         after\n",
+               "xml: a record without an element as text");
+}
+
 static void test_overflow(void)
 {
     struct out_record r;
@@ -170,6 +198,7 @@ int main(void)
     test_formats();
     test_json_escaping();
     test_text_sanitized();
+    test_element();
     test_overflow();
     return tap_done();
 }
