@@ -71,36 +71,6 @@ static const char *or_none(const char *s)
     return s && *s ? s : "none";
 }
 
-/* ---- json ----------------------------------------------------------------- */
-
-static void jkey(int *first, const char *key)
-{
-    fputs(*first ? "{" : ",", stdout);
-    *first = 0;
-    out_json_string(key);
-    putchar(':');
-}
-
-static void jstr(int *first, const char *key, const char *value)
-{
-    if (!value)
-        return;
-    jkey(first, key);
-    out_json_string(value);
-}
-
-static void jnum(int *first, const char *key, long long v)
-{
-    jkey(first, key);
-    printf("%lld", v);
-}
-
-static void jbool(int *first, const char *key, int v)
-{
-    jkey(first, key);
-    fputs(v ? "true" : "false", stdout);
-}
-
 /* ---- one target ------------------------------------------------------------- */
 
 static long long days_left(const struct xmp_cert_info *ci, time_t now)
@@ -153,102 +123,93 @@ static void weak_points(const struct xmp_session_info *i, const char *where,
     }
 }
 
-static void report_text(const struct xmp_session_info *i,
-                        const struct xmp_srv_target *t, time_t now)
+/* The record of one target's login: fields and lines. */
+static int report(enum out_format format, const struct xmp_session_info *i,
+                  const struct xmp_srv_target *t, time_t now,
+                  const char *error)
 {
+    struct out_record r, *chain = NULL;
     size_t k;
+    int rc;
 
-    if (t->port)
-        cli_kv_line("target", "%s port %u (%s, %s)", t->host, t->port,
-                    t->found_by, t->direct_tls ? "direct TLS" : "STARTTLS");
-    else
-        cli_kv_line("target", "%s (%s, %s)", t->host, t->found_by,
-                    t->direct_tls ? "direct TLS" : "STARTTLS");
+    out_begin(&r);
+    out_str(&r, "kind", "target");
+    out_str(&r, "host", t->host);
+    if (t->port) {
+        out_int(&r, "port", t->port);
+        out_line(&r, "target", "%s port %u (%s, %s)", t->host, t->port,
+                 t->found_by, t->direct_tls ? "direct TLS" : "STARTTLS");
+    } else {
+        out_line(&r, "target", "%s (%s, %s)", t->host, t->found_by,
+                 t->direct_tls ? "direct TLS" : "STARTTLS");
+    }
+    out_str(&r, "found_by", t->found_by);
+    out_str(&r, "tls_mode", t->direct_tls ? "direct" : "starttls");
+    out_str(&r, "address", i->address);
     if (i->address)
-        cli_kv_line("address", "%s", i->address);
-    if (!t->direct_tls)
-        cli_kv_line("plaintext", "features: %s; mechanisms: %s",
-                    or_none(i->features_before_tls),
-                    or_none(i->sasl_offered_before_tls));
-    if (!i->tls_version)
-        return;
-    cli_kv_line("tls", "%s %s", i->tls_version, i->tls_cipher);
-    for (k = 0; k < i->chain_len; k++) {
-        const struct xmp_cert_info *ci = &i->chain[k];
-
-        cli_kv_line("chain", "%zu: %s; issuer %s; valid %s to %s (%lld days "
-                    "left); %s %u bits; signed %s",
-                    k, ci->subject, ci->issuer, ci->not_before, ci->not_after,
-                    days_left(ci, now), ci->key_type, ci->key_bits,
-                    ci->sig_alg);
-    }
-    cli_kv_line("pin", "%s", i->cert_pin);
-    cli_kv_line("verified", "%s%s",
-                i->cert_verified ? "for " : "NO (--insecure)",
-                i->cert_verified ? i->domain : "");
-    cli_kv_line("features", "before authentication: %s",
-                or_none(i->features_before_auth));
-    cli_kv_line("sasl", "%s (offered: %s)", or_none(i->sasl_mech),
-                or_none(i->sasl_offered));
-    if (i->bound_jid)
-        cli_kv_line("features", "after authentication: %s",
-                    or_none(i->features));
-    if (i->bound_jid)
-        cli_kv_line("jid", "%s", i->bound_jid);
-}
-
-static void report_json(const struct xmp_session_info *i,
-                        const struct xmp_srv_target *t, time_t now,
-                        const char *error)
-{
-    int first = 1, f2;
-    size_t k;
-
-    jstr(&first, "kind", "target");
-    jstr(&first, "host", t->host);
-    if (t->port)
-        jnum(&first, "port", t->port);
-    jstr(&first, "found_by", t->found_by);
-    jstr(&first, "tls_mode", t->direct_tls ? "direct" : "starttls");
-    jstr(&first, "address", i->address);
+        out_line(&r, "address", "%s", i->address);
     if (!t->direct_tls) {
-        jstr(&first, "features_before_tls", i->features_before_tls);
-        jstr(&first, "sasl_offered_before_tls", i->sasl_offered_before_tls);
+        out_str(&r, "features_before_tls", i->features_before_tls);
+        out_str(&r, "sasl_offered_before_tls", i->sasl_offered_before_tls);
+        out_line(&r, "plaintext", "features: %s; mechanisms: %s",
+                 or_none(i->features_before_tls),
+                 or_none(i->sasl_offered_before_tls));
     }
-    jstr(&first, "tls_version", i->tls_version);
-    jstr(&first, "tls_cipher", i->tls_cipher);
+    out_str(&r, "tls_version", i->tls_version);
+    out_str(&r, "tls_cipher", i->tls_cipher);
     if (i->tls_version) {
-        jkey(&first, "chain");
-        putchar('[');
+        if (i->chain_len && !(chain = calloc(i->chain_len, sizeof *chain))) {
+            cli_error("out of memory");
+            return -1;
+        }
+        out_line(&r, "tls", "%s %s", i->tls_version, i->tls_cipher);
         for (k = 0; k < i->chain_len; k++) {
             const struct xmp_cert_info *ci = &i->chain[k];
 
-            if (k)
-                putchar(',');
-            f2 = 1;
-            jstr(&f2, "subject", ci->subject);
-            jstr(&f2, "issuer", ci->issuer);
-            jstr(&f2, "not_before", ci->not_before);
-            jstr(&f2, "not_after", ci->not_after);
-            jnum(&f2, "days_left", days_left(ci, now));
-            jstr(&f2, "key", ci->key_type);
-            jnum(&f2, "key_bits", ci->key_bits);
-            jstr(&f2, "signature", ci->sig_alg);
-            putchar('}');
+            out_str(&chain[k], "subject", ci->subject);
+            out_str(&chain[k], "issuer", ci->issuer);
+            out_str(&chain[k], "not_before", ci->not_before);
+            out_str(&chain[k], "not_after", ci->not_after);
+            out_int(&chain[k], "days_left", days_left(ci, now));
+            out_str(&chain[k], "key", ci->key_type);
+            out_int(&chain[k], "key_bits", ci->key_bits);
+            out_str(&chain[k], "signature", ci->sig_alg);
+            out_line(&r, "chain", "%zu: %s; issuer %s; valid %s to %s "
+                     "(%lld days left); %s %u bits; signed %s",
+                     k, ci->subject, ci->issuer, ci->not_before,
+                     ci->not_after, days_left(ci, now), ci->key_type,
+                     ci->key_bits, ci->sig_alg);
         }
-        putchar(']');
-        jstr(&first, "pin", i->cert_pin);
-        jbool(&first, "verified", i->cert_verified);
+        out_objects(&r, "chain", chain, i->chain_len);
+        out_str(&r, "pin", i->cert_pin);
+        out_bool(&r, "verified", i->cert_verified);
+        out_line(&r, "pin", "%s", i->cert_pin);
+        out_line(&r, "verified", "%s%s",
+                 i->cert_verified ? "for " : "NO (--insecure)",
+                 i->cert_verified ? i->domain : "");
+        out_line(&r, "features", "before authentication: %s",
+                 or_none(i->features_before_auth));
+        out_line(&r, "sasl", "%s (offered: %s)", or_none(i->sasl_mech),
+                 or_none(i->sasl_offered));
+        if (i->bound_jid) {
+            out_line(&r, "features", "after authentication: %s",
+                     or_none(i->features));
+            out_line(&r, "jid", "%s", i->bound_jid);
+        }
     }
-    jstr(&first, "features_before_auth", i->features_before_auth);
-    jstr(&first, "sasl_offered", i->sasl_offered);
-    jstr(&first, "sasl", i->sasl_mech);
+    out_str(&r, "features_before_auth", i->features_before_auth);
+    out_str(&r, "sasl_offered", i->sasl_offered);
+    out_str(&r, "sasl", i->sasl_mech);
     if (i->bound_jid) {
-        jstr(&first, "features_after_auth", i->features ? i->features : "");
-        jstr(&first, "jid", i->bound_jid);
+        out_str(&r, "features_after_auth", i->features ? i->features : "");
+        out_str(&r, "jid", i->bound_jid);
     }
-    jstr(&first, "error", error);
-    fputs("}\n", stdout);
+    out_str(&r, "error", error);
+    if (error)
+        out_line(&r, "error", "%s", error);
+    rc = out_print(format, &r);
+    free(chain);
+    return rc;
 }
 
 /* A target's login: until ready, or its end. */
@@ -353,13 +314,7 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
         return rc;
     xmp_session_get_info(c->session, &i);
     cli_before_output();
-    if (c->o.format == FORMAT_JSON) {
-        report_json(&i, t, now, rc ? why.msg : NULL);
-    } else {
-        report_text(&i, t, now);
-        if (rc)
-            cli_kv_line("error", "%s", why.msg);
-    }
+    report(c->o.format, &i, t, now, rc ? why.msg : NULL);
     weak_points(&i, where, now, w);
     if (rc == EXIT_OK) {
         xmp_session_close(c->session);
@@ -385,7 +340,8 @@ int cli_check(struct cli *c)
     char *server = c->o.server ? strdup(c->o.server) : NULL;
     int given_direct = c->o.direct_tls;
     size_t n = 0, k, s;
-    int rc = EXIT_OK, r, direct = 0, first, stop = 0;
+    struct out_record rec;
+    int rc = EXIT_OK, r, direct = 0, stop = 0;
     time_t now = time(NULL);
 
     if (!c->o.jid) {
@@ -425,25 +381,26 @@ int cli_check(struct cli *c)
                 if (strcmp(t[k].found_by, srv_services[s]) != 0)
                     continue;
                 any = 1;
-                if (c->o.format == FORMAT_JSON) {
-                    first = 1;
-                    jstr(&first, "kind", "srv");
-                    jstr(&first, "service", srv_services[s] + 4);
-                    jstr(&first, "host", t[k].host);
-                    jnum(&first, "port", t[k].port);
-                    jnum(&first, "priority", t[k].priority);
-                    jnum(&first, "weight", t[k].weight);
-                    fputs("}\n", stdout);
-                } else {
-                    cli_kv_line("srv",
-                                "%s.%s: %s port %u (priority %u, weight %u)",
-                                srv_services[s] + 4, jid.domain, t[k].host,
-                                t[k].port, t[k].priority, t[k].weight);
-                }
+                out_begin(&rec);
+                out_str(&rec, "kind", "srv");
+                out_str(&rec, "service", srv_services[s] + 4);
+                out_str(&rec, "host", t[k].host);
+                out_int(&rec, "port", t[k].port);
+                out_int(&rec, "priority", t[k].priority);
+                out_int(&rec, "weight", t[k].weight);
+                out_line(&rec, "srv", "%s.%s: %s port %u (priority %u, "
+                         "weight %u)",
+                         srv_services[s] + 4, jid.domain, t[k].host,
+                         t[k].port, t[k].priority, t[k].weight);
+                out_print(c->o.format, &rec);
             }
-            if (!any && c->o.format != FORMAT_JSON)
-                cli_kv_line("srv", "%s.%s: none", srv_services[s] + 4,
-                            jid.domain);
+            if (!any) {
+                /* nothing for a program: the absence of srv lines */
+                out_begin(&rec);
+                out_line(&rec, "srv", "%s.%s: none", srv_services[s] + 4,
+                         jid.domain);
+                out_print(c->o.format, &rec);
+            }
         }
         for (k = 0; k < n; k++)
             direct |= t[k].direct_tls;
@@ -461,14 +418,11 @@ int cli_check(struct cli *c)
             rc = r;
     }
     for (k = 0; k < w.n; k++) {
-        if (c->o.format == FORMAT_JSON) {
-            first = 1;
-            jstr(&first, "kind", "warning");
-            jstr(&first, "text", w.text[k]);
-            fputs("}\n", stdout);
-        } else {
-            cli_kv_line("warning", "%s", w.text[k]);
-        }
+        out_begin(&rec);
+        out_str(&rec, "kind", "warning");
+        out_str(&rec, "text", w.text[k]);
+        out_line(&rec, "warning", "%s", w.text[k]);
+        out_print(c->o.format, &rec);
     }
     if (fflush(stdout) != 0) {
         cli_error("cannot write output");

@@ -272,12 +272,64 @@ int out_stanza(const struct cli *c, const struct xmp_node *st);
 /* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
  * groups as an array, or the <item/> itself.  0 or -1 as above. */
 int out_roster_item(const struct cli *c, const struct xmp_node *item);
-/* A one-line JSON object for a program, from key/value pairs (NULL
- * values left out); NULL-terminated.  Returns 0 or -1 as above. */
-int out_json_pairs(const char *first_key, ...);
 
-/* Write s to stdout as a JSON string, quoted and escaped. */
-void out_json_string(const char *s);
+/* ---- the printer (printer.c) ------------------------------------------ */
+
+/* A record to print: fields for JSON, a line and aligned lines for
+ * text, an element for xml.  The strings it points to must live until
+ * out_print. */
+#define OUT_MAX_FIELDS 24
+#define OUT_MAX_LINES 16
+enum out_type { OUT_STR, OUT_INT, OUT_BOOL, OUT_LIST, OUT_OBJECT,
+                OUT_OBJECTS };
+struct out_record;
+struct out_field {
+    const char *key;
+    enum out_type type;
+    const char *s;                 /* OUT_STR */
+    long long n;                   /* OUT_INT, OUT_BOOL */
+    const char *const *list;       /* OUT_LIST: len strings */
+    const struct out_record *sub;  /* OUT_OBJECT (len 1), OUT_OBJECTS */
+    size_t len;
+};
+struct out_line {
+    const char *key;
+    char value[1024];
+};
+struct out_record {
+    struct out_field f[OUT_MAX_FIELDS];
+    size_t n;
+    struct out_line line[OUT_MAX_LINES];
+    size_t nlines;
+    /* text: a line of its own form (a stanza's), before the lines */
+    const char *text;
+    /* xml: the element the record is about, on one line */
+    const char *xml;
+    /* a carriage return in a JSON string as \u000d, not \r */
+    int cr_as_control;
+    int overflow;
+};
+
+/* An empty record. */
+void out_begin(struct out_record *r);
+/* Fields, in the order given; a NULL string leaves its field out. */
+void out_str(struct out_record *r, const char *key, const char *value);
+void out_int(struct out_record *r, const char *key, long long value);
+void out_bool(struct out_record *r, const char *key, int value);
+void out_list(struct out_record *r, const char *key,
+              const char *const *list, size_t len);
+void out_object(struct out_record *r, const char *key,
+                const struct out_record *sub);
+void out_objects(struct out_record *r, const char *key,
+                 const struct out_record *subs, size_t len);
+/* A "key          value" line of the text form; the value is sanitized
+ * when printed. */
+void out_line(struct out_record *r, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Print r in format: its fields as one line of JSON (nothing when it
+ * has none), its xml line (when it has one), or its text and lines.  Not flushed.  0, or -1 when stdout has an
+ * error (not reported) or r overflowed (reported). */
+int out_print(enum out_format format, const struct out_record *r);
 
 /* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
  * frees) and *len, -1 when there is more (nothing kept), or an exit

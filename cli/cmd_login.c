@@ -13,56 +13,59 @@
 static int report(struct op *op)
 {
     struct xmp_session_info i;
+    struct out_record r;
     char port[16];
 
     cli_before_output();
     xmp_session_get_info(op->c->session, &i);
     snprintf(port, sizeof port, "%u", i.port);
-    if (op->c->o.format == FORMAT_JSON) {
-        if (out_json_pairs("kind", "login", "jid", i.bound_jid, "host",
-                           i.host, "port", port, "found_by", i.found_by,
-                           "address", i.address, "tls_version",
-                           i.tls_version, "tls_cipher", i.tls_cipher,
-                           "tls_mode", i.direct_tls ? "direct" : "starttls",
-                           "cert_subject", i.cert_subject, "cert_issuer",
-                           i.cert_issuer, "cert_expires", i.cert_not_after,
-                           "cert_verified_for",
-                           i.cert_verified ? i.domain : NULL, "sasl",
-                           i.sasl_mech, "channel_binding",
-                           i.sasl_cb ? i.sasl_cb : "none", "sasl_offered",
-                           i.sasl_offered,
-                           "features", i.features ? i.features : "",
-                           (char *)NULL) < 0)
-            return EXIT_IOERR;
-        return EXIT_OK;
-    }
-    cli_kv_line("jid", "%s", i.bound_jid);
+    out_begin(&r);
+    out_str(&r, "kind", "login");
+    out_str(&r, "jid", i.bound_jid);
+    out_str(&r, "host", i.host);
+    out_str(&r, "port", port);
+    out_str(&r, "found_by", i.found_by);
+    out_str(&r, "address", i.address);
+    out_str(&r, "tls_version", i.tls_version);
+    out_str(&r, "tls_cipher", i.tls_cipher);
+    out_str(&r, "tls_mode", i.direct_tls ? "direct" : "starttls");
+    out_str(&r, "cert_subject", i.cert_subject);
+    out_str(&r, "cert_issuer", i.cert_issuer);
+    out_str(&r, "cert_expires", i.cert_not_after);
+    out_str(&r, "cert_verified_for", i.cert_verified ? i.domain : NULL);
+    out_str(&r, "sasl", i.sasl_mech);
+    out_str(&r, "channel_binding", i.sasl_cb ? i.sasl_cb : "none");
+    out_str(&r, "sasl_offered", i.sasl_offered);
+    out_str(&r, "features", i.features ? i.features : "");
+    out_line(&r, "jid", "%s", i.bound_jid);
     if (!i.tls_version) {
         /* the shell's session goes through a session holder */
-        cli_kv_line("server", "through the session holder");
-        return fflush(stdout) == 0 ? EXIT_OK : EXIT_IOERR;
+        out_line(&r, "server", "through the session holder");
+    } else {
+        out_line(&r, "server", "%s port %u (%s)", i.host, i.port,
+                 i.found_by);
+        out_line(&r, "address", "%s", i.address);
+        out_line(&r, "tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
+                 i.direct_tls ? "direct TLS" : "STARTTLS");
+        out_line(&r, "certificate", "%s; issuer %s; expires %s; %s%s",
+                 i.cert_subject, i.cert_issuer, i.cert_not_after,
+                 i.cert_verified ? "verified for "
+                                 : "NOT VERIFIED (--insecure)",
+                 i.cert_verified ? i.domain : "");
+        out_line(&r, "sasl", "%s (offered: %s)", i.sasl_mech,
+                 i.sasl_offered);
+        out_line(&r, "binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
+                 i.sasl_ssdp ? "; downgrade protection (XEP-0474) verified"
+                             : "");
+        out_line(&r, "features", "%s",
+                 i.features && *i.features ? i.features : "none");
+        out_line(&r, "cache", "%s%s%s",
+                 i.tls_resumed ? "TLS session resumed; " : "",
+                 i.hints_features ? "features remembered; " : "",
+                 i.tls_resumed || i.hints_features ? "(--no-cache to forget)"
+                                                   : "none used");
     }
-    cli_kv_line("server", "%s port %u (%s)", i.host, i.port, i.found_by);
-    cli_kv_line("address", "%s", i.address);
-    cli_kv_line("tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
-                i.direct_tls ? "direct TLS" : "STARTTLS");
-    cli_kv_line("certificate", "%s; issuer %s; expires %s; %s%s",
-                i.cert_subject, i.cert_issuer, i.cert_not_after,
-                i.cert_verified ? "verified for "
-                                : "NOT VERIFIED (--insecure)",
-                i.cert_verified ? i.domain : "");
-    cli_kv_line("sasl", "%s (offered: %s)", i.sasl_mech, i.sasl_offered);
-    cli_kv_line("binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
-                i.sasl_ssdp ? "; downgrade protection (XEP-0474) verified"
-                            : "");
-    cli_kv_line("features", "%s",
-                i.features && *i.features ? i.features : "none");
-    cli_kv_line("cache", "%s%s%s",
-                i.tls_resumed ? "TLS session resumed; " : "",
-                i.hints_features ? "features remembered; " : "",
-                i.tls_resumed || i.hints_features ? "(--no-cache to forget)"
-                                                  : "none used");
-    if (fflush(stdout) != 0) {
+    if (out_print(op->c->o.format, &r) < 0 || fflush(stdout) != 0) {
         cli_error("cannot write output");
         return EXIT_IOERR;
     }

@@ -456,6 +456,7 @@ static int session_stop(struct cli *c)
 
 static int session_status(struct cli *c)
 {
+    struct out_record r;
     struct holder_paths hp;
     char line[512];
     long pid;
@@ -467,8 +468,12 @@ static int session_status(struct cli *c)
         return no_holder(c);
     close(fd);
     if (!(f = fopen(hp.status, "re"))) {
-        /* between its lock and its first word */
-        printf("pid          %ld\nstate        starting\n", pid);
+        /* between its lock and its first word; the status has one form,
+         * whatever --format says */
+        out_begin(&r);
+        out_line(&r, "pid", "%ld", pid);
+        out_line(&r, "state", "starting");
+        out_print(FORMAT_TEXT, &r);
         return EXIT_OK;
     }
     while (fgets(line, sizeof line, f)) {

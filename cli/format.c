@@ -9,6 +9,7 @@
  *   xml   the stanza itself on one line, as xmpctl raw reads it back;
  *         characters a terminal would act on as character references
  *
+ * A stanza and a roster item are records of the printer (printer.c).
  * Every line is flushed at once, so pipelines react as it arrives.
  */
 #ifdef HAVE_CONFIG_H
@@ -16,7 +17,6 @@
 #endif
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -99,87 +99,47 @@ static void facts_free(struct facts *f)
     free(f->err_text);
 }
 
-static int finish_line(void)
+/* Print r in the chosen format, flushed: 0, or -1 (reported). */
+static int print(const struct cli *c, const struct out_record *r)
 {
-    putchar('\n');
+    int rc = out_print(c->o.format, r);
+
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write output: %s", strerror(errno));
+        return -1;
+    }
+    return rc;
+}
+
+/* A line built in memory: open_memstream's. */
+struct line {
+    FILE *f;
+    char *text;
+    size_t len;
+};
+
+static int line_open(struct line *l)
+{
+    l->text = NULL;
+    l->len = 0;
+    if (!(l->f = open_memstream(&l->text, &l->len))) {
+        cli_error("out of memory");
         return -1;
     }
     return 0;
 }
 
+/* The line, or NULL when it could not be built (reported). */
+static const char *line_close(struct line *l)
+{
+    if (fclose(l->f) != 0 || !l->text) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    return l->text;
+}
+
 /* ---- json ------------------------------------------------------------ */
-
-static void json_str(const char *s)
-{
-    size_t i = 0, len = strlen(s), n;
-    uint32_t cp;
-
-    putchar('"');
-    while (i < len) {
-        n = xmp_utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            fputs("\\ufffd", stdout); /* never happens with parsed XML */
-            i++;
-            continue;
-        }
-        if (cp == '"')
-            fputs("\\\"", stdout);
-        else if (cp == '\\')
-            fputs("\\\\", stdout);
-        else if (cp == '\n')
-            fputs("\\n", stdout);
-        else if (cp == '\r')
-            fputs("\\r", stdout);
-        else if (cp == '\t')
-            fputs("\\t", stdout);
-        else if (cli_unsafe_cp(cp) && cp < 0x10000)
-            printf("\\u%04x", (unsigned)cp);
-        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
-            printf("\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
-                   0xdc00 + ((cp - 0x10000) & 0x3ff));
-        else
-            fwrite(s + i, 1, n, stdout);
-        i += n;
-    }
-    putchar('"');
-}
-
-void out_json_string(const char *s)
-{
-    json_str(s);
-}
-
-static int json_first;
-
-static void json_field(const char *key, const char *value)
-{
-    if (!value)
-        return;
-    fputs(json_first ? "{" : ",", stdout);
-    json_first = 0;
-    json_str(key);
-    putchar(':');
-    json_str(value);
-}
-
-int out_json_pairs(const char *first_key, ...)
-{
-    const char *k, *v;
-    va_list ap;
-
-    cli_before_output();
-    json_first = 1;
-    va_start(ap, first_key);
-    for (k = first_key; k; k = va_arg(ap, const char *)) {
-        v = va_arg(ap, const char *);
-        json_field(k, v);
-    }
-    va_end(ap);
-    fputs(json_first ? "{}" : "}", stdout);
-    return finish_line();
-}
 
 static void utc_now(char *buf, size_t len)
 {
@@ -193,74 +153,40 @@ static void utc_now(char *buf, size_t len)
              tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
 }
 
-static int out_json(const struct xmp_node *st, const struct facts *f,
-                    const char *xml)
+/* The fields of a stanza's JSON line; now and err live until printed. */
+static void stanza_fields(struct out_record *r, const struct xmp_node *st,
+                          const struct facts *f, const char *now,
+                          struct out_record *err, const char *xml)
 {
-    char now[96]; /* as long as the compiler fears ints can print */
-
-    utc_now(now, sizeof now);
-    json_first = 1;
-    json_field("kind", f->kind);
-    json_field("time", now);
-    json_field("type", f->type);
-    json_field("from", f->from);
-    json_field("to", f->to);
-    json_field("id", f->id);
-    json_field("ns", f->ns);
-    json_field("body", f->body);
-    json_field("subject", f->subject);
-    json_field("thread", f->thread);
-    json_field("show", f->show);
-    json_field("status", f->status);
-    json_field("priority", f->priority);
-    json_field("delay", f->delay);
+    out_str(r, "kind", f->kind);
+    out_str(r, "time", now);
+    out_str(r, "type", f->type);
+    out_str(r, "from", f->from);
+    out_str(r, "to", f->to);
+    out_str(r, "id", f->id);
+    out_str(r, "ns", f->ns);
+    out_str(r, "body", f->body);
+    out_str(r, "subject", f->subject);
+    out_str(r, "thread", f->thread);
+    out_str(r, "show", f->show);
+    out_str(r, "status", f->status);
+    out_str(r, "priority", f->priority);
+    out_str(r, "delay", f->delay);
     if (xmp_node_child(st, NULL, "error")) {
-        fputs(",\"error\":{", stdout);
-        json_str("condition");
-        putchar(':');
-        json_str(f->err_cond);
-        if (f->err_type) {
-            fputs(",\"type\":", stdout);
-            json_str(f->err_type);
-        }
-        if (f->err_text) {
-            fputs(",\"text\":", stdout);
-            json_str(f->err_text);
-        }
-        putchar('}');
+        out_begin(err);
+        out_str(err, "condition", f->err_cond);
+        out_str(err, "type", f->err_type);
+        out_str(err, "text", f->err_text);
+        out_object(r, "error", err);
     }
-    json_field("xml", xml);
-    putchar('}');
-    return finish_line();
-}
-
-/* ---- xml ------------------------------------------------------------- */
-
-static int out_xml(const char *xml)
-{
-    size_t i = 0, len = strlen(xml), n;
-    uint32_t cp;
-
-    /* Equal XML, but nothing a terminal would act on. */
-    while (i < len) {
-        n = xmp_utf8_decode(xml + i, len - i, &cp);
-        if (n && cli_unsafe_cp(cp))
-            printf("&#x%X;", (unsigned)cp);
-        else
-            fwrite(xml + i, 1, n ? n : 1, stdout);
-        i += n ? n : 1;
-    }
-    return finish_line();
+    out_str(r, "xml", xml);
 }
 
 /* ---- text ------------------------------------------------------------ */
 
-static void text(const char *s)
-{
-    cli_print_sanitized(stdout, s, strlen(s));
-}
-
-static int out_text(const struct facts *f, const char *xml)
+/* The text line of a stanza, to o; the printer makes it safe for a
+ * terminal. */
+static void stanza_text(FILE *o, const struct facts *f, const char *xml)
 {
     char stamp[32];
     time_t t = time(NULL);
@@ -268,67 +194,47 @@ static int out_text(const struct facts *f, const char *xml)
 
     localtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-    fputs(stamp, stdout);
-    putchar(' ');
-    text(f->from ? f->from : "(server)");
-    if (f->delay) {
-        fputs(" (sent ", stdout);
-        text(f->delay);
-        putchar(')');
-    }
+    fputs(stamp, o);
+    putc(' ', o);
+    fputs(f->from ? f->from : "(server)", o);
+    if (f->delay)
+        fprintf(o, " (sent %s)", f->delay);
     if (strcmp(f->kind, "message") == 0 && f->err_cond) {
-        fputs(": error ", stdout);
-        text(f->err_cond);
-        if (f->err_text) {
-            fputs(" (", stdout);
-            text(f->err_text);
-            putchar(')');
-        }
+        fprintf(o, ": error %s", f->err_cond);
+        if (f->err_text)
+            fprintf(o, " (%s)", f->err_text);
     } else if (strcmp(f->kind, "message") == 0 && (f->body || f->subject)) {
-        fputs(": ", stdout);
-        if (f->subject) {
-            putchar('[');
-            text(f->subject);
-            fputs(f->body ? "] " : "]", stdout);
-        }
+        fputs(": ", o);
+        if (f->subject)
+            fprintf(o, "[%s%s", f->subject, f->body ? "] " : "]");
         if (f->body)
-            text(f->body);
+            fputs(f->body, o);
     } else if (strcmp(f->kind, "presence") == 0) {
-        fputs(" presence ", stdout);
-        text(f->show && strcmp(f->type, "available") == 0 ? f->show
-                                                          : f->type);
-        if (f->status) {
-            fputs(" \"", stdout);
-            text(f->status);
-            putchar('"');
-        }
-        if (f->priority) {
-            fputs(" (priority ", stdout);
-            text(f->priority);
-            putchar(')');
-        }
-        if (f->err_cond) {
-            fputs(" error ", stdout);
-            text(f->err_cond);
-        }
+        fputs(" presence ", o);
+        fputs(f->show && strcmp(f->type, "available") == 0 ? f->show
+                                                           : f->type, o);
+        if (f->status)
+            fprintf(o, " \"%s\"", f->status);
+        if (f->priority)
+            fprintf(o, " (priority %s)", f->priority);
+        if (f->err_cond)
+            fprintf(o, " error %s", f->err_cond);
     } else {
-        putchar(' ');
-        text(f->kind);
-        if (f->type) {
-            putchar(' ');
-            text(f->type);
-        }
-        fputs(": ", stdout);
-        text(xml);
+        fprintf(o, " %s", f->kind);
+        if (f->type)
+            fprintf(o, " %s", f->type);
+        fprintf(o, ": %s", xml);
     }
-    return finish_line();
 }
 
 int out_stanza(const struct cli *c, const struct xmp_node *st)
 {
+    struct out_record r, err;
     struct facts f;
+    struct line l;
+    char now[96]; /* as long as the compiler fears ints can print */
     char *xml = xmp_node_to_line(st, NS_CLIENT);
-    int rc;
+    int rc = -1;
 
     cli_before_output();
     if (!xml) {
@@ -336,17 +242,18 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
         return -1;
     }
     facts_get(st, &f);
-    switch (c->o.format) {
-    case FORMAT_JSON:
-        rc = out_json(st, &f, xml);
-        break;
-    case FORMAT_XML:
-        rc = out_xml(xml);
-        break;
-    default:
-        rc = out_text(&f, xml);
-        break;
-    }
+    if (line_open(&l) < 0)
+        goto out;
+    stanza_text(l.f, &f, xml);
+    out_begin(&r);
+    if (!(r.text = line_close(&l)))
+        goto out;
+    utc_now(now, sizeof now);
+    stanza_fields(&r, st, &f, now, &err, xml);
+    r.xml = xml;
+    rc = print(c, &r);
+out:
+    free(l.text);
     facts_free(&f);
     free(xml);
     return rc;
@@ -366,8 +273,11 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item)
                *sub = xmp_node_attr(item, "subscription"),
                *ask = xmp_node_attr(item, "ask");
     const struct xmp_node *g;
-    char *xml, *t;
-    int n = 0, rc, i;
+    struct out_record r;
+    struct line l = { NULL, NULL, 0 };
+    char **groups = NULL, **more, *t, *xml = NULL;
+    size_t n = 0, k;
+    int rc = -1, i;
 
     /* RFC 6121 §2.1.2.5: no subscription attribute means none; a value
      * it does not define is shown as "unknown", never as sent */
@@ -389,52 +299,45 @@ int out_roster_item(const struct cli *c, const struct xmp_node *item)
         ask = NULL;
     }
     cli_before_output();
-    switch (c->o.format) {
-    case FORMAT_XML:
-        if (!(xml = xmp_node_to_line(item, "jabber:client"))) {
+    for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
+        if (strcmp(xmp_node_name(g), "group") != 0 ||
+            !(t = xmp_node_text(g)))
+            continue;
+        if (!(more = realloc(groups, (n + 1) * sizeof *groups))) {
+            free(t);
             cli_error("out of memory");
-            return -1;
+            goto out;
         }
-        rc = out_xml(xml);
-        free(xml);
-        return rc;
-    case FORMAT_JSON:
-        json_first = 1;
-        json_field("kind", "roster-item");
-        json_field("jid", jid ? jid : "");
-        json_field("name", name);
-        json_field("subscription", sub);
-        json_field("ask", ask);
-        fputs(",\"groups\":[", stdout);
-        for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
-            if (strcmp(xmp_node_name(g), "group") != 0 ||
-                !(t = xmp_node_text(g)))
-                continue;
-            if (n++)
-                putchar(',');
-            json_str(t);
-            free(t);
-        }
-        fputs("]}", stdout);
-        return finish_line();
-    default:
-        text(jid ? jid : "");
-        printf("  %s", sub); /* one of roster_subscriptions, or unknown */
-        if (ask)
-            printf(" (asked)");
-        if (name) {
-            fputs("  name \"", stdout);
-            text(name);
-            putchar('"');
-        }
-        for (g = xmp_node_first(item); g; g = xmp_node_next(g)) {
-            if (strcmp(xmp_node_name(g), "group") != 0 ||
-                !(t = xmp_node_text(g)))
-                continue;
-            fputs(n++ ? ", " : "  groups ", stdout);
-            text(t);
-            free(t);
-        }
-        return finish_line();
+        groups = more;
+        groups[n++] = t;
     }
+    if (!(xml = xmp_node_to_line(item, "jabber:client"))) {
+        cli_error("out of memory");
+        goto out;
+    }
+    if (line_open(&l) < 0)
+        goto out;
+    fprintf(l.f, "%s  %s%s", jid ? jid : "", sub, ask ? " (asked)" : "");
+    if (name)
+        fprintf(l.f, "  name \"%s\"", name);
+    for (k = 0; k < n; k++)
+        fprintf(l.f, "%s%s", k ? ", " : "  groups ", groups[k]);
+    out_begin(&r);
+    if (!(r.text = line_close(&l)))
+        goto out;
+    out_str(&r, "kind", "roster-item");
+    out_str(&r, "jid", jid ? jid : "");
+    out_str(&r, "name", name);
+    out_str(&r, "subscription", sub);
+    out_str(&r, "ask", ask);
+    out_list(&r, "groups", (const char *const *)groups, n);
+    r.xml = xml;
+    rc = print(c, &r);
+out:
+    free(l.text);
+    free(xml);
+    for (k = 0; k < n; k++)
+        free(groups[k]);
+    free(groups);
+    return rc;
 }

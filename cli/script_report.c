@@ -16,58 +16,26 @@
 #include "cli.h"
 #include "script.h"
 
-static void json_str(struct sbuf *b, const char *s)
+/* Print r as a JSON line, flushed: 0, or -1 (reported).  Its strings
+ * are escaped as the script's JSON always had them: a carriage return as
+ * \u000d, like the other control characters. */
+static int report_json(struct out_record *r)
 {
-    size_t i = 0, len = strlen(s), n;
-    uint32_t cp;
+    int rc;
 
-    sbuf_puts(b, "\"");
-    while (i < len) {
-        n = xmp_utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            sbuf_puts(b, "\\ufffd");
-            i++;
-            continue;
-        }
-        if (cp == '"')
-            sbuf_puts(b, "\\\"");
-        else if (cp == '\\')
-            sbuf_puts(b, "\\\\");
-        else if (cp == '\n')
-            sbuf_puts(b, "\\n");
-        else if (cp == '\t')
-            sbuf_puts(b, "\\t");
-        else if (cli_unsafe_cp(cp) && cp < 0x10000)
-            sbuf_printf(b, "\\u%04x", (unsigned)cp);
-        else if (cli_unsafe_cp(cp)) /* a tag character: a surrogate pair */
-            sbuf_printf(b, "\\u%04x\\u%04x",
-                        0xd800 + ((cp - 0x10000) >> 10),
-                        0xdc00 + ((cp - 0x10000) & 0x3ff));
-        else
-            sbuf_add(b, s + i, n);
-        i += n;
-    }
-    sbuf_puts(b, "\"");
-}
-
-/* Write b to stdout, flushed; -1 when it cannot be written (reported). */
-static int report_write(struct sbuf *b)
-{
-    int rc = 0;
-
+    r->cr_as_control = 1;
     cli_before_output();
-    if (b->text && fwrite(b->text, 1, b->len, stdout) != b->len)
-        rc = -1;
-    if (fflush(stdout) != 0)
-        rc = -1;
-    if (rc < 0)
+    rc = out_print(FORMAT_JSON, r);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write output: %s", strerror(errno));
-    sbuf_free(b);
+        rc = -1;
+    }
     return rc;
 }
 
-/* The same, line by line made safe for a terminal: names and stanzas
- * come from a script and a server. */
+/* Write b to stdout line by line, flushed, made safe for a terminal:
+ * names and stanzas come from a script and a server.  0, or -1 when it
+ * cannot be written (reported). */
 static int report_write_safe(struct sbuf *b)
 {
     const char *p = b->text, *nl;
@@ -149,40 +117,26 @@ int script_report_step(struct script_report *o, const struct script_step *st,
 
     snprintf(what, sizeof what, "%s %s", name, action);
     if (o->json) {
-        sbuf_puts(&b, "{\"file\":");
-        json_str(&b, o->s->file);
-        sbuf_printf(&b, ",\"line\":%d,\"client\":", st->line);
-        json_str(&b, name);
-        sbuf_puts(&b, ",\"action\":");
-        json_str(&b, action);
-        sbuf_printf(&b, ",\"result\":\"%s\"", result_name[result]);
+        struct out_record r;
+
+        out_begin(&r);
+        out_str(&r, "file", o->s->file);
+        out_int(&r, "line", st->line);
+        out_str(&r, "client", name);
+        out_str(&r, "action", action);
+        out_str(&r, "result", result_name[result]);
         if (f) {
-            sbuf_printf(&b, ",\"status\":%d,\"error\":", f->status);
-            json_str(&b, f->msg.text ? f->msg.text : "");
-            if (f->expected_line) {
-                sbuf_puts(&b, ",\"expected\":");
-                json_str(&b, f->expected_line);
-            }
-            if (f->nreceived || f->expected.text) {
-                sbuf_puts(&b, ",\"received\":[");
-                for (i = 0; i < f->nreceived; i++) {
-                    if (i)
-                        sbuf_puts(&b, ",");
-                    json_str(&b, f->received_line[i]);
-                }
-                sbuf_puts(&b, "]");
-            }
-            if (f->why.text) {
-                sbuf_puts(&b, ",\"differences\":");
-                json_str(&b, f->why.text);
-            }
-            if (f->diff.text) {
-                sbuf_puts(&b, ",\"diff\":");
-                json_str(&b, f->diff.text);
-            }
+            out_int(&r, "status", f->status);
+            out_str(&r, "error", f->msg.text ? f->msg.text : "");
+            out_str(&r, "expected", f->expected_line);
+            if (f->nreceived || f->expected.text)
+                out_list(&r, "received",
+                         (const char *const *)f->received_line,
+                         f->nreceived);
+            out_str(&r, "differences", f->why.text);
+            out_str(&r, "diff", f->diff.text);
         }
-        sbuf_puts(&b, "}\n");
-        return report_write(&b);
+        return report_json(&r);
     }
     if (o->tap) {
         sbuf_printf(&b, "%s %zu - ", result == SCRIPT_FAIL ? "not ok" : "ok",
@@ -252,15 +206,18 @@ int script_report_summary(struct script_report *o, size_t passed, size_t failed,
     size_t n = passed + failed + skipped;
 
     if (o->json) {
-        sbuf_puts(&b, "{\"file\":");
-        json_str(&b, o->s->file);
-        sbuf_printf(&b, ",\"result\":\"%s\",\"steps\":%zu,\"passed\":%zu,"
-                        "\"failed\":%zu,\"skipped\":%zu",
-                    failed ? "fail" : "pass", n, passed, failed, skipped);
+        struct out_record r;
+
+        out_begin(&r);
+        out_str(&r, "file", o->s->file);
+        out_str(&r, "result", failed ? "fail" : "pass");
+        out_int(&r, "steps", (long long)n);
+        out_int(&r, "passed", (long long)passed);
+        out_int(&r, "failed", (long long)failed);
+        out_int(&r, "skipped", (long long)skipped);
         if (failed)
-            sbuf_printf(&b, ",\"failed_line\":%d", fail_line);
-        sbuf_puts(&b, "}\n");
-        return report_write(&b);
+            out_int(&r, "failed_line", fail_line);
+        return report_json(&r);
     }
     if (o->tap)
         sbuf_puts(&b, "# ");
