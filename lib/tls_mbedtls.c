@@ -3,16 +3,21 @@
 #include "config.h"
 #endif
 /*
- * tls_mbedtls.c - the TLS layer (tls.h) on mbedTLS 2.28.
+ * tls_mbedtls.c - the TLS layer (tls.h) on mbedTLS 2.28 or 3.6.
  *
  * Every struct tls owns its whole mbedTLS state (entropy, DRBG, CA chain,
- * config, context): no globals, so sessions never share anything.  The
- * socket is non-blocking; the BIO below turns EAGAIN into WANT_READ or
- * WANT_WRITE and the caller polls.
+ * config, context): no globals, so sessions never share anything (3.6's
+ * PSA crypto core is the one exception: initialised once per process).
+ * The socket is non-blocking; the BIO below turns EAGAIN into WANT_READ
+ * or WANT_WRITE and the caller polls.  Only the public API of either
+ * version is used: what it does not tell (extended master secret,
+ * resumption, alerts, tls-unique on 3.6) comes from the plaintext
+ * handshake records seen at the BIO.
  */
 #include "tls.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,14 +38,22 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
-#include <mbedtls/ssl_internal.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
-/* The 2.28 API: 3.x made the fields we read private and changed calls. */
-#if MBEDTLS_VERSION_NUMBER < 0x021C0000 || MBEDTLS_VERSION_NUMBER >= 0x03000000
-#error "mbedTLS 2.28 (2.x from 2.28 on) is required"
+/* The 2.28 API, or 3.6's (private fields, new calls, TLS 1.3). */
+#if MBEDTLS_VERSION_NUMBER < 0x021C0000 ||                                  \
+    (MBEDTLS_VERSION_NUMBER >= 0x03000000 &&                                \
+     MBEDTLS_VERSION_NUMBER < 0x03060000) ||                                \
+    MBEDTLS_VERSION_NUMBER >= 0x03070000
+#error "mbedTLS 2.28 or 3.6 is required"
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+#include <psa/crypto.h>
+#define TLS_SHA256 mbedtls_sha256
+#else
+#define TLS_SHA256 mbedtls_sha256_ret
 #endif
 
 #define DRBG_PERSONALISATION "xmpctl tls"
@@ -51,6 +64,17 @@
 #define TIME_TEXT_MAX 32
 #define VERIFY_TEXT_MAX 384
 #define ALERT_OFFSET_DESC 1  /* RFC 5246 §7.2: level, then description */
+#define REC_HEADER 5         /* RFC 5246 §6.2.1: type, version, length */
+#define REC_CCS 20           /* ChangeCipherSpec */
+#define REC_ALERT 21
+#define REC_HANDSHAKE 22
+#define HS_CLIENT_HELLO 1
+#define HS_SERVER_HELLO 2
+#define EXT_EMS 0x0017            /* RFC 7627 */
+#define EXT_PRE_SHARED_KEY 0x0029 /* RFC 8446 §4.2.11 */
+#define EXT_SUPPORTED_VERSIONS 0x002b
+#define TRANSCRIPT_MAX 65536 /* handshake bytes kept for tls-unique */
+#define FINISHED_LEN 12      /* RFC 5246 §7.4.9 */
 #define PIN_PREFIX "sha256//"
 #define PIN_B64_LEN 44        /* base64 of 32 bytes, with its padding */
 /* RFC 6120 §13.7.1.4: id-on-xmppAddr, 1.3.6.1.5.5.7.8.5 */
@@ -59,6 +83,12 @@
 /* Only ECDHE (forward secrecy) with AEAD ciphers, strongest first
  * (RFC 7525 §4.2); everything else in the default list is refused. */
 static const int tls_suites[] = {
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* TLS 1.3 (RFC 8446 §9.1): without them no 1.3 handshake */
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+#endif
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -66,6 +96,15 @@ static const int tls_suites[] = {
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
     0
+};
+
+/* TLS records of one direction, followed at the BIO during the
+ * handshake */
+struct rec_scan {
+    unsigned char hdr[REC_HEADER];
+    size_t hdr_len;
+    size_t left;           /* bytes of the current record still to come */
+    size_t seen;           /* of its body so far */
 };
 
 /* XEP-0368 §3: the ALPN protocol name for direct TLS client streams */
@@ -100,14 +139,30 @@ struct tls {
     char ca_bad_to[TIME_TEXT_MAX];
 
     /* channel binding (RFC 5929, RFC 9266): what the key-export callback
-     * saw of the latest handshake (2.28 has no getter for EMS, and the
-     * handshake state is gone once it ends) */
+     * saw of the latest handshake */
     int have_keys;
-    int ems;               /* extended master secret (RFC 7627) */
-    int resumed;
     unsigned char master[48];
     unsigned char randoms[64]; /* client random, then server random */
     mbedtls_tls_prf_types prf;
+
+    /* the plaintext handshake messages, both directions in order, until
+     * the first ChangeCipherSpec of TLS 1.2 (neither version has a getter
+     * for EMS or resumption; 3.6 none for the Finished either) */
+    struct rec_scan scan_in, scan_out;
+    unsigned char *hs;
+    size_t hs_len, hs_cap;
+    int hs_stop;           /* the rest is encrypted, or too long */
+    int hs_overflow;
+    int tls13;             /* a ServerHello chose TLS 1.3 */
+    int alert;             /* a plaintext alert's description, or -1 */
+    int ems;               /* extended master secret (RFC 7627), or 1.3 */
+    int resumed;
+    unsigned char unique[FINISHED_LEN]; /* tls-unique, rebuilt (3.6) */
+    size_t unique_len;
+    unsigned char exporter[32]; /* tls-exporter of TLS 1.3 */
+    int have_exporter;
+    unsigned char *ticket; /* TLS 1.3: the latest ticket's session */
+    size_t ticket_len;
 
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -199,21 +254,35 @@ static const char *describe(const struct tls *t, int ret, char *buf,
         snprintf(buf, len, "the server closed the connection");
         return buf;
     case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-        /* 2.28 keeps the alert record in the public in_msg field */
-        if (t->ssl.in_msg && t->ssl.in_msglen > ALERT_OFFSET_DESC) {
-            unsigned char d = t->ssl.in_msg[ALERT_OFFSET_DESC];
+        /* the alert as seen at the BIO: only a plaintext one (before
+         * encryption started) can be named */
+        if (t->alert >= 0) {
+            unsigned char d = (unsigned char)t->alert;
 
             snprintf(buf, len, "the server sent a fatal alert: %s (%u)%s",
                      alert_name(d), (unsigned)d,
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+                     "");
+#else
                      d == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION
                          ? "; it may require TLS 1.3, which this build "
                            "lacks"
                          : "");
+#endif
             return buf;
         }
         break;
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+#else
     case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
-        snprintf(buf, len, "the server does not speak TLS 1.2 (%s)",
+#endif
+        snprintf(buf, len, "the server does not speak TLS 1.2%s (%s)",
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+                 " or 1.3",
+#else
+                 "",
+#endif
                  tls_strerror(ret, etext, sizeof etext));
         return buf;
     default:
@@ -274,6 +343,170 @@ static void cert_names(const mbedtls_x509_crt *crt, char *buf, size_t len)
         snprintf(buf, len, "none");
 }
 
+/* ---- the handshake at the BIO ------------------------------------------- */
+
+static void hs_keep(struct tls *t, const unsigned char *p, size_t n)
+{
+    size_t cap;
+    unsigned char *b;
+
+    if (t->hs_len + n > TRANSCRIPT_MAX) {
+        t->hs_overflow = 1;
+        t->hs_stop = 1;
+        return;
+    }
+    if (t->hs_len + n > t->hs_cap) {
+        cap = t->hs_cap ? t->hs_cap * 2 : 4096;
+        while (cap < t->hs_len + n)
+            cap *= 2;
+        if (!(b = realloc(t->hs, cap))) {
+            t->hs_overflow = 1;
+            t->hs_stop = 1;
+            return;
+        }
+        t->hs = b;
+        t->hs_cap = cap;
+    }
+    memcpy(t->hs + t->hs_len, p, n);
+    t->hs_len += n;
+}
+
+/* Follow the records of one direction: keep the handshake ones while
+ * they are plaintext, note a plaintext alert (two bytes; an encrypted
+ * one is longer).  TLS 1.2 encrypts after ChangeCipherSpec; TLS 1.3
+ * sends its encrypted records as application data, and a ChangeCipher-
+ * Spec there is only for middleboxes (RFC 8446 §D.4). */
+static void scan(struct tls *t, struct rec_scan *sc, const unsigned char *p,
+                 size_t n)
+{
+    size_t take;
+
+    while (n) {
+        if (sc->hdr_len < REC_HEADER) {
+            take = REC_HEADER - sc->hdr_len < n ? REC_HEADER - sc->hdr_len : n;
+            memcpy(sc->hdr + sc->hdr_len, p, take);
+            sc->hdr_len += take;
+            p += take;
+            n -= take;
+            if (sc->hdr_len == REC_HEADER) {
+                sc->left = (size_t)sc->hdr[3] << 8 | sc->hdr[4];
+                sc->seen = 0;
+                if (sc->hdr[0] == REC_CCS && !t->tls13)
+                    t->hs_stop = 1;
+                if (sc->left == 0)
+                    sc->hdr_len = 0;
+            }
+            continue;
+        }
+        take = sc->left < n ? sc->left : n;
+        if (sc->hdr[0] == REC_HANDSHAKE && !t->hs_stop)
+            hs_keep(t, p, take);
+        if (sc == &t->scan_in && sc->hdr[0] == REC_ALERT &&
+            (sc->hdr[3] << 8 | sc->hdr[4]) == 2 &&
+            sc->seen <= ALERT_OFFSET_DESC &&
+            sc->seen + take > ALERT_OFFSET_DESC)
+            t->alert = p[ALERT_OFFSET_DESC - sc->seen];
+        sc->seen += take;
+        sc->left -= take;
+        p += take;
+        n -= take;
+        if (sc->left == 0)
+            sc->hdr_len = 0;
+    }
+}
+
+static unsigned get16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+/* RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest */
+static const unsigned char hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+    0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+    0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c
+};
+
+/* What the hellos say (RFC 5246 §7.4.1, RFC 8446 §4.1): the version,
+ * the extended master secret, and resumption (TLS 1.2: the server
+ * echoes the session id we offered; TLS 1.3: it accepts our PSK). */
+static void read_hellos(struct tls *t)
+{
+    const unsigned char *p = t->hs, *end = t->hs + t->hs_len, *m, *me;
+    const unsigned char *csid = NULL;
+    size_t csid_len = 0, n, sid_len, ext;
+    int ems = 0, psk = 0, v13 = 0, seen = 0;
+
+    while (end - p >= 4) {
+        n = (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        if ((size_t)(end - p - 4) < n)
+            break;
+        m = p + 4;
+        me = m + n;
+        p = me;
+        /* version, random, then the session id */
+        if (n < 2 + 32 + 1 || (size_t)(me - m) < 35u + m[34])
+            continue;
+        sid_len = m[34];
+        if (m[-4] == HS_CLIENT_HELLO && !csid) {
+            csid = m + 35;
+            csid_len = sid_len;
+            continue;
+        }
+        if (m[-4] != HS_SERVER_HELLO)
+            continue;
+        if (memcmp(m + 2, hrr_random, sizeof hrr_random) == 0) {
+            t->tls13 = 1; /* another ServerHello follows, in plaintext */
+            continue;
+        }
+        seen = 1;
+        ems = psk = v13 = 0;
+        /* resumed by session id (ticket or cache) */
+        t->resumed = sid_len && csid && csid_len == sid_len &&
+                     memcmp(csid, m + 35, sid_len) == 0;
+        m += 35 + sid_len + 2 + 1; /* suite, compression */
+        if (me - m < 2)
+            continue;
+        ext = get16(m);
+        m += 2;
+        if ((size_t)(me - m) < ext)
+            continue;
+        while (me - m >= 4) {
+            unsigned type = get16(m);
+            size_t len = get16(m + 2);
+
+            m += 4;
+            if ((size_t)(me - m) < len)
+                break;
+            if (type == EXT_EMS)
+                ems = 1;
+            else if (type == EXT_PRE_SHARED_KEY)
+                psk = 1;
+            else if (type == EXT_SUPPORTED_VERSIONS && len == 2 &&
+                     get16(m) == 0x0304)
+                v13 = 1;
+            m += len;
+        }
+    }
+    if (!seen)
+        return;
+    t->tls13 = v13;
+    /* TLS 1.3's key schedule binds the transcript as RFC 7627 does for
+     * TLS 1.2, which is all "ems" stands for here (RFC 9266 §3) */
+    t->ems = v13 || ems;
+    if (v13)
+        t->resumed = psk;
+}
+
+/* Once a ServerHello chose TLS 1.3 nothing more is plaintext (but a
+ * second ServerHello after a HelloRetryRequest). */
+static void scan_hello_done(struct tls *t)
+{
+    if (t->hs_stop || !t->hs_len)
+        return;
+    read_hellos(t);
+}
+
 /* ---- BIO ----------------------------------------------------------------- */
 
 static int bio_send(void *ctx, const unsigned char *b, size_t n)
@@ -285,8 +518,11 @@ static int bio_send(void *ctx, const unsigned char *b, size_t n)
         n = INT32_MAX;
     /* MSG_NOSIGNAL: a closed peer is an error to report, not a SIGPIPE */
     r = send(t->fd, b, n, MSG_NOSIGNAL);
-    if (r >= 0)
+    if (r >= 0) {
+        if (!t->done)
+            scan(t, &t->scan_out, b, (size_t)r);
         return (int)r;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return MBEDTLS_ERR_SSL_WANT_WRITE;
     t->sys_errno = errno;
@@ -301,8 +537,13 @@ static int bio_recv(void *ctx, unsigned char *b, size_t n)
     if (n > INT32_MAX)
         n = INT32_MAX;
     r = recv(t->fd, b, n, 0);
-    if (r >= 0)
+    if (r >= 0) {
+        if (!t->done) {
+            scan(t, &t->scan_in, b, (size_t)r);
+            scan_hello_done(t);
+        }
         return (int)r; /* 0: EOF, mbedTLS makes it CONN_EOF */
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return MBEDTLS_ERR_SSL_WANT_READ;
     t->sys_errno = errno;
@@ -466,7 +707,7 @@ static void spki_pin(const mbedtls_x509_crt *crt, char *out, size_t len)
     size_t olen = 0;
 
     out[0] = '\0';
-    if (mbedtls_sha256_ret(crt->pk_raw.p, crt->pk_raw.len, h, 0) != 0 ||
+    if (TLS_SHA256(crt->pk_raw.p, crt->pk_raw.len, h, 0) != 0 ||
         mbedtls_base64_encode(b64, sizeof b64, &olen, h, sizeof h) != 0)
         return;
     snprintf(out, len, "%s%.*s", PIN_PREFIX, (int)olen, (const char *)b64);
@@ -609,7 +850,38 @@ void xmp_trust_free(struct xmp_trust *tr)
 }
 
 /* Keep what channel binding needs: the pointers are only valid during
- * the call, and the handshake state (EMS, resumption) is freed after. */
+ * the call.  TLS 1.2's master secret; a TLS 1.3 handshake only counts
+ * (its exporter comes from the library). */
+static void keep_keys(struct tls *t, const unsigned char *ms,
+                      const unsigned char client_random[32],
+                      const unsigned char server_random[32],
+                      mbedtls_tls_prf_types prf)
+{
+    if (ms) {
+        memcpy(t->master, ms, sizeof t->master);
+        memcpy(t->randoms, client_random, 32);
+        memcpy(t->randoms + 32, server_random, 32);
+        t->prf = prf;
+    }
+    t->have_keys = 1;
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+static void export_keys_cb(void *ctx, mbedtls_ssl_key_export_type type,
+                           const unsigned char *secret, size_t secret_len,
+                           const unsigned char client_random[32],
+                           const unsigned char server_random[32],
+                           mbedtls_tls_prf_types prf)
+{
+    struct tls *t = ctx;
+
+    if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET &&
+        secret_len == sizeof t->master)
+        keep_keys(t, secret, client_random, server_random, prf);
+    else
+        keep_keys(t, NULL, NULL, NULL, prf);
+}
+#else
 static int export_keys_cb(void *ctx, const unsigned char *ms,
                           const unsigned char *kb, size_t maclen,
                           size_t keylen, size_t ivlen,
@@ -617,39 +889,37 @@ static int export_keys_cb(void *ctx, const unsigned char *ms,
                           const unsigned char server_random[32],
                           mbedtls_tls_prf_types prf)
 {
-    struct tls *t = ctx;
-
     (void)kb;
     (void)maclen;
     (void)keylen;
     (void)ivlen;
-    memcpy(t->master, ms, sizeof t->master);
-    memcpy(t->randoms, client_random, 32);
-    memcpy(t->randoms + 32, server_random, 32);
-    t->prf = prf;
-    t->ems = t->ssl.handshake &&
-             t->ssl.handshake->extended_ms == MBEDTLS_SSL_EXTENDED_MS_ENABLED;
-    t->resumed = t->ssl.handshake && t->ssl.handshake->resume;
-    t->have_keys = 1;
+    keep_keys(ctx, ms, client_random, server_random, prf);
     return 0;
 }
+#endif
 
 /* A saved session is offered only if it came from a verified handshake
- * with the extended master secret; anything else (a damaged or foreign
- * blob) just means a full handshake. */
+ * with the extended master secret (tls_session_save keeps no other);
+ * anything else (a damaged or foreign blob) just means a full
+ * handshake.  3.6 keeps the verdict and the certificate private. */
 static void offer_session(struct tls *t, const unsigned char *b, size_t n)
 {
     mbedtls_ssl_session s;
 
     mbedtls_ssl_session_init(&s);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    if (mbedtls_ssl_session_load(&s, b, n) == 0)
+#else
     if (mbedtls_ssl_session_load(&s, b, n) == 0 && s.verify_result == 0 &&
         s.peer_cert)
+#endif
         mbedtls_ssl_set_session(&t->ssl, &s);
     mbedtls_ssl_session_free(&s);
 }
 
-enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
-                              size_t *len)
+/* The session as mbedtls_ssl_session_save writes it, in a new buffer. */
+static int session_blob(const mbedtls_ssl_context *ssl, unsigned char **out,
+                        size_t *len)
 {
     mbedtls_ssl_session s;
     unsigned char *b = NULL;
@@ -658,10 +928,8 @@ enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
 
     *out = NULL;
     *len = 0;
-    if (!t || !t->done || !t->verified || !t->have_keys || !t->ems)
-        return XMP_ETLS;
     mbedtls_ssl_session_init(&s);
-    r = mbedtls_ssl_get_session(&t->ssl, &s);
+    r = mbedtls_ssl_get_session(ssl, &s);
     if (r == 0 &&
         mbedtls_ssl_session_save(&s, NULL, 0, &n) ==
             MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL &&
@@ -672,8 +940,52 @@ enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
     }
     mbedtls_ssl_session_free(&s);
     free(b);
-    return *out ? XMP_OK : XMP_ETLS;
+    return *out ? 0 : -1;
 }
+
+enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
+                              size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!t || !t->done || !t->verified || !t->have_keys || !t->ems)
+        return XMP_ETLS;
+    /* TLS 1.3: the session of the latest ticket (RFC 8446 §4.6.1), got
+     * as it arrived; none yet means nothing to resume with */
+    if (t->tls13) {
+        if (!t->ticket || !(*out = malloc(t->ticket_len)))
+            return XMP_ETLS;
+        memcpy(*out, t->ticket, t->ticket_len);
+        *len = t->ticket_len;
+        return XMP_OK;
+    }
+    return session_blob(&t->ssl, out, len) == 0 ? XMP_OK : XMP_ETLS;
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000 &&                                 \
+    defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+/* A TLS 1.3 NewSessionTicket came in: keep its session now (the library
+ * wants it taken before the next call), replacing an older one. */
+static void took_ticket(struct tls *t)
+{
+    unsigned char *b;
+    size_t n;
+
+    if (session_blob(&t->ssl, &b, &n) != 0)
+        return;
+    if (t->ticket) {
+        explicit_bzero(t->ticket, t->ticket_len);
+        free(t->ticket);
+    }
+    t->ticket = b;
+    t->ticket_len = n;
+}
+#define IS_TICKET(t, r)                                                     \
+    ((r) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET ? took_ticket(t), 1 \
+                                                          : 0)
+#else
+#define IS_TICKET(t, r) 0
+#endif
 
 /* The client's TLS configuration (RFC 7525, RFC 7627): TLS 1.2 or newer,
  * our suites, verification against t->chain, no renegotiation, ALPN for
@@ -690,10 +1002,21 @@ static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
     if (r != 0)
         return xmp_error_set(err, XMP_ETLS, "cannot configure TLS: %s",
                              tls_strerror(r, etext, sizeof etext));
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    /* TLS 1.3 preferred (the default maximum), TLS 1.2 allowed */
+    mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* tickets of TLS 1.3 come after the handshake; told of, they are
+     * kept for the next connection (tls_session_save) */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &t->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+#else
     /* RFC 7525 §3.1.1: nothing older than TLS 1.2 (the default would
      * allow 1.0) */
     mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
     mbedtls_ssl_conf_ciphersuites(&t->conf, tls_suites);
     /* renegotiation would change the channel binding mid-stream */
     mbedtls_ssl_conf_renegotiation(&t->conf,
@@ -708,7 +1031,9 @@ static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
     /* RFC 7627 is what makes tls-unique and tls-exporter safe */
     mbedtls_ssl_conf_extended_master_secret(&t->conf,
                                             MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+#if MBEDTLS_VERSION_NUMBER < 0x03060000
     mbedtls_ssl_conf_export_keys_ext_cb(&t->conf, export_keys_cb, t);
+#endif
     if (p->alpn_xmpp &&
         (r = mbedtls_ssl_conf_alpn_protocols(&t->conf, tls_alpn)) != 0)
         return xmp_error_set(err, XMP_ETLS, "cannot offer ALPN: %s",
@@ -736,8 +1061,13 @@ static enum xmp_err load_client_cert(struct tls *t,
                              "cannot load the client certificate %s: %s",
                              p->client_cert,
                              tls_strerror(r, etext, sizeof etext));
-    /* 2.28: no RNG argument; an encrypted key is not supported */
+    /* an encrypted key is not supported; 3.6 wants the RNG (blinding) */
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    r = mbedtls_pk_parse_keyfile(&t->own_key, p->client_key, NULL,
+                                 mbedtls_ctr_drbg_random, &t->drbg);
+#else
     r = mbedtls_pk_parse_keyfile(&t->own_key, p->client_key, NULL);
+#endif
     if (r != 0)
         return xmp_error_set(err, XMP_ETLS,
                              "cannot load the client key %s: %s",
@@ -753,6 +1083,23 @@ static enum xmp_err load_client_cert(struct tls *t,
     xmpp_addrs(&t->own, t->own_jids, sizeof t->own_jids);
     return XMP_OK;
 }
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+static pthread_once_t psa_once = PTHREAD_ONCE_INIT;
+static psa_status_t psa_status = PSA_ERROR_BAD_STATE;
+
+static void psa_start(void)
+{
+    psa_status = psa_crypto_init();
+}
+
+/* TLS 1.3 in 3.6 runs on PSA crypto: initialised once per process. */
+static psa_status_t tls_psa_init(void)
+{
+    pthread_once(&psa_once, psa_start);
+    return psa_status;
+}
+#endif
 
 enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
                      struct xmp_error *err)
@@ -781,6 +1128,7 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     if (!t)
         return xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
     t->fd = fd;
+    t->alert = -1;
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->ca);
@@ -800,6 +1148,12 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         goto fail;
     }
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    if (tls_psa_init() != PSA_SUCCESS) {
+        rc = xmp_error_set(err, XMP_ETLS, "cannot start PSA crypto");
+        goto fail;
+    }
+#endif
     r = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
                               (const unsigned char *)DRBG_PERSONALISATION,
                               strlen(DRBG_PERSONALISATION));
@@ -840,6 +1194,9 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         goto fail;
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    mbedtls_ssl_set_export_keys_cb(&t->ssl, export_keys_cb, t);
+#endif
     if (p->session && p->session_len)
         offer_session(t, p->session, p->session_len);
     *out = t;
@@ -862,6 +1219,12 @@ void tls_free(struct tls *t)
     mbedtls_entropy_free(&t->entropy);
     free(t->pins);
     explicit_bzero(t->master, sizeof t->master);
+    if (t->hs)
+        explicit_bzero(t->hs, t->hs_len);
+    free(t->hs);
+    if (t->ticket)
+        explicit_bzero(t->ticket, t->ticket_len);
+    free(t->ticket);
     free(t->domain);
     free(t);
 }
@@ -910,6 +1273,44 @@ static int wants(struct tls *t, int r)
     return 0;
 }
 
+/* The channel-binding data of the handshake that just ended, while
+ * what it needs is at hand; the transcript goes then. */
+static void bindings(struct tls *t)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    static const char label[] = "EXPORTER-Channel-Binding";
+    const mbedtls_md_info_t *md;
+    unsigned char h[TLS_DIGEST_MAX];
+
+    if (t->tls13) {
+        /* RFC 9266 §2: 32 bytes, empty context (the same as none in
+         * TLS 1.3) */
+        t->have_exporter =
+            mbedtls_ssl_export_keying_material(
+                &t->ssl, t->exporter, sizeof t->exporter, label,
+                sizeof label - 1, (const unsigned char *)"", 0, 0) == 0;
+    } else if (t->have_keys && !t->resumed && !t->hs_overflow && t->hs_len) {
+        /* RFC 5929 §3.1, RFC 5246 §7.4.9: the client's Finished, from
+         * the master secret and the hash of every handshake message
+         * before it (the PRF's hash) */
+        md = mbedtls_md_info_from_type(t->prf == MBEDTLS_SSL_TLS_PRF_SHA384
+                                           ? MBEDTLS_MD_SHA384
+                                           : MBEDTLS_MD_SHA256);
+        if (md && mbedtls_md(md, t->hs, t->hs_len, h) == 0 &&
+            mbedtls_ssl_tls_prf(t->prf, t->master, sizeof t->master,
+                                "client finished", h,
+                                mbedtls_md_get_size(md), t->unique,
+                                sizeof t->unique) == 0)
+            t->unique_len = sizeof t->unique;
+    }
+#endif
+    if (t->hs)
+        explicit_bzero(t->hs, t->hs_len);
+    free(t->hs);
+    t->hs = NULL;
+    t->hs_len = t->hs_cap = 0;
+}
+
 enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
 {
     const mbedtls_x509_crt *peer;
@@ -924,7 +1325,9 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
     if (t->done)
         return XMP_OK;
 
-    r = mbedtls_ssl_handshake(&t->ssl);
+    do
+        r = mbedtls_ssl_handshake(&t->ssl);
+    while (IS_TICKET(t, r));
     if (wants(t, r))
         return XMP_AGAIN;
     if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
@@ -951,6 +1354,7 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
                           "is %s)",
                           t->domain, t->pin[0] ? t->pin : "unknown");
     t->done = 1;
+    bindings(t);
     flags = mbedtls_ssl_get_verify_result(&t->ssl);
     if (flags == 0) {
         t->verified = 1;
@@ -997,7 +1401,10 @@ enum xmp_err tls_read(struct tls *t, void *buf, size_t len, size_t *n,
     if (t->closed)
         return XMP_OK;
 
-    r = mbedtls_ssl_read(&t->ssl, buf, len);
+    /* a TLS 1.3 ticket is kept, then the read goes on */
+    do
+        r = mbedtls_ssl_read(&t->ssl, buf, len);
+    while (IS_TICKET(t, r));
     if (r > 0) {
         t->want = TLS_WANT_NOTHING;
         *n = (size_t)r;
@@ -1033,7 +1440,9 @@ enum xmp_err tls_write(struct tls *t, const void *buf, size_t len, size_t *n,
     if (len == 0)
         return XMP_OK;
 
-    r = mbedtls_ssl_write(&t->ssl, buf, len);
+    do
+        r = mbedtls_ssl_write(&t->ssl, buf, len);
+    while (IS_TICKET(t, r));
     if (r > 0) {
         t->want = TLS_WANT_NOTHING;
         *n = (size_t)r;
@@ -1076,6 +1485,33 @@ static int64_t x509_epoch(const mbedtls_x509_time *tm)
     return (int64_t)timegm(&t);
 }
 
+/* The certificate's signature algorithm, e.g. "RSA with SHA-256", and
+ * whether its hash is broken (RFC 6194, SHAttered: SHA-1 signatures can
+ * be forged). */
+static void sig_alg(const mbedtls_x509_crt *c, char *buf, size_t len,
+                    int *weak)
+{
+    mbedtls_md_type_t md;
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    mbedtls_pk_type_t pk;
+    const char *desc;
+
+    if (mbedtls_oid_get_sig_alg_desc(&c->sig_oid, &desc) == 0)
+        snprintf(buf, len, "%s", desc);
+    else
+        snprintf(buf, len, "unknown");
+    if (mbedtls_oid_get_sig_alg(&c->sig_oid, &md, &pk) != 0)
+        md = MBEDTLS_MD_NONE;
+#else
+    if (mbedtls_x509_sig_alg_gets(buf, len, &c->sig_oid, c->sig_pk,
+                                  c->sig_md, c->sig_opts) < 0)
+        snprintf(buf, len, "unknown");
+    md = c->sig_md;
+#endif
+    if (weak)
+        *weak = md == MBEDTLS_MD_SHA1 || md == MBEDTLS_MD_MD5;
+}
+
 static void cert_info(const mbedtls_x509_crt *c, struct xmp_cert_info *ci)
 {
     dn_text(&c->subject, ci->subject, sizeof ci->subject);
@@ -1086,12 +1522,7 @@ static void cert_info(const mbedtls_x509_crt *c, struct xmp_cert_info *ci)
     snprintf(ci->key_type, sizeof ci->key_type, "%s",
              mbedtls_pk_get_name(&c->pk));
     ci->key_bits = (unsigned)mbedtls_pk_get_bitlen(&c->pk);
-    if (mbedtls_x509_sig_alg_gets(ci->sig_alg, sizeof ci->sig_alg,
-                                  &c->sig_oid, c->sig_pk, c->sig_md,
-                                  c->sig_opts) < 0)
-        snprintf(ci->sig_alg, sizeof ci->sig_alg, "unknown");
-    /* RFC 6194, SHAttered: SHA-1 signatures can be forged */
-    ci->sig_weak = c->sig_md == MBEDTLS_MD_SHA1 || c->sig_md == MBEDTLS_MD_MD5;
+    sig_alg(c, ci->sig_alg, sizeof ci->sig_alg, &ci->sig_weak);
 }
 
 void tls_get_info(const struct tls *t, struct tls_info *info)
@@ -1117,10 +1548,7 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
         snprintf(info->key_type, sizeof info->key_type, "%s",
                  mbedtls_pk_get_name(&peer->pk));
         info->key_bits = (unsigned)mbedtls_pk_get_bitlen(&peer->pk);
-        if (mbedtls_x509_sig_alg_gets(info->sig_alg, sizeof info->sig_alg,
-                                      &peer->sig_oid, peer->sig_pk,
-                                      peer->sig_md, peer->sig_opts) < 0)
-            snprintf(info->sig_alg, sizeof info->sig_alg, "unknown");
+        sig_alg(peer, info->sig_alg, sizeof info->sig_alg, NULL);
     }
     for (c = peer; c && c->raw.p && info->chain_len < XMP_CHAIN_MAX;
          c = c->next)
@@ -1130,7 +1558,7 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
     snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);
     info->verified = t->verified;
     info->ems = t->have_keys && t->ems;
-    info->resumed = t->have_keys && t->resumed;
+    info->resumed = t->resumed;
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
 }
 
@@ -1152,6 +1580,30 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                              "extended master secret (RFC 7627): no safe "
                              "channel binding",
                              t->domain);
+    if (strcmp(type, "tls-unique") == 0 && t->tls13)
+        return xmp_error_set(err, XMP_ETLS,
+                             "tls-unique does not exist in TLS 1.3 (RFC "
+                             "9266 §1)");
+    if (strcmp(type, "tls-exporter") == 0 && t->tls13) {
+        if (!t->have_exporter)
+            return xmp_error_set(err, XMP_ETLS,
+                                 "cannot compute tls-exporter data");
+        memcpy(out, t->exporter, sizeof t->exporter);
+        *len = sizeof t->exporter;
+        return XMP_OK;
+    }
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    if (strcmp(type, "tls-unique") == 0) {
+        /* rebuilt for full handshakes only: a resumed one's is the
+         * server's Finished */
+        if (!t->unique_len)
+            return xmp_error_set(err, XMP_ETLS,
+                                 "no Finished message to bind to");
+        memcpy(out, t->unique, t->unique_len);
+        *len = t->unique_len;
+        return XMP_OK;
+    }
+#else
     if (strcmp(type, "tls-unique") == 0) {
         /* RFC 5929 §3.1: the first Finished of the latest handshake: the
          * client's in a full handshake, the server's in a resumed one */
@@ -1165,6 +1617,7 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
         *len = t->ssl.verify_data_len;
         return XMP_OK;
     }
+#endif
     if (strcmp(type, "tls-exporter") == 0) {
         /* RFC 9266 §2 over TLS 1.2: the RFC 5705 exporter with an empty
          * (present, zero-length) context, as servers compute it */

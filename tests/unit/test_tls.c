@@ -11,8 +11,11 @@
  * protocol setting) each, one connection at a time.  It understands a few
  * requests: "alpn?" (answers the negotiated ALPN protocol or "none"),
  * "unique?" (its tls-unique, RFC 5929 §3: the client's Finished, in hex),
+ * "exporter?" (its tls-exporter, RFC 9266, in hex; "none" on 2.28),
  * "quit" (close_notify), "reset" (abortive close, RST), anything else is
- * echoed.
+ * echoed.  Built on mbedTLS 3.6 the server speaks TLS 1.3 (but the
+ * TLS 1.2 one), and reads its tls-unique from a private field: the test's
+ * independent witness of what the client rebuilds from public API.
  */
 #include "tls.h"
 #include "tap.h"
@@ -37,7 +40,19 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+#include <psa/crypto.h>
+#define TLS13 1
+#else
+#define TLS13 0
+#endif
+#ifndef MBEDTLS_PRIVATE
+#define MBEDTLS_PRIVATE(member) member
+#endif
 
 #define CHILD_LIFETIME_S 120  /* the server dies by itself after this */
 #define CHILD_POLL_MS 100
@@ -48,6 +63,14 @@
 #define MSG_MAX 256
 #define PATH_LEN 512
 #define DIR_LEN 256
+
+/* what the good server negotiates with us */
+#if TLS13
+#define GOOD_VERSION "TLSv1.3"
+#else
+#define GOOD_VERSION "TLSv1.2"
+#endif
+#define TICKET_LIFETIME_S 3600
 
 #define CA_NAME "xmpctl test CA"
 #define OTHER_CA_NAME "xmpctl other CA"
@@ -176,7 +199,9 @@ static void remove_certs(void)
 
 /* ---- the server child ---------------------------------------------------- */
 
-enum srv_kind { SRV_GOOD, SRV_WRONG, SRV_OLD, SRV_TLS11, SRV_COUNT };
+enum srv_kind {
+    SRV_GOOD, SRV_WRONG, SRV_OLD, SRV_TLS11, SRV_TLS12, SRV_COUNT
+};
 
 struct srv {
     int lfd;
@@ -189,6 +214,11 @@ struct srv {
 static struct srv servers[SRV_COUNT];
 static volatile sig_atomic_t child_stop;
 static const char *srv_alpn[] = { "xmpp-client", NULL };
+#if TLS13
+static const int cbc_only[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, 0
+};
+#endif
 
 static void on_term(int sig)
 {
@@ -251,12 +281,30 @@ static void serve(struct srv *s, int cfd)
             if (srv_write(&ssl, p ? p : "none") < 0)
                 break;
         } else if (strcmp(buf, "unique?") == 0) {
-            char hex[2 * sizeof ssl.peer_verify_data + 1] = "";
+            char hex[2 * sizeof ssl.MBEDTLS_PRIVATE(peer_verify_data) + 1] =
+                "";
             size_t i;
 
-            for (i = 0; i < ssl.verify_data_len; i++)
+            for (i = 0; i < ssl.MBEDTLS_PRIVATE(verify_data_len); i++)
                 snprintf(hex + 2 * i, 3, "%02x",
-                         (unsigned char)ssl.peer_verify_data[i]);
+                         (unsigned char)ssl.MBEDTLS_PRIVATE(
+                             peer_verify_data)[i]);
+            if (srv_write(&ssl, hex) < 0)
+                break;
+        } else if (strcmp(buf, "exporter?") == 0) {
+            char hex[2 * 32 + 1] = "none";
+#if TLS13
+            static const char label[] = "EXPORTER-Channel-Binding";
+            unsigned char x[32];
+            size_t i;
+
+            /* RFC 9266 §2: empty context, present */
+            if (mbedtls_ssl_export_keying_material(
+                    &ssl, x, sizeof x, label, sizeof label - 1,
+                    (const unsigned char *)"", 0, 1) == 0)
+                for (i = 0; i < sizeof x; i++)
+                    snprintf(hex + 2 * i, 3, "%02x", x[i]);
+#endif
             if (srv_write(&ssl, hex) < 0)
                 break;
         } else if (strcmp(buf, "quit") == 0) {
@@ -282,10 +330,13 @@ static void server_main(void)
     struct sigaction sa;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_ticket_context tickets;
     static const char *const crt[SRV_COUNT] = { "good.crt", "wrong.crt",
-                                                "old.crt", "good.crt" };
+                                                "old.crt", "good.crt",
+                                                "good.crt" };
     static const char *const key[SRV_COUNT] = { "good.key", "wrong.key",
-                                                "old.key", "good.key" };
+                                                "old.key", "good.key",
+                                                "good.key" };
     int i, code = 1;
 
     memset(&sa, 0, sizeof sa);
@@ -295,19 +346,32 @@ static void server_main(void)
 
     mbedtls_entropy_init(&entropy);
     mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_ssl_ticket_init(&tickets);
     for (i = 0; i < SRV_COUNT; i++) {
         mbedtls_ssl_config_init(&servers[i].conf);
         mbedtls_x509_crt_init(&servers[i].crt);
         mbedtls_pk_init(&servers[i].key);
     }
+#if TLS13
+    if (psa_crypto_init() != PSA_SUCCESS)
+        goto out;
+#endif
     if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
-                              NULL, 0) != 0)
+                              NULL, 0) != 0 ||
+        mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, &drbg,
+                                 MBEDTLS_CIPHER_AES_256_GCM,
+                                 TICKET_LIFETIME_S) != 0)
         goto out;
     for (i = 0; i < SRV_COUNT; i++) {
         struct srv *s = &servers[i];
 
         if (mbedtls_x509_crt_parse_file(&s->crt, path(crt[i])) != 0 ||
+#if TLS13
+            mbedtls_pk_parse_keyfile(&s->key, path(key[i]), NULL,
+                                     mbedtls_ctr_drbg_random, &drbg) != 0 ||
+#else
             mbedtls_pk_parse_keyfile(&s->key, path(key[i]), NULL) != 0 ||
+#endif
             mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER,
                                         MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
@@ -315,10 +379,25 @@ static void server_main(void)
             mbedtls_ssl_conf_alpn_protocols(&s->conf, srv_alpn) != 0)
             goto out;
         mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &drbg);
+        /* tickets (RFC 5077, RFC 8446 §4.6.1) for the resumption test */
+        mbedtls_ssl_conf_session_tickets_cb(&s->conf, mbedtls_ssl_ticket_write,
+                                            mbedtls_ssl_ticket_parse,
+                                            &tickets);
+#if TLS13
+        /* 3.6 has nothing older than TLS 1.2 to offer: its "TLS 1.1"
+         * server refuses with an alert as that one does, for want of a
+         * common suite */
+        if (i == SRV_TLS12 || i == SRV_TLS11)
+            mbedtls_ssl_conf_max_tls_version(&s->conf,
+                                             MBEDTLS_SSL_VERSION_TLS1_2);
+        if (i == SRV_TLS11)
+            mbedtls_ssl_conf_ciphersuites(&s->conf, cbc_only);
+#else
         if (i == SRV_TLS11)
             mbedtls_ssl_conf_max_version(&s->conf,
                                          MBEDTLS_SSL_MAJOR_VERSION_3,
                                          MBEDTLS_SSL_MINOR_VERSION_2);
+#endif
     }
     while (!child_stop) {
         struct pollfd pfd[SRV_COUNT];
@@ -347,6 +426,7 @@ out:
         mbedtls_pk_free(&servers[i].key);
         close(servers[i].lfd);
     }
+    mbedtls_ssl_ticket_free(&tickets);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
     _exit(code);
@@ -465,6 +545,9 @@ static enum xmp_err recv_some(struct tls *t, int fd, char *buf, size_t len,
     return r;
 }
 
+static const unsigned char *next_session; /* for the next attempt */
+static size_t next_session_len;
+
 /* Connect to a server kind and try the handshake. */
 static enum xmp_err attempt(enum srv_kind k, const char *domain,
                             const char *cafile, int insecure, int alpn,
@@ -484,6 +567,10 @@ static enum xmp_err attempt(enum srv_kind k, const char *domain,
     p.cafile = cafile;
     p.insecure = insecure;
     p.alpn_xmpp = alpn;
+    p.session = next_session;
+    p.session_len = next_session_len;
+    next_session = NULL;
+    next_session_len = 0;
     r = tls_new(out, fd, &p, err);
     if (r != XMP_OK)
         return r;
@@ -495,6 +582,62 @@ static void finish(struct tls *t, int fd)
     tls_free(t);
     if (fd >= 0)
         close(fd);
+}
+
+static void hex_of(const unsigned char *b, size_t n, char *hex)
+{
+    size_t i;
+
+    hex[0] = '\0';
+    for (i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+}
+
+/* Channel binding as the version allows (RFC 9266): tls-unique and
+ * tls-exporter on TLS 1.2, tls-exporter alone on TLS 1.3; each the same
+ * value the server computes. */
+static void check_bindings(struct tls *t, int fd, const char *what)
+{
+    struct xmp_error err;
+    struct tls_info info;
+    unsigned char cb[TLS_CB_MAX];
+    char hex[2 * TLS_CB_MAX + 1], buf[MSG_MAX] = "";
+    size_t cb_len = 0, n;
+    enum xmp_err r;
+
+    tls_get_info(t, &info);
+    /* the server enables the extended master secret by default */
+    is_int(info.ems, 1, "%s: extended master secret (or TLS 1.3)", what);
+    if (strcmp(info.version, "TLSv1.3") == 0) {
+        is_int(tls_channel_binding(t, "tls-unique", cb, &cb_len, &err),
+               XMP_ETLS, "%s: no tls-unique on TLS 1.3", what);
+        is_str(err.msg, "tls-unique does not exist in TLS 1.3 (RFC 9266 "
+               "§1)", "%s: the message says why", what);
+    } else {
+        is_int(tls_channel_binding(t, "tls-unique", cb, &cb_len, &err),
+               XMP_OK, "%s: tls-unique available", what);
+        is_int((int)cb_len, 12, "%s: tls-unique is 12 bytes (TLS 1.2)",
+               what);
+        hex_of(cb, cb_len, hex);
+        r = send_str(t, fd, "unique?", &err);
+        if (r == XMP_OK)
+            r = recv_some(t, fd, buf, sizeof buf, &n, &err);
+        is_str(buf, hex, "%s: the server's tls-unique is ours", what);
+    }
+    is_int(tls_channel_binding(t, "tls-exporter", cb, &cb_len, &err),
+           XMP_OK, "%s: tls-exporter available", what);
+    is_int((int)cb_len, 32, "%s: tls-exporter is 32 bytes", what);
+    hex_of(cb, cb_len, hex);
+    r = send_str(t, fd, "exporter?", &err);
+    if (r == XMP_OK)
+        r = recv_some(t, fd, buf, sizeof buf, &n, &err);
+    if (strcmp(buf, "none") == 0)
+        ok(1, "# SKIP %s: the server cannot export keys", what);
+    else
+        is_str(buf, hex, "%s: the server's tls-exporter is ours", what);
+    ok(tls_channel_binding(t, "tls-server-end-point", cb, &cb_len,
+                           &err) == XMP_ETLS,
+       "%s: tls-server-end-point is not offered", what);
 }
 
 static void test_good(void)
@@ -517,8 +660,9 @@ static void test_good(void)
         return;
     }
     tls_get_info(t, &info);
-    is_str(info.version, "TLSv1.2", "good: version");
-    ok(strncmp(info.cipher, "TLS-ECDHE-", 10) == 0 &&
+    is_str(info.version, GOOD_VERSION, "good: version");
+    ok((TLS13 ? strncmp(info.cipher, "TLS1-3-", 7)
+              : strncmp(info.cipher, "TLS-ECDHE-", 10)) == 0 &&
        (strstr(info.cipher, "GCM") || strstr(info.cipher, "CHACHA20")),
        "good: ECDHE AEAD cipher (%s)", info.cipher);
     is_str(info.subject, "CN=example.test", "good: subject");
@@ -536,30 +680,7 @@ static void test_good(void)
     is_int(r, XMP_OK, "good: alpn round trip");
     is_str(buf, "xmpp-client", "good: ALPN xmpp-client negotiated");
 
-    /* channel binding: the same tls-unique on both ends (the server
-     * enables the extended master secret by default) */
-    {
-        unsigned char cb[TLS_CB_MAX];
-        char hex[2 * TLS_CB_MAX + 1] = "";
-        size_t cb_len = 0, i;
-
-        is_int(info.ems, 1, "good: extended master secret in use");
-        is_int(tls_channel_binding(t, "tls-unique", cb, &cb_len, &err),
-               XMP_OK, "good: tls-unique available");
-        is_int((int)cb_len, 12, "good: tls-unique is 12 bytes (TLS 1.2)");
-        for (i = 0; i < cb_len && i < TLS_CB_MAX; i++)
-            snprintf(hex + 2 * i, 3, "%02x", cb[i]);
-        r = send_str(t, fd, "unique?", &err);
-        if (r == XMP_OK)
-            r = recv_some(t, fd, buf, sizeof buf, &n, &err);
-        is_str(buf, hex, "good: the server's tls-unique is ours");
-        is_int(tls_channel_binding(t, "tls-exporter", cb, &cb_len, &err),
-               XMP_OK, "good: tls-exporter available");
-        is_int((int)cb_len, 32, "good: tls-exporter is 32 bytes");
-        ok(tls_channel_binding(t, "tls-server-end-point", cb, &cb_len,
-                               &err) == XMP_ETLS,
-           "good: tls-server-end-point is not offered");
-    }
+    check_bindings(t, fd, "good");
 
     r = send_str(t, fd, "hello", &err);
     if (r == XMP_OK)
@@ -653,7 +774,7 @@ static void test_variants(void)
     is_int(info.verified, 0, "insecure: not verified");
     is_str(info.verify_msg, "not signed by a trusted CA (issuer: CN=" CA_NAME
                             ")", "insecure: why");
-    is_str(info.version, "TLSv1.2", "insecure: version still known");
+    is_str(info.version, GOOD_VERSION, "insecure: version still known");
     if (r == XMP_OK)
         r = send_str(t, fd, "quit", &err);
     if (r == XMP_OK)
@@ -700,14 +821,92 @@ static void test_variants(void)
         ok(1, "# SKIP no %s", TLS_SYSTEM_CA_BUNDLE);
     }
 
-    /* a server stuck at TLS 1.1 */
+    /* a server stuck at TLS 1.1 (on 3.6: one without our suites); its
+     * alert is read at the BIO */
     xmp_error_clear(&err);
     r = attempt(SRV_TLS11, "example.test", path("ca.crt"), 0, 0, &t, &fd,
                 &err);
     is_int(r, XMP_ETLS, "TLS 1.1 server: refused");
-    ok(strncmp(err.msg, "TLS handshake with example.test failed: ", 40) == 0,
-       "TLS 1.1 server: message: %s", err.msg);
+    is_str(err.msg, "TLS handshake with example.test failed: the server "
+           "sent a fatal alert: handshake_failure (40)",
+           "TLS 1.1 server: the alert is named");
     finish(t, fd);
+}
+
+/* A server that stops at TLS 1.2: what the client finds out about the
+ * handshake from public API alone (extended master secret, tls-unique
+ * rebuilt on 3.6). */
+static void test_tls12(void)
+{
+    struct xmp_error err;
+    struct tls_info info;
+    struct tls *t;
+    enum xmp_err r;
+    int fd;
+
+    xmp_error_clear(&err);
+    r = attempt(SRV_TLS12, "example.test", path("ca.crt"), 0, 0, &t, &fd,
+                &err);
+    is_int(r, XMP_OK, "tls12: handshake ok");
+    if (r != XMP_OK) {
+        diag("%s", err.msg);
+        finish(t, fd);
+        return;
+    }
+    tls_get_info(t, &info);
+    is_str(info.version, "TLSv1.2", "tls12: version");
+    ok(strncmp(info.cipher, "TLS-ECDHE-", 10) == 0,
+       "tls12: ECDHE cipher (%s)", info.cipher);
+    is_int(info.resumed, 0, "tls12: a full handshake");
+    check_bindings(t, fd, "tls12");
+    finish(t, fd);
+}
+
+/* A session saved after a handshake resumes on the next connection:
+ * TLS 1.2 by its ticket and session id, TLS 1.3 by the ticket that
+ * arrives after the handshake (kept while reading). */
+static void test_resume(enum srv_kind k, const char *what)
+{
+    struct xmp_error err;
+    struct tls_info info;
+    struct tls *t;
+    unsigned char *sess = NULL;
+    size_t len = 0, n;
+    char buf[MSG_MAX] = "";
+    enum xmp_err r;
+    int fd;
+
+    xmp_error_clear(&err);
+    r = attempt(k, "example.test", path("ca.crt"), 0, 0, &t, &fd, &err);
+    if (r == XMP_OK)
+        r = send_str(t, fd, "hello", &err);
+    if (r == XMP_OK)
+        r = recv_some(t, fd, buf, sizeof buf, &n, &err);
+    is_str(buf, "hello", "%s: first connection echoes", what);
+    is_int(tls_session_save(t, &sess, &len), XMP_OK,
+           "%s: a session to keep", what);
+    finish(t, fd);
+    if (!sess) {
+        diag("%s", err.msg);
+        return;
+    }
+    next_session = sess;
+    next_session_len = len;
+    r = attempt(k, "example.test", path("ca.crt"), 0, 0, &t, &fd, &err);
+    is_int(r, XMP_OK, "%s: second handshake ok", what);
+    tls_get_info(t, &info);
+    is_int(info.resumed, 1, "%s: resumed", what);
+    is_int(info.verified, 1, "%s: still verified", what);
+    if (r == XMP_OK) {
+        r = send_str(t, fd, "again", &err);
+        if (r == XMP_OK)
+            r = recv_some(t, fd, buf, sizeof buf, &n, &err);
+        is_str(buf, "again", "%s: resumed connection echoes", what);
+        if (strcmp(info.version, "TLSv1.3") == 0)
+            check_bindings(t, fd, what);
+    }
+    finish(t, fd);
+    free(sess);
 }
 
 static void test_setup_errors(void)
@@ -828,6 +1027,9 @@ int main(void)
     if (pid > 0) {
         test_good();
         test_variants();
+        test_tls12();
+        test_resume(SRV_GOOD, "resume " GOOD_VERSION);
+        test_resume(SRV_TLS12, "resume TLSv1.2");
         test_setup_errors();
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);
