@@ -98,6 +98,25 @@ static const int tls_suites[] = {
     0
 };
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+/* Signature algorithms (RFC 8446 §4.2.3), PKCS#1 v1.5 before RSA-PSS:
+ * 3.6 offers RSA-PSS for TLS 1.3 but refuses it in a TLS 1.2
+ * ServerKeyExchange, and a TLS 1.2 server that follows our order then
+ * signs with what we can check.  TLS 1.3 never uses PKCS#1 v1.5 there. */
+static const uint16_t tls_sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,
+    MBEDTLS_TLS1_3_SIG_NONE
+};
+#endif
+
 /* TLS records of one direction, followed at the BIO during the
  * handshake */
 struct rec_scan {
@@ -1005,6 +1024,7 @@ static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
     /* TLS 1.3 preferred (the default maximum), TLS 1.2 allowed */
     mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_sig_algs(&t->conf, tls_sig_algs);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
     /* tickets of TLS 1.3 come after the handshake; told of, they are
      * kept for the next connection (tls_session_save) */
