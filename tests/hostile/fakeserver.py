@@ -18,7 +18,7 @@ LOGFILE.  SCRIPT lines:
                     become the TLS server with this certificate and key;
                     with CLIENTCA, require a client certificate it signed
     starttls-noems CERT KEY  the same, refusing the extended master secret
-                    (RFC 7627)
+                    (RFC 7627), which only TLS 1.2 has: no TLS 1.3 then
     hang            read and discard until the client closes
     close           close the connection
     reconnect       break the connection (no goodbye) and serve the next
@@ -93,6 +93,11 @@ def main():
                     tls.load_verify_locations(clientca)
                 if op == "starttls-noems":
                     tls.options |= SSL_OP_NO_EXTENDED_MASTER_SECRET
+                    tls.maximum_version = ssl.TLSVersion.TLSv1_2
+                    # the client's order of signature algorithms: mbedTLS
+                    # 3.6 offers RSA-PSS for TLS 1.3 only and lists
+                    # PKCS#1 v1.5 first for a TLS 1.2 server like this
+                    tls.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
                 conn = tls.wrap_socket(conn, server_side=True)
                 got = b""
             elif op == "repeat":
