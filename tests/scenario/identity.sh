@@ -157,12 +157,12 @@ test_expect_success 'login --check reports both kinds of SRV records and every t
 '
 
 test_expect_success '... with the chain, TLS, pin and the features at each stage' '
-	test_grep "^tls  *TLSv1\.2 TLS-ECDHE-" out &&
+	test_grep "^tls  *$TLS_VERSION $TLS_SUITES" out &&
 	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test CA; valid .* to .* (1 days left); RSA 2048 bits; signed ECDSA with SHA256\$" out &&
 	test_grep "^pin  *$PIN\$" out &&
 	test_grep "^plaintext  *features: tls; mechanisms: none\$" out &&
 	test_grep "^features  *before authentication: sasl" out &&
-	test_grep "^sasl  *SCRAM-SHA-1-PLUS (offered: " out &&
+	test_grep "^sasl  *$LOGIN_MECH (offered: " out &&
 	test_grep "^features  *after authentication: .*bind" out
 '
 
