@@ -35,7 +35,8 @@ struct tls_params {
     const char *client_cert; /* PEM files presented to the server, or NULL */
     const char *client_key;
     /* a session of tls_session_save to resume (RFC 5077 ticket or session
-     * id), or NULL; one the server refuses costs a full handshake */
+     * id, RFC 8446 §4.6.1 ticket), or NULL; one the server refuses costs
+     * a full handshake */
     const unsigned char *session;
     size_t session_len;
 };
@@ -44,13 +45,15 @@ struct tls_params {
 #define TLS_PIN_MAX 53
 
 struct tls_info {
-    char version[16];      /* "TLSv1.2" */
+    char version[16];      /* "TLSv1.2", "TLSv1.3" */
     char cipher[80];       /* IANA-style name from the backend */
     char subject[256];     /* certificate subject, one line */
     char issuer[256];
     char not_after[32];    /* "YYYY-MM-DD HH:MM:SS UTC" */
     int verified;          /* 1 when the chain and name checked out */
-    int ems;               /* extended master secret in use (RFC 7627) */
+    int ems;               /* extended master secret in use (RFC 7627),
+                              or TLS 1.3, whose key schedule binds the
+                              handshake as it does */
     int resumed;           /* an abbreviated handshake resumed a session */
     char verify_msg[256];  /* why not, when verified == 0 */
     char pin[TLS_PIN_MAX]; /* "sha256//BASE64" of the server's key (SPKI) */
@@ -109,9 +112,9 @@ enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
 /* Longest channel-binding value we produce. */
 #define TLS_CB_MAX 36
 /* Channel-binding data of the finished handshake for type "tls-unique"
- * (RFC 5929 §3) or "tls-exporter" (RFC 9266) into out (TLS_CB_MAX
- * bytes): XMP_OK with *len set, or XMP_ETLS, always when the extended
- * master secret (RFC 7627) was not negotiated. */
+ * (RFC 5929 §3; TLS 1.2 only) or "tls-exporter" (RFC 9266) into out
+ * (TLS_CB_MAX bytes): XMP_OK with *len set, or XMP_ETLS, always when the
+ * extended master secret (RFC 7627) was not negotiated. */
 enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                                  unsigned char *out, size_t *len,
                                  struct xmp_error *err);

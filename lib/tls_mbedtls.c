@@ -483,9 +483,10 @@ static void read_hellos(struct tls *t)
         /* resumed by session id (ticket or cache) */
         t->resumed = sid_len && csid && csid_len == sid_len &&
                      memcmp(csid, m + 35, sid_len) == 0;
-        m += 35 + sid_len + 2 + 1; /* suite, compression */
-        if (me - m < 2)
+        /* suite, compression, then the extensions' length */
+        if ((size_t)(me - m) < 35 + sid_len + 2 + 1 + 2)
             continue;
+        m += 35 + sid_len + 2 + 1;
         ext = get16(m);
         m += 2;
         if ((size_t)(me - m) < ext)
