@@ -37,6 +37,9 @@
 #   sasl-external  a client certificate logs in with SASL EXTERNAL
 #                  (XEP-0178); Debian's Prosody 0.12 needs a community
 #                  module for it
+#   stream-limits  the stream features announce the server's limits
+#                  (XEP-0478, <limits xmlns='urn:xmpp:stream-limits:0'>),
+#                  before TLS too: Prosody 13
 #
 # A capability not listed here is a mistake in the scenario, not one that
 # no server has: needs stops the script (Bail out!) rather than skip it
@@ -79,7 +82,7 @@ prosody13)
 	prosody13_log_tail() { prosody_log_tail "$@"; }
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm cb-tls-unique' ;;
+	SERVER_CAPS='sm cb-tls-unique stream-limits' ;;
 ejabberd24)
 	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
 	EJABBERD_APP=$(ls "$XMPCTL_LAB_DIR"/ejabberd24/usr/lib/*/ejabberd-24.*/ebin/ejabberd.app 2>/dev/null | head -n 1)
@@ -95,7 +98,7 @@ ejabberd24)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
-SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external'
+SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external stream-limits'
 
 server_has() {
 	case " $SERVER_CAPS " in
