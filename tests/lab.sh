@@ -72,6 +72,7 @@ APTOPTS=()
 # apt_ready: a private apt state whose lists are at most a day old
 apt_ready() {
 	[ ${#APTOPTS[@]} -gt 0 ] && return 0
+	[ -n "${APT_WHY:-}" ] && return 1
 	command -v apt-get >/dev/null && command -v dpkg >/dev/null || {
 		APT_WHY="apt-get or dpkg not found (not a Debian system)"; return 1; }
 	[ -r "$KEYRING" ] || { APT_WHY="no Debian archive keyring ($KEYRING)"; return 1; }
@@ -99,9 +100,12 @@ apt_ready() {
 	if [ ! -f "$LAB/apt/updated" ] ||
 	   [ -n "$(find "$LAB/apt/updated" -mmin +1440)" ]; then
 		say "fetching the package lists of bookworm and $SUITE"
-		if ! apt-get "${APTOPTS[@]}" -q update >"$LAB/apt/update.log" 2>&1; then
+		# (apt-get update exits 0 when it could not fetch an index:
+		# it says so in a warning)
+		if ! apt-get "${APTOPTS[@]}" -q update >"$LAB/apt/update.log" 2>&1 ||
+		   grep -qE '^(E:|W: Failed to fetch)' "$LAB/apt/update.log"; then
 			APTOPTS=()
-			APT_WHY="apt-get update failed: $(grep -E '^(E|W):' "$LAB/apt/update.log" | head -n 2 | tr '\n' ' ')"
+			APT_WHY="apt-get update failed: $(grep -E '^(E|W):' "$LAB/apt/update.log" | head -n 1)"
 			return 1
 		fi
 		touch "$LAB/apt/updated"
