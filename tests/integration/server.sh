@@ -85,6 +85,8 @@ prosody13)
 	SERVER_CAPS='sm cb-tls-unique stream-limits' ;;
 ejabberd24)
 	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
+	# its own Erlang/OTP, whether or not the system has one
+	PATH=$XMPCTL_LAB_DIR/ejabberd24/usr/lib/erlang/bin:$PATH
 	EJABBERD_APP=$(ls "$XMPCTL_LAB_DIR"/ejabberd24/usr/lib/*/ejabberd-24.*/ebin/ejabberd.app 2>/dev/null | head -n 1)
 	. "$TESTS_SRCDIR/integration/ejabberd.sh"
 	ejabberd24_require() { _server_lab ejabberd24 && ejabberd_require; }
