@@ -14,18 +14,20 @@
 #   DIR/ejabberd24/bin/ejabberdctl            ejabberd 24.12 on a private
 #                                             Erlang/OTP (bookworm's)
 # Each prefix gets a file "version" once it is complete, or a file "failed"
-# saying why it could not be had; the harness reads both.  A second run
-# reuses what the first fetched (the .deb files in DIR/debs, the prefixes)
-# and fetches the package lists again only when they are older than a day.
+# saying why it could not be had; the harness (which finds DIR the same
+# way: give XMPCTL_LAB_DIR to both) reads both.  A second run uses a
+# complete prefix as it is, without asking the archive, and reuses the
+# .deb files in DIR/debs; it fetches the package lists again only when
+# they are older than a day.
 # Exit status: 0 if both servers are there, 1 otherwise.
 #
 # Needs bash, apt-get, dpkg, awk, sed and the Debian archive keyring.
-# PROSODY_PKGS and EJABBERD_SUITE follow newer uploads when set.
+# LAB_SUITE (default bookworm-backports) names another suite to take the
+# servers from.
 set -u
 
 LAB=${1:-${XMPCTL_LAB_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/xmpctl-lab}}
-SUITE=${EJABBERD_SUITE:-bookworm-backports}
-PROSODY_PKGS=${PROSODY_PKGS:-"prosody/$SUITE prosody-modules/$SUITE"}
+SUITE=${LAB_SUITE:-bookworm-backports}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null ||
 	gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
