@@ -11,6 +11,9 @@
 #   as USER ARGS...           (in tests) xmpctl as USER@example.test
 #                             against the instance started last
 #
+# EJABBERDCTL_BIN and EJABBERD_APP (its ebin/ejabberd.app) name another
+# ejabberd than the system's (tests/lab.sh's).
+#
 # ejabberd_start exports, for the instance it started last:
 #   EJABBERD_DIR       its directory (config, spool, logs, cookie)
 #   EJABBERD_PORT      c2s port (STARTTLS required) on 127.0.0.1
@@ -70,8 +73,8 @@ ejabberd_require() {
 			# the package installs no "ejabberd" command, but an
 			# Erlang application
 			_er_cmd='ejabberd (its Erlang application)'
-			for _er_app in /usr/lib/*/ejabberd-*/ebin/ejabberd.app \
-				/usr/lib/ejabberd*/ebin/ejabberd.app; do
+			for _er_app in ${EJABBERD_APP:-/usr/lib/*/ejabberd-*/ebin/ejabberd.app \
+				/usr/lib/ejabberd*/ebin/ejabberd.app}; do
 				[ -f "$_er_app" ] && continue 2
 			done
 		elif command -v "$_er_cmd" >/dev/null 2>&1; then

@@ -45,6 +45,11 @@ TEST_TMP=$(cd "$TEST_TMP" && pwd)
 export TEST_TMP
 cd "$TEST_TMP" || exit 1
 
+# The servers tests/lab.sh fetched (server.sh) stay where the real user's
+# cache is.
+: "${XMPCTL_LAB_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/xmpctl-lab}"
+export XMPCTL_LAB_DIR
+
 # Never read the real user's configuration, password or terminal settings.
 HOME=$TEST_TMP/home
 XDG_CONFIG_HOME=$TEST_TMP/home/.config

@@ -3,14 +3,19 @@
 # (POSIX sh, sourced after lib.sh), so that one scenario runs against each
 # server of the matrix (tests/scenario/, run as tests/matrix/NAME-SERVER.sh).
 #
-#   XMPCTL_TEST_SERVER   prosody (default) or ejabberd
+#   XMPCTL_TEST_SERVER   prosody (default), ejabberd (the system's), or
+#                        prosody13, ejabberd24: Prosody 13 and ejabberd
+#                        24.12 as tests/lab.sh fetched them into
+#                        XMPCTL_LAB_DIR (default as there); a script
+#                        skips, saying why, where lab.sh has not got them
 #   needs CAP...         skip the script unless that server can run here and
 #                        has every capability named (see below)
 #   server_has CAP       the server has that capability
 #   server_is FAMILY     the server is of that family (prosody, ejabberd):
 #                        for what only one server's software does or writes
 #   server_require       skip the script unless that server can run
-#   server_start         start it (prosody_start or ejabberd_start)
+#   server_start         start it (prosody_start or ejabberd_start, for
+#                        the lab's servers too)
 #   server_stop          stop it
 #   server_log_has TEXT  its log holds TEXT (a fixed string); the two
 #                        servers log different things, so a test asks only
@@ -32,6 +37,9 @@
 #   sasl-external  a client certificate logs in with SASL EXTERNAL
 #                  (XEP-0178); Debian's Prosody 0.12 needs a community
 #                  module for it
+#   stream-limits  the stream features announce the server's limits
+#                  (XEP-0478, <limits xmlns='urn:xmpp:stream-limits:0'>),
+#                  before TLS too: Prosody 13
 #
 # A capability not listed here is a mistake in the scenario, not one that
 # no server has: needs stops the script (Bail out!) rather than skip it
@@ -41,6 +49,18 @@
 # and capabilities) and one line of matrix_tests in Makefile.am.
 
 : "${XMPCTL_TEST_SERVER:=prosody}"
+# (lib.sh sets XMPCTL_LAB_DIR, from the real user's cache)
+
+# _server_lab NAME: skip the script unless tests/lab.sh got NAME
+# (prosody13, ejabberd24), with its reason if it said one
+_server_lab() {
+	[ -s "$XMPCTL_LAB_DIR/$1/version" ] && return 0
+	if [ -s "$XMPCTL_LAB_DIR/$1/failed" ]; then
+		skip_all "$1: tests/lab.sh could not get it: $(head -n 1 "$XMPCTL_LAB_DIR/$1/failed")"
+	fi
+	skip_all "$1: not in $XMPCTL_LAB_DIR (run tests/lab.sh to fetch it)"
+}
+
 case $XMPCTL_TEST_SERVER in
 prosody)
 	. "$TESTS_SRCDIR/integration/prosody.sh"
@@ -52,11 +72,35 @@ ejabberd)
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
 	SERVER_CAPS='sm cb-tls-unique sasl-external' ;;
+prosody13)
+	PROSODY_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosody
+	PROSODYCTL_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosodyctl
+	. "$TESTS_SRCDIR/integration/prosody.sh"
+	prosody13_require() { _server_lab prosody13 && prosody_require; }
+	prosody13_start() { prosody_start "$@"; }
+	prosody13_stop() { prosody_stop "$@"; }
+	prosody13_log_tail() { prosody_log_tail "$@"; }
+	SERVER_FAMILY=prosody
+	SERVER_SOFTWARE=Prosody
+	SERVER_CAPS='sm cb-tls-unique stream-limits' ;;
+ejabberd24)
+	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
+	# its own Erlang/OTP, whether or not the system has one
+	PATH=$XMPCTL_LAB_DIR/ejabberd24/usr/lib/erlang/bin:$PATH
+	EJABBERD_APP=$(ls "$XMPCTL_LAB_DIR"/ejabberd24/usr/lib/*/ejabberd-24.*/ebin/ejabberd.app 2>/dev/null | head -n 1)
+	. "$TESTS_SRCDIR/integration/ejabberd.sh"
+	ejabberd24_require() { _server_lab ejabberd24 && ejabberd_require; }
+	ejabberd24_start() { ejabberd_start "$@"; }
+	ejabberd24_stop() { ejabberd_stop "$@"; }
+	ejabberd24_log_tail() { ejabberd_log_tail "$@"; }
+	SERVER_FAMILY=ejabberd
+	SERVER_SOFTWARE=ejabberd
+	SERVER_CAPS='sm cb-tls-unique sasl-external' ;;
 *)
-	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody or ejabberd)" ;;
+	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
-SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external'
+SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external stream-limits'
 
 # The TLS version the build negotiates with either server (both offer
 # TLS 1.3; XMPCTL_TEST_TLS, from configure, is the newest the build has),
@@ -115,7 +159,7 @@ server_start() {
 		export EJABBERD_CLIENT_CA
 	fi
 	"${XMPCTL_TEST_SERVER}_start" "$@" || return 1
-	case $XMPCTL_TEST_SERVER in
+	case $SERVER_FAMILY in
 	prosody)
 		SERVER_PORT=$PROSODY_PORT
 		SERVER_TLS_PORT=$PROSODY_TLS_PORT

@@ -145,10 +145,27 @@ fi
 XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
 
 
+# the features before TLS, as login --check names them
+plain_features=tls
+server_has stream-limits && plain_features='tls stream-limits:0'
+
+# The server certificate is valid 2 days from when pki.sh made it: whole
+# days left, as login --check counts them, are 1 once a second has passed,
+# 2 before.  days_since T0: the days left at T0 and now, "1" or "[12]".
+cert_end=$(date -d "$(openssl x509 -in "$PKI_DIR/example.test.pem" -noout -enddate |
+	sed 's/^notAfter=//')" +%s) || bail_out 'cannot read the certificate end'
+days_since() {
+	_ds_hi=$(( (cert_end - $1) / 86400 ))
+	_ds_lo=$(( (cert_end - $(date +%s)) / 86400 ))
+	if [ "$_ds_hi" = "$_ds_lo" ]; then echo "$_ds_lo"; else echo "[$_ds_lo$_ds_hi]"; fi
+}
+
 test_expect_success 'login --check reports both kinds of SRV records and every target' '
 	dns "_xmpps-client._tcp.example.test=1:0:$SERVER_TLS_PORT:localhost" \
 	    "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
+	t0=$(date +%s) &&
 	xmpctl -j alice@example.test --cafile "$TEST_CA" login --check >out 2>err &&
+	days=$(days_since "$t0") &&
 	test_grep "^srv  *_xmpps-client\._tcp\.example\.test: localhost port $SERVER_TLS_PORT (priority 1, weight 0)\$" out &&
 	test_grep "^srv  *_xmpp-client\._tcp\.example\.test: localhost port $SERVER_PORT (priority 5, weight 0)\$" out &&
 	test_grep "^target  *localhost port $SERVER_TLS_PORT (SRV _xmpps-client\._tcp, direct TLS)\$" out &&
@@ -158,16 +175,16 @@ test_expect_success 'login --check reports both kinds of SRV records and every t
 
 test_expect_success '... with the chain, TLS, pin and the features at each stage' '
 	test_grep "^tls  *$TLS_VERSION $TLS_SUITES" out &&
-	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test CA; valid .* to .* (1 days left); RSA 2048 bits; signed ECDSA with SHA256\$" out &&
+	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test CA; valid .* to .* ($days days left); RSA 2048 bits; signed ECDSA with SHA256\$" out &&
 	test_grep "^pin  *$PIN\$" out &&
-	test_grep "^plaintext  *features: tls; mechanisms: none\$" out &&
+	test_grep "^plaintext  *features: $plain_features; mechanisms: none\$" out &&
 	test_grep "^features  *before authentication: sasl" out &&
 	test_grep "^sasl  *$LOGIN_MECH (offered: " out &&
 	test_grep "^features  *after authentication: .*bind" out
 '
 
 test_expect_success '... and warns of a certificate expiring within 14 days' '
-	test_grep "^warning  *localhost port $SERVER_PORT: certificate 0 (CN=example\.test) expires on .* (1 days)\$" out &&
+	test_grep "^warning  *localhost port $SERVER_PORT: certificate 0 (CN=example\.test) expires on .* ($days days)\$" out &&
 	test_grep ! "no _xmpps-client" out
 '
 
@@ -181,7 +198,9 @@ test_expect_success 'login --check warns when there is no direct-TLS record' '
 test_expect_success 'login --check --format json: one object per record, target and warning' '
 	dns "_xmpps-client._tcp.example.test=1:0:$SERVER_TLS_PORT:localhost" \
 	    "_xmpp-client._tcp.example.test=5:0:$SERVER_PORT:localhost" &&
+	t0=$(date +%s) &&
 	xmpctl -j alice@example.test --cafile "$TEST_CA" --format json login --check >out.json &&
+	days=$(days_since "$t0") &&
 	"$PYTHON" -c "
 import json, sys
 objs = [json.loads(l) for l in open(sys.argv[1])]
@@ -193,15 +212,15 @@ for t in targets:
     assert t[\"verified\"] is True, t
     assert t[\"pin\"] == sys.argv[2], t
     assert t[\"chain\"][0][\"subject\"] == \"CN=example.test\", t
-    assert t[\"chain\"][0][\"days_left\"] == 1, t
+    assert str(t[\"chain\"][0][\"days_left\"]) in list(sys.argv[3].strip(\"[]\")), t
     assert t[\"chain\"][0][\"key_bits\"] == 2048, t
     assert \"bind\" in t[\"features_after_auth\"], t
     assert \"error\" not in t, t
 assert {t[\"tls_mode\"] for t in targets} == {\"direct\", \"starttls\"}
 st = [t for t in targets if t[\"tls_mode\"] == \"starttls\"][0]
-assert st[\"features_before_tls\"] == \"tls\" and st[\"sasl_offered_before_tls\"] == \"\", st
+assert st[\"features_before_tls\"] == sys.argv[4] and st[\"sasl_offered_before_tls\"] == \"\", st
 assert any(o[\"kind\"] == \"warning\" and \"expires on\" in o[\"text\"] for o in objs)
-" out.json "$PIN"
+" out.json "$PIN" "$days" "$plain_features"
 '
 
 test_expect_success 'login --check: a target that fails is reported, and sets the status' '
