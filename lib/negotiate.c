@@ -164,8 +164,17 @@ static int cb_listed(const char *list, const char *type)
  * is missing: GNU SASL cannot send it. */
 static const char *choose_cb(const struct xmp_session *s)
 {
+    /* TLS 1.3 has no tls-unique: tls-exporter is its binding (RFC 9266
+     * §3), also for a resumed session, whose key schedule is fresh */
+    int tls13 = strcmp(s->neg.tlsinfo.version, "TLSv1.3") == 0;
+
     if (!stream_is_tls(&s->st) || !s->neg.tlsinfo.ems)
         return NULL;
+    if (tls13)
+        return !s->neg.cb_offered ||
+                       cb_listed(s->neg.cb_offered, "tls-exporter")
+                   ? "tls-exporter"
+                   : NULL;
     /* tls-unique of a resumed handshake is the server's Finished (RFC
      * 5929 §3.1), which servers get wrong (Prosody 0.12 takes the
      * client's): none then, unless tls-exporter is listed.  The resumed
