@@ -484,7 +484,8 @@ enum cmd_session {
 };
 enum cmd_prompt {
     PROMPT_RUNS,    /* at the prompt as on the command line */
-    PROMPT_REFUSES, /* refuses to run at the prompt (and says why) */
+    PROMPT_REFUSES, /* refuses to run at the prompt: the command checks
+                       c->interactive and says why in its own words */
     PROMPT_IS       /* the prompt itself */
 };
 enum cmd_presence {
@@ -517,7 +518,6 @@ enum cmd_roster {
 };
 struct cmd_needs {
     enum cmd_session session;
-    int no_op;      /* hands back no operation: runs by itself */
     enum cmd_prompt prompt;
     enum cmd_presence presence;
     /* what it sends may change our presence; through a session holder,

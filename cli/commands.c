@@ -52,13 +52,13 @@ const struct command cli_commands[] = {
      "run scansion scripts: conversations between several accounts",
      &script_options, 0,
      /* its clients are accounts of their own, each logs in itself */
-     {.session = CMD_SESSION_OWN, .no_op = 1,
+     {.session = CMD_SESSION_OWN,
       .prompt = PROMPT_REFUSES}},
     {"shell", cmd_shell, "",
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",
      &shell_options, 0,
-     {.session = CMD_SESSION_ANY, .no_op = 1, .prompt = PROMPT_IS,
+     {.session = CMD_SESSION_ANY, .prompt = PROMPT_IS,
       .presence = PRESENCE_INITIAL, .sets_presence = 1,
       .keepalive = KEEPALIVE_ON, .roster = ROSTER_AFTER_PRESENCE,
       .relogin = 1}},
@@ -66,13 +66,13 @@ const struct command cli_commands[] = {
      "hold a session in the background that other commands go through",
      &session_options, 0,
      /* the needs of the session start holds */
-     {.session = CMD_SESSION_OWN, .no_op = 1, .prompt = PROMPT_REFUSES,
+     {.session = CMD_SESSION_OWN, .prompt = PROMPT_REFUSES,
       .presence = PRESENCE_OWN, .sets_presence = 1,
       .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
       .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1}},
     {"completion", cmd_completion, "bash|zsh",
      "print the shell completion script for bash or zsh",
-     NULL, CMD_HIDDEN, {.no_op = 1}},
+     NULL, CMD_HIDDEN, {0}},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

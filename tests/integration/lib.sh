@@ -82,6 +82,22 @@ bg_stop() {
 	wait_for "test -s $1.rc" 20 "$1 to end" &&
 	test "$(cat "$1.rc")" = 0
 }
+# bg_kill_all: SIGTERM to every bg_start process of this directory that
+# has not ended (its .rc not written yet): for test_atexit and
+# test_on_failure, so that a failed test leaves nothing running
+bg_kill_all() {
+	for _p in *.pid; do
+		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
+	done
+	return 0
+}
+# pin_of CERT: the --pin form (curl's --pinnedpubkey) of the certificate's
+# key
+pin_of() {
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+		openssl base64 -A)"
+}
 
 # dns RECORD...: (re)start the fake DNS server (fakedns.py) with these SRV
 # records, and point XMPCTL_DNS_SERVER, the hook of the test build

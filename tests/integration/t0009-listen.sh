@@ -41,10 +41,7 @@ start() {
 # the next test's messages.
 leftovers() {
 	exec 9>&-
-	for _p in *.pid; do
-		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
-	done
-	return 0
+	bg_kill_all
 }
 test_atexit leftovers
 test_on_failure leftovers

@@ -46,10 +46,7 @@ ended() { # ended NAME [SECONDS]: wait until NAME has exited
 }
 leftovers() {
 	exec 8>&-
-	for _p in *.pid; do
-		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
-	done
-	return 0
+	bg_kill_all
 }
 test_atexit leftovers
 

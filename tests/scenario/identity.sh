@@ -44,12 +44,6 @@ XDG_DATA_HOME=$TEST_TMP/data
 export XDG_DATA_HOME
 KNOWN=$XDG_DATA_HOME/xmpctl/known_servers
 
-# pin_of CERT: curl's --pinnedpubkey form of the certificate's key.
-pin_of() {
-	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
-		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
-		openssl base64 -A)"
-}
 PIN=$(pin_of "$PKI_DIR/example.test.pem")
 WRONG_PIN=$(pin_of "$PKI_DIR/wrong.test.pem")
 

@@ -41,14 +41,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
 ' "$1" "$2"
 }
 
-leftovers() {
-	for _p in *.pid; do
-		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
-	done
-	return 0
-}
-test_atexit leftovers
-test_on_failure leftovers
+test_atexit bg_kill_all
+test_on_failure bg_kill_all
 
 # online USER FILE: wait until the listener (listen --all) of USER writing
 # JSON lines to FILE is online: its own presence has come back to it

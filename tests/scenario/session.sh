@@ -32,10 +32,7 @@ leftovers() {
 	for _l in "$XDG_RUNTIME_DIR"/xmpctl/*.lock; do
 		[ -s "$_l" ] && kill "$(cat "$_l")" 2>/dev/null
 	done
-	for _p in *.pid; do
-		[ -f "$_p" ] && [ ! -s "${_p%.pid}.rc" ] && kill "$(cat "$_p")"
-	done
-	return 0
+	bg_kill_all
 }
 test_atexit leftovers
 test_on_failure 'echo "# the holder'"'"'s log:"; diag_file "$HLOG" 20'
@@ -204,12 +201,6 @@ test_expect_success 'login asks the server itself, holder or not' '
 
 # ---- a command's own options that pick and verify the server -----------------------
 
-# pin_of CERT: the --pin form of the certificate's key
-pin_of() {
-	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
-		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
-		openssl base64 -A)"
-}
 
 # fails NAME ARGS...: alice ARGS... fails (not 0), stderr in NAME.err
 fails() {

@@ -303,12 +303,12 @@ static const struct cmd_needs send_row = {
     .resume = RESUME_IF_STAYS
 };
 static const struct cmd_needs shell_row = {
-    .session = CMD_SESSION_ANY, .no_op = 1, .prompt = PROMPT_IS,
+    .session = CMD_SESSION_ANY, .prompt = PROMPT_IS,
     .presence = PRESENCE_INITIAL, .sets_presence = 1,
     .keepalive = KEEPALIVE_ON, .roster = ROSTER_AFTER_PRESENCE, .relogin = 1
 };
 static const struct cmd_needs holder_row = {
-    .session = CMD_SESSION_OWN, .no_op = 1, .prompt = PROMPT_REFUSES,
+    .session = CMD_SESSION_OWN, .prompt = PROMPT_REFUSES,
     .presence = PRESENCE_OWN, .sets_presence = 1,
     .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
     .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1
