@@ -236,7 +236,11 @@ EOF
 # pointed at the prefix.
 get_ejabberd() {
 	_pfx=$LAB/ejabberd24
-	if [ -s "$_pfx/version" ] && [ -x "$_pfx/bin/ejabberdctl" ]; then
+	_root=$_pfx/usr/lib/erlang
+	# complete, and its erl runs on its own OTP (an erl that names the
+	# system's root would load the system's older p1 libraries)
+	if [ -s "$_pfx/version" ] && [ -x "$_pfx/bin/ejabberdctl" ] &&
+	   grep -q "ROOTDIR=\"$_root\"\$" "$_root/bin/erl" 2>/dev/null; then
 		say "ejabberd24: have $(cat "$_pfx/version")"
 		return 0
 	fi
@@ -257,9 +261,10 @@ get_ejabberd() {
 	fetch "${_want[@]}" || { fail ejabberd24 "$FETCH_WHY"; return 1; }
 	rm -rf "$_pfx" && mkdir -p "$_pfx/bin" || { fail ejabberd24 "cannot write $_pfx"; return 1; }
 	unpack "$_pfx" "${_want[@]}" || { fail ejabberd24 "$FETCH_WHY"; return 1; }
-	_root=$_pfx/usr/lib/erlang
-	sed -i "s#^ROOTDIR=.*#ROOTDIR=\"$_root\"#" "$_root/bin/erl" "$_root"/erts-*/bin/erl &&
-	[ -f "$_pfx/usr/sbin/ejabberdctl" ] || { fail ejabberd24 "no erl or ejabberdctl in the packages"; return 1; }
+	# erl names its root in indented lines: every one of them
+	sed -i "s#ROOTDIR=/usr/lib/erlang\$#ROOTDIR=\"$_root\"#" "$_root/bin/erl" "$_root"/erts-*/bin/erl &&
+	! grep -q 'ROOTDIR=/usr/lib/erlang$' "$_root/bin/erl" &&
+	[ -f "$_pfx/usr/sbin/ejabberdctl" ] || { fail ejabberd24 "erl cannot be pointed at its prefix, or no ejabberdctl in the packages"; return 1; }
 	# ejabberdctl with the prefix's erl and ejabberd application
 	sed -e "s#^ERL=.*#ERL=\"$_root/bin/erl\"#" \
 	    -e "s#^ERL_LIBS=.*#ERL_LIBS='$_pfx/usr/lib/$MA'#" \
@@ -280,8 +285,9 @@ EOF
 	chmod +x "$_pfx/bin/ejabberdctl"
 	_app=$(ls -d "$_pfx/usr/lib/$MA"/ejabberd-24.* 2>/dev/null | head -n 1)
 	[ -n "$_app" ] || { fail ejabberd24 "no ejabberd 24 application in the packages"; return 1; }
-	"$_root/bin/erl" -noshell -eval 'halt(0).' >/dev/null 2>&1 ||
-		{ fail ejabberd24 "the unpacked Erlang/OTP does not run"; return 1; }
+	_got=$("$_root/bin/erl" -noshell -eval 'io:put_chars(code:root_dir()), halt(0).' 2>/dev/null)
+	[ "$_got" = "$_root" ] ||
+		{ fail ejabberd24 "the unpacked Erlang/OTP does not run from $_root (root: ${_got:-none})"; return 1; }
 	rm -f "$_pfx/failed"
 	echo "ejabberd ${_app##*/ejabberd-}" >"$_pfx/version"
 	say "ejabberd24: ejabberd ${_app##*/ejabberd-} in $_pfx"
