@@ -122,9 +122,12 @@ def main():
     to_client.load_cert_chain(cert, key)
     tclient = to_client.wrap_socket(client, server_side=True)
     to_server = ssl.create_default_context(cafile=cafile)
-    # TLS 1.2, as the client has: Prosody offers -PLUS (tls-unique) only
-    # there
-    to_server.maximum_version = ssl.TLSVersion.TLSv1_2
+    # the TLS version the client has: the server offers and lists the
+    # bindings of that version (Prosody: tls-unique only on TLS 1.2,
+    # tls-exporter only on TLS 1.3)
+    v = {"TLSv1.2": ssl.TLSVersion.TLSv1_2,
+         "TLSv1.3": ssl.TLSVersion.TLSv1_3}[tclient.version()]
+    to_server.minimum_version = to_server.maximum_version = v
     tserver = to_server.wrap_socket(server, server_hostname="example.test")
     state = {}
     pump(tclient, tserver, lambda d: tamper(mode, d, state))

@@ -22,6 +22,8 @@
 #   EJABBERD_NODE      its Erlang node name
 # and, as prosody.sh (pki.sh): ALICE_PASS BOB_PASS CAROL_PASS, TEST_CA
 # (which signed its certificate for example.test) and OTHER_CA.
+# EJABBERD_SCRAM_HASH (e.g. sha256, ejabberd 24.12) names the hash its
+# accounts are stored with, and so the SCRAM mechanism it offers.
 # EJABBERD_STREAM_MGMT=no at ejabberd_start leaves out mod_stream_mgmt
 # (XEP-0198), which is otherwise on, as in ejabberd's own default config.
 #
@@ -164,6 +166,7 @@ $_ec_verify
 # SCRAM stored: offers PLAIN, SCRAM-SHA-1, SCRAM-SHA-1-PLUS and X-OAUTH2
 auth_method: internal
 auth_password_format: scram
+$([ -z "${EJABBERD_SCRAM_HASH:-}" ] || echo "auth_scram_hash: $EJABBERD_SCRAM_HASH")
 # no s2s: other domains get forbidden ("Access denied by service policy")
 s2s_access: none
 acl:

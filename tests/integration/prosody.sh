@@ -25,6 +25,8 @@
 # PROSODY_MODULES, when set at prosody_start, names further modules to
 # load (e.g. "smacks": XEP-0198 stream management, off by default so that
 # the other tests see a server without it).
+# PROSODY_PASSWORD_HASH (e.g. SHA-256, Prosody 13) names the hash its
+# accounts are stored with, and so the SCRAM mechanism it offers.
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
 # and, shared by all instances of one script:
@@ -122,6 +124,7 @@ $(for _pc_m in ${PROSODY_MODULES:-}; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"
+$([ -z "${PROSODY_PASSWORD_HASH:-}" ] || echo "password_hash = \"$PROSODY_PASSWORD_HASH\"")
 storage = "internal"
 allow_registration = false
 

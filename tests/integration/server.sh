@@ -33,7 +33,10 @@
 # Capabilities (what a scenario may need, on top of RFC 6120 and 6121):
 #   sm             stream management with resumption (XEP-0198); Prosody
 #                  loads mod_smacks for a scenario that needs it
-#   cb-tls-unique  SCRAM-SHA-1-PLUS with the tls-unique channel binding
+#   cb             a SCRAM -PLUS login with a channel binding (LOGIN_MECH,
+#                  LOGIN_CB below), on the TLS version the build has
+#   ssdp           SCRAM downgrade protection (XEP-0474): the server's
+#                  hash of its offer in the SCRAM challenge
 #   sasl-external  a client certificate logs in with SASL EXTERNAL
 #                  (XEP-0178); Debian's Prosody 0.12 needs a community
 #                  module for it
@@ -66,12 +69,12 @@ prosody)
 	. "$TESTS_SRCDIR/integration/prosody.sh"
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm cb-tls-unique' ;;
+	SERVER_CAPS='sm' ;;
 ejabberd)
 	. "$TESTS_SRCDIR/integration/ejabberd.sh"
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm cb-tls-unique sasl-external' ;;
+	SERVER_CAPS='sm sasl-external' ;;
 prosody13)
 	PROSODY_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosody
 	PROSODYCTL_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosodyctl
@@ -80,9 +83,11 @@ prosody13)
 	prosody13_start() { prosody_start "$@"; }
 	prosody13_stop() { prosody_stop "$@"; }
 	prosody13_log_tail() { prosody_log_tail "$@"; }
+	PROSODY_PASSWORD_HASH=SHA-256
+	export PROSODY_PASSWORD_HASH
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm cb-tls-unique stream-limits' ;;
+	SERVER_CAPS='sm stream-limits' ;;
 ejabberd24)
 	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
 	# its own Erlang/OTP, whether or not the system has one
@@ -93,32 +98,46 @@ ejabberd24)
 	ejabberd24_start() { ejabberd_start "$@"; }
 	ejabberd24_stop() { ejabberd_stop "$@"; }
 	ejabberd24_log_tail() { ejabberd_log_tail "$@"; }
+	EJABBERD_SCRAM_HASH=sha256
+	export EJABBERD_SCRAM_HASH
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm cb-tls-unique sasl-external' ;;
+	SERVER_CAPS='sm sasl-external ssdp' ;;
 *)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
-SERVER_KNOWN_CAPS='sm cb-tls-unique sasl-external stream-limits'
+SERVER_KNOWN_CAPS='sm cb sasl-external stream-limits ssdp'
 
-# The TLS version the build negotiates with either server (both offer
+# The TLS version the build negotiates with every server (all offer
 # TLS 1.3; XMPCTL_TEST_TLS, from configure, is the newest the build has),
-# the start of its suites' names, and what a SCRAM login binds to there:
-# tls-unique on TLS 1.2; nothing on TLS 1.3, where tls-unique does not
-# exist (RFC 9266 §1), Prosody 0.12 offers no -PLUS mechanism and
-# ejabberd 23.01 lists no binding types (XEP-0440) for another one.
+# the start of its suites' names, the SCRAM mechanism of the accounts
+# (SCRAM: Prosody 13 and ejabberd 24.12 store them with SHA-256), and
+# what a login with it binds to (LOGIN_MECH, LOGIN_CB):
+#   TLS 1.2: tls-unique, or tls-exporter where the server lists it
+#     (XEP-0440: ejabberd 24.12);
+#   TLS 1.3: tls-exporter (RFC 9266) where the server offers a -PLUS
+#     mechanism (Prosody 13, ejabberd 24.12); nothing on Prosody 0.12 and
+#     ejabberd 23.01, which offer none there (tls-unique does not exist
+#     on TLS 1.3): those have no cb then.
 TLS_VERSION=TLSv${XMPCTL_TEST_TLS:-1.2}
+case $XMPCTL_TEST_SERVER in
+prosody13|ejabberd24) SCRAM=SCRAM-SHA-256 ;;
+*) SCRAM=SCRAM-SHA-1 ;;
+esac
+LOGIN_MECH=$SCRAM-PLUS
 if [ "$TLS_VERSION" = TLSv1.2 ]; then
 	TLS_SUITES=TLS-ECDHE-
-	LOGIN_MECH=SCRAM-SHA-1-PLUS
 	LOGIN_CB=tls-unique
+	[ "$XMPCTL_TEST_SERVER" = ejabberd24 ] && LOGIN_CB=tls-exporter
 else
 	TLS_SUITES=TLS1-3-
-	LOGIN_MECH=SCRAM-SHA-1
-	LOGIN_CB=none
-	SERVER_CAPS=$(echo " $SERVER_CAPS " | sed 's/ cb-tls-unique / /')
+	LOGIN_CB=tls-exporter
+	case $XMPCTL_TEST_SERVER in
+	prosody|ejabberd) LOGIN_MECH=$SCRAM LOGIN_CB=none ;;
+	esac
 fi
+[ "$LOGIN_CB" = none ] || SERVER_CAPS="$SERVER_CAPS cb"
 
 server_has() {
 	case " $SERVER_CAPS " in

@@ -131,14 +131,15 @@ test_expect_success 'a session held and stopped, a send through it' '
 # (scramsalt.py asks for one).
 test_expect_success 'no file under $HOME holds the password, the salted password or ClientKey' '
 	$PYTHON "$TESTS_SRCDIR/integration/scramsalt.py" "$SERVER_PORT" \
-		"$TEST_CA" alice example.test >scram.salt &&
-	ALICE_PASS=$ALICE_PASS $PYTHON - "$HOME" scram.salt <<-"EOF"
+		"$TEST_CA" alice example.test "$SCRAM" >scram.salt &&
+	ALICE_PASS=$ALICE_PASS $PYTHON - "$HOME" scram.salt "$SCRAM" <<-"EOF"
 	import base64, hashlib, hmac, os, sys
 	pw = os.environ["ALICE_PASS"].encode()
 	salt, iters = open(sys.argv[2]).read().split()
-	salted = hashlib.pbkdf2_hmac("sha1", pw, base64.b64decode(salt),
+	h = "sha256" if sys.argv[3] == "SCRAM-SHA-256" else "sha1"
+	salted = hashlib.pbkdf2_hmac(h, pw, base64.b64decode(salt),
 	                             int(iters))
-	ckey = hmac.new(salted, b"Client Key", hashlib.sha1).digest()
+	ckey = hmac.new(salted, b"Client Key", h).digest()
 	needles = [pw]
 	for v in (salted, ckey):
 	    needles += [v, v.hex().encode(), v.hex().upper().encode(),
