@@ -386,18 +386,24 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
 {
     const char *anchors = tls_trust_id(s->o.trust);
     struct hints h;
+    int64_t expires;
     int rc;
 
     *len = 0;
     if (s->hints.out.data)
         explicit_bzero(s->hints.out.data, s->hints.out.len);
     buf_free(&s->hints.out);
+    /* a TLS 1.3 resumption sends no certificate: its end of validity is
+     * the one the ticket's session was verified with */
+    expires = s->neg.tlsinfo.chain_len
+                  ? s->neg.tlsinfo.chain[0].not_after_epoch
+              : s->neg.tlsinfo.resumed ? s->hints.given.expires
+                                       : 0;
     /* only what a verified server said, over TLS, with anchors we can
      * name again */
     if (!s->neg.authenticated || !stream_is_tls(&s->st) ||
         !s->neg.tlsinfo.verified || s->o.insecure || !s->neg.tlsinfo.pin[0] ||
-        !anchors || !s->neg.tlsinfo.chain_len ||
-        s->neg.tlsinfo.chain[0].not_after_epoch <= 0)
+        !anchors || expires <= 0)
         return NULL;
     memset(&h, 0, sizeof h);
     h.domain = s->jid.domain;
@@ -406,14 +412,19 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
     h.context = s->hints.context;
     h.pin = s->neg.tlsinfo.pin;
     h.saved = (int64_t)time(NULL);
-    h.expires = s->neg.tlsinfo.chain[0].not_after_epoch;
+    h.expires = expires;
     h.mechs = s->neg.sasl_offered;
     h.cb = s->neg.cb_offered;
     /* TLS 1.2 session state holds the master secret, which decrypts the
      * recorded traffic of that session and of every one resumed from
-     * it: it stays in memory. */
-    if (keep == XMP_HINTS_MEMORY)
+     * it: it stays in memory.  A TLS 1.3 ticket does not (RFC 8446
+     * §2.2: resumption with psk_dhe_ke, the only mode offered). */
+    if (keep == XMP_HINTS_MEMORY ||
+        (keep == XMP_HINTS_TICKET &&
+         strcmp(s->neg.tlsinfo.version, "TLSv1.3") == 0))
         stream_tls_session(&s->st, &h.tls, &h.tls_len);
+    if (keep == XMP_HINTS_TICKET && !h.tls)
+        return NULL;
     /* A session resumed later skips the binding a man in the middle
      * would fail (see choose_cb): only one whose login had it counts. */
     h.tls_bound = s->neg.cb_type != NULL ||

@@ -39,6 +39,10 @@ struct tls_params {
      * a full handshake */
     const unsigned char *session;
     size_t session_len;
+    /* the pin ("sha256//...") of the key that session's certificate was
+     * verified with: a TLS 1.3 resumption sends no certificate, and
+     * tls_info.pin is then this one (chain_len 0) */
+    const char *session_pin;
 };
 
 /* "sha256//" and the base64 of a SHA-256 digest, and a NUL */

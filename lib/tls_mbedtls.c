@@ -142,6 +142,7 @@ struct tls {
     char verify_msg[sizeof ((struct tls_info *)0)->verify_msg];
     char *pins;            /* what the key must match, or NULL */
     char pin[TLS_PIN_MAX]; /* the server key's own */
+    char session_pin[TLS_PIN_MAX]; /* that of the session offered */
     int have_own;          /* own/own_key are in use */
     char own_jids[sizeof ((struct tls_info *)0)->client_jids];
 
@@ -1032,6 +1033,13 @@ static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
     mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
         &t->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
 #endif
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* a ticket resumes only with a fresh (EC)DHE exchange (psk_dhe_ke,
+     * RFC 8446 §4.2.9): one read from disk decrypts no traffic */
+    mbedtls_ssl_conf_tls13_key_exchange_modes(
+        &t->conf, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL |
+                      MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL);
+#endif
 #else
     /* RFC 7525 §3.1.1: nothing older than TLS 1.2 (the default would
      * allow 1.0) */
@@ -1218,8 +1226,13 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
     mbedtls_ssl_set_export_keys_cb(&t->ssl, export_keys_cb, t);
 #endif
-    if (p->session && p->session_len)
+    if (p->session && p->session_len) {
         offer_session(t, p->session, p->session_len);
+        if (p->session_pin &&
+            strlen(p->session_pin) < sizeof t->session_pin)
+            memcpy(t->session_pin, p->session_pin,
+                   strlen(p->session_pin) + 1);
+    }
     *out = t;
     return XMP_OK;
 fail:
@@ -1368,6 +1381,10 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
     peer = mbedtls_ssl_get_peer_cert(&t->ssl);
     if (peer)
         spki_pin(peer, t->pin, sizeof t->pin);
+    else if (t->resumed)
+        /* TLS 1.3 resumption: the key is the one the ticket's session
+         * was verified with (the server proved it holds the ticket) */
+        memcpy(t->pin, t->session_pin, sizeof t->pin);
     /* the pin is checked before a single byte of the stream goes out */
     if (t->pins && (!t->pin[0] || !pin_listed(t->pins, t->pin)))
         return set_failed(t, err, XMP_ETLS,

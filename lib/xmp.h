@@ -269,7 +269,13 @@ struct xmp_session_opts {
     const char *client_cert, *client_key;
     const char *mech;     /* NULL: strongest offered; else force this one */
     /* Fail (XMP_EAUTH) unless a channel-binding mechanism (SCRAM-*-PLUS)
-     * is used: for an account that used one before. */
+     * is used: for an account that used one before (XMP_CB_USED), or
+     * used tls-exporter (XMP_CB_USED_EXPORTER: then a TLS 1.3 login binds
+     * with it even where the server lists no types).  One exception: on
+     * TLS 1.3, a server that offers -PLUS but lists no types (XEP-0440)
+     * for an account that never used tls-exporter is logged in to
+     * without a binding, as TLS 1.3 has no tls-unique (RFC 9266), the
+     * only type such servers (ejabberd 23.01) know.  0: no requirement. */
     int require_cb;
     /* How long to wait: for a connection, from xmp_session_start until
      * one exists (DNS and every connect attempt included); for each
@@ -429,9 +435,18 @@ void xmp_session_get_info(const struct xmp_session *s,
  * without harm (the features the server offered); XMP_HINTS_MEMORY:
  * also the TLS session, whose TLS 1.2 state holds the master secret
  * (it decrypts recorded traffic), for a later session of this process
- * only: keep it as privately as the password. */
+ * only: keep it as privately as the password.  XMP_HINTS_TICKET: the
+ * features and a TLS 1.3 ticket (RFC 8446 §4.6.1), NULL when the
+ * session has none (TLS 1.2, or the server sent none).  The ticket is
+ * forward-secret: it resumes only with a fresh (EC)DHE exchange
+ * (psk_dhe_ke) and decrypts no recorded traffic, so it may be kept on
+ * disk; but whoever reads it can pose as the server to one resumption
+ * until it expires: keep it like a token, readable by its owner only. */
+#define XMP_CB_USED 1
+#define XMP_CB_USED_EXPORTER 2
 #define XMP_HINTS_DISK 0
 #define XMP_HINTS_MEMORY 1
+#define XMP_HINTS_TICKET 2
 const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len);
 /* Is blob hints this version of the library can use (1), or something
  * else: another version's, damaged (0)? */
