@@ -170,9 +170,14 @@ static const char *choose_cb(const struct xmp_session *s)
 
     if (!stream_is_tls(&s->st) || !s->neg.tlsinfo.ems)
         return NULL;
+    /* without a list, only where this account used tls-exporter
+     * before: servers that list nothing (ejabberd 23.01) offer -PLUS on
+     * TLS 1.3 but know only tls-unique, which TLS 1.3 has not */
     if (tls13)
-        return !s->neg.cb_offered ||
-                       cb_listed(s->neg.cb_offered, "tls-exporter")
+        return (s->neg.cb_offered &&
+                cb_listed(s->neg.cb_offered, "tls-exporter")) ||
+                       (!s->neg.cb_offered &&
+                        s->o.require_cb == XMP_CB_USED_EXPORTER)
                    ? "tls-exporter"
                    : NULL;
     /* tls-unique of a resumed handshake is the server's Finished (RFC
@@ -190,6 +195,24 @@ static const char *choose_cb(const struct xmp_session *s)
     if (cb_listed(s->neg.cb_offered, "tls-unique"))
         return "tls-unique";
     return NULL;
+}
+
+/* TLS 1.3, -PLUS offered, no channel-binding types listed, and an
+ * account that never used tls-exporter: the server's binding (tls-unique,
+ * all a server without a list knows) does not exist on TLS 1.3, so going
+ * without is no sign of a man in the middle (xmp_session_opts.require_cb). */
+static int cb_unknowable(const struct xmp_session *s,
+                         const char *const *offered, size_t n)
+{
+    size_t i;
+
+    if (strcmp(s->neg.tlsinfo.version, "TLSv1.3") != 0 || s->neg.cb_offered ||
+        s->o.require_cb == XMP_CB_USED_EXPORTER)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (sasl_mech_is_plus(offered[i]))
+            return 1;
+    return 0;
 }
 
 /* The hints of an earlier session are for this one: same trust
@@ -404,7 +427,7 @@ static enum xmp_err start_auth(struct xmp_session *s,
      * bound (choose_cb). */
     if (s->o.require_cb && !s->cfg.mech_opt &&
         !sasl_mech_is_plus(s->neg.mech) &&
-        !s->neg.tlsinfo.resumed) {
+        !s->neg.tlsinfo.resumed && !cb_unknowable(s, offered, n)) {
         r = session_fail(s, XMP_EAUTH,
                          "refusing to authenticate as %s without channel "
                          "binding, which it used before (offered: %s%s%s); "
@@ -421,6 +444,11 @@ static enum xmp_err start_auth(struct xmp_session *s,
                                                          "binding type listed");
         goto done;
     }
+    if (s->o.require_cb && !s->cfg.mech_opt &&
+        !sasl_mech_is_plus(s->neg.mech) && !s->neg.tlsinfo.resumed)
+        session_trace(s, XMP_TRACE_INFO, "no channel binding: the server "
+                      "lists no types (XEP-0440), and tls-unique does not "
+                      "exist on TLS 1.3");
     if (!sasl_mech_is_plus(s->neg.mech))
         cb_type = NULL;
     s->neg.cb_type = cb_type;
@@ -995,6 +1023,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     if (hints_tls_fit(s)) {
         p.session = s->hints.given.tls;
         p.session_len = s->hints.given.tls_len;
+        p.session_pin = s->hints.given.pin;
     }
     if (stream_queued(&s->st))
         return session_fail(s, XMP_EPROTO,
