@@ -168,20 +168,26 @@ enum xmp_err cli_known_key(void *ud, const char *domain, const char *key_type,
                            const char *pin, struct xmp_error *err);
 
 /* downgrade.c: *yes when account jid once logged in with channel binding
- * (an exit status when the record cannot be trusted); remember it (a
- * warning when that fails); remember it when the session of c used it. */
+ * (XMP_CB_USED, or XMP_CB_USED_EXPORTER for tls-exporter; an exit status
+ * when the record cannot be trusted); remember that it used type (a
+ * warning when that fails); remember it when the session of c used one. */
 int cli_cb_remembered(const char *jid, int *yes);
-int cli_cb_remember(const char *jid);
+int cli_cb_remember(const char *jid, const char *type);
 void cli_cb_note_login(struct cli *c);
+/* downgrade.c: $XDG_DATA_HOME/xmpctl (else ~/.local/share/xmpctl) into
+ * dir, the home of what xmpctl keeps for good; with create, made (0700
+ * where we make it).  -1 when there is no such place. */
+int cli_data_dir(char *dir, size_t len, int create);
 /* known.c: the keys known_servers records for domain, one "TYPE PIN"
  * a line in file order ("" for none); NULL when the file cannot be read.
  * Caller frees. */
 char *cli_known_entries(const char *domain);
 /* cache.c: the account's hints (xmp_session_hints) for the next
- * session: this client's own from its last login, else the cache
- * file's; NULL when there are none or they may not be used (warned);
- * free with cli_cache_free.  After a login, keep the new ones (the TLS
- * session in memory only).  cli_cache_context: what else the trust in
+ * session: this client's own from its last login, else the account's
+ * TLS 1.3 ticket file's, else the cache file's; NULL when there are none
+ * or they may not be used (warned); free with cli_cache_free.  After a
+ * login, keep the new ones (a TLS 1.2 session in memory only, a TLS 1.3
+ * ticket in the data home).  cli_cache_context: what else the trust in
  * the server depends on (xmp_session_opts.hints_context; caller frees).
  * cli_cache_forget: wipe what c holds in memory. */
 void *cli_cache_load(const struct cli *c, size_t *len);

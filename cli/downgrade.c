@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * downgrade.c - accounts that logged in with channel binding (SCRAM-*-PLUS)
- * once, remembered in $XDG_DATA_HOME/xmpctl/channel_binding (one bare JID
- * a line), so that a later offer without it is refused: a man in the
- * middle who holds a certificate for the domain can strip -PLUS from the
- * offer, but cannot make us forget.
+ * once, remembered in $XDG_DATA_HOME/xmpctl/channel_binding, a line for
+ * each account and binding type ("alice@example.org tls-exporter"; a line
+ * of a bare JID alone, as earlier versions wrote, is a binding of a type
+ * not recorded), so that a later offer without it is refused: a man in
+ * the middle who holds a certificate for the domain can strip -PLUS, or
+ * the list of types, from the offer, but cannot make us forget.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -24,9 +26,7 @@
 #define CB_FILE "channel_binding"
 #define CB_LINE_MAX 3072 /* a JID is at most 3071 bytes (RFC 7622 §3.1) */
 
-/* $XDG_DATA_HOME/xmpctl (else ~/.local/share/xmpctl) into dir; with
- * create, made (0700 where we make it).  -1 when there is no such place. */
-static int data_dir(char *dir, size_t len, int create)
+int cli_data_dir(char *dir, size_t len, int create)
 {
     const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
     size_t n;
@@ -77,20 +77,35 @@ static char *account_of(const char *jid, int quiet)
     return bare;
 }
 
-/* Is bare in the open file f?  Lines compare case-insensitively: the
- * localpart and domain of a JID do (RFC 7622). */
-static int listed(FILE *f, const char *bare)
+/* What the open file f says of bare: 0 nothing, XMP_CB_USED, or
+ * XMP_CB_USED_EXPORTER when a line names tls-exporter; with type, only
+ * whether a line records exactly that type (1 or 0).  JIDs compare
+ * case-insensitively: their localpart and domain do (RFC 7622). */
+static int listed(FILE *f, const char *bare, const char *type)
 {
     char line[CB_LINE_MAX + 2];
-    size_t n;
+    size_t n, b = strlen(bare);
+    int found = 0;
+    const char *t;
 
     while (fgets(line, sizeof line, f)) {
         n = strcspn(line, "\r\n");
         line[n] = '\0';
-        if (strcasecmp(line, bare) == 0)
-            return 1;
+        if (strncasecmp(line, bare, b) != 0 ||
+            (line[b] != '\0' && line[b] != ' '))
+            continue;
+        t = line[b] ? line + b + 1 : "";
+        if (type) {
+            if (strcmp(t, type) == 0)
+                return 1;
+            continue;
+        }
+        if (strcmp(t, "tls-exporter") == 0)
+            found = XMP_CB_USED_EXPORTER;
+        else if (!found)
+            found = XMP_CB_USED;
     }
-    return 0;
+    return found;
 }
 
 int cli_cb_remembered(const char *jid, int *yes)
@@ -102,7 +117,7 @@ int cli_cb_remembered(const char *jid, int *yes)
     int rc = EXIT_OK;
 
     *yes = 0;
-    if (data_dir(dir, sizeof dir, 0) < 0)
+    if (cli_data_dir(dir, sizeof dir, 0) < 0)
         return EXIT_OK;
     snprintf(path, sizeof path, "%s/" CB_FILE, dir);
     if (!(f = fopen(path, "re"))) {
@@ -124,7 +139,7 @@ int cli_cb_remembered(const char *jid, int *yes)
         fclose(f);
         return EXIT_OK;
     }
-    *yes = listed(f, bare);
+    *yes = listed(f, bare, NULL);
     if (ferror(f)) {
         cli_error("cannot read %s: %s", path, strerror(errno));
         rc = EXIT_IOERR;
@@ -136,7 +151,7 @@ int cli_cb_remembered(const char *jid, int *yes)
 
 /* Copy the old file (if any) and add bare, into a new file renamed over
  * it: readers see the old list or the new one, never half of one. */
-int cli_cb_remember(const char *jid)
+int cli_cb_remember(const char *jid, const char *type)
 {
     char dir[4096], path[4200], tmp[4200], buf[4096];
     FILE *old, *f = NULL;
@@ -144,7 +159,7 @@ int cli_cb_remember(const char *jid)
     size_t n;
     int fd, ok = 1, found;
 
-    if (data_dir(dir, sizeof dir, 1) < 0) {
+    if (cli_data_dir(dir, sizeof dir, 1) < 0) {
         cli_warn("no $XDG_DATA_HOME or $HOME: cannot remember that this "
                  "account uses channel binding");
         return EXIT_OK;
@@ -153,7 +168,7 @@ int cli_cb_remember(const char *jid)
         return EXIT_USAGE;
     snprintf(path, sizeof path, "%s/" CB_FILE, dir);
     if ((old = fopen(path, "re"))) {
-        found = listed(old, bare);
+        found = listed(old, bare, type);
         if (found) {
             fclose(old);
             free(bare);
@@ -182,7 +197,7 @@ int cli_cb_remember(const char *jid)
     if (ok && old && ferror(old))
         ok = 0;
     if (ok)
-        ok = fprintf(f, "%s\n", bare) > 0 && fflush(f) == 0 &&
+        ok = fprintf(f, "%s %s\n", bare, type) > 0 && fflush(f) == 0 &&
              fsync(fileno(f)) == 0;
     if (f && fclose(f) != 0)
         ok = 0;
@@ -207,5 +222,5 @@ void cli_cb_note_login(struct cli *c)
         return;
     xmp_session_get_info(c->session, &i);
     if (i.sasl_cb && c->o.jid)
-        cli_cb_remember(c->o.jid);
+        cli_cb_remember(c->o.jid, i.sasl_cb);
 }

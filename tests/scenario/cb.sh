@@ -73,7 +73,7 @@ test_expect_success 'json output has the mechanism and the channel binding' '
 '
 
 test_expect_success 'the account is remembered: private directory and file' '
-	test_grep -x "alice@example.test" "$MEMORY" &&
+	test_grep -x "alice@example.test $LOGIN_CB" "$MEMORY" &&
 	test "$(stat -c %a "$MEMORY")" = 600 &&
 	test "$(stat -c %a "${MEMORY%/*}")" = 700 &&
 	test "$(grep -c . "$MEMORY")" = 1
