@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cache.c - what a login learnt that makes the next one faster
- * (xmp_session_hints), one file per account:
+ * (xmp_session_hints), for each account:
  *
- *     $XDG_CACHE_HOME/xmpctl/alice@example.org
+ *     $XDG_CACHE_HOME/xmpctl/alice@example.org      (default ~/.cache)
+ *     $XDG_DATA_HOME/xmpctl/tls/alice@example.org   (~/.local/share)
  *
- * (default ~/.cache).  On disk only what may be lost or read without
- * harm: the features the server offered, for the same server identity.
- * The TLS session (its TLS 1.2 state decrypts recorded traffic) is kept
- * in memory, for the next session of this process (the shell, the
- * session holder, a resumption); nothing derived from the password is
- * kept anywhere.  The directory is 0700, the files 0600, written whole
- * and renamed into place, and a file or directory others may change is
- * not read (a warning says so).  Files an earlier version wrote (which
- * held a key derived from the password and TLS sessions) are overwritten and
- * deleted on the first run that finds them.  Losing the cache costs
- * only time.
+ * The cache holds only what may be lost or read without harm: the
+ * features the server offered, for the same server identity.  The TLS
+ * 1.3 ticket of the last login (with those features) is kept in the data
+ * home, beside the other things xmpctl keeps for its user: it decrypts
+ * no traffic (resumption always adds a fresh key exchange), but lets
+ * whoever reads it pose as the server to one resumption until the
+ * server lets it expire, so it is a secret of its owner's.  A TLS 1.2
+ * session (its state decrypts recorded traffic) is kept in memory only,
+ * for the next session of this process (the shell, the session holder,
+ * a resumption); nothing derived from the password is kept anywhere.
+ * Directories are 0700, files 0600, written whole and renamed into
+ * place, and a file or directory others may change is not read (a
+ * warning says so).  Cache files an earlier version wrote (which held a
+ * key derived from the password and TLS sessions) are overwritten and
+ * deleted on the first run that finds them.  Losing either costs only
+ * time: a full handshake, a round trip.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -38,28 +44,37 @@
 #define CACHE_FORMAT_FILE ".format"
 #define CACHE_FORMAT "2\n"
 
+/* The account's file name: its bare JID in lower case (RFC 7622:
+ * neither part holds a '/'); caller frees; NULL when there is none. */
+static char *account_file(const struct cli *c)
+{
+    struct xmp_jid j;
+    char *bare, *p;
+
+    if (!c->o.jid || xmp_jid_parse(c->o.jid, &j, NULL) != XMP_OK)
+        return NULL;
+    bare = xmp_jid_bare(&j);
+    xmp_jid_clear(&j);
+    if (bare && (bare[0] == '.' || strchr(bare, '/'))) {
+        free(bare);
+        return NULL;
+    }
+    for (p = bare; p && *p; p++)
+        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+    return bare;
+}
+
 /* "$XDG_CACHE_HOME/xmpctl" (default ~/.cache/xmpctl) into dir, and the
  * account's file into path; -1 when there is no home or no account. */
 static int cache_paths(const struct cli *c, char *dir, size_t dlen,
                        char *path, size_t plen)
 {
     const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-    struct xmp_jid j;
-    char *bare = NULL, *p;
-    int n, ok;
+    char *bare = account_file(c);
+    int n;
 
-    if (!c->o.jid || xmp_jid_parse(c->o.jid, &j, NULL) != XMP_OK)
+    if (!bare)
         return -1;
-    bare = xmp_jid_bare(&j);
-    xmp_jid_clear(&j);
-    /* RFC 7622: neither part holds a '/'; the name is the file name */
-    ok = bare && bare[0] != '.' && !strchr(bare, '/');
-    for (p = bare; ok && *p; p++)
-        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
-    if (!ok) {
-        free(bare);
-        return -1;
-    }
     if (x && x[0] == '/')
         n = snprintf(dir, dlen, "%s/xmpctl", x);
     else if (h && h[0] == '/')
@@ -73,6 +88,24 @@ static int cache_paths(const struct cli *c, char *dir, size_t dlen,
     }
     free(bare);
     return 0;
+}
+
+/* "$XDG_DATA_HOME/xmpctl/tls" into dir, and the account's ticket file
+ * into path; -1 when there is no such place. */
+static int ticket_paths(const struct cli *c, char *dir, size_t dlen,
+                        char *path, size_t plen)
+{
+    char *bare = account_file(c);
+    int ok;
+
+    ok = bare && cli_data_dir(dir, dlen, 0) == 0 &&
+         strlen(dir) + sizeof "/tls" <= dlen;
+    if (ok) {
+        memcpy(dir + strlen(dir), "/tls", sizeof "/tls");
+        ok = (size_t)snprintf(path, plen, "%s/%s", dir, bare) < plen;
+    }
+    free(bare);
+    return ok ? 0 : -1;
 }
 
 /* Ours, and nobody else may write it. */
@@ -174,12 +207,54 @@ static void cache_sweep(const char *dir)
     }
 }
 
-void *cli_cache_load(const struct cli *c, size_t *len)
+/* The hints file at path in dir, if it is ours and nobody else may
+ * change it (nor, if secret, read it): its bytes (free with
+ * cli_cache_free) and *len, or NULL.  A file of an earlier version, or
+ * damaged, is removed.  what names it in warnings. */
+static unsigned char *read_private(const char *dir, const char *path,
+                                   const char *what, int secret,
+                                   size_t *len)
 {
-    char dir[4096], path[4600];
     struct stat st, dst;
     unsigned char *b;
     int fd;
+
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        if (errno != ENOENT)
+            cli_warn("cannot read %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        stat(dir, &dst) < 0) {
+        close(fd);
+        return NULL;
+    }
+    if (!private(&st) || !private(&dst) ||
+        (secret && (st.st_mode & (S_IRGRP | S_IROTH)))) {
+        cli_warn("ignoring %s %s: others may %s it; run "
+                 "'chmod 700 %s; chmod 600 %s'",
+                 what, path, private(&st) && private(&dst) ? "read" : "change",
+                 dir, path);
+        close(fd);
+        return NULL;
+    }
+    b = cache_read(fd, &st, len);
+    close(fd);
+    if (b && !xmp_hints_current(b, *len)) {
+        /* an earlier version's, or damaged: gone, not just unused */
+        cli_cache_free(b, *len);
+        *len = 0;
+        cache_shred(path);
+        return NULL;
+    }
+    return b;
+}
+
+void *cli_cache_load(const struct cli *c, size_t *len)
+{
+    char dir[4096], path[4600];
+    unsigned char *b;
 
     *len = 0;
     if (c->o.no_cache || c->o.insecure)
@@ -192,35 +267,14 @@ void *cli_cache_load(const struct cli *c, size_t *len)
         *len = c->hints_mem.len;
         return b;
     }
+    /* the last login's TLS 1.3 ticket, with its features */
+    if (ticket_paths(c, dir, sizeof dir, path, sizeof path) == 0 &&
+        (b = read_private(dir, path, "the TLS ticket", 1, len)))
+        return b;
     if (cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
         return NULL;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-        if (errno != ENOENT)
-            cli_warn("cannot read the cache %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        stat(dir, &dst) < 0) {
-        close(fd);
-        return NULL;
-    }
-    if (!private(&st) || !private(&dst)) {
-        cli_warn("ignoring the cache %s: others may change it; run "
-                 "'chmod 700 %s; chmod 600 %s'",
-                 path, dir, path);
-        close(fd);
-        return NULL;
-    }
-    b = cache_read(fd, &st, len);
-    close(fd);
+    b = read_private(dir, path, "the cache", 0, len);
     cache_sweep(dir);
-    if (b && !xmp_hints_current(b, *len)) {
-        /* an earlier version's, or damaged: gone, not just unused */
-        cli_cache_free(b, *len);
-        *len = 0;
-        cache_shred(path);
-        return NULL;
-    }
     return b;
 }
 
@@ -260,25 +314,14 @@ void cli_cache_forget(struct cli *c)
     cli_secret_wipe(&c->hints_mem);
 }
 
-void cli_cache_note_login(struct cli *c)
+/* Write len bytes at h to path in dir (made first, 0700), whole: a new
+ * file renamed over the old one.  what names it in warnings. */
+static void write_private(char *dir, const char *path, const void *h,
+                          size_t len, const char *what)
 {
-    char dir[4096], path[4600], tmp[4700];
-    const void *h;
-    size_t len;
+    char tmp[4700];
     int fd, ok;
 
-    if (!c->session || c->o.no_cache || c->o.insecure)
-        return;
-    /* in memory, with the TLS session, for this process only */
-    cli_secret_wipe(&c->hints_mem);
-    if ((h = xmp_session_hints(c->session, XMP_HINTS_MEMORY, &len)) &&
-        (c->hints_mem.pw = malloc(len))) {
-        memcpy(c->hints_mem.pw, h, len);
-        c->hints_mem.len = len;
-    }
-    if (!(h = xmp_session_hints(c->session, XMP_HINTS_DISK, &len)) ||
-        cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
-        return;
     /* mkdir -p, the last one private */
     for (char *p = dir + 1;; p++) {
         if (*p == '/' || *p == '\0') {
@@ -294,17 +337,46 @@ void cli_cache_note_login(struct cli *c)
                 break;
         }
     }
-    cache_sweep(dir);
-    snprintf(tmp, sizeof tmp, "%s/.cache.XXXXXX", dir);
+    snprintf(tmp, sizeof tmp, "%s/.new.XXXXXX", dir);
     if ((fd = mkstemp(tmp)) < 0) {
-        cli_warn("cannot write the cache in %s: %s", dir, strerror(errno));
+        cli_warn("cannot write %s in %s: %s", what, dir, strerror(errno));
         return;
     }
     ok = fchmod(fd, 0600) == 0 && write(fd, h, len) == (ssize_t)len &&
          fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) < 0) {
-        cli_warn("cannot write the cache %s: %s", path, strerror(errno));
+        cli_warn("cannot write %s %s: %s", what, path, strerror(errno));
         unlink(tmp);
     }
+}
+
+void cli_cache_note_login(struct cli *c)
+{
+    char dir[4096], path[4600];
+    const void *h;
+    size_t len;
+
+    if (!c->session || c->o.no_cache || c->o.insecure)
+        return;
+    /* in memory, with the TLS session, for this process only */
+    cli_secret_wipe(&c->hints_mem);
+    if ((h = xmp_session_hints(c->session, XMP_HINTS_MEMORY, &len)) &&
+        (c->hints_mem.pw = malloc(len))) {
+        memcpy(c->hints_mem.pw, h, len);
+        c->hints_mem.len = len;
+    }
+    /* the TLS 1.3 ticket, or none: an older one would only cost a
+     * handshake, but it is a secret nobody needs any more */
+    if (ticket_paths(c, dir, sizeof dir, path, sizeof path) == 0) {
+        if ((h = xmp_session_hints(c->session, XMP_HINTS_TICKET, &len)))
+            write_private(dir, path, h, len, "the TLS ticket");
+        else if (access(path, F_OK) == 0)
+            cache_shred(path);
+    }
+    if (!(h = xmp_session_hints(c->session, XMP_HINTS_DISK, &len)) ||
+        cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
+        return;
+    write_private(dir, path, h, len, "the cache");
+    cache_sweep(dir);
 }

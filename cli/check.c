@@ -162,7 +162,9 @@ static int report(enum out_format format, const struct xmp_session_info *i,
             cli_error("out of memory");
             return -1;
         }
-        out_line(&r, "tls", "%s %s", i->tls_version, i->tls_cipher);
+        out_bool(&r, "tls_resumed", i->tls_resumed);
+        out_line(&r, "tls", "%s %s%s", i->tls_version, i->tls_cipher,
+                 i->tls_resumed ? " (resumed)" : "");
         for (k = 0; k < i->chain_len; k++) {
             const struct xmp_cert_info *ci = &i->chain[k];
 
@@ -191,6 +193,10 @@ static int report(enum out_format format, const struct xmp_session_info *i,
                  or_none(i->features_before_auth));
         out_line(&r, "sasl", "%s (offered: %s)", or_none(i->sasl_mech),
                  or_none(i->sasl_offered));
+        if (i->sasl_mech) {
+            out_str(&r, "channel_binding", i->sasl_cb ? i->sasl_cb : "none");
+            out_line(&r, "binding", "%s", i->sasl_cb ? i->sasl_cb : "none");
+        }
         if (i->bound_jid) {
             out_line(&r, "features", "after authentication: %s",
                      or_none(i->features));

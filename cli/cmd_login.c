@@ -29,6 +29,8 @@ static int report(struct op *op)
     out_str(&r, "tls_version", i.tls_version);
     out_str(&r, "tls_cipher", i.tls_cipher);
     out_str(&r, "tls_mode", i.direct_tls ? "direct" : "starttls");
+    if (i.tls_version)
+        out_bool(&r, "tls_resumed", i.tls_resumed);
     out_str(&r, "cert_subject", i.cert_subject);
     out_str(&r, "cert_issuer", i.cert_issuer);
     out_str(&r, "cert_expires", i.cert_not_after);
@@ -45,13 +47,21 @@ static int report(struct op *op)
         out_line(&r, "server", "%s port %u (%s)", i.host, i.port,
                  i.found_by);
         out_line(&r, "address", "%s", i.address);
-        out_line(&r, "tls", "%s %s (%s)", i.tls_version, i.tls_cipher,
-                 i.direct_tls ? "direct TLS" : "STARTTLS");
-        out_line(&r, "certificate", "%s; issuer %s; expires %s; %s%s",
-                 i.cert_subject, i.cert_issuer, i.cert_not_after,
-                 i.cert_verified ? "verified for "
-                                 : "NOT VERIFIED (--insecure)",
-                 i.cert_verified ? i.domain : "");
+        out_line(&r, "tls", "%s %s (%s%s)", i.tls_version, i.tls_cipher,
+                 i.direct_tls ? "direct TLS" : "STARTTLS",
+                 i.tls_resumed ? ", resumed" : "");
+        if (i.tls_resumed && !i.chain_len)
+            /* TLS 1.3 resumption: the server proves it holds the ticket
+             * of a session whose certificate was verified */
+            out_line(&r, "certificate", "not sent again (TLS session "
+                     "resumed); key %s; verified for %s",
+                     i.cert_pin, i.domain);
+        else
+            out_line(&r, "certificate", "%s; issuer %s; expires %s; %s%s",
+                     i.cert_subject, i.cert_issuer, i.cert_not_after,
+                     i.cert_verified ? "verified for "
+                                     : "NOT VERIFIED (--insecure)",
+                     i.cert_verified ? i.domain : "");
         out_line(&r, "sasl", "%s (offered: %s)", i.sasl_mech,
                  i.sasl_offered);
         out_line(&r, "binding", "%s%s", i.sasl_cb ? i.sasl_cb : "none",
