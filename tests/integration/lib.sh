@@ -223,13 +223,17 @@ bail_out() {
 # with an upper bound on its run time.  Every run is logged for diagnostics.
 # With XMPCTL_PIDFILE set, the PID of the xmpctl process is written there
 # as soon as it starts (for tests that send it signals).  Each run has a
-# login cache of its own, so a run never depends on what an earlier one
-# learnt, unless XMPCTL_TEST_CACHE names a cache directory for all of them.
+# login cache of its own, and finds no TLS ticket of an earlier run in the
+# data home, so a run never depends on what an earlier one learnt, unless
+# XMPCTL_TEST_CACHE names a cache directory for all of them (and tickets
+# stay).
 xmpctl() {
 	_xmpctl_n=$((_xmpctl_n + 1))
 	_xe=$TEST_TMP/.xmpctl.$_xmpctl_n.err
 	# (a counter would not do: runs in subshells share numbers)
 	_xc=${XMPCTL_TEST_CACHE:-$(mktemp -d "$TEST_TMP/.cache.XXXXXX")}
+	[ -n "${XMPCTL_TEST_CACHE:-}" ] ||
+		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/tls"
 	printf '$ xmpctl' >>"$TEST_TMP/.xmpctl.log"
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"
 	printf '\n' >>"$TEST_TMP/.xmpctl.log"
