@@ -19,7 +19,7 @@
 #   DIR/mbed36/usr/include, usr/lib/MULTIARCH mbedTLS 3.6 (trixie's packages,
 #                                             which run on bookworm): build
 #                                             with ./configure
-#                                             --with-mbedtls=DIR/mbed36
+#                                             --with-mbedtls=DIR/mbed36/usr
 #   DIR/go-sendxmpp/usr/bin/go-sendxmpp       go-sendxmpp 0.14
 # Only the packages of mbedTLS 3.6 are taken from trixie, by name; every
 # other package resolves on bookworm (trixie is pinned at priority 50).
@@ -342,7 +342,7 @@ EOF
 
 # mbedTLS 3.6 from MBED_SUITE, its packages asked for by name (they need
 # nothing newer than bookworm's C library); Debian's layout, so that
-# configure --with-mbedtls=DIR/mbed36 (or DIR/mbed36/usr) finds the
+# configure --with-mbedtls=DIR/mbed36/usr (or DIR/mbed36) finds the
 # headers and libraries and puts the library directory into the rpath.
 get_mbed() {
 	_pfx=$LAB/mbed36
@@ -386,7 +386,7 @@ get_mbed() {
 	esac
 	rm -f "$_pfx/failed"
 	echo "mbedTLS $_ver" >"$_pfx/version"
-	say "mbed36: mbedTLS $_ver in $_pfx (./configure --with-mbedtls=$_pfx)"
+	say "mbed36: mbedTLS $_ver in $_pfx (./configure --with-mbedtls=$_pfx/usr)"
 }
 
 # go-sendxmpp 0.14 from SUITE, for the benchmarks (tests/bench/); a Go
