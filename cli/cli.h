@@ -155,13 +155,13 @@ int cli_parse_cmd(struct cli_opts *o, const char *cmd, int argc, char **argv,
  * usage error naming the option. */
 int cli_number(const char *opt, const char *arg, long min, long max,
                long *out);
+
+/* config.c: fill unset fields of o from the config file. */
+int cli_load_config(struct cli_opts *o);
 /* A value of --tls-min and tls_min: 12 for "1.2", 13 for "1.3"; -2 for
  * "1.3" on a build without TLS 1.3 (xmp_tls_has_13), -1 for anything
  * else. */
 int cli_tls_version(const char *arg);
-
-/* config.c: fill unset fields of o from the config file. */
-int cli_load_config(struct cli_opts *o);
 /* config.c: may only its owner (or root) change the file at path?  0, or
  * EXIT_CONFIG after saying why.  secret: nobody else may read it either. */
 int cli_check_owner(const char *path, int secret);

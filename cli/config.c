@@ -81,6 +81,15 @@ static int set_if_unset(char **dst, const char *v)
     return 0;
 }
 
+int cli_tls_version(const char *arg)
+{
+    if (strcmp(arg, "1.2") == 0)
+        return 12;
+    if (strcmp(arg, "1.3") == 0)
+        return xmp_tls_has_13() ? 13 : -2;
+    return -1;
+}
+
 /* tls_min (a valid value), unless --tls-min was given. */
 static int set_tls_min(struct cli_opts *o, const char *path, int n,
                        const char *v)

@@ -308,15 +308,6 @@ static int set_format(struct cli_opts *o, const char *arg)
     return EXIT_USAGE;
 }
 
-int cli_tls_version(const char *arg)
-{
-    if (strcmp(arg, "1.2") == 0)
-        return 12;
-    if (strcmp(arg, "1.3") == 0)
-        return xmp_tls_has_13() ? 13 : -2;
-    return -1;
-}
-
 static int set_tls_min(struct cli_opts *o, const char *arg)
 {
     int v = cli_tls_version(arg);
