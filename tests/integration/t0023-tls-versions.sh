@@ -123,10 +123,27 @@ if [ $TLS13 = yes ]; then
 		{ at --config config --tls-min 1.2 login >out 2>trace-12e; rc=$?; } &&
 		accepted trace-12e TLSv1.2 "$rc"
 	'
+
+	test_expect_success 'a session holder started with --tls-min 1.3 refuses it (79)' '
+		s_server_start tls12f -tls1_2 &&
+		expect_exit 79 at --tls-min 1.3 session start >out 2>trace-12f &&
+		refused trace-12f "TLS 1\.3 (--tls-min 1\.3)"
+	'
+
+	test_expect_success 'so do the clients of a script run with --tls-min 1.3' '
+		printf "%s\n" "[Client] Alice" "	jid: alice@example.test" \
+			"	password: not-used" "" "---------" "" "Alice connects" \
+			>one.scs &&
+		s_server_start tls12g -tls1_2 &&
+		expect_exit 79 at --tls-min 1.3 script one.scs >out-12g 2>trace-12g &&
+		test_grep "Alice cannot connect: TLS handshake with example\.test failed: the server does not offer TLS 1\.3 (--tls-min 1\.3)" out-12g
+	'
 else
 	for t in '--tls-min 1.3 refuses a TLS 1.2 server, naming the version (79)' \
 		'so does tls_min = 1.3 in the config file' \
-		'... and --tls-min 1.2 on the command line overrides it'; do
+		'... and --tls-min 1.2 on the command line overrides it' \
+		'a session holder started with --tls-min 1.3 refuses it (79)' \
+		'so do the clients of a script run with --tls-min 1.3'; do
 		test_skip "$t" "$BUILD_HAS"
 	done
 fi
