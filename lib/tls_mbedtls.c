@@ -1073,8 +1073,8 @@ static void took_ticket(struct tls *t)
 #endif
 
 /* The client's TLS configuration (RFC 7525, RFC 7627): TLS 1.2 or newer
- * (1.3 with min_tls13), our suites, verification against t->chain, no renegotiation, ALPN for
- * direct TLS when asked. */
+ * (1.3 with min_tls13), our suites, verification against t->chain, no
+ * renegotiation, ALPN for direct TLS when asked. */
 static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
                                 struct xmp_error *err)
 {
