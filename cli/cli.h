@@ -58,6 +58,7 @@ struct cli_opts {
     int no_cache;    /* --no-cache, cache = no */
     int no_session;  /* --no-session: never through a session holder */
     int keepalive_s; /* -1: the default */
+    int tls_min;     /* --tls-min, tls_min: 12 or 13; 0: not given */
     enum out_format format;
 };
 
@@ -157,6 +158,10 @@ int cli_number(const char *opt, const char *arg, long min, long max,
 
 /* config.c: fill unset fields of o from the config file. */
 int cli_load_config(struct cli_opts *o);
+/* A value of --tls-min and tls_min: 12 for "1.2", 13 for "1.3"; -2 for
+ * "1.3" on a build without TLS 1.3 (xmp_tls_has_13), -1 for anything
+ * else. */
+int cli_tls_version(const char *arg);
 /* config.c: may only its owner (or root) change the file at path?  0, or
  * EXIT_CONFIG after saying why.  secret: nobody else may read it either. */
 int cli_check_owner(const char *path, int secret);

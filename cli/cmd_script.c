@@ -211,6 +211,7 @@ static void client_opts(struct runner *r, struct sclient *sc)
     cli_opts_free(&sc->c.o);
     sc->c.o.direct_tls = g->direct_tls;
     sc->c.o.insecure = g->insecure;
+    sc->c.o.tls_min = g->tls_min;
     sc->c.o.verbose = g->verbose;
     sc->c.o.timeout_s = g->timeout_s;
     sc->c.o.format = g->format;

@@ -81,6 +81,31 @@ static int set_if_unset(char **dst, const char *v)
     return 0;
 }
 
+int cli_tls_version(const char *arg)
+{
+    if (strcmp(arg, "1.2") == 0)
+        return 12;
+    if (strcmp(arg, "1.3") == 0)
+        return xmp_tls_has_13() ? 13 : -2;
+    return -1;
+}
+
+/* tls_min (a valid value), unless --tls-min was given. */
+static int set_tls_min(struct cli_opts *o, const char *path, int n,
+                       const char *v)
+{
+    if (o->tls_min)
+        return 0;
+    if ((o->tls_min = cli_tls_version(v)) < 0) {
+        o->tls_min = 0;
+        cli_error("%s:%d: tls_min 1.3: this build of xmpctl has no TLS 1.3 "
+                  "(%s)",
+                  path, n, xmp_tls_library());
+        return EXIT_CONFIG;
+    }
+    return 0;
+}
+
 /* Pass 1 picks the section, pass 2 reads it. */
 static int parse(FILE *f, const char *path, const struct stat *st,
                  struct cli_opts *o, const char *want, int apply,
@@ -157,7 +182,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             strcmp(k, "resource") && strcmp(k, "password_command") &&
             strcmp(k, "password") && strcmp(k, "pin") &&
             strcmp(k, "client_cert") && strcmp(k, "client_key") &&
-            strcmp(k, "allow_downgrade") && strcmp(k, "cache")) {
+            strcmp(k, "allow_downgrade") && strcmp(k, "cache") &&
+            strcmp(k, "tls_min")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
             rc = EXIT_CONFIG;
             break;
@@ -165,6 +191,12 @@ static int parse(FILE *f, const char *path, const struct stat *st,
         if ((strcmp(k, "allow_downgrade") == 0 || strcmp(k, "cache") == 0) &&
             strcmp(v, "yes") && strcmp(v, "no")) {
             cli_error("%s:%d: '%s' is 'yes' or 'no', not '%s'", path, n, k,
+                      v);
+            rc = EXIT_CONFIG;
+            break;
+        }
+        if (strcmp(k, "tls_min") == 0 && cli_tls_version(v) == -1) {
+            cli_error("%s:%d: 'tls_min' is '1.2' or '1.3', not '%s'", path, n,
                       v);
             rc = EXIT_CONFIG;
             break;
@@ -209,6 +241,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             o->allow_downgrade |= strcmp(v, "yes") == 0;
         else if (strcmp(k, "cache") == 0)
             o->no_cache |= strcmp(v, "no") == 0;
+        else if (strcmp(k, "tls_min") == 0)
+            rc = set_tls_min(o, path, n, v);
         else
             rc = set_if_unset(&o->cfg_password, v);
     }

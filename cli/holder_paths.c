@@ -155,7 +155,7 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
  * are made absolute: the holder's and the command's directories differ. */
 static const char *const param_keys[] = {
     "server", "direct-tls", "cafile", "verify", "pin", "mech",
-    "client-cert", "client-key", "tofu", "downgrade", NULL
+    "client-cert", "client-key", "tofu", "downgrade", "tls-min", NULL
 };
 
 static void param_line(char *buf, size_t len, size_t *at, const char *key,
@@ -199,6 +199,8 @@ void holder_params(const struct cli_opts *o, char *buf, size_t len)
     param_line(buf, len, &at, param_keys[8], o->tofu ? "yes" : "no", 0);
     param_line(buf, len, &at, param_keys[9],
                o->allow_downgrade ? "allowed" : "refused", 0);
+    param_line(buf, len, &at, param_keys[10],
+               o->tls_min == 13 ? "1.3" : "1.2", 0);
 }
 
 int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,

@@ -451,6 +451,7 @@ int cli_session_open(struct cli *c)
     so.cafile = c->o.cafile;
     so.trust = c->trust;
     so.insecure = c->o.insecure;
+    so.tls_min = c->o.tls_min;
     so.mech = c->o.mech;
     so.timeout_ms = timeout_ms;
     so.resume = c->resume;

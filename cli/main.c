@@ -56,7 +56,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (rc == EXIT_VERSION) {
-        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        printf("%s %s\nTLS: %s\nTLS 1.3: %s\n", PACKAGE_NAME,
+               PACKAGE_VERSION, xmp_tls_library(),
+               xmp_tls_has_13() ? "yes" : "no");
         rc = EXIT_OK;
         goto out;
     }

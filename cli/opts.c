@@ -40,7 +40,8 @@ enum opt_id {
     OPT_CLIENT_KEY,
     OPT_ALLOW_DOWNGRADE,
     OPT_NO_CACHE,
-    OPT_NO_SESSION
+    OPT_NO_SESSION,
+    OPT_TLS_MIN
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -69,6 +70,10 @@ static const struct opt_def opt_table[] = {
      ARG_NONE},
     {"pin", OPT_PIN, "PINS", "the server key must match one of PINS "
                              "(sha256//BASE64, several separated by ';')",
+     ARG_TEXT},
+    {"tls-min", OPT_TLS_MIN, "VERSION", "the oldest TLS version to accept: "
+                                        "1.2 (default) or 1.3 (builds with "
+                                        "TLS 1.3: see --version)",
      ARG_TEXT},
     {"tofu", OPT_TOFU, NULL, "record the server key on first contact, "
                              "refuse a changed one later",
@@ -303,6 +308,23 @@ static int set_format(struct cli_opts *o, const char *arg)
     return EXIT_USAGE;
 }
 
+static int set_tls_min(struct cli_opts *o, const char *arg)
+{
+    int v = cli_tls_version(arg);
+
+    if (v == -1) {
+        cli_error("invalid --tls-min value '%s': expected 1.2 or 1.3", arg);
+        return EXIT_USAGE;
+    }
+    if (v == -2) {
+        cli_error("--tls-min 1.3: this build of xmpctl has no TLS 1.3 (%s)",
+                  xmp_tls_library());
+        return EXIT_USAGE;
+    }
+    o->tls_min = v;
+    return 0;
+}
+
 static int set_global(void *ud, int id, const char *arg)
 {
     struct cli_opts *o = ud;
@@ -341,6 +363,8 @@ static int set_global(void *ud, int id, const char *arg)
         return rc;
     case OPT_FORMAT:
         return set_format(o, arg);
+    case OPT_TLS_MIN:
+        return set_tls_min(o, arg);
     }
     return EXIT_SOFTWARE;
 }

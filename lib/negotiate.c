@@ -1017,6 +1017,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.trust = s->o.trust;
     p.insecure = s->o.insecure;
     p.alpn_xmpp = s->target.direct_tls;
+    p.min_tls13 = s->o.tls_min == 13;
     p.pins = s->cfg.pin;
     p.client_cert = s->cfg.client_cert;
     p.client_key = s->cfg.client_key;

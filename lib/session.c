@@ -134,6 +134,17 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     }
     if (s->cfg.pin && tls_pins_check(s->cfg.pin, err) != XMP_OK)
         goto fail;
+    if (s->o.tls_min == 13 && !tls_has_13()) {
+        xmp_error_set(err, XMP_EUSAGE, "TLS 1.3 asked for, and %s has none",
+                      tls_library());
+        goto fail;
+    }
+    if (s->o.tls_min != 0 && s->o.tls_min != 12 && s->o.tls_min != 13) {
+        xmp_error_set(err, XMP_EUSAGE,
+                      "no TLS version %d to accept at least (12 or 13)",
+                      s->o.tls_min);
+        goto fail;
+    }
     if (!s->cfg.client_cert != !s->cfg.client_key) {
         xmp_error_set(err, XMP_EUSAGE,
                       "a client certificate needs both its certificate "
@@ -182,6 +193,16 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
 enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err)
 {
     return tls_pins_check(pins, err);
+}
+
+int xmp_tls_has_13(void)
+{
+    return tls_has_13();
+}
+
+const char *xmp_tls_library(void)
+{
+    return tls_library();
 }
 
 void xmp_session_free(struct xmp_session *s)

@@ -3,7 +3,8 @@
  * tls.h - TLS over a connected non-blocking socket.  The rest of the
  * library never names the backend (tls_mbedtls.c).
  *
- * Policy, not options: TLS 1.2 or newer, ECDHE + AEAD suites only, no
+ * Policy, not options: TLS 1.2 or newer (or 1.3 only, when asked and the
+ * backend has it), ECDHE + AEAD suites only, no
  * renegotiation, the chain verified against the system bundle or a CA
  * file, and the identity checked against the XMPP domain (RFC 6125,
  * RFC 7590), never against the host we happened to connect to.  The only
@@ -28,6 +29,8 @@ struct tls_params {
                                 NULL to load cafile for this handshake */
     int insecure;       /* do not fail on verification errors */
     int alpn_xmpp;      /* offer ALPN "xmpp-client" (XEP-0368 direct TLS) */
+    int min_tls13;      /* refuse TLS 1.2: TLS 1.3 or nothing (XMP_EUSAGE
+                           from tls_new when !tls_has_13()) */
     /* "sha256//BASE64[;sha256//BASE64...]" (curl's --pinnedpubkey): the
      * server's key must be one of these, checked as the handshake ends
      * and in addition to the chain (NULL: no pin) */
@@ -44,6 +47,11 @@ struct tls_params {
      * tls_info.pin is then this one (chain_len 0) */
     const char *session_pin;
 };
+
+/* Non-zero when the backend speaks TLS 1.3. */
+int tls_has_13(void);
+/* The backend and its version, "mbedTLS 3.6.6" (static). */
+const char *tls_library(void);
 
 /* "sha256//" and the base64 of a SHA-256 digest, and a NUL */
 #define TLS_PIN_MAX 53

@@ -52,8 +52,16 @@
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
 #include <psa/crypto.h>
 #define TLS_SHA256 mbedtls_sha256
+#define TLS_ERR_VERSION MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION
 #else
 #define TLS_SHA256 mbedtls_sha256_ret
+#define TLS_ERR_VERSION MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION
+#endif
+/* TLS 1.3: 3.6 built with it (Debian's is) */
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#define TLS_HAS_13 1
+#else
+#define TLS_HAS_13 0
 #endif
 
 #define DRBG_PERSONALISATION "xmpctl tls"
@@ -63,6 +71,7 @@
 #define DN_MAX 256
 #define TIME_TEXT_MAX 32
 #define VERIFY_TEXT_MAX 384
+#define VERSION_TEXT_MAX 24  /* "TLS 1.1", "version 0xXXXX" */
 #define ALERT_OFFSET_DESC 1  /* RFC 5246 §7.2: level, then description */
 #define REC_HEADER 5         /* RFC 5246 §6.2.1: type, version, length */
 #define REC_CCS 20           /* ChangeCipherSpec */
@@ -73,6 +82,8 @@
 #define EXT_EMS 0x0017            /* RFC 7627 */
 #define EXT_PRE_SHARED_KEY 0x0029 /* RFC 8446 §4.2.11 */
 #define EXT_SUPPORTED_VERSIONS 0x002b
+#define VERSION_TLS12 0x0303      /* RFC 5246 §6.2.1, RFC 8446 §4.2.1 */
+#define VERSION_TLS13 0x0304
 #define TRANSCRIPT_MAX 65536 /* handshake bytes kept for tls-unique */
 #define FINISHED_LEN 12      /* RFC 5246 §7.4.9 */
 #define PIN_PREFIX "sha256//"
@@ -83,7 +94,7 @@
 /* Only ECDHE (forward secrecy) with AEAD ciphers, strongest first
  * (RFC 7525 §4.2); everything else in the default list is refused. */
 static const int tls_suites[] = {
-#if MBEDTLS_VERSION_NUMBER >= 0x03060000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#if TLS_HAS_13
     /* TLS 1.3 (RFC 8446 §9.1): without them no 1.3 handshake */
     MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
     MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
@@ -175,6 +186,10 @@ struct tls {
     int hs_overflow;
     int tls13;             /* a ServerHello chose TLS 1.3 */
     int alert;             /* a plaintext alert's description, or -1 */
+    int min13;             /* TLS 1.3 or nothing */
+    /* the version the server answered in: its ServerHello's, or that of
+     * the record of an alert older than TLS 1.2; 0: not known */
+    unsigned server_version;
     int ems;               /* extended master secret (RFC 7627), or 1.3 */
     int resumed;
     unsigned char unique[FINISHED_LEN]; /* tls-unique, rebuilt (3.6) */
@@ -264,8 +279,6 @@ static const char *alert_name(unsigned char d)
 static const char *describe(const struct tls *t, int ret, char *buf,
                             size_t len)
 {
-    char etext[ERRTEXT_MAX];
-
     switch (ret) {
     case MBEDTLS_ERR_NET_SEND_FAILED:
     case MBEDTLS_ERR_NET_RECV_FAILED:
@@ -279,36 +292,64 @@ static const char *describe(const struct tls *t, int ret, char *buf,
         if (t->alert >= 0) {
             unsigned char d = (unsigned char)t->alert;
 
-            snprintf(buf, len, "the server sent a fatal alert: %s (%u)%s",
-                     alert_name(d), (unsigned)d,
-#if MBEDTLS_VERSION_NUMBER >= 0x03060000
-                     "");
-#else
-                     d == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION
-                         ? "; it may require TLS 1.3, which this build "
-                           "lacks"
-                         : "");
-#endif
+            snprintf(buf, len, "the server sent a fatal alert: %s (%u)",
+                     alert_name(d), (unsigned)d);
             return buf;
         }
         break;
-#if MBEDTLS_VERSION_NUMBER >= 0x03060000
-    case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
-#else
-    case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
-#endif
-        snprintf(buf, len, "the server does not speak TLS 1.2%s (%s)",
-#if MBEDTLS_VERSION_NUMBER >= 0x03060000
-                 " or 1.3",
-#else
-                 "",
-#endif
-                 tls_strerror(ret, etext, sizeof etext));
-        return buf;
     default:
         break;
     }
     return tls_strerror(ret, buf, len);
+}
+
+/* "TLS 1.1" for a protocol version (RFC 8446 §5.1 and appendix D) */
+static const char *version_name(unsigned v, char *buf, size_t len)
+{
+    if (v >= 0x0301 && v <= VERSION_TLS13)
+        snprintf(buf, len, "TLS 1.%u", v - 0x0301);
+    else if (v == 0x0300)
+        snprintf(buf, len, "SSL 3.0");
+    else
+        snprintf(buf, len, "version 0x%04x", v);
+    return buf;
+}
+
+/* A handshake that failed on the version: what we asked for, and why
+ * we know the server has none of it (the version it answered in, its
+ * alert).  NULL when the failure is another one. */
+static const char *version_failure(const struct tls *t, int ret, char *buf,
+                                   size_t len)
+{
+    char why[ERRTEXT_MAX * 2], old[VERSION_TEXT_MAX];
+    unsigned want = t->min13 ? VERSION_TLS13 : VERSION_TLS12;
+    int alert = ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t->alert >= 0;
+    int chose = t->server_version && t->server_version < want;
+
+    if (!chose && ret != TLS_ERR_VERSION &&
+        !(alert && t->alert == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION))
+        return NULL;
+    if (chose && alert)
+        snprintf(why, sizeof why, "it answered in %s with a fatal alert: "
+                 "%s (%d)",
+                 version_name(t->server_version, old, sizeof old),
+                 alert_name((unsigned char)t->alert), t->alert);
+    else if (chose)
+        snprintf(why, sizeof why, "it answered in %s",
+                 version_name(t->server_version, old, sizeof old));
+    else if (alert)
+        snprintf(why, sizeof why, "it sent a fatal alert: %s (%d)",
+                 alert_name((unsigned char)t->alert), t->alert);
+    else
+        describe(t, ret, why, sizeof why);
+    snprintf(buf, len, "the server does not offer %s: %s%s",
+             t->min13 ? "TLS 1.3 (--tls-min 1.3)"
+                      : TLS_HAS_13 ? "TLS 1.2 or 1.3" : "TLS 1.2",
+             why,
+             !TLS_HAS_13 && !chose && alert
+                 ? "; it may require TLS 1.3, which this build lacks"
+                 : "");
+    return buf;
 }
 
 /* "YYYY-MM-DD HH:MM:SS UTC"; X.509 times are UTC (RFC 5280 §4.1.2.5) */
@@ -424,8 +465,15 @@ static void scan(struct tls *t, struct rec_scan *sc, const unsigned char *p,
         if (sc == &t->scan_in && sc->hdr[0] == REC_ALERT &&
             (sc->hdr[3] << 8 | sc->hdr[4]) == 2 &&
             sc->seen <= ALERT_OFFSET_DESC &&
-            sc->seen + take > ALERT_OFFSET_DESC)
+            sc->seen + take > ALERT_OFFSET_DESC) {
+            unsigned rv = (unsigned)sc->hdr[1] << 8 | sc->hdr[2];
+
             t->alert = p[ALERT_OFFSET_DESC - sc->seen];
+            /* a server that chose SSL 3.0 to TLS 1.1 says so in its
+             * records (RFC 5246 appendix E.1) */
+            if (!t->server_version && rv >= 0x0300 && rv < VERSION_TLS12)
+                t->server_version = rv;
+        }
         sc->seen += take;
         sc->left -= take;
         p += take;
@@ -481,6 +529,7 @@ static void read_hellos(struct tls *t)
         }
         seen = 1;
         ems = psk = v13 = 0;
+        t->server_version = get16(m);
         /* resumed by session id (ticket or cache) */
         t->resumed = sid_len && csid && csid_len == sid_len &&
                      memcmp(csid, m + 35, sid_len) == 0;
@@ -512,6 +561,8 @@ static void read_hellos(struct tls *t)
     if (!seen)
         return;
     t->tls13 = v13;
+    if (v13)
+        t->server_version = VERSION_TLS13;
     /* TLS 1.3's key schedule binds the transcript as RFC 7627 does for
      * TLS 1.2, which is all "ems" stands for here (RFC 9266 §3) */
     t->ems = v13 || ems;
@@ -779,6 +830,16 @@ static void xmpp_addrs(const mbedtls_x509_crt *crt, char *buf, size_t len)
 
 /* ---- setup --------------------------------------------------------------- */
 
+int tls_has_13(void)
+{
+    return TLS_HAS_13;
+}
+
+const char *tls_library(void)
+{
+    return "mbedTLS " MBEDTLS_VERSION_STRING;
+}
+
 static enum xmp_err load_cas(mbedtls_x509_crt *ca, const char *path,
                              struct xmp_error *err)
 {
@@ -929,7 +990,11 @@ static void offer_session(struct tls *t, const unsigned char *b, size_t n)
 
     mbedtls_ssl_session_init(&s);
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
-    if (mbedtls_ssl_session_load(&s, b, n) == 0)
+    /* a TLS 1.2 session would make a TLS 1.2 hello: not with min13
+     * (TLS 1.3 suites are 0x13XX, RFC 8446 §B.4) */
+    if (mbedtls_ssl_session_load(&s, b, n) == 0 &&
+        (!t->min13 ||
+         mbedtls_ssl_session_get_ciphersuite_id(&s) >> 8 == 0x13))
 #else
     if (mbedtls_ssl_session_load(&s, b, n) == 0 && s.verify_result == 0 &&
         s.peer_cert)
@@ -1008,9 +1073,9 @@ static void took_ticket(struct tls *t)
 #define IS_TICKET(t, r) 0
 #endif
 
-/* The client's TLS configuration (RFC 7525, RFC 7627): TLS 1.2 or newer,
- * our suites, verification against t->chain, no renegotiation, ALPN for
- * direct TLS when asked. */
+/* The client's TLS configuration (RFC 7525, RFC 7627): TLS 1.2 or newer
+ * (1.3 with min_tls13), our suites, verification against t->chain, no
+ * renegotiation, ALPN for direct TLS when asked. */
 static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
                                 struct xmp_error *err)
 {
@@ -1024,8 +1089,12 @@ static enum xmp_err conf_client(struct tls *t, const struct tls_params *p,
         return xmp_error_set(err, XMP_ETLS, "cannot configure TLS: %s",
                              tls_strerror(r, etext, sizeof etext));
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
-    /* TLS 1.3 preferred (the default maximum), TLS 1.2 allowed */
-    mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    /* TLS 1.3 preferred (the default maximum), TLS 1.2 allowed unless
+     * refused */
+    mbedtls_ssl_conf_min_tls_version(&t->conf,
+                                     p->min_tls13
+                                         ? MBEDTLS_SSL_VERSION_TLS1_3
+                                         : MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_sig_algs(&t->conf, tls_sig_algs);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
     /* tickets of TLS 1.3 come after the handshake; told of, they are
@@ -1151,6 +1220,9 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     if (fd < 0)
         return xmp_error_set(err, XMP_EUSAGE,
                              "no connection to start TLS on (fd %d)", fd);
+    if (p->min_tls13 && !TLS_HAS_13)
+        return xmp_error_set(err, XMP_EUSAGE, "TLS 1.3 asked for, and %s "
+                             "has none", tls_library());
     cafile = p->cafile ? p->cafile : TLS_SYSTEM_CA_BUNDLE;
 
     t = calloc(1, sizeof *t);
@@ -1158,6 +1230,7 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         return xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
     t->fd = fd;
     t->alert = -1;
+    t->min13 = p->min_tls13;
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->ca);
@@ -1373,6 +1446,9 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
                           "cannot verify certificate for %s: %s", t->domain,
                           why);
     }
+    if (r != 0 && version_failure(t, r, why, sizeof why))
+        return set_failed(t, err, XMP_ETLS, "TLS handshake with %s failed: %s",
+                          t->domain, why);
     if (r != 0)
         return set_failed(t, err, XMP_ETLS, "TLS handshake with %s failed: %s",
                           t->domain, describe(t, r, why, sizeof why));

@@ -244,6 +244,12 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
  * naming the bad entry. */
 enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
 
+/* Non-zero when this build speaks TLS 1.3 (xmp_session_opts.tls_min 13):
+ * it depends on the TLS library it was built with. */
+int xmp_tls_has_13(void);
+/* That library and its version, "mbedTLS 3.6.6" (a static string). */
+const char *xmp_tls_library(void);
+
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
     const char *resource; /* NULL: the one in jid, else the server's choice */
@@ -255,6 +261,11 @@ struct xmp_session_opts {
      * loads cafile itself at the TLS handshake. */
     struct xmp_trust *trust;
     int insecure;         /* skip certificate verification (lab use only) */
+    /* The oldest TLS version accepted: 0 or 12 for TLS 1.2, 13 for TLS
+     * 1.3 alone (only where xmp_tls_has_13(); else xmp_session_new fails
+     * with XMP_EUSAGE, as for any other value).  A server that offers no
+     * version accepted fails the handshake (XMP_ETLS). */
+    int tls_min;
     /* Public-key pins, "sha256//BASE64" separated by ';' (the SHA-256 of
      * the server's DER SubjectPublicKeyInfo, as curl's --pinnedpubkey):
      * the key must match one, in addition to the certificate checks.  A

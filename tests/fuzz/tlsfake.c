@@ -132,6 +132,16 @@ WEAK enum xmp_err tls_pins_check(const char *pins, struct xmp_error *err)
     return XMP_OK;
 }
 
+WEAK int tls_has_13(void)
+{
+    return 0;
+}
+
+WEAK const char *tls_library(void)
+{
+    return "no TLS (tlsfake)";
+}
+
 /* No extended master secret here (tls_get_info says so), hence no
  * channel binding: the -PLUS mechanisms are never chosen. */
 WEAK enum xmp_err tls_channel_binding(const struct tls *t, const char *type,

@@ -99,6 +99,13 @@ pin_of() {
 		openssl base64 -A)"
 }
 
+# has_tls13: the xmpctl under test speaks TLS 1.3 (its --version says so:
+# that depends on the TLS library it was built with)
+has_tls13() {
+	# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
+	$TEST_WRAPPER "$XMPCTL" --version 2>/dev/null | grep -qx 'TLS 1.3: yes'
+}
+
 # dns RECORD...: (re)start the fake DNS server (fakedns.py) with these SRV
 # records, and point XMPCTL_DNS_SERVER, the hook of the test build
 # ($XMPCTL_TESTHOOKS), at it

@@ -98,6 +98,48 @@ test_expect_success '-V prints the same' '
 	test_cmp version version-V
 '
 
+test_expect_success '--version names the TLS library and says whether it has TLS 1.3' '
+	test_grep "^TLS: mbedTLS [23]\.[0-9]*\.[0-9]*\$" version &&
+	test_grep -x "TLS 1\.3: \(yes\|no\)" version
+'
+
+test_expect_success 'a --tls-min other than 1.2 and 1.3 exits 64 and names the value' '
+	for v in 1.1 1.4 tls1.3 ""; do
+		expect_exit 64 xmpctl --tls-min "$v" -j alice@example.test \
+			--server 127.0.0.1:1 login >out 2>err &&
+		test_must_be_empty out &&
+		test "$(wc -l <err)" = 1 &&
+		test_grep -F "xmpctl: invalid --tls-min value '"'"'$v'"'"': expected 1.2 or 1.3" err ||
+		return 1
+	done
+'
+
+test_expect_success '--tls-min 1.2 is taken (the port is closed: 69)' '
+	expect_exit 69 xmpctl --tls-min 1.2 -j alice@example.test \
+		--server 127.0.0.1:1 login 2>err &&
+	test_grep ! "tls-min" err
+'
+
+if has_tls13; then
+	test_skip '--tls-min 1.3 without TLS 1.3 exits 64 and says why' \
+		'this build has TLS 1.3 (xmpctl --version)'
+	test_expect_success '--tls-min 1.3 is taken where the build has TLS 1.3 (69)' '
+		expect_exit 69 xmpctl --tls-min=1.3 -j alice@example.test \
+			--server 127.0.0.1:1 login 2>err &&
+		test_grep ! "tls-min" err
+	'
+else
+	test_expect_success '--tls-min 1.3 without TLS 1.3 exits 64 and says why' '
+		expect_exit 64 xmpctl --tls-min 1.3 -j alice@example.test \
+			--server 127.0.0.1:1 login >out 2>err &&
+		test_must_be_empty out &&
+		test "$(wc -l <err)" = 1 &&
+		test_grep "^xmpctl: --tls-min 1\.3: this build of xmpctl has no TLS 1\.3 (mbedTLS 2\.[0-9.]*)\$" err
+	'
+	test_skip '--tls-min 1.3 is taken where the build has TLS 1.3 (69)' \
+		'this build has no TLS 1.3 (xmpctl --version)'
+fi
+
 test_expect_success 'an unknown option exits 64 with one line on stderr' '
 	expect_exit 64 xmpctl --no-such-option login >out 2>err &&
 	test_must_be_empty out &&
