@@ -232,14 +232,14 @@ bail_out() {
 # as soon as it starts (for tests that send it signals).  Each run has a
 # login cache of its own, and finds no TLS ticket of an earlier run in the
 # data home, so a run never depends on what an earlier one learnt, unless
-# XMPCTL_TEST_CACHE names a cache directory for all of them (and tickets
-# stay).
+# XMPCTL_TEST_CACHE names a cache directory for all of them, and
+# XMPCTL_TEST_TICKETS=keep keeps the tickets.
 xmpctl() {
 	_xmpctl_n=$((_xmpctl_n + 1))
 	_xe=$TEST_TMP/.xmpctl.$_xmpctl_n.err
 	# (a counter would not do: runs in subshells share numbers)
 	_xc=${XMPCTL_TEST_CACHE:-$(mktemp -d "$TEST_TMP/.cache.XXXXXX")}
-	[ -n "${XMPCTL_TEST_CACHE:-}" ] ||
+	[ "${XMPCTL_TEST_TICKETS:-}" = keep ] ||
 		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/tls"
 	printf '$ xmpctl' >>"$TEST_TMP/.xmpctl.log"
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"

@@ -25,7 +25,8 @@ export XMPCTL_PASSWORD
 # one cache, and the tickets kept, for every run
 XMPCTL_TEST_CACHE=$HOME/.cache
 XDG_CACHE_HOME=$XMPCTL_TEST_CACHE
-export XMPCTL_TEST_CACHE XDG_CACHE_HOME
+XMPCTL_TEST_TICKETS=keep
+export XMPCTL_TEST_CACHE XDG_CACHE_HOME XMPCTL_TEST_TICKETS
 TICKETS=$XDG_DATA_HOME/xmpctl/tls
 TICKET=$TICKETS/alice@example.test
 CACHED=$XDG_CACHE_HOME/xmpctl/alice@example.test
