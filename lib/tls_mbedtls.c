@@ -140,6 +140,41 @@ struct rec_scan {
 /* XEP-0368 §3: the ALPN protocol name for direct TLS client streams */
 static const char *tls_alpn[] = { "xmpp-client", NULL };
 
+/* What the verify callback saw, for a precise message. */
+struct tls_seen {
+    uint32_t leaf_flags;
+    uint32_t ca_flags;
+    char leaf_names[NAMES_MAX];
+    char leaf_valid_from[TIME_TEXT_MAX];
+    char leaf_valid_to[TIME_TEXT_MAX];
+    char top_issuer[DN_MAX]; /* issuer of the last certificate sent */
+    int top_depth;
+    char ca_bad_subject[DN_MAX]; /* first CA certificate out of date */
+    char ca_bad_from[TIME_TEXT_MAX];
+    char ca_bad_to[TIME_TEXT_MAX];
+};
+
+/* Channel binding (RFC 5929, RFC 9266): what the key-export callback saw
+ * of the latest handshake, and the values made of it. */
+struct tls_cb {
+    int have_keys;
+    unsigned char master[48];
+    unsigned char randoms[64]; /* client random, then server random */
+    mbedtls_tls_prf_types prf;
+    unsigned char unique[FINISHED_LEN]; /* tls-unique, rebuilt (3.6) */
+    size_t unique_len;
+    unsigned char exporter[32]; /* tls-exporter of TLS 1.3 */
+    int have_exporter;
+};
+
+/* Resumption: what a later connection may offer, and what this one was
+ * offered. */
+struct tls_resume {
+    unsigned char *ticket; /* TLS 1.3: the latest ticket's session */
+    size_t ticket_len;
+    char session_pin[TLS_PIN_MAX]; /* the key of the session offered */
+};
+
 struct tls {
     int fd;
     int sys_errno;         /* errno of the last failed send or recv */
@@ -153,28 +188,12 @@ struct tls {
     char verify_msg[sizeof ((struct tls_info *)0)->verify_msg];
     char *pins;            /* what the key must match, or NULL */
     char pin[TLS_PIN_MAX]; /* the server key's own */
-    char session_pin[TLS_PIN_MAX]; /* that of the session offered */
     int have_own;          /* own/own_key are in use */
     char own_jids[sizeof ((struct tls_info *)0)->client_jids];
 
-    /* what the verify callback saw, for a precise message */
-    uint32_t leaf_flags;
-    uint32_t ca_flags;
-    char leaf_names[NAMES_MAX];
-    char leaf_valid_from[TIME_TEXT_MAX];
-    char leaf_valid_to[TIME_TEXT_MAX];
-    char top_issuer[DN_MAX]; /* issuer of the last certificate sent */
-    int top_depth;
-    char ca_bad_subject[DN_MAX]; /* first CA certificate out of date */
-    char ca_bad_from[TIME_TEXT_MAX];
-    char ca_bad_to[TIME_TEXT_MAX];
+    struct tls_seen seen;  /* what the verify callback saw */
 
-    /* channel binding (RFC 5929, RFC 9266): what the key-export callback
-     * saw of the latest handshake */
-    int have_keys;
-    unsigned char master[48];
-    unsigned char randoms[64]; /* client random, then server random */
-    mbedtls_tls_prf_types prf;
+    struct tls_cb cb;      /* channel binding */
 
     /* the plaintext handshake messages, both directions in order, until
      * the first ChangeCipherSpec of TLS 1.2 (neither version has a getter
@@ -192,12 +211,7 @@ struct tls {
     unsigned server_version;
     int ems;               /* extended master secret (RFC 7627), or 1.3 */
     int resumed;
-    unsigned char unique[FINISHED_LEN]; /* tls-unique, rebuilt (3.6) */
-    size_t unique_len;
-    unsigned char exporter[32]; /* tls-exporter of TLS 1.3 */
-    int have_exporter;
-    unsigned char *ticket; /* TLS 1.3: the latest ticket's session */
-    size_t ticket_len;
+    struct tls_resume resume;
 
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -632,26 +646,26 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth,
     struct tls *t = ctx;
 
     if (depth == 0) {
-        t->leaf_flags = *flags;
-        cert_names(crt, t->leaf_names, sizeof t->leaf_names);
-        fmt_time(&crt->valid_from, t->leaf_valid_from,
-                 sizeof t->leaf_valid_from);
-        fmt_time(&crt->valid_to, t->leaf_valid_to, sizeof t->leaf_valid_to);
+        t->seen.leaf_flags = *flags;
+        cert_names(crt, t->seen.leaf_names, sizeof t->seen.leaf_names);
+        fmt_time(&crt->valid_from, t->seen.leaf_valid_from,
+                 sizeof t->seen.leaf_valid_from);
+        fmt_time(&crt->valid_to, t->seen.leaf_valid_to, sizeof t->seen.leaf_valid_to);
     } else {
-        t->ca_flags |= *flags;
+        t->seen.ca_flags |= *flags;
         if ((*flags & (MBEDTLS_X509_BADCERT_EXPIRED |
                        MBEDTLS_X509_BADCERT_FUTURE)) &&
-            !t->ca_bad_subject[0]) {
-            dn_text(&crt->subject, t->ca_bad_subject,
-                    sizeof t->ca_bad_subject);
-            fmt_time(&crt->valid_from, t->ca_bad_from,
-                     sizeof t->ca_bad_from);
-            fmt_time(&crt->valid_to, t->ca_bad_to, sizeof t->ca_bad_to);
+            !t->seen.ca_bad_subject[0]) {
+            dn_text(&crt->subject, t->seen.ca_bad_subject,
+                    sizeof t->seen.ca_bad_subject);
+            fmt_time(&crt->valid_from, t->seen.ca_bad_from,
+                     sizeof t->seen.ca_bad_from);
+            fmt_time(&crt->valid_to, t->seen.ca_bad_to, sizeof t->seen.ca_bad_to);
         }
     }
-    if (depth >= t->top_depth) {
-        t->top_depth = depth;
-        dn_text(&crt->issuer, t->top_issuer, sizeof t->top_issuer);
+    if (depth >= t->seen.top_depth) {
+        t->seen.top_depth = depth;
+        dn_text(&crt->issuer, t->seen.top_issuer, sizeof t->seen.top_issuer);
     }
     return 0;
 }
@@ -690,23 +704,23 @@ static void verify_text(const struct tls *t, uint32_t flags, char *buf,
     if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
         append(buf, len,
                "the certificate's name does not match (certificate "
-               "names: %s)", t->leaf_names[0] ? t->leaf_names : "unknown");
+               "names: %s)", t->seen.leaf_names[0] ? t->seen.leaf_names : "unknown");
     if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
         append(buf, len, "not signed by a trusted CA (issuer: %s)",
-               t->top_issuer[0] ? t->top_issuer : "unknown");
-    if (t->leaf_flags & MBEDTLS_X509_BADCERT_EXPIRED)
-        append(buf, len, "the certificate expired on %s", t->leaf_valid_to);
-    if (t->leaf_flags & MBEDTLS_X509_BADCERT_FUTURE)
+               t->seen.top_issuer[0] ? t->seen.top_issuer : "unknown");
+    if (t->seen.leaf_flags & MBEDTLS_X509_BADCERT_EXPIRED)
+        append(buf, len, "the certificate expired on %s", t->seen.leaf_valid_to);
+    if (t->seen.leaf_flags & MBEDTLS_X509_BADCERT_FUTURE)
         append(buf, len, "the certificate is not valid before %s",
-               t->leaf_valid_from);
-    if (t->ca_flags & MBEDTLS_X509_BADCERT_EXPIRED)
+               t->seen.leaf_valid_from);
+    if (t->seen.ca_flags & MBEDTLS_X509_BADCERT_EXPIRED)
         append(buf, len, "the CA certificate %s expired on %s",
-               t->ca_bad_subject, t->ca_bad_to);
-    if (t->ca_flags & MBEDTLS_X509_BADCERT_FUTURE)
+               t->seen.ca_bad_subject, t->seen.ca_bad_to);
+    if (t->seen.ca_flags & MBEDTLS_X509_BADCERT_FUTURE)
         append(buf, len, "the CA certificate %s is not valid before %s",
-               t->ca_bad_subject, t->ca_bad_from);
+               t->seen.ca_bad_subject, t->seen.ca_bad_from);
     if ((flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
-        && !((t->leaf_flags | t->ca_flags) &
+        && !((t->seen.leaf_flags | t->seen.ca_flags) &
              (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)))
         append(buf, len, "a certificate is outside its validity period");
 
@@ -940,12 +954,12 @@ static void keep_keys(struct tls *t, const unsigned char *ms,
                       mbedtls_tls_prf_types prf)
 {
     if (ms) {
-        memcpy(t->master, ms, sizeof t->master);
-        memcpy(t->randoms, client_random, 32);
-        memcpy(t->randoms + 32, server_random, 32);
-        t->prf = prf;
+        memcpy(t->cb.master, ms, sizeof t->cb.master);
+        memcpy(t->cb.randoms, client_random, 32);
+        memcpy(t->cb.randoms + 32, server_random, 32);
+        t->cb.prf = prf;
     }
-    t->have_keys = 1;
+    t->cb.have_keys = 1;
 }
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
@@ -958,7 +972,7 @@ static void export_keys_cb(void *ctx, mbedtls_ssl_key_export_type type,
     struct tls *t = ctx;
 
     if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET &&
-        secret_len == sizeof t->master)
+        secret_len == sizeof t->cb.master)
         keep_keys(t, secret, client_random, server_random, prf);
     else
         keep_keys(t, NULL, NULL, NULL, prf);
@@ -1034,15 +1048,15 @@ enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
 {
     *out = NULL;
     *len = 0;
-    if (!t || !t->done || !t->verified || !t->have_keys || !t->ems)
+    if (!t || !t->done || !t->verified || !t->cb.have_keys || !t->ems)
         return XMP_ETLS;
     /* TLS 1.3: the session of the latest ticket (RFC 8446 §4.6.1), got
      * as it arrived; none yet means nothing to resume with */
     if (t->tls13) {
-        if (!t->ticket || !(*out = malloc(t->ticket_len)))
+        if (!t->resume.ticket || !(*out = malloc(t->resume.ticket_len)))
             return XMP_ETLS;
-        memcpy(*out, t->ticket, t->ticket_len);
-        *len = t->ticket_len;
+        memcpy(*out, t->resume.ticket, t->resume.ticket_len);
+        *len = t->resume.ticket_len;
         return XMP_OK;
     }
     return session_blob(&t->ssl, out, len) == 0 ? XMP_OK : XMP_ETLS;
@@ -1059,12 +1073,12 @@ static void took_ticket(struct tls *t)
 
     if (session_blob(&t->ssl, &b, &n) != 0)
         return;
-    if (t->ticket) {
-        explicit_bzero(t->ticket, t->ticket_len);
-        free(t->ticket);
+    if (t->resume.ticket) {
+        explicit_bzero(t->resume.ticket, t->resume.ticket_len);
+        free(t->resume.ticket);
     }
-    t->ticket = b;
-    t->ticket_len = n;
+    t->resume.ticket = b;
+    t->resume.ticket_len = n;
 }
 #define IS_TICKET(t, r)                                                     \
     ((r) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET ? took_ticket(t), 1 \
@@ -1302,8 +1316,8 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
     if (p->session && p->session_len) {
         offer_session(t, p->session, p->session_len);
         if (p->session_pin &&
-            strlen(p->session_pin) < sizeof t->session_pin)
-            memcpy(t->session_pin, p->session_pin,
+            strlen(p->session_pin) < sizeof t->resume.session_pin)
+            memcpy(t->resume.session_pin, p->session_pin,
                    strlen(p->session_pin) + 1);
     }
     *out = t;
@@ -1325,13 +1339,13 @@ void tls_free(struct tls *t)
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
     free(t->pins);
-    explicit_bzero(t->master, sizeof t->master);
+    explicit_bzero(t->cb.master, sizeof t->cb.master);
     if (t->hs)
         explicit_bzero(t->hs, t->hs_len);
     free(t->hs);
-    if (t->ticket)
-        explicit_bzero(t->ticket, t->ticket_len);
-    free(t->ticket);
+    if (t->resume.ticket)
+        explicit_bzero(t->resume.ticket, t->resume.ticket_len);
+    free(t->resume.ticket);
     free(t->domain);
     free(t);
 }
@@ -1392,23 +1406,23 @@ static void bindings(struct tls *t)
     if (t->tls13) {
         /* RFC 9266 §2: 32 bytes, empty context (the same as none in
          * TLS 1.3) */
-        t->have_exporter =
+        t->cb.have_exporter =
             mbedtls_ssl_export_keying_material(
-                &t->ssl, t->exporter, sizeof t->exporter, label,
+                &t->ssl, t->cb.exporter, sizeof t->cb.exporter, label,
                 sizeof label - 1, (const unsigned char *)"", 0, 0) == 0;
-    } else if (t->have_keys && !t->resumed && !t->hs_overflow && t->hs_len) {
+    } else if (t->cb.have_keys && !t->resumed && !t->hs_overflow && t->hs_len) {
         /* RFC 5929 §3.1, RFC 5246 §7.4.9: the client's Finished, from
          * the master secret and the hash of every handshake message
          * before it (the PRF's hash) */
-        md = mbedtls_md_info_from_type(t->prf == MBEDTLS_SSL_TLS_PRF_SHA384
+        md = mbedtls_md_info_from_type(t->cb.prf == MBEDTLS_SSL_TLS_PRF_SHA384
                                            ? MBEDTLS_MD_SHA384
                                            : MBEDTLS_MD_SHA256);
         if (md && mbedtls_md(md, t->hs, t->hs_len, h) == 0 &&
-            mbedtls_ssl_tls_prf(t->prf, t->master, sizeof t->master,
+            mbedtls_ssl_tls_prf(t->cb.prf, t->cb.master, sizeof t->cb.master,
                                 "client finished", h,
-                                mbedtls_md_get_size(md), t->unique,
-                                sizeof t->unique) == 0)
-            t->unique_len = sizeof t->unique;
+                                mbedtls_md_get_size(md), t->cb.unique,
+                                sizeof t->cb.unique) == 0)
+            t->cb.unique_len = sizeof t->cb.unique;
     }
 #endif
     if (t->hs)
@@ -1440,7 +1454,7 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
     if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         flags = mbedtls_ssl_get_verify_result(&t->ssl);
         if (flags == (uint32_t)-1)
-            flags = t->leaf_flags | t->ca_flags;
+            flags = t->seen.leaf_flags | t->seen.ca_flags;
         verify_text(t, flags, why, sizeof why);
         return set_failed(t, err, XMP_ETLS,
                           "cannot verify certificate for %s: %s", t->domain,
@@ -1460,7 +1474,7 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
     else if (t->resumed)
         /* TLS 1.3 resumption: the key is the one the ticket's session
          * was verified with (the server proved it holds the ticket) */
-        memcpy(t->pin, t->session_pin, sizeof t->pin);
+        memcpy(t->pin, t->resume.session_pin, sizeof t->pin);
     /* the pin is checked before a single byte of the stream goes out */
     if (t->pins && (!t->pin[0] || !pin_listed(t->pins, t->pin)))
         return set_failed(t, err, XMP_ETLS,
@@ -1671,7 +1685,7 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
     info->client_cert = t->have_own;
     snprintf(info->client_jids, sizeof info->client_jids, "%s", t->own_jids);
     info->verified = t->verified;
-    info->ems = t->have_keys && t->ems;
+    info->ems = t->cb.have_keys && t->ems;
     info->resumed = t->resumed;
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
 }
@@ -1684,7 +1698,7 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
     int r;
 
     *len = 0;
-    if (!t || !t->done || !t->have_keys)
+    if (!t || !t->done || !t->cb.have_keys)
         return xmp_error_set(err, XMP_ETLS, "no TLS handshake to bind to");
     /* RFC 7627 §1, RFC 9266 §3: without the extended master secret a
      * man in the middle can make both sides see the same values */
@@ -1699,22 +1713,22 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                              "tls-unique does not exist in TLS 1.3 (RFC "
                              "9266 §1)");
     if (strcmp(type, "tls-exporter") == 0 && t->tls13) {
-        if (!t->have_exporter)
+        if (!t->cb.have_exporter)
             return xmp_error_set(err, XMP_ETLS,
                                  "cannot compute tls-exporter data");
-        memcpy(out, t->exporter, sizeof t->exporter);
-        *len = sizeof t->exporter;
+        memcpy(out, t->cb.exporter, sizeof t->cb.exporter);
+        *len = sizeof t->cb.exporter;
         return XMP_OK;
     }
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
     if (strcmp(type, "tls-unique") == 0) {
         /* rebuilt for full handshakes only: a resumed one's is the
          * server's Finished */
-        if (!t->unique_len)
+        if (!t->cb.unique_len)
             return xmp_error_set(err, XMP_ETLS,
                                  "no Finished message to bind to");
-        memcpy(out, t->unique, t->unique_len);
-        *len = t->unique_len;
+        memcpy(out, t->cb.unique, t->cb.unique_len);
+        *len = t->cb.unique_len;
         return XMP_OK;
     }
 #else
@@ -1735,10 +1749,10 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
     if (strcmp(type, "tls-exporter") == 0) {
         /* RFC 9266 §2 over TLS 1.2: the RFC 5705 exporter with an empty
          * (present, zero-length) context, as servers compute it */
-        memcpy(seed, t->randoms, 64);
+        memcpy(seed, t->cb.randoms, 64);
         seed[64] = 0;
         seed[65] = 0;
-        r = mbedtls_ssl_tls_prf(t->prf, t->master, sizeof t->master,
+        r = mbedtls_ssl_tls_prf(t->cb.prf, t->cb.master, sizeof t->cb.master,
                                 "EXPORTER-Channel-Binding", seed, sizeof seed,
                                 out, 32);
         if (r != 0)
