@@ -49,6 +49,8 @@
 #     reply are not counted, server data the client did not wait for, such
 #     as TLS 1.3 session tickets, can add one) and reads the TLS version and
 #     whether the session was resumed from the hellos.
+#   - After each server start, every client sends one message that is not
+#     timed, so that no timed send meets a server that has just started.
 #   - Wall, CPU (user + system) and peak RSS come from rtt.py run (time(1));
 #     medians over the runs that exited 0.
 #   - A confirmed send: xmpctl send exits 0 once the server acknowledged the
