@@ -30,8 +30,11 @@
 #     modules (XEP-0388, XEP-0484) the clients may use: Prosody
 #     PROSODY_MODULES (default: smacks sasl2 sasl2_bind2 sasl2_fast
 #     sasl2_sm), ejabberd mod_auth_fast (EJABBERD_FAST=no leaves it out).
-#     Prosody's TLS session tickets are as prosody.sh leaves them (as
-#     Prosody ships) unless PROSODY_TLS_TICKETS=yes.
+#     Prosody gives out TLS session tickets (PROSODY_TLS_TICKETS=yes;
+#     set it to no for Prosody as it ships, which resumes no session), so
+#     that a later contact can resume a TLS session; ejabberd is as the
+#     harness configures it.  Under the table, a line for each server
+#     start says whether it resumed a session for openssl s_client.
 #   - alice sends to bob, who stays offline: every message lands in bob's
 #     offline store, where the "arrived" column looks for it.  Accounts are
 #     the harness's (SCRAM, as each server stores them).
@@ -113,6 +116,8 @@ export XMPCTL_LAB_DIR
 GO_SENDXMPP=${GO_SENDXMPP:-$XMPCTL_LAB_DIR/go-sendxmpp/usr/bin/go-sendxmpp}
 PROSODY_MODULES=${PROSODY_MODULES-smacks sasl2 sasl2_bind2 sasl2_fast sasl2_sm}
 : "${EJABBERD_FAST:=yes}"
+: "${PROSODY_TLS_TICKETS:=yes}"
+export PROSODY_TLS_TICKETS
 
 BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
 	die 'cannot make a temporary directory'
@@ -452,6 +457,26 @@ warm_up() {
 	export HOME
 }
 
+# resumes PORT: whether the server on 127.0.0.1:PORT (direct TLS) takes up
+# a TLS session it gave out: openssl s_client once, keeping its session, and
+# once offering it; each opens and closes an XMPP stream, so that it ends
+# when the server has closed
+resumes() {
+	_rs_stream="<?xml version='1.0'?><stream:stream to='example.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'></stream:stream>"
+	rm -f "$BASE/probe.sess"
+	printf '%s' "$_rs_stream" | timeout 10 openssl s_client -connect "127.0.0.1:$1" \
+		-servername example.test -ign_eof -sess_out "$BASE/probe.sess" >/dev/null 2>&1
+	if [ ! -s "$BASE/probe.sess" ]; then
+		echo 'no (it gave out no session)'
+	elif printf '%s' "$_rs_stream" | timeout 10 openssl s_client -connect "127.0.0.1:$1" \
+		-servername example.test -ign_eof -sess_in "$BASE/probe.sess" 2>/dev/null |
+		grep -q '^Reused'; then
+		echo yes
+	else
+		echo no
+	fi
+}
+
 start_proxies() {
 	: >"$BASE/pstart.stats"
 	: >"$BASE/ptls.stats"
@@ -491,6 +516,7 @@ for server in prosody13 ejabberd24; do
 			server_down "$server"
 			continue
 		fi
+		note "$SERVER_LABEL, TLS $tls rows: resumes a TLS session for openssl s_client: $(resumes "$TLS_PORT")"
 		start_proxies
 		for c in $clients; do
 			warm_up "$server" "$tls" "$c"
@@ -540,7 +566,7 @@ if [ -x "$GO_SENDXMPP" ]; then
 fi
 echo "servers: Prosody with modules: ${PROSODY_MODULES:-none}; ejabberd with" \
 	"mod_auth_fast: $EJABBERD_FAST"
-echo "  Prosody's TLS session tickets: ${PROSODY_TLS_TICKETS:-as it ships} (PROSODY_TLS_TICKETS=yes: on)"
+echo "  Prosody's TLS session tickets: PROSODY_TLS_TICKETS=$PROSODY_TLS_TICKETS (no: as Prosody ships)"
 echo "machine: $(nproc) CPUs, $(uname -sr)"
 echo "not measured: 0-RTT early data (off in Debian's mbedTLS 3.6 build); sendxmpp"
 echo "  (send.sh has it); xmpctl 2.28 on TLS 1.3, which mbedTLS 2.28 does not have."
