@@ -40,8 +40,15 @@ bob_start() {
 	exec 8>bob.in
 	# a message reaches him once he is available (sent before, it is
 	# kept and handed over with his initial presence); Prosody also sends
-	# his own presence back, ejabberd does not
-	sentinel "bob-online"
+	# his own presence back, ejabberd does not.  ejabberd 24.12 can lose
+	# one that comes while his session is made, before his presence (its
+	# routing and its offline store race): sent again until one arrives.
+	for _bs_try in 1 2 3 4; do
+		as carol send bob@example.test "bob-online" &&
+		poll_until "bob_got bob-online" 5 && return 0
+	done
+	say "bob did not come online: 4 sentinels in 20 s, none arrived"
+	return 1
 }
 bob_stop() {
 	if [ -n "$bob_pid" ]; then
