@@ -25,22 +25,8 @@
 #   - The machine's other load shows in the figures: run it on a quiet one.
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=20
-
-die() {
-	printf 'login.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-while getopts n:h opt; do
-	case $opt in
-	n) RUNS=$OPTARG ;;
-	*) echo "usage: $0 [-n RUNS]" >&2; exit 64 ;;
-	esac
-done
-case $RUNS in
-''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
-esac
+. "$srcdir/bench/args.sh"
+bench_args 20 "$@"
 
 abs() { case $1 in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }
 XMPCTL=$(abs "${XMPCTL:-./xmpctl}")

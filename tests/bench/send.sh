@@ -42,29 +42,8 @@
 #     its xmpp_logout), so about 1000 ms of its time is that pause.
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=8
-
-usage() {
-	echo "usage: $0 [-n RUNS]" >&2
-	exit 64
-}
-
-die() {
-	printf 'send.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-while getopts n:h opt; do
-	case $opt in
-	n) RUNS=$OPTARG ;;
-	*) usage ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# = 0 ] || usage
-case $RUNS in
-''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
-esac
+. "$srcdir/bench/args.sh"
+bench_args 8 "$@"
 
 XMPCTL=${XMPCTL:-./xmpctl}
 case $XMPCTL in

@@ -14,22 +14,8 @@
 #   tests/bench/session.sh [-n RUNS]      (XMPCTL=path/to/xmpctl)
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=50
-
-die() {
-	printf 'session.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-while getopts n:h opt; do
-	case $opt in
-	n) RUNS=$OPTARG ;;
-	*) echo "usage: $0 [-n RUNS]" >&2; exit 64 ;;
-	esac
-done
-case $RUNS in
-''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
-esac
+. "$srcdir/bench/args.sh"
+bench_args 50 "$@"
 
 XMPCTL=${XMPCTL:-./xmpctl}
 case $XMPCTL in

@@ -65,29 +65,8 @@
 #     verification).
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=5
-
-usage() {
-	echo "usage: $0 [-n RUNS]" >&2
-	exit 64
-}
-
-die() {
-	printf 'tls.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-while getopts n:h opt; do
-	case $opt in
-	n) RUNS=$OPTARG ;;
-	*) usage ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# = 0 ] || usage
-case $RUNS in
-''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
-esac
+. "$srcdir/bench/args.sh"
+bench_args 5 "$@"
 
 # abs PATH: PATH made absolute, its directory without . or ..
 abs() {
