@@ -25,7 +25,7 @@
 #   - The machine's other load shows in the figures: run it on a quiet one.
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-. "$srcdir/bench/args.sh"
+. "$srcdir/bench/common.sh"
 bench_args 20 "$@"
 
 abs() { case $1 in /*) echo "$1" ;; *) echo "$(pwd)/$1" ;; esac; }

@@ -42,7 +42,7 @@
 #     its xmpp_logout), so about 1000 ms of its time is that pause.
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-. "$srcdir/bench/args.sh"
+. "$srcdir/bench/common.sh"
 bench_args 8 "$@"
 
 XMPCTL=${XMPCTL:-./xmpctl}
@@ -201,21 +201,6 @@ poll_until '[ -s "$BASE/proxy.port" ] && [ -s "$BASE/proxytls.port" ]' 10 ||
 	die "the delay proxy did not start: $(cat "$BASE/proxy.log")"
 proxy_port=$(cat "$BASE/proxy.port")
 proxytls_port=$(cat "$BASE/proxytls.port")
-
-# median FILE COLUMN: the median of a column of numbers (over exit 0 runs)
-median() {
-	awk -v k="$2" '$4 == 0 { n++; v[n] = $k }
-		END {
-			if (!n) { print "-"; exit }
-			for (i = 2; i <= n; i++) {
-				x = v[i]
-				for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-				v[j + 1] = x
-			}
-			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-			printf "%.0f\n", m
-		}' "$1"
-}
 
 # contact CLIENT KIND: set XDG_CACHE_HOME for a first (empty cache) or later
 # (warm cache) contact

@@ -14,7 +14,7 @@
 #   tests/bench/session.sh [-n RUNS]      (XMPCTL=path/to/xmpctl)
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-. "$srcdir/bench/args.sh"
+. "$srcdir/bench/common.sh"
 bench_args 50 "$@"
 
 XMPCTL=${XMPCTL:-./xmpctl}

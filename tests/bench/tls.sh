@@ -65,7 +65,7 @@
 #     verification).
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-. "$srcdir/bench/args.sh"
+. "$srcdir/bench/common.sh"
 bench_args 5 "$@"
 
 # abs PATH: PATH made absolute, its directory without . or ..
@@ -320,21 +320,6 @@ arrived() {
 why() {
 	_why=$(grep -m1 . "$1" | tr -cd '[:print:]' | cut -c1-130)
 	printf '%s' "${_why:-no output}"
-}
-
-# median FILE COLUMN: the median of a column of numbers (over exit 0 runs)
-median() {
-	awk -v k="$2" '$4 == 0 { n++; v[n] = $k }
-		END {
-			if (!n) { print "-"; exit }
-			for (i = 2; i <= n; i++) {
-				x = v[i]
-				for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-				v[j + 1] = x
-			}
-			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-			printf "%.0f\n", m
-		}' "$1"
 }
 
 # ---- the timed runs ---------------------------------------------------------

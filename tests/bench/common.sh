@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# args.sh - how every benchmark script starts (POSIX sh, sourced):
+# common.sh - what the benchmark scripts share (POSIX sh, sourced):
 #
 #   bench_args DEFAULT "$@"   RUNS from -n RUNS (a positive number), else
 #                             DEFAULT; anything else is a usage error (64)
 #   die MESSAGE...            "SCRIPT: MESSAGE" on stderr, exit 1
+#   median FILE COLUMN        the median of a column of numbers, over the
+#                             lines whose 4th column (an exit status) is 0
 
 die() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
@@ -28,4 +30,18 @@ bench_args() {
 	case $RUNS in
 	''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
 	esac
+}
+
+median() {
+	awk -v k="$2" '$4 == 0 { n++; v[n] = $k }
+		END {
+			if (!n) { print "-"; exit }
+			for (i = 2; i <= n; i++) {
+				x = v[i]
+				for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+				v[j + 1] = x
+			}
+			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			printf "%.0f\n", m
+		}' "$1"
 }
