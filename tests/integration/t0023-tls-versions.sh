@@ -75,6 +75,17 @@ accepted() {
 	test "$3" != 79 && test "$3" != 0
 }
 
+# accepts NAME FLAG VERSION [ARGS...]: an s_server NAME held to FLAG
+# (-tls1_2) finishes the handshake of "xmpctl ARGS login" in VERSION
+# (TLSv1.2), its trace in trace-NAME
+accepts() {
+	_ac_n=$1 _ac_f=$2 _ac_v=$3
+	shift 3
+	s_server_start "$_ac_n" "$_ac_f" || return 1
+	at "$@" login >out 2>"trace-$_ac_n"
+	accepted "trace-$_ac_n" "$_ac_v" $?
+}
+
 # ---- TLS 1.1: never ------------------------------------------------------------
 
 test_expect_success 'a TLS 1.1 server is refused, and the error says so (79)' '
@@ -91,15 +102,11 @@ test_expect_success 'a TLS 1.1 server is refused, and the error says so (79)' '
 # ---- TLS 1.2 --------------------------------------------------------------------
 
 test_expect_success 'a TLS 1.2 server is accepted by default' '
-	s_server_start tls12 -tls1_2 &&
-	{ at login >out 2>trace-12; rc=$?; } &&
-	accepted trace-12 TLSv1.2 "$rc"
+	accepts tls12 -tls1_2 TLSv1.2
 '
 
 test_expect_success '--tls-min 1.2 accepts it as well' '
-	s_server_start tls12b -tls1_2 &&
-	{ at --tls-min 1.2 login >out 2>trace-12b; rc=$?; } &&
-	accepted trace-12b TLSv1.2 "$rc"
+	accepts tls12b -tls1_2 TLSv1.2 --tls-min 1.2
 '
 
 if [ $TLS13 = yes ]; then
@@ -119,9 +126,7 @@ if [ $TLS13 = yes ]; then
 	'
 
 	test_expect_success '... and --tls-min 1.2 on the command line overrides it' '
-		s_server_start tls12e -tls1_2 &&
-		{ at --config config --tls-min 1.2 login >out 2>trace-12e; rc=$?; } &&
-		accepted trace-12e TLSv1.2 "$rc"
+		accepts tls12e -tls1_2 TLSv1.2 --config config --tls-min 1.2
 	'
 
 	test_expect_success 'a session holder started with --tls-min 1.3 refuses it (79)' '
@@ -152,15 +157,11 @@ fi
 
 if [ $TLS13 = yes ]; then
 	test_expect_success 'a TLS 1.3 server is accepted in TLS 1.3' '
-		s_server_start tls13 -tls1_3 &&
-		{ at login >out 2>trace-13; rc=$?; } &&
-		accepted trace-13 TLSv1.3 "$rc"
+		accepts tls13 -tls1_3 TLSv1.3
 	'
 
 	test_expect_success '... and with --tls-min 1.3' '
-		s_server_start tls13b -tls1_3 &&
-		{ at --tls-min 1.3 login >out 2>trace-13b; rc=$?; } &&
-		accepted trace-13b TLSv1.3 "$rc"
+		accepts tls13b -tls1_3 TLSv1.3 --tls-min 1.3
 	'
 	test_skip 'a TLS 1.3 server is refused by a build without TLS 1.3 (79)' \
 		"$BUILD_HAS"
