@@ -6,6 +6,14 @@
 #   die MESSAGE...            "SCRIPT: MESSAGE" on stderr, exit 1
 #   median FILE COLUMN        the median of a column of numbers, over the
 #                             lines whose 4th column (an exit status) is 0
+#   xmpctl_send BIN PORT TEXT [OPTION...]
+#   go_sendxmpp_send BIN PORT TEXT [OPTION...]
+#                             that client sends TEXT to bob@example.test as
+#                             alice ($ALICE_PASS) through 127.0.0.1:PORT,
+#                             under $RUN (a command prefix, or empty) within
+#                             $RUN_TIMEOUT s; xmpctl verifies the server
+#                             against $TEST_CA, go-sendxmpp cannot (-n) and
+#                             takes the text on stdin
 
 die() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
@@ -44,4 +52,22 @@ median() {
 			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 			printf "%.0f\n", m
 		}' "$1"
+}
+
+xmpctl_send() {
+	_xs_bin=$1 _xs_port=$2 _xs_text=$3
+	shift 3
+	# shellcheck disable=SC2086 # RUN is a command prefix
+	XMPCTL_PASSWORD=$ALICE_PASS $RUN timeout -k 5 "$RUN_TIMEOUT" \
+		"$_xs_bin" --server "127.0.0.1:$_xs_port" "$@" --cafile "$TEST_CA" \
+		-j alice@example.test send bob@example.test "$_xs_text" </dev/null
+}
+
+go_sendxmpp_send() {
+	_gs_bin=$1 _gs_port=$2 _gs_text=$3
+	shift 3
+	# shellcheck disable=SC2086 # RUN is a command prefix
+	printf '%s\n' "$_gs_text" | $RUN timeout -k 5 "$RUN_TIMEOUT" \
+		"$_gs_bin" -n "$@" -j "127.0.0.1:$_gs_port" \
+		-u alice@example.test -p "$ALICE_PASS" bob@example.test
 }

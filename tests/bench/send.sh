@@ -125,16 +125,10 @@ send_with() {
 	case $1 in
 	xmpctl)
 		# shellcheck disable=SC2086 # an optional word
-		XMPCTL_PASSWORD=$ALICE_PASS $RUN timeout -k 5 "$RUN_TIMEOUT" \
-			"$XMPCTL" --server "127.0.0.1:$2" $_sw_x --cafile "$TEST_CA" \
-			-j alice@example.test send bob@example.test "$3" \
-			</dev/null ;;
+		xmpctl_send "$XMPCTL" "$2" "$3" $_sw_x ;;
 	go-sendxmpp)
-		# the text must come on stdin: a message argument is ignored
 		# shellcheck disable=SC2086
-		printf '%s\n' "$3" | $RUN timeout -k 5 "$RUN_TIMEOUT" \
-			go-sendxmpp -n $_sw_g -j "127.0.0.1:$2" \
-			-u alice@example.test -p "$ALICE_PASS" bob@example.test ;;
+		go_sendxmpp_send go-sendxmpp "$2" "$3" $_sw_g ;;
 	sendxmpp)
 		# -o names the XMPP domain, as -j is only where to connect
 		printf '%s\n' "$3" | $RUN timeout -k 5 "$RUN_TIMEOUT" \

@@ -295,17 +295,11 @@ send_with() {
 		_sw_bin=$XMPCTL
 		[ "$1" = xmpctl36 ] && _sw_bin=$XMPCTL36
 		# shellcheck disable=SC2086 # an optional word
-		XMPCTL_PASSWORD=$ALICE_PASS $RUN timeout -k 5 "$RUN_TIMEOUT" \
-			"$_sw_bin" --server "127.0.0.1:$2" $_sw_x --cafile "$TEST_CA" \
-			-j alice@example.test send bob@example.test "$3" \
-			</dev/null ;;
+		xmpctl_send "$_sw_bin" "$2" "$3" $_sw_x ;;
 	go-sendxmpp)
-		# the text must come on stdin: a message argument is ignored
 		# shellcheck disable=SC2086
-		printf '%s\n' "$3" | $RUN timeout -k 5 "$RUN_TIMEOUT" \
-			"$GO_SENDXMPP" -n --suppress-root-warning $_sw_g \
-			-j "127.0.0.1:$2" -u alice@example.test -p "$ALICE_PASS" \
-			bob@example.test ;;
+		go_sendxmpp_send "$GO_SENDXMPP" "$2" "$3" \
+			--suppress-root-warning $_sw_g ;;
 	esac >"$BASE/out/last" 2>&1
 }
 
