@@ -211,6 +211,21 @@ const char *xmp_sasl_mech(size_t i);
  * an error (err filled).  Called once, only when a mechanism needs it. */
 typedef enum xmp_err (*xmp_password_fn)(void *ud, char *buf, size_t len,
                                         struct xmp_error *err);
+/* XEP-0484 FAST: a token the server issued for this account and client
+ * (opts.user_agent_id), and the HT mechanism it is bound to
+ * ("HT-SHA-256-EXPR"...).  The token is a revocable credential: keep it
+ * as privately as a password. */
+struct xmp_fast_token {
+    const char *mech;
+    const char *token;
+    int64_t expiry;       /* seconds since the epoch; 0: not said */
+};
+/* News of the token (opts.on_fast), inside xmp_session_step, before the
+ * session is ready: t is a new one (the first, or the server's rotation:
+ * it replaces the old at once), or NULL when the one in opts.fast must be
+ * forgotten (the server refused it, or the session invalidated it). */
+typedef void (*xmp_fast_fn)(void *ud, const struct xmp_fast_token *t);
+
 /* Trace output.  Text is already redacted: no password and no SASL
  * payload ever reaches this callback. */
 typedef void (*xmp_trace_fn)(void *ud, enum xmp_trace_dir dir,
@@ -339,6 +354,42 @@ struct xmp_session_opts {
      * sends no unavailable presence: presence belongs to the holder.
      * NULL: the network, as above. */
     const char *local_socket;
+    /* XEP-0388 SASL2, with XEP-0386 Bind2 (the resource, stream
+     * management and the features below enabled inside authentication),
+     * where the server offers it; 1: never (SASL as RFC 6120 has it, then
+     * resource binding).  Mechanisms are chosen as for SASL. */
+    int no_sasl2;
+    /* The installation's stable id (a UUID, XEP-0388 <user-agent id>);
+     * NULL: none, and then no FAST.  software names the client (NULL:
+     * "xmpctl"); Bind2 asks for a resource starting with it, or with
+     * opts.resource when given. */
+    const char *user_agent_id, *software;
+    int carbons;          /* Bind2: enable XEP-0280 carbons */
+    int csi_inactive;     /* Bind2: start XEP-0352 inactive */
+    /* FAST (XEP-0484), over TLS verified for the domain only.  fast: a
+     * token from an earlier session (copied), used before the password
+     * when the server offers its mechanism and this connection can
+     * compute its channel binding; a refused one falls back to the
+     * password once (and on_fast hears NULL).  fast_request: ask for a
+     * token on a login with the password.  fast_unbound: allow
+     * HT-*-NONE (no channel binding).  fast_invalidate: authenticate
+     * with the token and ask the server to invalidate it (no resource is
+     * bound; the session closes at once, XMP_OK, when it is done). */
+    const struct xmp_fast_token *fast;
+    int fast_request, fast_unbound, fast_invalidate;
+    xmp_fast_fn on_fast;
+    void *on_fast_ud;
+    /* Pipelining (XEP-0509): stanzas may be queued before the server has
+     * confirmed authentication, so that they travel with it.  Only over
+     * TLS verified for the domain, only when the session can enable
+     * stream management inline, and only on a stream whose features are
+     * known (this stream's own, or hints that fit with a token for the
+     * login).  xmp_session_writable says when; a stanza queued then is
+     * confirmed only by the server's acknowledgement, and if the
+     * authentication then fails or does not verify,
+     * xmp_session_get_info's early_unconfirmed counts the stanzas that
+     * may have reached the server. */
+    int pipeline;
 };
 
 /* One certificate of the chain the server sent, leaf first. */
@@ -395,6 +446,19 @@ struct xmp_session_info {
     unsigned resumed;        /* times the session was resumed */
     int tls_resumed;         /* TLS resumed the session of the hints */
     int hints_features;      /* <auth/> went out on the hints' features */
+    int sasl2;               /* authenticated with XEP-0388 SASL2 */
+    int bind2;               /* bound inline with XEP-0386 Bind2 */
+    const char *fast_mech;   /* logged in with a FAST token, by this
+                                mechanism; NULL: not */
+    const char *fast_new;    /* a token was issued, for this mechanism
+                                (a first one, or a rotation); NULL: none */
+    int64_t fast_expiry;     /* ... expiring then (0: not said) */
+    int fast_refused;        /* the token was refused: the password was
+                                used */
+    unsigned pipelined;      /* stanzas sent before authentication was
+                                confirmed */
+    unsigned early_unconfirmed; /* ... of which may have reached the
+                                server though authentication then failed */
 };
 
 struct xmp_session;
@@ -463,7 +527,8 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len);
  * else: another version's, damaged (0)? */
 int xmp_hints_current(const void *blob, size_t len);
 
-/* Queue a stanza (borrowed; serialized at once).  Only when READY.
+/* Queue a stanza (borrowed; serialized at once).  Only when READY, or
+ * while xmp_session_writable says so during negotiation (opts.pipeline).
  * *seq (may be NULL) receives its sequence number, counted from 1; only
  * message, presence and iq are counted (RFC 6120 §8), other elements
  * are sent as they are and get 0.  A queue grown past its hard limit
@@ -471,8 +536,9 @@ int xmp_hints_current(const void *blob, size_t len);
  * xmp_session_writable first. */
 enum xmp_err xmp_session_send(struct xmp_session *s,
                               const struct xmp_node *stanza, uint64_t *seq);
-/* Non-zero while ready and the outgoing queue is short enough to add
- * to (below XMP_SESSION_WRITABLE bytes; with opts.resume, also while
+/* Non-zero while ready (or, with opts.pipeline, while stanzas may go
+ * ahead of the server's answer to authentication) and the outgoing
+ * queue is short enough to add to (below XMP_SESSION_WRITABLE bytes; with opts.resume, also while
  * the copies kept for resending are below 1 MiB: ask for
  * acknowledgement).  A caller with much to send stops reading its own
  * input while this is 0; the loop's next steps drain the queue. */
