@@ -140,5 +140,9 @@ const char *tls_trust_id(const struct xmp_trust *trust);
 /* The backend's SHA-256 (sha256 non-zero) or SHA-1 of len bytes at in,
  * into out: its length, 0 on failure. */
 size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out);
+/* HMAC-SHA-256 (RFC 2104) of mlen bytes at msg under the klen-byte key,
+ * into out: 32, or 0 on failure. */
+size_t tls_hmac_sha256(const void *key, size_t klen, const void *msg,
+                       size_t mlen, unsigned char out[32]);
 
 #endif

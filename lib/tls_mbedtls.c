@@ -1774,3 +1774,14 @@ size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out)
         return 0;
     return mbedtls_md_get_size(md);
 }
+
+size_t tls_hmac_sha256(const void *key, size_t klen, const void *msg,
+                       size_t mlen, unsigned char out[32])
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+    if (!md || mbedtls_md_get_size(md) != 32 ||
+        mbedtls_md_hmac(md, key, klen, msg, mlen, out) != 0)
+        return 0;
+    return 32;
+}
