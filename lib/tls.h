@@ -121,12 +121,16 @@ void tls_get_info(const struct tls *t, struct tls_info *info);
 enum xmp_err tls_session_save(const struct tls *t, unsigned char **out,
                               size_t *len);
 
-/* Longest channel-binding value we produce. */
-#define TLS_CB_MAX 36
+/* Longest channel-binding value we produce (tls-server-end-point of a
+ * certificate signed with SHA-512). */
+#define TLS_CB_MAX 64
 /* Channel-binding data of the finished handshake for type "tls-unique"
- * (RFC 5929 §3; TLS 1.2 only) or "tls-exporter" (RFC 9266) into out
- * (TLS_CB_MAX bytes): XMP_OK with *len set, or XMP_ETLS, always when the
- * extended master secret (RFC 7627) was not negotiated. */
+ * (RFC 5929 §3; TLS 1.2 only), "tls-exporter" (RFC 9266) or
+ * "tls-server-end-point" (RFC 5929 §4.1) into out (TLS_CB_MAX bytes):
+ * XMP_OK with *len set, or XMP_ETLS.  The first two fail, always, when
+ * the extended master secret (RFC 7627) was not negotiated; the last
+ * hashes the server's certificate and needs none, but fails after a
+ * TLS 1.3 resumption, which sends no certificate. */
 enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                                  unsigned char *out, size_t *len,
                                  struct xmp_error *err);

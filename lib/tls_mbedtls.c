@@ -1690,6 +1690,50 @@ void tls_get_info(const struct tls *t, struct tls_info *info)
     snprintf(info->verify_msg, sizeof info->verify_msg, "%s", t->verify_msg);
 }
 
+/* RFC 5929 §4.1 tls-server-end-point: the hash of the server's
+ * certificate (DER) with its signature's hash function, SHA-256 when that
+ * is MD5 or SHA-1.  It depends on the certificate only, not on the
+ * handshake's secrets, so unlike the other two types it needs no extended
+ * master secret: it is the same on every connection to that server. */
+static enum xmp_err end_point(const struct tls *t, unsigned char *out,
+                              size_t *len, struct xmp_error *err)
+{
+    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
+    const mbedtls_md_info_t *md;
+    mbedtls_md_type_t type;
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    mbedtls_pk_type_t pk;
+#endif
+
+    if (!peer || !peer->raw.p)
+        return xmp_error_set(err, XMP_ETLS,
+                             "no server certificate to bind to: %s "
+                             "resumed a TLS 1.3 session, which sends none",
+                             t->domain);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    /* 3.6 keeps the hash of RSASSA-PSS (in its parameters) private */
+    if (mbedtls_oid_get_sig_alg(&peer->sig_oid, &type, &pk) != 0 ||
+        pk == MBEDTLS_PK_RSASSA_PSS)
+        type = MBEDTLS_MD_NONE;
+#else
+    type = peer->sig_md;
+#endif
+    if (type == MBEDTLS_MD_MD5 || type == MBEDTLS_MD_SHA1)
+        type = MBEDTLS_MD_SHA256;
+    md = type == MBEDTLS_MD_NONE ? NULL : mbedtls_md_info_from_type(type);
+    if (!md || mbedtls_md_get_size(md) > TLS_CB_MAX)
+        return xmp_error_set(err, XMP_ETLS,
+                             "no tls-server-end-point data: cannot tell "
+                             "the hash of the signature on the certificate "
+                             "of %s",
+                             t->domain);
+    if (mbedtls_md(md, peer->raw.p, peer->raw.len, out) != 0)
+        return xmp_error_set(err, XMP_ETLS,
+                             "cannot compute tls-server-end-point data");
+    *len = mbedtls_md_get_size(md);
+    return XMP_OK;
+}
+
 enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
                                  unsigned char *out, size_t *len,
                                  struct xmp_error *err)
@@ -1698,6 +1742,8 @@ enum xmp_err tls_channel_binding(const struct tls *t, const char *type,
     int r;
 
     *len = 0;
+    if (t && t->done && strcmp(type, "tls-server-end-point") == 0)
+        return end_point(t, out, len, err);
     if (!t || !t->done || !t->cb.have_keys)
         return xmp_error_set(err, XMP_ETLS, "no TLS handshake to bind to");
     /* RFC 7627 §1, RFC 9266 §3: without the extended master secret a

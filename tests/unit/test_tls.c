@@ -78,13 +78,17 @@
 /* the certificates made at start, relative to the temporary directory */
 static const char *const files[] = {
     "ca.key", "ca.crt", "other.key", "other.crt",
-    "good.key", "good.csr", "good.crt",
+    "good.key", "good.csr", "good.crt", "good.der", "good.endp",
     "wrong.key", "wrong.csr", "wrong.crt",
     "old.key", "old.csr", "old.crt",
     "junk.pem",
 };
 
 static char dir[DIR_LEN];
+/* tls-server-end-point of good.crt (RFC 5929 §4.1: signed with
+ * ecdsa-with-SHA256, so its SHA-256), as the openssl command computes it:
+ * openssl x509 -outform DER | openssl dgst -sha256 -binary */
+static unsigned char good_endp[32];
 
 /* A few results stay valid at once: enough for one command line. */
 #define PATH_RING 8
@@ -168,6 +172,28 @@ static int make_leaf(const char *stem, const char *cn, const char *san,
     return run(sign);
 }
 
+/* good_endp from good.crt, by the openssl command */
+static int good_end_point(void)
+{
+    const char *der[] = {
+        "openssl", "x509", "-in", path("good.crt"), "-outform", "DER",
+        "-out", path("good.der"), NULL
+    };
+    const char *dgst[] = {
+        "openssl", "dgst", "-sha256", "-binary", "-out", path("good.endp"),
+        path("good.der"), NULL
+    };
+    FILE *f;
+    size_t n;
+
+    if (run(der) != 0 || run(dgst) != 0 ||
+        !(f = fopen(path("good.endp"), "r")))
+        return -1;
+    n = fread(good_endp, 1, sizeof good_endp, f);
+    fclose(f);
+    return n == sizeof good_endp ? 0 : -1;
+}
+
 static int make_certs(void)
 {
     FILE *f;
@@ -176,6 +202,7 @@ static int make_certs(void)
         make_ca("other.key", "other.crt", OTHER_CA_NAME) != 0 ||
         make_leaf("good", "example.test",
                   "DNS:example.test,DNS:*.example.test", "30") != 0 ||
+        good_end_point() != 0 ||
         make_leaf("wrong", "wrong.test", "DNS:wrong.test", "30") != 0 ||
         /* not after one day before now: already expired */
         make_leaf("old", "example.test", "DNS:example.test", "-1") != 0)
@@ -593,6 +620,37 @@ static void hex_of(const unsigned char *b, size_t n, char *hex)
         snprintf(hex + 2 * i, 3, "%02x", b[i]);
 }
 
+/* tls-server-end-point (RFC 5929 §4.1): the hash of the server's
+ * certificate, whatever the handshake; but a resumed TLS 1.3 session has
+ * no certificate to hash. */
+static void check_end_point(struct tls *t, const char *what)
+{
+    struct xmp_error err;
+    struct tls_info info;
+    unsigned char cb[TLS_CB_MAX];
+    char hex[2 * TLS_CB_MAX + 1], want[2 * sizeof good_endp + 1];
+    size_t cb_len = 0;
+    enum xmp_err r;
+
+    xmp_error_clear(&err);
+    tls_get_info(t, &info);
+    r = tls_channel_binding(t, "tls-server-end-point", cb, &cb_len, &err);
+    if (strcmp(info.version, "TLSv1.3") == 0 && info.resumed) {
+        is_int(r, XMP_ETLS, "%s: no tls-server-end-point without a "
+               "certificate", what);
+        ok(strstr(err.msg, "resumed a TLS 1.3 session") != NULL,
+           "%s: the message says why (%s)", what, err.msg);
+        return;
+    }
+    is_int(r, XMP_OK, "%s: tls-server-end-point available", what);
+    is_int((int)cb_len, 32, "%s: tls-server-end-point is SHA-256 (32 "
+           "bytes)", what);
+    hex_of(cb, cb_len, hex);
+    hex_of(good_endp, sizeof good_endp, want);
+    is_str(hex, want, "%s: tls-server-end-point is the certificate's "
+           "SHA-256, as openssl computes it", what);
+}
+
 /* Channel binding as the version allows (RFC 9266): tls-unique and
  * tls-exporter on TLS 1.2, tls-exporter alone on TLS 1.3; each the same
  * value the server computes. */
@@ -635,9 +693,7 @@ static void check_bindings(struct tls *t, int fd, const char *what)
         ok(1, "# SKIP %s: the server cannot export keys", what);
     else
         is_str(buf, hex, "%s: the server's tls-exporter is ours", what);
-    ok(tls_channel_binding(t, "tls-server-end-point", cb, &cb_len,
-                           &err) == XMP_ETLS,
-       "%s: tls-server-end-point is not offered", what);
+    check_end_point(t, what);
 }
 
 static void test_good(void)
@@ -911,6 +967,8 @@ static void test_resume(enum srv_kind k, const char *what)
         is_str(buf, "again", "%s: resumed connection echoes", what);
         if (strcmp(info.version, "TLSv1.3") == 0)
             check_bindings(t, fd, what);
+        else
+            check_end_point(t, what);
     }
     finish(t, fd);
     free(sess);
