@@ -12,6 +12,9 @@
  *     expires 1798761600
  *     mechs SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN
  *     cb tls-unique tls-exporter
+ *     sasl2 SCRAM-SHA-256-PLUS SCRAM-SHA-256
+ *     fast HT-SHA-256-EXPR HT-SHA-256-UNIQ
+ *     bind2 urn:xmpp:sm:3 urn:xmpp:carbons:2
  *     tls HEX
  *     tls-bound
  *
@@ -43,6 +46,9 @@ void hints_clear(struct hints *h)
     free(h->pin);
     free(h->mechs);
     free(h->cb);
+    free(h->sasl2);
+    free(h->fast);
+    free(h->bind2);
     if (h->tls)
         explicit_bzero(h->tls, h->tls_len);
     free(h->tls);
@@ -134,6 +140,12 @@ static int line(struct hints *h, char *l)
         return set(&h->mechs, v, 1);
     if (strcmp(l, "cb") == 0)
         return set(&h->cb, v, 1);
+    if (strcmp(l, "sasl2") == 0)
+        return set(&h->sasl2, v, 1);
+    if (strcmp(l, "fast") == 0)
+        return set(&h->fast, v, 1);
+    if (strcmp(l, "bind2") == 0)
+        return set(&h->bind2, v, 1);
     if (strcmp(l, "saved") == 0)
         return set_time(&h->saved, v);
     if (strcmp(l, "expires") == 0)
@@ -199,7 +211,9 @@ int hints_encode(const struct hints *h, struct buf *b)
         put(b, "context", h->context, 0) || put(b, "pin", h->pin, 0) ||
         buf_printf(b, "saved %lld\n", (long long)h->saved) < 0 ||
         buf_printf(b, "expires %lld\n", (long long)h->expires) < 0 ||
-        put(b, "mechs", h->mechs, 1) || put(b, "cb", h->cb, 1))
+        put(b, "mechs", h->mechs, 1) || put(b, "cb", h->cb, 1) ||
+        put(b, "sasl2", h->sasl2, 1) || put(b, "fast", h->fast, 1) ||
+        put(b, "bind2", h->bind2, 1))
         return -1;
     if (h->tls) {
         if (buf_puts(b, "tls ") < 0)

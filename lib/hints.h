@@ -36,6 +36,10 @@ struct hints {
     size_t tls_len;
     int tls_bound;     /* the login on that TLS session proved it with
                           channel binding (or a client certificate) */
+    /* XEP-0388 SASL2, as the features offered it (NULL: not offered):
+     * its mechanisms, the FAST mechanisms (NULL: no FAST), and what Bind2
+     * may enable inline (NULL: no Bind2; "" nothing) */
+    char *sasl2, *fast, *bind2;
 };
 
 /* 0, or -1 (h cleared) when the blob is damaged or of another version. */

@@ -244,7 +244,9 @@ enum xmp_err xmp_session_request_ack(struct xmp_session *s)
     struct request *r;
     enum xmp_err rc;
 
-    if (s->state != ST_READY)
+    /* before <success/>, only behind an inline <enable/> (pipelining) */
+    if (s->state != ST_READY &&
+        !(s->a2.early && s->sm.state == SM_ENABLING))
         return session_refuse(s, XMP_EUSAGE, "session is not ready");
     session_ack_error(s, NULL);
     if (s->out.acked_seq == s->out.sent_seq)

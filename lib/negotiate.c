@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ht.h"
 #include "session_int.h"
 #include "ssdp.h"
 
@@ -298,7 +299,9 @@ static enum xmp_err start_auth(struct xmp_session *s,
  * header instead of after the features; on_features checks them. */
 static enum xmp_err start_hinted_auth(struct xmp_session *s)
 {
-    struct xmp_node *f = listed_features(s->hints.given.mechs,
+    struct xmp_node *f = listed_features(s->a2.offered
+                                             ? s->a2.mechs
+                                             : s->hints.given.mechs,
                                          s->hints.given.cb);
     enum xmp_err r;
 
@@ -466,7 +469,11 @@ static enum xmp_err start_auth(struct xmp_session *s,
         r = session_fail_with(s, &e);
         goto done;
     }
-    if ((r = send_sasl(s, "auth", s->neg.mech, init)) == XMP_OK)
+    if (s->a2.offered)
+        r = sasl2_start(s, s->neg.mech, init);
+    else
+        r = send_sasl(s, "auth", s->neg.mech, init);
+    if (r == XMP_OK)
         s->state = ST_WAIT_SASL;
 done:
     for (i = 0; i < n; i++)
@@ -543,6 +550,7 @@ static enum xmp_err start_legacy_session(struct xmp_session *s)
  * meanwhile are counted from the <enable/> (sm.c). */
 static enum xmp_err become_ready(struct xmp_session *s)
 {
+    sasl2_early_end(s, 0);
     s->state = ST_READY;
     session_trace(s, XMP_TRACE_INFO, "ready as %s", s->neg.bound);
     return sm_enable(s);
@@ -584,6 +592,73 @@ static enum xmp_err keep_features(struct xmp_session *s,
     return s->neg.mechs_plain ? XMP_OK : XMP_ENOMEM;
 }
 
+/* The FAST token, on features seen (or remembered, piped). */
+static enum xmp_err start_ht(struct xmp_session *s, int piped)
+{
+    if (sasl2_start_ht(s) != XMP_OK)
+        return s->err.code;
+    s->neg.mech = s->a2.ht;
+    s->neg.cb_type = *ht_cb_type(s->a2.ht) ? ht_cb_type(s->a2.ht) : NULL;
+    s->a2.piped = piped;
+    s->state = piped ? ST_WAIT_FEATURES : ST_WAIT_SASL;
+    sasl2_may_pipeline(s);
+    return XMP_OK;
+}
+
+/* The features before authentication: SASL2 where offered (XEP-0388),
+ * else SASL; a FAST token before the password. */
+static enum xmp_err on_auth_features(struct xmp_session *s,
+                                     const struct xmp_node *f)
+{
+    const struct xmp_node *c;
+    struct xmp_node *listed = NULL;
+    int piped = s->neg.piped_auth || s->a2.piped, two;
+    enum xmp_err r;
+
+    if ((two = sasl2_note_features(s, f)) < 0)
+        return s->err.code;
+    if (piped && s->a2.active && !two)
+        return session_fail(s, XMP_EAUTH,
+                            "server %s no longer offers SASL2 (XEP-0388), "
+                            "which authentication was begun with",
+                            s->jid.domain);
+    /* what a piped <auth/> of SASL (not SASL2) is judged by */
+    if (piped && !s->a2.active) {
+        two = 0;
+        s->a2.offered = 0;
+    }
+    if (two) {
+        if (!(listed = listed_features(s->a2.mechs, NULL)))
+            return session_fail(s, XMP_ENOMEM, "out of memory");
+        c = xmp_node_child(listed, NS_SASL, "mechanisms");
+    } else if (!(c = xmp_node_child(f, NS_SASL, "mechanisms"))) {
+        return session_fail(s, XMP_EPROTO, "server offers no SASL mechanisms");
+    }
+    if (s->a2.piped && s->a2.ht) {
+        /* the token went with the header: these features judge it */
+        s->a2.piped = 0;
+        s->state = ST_WAIT_SASL;
+        r = note_cb_types(s, f);
+        if (r == XMP_OK && !sasl2_token_usable(s)) {
+            s->neg.auth_stale = 1;
+            session_trace(s, XMP_TRACE_INFO, "the remembered features are "
+                          "out of date (FAST now: %s): expecting a refusal",
+                          s->a2.fast_mechs ? s->a2.fast_mechs : "none");
+        } else if (r == XMP_OK) {
+            s->neg.hints_features = 1;
+        }
+    } else if (s->neg.piped_auth) {
+        r = check_hinted_auth(s, f, c);
+    } else if (two && sasl2_token_usable(s)) {
+        if ((r = note_cb_types(s, f)) == XMP_OK)
+            r = start_ht(s, 0);
+    } else {
+        r = start_auth(s, f, c);
+    }
+    xmp_node_free(listed);
+    return r;
+}
+
 static enum xmp_err on_features(struct xmp_session *s,
                                 const struct xmp_node *f)
 {
@@ -606,14 +681,9 @@ static enum xmp_err on_features(struct xmp_session *s,
             return XMP_OK;
         return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
     }
-    if (!s->neg.authenticated) {
-        if (!(c = xmp_node_child(f, NS_SASL, "mechanisms")))
-            return session_fail(s, XMP_EPROTO,
-                                "server offers no SASL mechanisms");
-        if (s->neg.piped_auth)
-            return check_hinted_auth(s, f, c);
-        return start_auth(s, f, c);
-    }
+    if (!s->neg.authenticated)
+        return on_auth_features(s, f);
+    s->a2.features_due = 0;
     if (s->sm.resuming)
         return sm_resume(s, f);
     if (!xmp_node_child(f, NS_BIND, "bind"))
@@ -654,10 +724,14 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         }
         if (r == XMP_OK)
             r = sasl_challenge(s->neg.sasl, text, &reply, &e);
-        if (r == XMP_OK)
-            r = send_sasl(s, "response", NULL, reply);
-        else
+        if (r != XMP_OK)
             r = session_fail_with(s, &e);
+        else if (!s->a2.active)
+            r = send_sasl(s, "response", NULL, reply);
+        else if ((r = sasl2_response(s, reply)) == XMP_OK &&
+                 strncmp(s->neg.mech, "SCRAM-", 6) == 0)
+            /* SCRAM's client-final: the last word before <success/> */
+            sasl2_may_pipeline(s);
     } else if (strcmp(xmp_node_name(el), "success") == 0) {
         r = sasl_success(s->neg.sasl, text, &e);
         if (r == XMP_OK) {
@@ -703,15 +777,100 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
     return r;
 }
 
+/* Start again with the password on this stream (SASL2 allows it after
+ * a <failure/>), on the features it offered. */
+static enum xmp_err restart_auth(struct xmp_session *s)
+{
+    struct xmp_node *f = listed_features(s->a2.active ? s->a2.mechs
+                                                      : s->neg.sasl_offered,
+                                         s->neg.cb_offered);
+    enum xmp_err r;
+
+    sasl_free(s->neg.sasl);
+    s->neg.sasl = NULL;
+    s->neg.mech = NULL;
+    s->neg.cb_type = NULL;
+    r = f ? start_auth(s, f, xmp_node_child(f, NS_SASL, "mechanisms"))
+          : session_fail(s, XMP_ENOMEM, "out of memory");
+    xmp_node_free(f);
+    return r;
+}
+
+/* XEP-0388 §2.6: the answers to <authenticate/>. */
+static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
+{
+    const char *name = xmp_node_name(el);
+    struct xmp_error e;
+    char *add, why[512];
+    enum xmp_err r;
+    /* stanzas went after our last word: the server may not take another
+     * attempt on this stream (the caller tries again) */
+    int went_ahead = s->a2.early && (s->out.sent_seq > s->a2.early_seq ||
+                                     s->sm.r_pending);
+
+    if (strcmp(name, "challenge") == 0 && !s->a2.ht)
+        return on_sasl(s, el);
+    if (strcmp(name, "success") == 0) {
+        s->a2.success_seen = 1;
+        if (!s->a2.ht) {
+            add = sasl2_additional(el);
+            r = sasl_success(s->neg.sasl, add ? add : "", &e);
+            if (add) {
+                explicit_bzero(add, strlen(add));
+                free(add);
+            }
+            if (r != XMP_OK)
+                return session_fail_with(s, &e);
+        }
+        if (sasl2_success(s, el) != XMP_OK)
+            return s->err.code;
+        s->neg.authenticated = 1;
+        sasl_free(s->neg.sasl);
+        s->neg.sasl = NULL;
+        /* XEP-0388 §2.6.1: no stream restart; the features follow */
+        s->a2.features_due = 1;
+        if (!s->a2.bound) {
+            s->state = ST_WAIT_FEATURES;
+            return XMP_OK;
+        }
+        if (become_ready(s) != XMP_OK)
+            return s->err.code;
+        return sasl2_after_ready(s, el);
+    }
+    if (strcmp(name, "failure") == 0 && s->neg.auth_stale && !went_ahead) {
+        s->neg.auth_stale = 0;
+        if (s->a2.ht && !sasl2_token_refused(s, el))
+            return s->err.code;
+        return restart_auth(s);
+    }
+    if (strcmp(name, "failure") == 0 && s->a2.ht) {
+        if (!sasl2_token_refused(s, el))
+            return s->err.code;
+        if (went_ahead)
+            return session_fail(s, XMP_EAUTH, "server %s refused the FAST "
+                                "token of %s; nothing sent with it was "
+                                "delivered", s->jid.domain, s->bare);
+        return restart_auth(s);
+    }
+    if (strcmp(name, "failure") == 0) {
+        sm_inline_off(s);
+        xmp_error_describe(el, why, sizeof why);
+        return session_fail(s, XMP_EAUTH, "authentication failed as %s (%s): "
+                            "%s", s->bare, s->neg.mech ? s->neg.mech : "?",
+                            why);
+    }
+    if (strcmp(name, "continue") == 0)
+        return sasl2_continue(s, el);
+    return session_fail(s, XMP_EPROTO, "unexpected SASL2 element <%s/>",
+                        name);
+}
+
 static enum xmp_err on_bind_result(struct xmp_session *s,
                                    const struct xmp_node *iq)
 {
     const char *type = xmp_node_attr(iq, "type");
     const struct xmp_node *b, *j;
-    struct xmp_jid jid;
-    struct xmp_error e;
-    char why[256], *text, *bare;
-    int same;
+    char why[256], *text;
 
     if (type && strcmp(type, "error") == 0) {
         xmp_error_describe(iq, why, sizeof why);
@@ -725,21 +884,7 @@ static enum xmp_err on_bind_result(struct xmp_session *s,
                             "server answered resource binding without a JID");
     if (!(text = xmp_node_text(j)))
         return session_fail(s, XMP_ENOMEM, "out of memory");
-    if (xmp_jid_parse(text, &jid, &e) != XMP_OK) {
-        session_fail(s, XMP_EPROTO, "server bound an invalid JID '%s'", text);
-        free(text);
-        return s->err.code;
-    }
-    /* RFC 6120 §7.6.2: the server may change the resource, not who we
-     * are.  RFC 7622 §3.3: localparts compare case-insensitively, so
-     * Alice@ and alice@ are the same account. */
-    bare = xmp_jid_bare(&jid);
-    same = bare && jid.resource && strcasecmp(bare, s->bare) == 0;
-    free(bare);
-    xmp_jid_clear(&jid);
-    if (!same) {
-        session_fail(s, XMP_EPROTO, "server bound %s, which is not %s", text,
-                     s->bare);
+    if (session_check_bound(s, text, 1, "bound") != XMP_OK) {
         free(text);
         return s->err.code;
     }
@@ -807,12 +952,54 @@ static enum xmp_err on_stream_error(struct xmp_session *s,
     return session_fail(s, XMP_EPROTO, "stream error from server: %s", why);
 }
 
+/* <success/> or <continue/> of SASL2 for the trace: the authorization
+ * identifier and <bound/> as they are; the additional data (the
+ * mechanism's last message), a challenge and a token's value hidden. */
+static void trace_sasl2(struct xmp_session *s, const struct xmp_node *el)
+{
+    struct buf b = BUF_INIT;
+    const struct xmp_node *c;
+    const char *name = xmp_node_name(el);
+    char *x;
+
+    buf_printf(&b, "<%s xmlns='" NS_SASL2 "'>", name);
+    if (strcmp(name, "success") != 0 && strcmp(name, "continue") != 0)
+        buf_puts(&b, "[redacted]");
+    else
+        for (c = xmp_node_first(el); c; c = xmp_node_next(c)) {
+            if (node_is(c, NS_SASL2, "additional-data")) {
+                buf_puts(&b, "<additional-data>[redacted]</additional-data>");
+            } else if (node_is(c, NS_FAST, "token")) {
+                buf_printf(&b, "<token xmlns='" NS_FAST "' token='[redacted]'"
+                               " expiry='%s'/>",
+                           xmp_node_attr(c, "expiry") &&
+                                   !strpbrk(xmp_node_attr(c, "expiry"),
+                                            "<>&'\"")
+                               ? xmp_node_attr(c, "expiry")
+                               : "");
+            } else if ((x = xmp_node_to_string(c, NS_SASL2))) {
+                buf_puts(&b, x);
+                free(x);
+            }
+        }
+    if (buf_printf(&b, "</%s>", name) >= 0)
+        s->o.trace(s->o.trace_ud, XMP_TRACE_IN, b.data, b.len);
+    buf_free(&b);
+}
+
 static void trace_in(struct xmp_session *s, const struct xmp_node *el)
 {
     char *x;
 
     if (!s->o.trace)
         return;
+    /* SASL2: what the server says of us stays, its proof and a token
+     * go */
+    if (strcmp(xmp_node_ns(el), NS_SASL2) == 0 &&
+        strcmp(xmp_node_name(el), "failure") != 0) {
+        trace_sasl2(s, el);
+        return;
+    }
     if (strcmp(xmp_node_ns(el), NS_SASL) == 0 &&
         strcmp(xmp_node_name(el), "failure") != 0 &&
         strcmp(xmp_node_name(el), "mechanisms") != 0) {
@@ -869,7 +1056,9 @@ int session_on_element(void *ud, struct xmp_node *el)
                              xmp_node_name(el));
         break;
     case ST_WAIT_SASL:
-        if (strcmp(xmp_node_ns(el), NS_SASL) == 0)
+        if (s->a2.active && strcmp(xmp_node_ns(el), NS_SASL2) == 0)
+            r = on_sasl2(s, el);
+        else if (!s->a2.active && strcmp(xmp_node_ns(el), NS_SASL) == 0)
             r = on_sasl(s, el);
         else
             r = session_fail(s, XMP_EPROTO,
@@ -902,6 +1091,19 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_READY:
     case ST_CLOSING:
+        if (s->a2.features_due && node_is(el, XML_NS_STREAM, "features")) {
+            /* after a SASL2 success that bound us: for the info, and
+             * stream management if Bind2 could not enable it */
+            s->a2.features_due = 0;
+            if (stream_note_features(&s->st, el) != XMP_OK) {
+                r = session_fail(s, XMP_ENOMEM, "out of memory");
+                break;
+            }
+            sm_note_features(s, el);
+            if (s->state == ST_READY && !s->a2.sm_asked)
+                r = sm_enable(s);
+            break;
+        }
         if (strcmp(xmp_node_ns(el), NS_SM) == 0) {
             r = sm_element(s, el);
             break;
@@ -967,6 +1169,7 @@ void session_on_stream_end(void *ud)
 enum xmp_err session_tls_ready(struct xmp_session *s)
 {
     struct xmp_error e;
+    int two;
 
     stream_tls_info(&s->st, &s->neg.tlsinfo);
     session_trace(s, XMP_TRACE_INFO, "%s %s, certificate %s%s%s, key %s",
@@ -996,13 +1199,26 @@ enum xmp_err session_tls_ready(struct xmp_session *s)
         return s->err.code;
     if (s->neg.tlsinfo.resumed)
         session_trace(s, XMP_TRACE_INFO, "TLS session resumed");
-    if (!hints_fit(s) || !s->hints.given.mechs || s->cfg.mech_opt ||
-        !s->neg.tlsinfo.verified ||
+    if (!hints_fit(s) || s->cfg.mech_opt || !s->neg.tlsinfo.verified ||
         strcmp(s->hints.given.pin, s->neg.tlsinfo.pin) != 0)
+        return XMP_OK;
+    if ((two = sasl2_note_features(s, NULL)) < 0)
+        return s->err.code;
+    if (!s->hints.given.mechs && !two)
         return XMP_OK;
     session_trace(s, XMP_TRACE_INFO, "authenticating on the features of %s "
                   "remembered from an earlier session",
                   s->jid.domain);
+    /* XEP-0509: the token with the stream header, and what the caller
+     * sends right behind it */
+    if (two && sasl2_token_usable(s)) {
+        free(s->neg.cb_offered);
+        s->neg.cb_offered = NULL;
+        if (s->hints.given.cb && !(s->neg.cb_offered =
+                                       strdup(s->hints.given.cb)))
+            return session_fail(s, XMP_ENOMEM, "out of memory");
+        return start_ht(s, 1);
+    }
     return start_hinted_auth(s);
 }
 
@@ -1087,6 +1303,7 @@ void negotiate_reset(struct xmp_session *s)
     s->neg.auth_stale = 0;
     s->neg.hints_features = 0;
     s->neg.restart = RESTART_NONE;
+    sasl2_reset(s);
     memset(&s->neg.tlsinfo, 0, sizeof s->neg.tlsinfo);
     free(s->neg.sasl_offered);
     free(s->neg.feat_plain);

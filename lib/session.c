@@ -36,6 +36,9 @@ static void hints_refresh(struct xmp_session *s)
  * (in memory), serves a resumption. */
 static void after_failure(struct xmp_session *s)
 {
+    /* stanzas that went ahead of a <success/> that did not verify may
+     * have reached the server; before any, they did not */
+    sasl2_early_end(s, s->a2.success_seen);
     if (s->neg.authenticated)
         hints_refresh(s);
 }
@@ -106,6 +109,11 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->cfg.client_cert = dup_opt(opts->client_cert, &bad);
     s->cfg.client_key = dup_opt(opts->client_key, &bad);
     s->cfg.local = dup_opt(opts->local_socket, &bad);
+    s->cfg.user_agent = dup_opt(opts->user_agent_id, &bad);
+    s->cfg.software = dup_opt(opts->software, &bad);
+    s->o.user_agent_id = s->o.software = NULL;
+    if (sasl2_init(s) != XMP_OK)
+        bad = 1;
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = NULL;
@@ -219,6 +227,7 @@ void xmp_session_free(struct xmp_session *s)
     stream_free(&s->st);
     net_connector_free(s->conn);
     negotiate_free(s);
+    sasl2_free(s);
     handlers_free(s);
     iq_free_all(s);
     xmp_jid_clear(&s->jid);
@@ -231,6 +240,8 @@ void xmp_session_free(struct xmp_session *s)
     free(s->cfg.client_cert);
     free(s->cfg.client_key);
     free(s->cfg.local);
+    free(s->cfg.user_agent);
+    free(s->cfg.software);
     sm_free(s);
     hints_clear(&s->hints.given);
     if (s->hints.out.data)
@@ -401,6 +412,15 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->resumed = s->sm.resumed;
     i->tls_resumed = s->neg.tlsinfo.resumed;
     i->hints_features = s->neg.hints_features;
+    i->sasl2 = s->neg.authenticated && s->a2.active;
+    i->bind2 = s->a2.bound;
+    i->fast_mech = s->a2.used;
+    i->fast_new = s->a2.new_mech;
+    i->fast_expiry = s->a2.new_expiry;
+    i->fast_refused = s->a2.refused;
+    i->pipelined = s->a2.early ? (unsigned)(s->out.sent_seq - s->a2.early_seq)
+                               : s->a2.pipelined;
+    i->early_unconfirmed = s->a2.early_unconfirmed;
 }
 
 const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
@@ -436,6 +456,11 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
     h.expires = expires;
     h.mechs = s->neg.sasl_offered;
     h.cb = s->neg.cb_offered;
+    if (s->a2.offered) {
+        h.sasl2 = s->a2.mechs;
+        h.fast = s->a2.fast_mechs;
+        h.bind2 = s->a2.bind2;
+    }
     /* TLS 1.2 session state holds the master secret, which decrypts the
      * recorded traffic of that session and of every one resumed from
      * it: it stays in memory.  A TLS 1.3 ticket does not (RFC 8446
@@ -479,7 +504,7 @@ int xmp_hints_current(const void *blob, size_t len)
 
 int xmp_session_writable(const struct xmp_session *s)
 {
-    return s->state == ST_READY &&
+    return (s->state == ST_READY || s->a2.early) &&
            stream_queued(&s->st) < XMP_SESSION_WRITABLE &&
            s->sm.kept_bytes < SM_KEPT_MAX;
 }

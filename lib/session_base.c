@@ -191,7 +191,7 @@ enum xmp_err xmp_session_send(struct xmp_session *s,
 
     if (seq)
         *seq = 0;
-    if (s->state != ST_READY)
+    if (s->state != ST_READY && !s->a2.early)
         return session_refuse(s, XMP_EUSAGE, "session is not ready");
     if (!is_stanza(stanza))
         return session_send_node(s, stanza);
@@ -205,5 +205,30 @@ enum xmp_err xmp_session_send(struct xmp_session *s,
     if (node_is(stanza, NS_CLIENT, "presence") &&
         !xmp_node_attr(stanza, "type") && !xmp_node_attr(stanza, "to"))
         s->out.sent_presence = 1;
+    return XMP_OK;
+}
+
+enum xmp_err session_check_bound(struct xmp_session *s, const char *jid,
+                                 int need_resource, const char *what)
+{
+    struct xmp_jid j;
+    struct xmp_error e;
+    char *bare;
+    int same;
+
+    if (xmp_jid_parse(jid, &j, &e) != XMP_OK)
+        return session_fail(s, XMP_EPROTO, "server %s an invalid JID '%s'",
+                            what, jid);
+    /* RFC 6120 §7.6.2: the server may change the resource, not who we
+     * are.  RFC 7622 §3.3: localparts compare case-insensitively, so
+     * Alice@ and alice@ are the same account. */
+    bare = xmp_jid_bare(&j);
+    same = bare && (j.resource || !need_resource) &&
+           strcasecmp(bare, s->bare) == 0;
+    free(bare);
+    xmp_jid_clear(&j);
+    if (!same)
+        return session_fail(s, XMP_EPROTO, "server %s %s, which is not %s",
+                            what, jid, s->bare);
     return XMP_OK;
 }

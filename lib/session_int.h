@@ -9,6 +9,8 @@
  *   negotiate.c   the negotiation state machine (RFC 6120 §4-§7)
  *   handler.c     handlers, and the dispatch of stanzas while ready
  *   iq.c          requests and their answers, acknowledgement, keepalive
+ *   sasl2.c       XEP-0388 SASL2 around the SASL mechanisms: <authenticate>
+ *                 with Bind2 (XEP-0386) and FAST (XEP-0484), its answers
  *   sm.c          stream management (XEP-0198): counting, <r/> and <a/>
  *   session_base.c  what every part uses: failing, refusing, tracing,
  *                 sending, counting, ids; it calls no part
@@ -74,6 +76,11 @@ enum sm_state { SM_OFF, SM_ENABLING, SM_ON };
 #define NS_SM "urn:xmpp:sm:3"
 #define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"
+#define NS_SASL2 "urn:xmpp:sasl:2"
+#define NS_BIND2 "urn:xmpp:bind:0"
+#define NS_FAST "urn:xmpp:fast:0"
+#define NS_CARBONS "urn:xmpp:carbons:2"
+#define NS_CSI "urn:xmpp:csi:0"
 
 static inline int node_is(const struct xmp_node *n, const char *ns,
                           const char *name)
@@ -108,6 +115,7 @@ struct session_config {
     char *resource, *server, *cafile, *mech_opt;
     char *pin, *client_cert, *client_key;
     char *local;           /* opts.local_socket: a holder's link (local.c) */
+    char *user_agent, *software; /* opts.user_agent_id, opts.software */
 };
 
 /* The negotiation of the current connection (negotiate.c). */
@@ -134,6 +142,39 @@ struct session_neg {
     int hints_features;   /* the hints' features were right */
     char *pending_id;
     char *bound;
+};
+
+/* XEP-0388 SASL2 on the current connection, and the FAST token of the
+ * session (sasl2.c). */
+struct session_auth2 {
+    /* what <authentication/> offered (or the hints said it would) */
+    int offered;
+    char *mechs;           /* space-separated */
+    char *fast_mechs;      /* XEP-0484 <fast/>; NULL: no FAST */
+    char *bind2;           /* XEP-0386 inline features; NULL: no Bind2 */
+    /* this login */
+    int active;            /* <authenticate/> is out */
+    int piped;             /* ... on the hints' features, before these */
+    int bind;              /* Bind2 asked for */
+    int sm_asked;          /* ... with stream management enabled in it */
+    const char *ht;        /* logging in with the token, by this HT-*;
+                              NULL: by a SASL mechanism */
+    unsigned char cb[TLS_CB_MAX]; /* the HT binding data, for the proof */
+    size_t cb_len;
+    const char *requested; /* the token mechanism asked for, or NULL */
+    int early;             /* stanzas may go before <success/> */
+    uint64_t early_seq;    /* sent_seq when they began to */
+    unsigned pipelined, early_unconfirmed;
+    int success_seen;      /* <success/> arrived (verified or not) */
+    int bound;             /* <success/> carried <bound/> */
+    int features_due;      /* the features after <success/> are to come */
+    /* the token (opts.fast, then what the server issued) */
+    char *token, *token_mech;
+    int64_t token_expiry;
+    int refused;           /* the server refused it on this session */
+    const char *new_mech;  /* for the info: a token was issued */
+    int64_t new_expiry;
+    const char *used;      /* for the info: logged in with it, by this */
 };
 
 /* What a connection learnt that saves the next one round trips
@@ -222,6 +263,7 @@ struct xmp_session {
 
     struct stream st;
     struct session_neg neg;
+    struct session_auth2 a2;
     struct session_hints hints;
     struct session_out out;
     struct session_sm sm;
@@ -261,6 +303,57 @@ void session_acked(struct xmp_session *s, uint64_t seq);
 void session_ack_error(struct xmp_session *s, const struct xmp_error *e);
 /* The prefix of the ids we make (xmp_session_new_id), random. */
 void session_ids_init(struct xmp_session *s);
+
+/* The JID the server says we are (bind, or SASL2's authorization
+ * identifier): valid, with our bare JID (RFC 7622 §3.3: localparts
+ * compare case-insensitively) and, when need_resource, a resource.
+ * XMP_OK, or the session fails (XMP_EPROTO) naming what names 'what'. */
+enum xmp_err session_check_bound(struct xmp_session *s, const char *jid,
+                                 int need_resource, const char *what);
+
+/* sasl2.c */
+/* The token of opts.fast, copied (xmp_session_new); free at the end. */
+enum xmp_err sasl2_init(struct xmp_session *s);
+void sasl2_free(struct xmp_session *s);
+/* What this connection's SASL2 state was: gone (a new connection). */
+void sasl2_reset(struct xmp_session *s);
+/* Note <authentication/> in the features f (or, f NULL, the hints'):
+ * 1 when SASL2 is to be used on this stream, 0 when not, -1 when the
+ * session failed. */
+int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f);
+/* The token may be used on this connection: its mechanism is offered,
+ * its channel binding can be computed, TLS is verified. */
+int sasl2_token_usable(struct xmp_session *s);
+/* <authenticate/> with the token (HT-*): XMP_OK, or the session failed. */
+enum xmp_err sasl2_start_ht(struct xmp_session *s);
+/* <authenticate/> by a SASL mechanism with its base64 initial response
+ * (NULL: none). */
+enum xmp_err sasl2_start(struct xmp_session *s, const char *mech,
+                         const char *initial);
+/* <response/> to a challenge, base64 text. */
+enum xmp_err sasl2_response(struct xmp_session *s, const char *b64);
+/* The additional data of <success/> or <continue/>, or NULL (caller
+ * frees). */
+char *sasl2_additional(const struct xmp_node *el);
+/* <success/>, its proof checked by the caller (SCRAM) or here (HT): the
+ * authorization identifier, <bound/> (then s->neg.bound is set), the
+ * token.  XMP_OK, or the session failed. */
+enum xmp_err sasl2_success(struct xmp_session *s, const struct xmp_node *el);
+/* After success: <bound/>'s stream management answer, once ready. */
+enum xmp_err sasl2_after_ready(struct xmp_session *s,
+                               const struct xmp_node *success);
+/* A <failure/> of the token: it is forgotten; 1 when the password may
+ * be tried next, 0 when not (the session failed). */
+int sasl2_token_refused(struct xmp_session *s, const struct xmp_node *el);
+/* <continue/>: tasks we do not do; abort, and fail. */
+enum xmp_err sasl2_continue(struct xmp_session *s, const struct xmp_node *el);
+/* After a client message that may be the last before <success/>:
+ * allow stanzas to go ahead (opts.pipeline), when safe. */
+void sasl2_may_pipeline(struct xmp_session *s);
+/* The early window closes: authentication is confirmed, or failed;
+ * in_doubt: after a <success/> that did not verify, so the stanzas may
+ * have reached the server. */
+void sasl2_early_end(struct xmp_session *s, int in_doubt);
 
 /* session.c */
 /* Start a new connection to resume the session (sm.c decides when, and
@@ -322,6 +415,11 @@ uint64_t sm_unwrap(uint64_t handled, uint32_t h);
 void sm_note_features(struct xmp_session *s, const struct xmp_node *f);
 /* The session just became ready: <enable/> when the server offered it. */
 enum xmp_err sm_enable(struct xmp_session *s);
+/* XEP-0386: <enable/> inside Bind2's <bind/>, appended to b; counting
+ * starts here. */
+enum xmp_err sm_enable_inline(struct xmp_session *s, struct buf *b);
+/* Inline enabling was not answered (authentication failed): off. */
+void sm_inline_off(struct xmp_session *s);
 /* An element of NS_SM arrived while ready or closing. */
 enum xmp_err sm_element(struct xmp_session *s, const struct xmp_node *el);
 /* A stanza was handled: counts towards our h. */

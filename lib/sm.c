@@ -138,6 +138,28 @@ enum xmp_err sm_enable(struct xmp_session *s)
     return XMP_OK;
 }
 
+enum xmp_err sm_enable_inline(struct xmp_session *s, struct buf *b)
+{
+    if (buf_printf(b, s->o.resume ? "<enable xmlns='" NS_SM
+                                    "' resume='true'/>"
+                                  : "<enable xmlns='" NS_SM "'/>") < 0)
+        return session_fail(s, XMP_ENOMEM, "out of memory");
+    s->sm.offered = 1;
+    s->sm.state = SM_ENABLING;
+    s->sm.base = s->out.sent_seq;
+    s->sm.handled = 0;
+    s->sm.in = 0;
+    return XMP_OK;
+}
+
+void sm_inline_off(struct xmp_session *s)
+{
+    if (s->sm.state == SM_ENABLING) {
+        s->sm.state = SM_OFF;
+        s->sm.r_pending = 0;
+    }
+}
+
 void sm_count_in(struct xmp_session *s, const struct xmp_node *el)
 {
     const char *name = xmp_node_name(el);
