@@ -26,6 +26,12 @@
 # accounts are stored with, and so the SCRAM mechanism it offers.
 # EJABBERD_STREAM_MGMT=no at ejabberd_start leaves out mod_stream_mgmt
 # (XEP-0198), which is otherwise on, as in ejabberd's own default config.
+# EJABBERD_FAST=yes at ejabberd_start (ejabberd 24.12) loads mod_auth_fast
+# (XEP-0484 FAST tokens inside SASL2, which ejabberd 24.12 offers only to
+# a stream header with from=; it has no option to turn SASL2 off);
+# EJABBERD_FAST_LIFETIME (seconds, token_lifetime) is how long a token
+# lives, EJABBERD_FAST_REFRESH (seconds, token_refresh_age) the age after
+# which a login with it gets a new one.
 #
 # With EJABBERD_CLIENT_CA set (a CA file), the STARTTLS port asks clients
 # for a certificate signed by it and offers SASL EXTERNAL.
@@ -126,7 +132,17 @@ EOF
 	# host) from the hosts file, no DNS
 	printf '%s\n' '{lookup, [file, native]}.' \
 		'{host, {127,0,0,1}, ["localhost"]}.' >"$EJABBERD_DIR/inetrc"
-	_ec_verify= _ec_cafile=
+	_ec_verify= _ec_cafile= _ec_fast=
+	if [ "${EJABBERD_FAST:-no}" = yes ]; then
+		_ec_fast='  mod_auth_fast:'
+		[ -z "${EJABBERD_FAST_LIFETIME:-}" ] ||
+			_ec_fast="$_ec_fast
+    token_lifetime: $EJABBERD_FAST_LIFETIME"
+		[ -z "${EJABBERD_FAST_REFRESH:-}" ] ||
+			_ec_fast="$_ec_fast
+    token_refresh_age: $EJABBERD_FAST_REFRESH"
+		[ "$_ec_fast" != '  mod_auth_fast:' ] || _ec_fast='  mod_auth_fast: {}'
+	fi
 	if [ -n "${EJABBERD_CLIENT_CA:-}" ]; then
 		_ec_verify='    tls_verify: true'
 		_ec_cafile="c2s_cafile: \"$EJABBERD_CLIENT_CA\""
@@ -198,6 +214,7 @@ modules:
   mod_vcard: {}
 $([ "${EJABBERD_STREAM_MGMT:-yes}" = no ] || echo '  mod_stream_mgmt: {}')
   mod_time: {}
+$_ec_fast
 EOF
 }
 

@@ -29,6 +29,14 @@
 # accounts are stored with, and so the SCRAM mechanism it offers.
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
+# PROSODY_SASL2=yes at prosody_start (Prosody 13 with prosody-modules)
+# loads SASL2 (XEP-0388), Bind2 (XEP-0386) and, unless PROSODY_FAST=no,
+# FAST (XEP-0484: mod_sasl2_fast, which offers it only to a stream header
+# with from=), and, when "smacks" is among the modules, stream management
+# inside SASL2 (mod_sasl2_sm).  PROSODY_FAST_TTL (seconds,
+# sasl2_fast_token_ttl) is how long a token lives, PROSODY_FAST_ROTATE
+# (seconds, sasl2_fast_token_min_ttl) the age after which a login with it
+# gets a new one.
 # and, shared by all instances of one script:
 #   ALICE_PASS BOB_PASS CAROL_PASS   throwaway passwords of alice, bob and carol
 #                                    @example.test
@@ -93,6 +101,19 @@ component_interfaces = { \"127.0.0.1\" }"
 Component \"$PROSODY_COMPONENT\"
 	component_secret = \"$PROSODY_COMPONENT_SECRET\""
 	fi
+	_pc_sasl2='' _pc_fast=''
+	if [ "${PROSODY_SASL2:-no}" = yes ]; then
+		_pc_sasl2='sasl2 sasl2_bind2'
+		[ "${PROSODY_FAST:-yes}" = no ] || _pc_sasl2="$_pc_sasl2 sasl2_fast"
+		case " ${PROSODY_MODULES:-} " in
+		*" smacks "*) _pc_sasl2="$_pc_sasl2 sasl2_sm" ;;
+		esac
+		[ -z "${PROSODY_FAST_TTL:-}" ] ||
+			_pc_fast="sasl2_fast_token_ttl = $PROSODY_FAST_TTL"
+		[ -z "${PROSODY_FAST_ROTATE:-}" ] ||
+			_pc_fast="$_pc_fast
+sasl2_fast_token_min_ttl = $PROSODY_FAST_ROTATE"
+	fi
 	_pc_muc=''
 	if [ -n "${PROSODY_MUC:-}" ]; then
 		_pc_muc="
@@ -120,8 +141,9 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
-$(for _pc_m in ${PROSODY_MODULES:-}; do printf '\t"%s";\n' "$_pc_m"; done)
+$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2; do printf '\t"%s";\n' "$_pc_m"; done)
 }
+$_pc_fast
 modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"
 $([ -z "${PROSODY_PASSWORD_HASH:-}" ] || echo "password_hash = \"$PROSODY_PASSWORD_HASH\"")

@@ -43,6 +43,29 @@
 #   stream-limits  the stream features announce the server's limits
 #                  (XEP-0478, <limits xmlns='urn:xmpp:stream-limits:0'>),
 #                  before TLS too: Prosody 13
+#   sasl2          SASL2 (XEP-0388) after TLS, to a stream header with
+#                  from= (ejabberd 24.12 offers it only then)
+#   bind2          Bind2 (XEP-0386) inside SASL2, with carbons, CSI and
+#                  stream management enabled inline
+#   fast           FAST tokens (XEP-0484, HT-SHA-256-*) inside SASL2;
+#                  Prosody 13 offers them only to a header with from=
+#   sm-sasl2       stream management resumed inside SASL2 (<resume/> in
+#                  <authenticate>, <sm xmlns='urn:xmpp:sm:3'/> in
+#                  <inline>): Prosody 13 (mod_sasl2_sm, which needs
+#                  mod_smacks, loaded for a scenario that needs it)
+#
+# Knobs, set before server_start (and honoured by server_has and needs):
+#   SERVER_SASL2=no      a server without SASL2 (and so without Bind2 and
+#                        FAST): Prosody 13 without its sasl2 modules;
+#                        ejabberd 24.12 cannot turn SASL2 off, so a script
+#                        that sets it before needs is skipped there
+#   SERVER_FAST=no       SASL2 and Bind2 without FAST (a server restarted
+#                        with SERVER_FAST=no has dropped FAST between runs)
+#   SERVER_FAST_TTL=S    FAST tokens live S seconds (Prosody
+#                        sasl2_fast_token_ttl, ejabberd token_lifetime)
+#   SERVER_FAST_ROTATE=S a FAST login with a token older than S seconds
+#                        gets a new one (Prosody sasl2_fast_token_min_ttl,
+#                        ejabberd token_refresh_age)
 #
 # A capability not listed here is a mistake in the scenario, not one that
 # no server has: needs stops the script (Bail out!) rather than skip it
@@ -87,7 +110,7 @@ prosody13)
 	export PROSODY_PASSWORD_HASH
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm stream-limits' ;;
+	SERVER_CAPS='sm stream-limits sasl2 bind2 fast sm-sasl2' ;;
 ejabberd24)
 	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
 	# its own Erlang/OTP, whether or not the system has one
@@ -102,12 +125,12 @@ ejabberd24)
 	export EJABBERD_SCRAM_HASH
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm sasl-external ssdp' ;;
+	SERVER_CAPS='sm sasl-external ssdp sasl2 bind2 fast' ;;
 *)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
-SERVER_KNOWN_CAPS='sm cb sasl-external stream-limits ssdp'
+SERVER_KNOWN_CAPS='sm cb sasl-external stream-limits ssdp sasl2 bind2 fast sm-sasl2'
 
 # The TLS version the build negotiates with every server (all offer
 # TLS 1.3; XMPCTL_TEST_TLS, from configure, is the newest the build has),
@@ -140,6 +163,11 @@ fi
 [ "$LOGIN_CB" = none ] || SERVER_CAPS="$SERVER_CAPS cb"
 
 server_has() {
+	case $1 in
+	sasl2|bind2|fast|sm-sasl2)
+		[ "${SERVER_SASL2:-yes}" = no ] && return 1 ;;
+	esac
+	[ "$1" = fast ] && [ "${SERVER_FAST:-yes}" = no ] && return 1
 	case " $SERVER_CAPS " in
 	*" $1 "*) return 0 ;;
 	esac
@@ -159,7 +187,8 @@ needs() {
 		esac
 		server_has "$_nd_cap" ||
 			skip_all "$XMPCTL_TEST_SERVER has no $_nd_cap (over $TLS_VERSION)"
-		if [ "$_nd_cap" = sm ] && server_is prosody; then
+		if { [ "$_nd_cap" = sm ] || [ "$_nd_cap" = sm-sasl2 ]; } &&
+		   server_is prosody; then
 			case " ${PROSODY_MODULES:-} " in
 			*" smacks "*) ;;
 			*) PROSODY_MODULES="${PROSODY_MODULES:+$PROSODY_MODULES }smacks" ;;
@@ -170,6 +199,9 @@ needs() {
 
 server_require() {
 	"${XMPCTL_TEST_SERVER}_require"
+	if [ "${SERVER_SASL2:-yes}" = no ] && [ "$XMPCTL_TEST_SERVER" = ejabberd24 ]; then
+		skip_all "ejabberd 24.12 cannot turn SASL2 off (SERVER_SASL2=no)"
+	fi
 }
 
 server_start() {
@@ -177,6 +209,22 @@ server_start() {
 		EJABBERD_CLIENT_CA=$SERVER_CLIENT_CA
 		export EJABBERD_CLIENT_CA
 	fi
+	# SASL2 and FAST on the servers that have them, and the knobs
+	case $XMPCTL_TEST_SERVER in
+	prosody13)
+		PROSODY_SASL2=${SERVER_SASL2:-yes}
+		PROSODY_FAST=${SERVER_FAST:-yes}
+		PROSODY_FAST_TTL=${SERVER_FAST_TTL:-}
+		PROSODY_FAST_ROTATE=${SERVER_FAST_ROTATE:-}
+		export PROSODY_SASL2 PROSODY_FAST PROSODY_FAST_TTL PROSODY_FAST_ROTATE ;;
+	ejabberd24)
+		[ "${SERVER_SASL2:-yes}" = no ] &&
+			bail_out "ejabberd 24.12 cannot turn SASL2 off (SERVER_SASL2=no): set it before needs"
+		EJABBERD_FAST=${SERVER_FAST:-yes}
+		EJABBERD_FAST_LIFETIME=${SERVER_FAST_TTL:-}
+		EJABBERD_FAST_REFRESH=${SERVER_FAST_ROTATE:-}
+		export EJABBERD_FAST EJABBERD_FAST_LIFETIME EJABBERD_FAST_REFRESH ;;
+	esac
 	"${XMPCTL_TEST_SERVER}_start" "$@" || return 1
 	case $SERVER_FAMILY in
 	prosody)
