@@ -84,6 +84,7 @@ struct cli {
     int interactive;         /* stdin belongs to the prompt */
     int no_presence;         /* shell --no-presence */
     int warned_insecure;
+    int pipeline;            /* this run's operation may go early */
     const char *label;       /* names the client in the trace, or NULL */
     /* shell --record: sees every trace line (script_record.c) */
     void (*record)(const struct cli *c, enum xmp_trace_dir dir,
@@ -392,6 +393,10 @@ struct op {
      * the command's parser: it stays connected (raw --stay, send
      * --lines); no initial presence (--no-presence) */
     int stays, no_presence;
+    /* it may start before the server confirms the login (XEP-0509
+     * pipelining): it sends and waits for acknowledgement, and needs
+     * nothing of the session's identity */
+    int early;
 };
 
 /* Finish the operation with an exit status (the first call counts). */

@@ -1083,6 +1083,9 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             so->room_pw_file, so->room_pw_cmd,
             (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000,
             &so->room_pw);
+    /* messages to JIDs need nothing of the login but its success: they
+     * may travel with it (a room needs our nick, --lines reads on) */
+    so->op.early = !so->lines;
     return 0;
 }
 

@@ -261,7 +261,7 @@ int cli_drive(struct cli_driver *d)
 }
 
 /* The one-shot driver: one client, one operation. */
-enum until { UNTIL_READY, UNTIL_OP_DONE, UNTIL_CLOSED };
+enum until { UNTIL_READY, UNTIL_WRITABLE, UNTIL_OP_DONE, UNTIL_CLOSED };
 
 struct one_shot {
     struct cli *c;
@@ -274,6 +274,9 @@ static int reached(const struct cli *c, enum until u)
     switch (u) {
     case UNTIL_READY:
         return xmp_session_phase(c->session) == XMP_PHASE_READY;
+    case UNTIL_WRITABLE: /* ready, or stanzas may go ahead of it */
+        return xmp_session_phase(c->session) == XMP_PHASE_READY ||
+               xmp_session_writable(c->session);
     case UNTIL_OP_DONE:
         return c->op->done;
     default:
@@ -455,6 +458,7 @@ int cli_session_open(struct cli *c)
     so.mech = c->o.mech;
     so.timeout_ms = timeout_ms;
     so.resume = c->resume;
+    so.pipeline = c->pipeline;
     so.password = c->o.client_cert ? cli_password : cli_password_from;
     so.password_ud = c->o.client_cert ? (void *)&c->o : (void *)&c->secret;
     so.pin = c->o.pin;
@@ -512,17 +516,27 @@ static int session_close(struct cli *c)
     return cli_exit_status(e->code);
 }
 
+/* The server confirmed the login (and bound us), whatever came after. */
+static int cli_session_authenticated(const struct xmp_session *s)
+{
+    struct xmp_session_info i;
+
+    xmp_session_get_info(s, &i);
+    return i.sasl_mech && i.bound_jid;
+}
+
 int cli_run(struct cli *c, const struct command *cmd, struct op *op)
 {
-    int rc, status;
+    int rc, status, early;
 
     op->c = c;
     cli_needs_apply(c, &cmd->needs, op->stays);
+    c->pipeline = op->early;
     if ((rc = cli_session_open(c)) != EXIT_OK) {
         op->cls->free(op);
         return rc;
     }
-    if ((rc = drive(c, UNTIL_READY)) != 0) {
+    if ((rc = drive(c, c->pipeline ? UNTIL_WRITABLE : UNTIL_READY)) != 0) {
         /* failed: the password has done its work */
         cli_secret_wipe(&c->secret);
         op->cls->free(op);
@@ -530,13 +544,18 @@ int cli_run(struct cli *c, const struct command *cmd, struct op *op)
         return cli_session_over(c->session) ? cli_session_status(c)
                                             : EXIT_OSERR;
     }
-    cli_logged_in(c, &cmd->needs);
+    /* pipelined: the login is noted once the server has confirmed it */
+    early = xmp_session_phase(c->session) != XMP_PHASE_READY;
+    if (!early)
+        cli_logged_in(c, &cmd->needs);
     c->op = op;
     if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0 ||
         (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
         op_done(op, rc);
     if (!op->done && (rc = drive(c, UNTIL_OP_DONE)) > 0)
         op_done(op, EXIT_SIGNAL_BASE + rc);
+    if (early && cli_session_authenticated(c->session))
+        cli_logged_in(c, &cmd->needs);
     status = op->status;
     rc = session_close(c);
     if (rc != EXIT_OK && status == EXIT_OK && op->cls->close_matters)

@@ -90,7 +90,9 @@ static enum xmp_err send_request(struct xmp_session *s, struct xmp_node *iq,
     struct xmp_error e;
     char *fresh = NULL;
 
-    if (s->state != ST_READY)
+    /* before <success/> only while stanzas may go ahead (pipelining):
+     * the answer comes once we are ready */
+    if (s->state != ST_READY && !s->a2.early)
         return session_refuse(s, XMP_EUSAGE, "session is not ready");
     if (!(r = calloc(1, sizeof *r)))
         return session_fail(s, XMP_ENOMEM, "out of memory");

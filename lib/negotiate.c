@@ -683,9 +683,20 @@ static enum xmp_err on_features(struct xmp_session *s,
     }
     if (!s->neg.authenticated)
         return on_auth_features(s, f);
-    s->a2.features_due = 0;
     if (s->sm.resuming)
         return sm_resume(s, f);
+    if (s->a2.bound) {
+        /* XEP-0386: bound inside authentication */
+        sm_note_features(s, f);
+        if (become_ready(s) != XMP_OK)
+            return s->err.code;
+        /* Bind2 refused stream management (or could not ask for it):
+         * what was asked to be acknowledged is asked by ping */
+        if (s->sm.state == SM_OFF && s->a2.sm_asked &&
+            s->out.acked_seq < s->out.sent_seq)
+            return s->hooks->ack(s);
+        return XMP_OK;
+    }
     if (!xmp_node_child(f, NS_BIND, "bind"))
         return session_fail(s, XMP_EPROTO,
                             "server does not offer resource binding%s",
@@ -716,7 +727,11 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
          * chose from; check it before answering with our proof. */
         if (s->neg.ssdp_pending) {
             s->neg.ssdp_pending = 0;
-            r = ssdp_check(s->neg.mech, text, s->neg.sasl_offered,
+            /* under SASL2 the hash covers the SASL list beside it
+             * (ejabberd 24.12; Prosody 13 sends none) */
+            r = ssdp_check(s->neg.mech, text,
+                           s->a2.active && s->a2.sasl1 ? s->a2.sasl1
+                                                       : s->neg.sasl_offered,
                            s->neg.cb_offered, &s->neg.ssdp_checked, &e);
             if (s->neg.ssdp_checked)
                 session_trace(s, XMP_TRACE_INFO,
@@ -827,15 +842,11 @@ static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
         s->neg.authenticated = 1;
         sasl_free(s->neg.sasl);
         s->neg.sasl = NULL;
-        /* XEP-0388 §2.6.1: no stream restart; the features follow */
-        s->a2.features_due = 1;
-        if (!s->a2.bound) {
-            s->state = ST_WAIT_FEATURES;
-            return XMP_OK;
-        }
-        if (become_ready(s) != XMP_OK)
-            return s->err.code;
-        return sasl2_after_ready(s, el);
+        /* XEP-0388 §2.6.1: no stream restart; the features follow, in
+         * the same flight: ready once they are here (or, without
+         * Bind2, bind then) */
+        s->state = ST_WAIT_FEATURES;
+        return sasl2_bound_sm(s, el);
     }
     if (strcmp(name, "failure") == 0 && s->neg.auth_stale && !went_ahead) {
         s->neg.auth_stale = 0;
@@ -1043,6 +1054,8 @@ int session_on_element(void *ud, struct xmp_node *el)
     case ST_WAIT_FEATURES:
         if (node_is(el, XML_NS_STREAM, "features"))
             r = on_features(s, el);
+        else if (s->a2.bound && strcmp(xmp_node_ns(el), NS_SM) == 0)
+            r = sm_element(s, el); /* bound by SASL2, features to come */
         else
             r = session_fail(s, XMP_EPROTO,
                              "expected stream features, got <%s/>",
@@ -1091,19 +1104,6 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_READY:
     case ST_CLOSING:
-        if (s->a2.features_due && node_is(el, XML_NS_STREAM, "features")) {
-            /* after a SASL2 success that bound us: for the info, and
-             * stream management if Bind2 could not enable it */
-            s->a2.features_due = 0;
-            if (stream_note_features(&s->st, el) != XMP_OK) {
-                r = session_fail(s, XMP_ENOMEM, "out of memory");
-                break;
-            }
-            sm_note_features(s, el);
-            if (s->state == ST_READY && !s->a2.sm_asked)
-                r = sm_enable(s);
-            break;
-        }
         if (strcmp(xmp_node_ns(el), NS_SM) == 0) {
             r = sm_element(s, el);
             break;

@@ -78,14 +78,15 @@ void sasl2_reset(struct xmp_session *s)
     free(s->a2.mechs);
     free(s->a2.fast_mechs);
     free(s->a2.bind2);
-    s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = NULL;
+    free(s->a2.sasl1);
+    s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = s->a2.sasl1 = NULL;
     s->a2.offered = s->a2.active = s->a2.piped = s->a2.bind = 0;
     s->a2.sm_asked = s->a2.success_seen = 0;
     s->a2.ht = s->a2.requested = NULL;
     explicit_bzero(s->a2.cb, sizeof s->a2.cb);
     s->a2.cb_len = 0;
     s->a2.early = 0;
-    s->a2.bound = s->a2.features_due = 0;
+    s->a2.bound = 0;
 }
 
 void sasl2_free(struct xmp_session *s)
@@ -143,7 +144,8 @@ int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f)
     free(s->a2.mechs);
     free(s->a2.fast_mechs);
     free(s->a2.bind2);
-    s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = NULL;
+    free(s->a2.sasl1);
+    s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = s->a2.sasl1 = NULL;
     s->a2.offered = 0;
     if (s->o.no_sasl2 || s->cfg.local || !stream_is_tls(&s->st))
         return 0;
@@ -160,6 +162,9 @@ int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f)
     if (!(a = xmp_node_child(f, NS_SASL2, "authentication")))
         return 0;
     if (!(s->a2.mechs = words(a, NS_SASL2, "mechanism")))
+        goto nomem;
+    if ((c = xmp_node_child(f, NS_SASL, "mechanisms")) &&
+        !(s->a2.sasl1 = words(c, NS_SASL, "mechanism")))
         goto nomem;
     if ((in = xmp_node_child(a, NS_SASL2, "inline"))) {
         if ((c = xmp_node_child(in, NS_FAST, "fast")) &&
@@ -264,7 +269,7 @@ static void put_text(struct buf *b, const char *t)
 static enum xmp_err extras(struct xmp_session *s, struct buf *b)
 {
     const char *sw = s->cfg.software ? s->cfg.software : "xmpctl";
-    const char *tag = s->cfg.resource ? s->cfg.resource : sw;
+    const char *tag = sw;
     const char *tok_mech;
     int tls13 = strcmp(s->neg.tlsinfo.version, "TLSv1.3") == 0;
 
@@ -277,7 +282,8 @@ static enum xmp_err extras(struct xmp_session *s, struct buf *b)
     /* Bind2 binds a resource; resuming (XEP-0198) takes an old one over
      * instead, after the features that follow <success/>; invalidating a
      * token binds nothing. */
-    if (s->a2.bind2 && !s->sm.resuming && !s->o.fast_invalidate) {
+    if (s->a2.bind2 && !s->sm.resuming && !s->o.fast_invalidate &&
+        !s->cfg.resource) {
         s->a2.bind = 1;
         buf_puts(b, "<bind xmlns='" NS_BIND2 "'><tag>");
         put_text(b, tag);
@@ -533,8 +539,8 @@ done:
     return r;
 }
 
-enum xmp_err sasl2_after_ready(struct xmp_session *s,
-                               const struct xmp_node *success)
+enum xmp_err sasl2_bound_sm(struct xmp_session *s,
+                            const struct xmp_node *success)
 {
     const struct xmp_node *b = xmp_node_child(success, NS_BIND2, "bound");
     const struct xmp_node *c;
@@ -546,13 +552,11 @@ enum xmp_err sasl2_after_ready(struct xmp_session *s,
             (strcmp(xmp_node_name(c), "enabled") == 0 ||
              strcmp(xmp_node_name(c), "failed") == 0))
             return sm_element(s, c);
-    /* asked for, not answered: acknowledgement by ping */
+    /* asked for, not answered */
     if (s->sm.state == SM_ENABLING) {
         session_trace(s, XMP_TRACE_INFO, "stream management was not "
                       "enabled with the binding: acknowledgement by ping");
         sm_inline_off(s);
-        if (s->out.acked_seq < s->out.sent_seq)
-            return s->hooks->ack(s);
     }
     return XMP_OK;
 }

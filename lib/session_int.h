@@ -152,6 +152,8 @@ struct session_auth2 {
     char *mechs;           /* space-separated */
     char *fast_mechs;      /* XEP-0484 <fast/>; NULL: no FAST */
     char *bind2;           /* XEP-0386 inline features; NULL: no Bind2 */
+    char *sasl1;           /* the SASL <mechanisms/> beside it: what
+                              XEP-0474's hash covers (ejabberd 24.12) */
     /* this login */
     int active;            /* <authenticate/> is out */
     int piped;             /* ... on the hints' features, before these */
@@ -167,7 +169,6 @@ struct session_auth2 {
     unsigned pipelined, early_unconfirmed;
     int success_seen;      /* <success/> arrived (verified or not) */
     int bound;             /* <success/> carried <bound/> */
-    int features_due;      /* the features after <success/> are to come */
     /* the token (opts.fast, then what the server issued) */
     char *token, *token_mech;
     int64_t token_expiry;
@@ -339,9 +340,9 @@ char *sasl2_additional(const struct xmp_node *el);
  * authorization identifier, <bound/> (then s->neg.bound is set), the
  * token.  XMP_OK, or the session failed. */
 enum xmp_err sasl2_success(struct xmp_session *s, const struct xmp_node *el);
-/* After success: <bound/>'s stream management answer, once ready. */
-enum xmp_err sasl2_after_ready(struct xmp_session *s,
-                               const struct xmp_node *success);
+/* After success: <bound/>'s stream management answer. */
+enum xmp_err sasl2_bound_sm(struct xmp_session *s,
+                            const struct xmp_node *success);
 /* A <failure/> of the token: it is forgotten; 1 when the password may
  * be tried next, 0 when not (the session failed). */
 int sasl2_token_refused(struct xmp_session *s, const struct xmp_node *el);

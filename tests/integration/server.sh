@@ -178,6 +178,11 @@ server_is() {
 	[ "$SERVER_FAMILY" = "$1" ]
 }
 
+# The element a login's SASL goes in: XEP-0388's <authenticate/> where the
+# server offers SASL2, RFC 6120's <auth/> elsewhere (a script that sets
+# SERVER_SASL2=no sets AUTH_EL=auth itself).
+if server_has sasl2; then AUTH_EL=authenticate; else AUTH_EL=auth; fi
+
 needs() {
 	server_require
 	for _nd_cap; do
