@@ -424,8 +424,12 @@ static int64_t parse_time(const char *v)
             ;
     if (*p == 'Z')
         p++;
-    else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2) {
+    else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+             isdigit((unsigned char)p[2]) && p[3] == ':' &&
+             isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
         sign = *p == '-' ? -1 : 1;
+        oh = (p[1] - '0') * 10 + (p[2] - '0');
+        om = (p[4] - '0') * 10 + (p[5] - '0');
         p += 6;
     } else {
         return 0;
