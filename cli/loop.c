@@ -460,6 +460,7 @@ int cli_session_open(struct cli *c)
      * the server does not take EXTERNAL, and with a token only when the
      * server refuses it. */
     if (!c->o.client_cert && !c->secret.pw && !have_token &&
+        !c->fast_invalidate &&
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
