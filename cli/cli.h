@@ -339,7 +339,9 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
  * text of every <password/> (a room's, XEP-0045 §7.2.6; an account's in
  * XEP-0077 registration) and the values of a data form field that is
  * private (XEP-0004 text-private) or whose var names a password or a
- * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2). */
+ * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2); the text of
+ * SASL2's <initial-response/> and <additional-data/> (XEP-0388) and the
+ * token attribute of a FAST <token/> (XEP-0484). */
 void cli_redact(const char *text, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud);
 
