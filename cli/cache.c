@@ -48,20 +48,7 @@
  * neither part holds a '/'); caller frees; NULL when there is none. */
 static char *account_file(const struct cli *c)
 {
-    struct xmp_jid j;
-    char *bare, *p;
-
-    if (!c->o.jid || xmp_jid_parse(c->o.jid, &j, NULL) != XMP_OK)
-        return NULL;
-    bare = xmp_jid_bare(&j);
-    xmp_jid_clear(&j);
-    if (bare && (bare[0] == '.' || strchr(bare, '/'))) {
-        free(bare);
-        return NULL;
-    }
-    for (p = bare; p && *p; p++)
-        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
-    return bare;
+    return cli_private_name(c->o.jid);
 }
 
 /* "$XDG_CACHE_HOME/xmpctl" (default ~/.cache/xmpctl) into dir, and the
@@ -108,61 +95,6 @@ static int ticket_paths(const struct cli *c, char *dir, size_t dlen,
     return ok ? 0 : -1;
 }
 
-/* Ours, and nobody else may write it. */
-static int private(const struct stat *st)
-{
-    return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
-}
-
-/* Overwrite a file of ours with zeros, then remove it: what an earlier
- * version kept there must not stay readable. */
-static void cache_shred(const char *path)
-{
-    char zero[4096] = {0};
-    struct stat st;
-    off_t left;
-    int fd;
-
-    if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            st.st_uid == geteuid()) {
-            for (left = st.st_size; left > 0;) {
-                ssize_t w = write(fd, zero, left < (off_t)sizeof zero
-                                                ? (size_t)left
-                                                : sizeof zero);
-                if (w <= 0)
-                    break;
-                left -= w;
-            }
-            (void)fsync(fd);
-        }
-        close(fd);
-    }
-    if (unlink(path) < 0 && errno != ENOENT)
-        cli_warn("cannot remove the outdated cache %s: %s", path,
-                 strerror(errno));
-}
-
-/* Read the cache file open at fd: its bytes (caller frees with
- * cli_cache_free) and *len, or NULL; *st as fstat leaves it. */
-static unsigned char *cache_read(int fd, struct stat *st, size_t *len)
-{
-    unsigned char *b;
-    ssize_t n;
-
-    *len = 0;
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_size <= 0 ||
-        st->st_size > CACHE_SIZE_MAX || !(b = malloc((size_t)st->st_size)))
-        return NULL;
-    n = read(fd, b, (size_t)st->st_size);
-    if (n != (ssize_t)st->st_size) {
-        free(b);
-        return NULL;
-    }
-    *len = (size_t)n;
-    return b;
-}
-
 /* Once per directory: every file in it that this version cannot use
  * (an earlier version's, with a key derived from the password and TLS
  * sessions in it) is overwritten and deleted; then a mark says it was
@@ -191,11 +123,11 @@ static void cache_sweep(const char *dir)
             (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
                                  O_NONBLOCK)) < 0)
             continue;
-        b = cache_read(fd, &st, &len);
+        b = cli_private_slurp(fd, &st, CACHE_SIZE_MAX, &len);
         close(fd);
         if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
             !xmp_hints_current(b, len))
-            cache_shred(path);
+            cli_private_shred(path, "the outdated cache");
         cli_cache_free(b, len);
     }
     closedir(d);
@@ -211,41 +143,17 @@ static void cache_sweep(const char *dir)
  * change it (nor, if secret, read it): its bytes (free with
  * cli_cache_free) and *len, or NULL.  A file of an earlier version, or
  * damaged, is removed.  what names it in warnings. */
-static unsigned char *read_private(const char *dir, const char *path,
-                                   const char *what, int secret,
-                                   size_t *len)
+static unsigned char *read_hints(const char *dir, const char *path,
+                                 const char *what, int secret, size_t *len)
 {
-    struct stat st, dst;
     unsigned char *b;
-    int fd;
 
-    *len = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-        if (errno != ENOENT)
-            cli_warn("cannot read %s %s: %s", what, path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        stat(dir, &dst) < 0) {
-        close(fd);
-        return NULL;
-    }
-    if (!private(&st) || !private(&dst) ||
-        (secret && (st.st_mode & (S_IRGRP | S_IROTH)))) {
-        cli_warn("ignoring %s %s: others may %s it; run "
-                 "'chmod 700 %s; chmod 600 %s'",
-                 what, path, private(&st) && private(&dst) ? "read" : "change",
-                 dir, path);
-        close(fd);
-        return NULL;
-    }
-    b = cache_read(fd, &st, len);
-    close(fd);
+    b = cli_private_read(dir, path, what, secret, CACHE_SIZE_MAX, len);
     if (b && !xmp_hints_current(b, *len)) {
         /* an earlier version's, or damaged: gone, not just unused */
         cli_cache_free(b, *len);
         *len = 0;
-        cache_shred(path);
+        cli_private_shred(path, what);
         return NULL;
     }
     return b;
@@ -269,20 +177,18 @@ void *cli_cache_load(const struct cli *c, size_t *len)
     }
     /* the last login's TLS 1.3 ticket, with its features */
     if (ticket_paths(c, dir, sizeof dir, path, sizeof path) == 0 &&
-        (b = read_private(dir, path, "the TLS ticket", 1, len)))
+        (b = read_hints(dir, path, "the TLS ticket", 1, len)))
         return b;
     if (cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
         return NULL;
-    b = read_private(dir, path, "the cache", 0, len);
+    b = read_hints(dir, path, "the cache", 0, len);
     cache_sweep(dir);
     return b;
 }
 
 void cli_cache_free(void *blob, size_t len)
 {
-    if (blob)
-        explicit_bzero(blob, len);
-    free(blob);
+    cli_private_free(blob, len);
 }
 
 /* The trust in the server that the command line and the files add to
@@ -314,43 +220,6 @@ void cli_cache_forget(struct cli *c)
     cli_secret_wipe(&c->hints_mem);
 }
 
-/* Write len bytes at h to path in dir (made first, 0700), whole: a new
- * file renamed over the old one.  what names it in warnings. */
-static void write_private(char *dir, const char *path, const void *h,
-                          size_t len, const char *what)
-{
-    char tmp[4700];
-    int fd, ok;
-
-    /* mkdir -p, the last one private */
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-
-            *p = '\0';
-            if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-                cli_warn("cannot make %s: %s", dir, strerror(errno));
-                return;
-            }
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    snprintf(tmp, sizeof tmp, "%s/.new.XXXXXX", dir);
-    if ((fd = mkstemp(tmp)) < 0) {
-        cli_warn("cannot write %s in %s: %s", what, dir, strerror(errno));
-        return;
-    }
-    ok = fchmod(fd, 0600) == 0 && write(fd, h, len) == (ssize_t)len &&
-         fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        cli_warn("cannot write %s %s: %s", what, path, strerror(errno));
-        unlink(tmp);
-    }
-}
-
 void cli_cache_note_login(struct cli *c)
 {
     char dir[4096], path[4600];
@@ -370,13 +239,13 @@ void cli_cache_note_login(struct cli *c)
      * handshake, but it is a secret nobody needs any more */
     if (ticket_paths(c, dir, sizeof dir, path, sizeof path) == 0) {
         if ((h = xmp_session_hints(c->session, XMP_HINTS_TICKET, &len)))
-            write_private(dir, path, h, len, "the TLS ticket");
+            (void)cli_private_write(dir, path, h, len, "the TLS ticket");
         else if (access(path, F_OK) == 0)
-            cache_shred(path);
+            cli_private_shred(path, "the TLS ticket");
     }
     if (!(h = xmp_session_hints(c->session, XMP_HINTS_DISK, &len)) ||
         cache_paths(c, dir, sizeof dir, path, sizeof path) < 0)
         return;
-    write_private(dir, path, h, len, "the cache");
+    (void)cli_private_write(dir, path, h, len, "the cache");
     cache_sweep(dir);
 }

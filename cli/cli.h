@@ -59,6 +59,9 @@ struct cli_opts {
     int no_session;  /* --no-session: never through a session holder */
     int keepalive_s; /* -1: the default */
     int tls_min;     /* --tls-min, tls_min: 12 or 13; 0: not given */
+    int no_sasl2;     /* --no-sasl2, sasl2 = no */
+    int no_fast;      /* --no-fast, fast = no: no token used or asked for */
+    int fast_unbound; /* --fast-unbound, fast_unbound = yes */
     enum out_format format;
 };
 
@@ -67,6 +70,17 @@ struct cli_opts {
 struct cli_secret {
     char *pw;
     size_t len;
+};
+
+/* An account's FAST token (XEP-0484) as fast.c keeps it: mech and token
+ * printable ASCII; t points into them once loaded (cli_fast_load).  Held
+ * like a password: cli_fast_clear wipes it. */
+#define CLI_FAST_TOKEN_MAX 1024
+struct cli_fast {
+    char mech[64];
+    char token[CLI_FAST_TOKEN_MAX + 1];
+    int64_t expiry, saved; /* seconds since the epoch; expiry 0: unknown */
+    struct xmp_fast_token t; /* points into the above once loaded */
 };
 
 struct op;
@@ -96,6 +110,11 @@ struct cli {
                                 command's row (cli_needs_apply) */
     int attached;            /* the session goes through the account's
                                 session holder */
+    /* the account's FAST token for the session being opened (fast.c),
+     * wiped once the session has its copy */
+    struct cli_fast fast;
+    int fast_invalidate;     /* login --fast-invalidate */
+    int csi_inactive;        /* the session starts inactive (XEP-0352) */
     /* session start|stop|status: main runs it instead of an operation */
     int (*run)(struct cli *c);
 };
@@ -202,6 +221,53 @@ void cli_cache_note_login(struct cli *c);
 char *cli_cache_context(const struct cli *c);
 void cli_cache_forget(struct cli *c);
 
+/* private.c: the files kept for the user alone (cache, TLS ticket, FAST
+ * token, user-agent id).  what names a file in warnings ("the cache").
+ * cli_private_name: an account's file name, its bare JID in lower case
+ * (caller frees; NULL when jid has none).  cli_private_owned: st is ours
+ * and nobody else may write it.  cli_private_mkdir: mkdir -p, 0700 (0,
+ * or -1 warned).  cli_private_read: the file at path in dir, if it and
+ * dir are ours and nobody else may change them (nor read it, if
+ * secret), at most max bytes: its bytes and *len (free with
+ * cli_private_free), or NULL (warned, but for a missing file).
+ * cli_private_slurp: the regular file open at fd, of at most max bytes,
+ * *st as fstat leaves it.  cli_private_write: len bytes to path, whole
+ * (0600, a new file synced and renamed over the old; dir made first):
+ * 0, or -1 warned.  cli_private_shred: overwrite, then unlink (a warning
+ * when it stays). */
+struct stat;
+char *cli_private_name(const char *jid);
+int cli_private_owned(const struct stat *st);
+int cli_private_mkdir(char *dir);
+unsigned char *cli_private_read(const char *dir, const char *path,
+                                const char *what, int secret, size_t max,
+                                size_t *len);
+unsigned char *cli_private_slurp(int fd, struct stat *st, size_t max,
+                                 size_t *len);
+void cli_private_free(void *b, size_t len);
+int cli_private_write(char *dir, const char *path, const void *buf,
+                      size_t len, const char *what);
+void cli_private_shred(const char *path, const char *what);
+
+/* fast.c: the account's XEP-0484 token, in
+ * $XDG_DATA_HOME/xmpctl/fast/ACCOUNT (private.c's rules).
+ * cli_fast_load: 0 with *f filled when there is one that can be used
+ * (not expired, with a minute to spare; an expired or damaged one is
+ * shredded, and --verbose says so: verbose), else -1 with *f empty.
+ * cli_fast_clear: wipe *f.  cli_fast_on_token: the xmp_fast_fn of a
+ * session (ud: the account's JID, borrowed for the session's life): a
+ * token is saved over the old one (one that may not be kept is not, and
+ * a warning says so), NULL shreds the file.  cli_fast_forget: shred the
+ * account's file; 1 when there was one, else 0.
+ * cli_user_agent_id: the installation's id (a UUID, XEP-0388
+ * <user-agent id>), from $XDG_DATA_HOME/xmpctl/user-agent, made once;
+ * NULL (warned) when it cannot be read or made. */
+int cli_fast_load(const char *jid, int verbose, struct cli_fast *f);
+void cli_fast_clear(struct cli_fast *f);
+void cli_fast_on_token(void *ud, const struct xmp_fast_token *t);
+int cli_fast_forget(const char *jid);
+const char *cli_user_agent_id(void);
+
 /* ---- the password (password.c) ------------------------------------------ */
 
 /* The longest password we take, in bytes: what the protocol layer's
@@ -274,7 +340,9 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
  * text of every <password/> (a room's, XEP-0045 §7.2.6; an account's in
  * XEP-0077 registration) and the values of a data form field that is
  * private (XEP-0004 text-private) or whose var names a password or a
- * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2). */
+ * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2); the text of
+ * SASL2's <initial-response/> and <additional-data/> (XEP-0388) and the
+ * token attribute of a FAST <token/> (XEP-0484). */
 void cli_redact(const char *text, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud);
 

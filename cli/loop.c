@@ -361,6 +361,18 @@ static int open_held(struct cli *c, const char *sock, int timeout_ms)
     return EXIT_OK;
 }
 
+/* login --fast-invalidate: the token, never the password */
+static enum xmp_err no_password(void *ud, char *buf, size_t len,
+                                struct xmp_error *err)
+{
+    (void)ud;
+    (void)buf;
+    (void)len;
+    return xmp_error_set(err, XMP_EAUTH,
+                         "the server refused the FAST token, and "
+                         "--fast-invalidate logs in with nothing else");
+}
+
 int cli_session_open(struct cli *c)
 {
     struct holder_paths hp;
@@ -369,7 +381,7 @@ int cli_session_open(struct cli *c)
     struct xmp_session_opts so;
     struct xmp_error err;
     const char *differs;
-    int rc, require_cb = 0;
+    int rc, require_cb = 0, fast, have_token;
     void *hints;
     size_t hints_len;
     char *hints_ctx;
@@ -436,13 +448,22 @@ int cli_session_open(struct cli *c)
     if (!c->o.allow_downgrade &&
         (rc = cli_cb_remembered(c->o.jid, &require_cb)) != EXIT_OK)
         return rc;
+    /* FAST (XEP-0484): the account's token, over verified TLS only;
+     * login --check reports on every server as a first login would.
+     * --fast-invalidate uses the token even with --no-fast. */
+    cli_fast_clear(&c->fast);
+    fast = !c->o.insecure && !c->check &&
+           (!c->o.no_fast || c->fast_invalidate);
+    have_token = fast && cli_fast_load(c->o.jid, c->o.verbose, &c->fast) == 0;
     /* The password before connecting: a prompt happens before anything
      * else owns the terminal, a command runs under its own deadline, and
      * nothing blocks once the session is under way.  Kept for a
      * reconnect; the driver wipes it. */
     /* With a client certificate the password is asked for only when
-     * the server does not take EXTERNAL. */
-    if (!c->o.client_cert && !c->secret.pw &&
+     * the server does not take EXTERNAL, and with a token only when the
+     * server refuses it. */
+    if (!c->o.client_cert && !c->secret.pw && !have_token &&
+        !c->fast_invalidate &&
         (rc = cli_password_obtain(&c->o, timeout_ms, &c->secret)) != EXIT_OK)
         return rc;
     memset(&so, 0, sizeof so);
@@ -459,12 +480,30 @@ int cli_session_open(struct cli *c)
     so.timeout_ms = timeout_ms;
     so.resume = c->resume;
     so.pipeline = c->pipeline;
-    so.password = c->o.client_cert ? cli_password : cli_password_from;
-    so.password_ud = c->o.client_cert ? (void *)&c->o : (void *)&c->secret;
+    if (c->fast_invalidate) {
+        so.password = no_password;
+    } else if (c->o.client_cert || (have_token && !c->secret.pw)) {
+        so.password = cli_password;
+        so.password_ud = &c->o;
+    } else {
+        so.password = cli_password_from;
+        so.password_ud = &c->secret;
+    }
     so.pin = c->o.pin;
     so.check_key = c->o.tofu ? cli_known_key : NULL;
     so.client_cert = c->o.client_cert;
     so.client_key = c->o.client_key;
+    so.no_sasl2 = c->o.no_sasl2;
+    /* not secret, but nothing of FAST goes over unverified TLS */
+    so.user_agent_id = c->o.insecure ? NULL : cli_user_agent_id();
+    so.software = "xmpctl";
+    so.csi_inactive = c->csi_inactive;
+    so.fast = have_token ? &c->fast.t : NULL;
+    so.fast_request = fast && !c->o.no_fast && !c->fast_invalidate;
+    so.fast_unbound = c->o.fast_unbound;
+    so.fast_invalidate = c->fast_invalidate && have_token;
+    so.on_fast = fast ? cli_fast_on_token : NULL;
+    so.on_fast_ud = c->o.jid;
     hints = cli_cache_load(c, &hints_len);
     so.hints = hints;
     so.hints_len = hints_len;
@@ -476,6 +515,8 @@ int cli_session_open(struct cli *c)
     c->session = xmp_session_new(&so, &err);
     cli_cache_free(hints, hints_len);
     free(hints_ctx);
+    /* the session holds its own copy of the token */
+    cli_fast_clear(&c->fast);
     if (!c->session) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);

@@ -41,7 +41,10 @@ enum opt_id {
     OPT_ALLOW_DOWNGRADE,
     OPT_NO_CACHE,
     OPT_NO_SESSION,
-    OPT_TLS_MIN
+    OPT_TLS_MIN,
+    OPT_NO_SASL2,
+    OPT_NO_FAST,
+    OPT_FAST_UNBOUND
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -91,6 +94,15 @@ static const struct opt_def opt_table[] = {
      ARG_NONE},
     {"no-cache", OPT_NO_CACHE, NULL, "neither read nor write the login "
                                      "cache ($XDG_CACHE_HOME/xmpctl)",
+     ARG_NONE},
+    {"no-sasl2", OPT_NO_SASL2, NULL, "log in without SASL2 and Bind2 "
+                                     "(XEP-0388, XEP-0386)",
+     ARG_NONE},
+    {"no-fast", OPT_NO_FAST, NULL, "neither use nor ask for a FAST token "
+                                   "(XEP-0484)",
+     ARG_NONE},
+    {"fast-unbound", OPT_FAST_UNBOUND, NULL, "also FAST tokens without "
+                                             "channel binding (HT-*-NONE)",
      ARG_NONE},
     {"no-session", OPT_NO_SESSION, NULL, "connect to the server even when "
                                          "a session holder runs",
@@ -350,6 +362,9 @@ static int set_global(void *ud, int id, const char *arg)
     case OPT_ALLOW_DOWNGRADE: o->allow_downgrade = 1; return 0;
     case OPT_NO_CACHE: o->no_cache = 1; return 0;
     case OPT_NO_SESSION: o->no_session = 1; return 0;
+    case OPT_NO_SASL2: o->no_sasl2 = 1; return 0;
+    case OPT_NO_FAST: o->no_fast = 1; return 0;
+    case OPT_FAST_UNBOUND: o->fast_unbound = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
     case OPT_HELP: return EXIT_HELP;
     case OPT_VERSION: return EXIT_VERSION;

@@ -140,6 +140,51 @@ static int start_tag(const char *p, const char *gt, const char *name)
            (p[1 + n] == ' ' || p[1 + n] == '>' || p[1 + n] == '/');
 }
 
+/* In the tag from p to gt, the value of the attribute name (its first
+ * character after the opening quote in *v, its length in *vlen): 1, or
+ * 0 when the tag has none.  Quoted values are skipped as a whole: a
+ * value may look like an attribute. */
+static int attr_value(const char *p, const char *gt, const char *name,
+                      const char **v, size_t *vlen)
+{
+    static const char ws[] = " \t\r\n";
+    size_t n = strlen(name);
+    const char *q = p + 1, *close;
+
+    while (q < gt) {
+        if (*q == '\'' || *q == '"') {
+            if (!(close = memchr(q + 1, *q, (size_t)(gt - q - 1))))
+                return 0;
+            q = close + 1;
+            continue;
+        }
+        if (!strchr(ws, q[-1]) || (size_t)(gt - q) <= n ||
+            strncmp(q, name, n) != 0) {
+            q++;
+            continue;
+        }
+        /* name, white space, '=', white space, the quote */
+        for (close = q + n; close < gt && strchr(ws, *close);)
+            close++;
+        if (close >= gt || *close != '=') {
+            q++;
+            continue;
+        }
+        for (close++; close < gt && strchr(ws, *close);)
+            close++;
+        if (close >= gt || (*close != '\'' && *close != '"')) {
+            q++;
+            continue;
+        }
+        *v = close + 1;
+        if (!(close = memchr(*v, *close, (size_t)(gt - *v))))
+            return 0;
+        *vlen = (size_t)(close - *v);
+        return 1;
+    }
+    return 0;
+}
+
 void cli_redact(const char *p, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud)
 {
@@ -168,6 +213,22 @@ void cli_redact(const char *p, size_t len,
             until = "</password>";
         else if (gt[-1] != '/' && secret_field && start_tag(p, gt, "value"))
             until = "</value>";
+        /* XEP-0388 SASL2: the SASL data, the FAST token's proof */
+        else if (gt[-1] != '/' && start_tag(p, gt, "initial-response"))
+            until = "</initial-response>";
+        else if (gt[-1] != '/' && start_tag(p, gt, "additional-data"))
+            until = "</additional-data>";
+        /* XEP-0484: a token the server issues */
+        if (start_tag(p, gt, "token")) {
+            const char *v;
+            size_t vlen;
+
+            if (attr_value(p, gt, "token", &v, &vlen) && vlen > 0) {
+                emit(ud, p, (size_t)(v - p));
+                emit(ud, "[redacted]", 10);
+                p = v + vlen;
+            }
+        }
         emit(ud, p, (size_t)(gt + 1 - p));
         p = gt + 1;
         if (until && (close = memmem(p, (size_t)(end - p), until,
