@@ -444,6 +444,9 @@ struct op_class {
     void (*interrupt)(struct op *op, int sig); /* SIGINT, SIGTERM, SIGHUP */
     /* The session closed or failed under a running operation. */
     void (*session_end)(struct op *op);
+    /* Forget what the last attempt did (op->again): the driver runs it
+     * once more on a new session.  NULL: never asked. */
+    void (*restart)(struct op *op);
     void (*free)(struct op *op);
     /* Whether a failed polite close changes a zero status. */
     int close_matters;
@@ -465,6 +468,9 @@ struct op {
      * pipelining): it sends and waits for acknowledgement, and needs
      * nothing of the session's identity */
     int early;
+    /* what went early was refused with the login, before the server
+     * took any of it: run once more, after a plain login */
+    int again;
 };
 
 /* Finish the operation with an exit status (the first call counts). */

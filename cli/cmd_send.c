@@ -766,6 +766,39 @@ static int ended_status(struct xmp_session *s)
                               xmp_session_error(s)->code);
 }
 
+/* Messages that went with the login (XEP-0509 pipelining), and the
+ * login failed: 1 when that is said and done. */
+static int early_lost(struct send_op *so, const char *why)
+{
+    struct xmp_session *s = so->op.c->session;
+    struct xmp_session_info info;
+    size_t i;
+
+    xmp_session_get_info(s, &info);
+    if (so->lines || !info.pipelined || info.bound_jid)
+        return 0;
+    if (info.early_unconfirmed) {
+        /* the server said yes, but could not prove it was the server:
+         * whoever it was has the messages */
+        for (i = 0; i < so->nr; i++)
+            cli_error("message to %s: %s; it went with the login and may "
+                      "have reached the server", so->r[i].to, why);
+        outcome_add(&so->out, ITEM_UNCONFIRMED, so->nr);
+        op_done(&so->op, ended_status(s));
+        return 1;
+    }
+    /* refused with the login: nothing was taken.  A refused token is
+     * tried once more with the password, without going early. */
+    if (info.fast_refused) {
+        so->op.again = 1;
+        op_done(&so->op, EXIT_OK);
+        return 1;
+    }
+    cli_error("%s", why);
+    op_done(&so->op, ended_status(s));
+    return 1;
+}
+
 /* The messages left us, but nobody vouched for them. */
 static void send_lost(struct op *op)
 {
@@ -774,6 +807,9 @@ static void send_lost(struct op *op)
     const struct xmp_error *e = xmp_session_error(s);
     const char *why = e->msg[0] ? e->msg : "the session ended";
     size_t i;
+
+    if (early_lost(so, why))
+        return;
 
     if (so->lines && so->stage == ST_SENDING) {
         while (so->rcount && so->ring[so->rhead] <= xmp_session_acked(s)) {
@@ -868,6 +904,24 @@ static void send_free(struct op *op)
 
 /* Once acknowledged, a failed goodbye does not unsend the message: it
  * is reported, but the status stays 0. */
+static void send_restart(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+    size_t i;
+
+    /* the handler and the ping went with the old session */
+    so->have_handler = so->pinging = 0;
+    so->stage = ST_JOINING;
+    so->last_seq = 0;
+    memset(&so->out, 0, sizeof so->out);
+    for (i = 0; i < so->nr; i++) {
+        free(so->r[i].id);
+        so->r[i].id = NULL;
+        so->r[i].seq = 0;
+        so->r[i].bounced = so->r[i].receipt = 0;
+    }
+}
+
 static const struct op_class send_class = {
     .name = "send",
     .start = send_start,
@@ -876,6 +930,7 @@ static const struct op_class send_class = {
     .timer = send_timer,
     .interrupt = send_interrupt,
     .session_end = send_lost,
+    .restart = send_restart,
     .free = send_free,
 };
 

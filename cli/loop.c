@@ -568,40 +568,52 @@ static int cli_session_authenticated(const struct xmp_session *s)
 
 int cli_run(struct cli *c, const struct command *cmd, struct op *op)
 {
-    int rc, status, early;
+    int rc, status, early, attempt;
 
     op->c = c;
     cli_needs_apply(c, &cmd->needs, op->stays);
-    c->pipeline = op->early;
-    if ((rc = cli_session_open(c)) != EXIT_OK) {
-        op->cls->free(op);
-        return rc;
+    for (attempt = 0;; attempt++) {
+        /* the second attempt logs in first, then sends */
+        c->pipeline = op->early && !attempt;
+        if ((rc = cli_session_open(c)) != EXIT_OK) {
+            op->cls->free(op);
+            return rc;
+        }
+        if ((rc = drive(c, c->pipeline ? UNTIL_WRITABLE : UNTIL_READY)) !=
+            0) {
+            /* failed: the password has done its work */
+            cli_secret_wipe(&c->secret);
+            op->cls->free(op);
+            /* not over: the loop itself failed (and said so) */
+            return cli_session_over(c->session) ? cli_session_status(c)
+                                                : EXIT_OSERR;
+        }
+        /* pipelined: the login is noted once the server confirmed it */
+        early = xmp_session_phase(c->session) != XMP_PHASE_READY;
+        if (!early)
+            cli_logged_in(c, &cmd->needs);
+        c->op = op;
+        if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0 ||
+            (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
+            op_done(op, rc);
+        if (!op->done && (rc = drive(c, UNTIL_OP_DONE)) > 0)
+            op_done(op, EXIT_SIGNAL_BASE + rc);
+        if (early && cli_session_authenticated(c->session))
+            cli_logged_in(c, &cmd->needs);
+        c->op = NULL;
+        if (!op->again || attempt || !op->cls->restart)
+            break;
+        /* the login refused what went with it: nothing was taken */
+        if (c->o.verbose)
+            cli_warn("%s; logging in again before sending",
+                     xmp_session_error(c->session)->msg);
+        op->cls->restart(op);
+        op->again = op->done = op->status = 0;
     }
-    if ((rc = drive(c, c->pipeline ? UNTIL_WRITABLE : UNTIL_READY)) != 0) {
-        /* failed: the password has done its work */
-        cli_secret_wipe(&c->secret);
-        op->cls->free(op);
-        /* not over: the loop itself failed (and said so) */
-        return cli_session_over(c->session) ? cli_session_status(c)
-                                            : EXIT_OSERR;
-    }
-    /* pipelined: the login is noted once the server has confirmed it */
-    early = xmp_session_phase(c->session) != XMP_PHASE_READY;
-    if (!early)
-        cli_logged_in(c, &cmd->needs);
-    c->op = op;
-    if ((rc = cli_signals()) != 0 || (rc = op->cls->start(op)) != 0 ||
-        (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
-        op_done(op, rc);
-    if (!op->done && (rc = drive(c, UNTIL_OP_DONE)) > 0)
-        op_done(op, EXIT_SIGNAL_BASE + rc);
-    if (early && cli_session_authenticated(c->session))
-        cli_logged_in(c, &cmd->needs);
     status = op->status;
     rc = session_close(c);
     if (rc != EXIT_OK && status == EXIT_OK && op->cls->close_matters)
         status = rc;
-    c->op = NULL;
     op->cls->free(op);
     return status;
 }

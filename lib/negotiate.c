@@ -291,6 +291,21 @@ done:
     return f;
 }
 
+/* The password source failed (e): after a refused FAST token there is
+ * no other way in, and the login failed as a refused password does. */
+static enum xmp_err fail_password(struct xmp_session *s,
+                                  struct xmp_error *e)
+{
+    char why[sizeof e->msg];
+
+    if (!s->a2.refused || e->code != XMP_EUSAGE)
+        return session_fail_with(s, e);
+    snprintf(why, sizeof why, "%s", e->msg);
+    return session_fail(s, XMP_EAUTH, "the server refused the FAST token of "
+                        "%s, and there is no password to log in with (%s)",
+                        s->bare, why);
+}
+
 static enum xmp_err start_auth(struct xmp_session *s,
                                const struct xmp_node *f,
                                const struct xmp_node *mechs);
@@ -466,7 +481,7 @@ static enum xmp_err start_auth(struct xmp_session *s,
                    &init, &e);
     explicit_bzero(cb, sizeof cb);
     if (r != XMP_OK) {
-        r = session_fail_with(s, &e);
+        r = fail_password(s, &e);
         goto done;
     }
     if (s->a2.offered)
@@ -740,7 +755,7 @@ static enum xmp_err on_sasl(struct xmp_session *s, const struct xmp_node *el)
         if (r == XMP_OK)
             r = sasl_challenge(s->neg.sasl, text, &reply, &e);
         if (r != XMP_OK)
-            r = session_fail_with(s, &e);
+            r = fail_password(s, &e);
         else if (!s->a2.active)
             r = send_sasl(s, "response", NULL, reply);
         else if ((r = sasl2_response(s, reply)) == XMP_OK &&
@@ -842,6 +857,15 @@ static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
         s->neg.authenticated = 1;
         sasl_free(s->neg.sasl);
         s->neg.sasl = NULL;
+        if (s->o.fast_invalidate && s->a2.used) {
+            /* XEP-0484 §3.6: done; nothing else is wanted of it */
+            sm_no_resume(s);
+            if (stream_close(&s->st, &e) != XMP_OK)
+                return session_fail_with(s, &e);
+            s->state = ST_CLOSING;
+            s->close_started = xmp_now_ms();
+            return XMP_OK;
+        }
         /* XEP-0388 §2.6.1: no stream restart; the features follow, in
          * the same flight: ready once they are here (or, without
          * Bind2, bind then) */

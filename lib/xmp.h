@@ -374,7 +374,8 @@ struct xmp_session_opts {
      * token on a login with the password.  fast_unbound: allow
      * HT-*-NONE (no channel binding).  fast_invalidate: authenticate
      * with the token and ask the server to invalidate it (no resource is
-     * bound; the session closes at once, XMP_OK, when it is done). */
+     * bound; the session closes at once, XMP_OK, when it is done; a
+     * login without the token goes on as any other). */
     const struct xmp_fast_token *fast;
     int fast_request, fast_unbound, fast_invalidate;
     xmp_fast_fn on_fast;

@@ -230,10 +230,11 @@ bail_out() {
 # with an upper bound on its run time.  Every run is logged for diagnostics.
 # With XMPCTL_PIDFILE set, the PID of the xmpctl process is written there
 # as soon as it starts (for tests that send it signals).  Each run has a
-# login cache of its own, and finds no TLS ticket of an earlier run in the
-# data home, so a run never depends on what an earlier one learnt, unless
-# XMPCTL_TEST_CACHE names a cache directory for all of them, and
-# XMPCTL_TEST_TICKETS=keep keeps the tickets.
+# login cache of its own, and finds no TLS ticket or FAST token of an
+# earlier run in the data home, so a run never depends on what an earlier one learnt, unless
+# XMPCTL_TEST_CACHE names a cache directory for all of them,
+# XMPCTL_TEST_TICKETS=keep keeps the tickets, and XMPCTL_TEST_FAST=keep the
+# FAST tokens.
 xmpctl() {
 	_xmpctl_n=$((_xmpctl_n + 1))
 	_xe=$TEST_TMP/.xmpctl.$_xmpctl_n.err
@@ -241,6 +242,8 @@ xmpctl() {
 	_xc=${XMPCTL_TEST_CACHE:-$(mktemp -d "$TEST_TMP/.cache.XXXXXX")}
 	[ "${XMPCTL_TEST_TICKETS:-}" = keep ] ||
 		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/tls"
+	[ "${XMPCTL_TEST_FAST:-}" = keep ] ||
+		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/fast"
 	printf '$ xmpctl' >>"$TEST_TMP/.xmpctl.log"
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"
 	printf '\n' >>"$TEST_TMP/.xmpctl.log"
