@@ -267,6 +267,10 @@ void cli_fast_clear(struct cli_fast *f);
 void cli_fast_on_token(void *ud, const struct xmp_fast_token *t);
 int cli_fast_forget(const char *jid);
 const char *cli_user_agent_id(void);
+/* The user-agent id this process logs in to the account with: the
+ * installation's, or that of another slot while other processes hold
+ * it (fast.c); NULL: none to be had. */
+const char *cli_fast_user_agent(const char *jid);
 
 /* ---- the password (password.c) ------------------------------------------ */
 

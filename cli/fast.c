@@ -24,6 +24,18 @@
  * but what could change it could make the server forget our tokens.
  * Neither goes anywhere else: not to the cache, the hints, the command
  * line, the environment or a trace.
+ *
+ * Servers end the older of two sessions of one user agent (XEP-0386
+ * §3.2: ejabberd 24.12 by the id alone, Prosody 13 by the resource Bind2
+ * derives from it), so processes that run at once must not share one: a
+ * cron job's send would end the background session, or another send
+ * before its acknowledgement.  Each process takes a slot per account,
+ * the first of CLI_FAST_SLOTS whose lock (ACCOUNT#lock, ACCOUNT#N#lock)
+ * no other process holds, for as long as it runs.  Slot 0 is the
+ * installation's id and the token file above; slot N an id of its own
+ * (the id with N in its last digits) and the token file ACCOUNT#N.  With
+ * every slot taken, the process goes without FAST and without a user
+ * agent: the password, and a resource of the server's choosing.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -35,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -48,22 +61,92 @@
 #define WHAT "the FAST token"
 #define FAST_MECH_MAX (sizeof ((struct cli_fast *)0)->mech - 1)
 
-/* "$XDG_DATA_HOME/xmpctl/fast" into dir, and the account's file into
- * path; -1 when there is no such place or no account. */
+#define CLI_FAST_SLOTS 8
+#define SLOTS_KNOWN 16
+
+/* The slot this process holds for each account it has asked about. */
+static struct {
+    char *bare;
+    int slot; /* -1: every slot taken, or none to be had */
+} slots[SLOTS_KNOWN];
+
+/* The slot of account bare (see above), taken on first use: 0 to
+ * CLI_FAST_SLOTS - 1, or -1. */
+static int fast_slot(char *dir, const char *bare)
+{
+    char lock[4700];
+    size_t i;
+    int n, fd = -1, slot = -1;
+
+    for (i = 0; i < SLOTS_KNOWN && slots[i].bare; i++)
+        if (strcmp(slots[i].bare, bare) == 0)
+            return slots[i].slot;
+    if (i == SLOTS_KNOWN) /* a script with that many accounts */
+        return -1;
+    if (cli_private_mkdir(dir) == 0)
+        for (n = 0; n < CLI_FAST_SLOTS && slot < 0; n++) {
+            if (n)
+                snprintf(lock, sizeof lock, "%s/%s#%d#lock", dir, bare, n);
+            else
+                snprintf(lock, sizeof lock, "%s/%s#lock", dir, bare);
+            if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                           0600)) < 0)
+                break;
+            /* held until the process ends: the descriptor stays open */
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                slot = n;
+            else
+                close(fd);
+        }
+    if ((slots[i].bare = strdup(bare)))
+        slots[i].slot = slot;
+    return slot;
+}
+
+/* "$XDG_DATA_HOME/xmpctl/fast" into dir, and the file of the account's
+ * slot into path; -1 when there is no such place, no account, or no
+ * slot. */
 static int fast_paths(const char *jid, char *dir, size_t dlen, char *path,
                       size_t plen)
 {
     char *bare = cli_private_name(jid);
-    int ok;
+    int ok, slot = -1;
 
     ok = bare && cli_data_dir(dir, dlen, 0) == 0 &&
          strlen(dir) + sizeof "/fast" <= dlen;
     if (ok) {
         memcpy(dir + strlen(dir), "/fast", sizeof "/fast");
-        ok = (size_t)snprintf(path, plen, "%s/%s", dir, bare) < plen;
+        ok = (slot = fast_slot(dir, bare)) >= 0;
     }
+    if (ok && slot)
+        ok = (size_t)snprintf(path, plen, "%s/%s#%d", dir, bare, slot) < plen;
+    else if (ok)
+        ok = (size_t)snprintf(path, plen, "%s/%s", dir, bare) < plen;
     free(bare);
     return ok ? 0 : -1;
+}
+
+const char *cli_fast_user_agent(const char *jid)
+{
+    static char id[37];
+    char dir[4096], path[4600];
+    const char *base = cli_user_agent_id();
+    char *bare;
+    int slot;
+
+    if (!base || fast_paths(jid, dir, sizeof dir, path, sizeof path) < 0 ||
+        !(bare = cli_private_name(jid)))
+        return NULL;
+    slot = fast_slot(dir, bare);
+    free(bare);
+    if (slot <= 0)
+        return slot ? NULL : base;
+    /* the node's last digit, plus the slot, modulo 16: another UUID of
+     * the same form */
+    memcpy(id, base, sizeof id);
+    id[35] = "0123456789abcdef"[(strchr("0123456789abcdef", id[35]) -
+                                 "0123456789abcdef" + slot) % 16];
+    return id;
 }
 
 /* Printable ASCII, no space, 1 to max bytes. */

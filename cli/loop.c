@@ -495,7 +495,7 @@ int cli_session_open(struct cli *c)
     so.client_key = c->o.client_key;
     so.no_sasl2 = c->o.no_sasl2;
     /* not secret, but nothing of FAST goes over unverified TLS */
-    so.user_agent_id = c->o.insecure ? NULL : cli_user_agent_id();
+    so.user_agent_id = c->o.insecure ? NULL : cli_fast_user_agent(c->o.jid);
     so.software = "xmpctl";
     so.csi_inactive = c->csi_inactive;
     so.fast = have_token ? &c->fast.t : NULL;

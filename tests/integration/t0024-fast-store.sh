@@ -15,7 +15,9 @@ MANPAGE=$TESTS_SRCDIR/../man/xmpctl.1
 prosody_require
 prosody_start >/dev/null 2>&1 || bail_out 'cannot start Prosody'
 XMPCTL_PASSWORD=$ALICE_PASS
-export XMPCTL_PASSWORD
+# the token files of the tests stay from one run to the next
+XMPCTL_TEST_FAST=keep
+export XMPCTL_PASSWORD XMPCTL_TEST_FAST
 DATA=$XDG_DATA_HOME/xmpctl
 UA=$DATA/user-agent
 TOKENS=$DATA/fast

@@ -144,6 +144,24 @@ test_expect_success 'an expired token is not offered: the password is used' '
 	test_grep "^fast  *token received" out5
 '
 
+test_expect_success 'a send while alice listens: another user agent, so neither ends the other' '
+	test_atexit bg_kill_all &&
+	with_pw login >/dev/null &&
+	bg_start lsn alice listen --count 2 --timeout 60 &&
+	as carol send alice@example.test "probe" &&
+	wait_for "grep -q probe lsn.out" 20 "the listener to be online" &&
+	with_pw send bob@example.test "while alice listens" &&
+	test -s "$TOKEN#1" &&
+	test_grep "^mech " "$TOKEN#1" &&
+	as carol send alice@example.test "to the listener" &&
+	wait_for "test -s lsn.rc" 30 "the listener to end" &&
+	test "$(cat lsn.rc)" = 0 &&
+	test_grep "to the listener" lsn.out &&
+	collect 4 &&
+	echo "while alice listens" >expect &&
+	test_cmp expect bodies
+'
+
 test_expect_success '--no-sasl2 logs in the RFC 6120 way' '
 	with_pw --no-sasl2 -v login >out6 2>trace6 &&
 	test_grep "<auth " trace6 &&
