@@ -212,6 +212,9 @@ static void client_opts(struct runner *r, struct sclient *sc)
     sc->c.o.direct_tls = g->direct_tls;
     sc->c.o.insecure = g->insecure;
     sc->c.o.tls_min = g->tls_min;
+    sc->c.o.no_sasl2 = g->no_sasl2;
+    sc->c.o.no_fast = g->no_fast;
+    sc->c.o.fast_unbound = g->fast_unbound;
     sc->c.o.verbose = g->verbose;
     sc->c.o.timeout_s = g->timeout_s;
     sc->c.o.format = g->format;
