@@ -591,7 +591,8 @@ enum xmp_err sasl2_continue(struct xmp_session *s, const struct xmp_node *el)
     const struct xmp_node *t = xmp_node_child(el, NS_SASL2, "tasks");
     char *list = t ? words(t, NS_SASL2, "task") : NULL;
 
-    session_send_raw(s, "<abort xmlns='" NS_SASL2 "'/>", NULL);
+    /* XEP-0388 §2.6.3: say no, then go */
+    stream_abort(&s->st, "<abort xmlns='" NS_SASL2 "'/>");
     session_fail(s, XMP_EAUTH, "server %s asks for task%s %s after "
                  "authentication, which xmpctl does not do",
                  s->jid.domain, list && strchr(list, ' ') ? "s" : "",

@@ -223,9 +223,13 @@ enum xmp_err session_check_bound(struct xmp_session *s, const char *jid,
      * are.  RFC 7622 §3.3: localparts compare case-insensitively, so
      * Alice@ and alice@ are the same account. */
     bare = xmp_jid_bare(&j);
-    same = bare && (j.resource || !need_resource) &&
-           strcasecmp(bare, s->bare) == 0;
+    same = bare && strcasecmp(bare, s->bare) == 0;
     free(bare);
+    if (same && need_resource && !j.resource) {
+        xmp_jid_clear(&j);
+        return session_fail(s, XMP_EPROTO, "server %s %s, without a "
+                            "resource", what, jid);
+    }
     xmp_jid_clear(&j);
     if (!same)
         return session_fail(s, XMP_EPROTO, "server %s %s, which is not %s",

@@ -96,6 +96,21 @@ test_expect_success 'a one-shot send with the token goes with the login, and arr
 	test_cmp expect bodies
 '
 
+test_expect_success 'a later contact: the token and the message leave with the stream header' '
+	XMPCTL_PASSWORD=$ALICE_PASS XMPCTL_TEST_CACHE=$PWD/cache-later \
+		alice login >/dev/null &&
+	XMPCTL_TEST_CACHE=$PWD/cache-later \
+		no_pw -v send bob@example.test "on a later contact" 2>trace-later &&
+	test_grep "remembered from an earlier session" trace-later &&
+	sed -n "/^xmpctl: -- TLSv/,/^xmpctl: << /p" trace-later >flight &&
+	test_grep "^xmpctl: >> <authenticate [^>]*mechanism=.$HT" flight &&
+	test_grep "^xmpctl: >> <message " flight &&
+	test_grep "^xmpctl: >> <r xmlns=.urn:xmpp:sm:3" flight &&
+	collect 5 &&
+	echo "on a later contact" >expect &&
+	test_cmp expect bodies
+'
+
 test_expect_success 'a refused token: the password, once, and a new token' '
 	t=$(token "$TOKEN") &&
 	sed "s/^token .*/token not-the-token-$$/" "$TOKEN" >bad &&
