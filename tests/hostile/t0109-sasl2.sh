@@ -122,13 +122,15 @@ test_expect_success 'HT <success/> without <additional-data>: not authenticated 
 	test_grep ! "^jid" htbad1.out
 '
 test_expect_success '... nor with a wrong one: our own proof, another token'"'"'s, not base64 (77)' '
+	bad= &&
 	for n in 2 3 4; do
-		token_file &&
-		fake htbad$n &&
-		expect_exit 77 run htbad$n --cafile cert.pem --fast-unbound login &&
-		test_grep "did not prove that it holds the FAST token" htbad$n.err ||
-		return 1
-	done
+		{ token_file &&
+		  fake htbad$n &&
+		  expect_exit 77 run htbad$n --cafile cert.pem --fast-unbound login &&
+		  test_grep "did not prove that it holds the FAST token" htbad$n.err
+		} || bad="$bad htbad$n"
+	done &&
+	test -z "$bad"
 '
 
 # send: the message goes with the login, before the <success/> that
@@ -278,14 +280,17 @@ test_expect_success 'a token asked for is kept' '
 	test_grep "^token issued-$$\.ok\$" "$FAST_FILE"
 '
 test_expect_success 'a token with a space, a tab, a byte above ASCII or over 1 KiB is not kept; the login succeeds' '
+	bad= &&
 	for n in tokspace toktab tokutf8 toklong; do
-		rm -rf "$FAST_DIR" &&
-		fake $n &&
-		run $n --cafile cert.pem --fast-unbound login &&
-		test_grep "^jid  *alice@example\.test/x\$" $n.out &&
-		test_grep "request-token" $n.sent &&
-		! test -e "$FAST_FILE" || return 1
-	done
+		{ rm -rf "$FAST_DIR" &&
+		  fake $n &&
+		  run $n --cafile cert.pem --fast-unbound login &&
+		  test_grep "^jid  *alice@example\.test/x\$" $n.out &&
+		  test_grep "request-token" $n.sent &&
+		  ! test -e "$FAST_FILE"
+		} || bad="$bad $n"
+	done &&
+	test -z "$bad"
 '
 
 # a token the client did not ask for (FAST -NONE offered, no
