@@ -23,6 +23,7 @@ LOGFILE.  SCRIPT lines:
     close           close the connection
     reconnect       break the connection (no goodbye) and serve the next
                     one the client makes, with the steps that follow
+    note TEXT       write TEXT into LOGFILE (tells the connections apart)
 In TEXT, $ID is the last id='...' the client sent before the text the
 latest expect step matched.
 """
@@ -118,6 +119,9 @@ def main():
             elif op == "close":
                 conn.close()
                 return
+            elif op == "note":
+                log.write(arg.encode())
+                log.flush()
             elif op == "reconnect":
                 conn.close()
                 conn, _ = srv.accept()
