@@ -623,9 +623,6 @@ struct cmd_needs {
     /* logs in again after a loss (the prompt's /reconnect, the holder):
      * the password stays in memory for that */
     int relogin;
-    /* nobody reads along until a command attaches (the holder): the
-     * session starts inactive (XEP-0352, inline with Bind2) */
-    int csi;
 };
 
 /* Each parses its arguments and checks its input (before anything

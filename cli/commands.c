@@ -69,7 +69,7 @@ const struct command cli_commands[] = {
      {.session = CMD_SESSION_OWN, .prompt = PROMPT_REFUSES,
       .presence = PRESENCE_OWN, .sets_presence = 1,
       .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
-      .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1, .csi = 1}},
+      .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1}},
     {"completion", cmd_completion, "bash|zsh",
      "print the shell completion script for bash or zsh",
      NULL, CMD_HIDDEN, {0}},

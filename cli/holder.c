@@ -123,28 +123,6 @@ struct holder {
     struct pollfd fds[CLI_POLL_EXTRA_MAX];
 };
 
-/* XEP-0352: the held session is inactive while no command reads along
- * (it started so, inline with Bind2), active while one does, so that the
- * server need not hurry what nobody is waiting for. */
-static void csi_follow(struct holder *h, size_t now_attached)
-{
-    struct xmp_session *s = h->c->session;
-    struct xmp_session_info i;
-    struct xmp_node *n;
-
-    if (!h->c->csi_inactive || !s ||
-        xmp_session_phase(s) != XMP_PHASE_READY ||
-        (now_attached != 0) == (h->attached != 0))
-        return;
-    xmp_session_get_info(s, &i);
-    if (!i.csi)
-        return;
-    if ((n = xmp_node_new("urn:xmpp:csi:0",
-                          now_attached ? "active" : "inactive", NULL)))
-        (void)xmp_session_send(s, n, NULL);
-    xmp_node_free(n);
-}
-
 /* Clients at work: bound, and past their first step (stream management
  * enabled), so that a command counted here sees what comes next. */
 static size_t count_attached(const struct holder *h)
@@ -1123,10 +1101,8 @@ static enum cli_turn holder_after(struct cli_driver *d, struct cli_poll *lp)
         drop_slot(h, i);
     }
     answer_acks(h);
-    if (count_attached(h) != h->attached) {
-        csi_follow(h, count_attached(h));
+    if (count_attached(h) != h->attached)
         write_status(h);
-    }
     return CLI_POLL;
 }
 

@@ -24,7 +24,6 @@ void cli_needs_apply(struct cli *c, const struct cmd_needs *n, int stays)
         c->o.no_session = 1;
     c->resume = n->resume == RESUME_ON ||
                 (n->resume == RESUME_IF_STAYS && stays);
-    c->csi_inactive = n->csi;
 }
 
 void cli_logged_in(struct cli *c, const struct cmd_needs *n)

@@ -421,8 +421,6 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->pipelined = s->a2.early ? (unsigned)(s->out.sent_seq - s->a2.early_seq)
                                : s->a2.pipelined;
     i->early_unconfirmed = s->a2.early_unconfirmed;
-    i->csi = (s->a2.bind2 && strstr(s->a2.bind2, NS_CSI)) ||
-             (s->st.features && strstr(s->st.features, "csi"));
 }
 
 const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)

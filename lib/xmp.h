@@ -460,9 +460,6 @@ struct xmp_session_info {
                                 confirmed */
     unsigned early_unconfirmed; /* ... of which may have reached the
                                 server though authentication then failed */
-    int csi;                 /* the server takes XEP-0352 <active/> and
-                                <inactive/> (offered inline with Bind2, or
-                                as a feature) */
 };
 
 struct xmp_session;
