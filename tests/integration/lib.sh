@@ -242,8 +242,10 @@ xmpctl() {
 	_xc=${XMPCTL_TEST_CACHE:-$(mktemp -d "$TEST_TMP/.cache.XXXXXX")}
 	[ "${XMPCTL_TEST_TICKETS:-}" = keep ] ||
 		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/tls"
+	# (the tokens only: a running client's user-agent lock stays held)
 	[ "${XMPCTL_TEST_FAST:-}" = keep ] ||
-		rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/fast"
+		find "${XDG_DATA_HOME:-$HOME/.local/share}/xmpctl/fast" -type f \
+			! -name "*#lock" -exec rm -f {} + 2>/dev/null
 	printf '$ xmpctl' >>"$TEST_TMP/.xmpctl.log"
 	printf ' %s' "$@" >>"$TEST_TMP/.xmpctl.log"
 	printf '\n' >>"$TEST_TMP/.xmpctl.log"

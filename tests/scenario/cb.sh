@@ -53,7 +53,7 @@ test_expect_success "login uses $LOGIN_MECH with $LOGIN_CB, and says so" '
 
 if server_is prosody; then
 test_expect_success "Prosody's log shows the $LOGIN_MECH exchange succeed" '
-	test_grep "Received\[c2s_unauthed\]: <auth [^>]*mechanism=.$LOGIN_MECH." \
+	test_grep "Received\[c2s_unauthed\]: <$AUTH_EL [^>]*mechanism=.$LOGIN_MECH." \
 		"$SERVER_LOG" &&
 	test_grep "Authenticated as alice@example\.test" "$SERVER_LOG" &&
 	test_grep ! "mechanism=.$SCRAM.[ />]" "$SERVER_LOG"
@@ -85,7 +85,7 @@ test_expect_success "a man in the middle: other $LOGIN_CB data, the -PLUS login 
 		>out-mitm 2>err-mitm &&
 	relay_done &&
 	test_grep "$LOGIN_MECH" err-mitm &&
-	test_grep "<auth .*mechanism=.$LOGIN_MECH" err-mitm &&
+	test_grep "<$AUTH_EL .*mechanism=.$LOGIN_MECH" err-mitm &&
 	test_grep "authentication failed as alice@example.test ($LOGIN_MECH)" err-mitm &&
 	test_must_be_empty out-mitm
 '

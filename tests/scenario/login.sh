@@ -278,7 +278,7 @@ test_expect_success 'without any other source the password is asked on the termi
 	(unset XMPCTL_PASSWORD
 	 ptyrun --after "Password for " "$ALICE_PASS" \
 		--server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
-		-j alice@example.test login >out-tty) &&
+		--no-fast -j alice@example.test login >out-tty) &&
 	test_grep "^Password for alice@example\.test: " out-tty &&
 	test_grep "^jid  *alice@example\.test/." out-tty &&
 	test_grep ! -F "$ALICE_PASS" out-tty
