@@ -23,7 +23,8 @@
 #     through tests/bench/rtt.py's proxy, which holds every chunk DELAY_MS
 #     (default 25) in each direction and counts round trips: the times the
 #     client sent again after data from the server had reached it.  The
-#     final wait for the server's closing reply is not counted, and server
+#     final wait for the server's closing reply is not counted (a last
+#     flight that is only the client's TLS close_notify), and server
 #     data the client did not wait for (such as TLS session tickets) can add
 #     one.  The TCP handshake itself is not delayed.
 #   - Wall, CPU (user + system) and peak RSS come from wait4(2) on the client
