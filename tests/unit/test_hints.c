@@ -70,7 +70,26 @@ int main(void)
        "without list or session");
     ok(!out.cb && !out.tls, "... they stay absent");
     ok(!out.tls_bound, "... and no session is no bound session");
+    ok(!out.sasl2 && !out.fast && !out.bind2, "... and no SASL2 was offered");
     hints_clear(&out);
+
+    /* SASL2 (XEP-0388): its mechanisms, FAST's, Bind2's inline features,
+     * where "" (Bind2 with nothing inline) differs from absent */
+    buf_free(&b);
+    in.sasl2 = "SCRAM-SHA-256-PLUS SCRAM-SHA-256";
+    in.fast = "HT-SHA-256-EXPR HT-SHA-256-NONE";
+    in.bind2 = "";
+    ok(hints_encode(&in, &b) == 0 && hints_decode(b.data, b.len, &out) == 0,
+       "with SASL2, FAST and Bind2");
+    is_str(out.sasl2, "SCRAM-SHA-256-PLUS SCRAM-SHA-256", "SASL2 mechanisms");
+    is_str(out.fast, "HT-SHA-256-EXPR HT-SHA-256-NONE", "FAST mechanisms");
+    is_str(out.bind2, "", "Bind2 with nothing inline stays Bind2");
+    hints_clear(&out);
+    in.sasl2 = in.fast = in.bind2 = NULL;
+    ok(decodes("xmpctl-hints 2\ndomain d\ntrust -\nanchors a\ncontext -\n"
+               "pin p\nsaved 1\nexpires 2\nbind2 urn:xmpp:sm:3\nbind2 x\n")
+           == 0,
+       "a key given twice is damage");
 
     /* cut off in the middle of a line */
     ok(hints_decode(b.data, b.len - 3, &out) != 0, "a cut-off blob is refused");
