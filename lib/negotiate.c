@@ -612,6 +612,10 @@ static enum xmp_err start_ht(struct xmp_session *s, int piped)
 {
     if (sasl2_start_ht(s) != XMP_OK)
         return s->err.code;
+    /* what was offered, for the info and the hints */
+    free(s->neg.sasl_offered);
+    if (!(s->neg.sasl_offered = strdup(s->a2.mechs ? s->a2.mechs : "")))
+        return session_fail(s, XMP_ENOMEM, "out of memory");
     s->neg.mech = s->a2.ht;
     s->neg.cb_type = *ht_cb_type(s->a2.ht) ? ht_cb_type(s->a2.ht) : NULL;
     s->a2.piped = piped;
