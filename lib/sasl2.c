@@ -361,13 +361,30 @@ enum xmp_err sasl2_start(struct xmp_session *s, const char *mech,
     return send_authenticate(s, mech, initial);
 }
 
+/* The static name of an HT mechanism (the token's copy goes when the
+ * server replaces the token, and the info keeps pointing at the name). */
+static const char *ht_static(const char *mech)
+{
+    static const char *const names[] = {
+        "HT-SHA-256-EXPR", "HT-SHA-256-UNIQ", "HT-SHA-256-ENDP",
+        "HT-SHA-256-NONE",
+    };
+    size_t i;
+
+    for (i = 0; mech && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(mech, names[i]) == 0)
+            return names[i];
+    return NULL;
+}
+
 enum xmp_err sasl2_start_ht(struct xmp_session *s)
 {
     struct xmp_error e;
     char *init = NULL;
     enum xmp_err r;
 
-    s->a2.ht = s->a2.token_mech;
+    if (!(s->a2.ht = ht_static(s->a2.token_mech)))
+        return session_fail(s, XMP_EAUTH, "no such FAST mechanism");
     if (!ht_binding(s, s->a2.ht, s->a2.cb, &s->a2.cb_len))
         return session_fail(s, XMP_EAUTH, "cannot compute the channel "
                             "binding of %s", s->a2.ht);

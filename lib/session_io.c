@@ -242,6 +242,7 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
      * STARTTLS accepted) is acted on without another trip through poll. */
     for (rounds = 0; rounds < 4; rounds++) {
         enum session_state before = s->state;
+        int early = s->a2.early;
 
         switch (s->state) {
         case ST_IDLE:
@@ -264,7 +265,10 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
             step_stream(s);
             break;
         }
-        if (s->state == before)
+        /* XEP-0509: stanzas may now go ahead of authentication: back
+         * to the caller before anything more is read, so that its
+         * stanzas join what is queued */
+        if (s->state == before || (!early && s->a2.early))
             break;
     }
     check_time(s);

@@ -103,6 +103,7 @@ test_expect_success 'a later contact: the token and the message leave with the s
 		no_pw -v send bob@example.test "on a later contact" 2>trace-later &&
 	test_grep "remembered from an earlier session" trace-later &&
 	sed -n "/^xmpctl: -- TLSv/,/^xmpctl: << /p" trace-later >flight &&
+	test_grep "^xmpctl: << <stream:stream " flight &&
 	test_grep "^xmpctl: >> <authenticate [^>]*mechanism=.$HT" flight &&
 	test_grep "^xmpctl: >> <message " flight &&
 	test_grep "^xmpctl: >> <r xmlns=.urn:xmpp:sm:3" flight &&
@@ -190,10 +191,30 @@ test_expect_success '--resource binds exactly that resource, after SASL2' '
 '
 
 if server_is prosody; then
+# Prosody replaces a token older than sasl2_fast_token_min_ttl when it is
+# used (ejabberd 24.12 counts that age in thousands of seconds)
+test_expect_success 'the server replaces an aged token: the new one is kept, the old one is refused' '
+	server_stop &&
+	SERVER_FAST_ROTATE=1 server_start &&
+	with_pw login >/dev/null &&
+	cp "$TOKEN" aged &&
+	aged_at=$(( $(date +%s) + 2 )) &&
+	wait_for "test \$(date +%s) -ge $aged_at" 10 "the token to age" &&
+	no_pw login >out-rot &&
+	test_grep "^fast  *logged in with a token ($HT); token rotated" out-rot &&
+	test "$(token "$TOKEN")" != "$(token aged)" &&
+	no_pw login >out-rot2 &&
+	test_grep "^fast  *logged in with a token" out-rot2 &&
+	cp aged "$TOKEN" && chmod 600 "$TOKEN" &&
+	expect_exit 77 no_pw login 2>err-rot &&
+	test ! -e "$TOKEN"
+'
+
 # Prosody can be started again without FAST (ejabberd 24.12 keeps its
 # modules in its database's configuration: not restarted here)
 test_expect_success 'a server that stopped offering FAST gets the password, and the send arrives once' '
-	no_pw login >/dev/null &&
+	with_pw login >/dev/null &&
+	test -s "$TOKEN" &&
 	server_stop &&
 	SERVER_FAST=no server_start &&
 	with_pw send bob@example.test "without FAST" &&
