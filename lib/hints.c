@@ -15,6 +15,7 @@
  *     sasl2 SCRAM-SHA-256-PLUS SCRAM-SHA-256
  *     fast HT-SHA-256-EXPR HT-SHA-256-UNIQ
  *     bind2 urn:xmpp:sm:3 urn:xmpp:carbons:2
+ *     sasl2-sm
  *     tls HEX
  *     tls-bound
  *
@@ -150,6 +151,10 @@ static int line(struct hints *h, char *l)
         return set_time(&h->saved, v);
     if (strcmp(l, "expires") == 0)
         return set_time(&h->expires, v);
+    if (strcmp(l, "sasl2-sm") == 0) {
+        h->sasl2_sm = 1;
+        return 0;
+    }
     if (strcmp(l, "tls-bound") == 0) {
         h->tls_bound = 1;
         return 0;
@@ -213,7 +218,8 @@ int hints_encode(const struct hints *h, struct buf *b)
         buf_printf(b, "expires %lld\n", (long long)h->expires) < 0 ||
         put(b, "mechs", h->mechs, 1) || put(b, "cb", h->cb, 1) ||
         put(b, "sasl2", h->sasl2, 1) || put(b, "fast", h->fast, 1) ||
-        put(b, "bind2", h->bind2, 1))
+        put(b, "bind2", h->bind2, 1) ||
+        (h->sasl2_sm && buf_puts(b, "sasl2-sm\n") < 0))
         return -1;
     if (h->tls) {
         if (buf_puts(b, "tls ") < 0)

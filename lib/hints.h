@@ -40,6 +40,7 @@ struct hints {
      * its mechanisms, the FAST mechanisms (NULL: no FAST), and what Bind2
      * may enable inline (NULL: no Bind2; "" nothing) */
     char *sasl2, *fast, *bind2;
+    int sasl2_sm;      /* XEP-0198 resumption inside SASL2 offered */
 };
 
 /* 0, or -1 (h cleared) when the blob is damaged or of another version. */

@@ -833,6 +833,7 @@ static enum xmp_err restart_auth(struct xmp_session *s)
 /* XEP-0388 §2.6: the answers to <authenticate/>. */
 static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
 {
+    const struct xmp_node *c;
     const char *name = xmp_node_name(el);
     struct xmp_error e;
     char *add, why[512];
@@ -870,9 +871,18 @@ static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
             s->close_started = xmp_now_ms();
             return XMP_OK;
         }
+        /* resumed inside (or refused): sm.c takes it as an answer to
+         * <resume/>; the features that follow are for the info */
+        if (s->a2.resume_inline)
+            for (c = xmp_node_first(el); c; c = xmp_node_next(c))
+                if (node_is(c, NS_SM, "resumed") || node_is(c, NS_SM, "failed")) {
+                    s->state = ST_WAIT_RESUME;
+                    s->a2.features_due = 1;
+                    return sm_element(s, c);
+                }
         /* XEP-0388 §2.6.1: no stream restart; the features follow, in
          * the same flight: ready once they are here (or, without
-         * Bind2, bind then) */
+         * Bind2, bind then; or resume, on them) */
         s->state = ST_WAIT_FEATURES;
         return sasl2_bound_sm(s, el);
     }
@@ -1132,6 +1142,13 @@ int session_on_element(void *ud, struct xmp_node *el)
         break;
     case ST_READY:
     case ST_CLOSING:
+        if (s->a2.features_due && node_is(el, XML_NS_STREAM, "features")) {
+            /* after a resumption inside SASL2: what it offers now */
+            s->a2.features_due = 0;
+            if (stream_note_features(&s->st, el) != XMP_OK)
+                r = session_fail(s, XMP_ENOMEM, "out of memory");
+            break;
+        }
         if (strcmp(xmp_node_ns(el), NS_SM) == 0) {
             r = sm_element(s, el);
             break;

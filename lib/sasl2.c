@@ -82,6 +82,7 @@ void sasl2_reset(struct xmp_session *s)
     s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = s->a2.sasl1 = NULL;
     s->a2.offered = s->a2.active = s->a2.piped = s->a2.bind = 0;
     s->a2.sm_asked = s->a2.success_seen = 0;
+    s->a2.sm_inline = s->a2.resume_inline = s->a2.features_due = 0;
     s->a2.ht = s->a2.requested = NULL;
     explicit_bzero(s->a2.cb, sizeof s->a2.cb);
     s->a2.cb_len = 0;
@@ -146,7 +147,7 @@ int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f)
     free(s->a2.bind2);
     free(s->a2.sasl1);
     s->a2.mechs = s->a2.fast_mechs = s->a2.bind2 = s->a2.sasl1 = NULL;
-    s->a2.offered = 0;
+    s->a2.offered = s->a2.sm_inline = 0;
     if (s->o.no_sasl2 || s->cfg.local || !stream_is_tls(&s->st))
         return 0;
     if (!f) {
@@ -156,6 +157,7 @@ int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f)
             (h->fast && !(s->a2.fast_mechs = strdup(h->fast))) ||
             (h->bind2 && !(s->a2.bind2 = strdup(h->bind2))))
             goto nomem;
+        s->a2.sm_inline = h->sasl2_sm;
         s->a2.offered = 1;
         return 1;
     }
@@ -167,6 +169,7 @@ int sasl2_note_features(struct xmp_session *s, const struct xmp_node *f)
         !(s->a2.sasl1 = words(c, NS_SASL, "mechanism")))
         goto nomem;
     if ((in = xmp_node_child(a, NS_SASL2, "inline"))) {
+        s->a2.sm_inline = xmp_node_child(in, NS_SM, "sm") != NULL;
         if ((c = xmp_node_child(in, NS_FAST, "fast")) &&
             !(s->a2.fast_mechs = words(c, NS_FAST, "mechanism")))
             goto nomem;
@@ -297,6 +300,9 @@ static enum xmp_err extras(struct xmp_session *s, struct buf *b)
             buf_puts(b, "<inactive xmlns='" NS_CSI "'/>");
         buf_puts(b, "</bind>");
     }
+    /* XEP-0198 resumption of a lost connection, inside (Bind2's place) */
+    s->a2.resume_inline = s->sm.resuming && s->a2.sm_inline &&
+                          sm_resume_inline(s, b);
     s->a2.requested = NULL;
     if (s->a2.ht) {
         buf_printf(b, "<fast xmlns='" NS_FAST "'%s/>",

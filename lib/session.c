@@ -460,6 +460,7 @@ const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)
         h.sasl2 = s->a2.mechs;
         h.fast = s->a2.fast_mechs;
         h.bind2 = s->a2.bind2;
+        h.sasl2_sm = s->a2.sm_inline;
     }
     /* TLS 1.2 session state holds the master secret, which decrypts the
      * recorded traffic of that session and of every one resumed from

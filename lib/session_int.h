@@ -159,6 +159,9 @@ struct session_auth2 {
     int piped;             /* ... on the hints' features, before these */
     int bind;              /* Bind2 asked for */
     int sm_asked;          /* ... with stream management enabled in it */
+    int sm_inline;         /* <sm/> in <inline/>: resumption inside */
+    int resume_inline;     /* ... asked for */
+    int features_due;      /* resumed inside: the features follow */
     const char *ht;        /* logging in with the token, by this HT-*;
                               NULL: by a SASL mechanism */
     unsigned char cb[TLS_CB_MAX]; /* the HT binding data, for the proof */
@@ -442,6 +445,9 @@ void sm_no_resume(struct xmp_session *s);
 #define SM_KEPT_MAX (1024 * 1024)
 /* The session just failed: resume it instead (1), or let it fail (0). */
 int sm_resume_after_failure(struct xmp_session *s);
+/* XEP-0198 <resume/> inside SASL2's <authenticate/> (XEP-0388, as
+ * XEP-0386 allows), appended to b: 1 when written. */
+int sm_resume_inline(struct xmp_session *s, struct buf *b);
 /* The features after authentication on a new connection: <resume/>. */
 enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f);
 

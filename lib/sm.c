@@ -378,6 +378,17 @@ give_up:
     return 0;
 }
 
+int sm_resume_inline(struct xmp_session *s, struct buf *b)
+{
+    if (!s->sm.resuming || !s->sm.id ||
+        xmp_xml_check_text(s->sm.id, strlen(s->sm.id), NULL) != XMP_OK ||
+        strpbrk(s->sm.id, "<>&'\"") || strlen(s->sm.id) > 256)
+        return 0;
+    return buf_printf(b, "<resume xmlns='" NS_SM "' h='%" PRIu32
+                         "' previd='%s'/>",
+                      s->sm.in, s->sm.id) >= 0;
+}
+
 enum xmp_err sm_resume(struct xmp_session *s, const struct xmp_node *f)
 {
     char x[512];

@@ -125,7 +125,7 @@ ejabberd24)
 	export EJABBERD_SCRAM_HASH
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm sasl-external ssdp sasl2 bind2 fast' ;;
+	SERVER_CAPS='sm sasl-external ssdp sasl2 bind2 fast sm-sasl2' ;;
 *)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac

@@ -113,6 +113,16 @@ test_expect_success 'the resumed connection did not bind again' '
 		-e "^xmpctl: >> <authenticate .*<bind xmlns=.urn:xmpp:bind:0" rs.err)" = 1
 '
 
+# XEP-0388 with XEP-0198 inline: <resume/> goes with <authenticate/>, and
+# the answer with <success/>, not after the features
+if server_has sm-sasl2; then
+test_expect_success '... it resumed inside SASL2' '
+	test_grep "^xmpctl: >> <authenticate .*<resume xmlns=.urn:xmpp:sm:3" rs.err &&
+	test_grep "^xmpctl: << <success .*<resumed " rs.err &&
+	test_grep ! "^xmpctl: >> <resume " rs.err
+'
+fi
+
 # the TLS session of the lost connection, kept in memory, never on disk
 if server_is prosody; then
 	test_expect_success '... and resumed the TLS session of the lost connection' '
