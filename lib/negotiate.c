@@ -47,22 +47,14 @@ static enum xmp_err send_sasl(struct xmp_session *s, const char *name,
                               const char *mech, const char *b64)
 {
     struct buf x = BUF_INIT, t = BUF_INIT;
-    enum xmp_err r;
     const char *m = mech ? "' mechanism='" : "";
 
     if (buf_printf(&x, "<%s xmlns='" NS_SASL "%s%s'>%s</%s>", name, m,
                    mech ? mech : "", b64, name) < 0 ||
         buf_printf(&t, "<%s xmlns='" NS_SASL "%s%s'>[redacted]</%s>", name,
-                   m, mech ? mech : "", name) < 0) {
-        buf_free(&x);
-        buf_free(&t);
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    }
-    r = session_send_raw(s, x.data, t.data);
-    explicit_bzero(x.data, x.len);
-    buf_free(&x);
-    buf_free(&t);
-    return r;
+                   m, mech ? mech : "", name) < 0)
+        buf_free(&t); /* so that session_send_secret fails */
+    return session_send_secret(s, &x, &t);
 }
 
 /* XEP-0178 §3: with a client certificate naming exactly our account,
@@ -875,7 +867,8 @@ static enum xmp_err on_sasl2(struct xmp_session *s, const struct xmp_node *el)
          * <resume/>; the features that follow are for the info */
         if (s->a2.resume_inline)
             for (c = xmp_node_first(el); c; c = xmp_node_next(c))
-                if (node_is(c, NS_SM, "resumed") || node_is(c, NS_SM, "failed")) {
+                if (node_is(c, NS_SM, "resumed") ||
+                    node_is(c, NS_SM, "failed")) {
                     s->state = ST_WAIT_RESUME;
                     s->a2.features_due = 1;
                     return sm_element(s, c);

@@ -253,18 +253,21 @@ static int uuid_like(const char *id)
     return 1;
 }
 
-/* XML character data of t into b, escaped. */
-static void put_text(struct buf *b, const char *t)
+/* XML character data of t into b, escaped: 0, or -1 (out of memory). */
+static int put_text(struct buf *b, const char *t)
 {
+    int bad = 0;
+
     for (; *t; t++)
         switch (*t) {
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '&': buf_puts(b, "&amp;"); break;
-        case '\'': buf_puts(b, "&apos;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        default: buf_printf(b, "%c", *t);
+        case '<': bad |= buf_puts(b, "&lt;"); break;
+        case '>': bad |= buf_puts(b, "&gt;"); break;
+        case '&': bad |= buf_puts(b, "&amp;"); break;
+        case '\'': bad |= buf_puts(b, "&apos;"); break;
+        case '"': bad |= buf_puts(b, "&quot;"); break;
+        default: bad |= buf_append(b, t, 1);
         }
+    return bad ? -1 : 0;
 }
 
 /* What follows the initial response in <authenticate/>: who we are,
@@ -275,11 +278,13 @@ static enum xmp_err extras(struct xmp_session *s, struct buf *b)
     const char *tag = sw;
     const char *tok_mech;
     int tls13 = strcmp(s->neg.tlsinfo.version, "TLSv1.3") == 0;
+    int bad = 0; /* a piece that could not be added: nothing is sent */
 
     if (uuid_like(s->cfg.user_agent)) {
-        buf_printf(b, "<user-agent id='%s'><software>", s->cfg.user_agent);
-        put_text(b, sw);
-        buf_puts(b, "</software></user-agent>");
+        bad |= buf_printf(b, "<user-agent id='%s'><software>",
+                          s->cfg.user_agent);
+        bad |= put_text(b, sw);
+        bad |= buf_puts(b, "</software></user-agent>");
     }
     s->a2.bind = s->a2.sm_asked = 0;
     /* Bind2 binds a resource; resuming (XEP-0198) takes an old one over
@@ -288,25 +293,25 @@ static enum xmp_err extras(struct xmp_session *s, struct buf *b)
     if (s->a2.bind2 && !s->sm.resuming && !s->o.fast_invalidate &&
         !s->cfg.resource) {
         s->a2.bind = 1;
-        buf_puts(b, "<bind xmlns='" NS_BIND2 "'><tag>");
-        put_text(b, tag);
-        buf_puts(b, "</tag>");
+        bad |= buf_puts(b, "<bind xmlns='" NS_BIND2 "'><tag>");
+        bad |= put_text(b, tag);
+        bad |= buf_puts(b, "</tag>");
         if ((s->a2.sm_asked = listed(s->a2.bind2, NS_SM)) &&
             sm_enable_inline(s, b) != XMP_OK)
             return s->err.code;
         if (s->o.carbons && listed(s->a2.bind2, NS_CARBONS))
-            buf_puts(b, "<enable xmlns='" NS_CARBONS "'/>");
+            bad |= buf_puts(b, "<enable xmlns='" NS_CARBONS "'/>");
         if (s->o.csi_inactive && listed(s->a2.bind2, NS_CSI))
-            buf_puts(b, "<inactive xmlns='" NS_CSI "'/>");
-        buf_puts(b, "</bind>");
+            bad |= buf_puts(b, "<inactive xmlns='" NS_CSI "'/>");
+        bad |= buf_puts(b, "</bind>");
     }
     /* XEP-0198 resumption of a lost connection, inside (Bind2's place) */
     s->a2.resume_inline = s->sm.resuming && s->a2.sm_inline &&
                           sm_resume_inline(s, b);
     s->a2.requested = NULL;
     if (s->a2.ht) {
-        buf_printf(b, "<fast xmlns='" NS_FAST "'%s/>",
-                   s->o.fast_invalidate ? " invalidate='true'" : "");
+        bad |= buf_printf(b, "<fast xmlns='" NS_FAST "'%s/>",
+                          s->o.fast_invalidate ? " invalidate='true'" : "");
     } else if (s->o.fast_request && !s->o.fast_invalidate &&
                s->a2.fast_mechs && tls_trusted(s) &&
                uuid_like(s->cfg.user_agent) &&
@@ -317,10 +322,10 @@ static enum xmp_err extras(struct xmp_session *s, struct buf *b)
                                    s->neg.cb_offered,
                                    s->o.fast_unbound && !s->o.require_cb))) {
         s->a2.requested = tok_mech;
-        buf_printf(b, "<request-token xmlns='" NS_FAST "' mechanism='%s'/>",
-                   tok_mech);
+        bad |= buf_printf(b, "<request-token xmlns='" NS_FAST
+                             "' mechanism='%s'/>", tok_mech);
     }
-    return XMP_OK;
+    return bad ? session_fail(s, XMP_ENOMEM, "out of memory") : XMP_OK;
 }
 
 static enum xmp_err send_authenticate(struct xmp_session *s,
@@ -328,34 +333,29 @@ static enum xmp_err send_authenticate(struct xmp_session *s,
 {
     struct buf x = BUF_INIT, t = BUF_INIT, more = BUF_INIT;
     enum xmp_err r;
+    int bad = 0;
 
     if (extras(s, &more) != XMP_OK) {
         buf_free(&more);
         return s->err.code;
     }
-    buf_printf(&x, "<authenticate xmlns='" NS_SASL2 "' mechanism='%s'>",
-               mech);
-    buf_printf(&t, "<authenticate xmlns='" NS_SASL2 "' mechanism='%s'>",
-               mech);
+    bad |= buf_printf(&x, "<authenticate xmlns='" NS_SASL2
+                          "' mechanism='%s'>", mech);
+    bad |= buf_printf(&t, "<authenticate xmlns='" NS_SASL2
+                          "' mechanism='%s'>", mech);
     if (initial) {
         /* XEP-0388 §2.3: an empty response is "=", as in RFC 6120 */
-        buf_printf(&x, "<initial-response>%s</initial-response>",
-                   *initial ? initial : "=");
-        buf_puts(&t, "<initial-response>[redacted]</initial-response>");
+        bad |= buf_printf(&x, "<initial-response>%s</initial-response>",
+                          *initial ? initial : "=");
+        bad |= buf_puts(&t,
+                        "<initial-response>[redacted]</initial-response>");
     }
-    buf_printf(&x, "%s</authenticate>", more.data ? more.data : "");
-    buf_printf(&t, "%s</authenticate>", more.data ? more.data : "");
+    bad |= buf_printf(&x, "%s</authenticate>", more.data ? more.data : "");
+    bad |= buf_printf(&t, "%s</authenticate>", more.data ? more.data : "");
+    if (bad)
+        buf_free(&t); /* so that session_send_secret fails */
     buf_free(&more);
-    if (!x.data || !t.data) {
-        buf_free(&x);
-        buf_free(&t);
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    }
-    r = session_send_raw(s, x.data, t.data);
-    explicit_bzero(x.data, x.len);
-    buf_free(&x);
-    buf_free(&t);
-    if (r == XMP_OK)
+    if ((r = session_send_secret(s, &x, &t)) == XMP_OK)
         s->a2.active = 1;
     return r;
 }
@@ -406,20 +406,14 @@ enum xmp_err sasl2_start_ht(struct xmp_session *s)
 
 enum xmp_err sasl2_response(struct xmp_session *s, const char *b64)
 {
-    struct buf x = BUF_INIT;
-    enum xmp_err r;
+    struct buf x = BUF_INIT, t = BUF_INIT;
 
     if (buf_printf(&x, "<response xmlns='" NS_SASL2 "'>%s</response>",
-                   b64) < 0) {
-        buf_free(&x);
-        return session_fail(s, XMP_ENOMEM, "out of memory");
-    }
-    r = session_send_raw(s, x.data,
-                         "<response xmlns='" NS_SASL2 "'>[redacted]"
-                         "</response>");
-    explicit_bzero(x.data, x.len);
-    buf_free(&x);
-    return r;
+                   b64) < 0 ||
+        buf_puts(&t, "<response xmlns='" NS_SASL2 "'>[redacted]</response>") <
+            0)
+        buf_free(&t); /* so that session_send_secret fails */
+    return session_send_secret(s, &x, &t);
 }
 
 char *sasl2_additional(const struct xmp_node *el)

@@ -236,3 +236,19 @@ enum xmp_err session_check_bound(struct xmp_session *s, const char *jid,
                             what, jid, s->bare);
     return XMP_OK;
 }
+
+enum xmp_err session_send_secret(struct xmp_session *s, struct buf *x,
+                                 struct buf *t)
+{
+    enum xmp_err r;
+
+    if (!x->data || !t->data)
+        r = session_fail(s, XMP_ENOMEM, "out of memory");
+    else
+        r = session_send_raw(s, x->data, t->data);
+    if (x->data)
+        explicit_bzero(x->data, x->len);
+    buf_free(x);
+    buf_free(t);
+    return r;
+}

@@ -295,6 +295,11 @@ enum xmp_err session_send_raw(struct xmp_session *s, const char *xml,
                               const char *trace_text);
 enum xmp_err session_send_node(struct xmp_session *s,
                                const struct xmp_node *n);
+/* Queue x, which holds a secret, with t in the trace; both are freed (x
+ * wiped), also when either could not be made (a buffer left empty by a
+ * failed buf_printf: the session fails, out of memory). */
+enum xmp_err session_send_secret(struct xmp_session *s, struct buf *x,
+                                 struct buf *t);
 /* Queue a stanza we send by ourselves (an answer, our unavailable
  * presence), counted as XEP-0198 counts it, like xmp_session_send's. */
 enum xmp_err session_send_counted(struct xmp_session *s, const char *xml,
