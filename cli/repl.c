@@ -469,8 +469,9 @@ static void help(void)
                    cli_commands[i].summary);
     printf("A line starting with '<' is XML, sent once the element is "
            "complete.\n"
-           "  /help              this text\n"
-           "  /quit              close the session and leave (or Ctrl-D)\n"
+           "  /help              this text (help, too)\n"
+           "  /quit              close the session and leave (quit, exit, or "
+           "Ctrl-D)\n"
            "  /trace on|off      show the XML going in and out\n"
            "  /format FORMAT     print stanzas as text, json or xml\n"
            "  /reconnect         connect again (after a lost connection)\n"
@@ -545,6 +546,11 @@ static int split(const char *line, char *buf, char **argv, int max)
                 p++;
             } else if (*p == '"') {
                 for (p++; *p && *p != '"'; p++) {
+                    if (*p == '\\' && p[1] == 'n') {
+                        *o++ = '\n'; /* a line break, typed */
+                        p++;
+                        continue;
+                    }
                     if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
                         p++;
                     *o++ = *p;
@@ -555,7 +561,7 @@ static int split(const char *line, char *buf, char **argv, int max)
                 }
                 p++;
             } else if (*p == '\\' && p[1]) {
-                *o++ = p[1];
+                *o++ = p[1] == 'n' ? '\n' : p[1];
                 p += 2;
             } else {
                 *o++ = *p++;
@@ -611,6 +617,29 @@ static void run_command(struct cli *c, char **argv, int argc)
     start_op(c, cmd, op);
 }
 
+/* help, quit and exit mean /help, /quit and /exit when typed alone: no
+ * command has those names. */
+static int bare_word(const char *w)
+{
+    return strcmp(w, "help") == 0 || strcmp(w, "quit") == 0 ||
+           strcmp(w, "exit") == 0;
+}
+
+/* A line that is only a bare word of bare_word(), blanks around it. */
+static int bare_line(const char *line)
+{
+    char w[8];
+    size_t n;
+
+    line += strspn(line, " \t");
+    n = strcspn(line, " \t");
+    if (n >= sizeof w || line[n + strspn(line + n, " \t")])
+        return 0;
+    memcpy(w, line, n);
+    w[n] = '\0';
+    return bare_word(w);
+}
+
 static void run_item(struct item *it)
 {
     struct cli *c = R.c;
@@ -631,6 +660,12 @@ static void run_item(struct item *it)
     argc = split(it->text, buf, argv, REPL_ARGS_MAX);
     if (argc > 0 && argv[0][0] == '/')
         slash(argv, argc);
+    else if (argc == 1 && bare_word(argv[0])) {
+        char name[16], *av[] = { name, NULL };
+
+        snprintf(name, sizeof name, "/%s", argv[0]);
+        slash(av, 1);
+    }
     else if (argc > 0)
         run_command(c, argv, argc);
     free(buf);
@@ -654,7 +689,7 @@ static int may_run(const struct item *it)
 {
     struct xmp_session *s = R.c->session;
 
-    if (it->kind == ITEM_LINE && it->text[0] == '/')
+    if (it->kind == ITEM_LINE && (it->text[0] == '/' || bare_line(it->text)))
         return 1;
     return !s || cli_session_over(s) ||
            xmp_session_phase(s) == XMP_PHASE_READY;

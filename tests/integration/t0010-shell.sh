@@ -217,6 +217,24 @@ test_expect_success '... and the session is still usable' '
 	ping a after-cc
 '
 
+test_expect_success '\n in a typed text is a line break' '
+	fresh a &&
+	enter a "send bob@example.test \"first line\\nsecond line\"" &&
+	wait_for "bob_got \"second line\"" 20 "the message in bob'\''s store" &&
+	# Prosody writes a line break in its store as \n; a backslash and an
+	# n would be \\n there
+	grep -qF "\"first line\\nsecond line\"" "$OFFLINE_STORE" &&
+	! grep -qF "first line\\\\n" "$OFFLINE_STORE" &&
+	prompt a
+'
+
+test_expect_success 'help without the slash is /help' '
+	fresh a &&
+	enter a "help" &&
+	tty_wait a "/reconnect  *connect again" 20 "the help text" &&
+	prompt a
+'
+
 test_expect_success 'Ctrl-D closes politely: exit status 0' '
 	fresh a &&
 	tty_keys a C-d &&
@@ -301,6 +319,19 @@ test_expect_success '... and Ctrl-D then closes politely: exit status 0' '
 tty_kill p
 
 # ---- without a command ---------------------------------------------------------
+
+test_expect_success 'quit and exit without the slash close politely: 0' '
+	shell q1 &&
+	logged_in q1 &&
+	enter q1 "quit" &&
+	exited q1 0 &&
+	shell q2 &&
+	logged_in q2 &&
+	enter q2 "  exit " &&
+	exited q2 0
+'
+tty_kill q1
+tty_kill q2
 
 test_expect_success 'xmpctl with no command on a terminal is the shell' '
 	tty_start n "stty -g >stty.before && $TEST_WRAPPER \"\$XMPCTL\" \
