@@ -59,4 +59,23 @@ test_expect_success 'direct TLS to the STARTTLS port: 79, leave out --direct-tls
 	test_grep -Fx "xmpctl: 127.0.0.1 port $PROSODY_PORT answered in plain XML: it expects STARTTLS; leave out --direct-tls" err-s
 '
 
+test_expect_success '--password-file /dev/null: 78, what it is, no chmod' '
+	expect_exit 78 to "$PROSODY_PORT" --password-file /dev/null 2>err-n &&
+	test_grep -Fx "xmpctl: password file /dev/null can be changed by other users; refusing to use it (/dev/null is a character device, not a regular file)" err-n &&
+	test_grep ! chmod err-n
+'
+
+test_expect_success '--password-file on a FIFO others may write: 78, no chmod' '
+	mkfifo pw-fifo && chmod 622 pw-fifo &&
+	expect_exit 78 to "$PROSODY_PORT" --password-file pw-fifo 2>err-f &&
+	test_grep -Fx "xmpctl: password file pw-fifo can be changed by other users; refusing to use it (pw-fifo is a FIFO, not a regular file)" err-f &&
+	test_grep ! chmod err-f
+'
+
+test_expect_success '... a regular file of ours gets the chmod to run' '
+	echo secret >pw-file && chmod 644 pw-file &&
+	expect_exit 78 to "$PROSODY_PORT" --password-file pw-file 2>err-r &&
+	test_grep -Fx "xmpctl: password file pw-file can be read by others; run '\''chmod 600 pw-file'\''" err-r
+'
+
 test_done
