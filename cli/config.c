@@ -263,6 +263,27 @@ static int parse(FILE *f, const char *path, const struct stat *st,
     return rc;
 }
 
+/* The end of a refusal: the chmod to run where one can help (a regular
+ * file or a directory of ours), else what is wrong with the file. */
+static const char *fix_for(const struct stat *st, const char *mode,
+                           const char *path, char *buf, size_t len)
+{
+    mode_t k = st->st_mode & S_IFMT;
+
+    if ((k == S_IFREG || k == S_IFDIR) && st->st_uid == geteuid())
+        snprintf(buf, len, "run 'chmod %s %s'", mode, path);
+    else if (k == S_IFREG || k == S_IFDIR)
+        snprintf(buf, len, "%s belongs to another user", path);
+    else
+        snprintf(buf, len, "%s is %s, not a regular file", path,
+                 k == S_IFCHR   ? "a character device"
+                 : k == S_IFBLK ? "a block device"
+                 : k == S_IFIFO ? "a FIFO"
+                 : k == S_IFSOCK ? "a socket"
+                                 : "no regular file");
+    return buf;
+}
+
 /* Like ssh: a file that decides which commands run or which CA is
  * trusted may be changed only by its owner (us or root). */
 static int others_can_change(const struct stat *st)
@@ -276,24 +297,28 @@ static int others_can_change(const struct stat *st)
 static int check_files(const struct cli_opts *o)
 {
     struct stat st;
+    char fix[4200];
 
     if (o->cafile && stat(o->cafile, &st) == 0 && others_can_change(&st)) {
         cli_error("CA file %s can be changed by other users; refusing to "
-                  "use it (run 'chmod go-w %s')",
-                  o->cafile, o->cafile);
+                  "use it (%s)",
+                  o->cafile, fix_for(&st, "go-w", o->cafile, fix, sizeof fix));
         return EXIT_CONFIG;
     }
     if (o->password_file && stat(o->password_file, &st) == 0) {
         if (others_can_change(&st)) {
             cli_error("password file %s can be changed by other users; "
-                      "refusing to use it (run 'chmod go-w %s')",
-                      o->password_file, o->password_file);
+                      "refusing to use it (%s)",
+                      o->password_file,
+                      fix_for(&st, "go-w", o->password_file, fix,
+                              sizeof fix));
             return EXIT_CONFIG;
         }
         if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-            cli_error("password file %s can be read by others; run "
-                      "'chmod 600 %s'",
-                      o->password_file, o->password_file);
+            cli_error("password file %s can be read by others; %s",
+                      o->password_file,
+                      fix_for(&st, "600", o->password_file, fix,
+                              sizeof fix));
             return EXIT_CONFIG;
         }
     }
@@ -303,6 +328,7 @@ static int check_files(const struct cli_opts *o)
 int cli_check_owner(const char *path, int secret)
 {
     struct stat st;
+    char fix[4200];
 
     if (stat(path, &st) < 0) {
         cli_error("cannot use %s: %s", path, strerror(errno));
@@ -312,14 +338,13 @@ int cli_check_owner(const char *path, int secret)
     if ((st.st_uid != geteuid() && st.st_uid != 0) ||
         (st.st_mode & (S_IWGRP | S_IWOTH))) {
         cli_error("%s can be changed by other users; refusing to use it "
-                  "(run 'chmod go-w %s')",
-                  path, path);
+                  "(%s)",
+                  path, fix_for(&st, "go-w", path, fix, sizeof fix));
         return EXIT_CONFIG;
     }
     if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
-        cli_error("%s holds a private key and others can read it; run "
-                  "'chmod 600 %s'",
-                  path, path);
+        cli_error("%s holds a private key and others can read it; %s",
+                  path, fix_for(&st, "600", path, fix, sizeof fix));
         return EXIT_CONFIG;
     }
     return 0;

@@ -94,6 +94,8 @@ void tls_free(struct tls *t);
  * certificate for example.org: the certificate's name does not match
  * (certificate names: other.example)". */
 enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err);
+/* Non-zero when the server's first byte was '<': plain XML, not TLS. */
+int tls_got_xml(const struct tls *t);
 /* After XMP_AGAIN from any call: what to poll for. */
 enum tls_want tls_want(const struct tls *t);
 

@@ -205,6 +205,7 @@ struct tls {
     int hs_overflow;
     int tls13;             /* a ServerHello chose TLS 1.3 */
     int alert;             /* a plaintext alert's description, or -1 */
+    int first_in;          /* the first byte the server sent, or -1 */
     int min13;             /* TLS 1.3 or nothing */
     /* the version the server answered in: its ServerHello's, or that of
      * the record of an alert older than TLS 1.2; 0: not known */
@@ -624,6 +625,8 @@ static int bio_recv(void *ctx, unsigned char *b, size_t n)
         n = INT32_MAX;
     r = recv(t->fd, b, n, 0);
     if (r >= 0) {
+        if (r > 0 && t->first_in < 0)
+            t->first_in = b[0];
         if (!t->done) {
             scan(t, &t->scan_in, b, (size_t)r);
             scan_hello_done(t);
@@ -1244,6 +1247,7 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         return xmp_error_set(err, XMP_ENOMEM, "out of memory setting up TLS");
     t->fd = fd;
     t->alert = -1;
+    t->first_in = -1;
     t->min13 = p->min_tls13;
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
@@ -1491,6 +1495,11 @@ enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
         verify_text(t, flags, t->verify_msg, sizeof t->verify_msg);
     }
     return XMP_OK;
+}
+
+int tls_got_xml(const struct tls *t)
+{
+    return t && t->first_in == '<';
 }
 
 enum tls_want tls_want(const struct tls *t)

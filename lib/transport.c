@@ -9,6 +9,7 @@
 #endif
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,25 @@ struct transport {
                                 AGAIN; mbedTLS wants it offered again */
     int read_wants_write;    /* TLS: the last read needs the socket
                                 writable before it can go on */
+    size_t plain_in;         /* bytes read before TLS, if any */
+    unsigned port;           /* the peer's TCP port; 0: a Unix socket */
 };
+
+/* The peer's TCP port; 0 for a Unix socket, or when not known (as after
+ * a reset). */
+static unsigned peer_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
 
 /* ---- plain ----------------------------------------------------------- */
 
@@ -46,19 +65,58 @@ static enum xmp_err lost(struct transport *t, struct xmp_error *err)
                          t->peer, strerror(errno));
 }
 
+/* A TLS record (RFC 8446 §5.1): an alert (21) or a handshake (22) in
+ * version 3.x; no XML document can begin with these bytes. */
+static int tls_record(const unsigned char *p, size_t n)
+{
+    return (p[0] == 0x15 || p[0] == 0x16) && (n < 2 || p[1] == 0x03) &&
+           (n < 3 || p[2] <= 0x04);
+}
+
+/* A port that expects TLS at once (XEP-0368) answers our stream header
+ * with a TLS alert, or drops the connection without a word. */
+static enum xmp_err plain_first(struct transport *t, const void *buf,
+                                size_t got, int reset, struct xmp_error *err)
+{
+    unsigned port = t->port;
+
+    if (!port)
+        return XMP_OK;
+    if (got && tls_record(buf, got))
+        return xmp_error_set(err, XMP_ETLS,
+                             "%s port %u answered with TLS, not XMPP: it "
+                             "expects TLS at once; use --direct-tls",
+                             t->peer, port);
+    if (!got)
+        return xmp_error_set(err, XMP_EUNREACH,
+                             "connection to %s port %u %s before an answer: "
+                             "it may expect TLS at once; try --direct-tls",
+                             t->peer, port,
+                             reset ? "reset" : "closed");
+    return XMP_OK;
+}
+
 static enum xmp_err plain_read(struct transport *t, void *buf, size_t len,
                                size_t *n, struct xmp_error *err)
 {
+    enum xmp_err r;
     ssize_t got;
 
     for (;;) {
         got = recv(t->fd, buf, len, 0);
         if (got >= 0) {
+            if (!t->plain_in &&
+                (r = plain_first(t, buf, (size_t)got, 0, err)) != XMP_OK)
+                return r;
+            t->plain_in += (size_t)got;
             *n = (size_t)got;
             return XMP_OK;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return XMP_AGAIN;
+        if (errno == ECONNRESET && !t->plain_in &&
+            (r = plain_first(t, buf, 0, 1, err)) != XMP_OK)
+            return r;
         if (errno != EINTR)
             return lost(t, err);
     }
@@ -155,6 +213,7 @@ enum xmp_err transport_new(struct transport **out, int fd, const char *peer,
     }
     t->ops = &plain_ops;
     t->fd = fd;
+    t->port = peer_port(fd);
     *out = t;
     return XMP_OK;
 }
@@ -197,6 +256,12 @@ enum xmp_err transport_handshake(struct transport *t, struct xmp_error *err)
     r = tls_handshake(t->tls, err);
     if (r == XMP_OK)
         t->handshaking = 0;
+    else if (r != XMP_AGAIN && tls_got_xml(t->tls) && t->port)
+        /* a STARTTLS port answers a ClientHello with a stream error */
+        return xmp_error_set(err, XMP_ETLS,
+                             "%s port %u answered in plain XML: it expects "
+                             "STARTTLS; leave out --direct-tls",
+                             t->peer, t->port);
     return r;
 }
 

@@ -58,6 +58,12 @@ WEAK enum xmp_err tls_handshake(struct tls *t, struct xmp_error *err)
     return XMP_OK;
 }
 
+WEAK int tls_got_xml(const struct tls *t)
+{
+    (void)t;
+    return 0;
+}
+
 WEAK enum tls_want tls_want(const struct tls *t)
 {
     (void)t;
