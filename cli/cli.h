@@ -615,7 +615,9 @@ struct cmd_needs {
     enum cmd_prompt prompt;
     enum cmd_presence presence;
     /* what it sends may change our presence; through a session holder,
-     * the held one: its initial presence is sent there too */
+     * the held one: its initial presence is sent there too.  Without
+     * it, a command borrows the held presence: through a holder it
+     * sends no initial presence (listen, the shell) */
     int sets_presence;
     enum cmd_keepalive keepalive;
     enum cmd_resume resume;

@@ -37,8 +37,9 @@ const struct command cli_commands[] = {
     {"listen", cmd_listen, "",
      "stay connected and print incoming messages",
      &listen_options, 0,
+     /* through a session holder it borrows the held presence */
      {.session = CMD_SESSION_ANY, .presence = PRESENCE_INITIAL,
-      .sets_presence = 1, .keepalive = KEEPALIVE_ON}},
+      .keepalive = KEEPALIVE_ON}},
     {"presence", cmd_presence, "[SHOW]",
      "set our presence, manage subscriptions, list contacts' presence",
      &presence_options, 0,
@@ -58,8 +59,10 @@ const struct command cli_commands[] = {
      "log in, then read commands and XML from the terminal (the default "
      "on a terminal)",
      &shell_options, 0,
+     /* through a session holder it borrows the held presence: only its
+      * presence command changes it */
      {.session = CMD_SESSION_ANY, .prompt = PROMPT_IS,
-      .presence = PRESENCE_INITIAL, .sets_presence = 1,
+      .presence = PRESENCE_INITIAL,
       .keepalive = KEEPALIVE_ON, .roster = ROSTER_AFTER_PRESENCE,
       .relogin = 1}},
     {"session", cmd_session, "start [SHOW] | stop | status",

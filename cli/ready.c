@@ -83,7 +83,8 @@ static int send_presence(struct cli *c, const struct cmd_needs *n,
     case PRESENCE_INITIAL:
         /* RFC 6121 §4.2: so that the server routes chat messages to
          * this resource and hands over stored ones; through a session
-         * holder it becomes the held presence, when the row allows */
+         * holder it would become the held presence: sent only when the
+         * row allows, else the holder's stays as it is */
         if (a->no_presence || (c->attached && !n->sets_presence))
             return 0;
         if (!(made = xmp_node_new("jabber:client", "presence", NULL)))

@@ -10,7 +10,8 @@
 # presence is replayed; stop never signals the process of an old pid and
 # ends attached commands with 69; a resumed session lost at once backs
 # off; the log is bounded; where the directory is without
-# XDG_RUNTIME_DIR, or with a relative one.
+# XDG_RUNTIME_DIR, or with a relative one; listen and the shell through
+# the holder leave its presence as it is, a presence command changes it.
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
@@ -645,5 +646,114 @@ elif [ -n "${OTHER:-}" ] && [ -d /run/user ] && [ ! -e "/run/user/$OTHER" ] &&
 		rm -rf "/run/user/$OTHER"
 	'
 fi
+
+# ---- attached commands borrow the held presence -----------------------------------
+
+# alice_seen FILE: what bob's json listen --all in FILE saw of the
+# presence of the holder's resource (the status file's jid; a session an
+# earlier test left to the server is another), a line each:
+# show|status|type
+alice_seen() {
+	"$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    if o["kind"] == "presence" and o.get("from") == sys.argv[2]:
+        print("%s|%s|%s" % (o.get("show"), o.get("status"), o.get("type")))
+' "$1" "$HELD_JID"
+}
+
+# marked N: alice says "mark N" to bob through the holder, and bob's
+# stream has it: what alice sent before it has reached bob
+marked() {
+	alice send "$B" "mark $1" &&
+	wait_for "grep -q \"mark $1\" bobp.out" 20 "mark $1 at bob"
+}
+
+test_expect_success 'a held presence away with a status; bob sees it' '
+	holder_start holder4 away -s "held over" &&
+	wait_for "grep -q \"^jid *$A/\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the status file" &&
+	HELD_JID=$(sed -n "s/^jid *//p" "$XDG_RUNTIME_DIR/xmpctl/$A.status") &&
+	case $HELD_JID in "$A"/?*) ;; *) false ;; esac &&
+	XMPCTL_TEST_TIMEOUT=600 bg_start bobp bob --format json listen --all &&
+	wait_for "alice_seen bobp.out | grep -q ." 20 "alice'"'"'s presence at bob" &&
+	marked 1 &&
+	alice_seen bobp.out >seen1 &&
+	echo "away|held over|available" >expect1 &&
+	test_cmp expect1 seen1
+'
+
+test_expect_success 'listen through the holder, then ended: the held presence stays, bob hears nothing of it' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start al1 alice listen --count 1 &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
+	as bob send "$A" "one for the listen" &&
+	wait_for "test -s al1.rc" 20 "the listen to end" &&
+	test "$(cat al1.rc)" = 0 &&
+	test_grep "one for the listen" al1.out &&
+	marked 2 &&
+	alice_seen bobp.out >seen2 &&
+	test_cmp expect1 seen2 &&
+	as alice session status >st6.out &&
+	test_grep "^presence *away (held over)" st6.out &&
+	presence_of_alice p6.json >p6.lines &&
+	test_grep -x "away|held over" p6.lines
+'
+
+test_expect_success 'presence dnd through the holder changes it, and it stays' '
+	alice presence dnd -s "deep work" &&
+	wait_for "alice_seen bobp.out | grep -q \"^dnd\"" 20 "dnd at bob" &&
+	marked 3 &&
+	alice_seen bobp.out >seen3 &&
+	{ cat expect1 && echo "dnd|deep work|available"; } >expect3 &&
+	test_cmp expect3 seen3 &&
+	as alice session status >st7.out &&
+	test_grep "^presence *dnd (deep work)" st7.out &&
+	presence_of_alice p7.json >p7.lines &&
+	test_grep -x "dnd|deep work" p7.lines
+'
+
+test_expect_success 'listen after it: dnd stays too' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start al2 alice listen --count 1 &&
+	wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the listen attached" &&
+	as bob send "$A" "two for the listen" &&
+	wait_for "test -s al2.rc" 20 "the listen to end" &&
+	test "$(cat al2.rc)" = 0 &&
+	marked 4 &&
+	alice_seen bobp.out >seen4 &&
+	test_cmp expect3 seen4 &&
+	as alice session status >st8.out &&
+	test_grep "^presence *dnd (deep work)" st8.out
+'
+
+if command -v tmux >/dev/null 2>&1; then
+	. "$TESTS_SRCDIR/integration/tty.sh"
+	test_expect_success 'the shell through the holder: no presence of its own; its presence command changes the held one' '
+		tty_start sh1 "$TEST_WRAPPER \"\$XMPCTL\" -j $A --server 127.0.0.1:$SERVER_PORT --cafile \"\$TEST_CA\" shell" &&
+		wait_for "grep -q \"^clients *1\$\" \"$XDG_RUNTIME_DIR/xmpctl/$A.status\"" 20 "the shell attached" &&
+		tty_wait_line sh1 "^alice@example\.test> *\$" 20 "the prompt" &&
+		marked 5 &&
+		alice_seen bobp.out >seen5 &&
+		test_cmp expect3 seen5 &&
+		tty_type sh1 "presence xa -s \"from the shell\"" && tty_keys sh1 Enter &&
+		wait_for "alice_seen bobp.out | grep -q \"^xa\"" 20 "xa at bob" &&
+		tty_type sh1 "/quit" && tty_keys sh1 Enter &&
+		wait_for "test -s \"\$TEST_TMP/sh1.rc\"" 20 "the shell to end" &&
+		test "$(cat "$TEST_TMP/sh1.rc")" = 0 &&
+		marked 6 &&
+		alice_seen bobp.out >seen6 &&
+		{ cat expect3 && echo "xa|from the shell|available"; } >expect6 &&
+		test_cmp expect6 seen6 &&
+		as alice session status >st9.out &&
+		test_grep "^presence *xa (from the shell)" st9.out
+	'
+else
+	test_skip 'the shell through the holder: no presence of its own; its presence command changes the held one' 'tmux not found'
+fi
+
+test_expect_success 'the held presence ends with the holder' '
+	as alice session stop &&
+	wait_for "alice_seen bobp.out | grep -q \"|unavailable\$\"" 20 "unavailable at bob" &&
+	bg_stop bobp
+'
 
 test_done
