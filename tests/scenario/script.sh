@@ -298,4 +298,80 @@ test_expect_success 'the scripts are read from stdin without FILE' '
 	test_grep "^stdin: passed" out
 '
 
+
+# ---- accounts from the config file --------------------------------------------
+
+# The accounts as a user keeps them: server, CA file and password in the
+# config file (alice's as a password line, bob's from a command).  No
+# SRV lookup may leave the machine should a client miss its server.
+XMPCTL_DNS_SERVER=127.0.0.1:1
+export XMPCTL_DNS_SERVER
+mkdir -p "$XDG_CONFIG_HOME/xmpctl"
+cat >"$XDG_CONFIG_HOME/xmpctl/config" <<EOF
+[alice]
+jid = alice@example.test
+server = 127.0.0.1:$SERVER_PORT
+cafile = $TEST_CA
+password = $ALICE_PASS
+
+[bob]
+jid = bob@example.test
+server = 127.0.0.1:$SERVER_PORT
+cafile = $TEST_CA
+password_command = printf %s '$BOB_PASS'
+EOF
+chmod 600 "$XDG_CONFIG_HOME/xmpctl/config"
+
+test_expect_success 'a client takes server, CA file and password from the config section of its jid' '
+	sed "/password:/d" wrong.scs >nopass.scs &&
+	sed -i "s/<body>Goodbye<\/body>/<body>Hello<\/body>/" nopass.scs &&
+	xmpctl script nopass.scs </dev/null >out 2>err &&
+	test_grep "^nopass.scs: passed: 6 steps" out
+'
+
+cat >noj.scs <<'EOF'
+[Client] Me
+
+---
+
+Me connects
+
+Me sends:
+	<message to="${Me's full JID}" type="chat" id="noj-1">
+		<body>to myself</body>
+	</message>
+
+Me receives:
+	<message from="${Me's full JID}" id="noj-1">
+		<body>to myself</body>
+	</message>
+
+Me disconnects
+EOF
+
+test_expect_success 'a client without a jid is the account of --account' '
+	xmpctl -v -a bob script noj.scs </dev/null >out 2>err &&
+	test_grep "^noj.scs: passed: 4 steps" out &&
+	test_grep "Me: << .*<jid>bob@example.test/" err
+'
+
+test_expect_success '... of --jid, or else of the config file'"'"'s first section' '
+	xmpctl -v -j bob@example.test script noj.scs </dev/null >out 2>err &&
+	test_grep "Me: << .*<jid>bob@example.test/" err &&
+	xmpctl -v script noj.scs </dev/null >out 2>err &&
+	test_grep "^noj.scs: passed: 4 steps" out &&
+	test_grep "Me: << .*<jid>alice@example.test/" err
+'
+
+test_expect_success 'a client without a jid and no account: refused before connecting' '
+	: >empty.conf &&
+	chmod 600 empty.conf &&
+	expect_exit 64 xmpctl --config empty.conf script first.scs noj.scs \
+		</dev/null >out 2>err &&
+	test_grep "^xmpctl: noj.scs: client .Me. has no jid, and no account gives one" err &&
+	test_must_be_empty out
+'
+
+rm -f "$XDG_CONFIG_HOME/xmpctl/config"
+
 test_done
