@@ -5,9 +5,10 @@
  * sends becomes a "sends:", every one it receives a "receives:"; the
  * account's own JIDs become variables, so that the replay works whatever
  * resource the server chooses then.  The script holds no password: the
- * replay takes the account's from the password sources, and a room's
- * password, or any other secret a stanza carries, is written as
- * [redacted].  The file is created readable by its owner only.
+ * replay takes the account's from its section of the config file or the
+ * password sources, and a room's password, or any other secret a stanza
+ * carries, is written as [redacted].  The file is created readable by its
+ * owner only.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -186,6 +187,7 @@ int script_record_start(struct cli *c, const char *path)
     }
     if (fprintf(r->f, "# Recorded by xmpctl shell --record\n"
                       "# No password: xmpctl script takes it from the "
+                      "account's section of the\n# config file or the "
                       "password sources;\n# a room's password or another "
                       "secret in a stanza is [redacted].\n\n"
                       "[Client] %s\n\tjid: %s\n%s%s%s\n-----\n\n",

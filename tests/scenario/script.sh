@@ -372,6 +372,26 @@ test_expect_success 'a client without a jid and no account: refused before conne
 	test_must_be_empty out
 '
 
+# A shell of the config file's account, recorded as a user would (no
+# option but --record): a message to itself, an iq and its reply, a
+# change of presence, a ping, /quit.
+CHAT_LINES="<message to='alice@example.test' type='chat' id='self-1'><body>note to self</body></message>
+<iq type='get' id='ver-1' to='example.test'><query xmlns='jabber:iq:version'/></iq>
+presence away
+$PING_LINE"
+
+test_expect_success 'a recording of the config file'"'"'s account replays as recorded' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" "$CHAT_LINES" \
+		$TEST_WRAPPER "$XMPCTL" shell --record chat.scs >pty.out 2>pty.err &&
+	test_grep "^	<message .*id=.self-1.*<body>note to self</body>" chat.scs &&
+	test_grep "^	<iq .*id=.ver-1.*<query xmlns=.jabber:iq:version.><name>" chat.scs &&
+	test_grep "^	<presence [^>]*from=.\${alice.s full JID}.[^>]*><show>away</show>" chat.scs &&
+	test_grep ! -F "$ALICE_PASS" chat.scs &&
+	xmpctl script chat.scs </dev/null >out 2>err &&
+	test_grep "^chat.scs: passed" out &&
+	test_grep ! -i "fail" out
+'
+
 rm -f "$XDG_CONFIG_HOME/xmpctl/config"
 
 test_done
