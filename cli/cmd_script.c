@@ -782,6 +782,25 @@ static int set_script(void *ud, int id, const char *arg)
     return 0;
 }
 
+/* --account names an account of the config file, with --jid its own,
+ * whether or not a client takes it. */
+static int check_account(const struct cli_opts *g)
+{
+    struct cli_opts o;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    if (copy_opt(&o.account, g->account) < 0 ||
+        copy_opt(&o.jid, g->jid) < 0 || copy_opt(&o.config, g->config) < 0) {
+        cli_error("out of memory");
+        rc = EXIT_OSERR;
+    } else {
+        rc = cli_load_config(&o);
+    }
+    cli_opts_free(&o);
+    return rc;
+}
+
 int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
 {
     struct runner r;
@@ -814,6 +833,8 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
         rc = load(&r, "-");
     for (i = next; i < argc && !rc; i++)
         rc = load(&r, argv[i]);
+    if (!rc && c->o.account)
+        rc = check_account(&c->o);
     for (k = 0; k < r.nscripts && !rc; k++)
         rc = find_accounts(&r, &r.scripts[k], 0);
     if (!rc && !c->trust && xmp_trust_new(c->o.cafile, &c->trust, &err) !=

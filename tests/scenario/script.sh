@@ -372,6 +372,12 @@ test_expect_success 'a client without a jid and no account: refused before conne
 	test_must_be_empty out
 '
 
+test_expect_success '--account names an account of the config file, a client taking it or not' '
+	expect_exit 78 xmpctl -a carol script nopass.scs </dev/null >out 2>err &&
+	test_grep "^xmpctl: no account .carol. in " err &&
+	test_must_be_empty out
+'
+
 # A shell of the config file's account, recorded as a user would (no
 # option but --record): a message to itself, an iq and its reply, a
 # change of presence, a ping, /quit.
