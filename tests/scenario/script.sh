@@ -352,15 +352,15 @@ EOF
 test_expect_success 'a client without a jid is the account of --account' '
 	xmpctl -v -a bob script noj.scs </dev/null >out 2>err &&
 	test_grep "^noj.scs: passed: 4 steps" out &&
-	test_grep "Me: << .*<jid>bob@example.test/" err
+	test_grep "Me: -- ready as bob@example.test/" err
 '
 
 test_expect_success '... of --jid, or else of the config file'"'"'s first section' '
 	xmpctl -v -j bob@example.test script noj.scs </dev/null >out 2>err &&
-	test_grep "Me: << .*<jid>bob@example.test/" err &&
+	test_grep "Me: -- ready as bob@example.test/" err &&
 	xmpctl -v script noj.scs </dev/null >out 2>err &&
 	test_grep "^noj.scs: passed: 4 steps" out &&
-	test_grep "Me: << .*<jid>alice@example.test/" err
+	test_grep "Me: -- ready as alice@example.test/" err
 '
 
 test_expect_success 'a client without a jid and no account: refused before connecting' '
