@@ -398,6 +398,16 @@ test_expect_success 'a recording of the config file'"'"'s account replays as rec
 	test_grep ! -i "fail" out
 '
 
+test_expect_success 'a recording asks for the resource the shell asked for in its JID' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" "$PING_LINE" \
+		$TEST_WRAPPER "$XMPCTL" -j alice@example.test/desk shell \
+		--record desk.scs >pty.out 2>pty.err &&
+	test_grep "^	resource: desk$" desk.scs &&
+	xmpctl -v script desk.scs </dev/null >out 2>err &&
+	test_grep "^desk.scs: passed" out &&
+	test_grep "alice: -- ready as alice@example.test/desk$" err
+'
+
 rm -f "$XDG_CONFIG_HOME/xmpctl/config"
 
 test_done
