@@ -3,8 +3,10 @@
  * cmd_script.c - run scansion scripts: every client of a script is a
  * session of this process, all of them in one loop (loop.c's engine),
  * and the script's actions run in order.  Every script is parsed before
- * anything connects.  A step that receives waits only until a stanza
- * matches or --wait passes; "receives: nothing" waits the whole --wait.
+ * anything connects, and every client's account is found in the config
+ * file, as for every command.  A step that receives waits only until a
+ * stanza matches or --wait passes; "receives: nothing" waits the whole
+ * --wait.
  * The first step that fails ends its script: what was expected and what
  * came are printed, every client closes politely, and the next script
  * runs.  xmpctl-script(1) is the reference.
@@ -53,6 +55,7 @@ struct sclient {
     unsigned long dropped; /* past SCRIPT_MAX_QUEUE */
     unsigned handler;
     char *full; /* the JID bound at the last connect */
+    struct xmp_trust *own_trust; /* its account's CA file's, or NULL */
 };
 
 struct runner {
@@ -66,6 +69,9 @@ struct runner {
 
     /* the script running */
     const struct script *s;
+    /* its clients whose jid is their account's, not the script's (one
+     * bit each, SCRIPT_MAX_CLIENTS of them) */
+    unsigned found;
     struct sclient *cl;
 };
 
@@ -202,28 +208,101 @@ static void client_init(struct runner *r, struct sclient *sc,
     sc->c.trust = r->top->trust;
 }
 
-/* The client's options: its account, and the global options that apply
- * to every client. */
-static void client_opts(struct runner *r, struct sclient *sc)
-{
-    const struct cli_opts *g = &r->top->o;
-
-    cli_opts_free(&sc->c.o);
-    sc->c.o.direct_tls = g->direct_tls;
-    sc->c.o.insecure = g->insecure;
-    sc->c.o.tls_min = g->tls_min;
-    sc->c.o.no_sasl2 = g->no_sasl2;
-    sc->c.o.no_fast = g->no_fast;
-    sc->c.o.fast_unbound = g->fast_unbound;
-    sc->c.o.verbose = g->verbose;
-    sc->c.o.timeout_s = g->timeout_s;
-    sc->c.o.format = g->format;
-    sc->c.o.keepalive_s = 0;
-}
-
 static int copy_opt(char **dst, const char *src)
 {
     return !src || (*dst = strdup(src)) ? 0 : -1;
+}
+
+/*
+ * The options of the client def, in o (free with cli_opts_free): the
+ * global options that apply to every client, then its account's section
+ * of the config file, as for every command.  A client with a jid takes
+ * the section whose jid it is, if any; a client without one takes the
+ * account of --account or --jid, or else the file's first.  Returns 0,
+ * or the exit status (said).
+ */
+static int client_opts(struct runner *r, const struct script_client *def,
+                       struct cli_opts *o)
+{
+    const struct cli_opts *g = &r->top->o;
+    int named = def->jid && !(r->found & 1u << (def - r->s->clients)), rc;
+
+    memset(o, 0, sizeof *o);
+    o->direct_tls = g->direct_tls;
+    o->insecure = g->insecure;
+    o->tls_min = g->tls_min;
+    o->no_sasl2 = g->no_sasl2;
+    o->no_fast = g->no_fast;
+    o->fast_unbound = g->fast_unbound;
+    o->verbose = g->verbose;
+    o->timeout_s = g->timeout_s;
+    o->format = g->format;
+    if (copy_opt(&o->jid, named ? def->jid : g->jid) < 0 ||
+        copy_opt(&o->account, named ? NULL : g->account) < 0 ||
+        copy_opt(&o->config, g->config) < 0 ||
+        copy_opt(&o->server, g->server) < 0 ||
+        copy_opt(&o->cafile, g->cafile) < 0 ||
+        copy_opt(&o->mech, g->mech) < 0 ||
+        copy_opt(&o->password_file, g->password_file) < 0 ||
+        copy_opt(&o->password_command, g->password_command) < 0) {
+        cli_error("out of memory");
+        rc = EXIT_OSERR;
+        goto fail;
+    }
+    if ((rc = cli_load_config(o)))
+        goto fail;
+    if (!o->jid) {
+        cli_error("%s: client '%s' has no jid, and no account gives one "
+                  "(--account, --jid or the config file)",
+                  r->s ? r->s->file : "script", def->name);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+    /* the script says which resource, or the server chooses */
+    free(o->resource);
+    o->resource = NULL;
+    if (copy_opt(&o->resource, def->resource) < 0) {
+        cli_error("out of memory");
+        rc = EXIT_OSERR;
+        goto fail;
+    }
+    o->keepalive_s = 0;
+    return 0;
+fail:
+    cli_opts_free(o);
+    return rc;
+}
+
+/* Every client's account, found before anything connects (fill 0);
+ * once more when the script runs (fill 1), when a client without a jid
+ * takes its account's for the script's variables.  Returns 0, or the
+ * exit status (said). */
+static int find_accounts(struct runner *r, struct script *s, int fill)
+{
+    struct cli_opts o;
+    size_t i;
+    int rc = 0;
+
+    r->s = s;
+    r->found = 0;
+    for (i = 0; i < s->nclients; i++) {
+        struct script_client *def = &s->clients[i];
+
+        if ((rc = client_opts(r, def, &o)))
+            break;
+        if (fill && !def->jid) {
+            if (!(def->jid = strdup(o.jid))) {
+                cli_error("out of memory");
+                rc = EXIT_OSERR;
+            }
+            r->found |= 1u << i;
+        }
+        cli_opts_free(&o);
+        if (rc)
+            break;
+    }
+    r->s = NULL;
+    return rc;
 }
 
 static int ready_or_over(struct runner *r, void *arg)
@@ -241,18 +320,20 @@ static int do_connect(struct runner *r, struct sclient *sc,
     struct xmp_session_info info;
     int rc;
 
-    client_opts(r, sc);
-    if (copy_opt(&sc->c.o.jid, sc->sc->jid) < 0 ||
-        copy_opt(&sc->c.o.resource, sc->sc->resource) < 0 ||
-        copy_opt(&sc->c.o.server, g->server) < 0 ||
-        copy_opt(&sc->c.o.cafile, g->cafile) < 0 ||
-        copy_opt(&sc->c.o.mech, g->mech) < 0 ||
-        copy_opt(&sc->c.o.password_file, g->password_file) < 0 ||
-        copy_opt(&sc->c.o.password_command, g->password_command) < 0 ||
-        copy_opt(&sc->c.secret.pw, sc->sc->password) < 0) {
+    cli_opts_free(&sc->c.o);
+    if ((rc = client_opts(r, sc->sc, &sc->c.o))) {
+        sbuf_puts(&f->msg, "cannot connect (see above)");
+        return f->status = rc;
+    }
+    if (copy_opt(&sc->c.secret.pw, sc->sc->password) < 0) {
         sbuf_puts(&f->msg, "cannot connect: out of memory");
         return f->status = EXIT_OSERR;
     }
+    /* a CA file of the account's own has trust anchors of its own */
+    sc->c.trust = !sc->c.o.cafile || (g->cafile &&
+                                      strcmp(sc->c.o.cafile, g->cafile) == 0)
+                      ? r->top->trust
+                      : sc->own_trust;
     /* without one in the script, cli_session_open asks the sources */
     sc->c.secret.len = sc->c.secret.pw ? strlen(sc->c.secret.pw) : 0;
     xmp_session_free(sc->c.session);
@@ -261,6 +342,8 @@ static int do_connect(struct runner *r, struct sclient *sc,
     /* a script's accounts log in themselves (its row) */
     cli_needs_apply(&sc->c, &cli_command("script")->needs, 0);
     rc = cli_session_open(&sc->c);
+    if (sc->c.trust != r->top->trust)
+        sc->own_trust = sc->c.trust; /* made there, kept for a reconnect */
     r->warned_insecure |= sc->c.warned_insecure;
     if (rc != EXIT_OK) {
         cli_secret_wipe(&sc->c.secret);
@@ -572,6 +655,7 @@ static int run_script(struct runner *r, const struct script *s)
         drop_queue(&cl[i], cl[i].nq);
         xmp_session_free(cl[i].c.session);
         cl[i].c.trust = NULL; /* the process's, freed by main */
+        xmp_trust_free(cl[i].own_trust);
         cli_secret_wipe(&cl[i].c.secret);
         cli_cache_forget(&cl[i].c);
         cli_opts_free(&cl[i].c.o);
@@ -698,6 +782,25 @@ static int set_script(void *ud, int id, const char *arg)
     return 0;
 }
 
+/* --account names an account of the config file, with --jid its own,
+ * whether or not a client takes it. */
+static int check_account(const struct cli_opts *g)
+{
+    struct cli_opts o;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    if (copy_opt(&o.account, g->account) < 0 ||
+        copy_opt(&o.jid, g->jid) < 0 || copy_opt(&o.config, g->config) < 0) {
+        cli_error("out of memory");
+        rc = EXIT_OSERR;
+    } else {
+        rc = cli_load_config(&o);
+    }
+    cli_opts_free(&o);
+    return rc;
+}
+
 int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
 {
     struct runner r;
@@ -730,6 +833,10 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
         rc = load(&r, "-");
     for (i = next; i < argc && !rc; i++)
         rc = load(&r, argv[i]);
+    if (!rc && c->o.account)
+        rc = check_account(&c->o);
+    for (k = 0; k < r.nscripts && !rc; k++)
+        rc = find_accounts(&r, &r.scripts[k], 0);
     if (!rc && !c->trust && xmp_trust_new(c->o.cafile, &c->trust, &err) !=
                                 XMP_OK) {
         cli_error("%s", err.msg);
@@ -744,7 +851,10 @@ int cmd_script(struct cli *c, int argc, char **argv, struct op **op)
             printf("1..%zu\n", n);
         }
         for (k = 0; k < r.nscripts && !r.sig; k++) {
-            int st = run_script(&r, &r.scripts[k]);
+            int st = find_accounts(&r, &r.scripts[k], 1);
+
+            if (!st)
+                st = run_script(&r, &r.scripts[k]);
 
             if (st && !status)
                 status = st;

@@ -26,7 +26,9 @@ enum script_action {
 };
 
 struct script_client {
-    /* password NULL: from the password sources, as for every command */
+    /* password NULL: from the password sources, as for every command;
+     * jid NULL: the account's of --account, --jid or the config file,
+     * filled in before the script runs */
     char *name, *jid, *password, *resource;
     int line;
 };

@@ -193,8 +193,10 @@ static int check_client(struct pstate *ps, const struct script_client *c)
     struct xmp_jid j;
     int has_res;
 
-    if (!c->jid || !*c->jid)
-        return fail(ps, c->line, "client '%s' has no jid", c->name);
+    if (!c->jid) /* its account's, found before connecting */
+        return 0;
+    if (!*c->jid)
+        return fail(ps, c->line, "client '%s' has an empty jid", c->name);
     if (xmp_jid_parse(c->jid, &j, &e) != XMP_OK)
         return fail(ps, c->line, "client '%s': invalid jid: %s", c->name,
                     e.msg);
@@ -575,7 +577,9 @@ const struct xmp_node *script_element(const struct script *s,
         if (is_full && full && full[ci]) {
             add_escaped(&b, full[ci]);
         } else {
-            char *bare = bare_of(s->clients[ci].jid);
+            /* no jid yet, when checking: a stand-in will do */
+            char *bare = s->clients[ci].jid ? bare_of(s->clients[ci].jid)
+                                            : strdup("account@example.invalid");
 
             if (!bare) {
                 b.failed = 1;

@@ -5,9 +5,10 @@
  * sends becomes a "sends:", every one it receives a "receives:"; the
  * account's own JIDs become variables, so that the replay works whatever
  * resource the server chooses then.  The script holds no password: the
- * replay takes the account's from the password sources, and a room's
- * password, or any other secret a stanza carries, is written as
- * [redacted].  The file is created readable by its owner only.
+ * replay takes the account's from its section of the config file or the
+ * password sources, and a room's password, or any other secret a stanza
+ * carries, is written as [redacted].  The file is created readable by its
+ * owner only.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -150,7 +151,8 @@ int script_record_start(struct cli *c, const char *path)
     struct xmp_jid j;
     struct xmp_error err;
     struct stat st;
-    int fd = -1;
+    char *resource;
+    int fd = -1, want_resource;
 
     if (!r) {
         cli_error("out of memory");
@@ -162,9 +164,15 @@ int script_record_start(struct cli *c, const char *path)
     }
     r->bare = xmp_jid_bare(&j);
     r->name = strdup(j.local ? j.local : j.domain);
+    /* the resource asked for, by --resource or in the JID: the replay
+     * asks for it too */
+    want_resource = c->o.resource || j.resource;
+    resource = c->o.resource ? strdup(c->o.resource)
+               : j.resource  ? strdup(j.resource)
+                             : NULL;
     xmp_jid_clear(&j);
     r->path = strdup(path);
-    if (!r->bare || !r->name || !r->path) {
+    if (!r->bare || !r->name || !r->path || (want_resource && !resource)) {
         cli_error("out of memory");
         goto fail;
     }
@@ -178,6 +186,7 @@ int script_record_start(struct cli *c, const char *path)
                   strerror(errno));
         if (fd >= 0)
             close(fd);
+        free(resource);
         free(r->bare);
         free(r->name);
         free(r->path);
@@ -186,22 +195,24 @@ int script_record_start(struct cli *c, const char *path)
     }
     if (fprintf(r->f, "# Recorded by xmpctl shell --record\n"
                       "# No password: xmpctl script takes it from the "
+                      "account's section of the\n# config file or the "
                       "password sources;\n# a room's password or another "
                       "secret in a stanza is [redacted].\n\n"
                       "[Client] %s\n\tjid: %s\n%s%s%s\n-----\n\n",
-                r->name, r->bare, c->o.resource ? "\tresource: " : "",
-                c->o.resource ? c->o.resource : "",
-                c->o.resource ? "\n" : "") < 0 ||
+                r->name, r->bare, resource ? "\tresource: " : "",
+                resource ? resource : "", resource ? "\n" : "") < 0 ||
         fflush(r->f) != 0) {
         cli_error("shell: --record: cannot write %s: %s", path,
                   strerror(errno));
         fclose(r->f);
         goto fail;
     }
+    free(resource);
     c->record = on_trace;
     c->record_state = r;
     return EXIT_OK;
 fail:
+    free(resource);
     free(r->bare);
     free(r->name);
     free(r->path);

@@ -298,4 +298,116 @@ test_expect_success 'the scripts are read from stdin without FILE' '
 	test_grep "^stdin: passed" out
 '
 
+
+# ---- accounts from the config file --------------------------------------------
+
+# The accounts as a user keeps them: server, CA file and password in the
+# config file (alice's as a password line, bob's from a command).  No
+# SRV lookup may leave the machine should a client miss its server.
+XMPCTL_DNS_SERVER=127.0.0.1:1
+export XMPCTL_DNS_SERVER
+mkdir -p "$XDG_CONFIG_HOME/xmpctl"
+cat >"$XDG_CONFIG_HOME/xmpctl/config" <<EOF
+[alice]
+jid = alice@example.test
+server = 127.0.0.1:$SERVER_PORT
+cafile = $TEST_CA
+password = $ALICE_PASS
+
+[bob]
+jid = bob@example.test
+server = 127.0.0.1:$SERVER_PORT
+cafile = $TEST_CA
+password_command = printf %s '$BOB_PASS'
+EOF
+chmod 600 "$XDG_CONFIG_HOME/xmpctl/config"
+
+test_expect_success 'a client takes server, CA file and password from the config section of its jid' '
+	sed "/password:/d" wrong.scs >nopass.scs &&
+	sed -i "s/<body>Goodbye<\/body>/<body>Hello<\/body>/" nopass.scs &&
+	xmpctl script nopass.scs </dev/null >out 2>err &&
+	test_grep "^nopass.scs: passed: 6 steps" out
+'
+
+cat >noj.scs <<'EOF'
+[Client] Me
+
+---
+
+Me connects
+
+Me sends:
+	<message to="${Me's full JID}" type="chat" id="noj-1">
+		<body>to myself</body>
+	</message>
+
+Me receives:
+	<message from="${Me's full JID}" id="noj-1">
+		<body>to myself</body>
+	</message>
+
+Me disconnects
+EOF
+
+test_expect_success 'a client without a jid is the account of --account' '
+	xmpctl -v -a bob script noj.scs </dev/null >out 2>err &&
+	test_grep "^noj.scs: passed: 4 steps" out &&
+	test_grep "Me: -- ready as bob@example.test/" err
+'
+
+test_expect_success '... of --jid, or else of the config file'"'"'s first section' '
+	xmpctl -v -j bob@example.test script noj.scs </dev/null >out 2>err &&
+	test_grep "Me: -- ready as bob@example.test/" err &&
+	xmpctl -v script noj.scs </dev/null >out 2>err &&
+	test_grep "^noj.scs: passed: 4 steps" out &&
+	test_grep "Me: -- ready as alice@example.test/" err
+'
+
+test_expect_success 'a client without a jid and no account: refused before connecting' '
+	: >empty.conf &&
+	chmod 600 empty.conf &&
+	expect_exit 64 xmpctl --config empty.conf script first.scs noj.scs \
+		</dev/null >out 2>err &&
+	test_grep "^xmpctl: noj.scs: client .Me. has no jid, and no account gives one" err &&
+	test_must_be_empty out
+'
+
+test_expect_success '--account names an account of the config file, a client taking it or not' '
+	expect_exit 78 xmpctl -a carol script nopass.scs </dev/null >out 2>err &&
+	test_grep "^xmpctl: no account .carol. in " err &&
+	test_must_be_empty out
+'
+
+# A shell of the config file's account, recorded as a user would (no
+# option but --record): a message to itself, an iq and its reply, a
+# change of presence, a ping, /quit.
+CHAT_LINES="<message to='alice@example.test' type='chat' id='self-1'><body>note to self</body></message>
+<iq type='get' id='ver-1' to='example.test'><query xmlns='jabber:iq:version'/></iq>
+presence away
+$PING_LINE"
+
+test_expect_success 'a recording of the config file'"'"'s account replays as recorded' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" "$CHAT_LINES" \
+		$TEST_WRAPPER "$XMPCTL" shell --record chat.scs >pty.out 2>pty.err &&
+	test_grep "^	<message .*id=.self-1.*<body>note to self</body>" chat.scs &&
+	test_grep "^	<iq .*id=.ver-1.*<query xmlns=.jabber:iq:version.><name>" chat.scs &&
+	test_grep "^	<presence [^>]*from=.\${alice.s full JID}.[^>]*><show>away</show>" chat.scs &&
+	test_grep ! -F "$ALICE_PASS" chat.scs &&
+	xmpctl script chat.scs </dev/null >out 2>err &&
+	test_grep "^chat.scs: passed" out &&
+	test_grep ! -i "fail" out
+'
+
+test_expect_success 'a recording asks for the resource the shell asked for in its JID' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/ptyrun.py" "$PING_LINE" \
+		$TEST_WRAPPER "$XMPCTL" -j alice@example.test/desk shell \
+		--record desk.scs >pty.out 2>pty.err &&
+	test_grep "^	resource: desk$" desk.scs &&
+	xmpctl -v script desk.scs </dev/null >out 2>err &&
+	test_grep "^desk.scs: passed" out &&
+	test_grep "alice: -- ready as alice@example.test/desk$" err
+'
+
+rm -f "$XDG_CONFIG_HOME/xmpctl/config"
+
 test_done
