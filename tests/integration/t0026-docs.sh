@@ -60,8 +60,8 @@ man_tags() {
 # compare WHAT MAN HELP: the two lists must be the same; the common
 # options only need to be in the help
 compare() {
-	printf '%s\n' "$COMMON" | grep -vxF -f "$2" >common-$1 || :
-	grep -vxF -f common-$1 "$3" >help-$1.cmp || :
+	printf '%s\n' "$COMMON" | grep -vxF -f "$2" >"common-$1" || :
+	grep -vxF -f "common-$1" "$3" >"help-$1.cmp" || :
 	{ comm -23 "$2" help-$1.cmp | sed "s/^/only in the man page: /"
 	  comm -13 "$2" help-$1.cmp | sed "s/^/only in --help: /"
 	  printf '%s\n' "$COMMON" | grep -vxF -f "$3" | sed "s/^/not in --help: /"
@@ -120,6 +120,7 @@ if ! command -v "$PROSODY_BIN" >/dev/null 2>&1 || ! command -v openssl >/dev/nul
 		'no prosody or openssl'
 	test_done
 fi
+# shellcheck disable=SC2034 # read by prosody_start
 PROSODY_MODULES=smacks
 prosody_start || bail_out 'cannot start Prosody'
 XMPCTL_PASSWORD=$ALICE_PASS
