@@ -454,6 +454,36 @@ static int session_stop(struct cli *c)
     return EXIT_OK;
 }
 
+/* The holder's status file as one JSON object: each "key  value" line
+ * a member, pid and clients as numbers. */
+static int status_json(FILE *f)
+{
+    static char line[OUT_MAX_FIELDS][1024];
+    struct out_record r;
+    char *v, *end;
+    long long n;
+    size_t i;
+
+    out_begin(&r);
+    for (i = 0; i < OUT_MAX_FIELDS && fgets(line[i], sizeof line[i], f);
+         i++) {
+        line[i][strcspn(line[i], "\n")] = '\0';
+        v = line[i] + strcspn(line[i], " ");
+        if (*v)
+            *v++ = '\0';
+        v += strspn(v, " ");
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if ((strcmp(line[i], "pid") == 0 ||
+             strcmp(line[i], "clients") == 0) &&
+            *v && !*end && !errno)
+            out_int(&r, line[i], n);
+        else
+            out_str(&r, line[i], v);
+    }
+    return out_print(FORMAT_JSON, &r);
+}
+
 static int session_status(struct cli *c)
 {
     struct out_record r;
@@ -461,27 +491,36 @@ static int session_status(struct cli *c)
     char line[512];
     long pid;
     FILE *f;
-    int fd;
+    int fd, rc = 0;
 
     if (holder_paths(&c->o, 0, 1, &hp) != 0 ||
         (fd = running(&hp, &pid)) < 0)
         return no_holder(c);
     close(fd);
     if (!(f = fopen(hp.status, "re"))) {
-        /* between its lock and its first word; the status has one form,
-         * whatever --format says */
+        /* between its lock and its first word */
         out_begin(&r);
+        out_int(&r, "pid", pid);
+        out_str(&r, "state", "starting");
         out_line(&r, "pid", "%ld", pid);
         out_line(&r, "state", "starting");
-        out_print(FORMAT_TEXT, &r);
-        return EXIT_OK;
+        rc = out_print(c->o.format, &r);
+    } else if (c->o.format == FORMAT_JSON) {
+        rc = status_json(f);
+        fclose(f);
+    } else {
+        /* xml: the text, as for the other reports */
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = '\0';
+            cli_print_sanitized(stdout, line, strlen(line));
+            putchar('\n');
+        }
+        fclose(f);
     }
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        cli_print_sanitized(stdout, line, strlen(line));
-        putchar('\n');
+    if (rc < 0 || fflush(stdout) != 0) {
+        cli_error("cannot write output");
+        return EXIT_IOERR;
     }
-    fclose(f);
     return EXIT_OK;
 }
 

@@ -463,7 +463,7 @@ static void help(void)
     printf("Commands (as on the command line; 'COMMAND --help' for "
            "options):\n");
     for (i = 0; i < cli_ncommands; i++)
-        if (cli_commands[i].needs.prompt != PROMPT_IS &&
+        if (cli_commands[i].needs.prompt == PROMPT_RUNS &&
             !(cli_commands[i].flags & CMD_HIDDEN))
             printf("  %-8s %s\n", cli_commands[i].name,
                    cli_commands[i].summary);
@@ -925,7 +925,7 @@ static char **complete(const char *text, int start, int end)
     rl_completion_append_character = ' ';
     if (p - rl_line_buffer >= start) {
         for (i = 0; i < cli_ncommands; i++)
-            if (strcmp(cli_commands[i].name, "shell") != 0 &&
+            if (cli_commands[i].needs.prompt == PROMPT_RUNS &&
                 !(cli_commands[i].flags & CMD_HIDDEN))
                 cand_add(cli_commands[i].name);
         cand_list(slash_words);
