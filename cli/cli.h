@@ -468,6 +468,9 @@ struct op {
      * the command's parser: it stays connected (raw --stay, send
      * --lines); no initial presence (--no-presence) */
     int stays, no_presence;
+    /* it shows contacts' presence: through a session holder, the
+     * presence the holder has seen is said to it (CLI_HOLDER_NS) */
+    int hears_presence;
     /* it may start before the server confirms the login (XEP-0509
      * pipelining): it sends and waits for acknowledgement, and needs
      * nothing of the session's identity */
@@ -658,6 +661,10 @@ void cli_logged_in(struct cli *c, const struct cmd_needs *n);
 struct cli_ready_args {
     int stays;       /* this run stays connected (op->stays) */
     int no_presence; /* --no-presence */
+    /* through a session holder, instead of an initial presence: ask for
+     * the contacts' presence and the subscription requests it keeps
+     * (the command shows them) */
+    int replay;
     /* PRESENCE_OWN: the presence to send (borrowed); NULL: none now */
     const struct xmp_node *presence;
     uint64_t presence_seq; /* out: its number (xmp_session_send) */
@@ -700,6 +707,13 @@ int cmd_completion(struct cli *c, int argc, char **argv, struct op **op);
 /* cmd_session.c: session start|stop|status hands back no operation: it
  * sets c->run, which main runs once the config is read. */
 int cmd_session(struct cli *c, int argc, char **argv, struct op **op);
+
+/* The namespace of the requests only a session holder answers, never
+ * the server: <iq type='get'><replay xmlns=CLI_HOLDER_NS/></iq>, with no
+ * 'to', is answered by what an initial presence would have brought from
+ * the server (what the holder has seen of contacts' presence, and the
+ * subscription requests nobody answered), then by its result. */
+#define CLI_HOLDER_NS "xmpctl:holder"
 
 /* holder_paths.c: the session holder's paths for the account of o (the
  * directory made and checked when make_dir): 0, or an exit status

@@ -169,6 +169,7 @@ static int set_listen(void *ud, int id, const char *arg)
     switch (id) {
     case OPT_ALL:
         l->all = 1;
+        l->op.hears_presence = 1;
         return 0;
     case OPT_NO_PRESENCE:
         l->op.no_presence = 1;

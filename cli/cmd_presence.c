@@ -67,6 +67,8 @@ struct presence_op {
     struct sub subs[PRESENCE_MAX_SUBS];
     size_t nsubs;
 
+    int borrow;     /* through a session holder, asking only: no
+                       presence of ours, the holder says what it has */
     uint64_t seq;   /* the last stanza the ack must cover */
     int listening;  /* acknowledged; now the wait */
     unsigned handlers[2];
@@ -184,6 +186,41 @@ static int send_one(struct presence_op *p, struct xmp_node *n)
     return 0;
 }
 
+/* The holder has said all it keeps (CLI_HOLDER_NS); an error means a
+ * holder that does not know the request: it had nothing to say. */
+static void on_replay(struct xmp_session *s, const struct xmp_node *reply,
+                      const struct xmp_error *err, void *ud)
+{
+    struct presence_op *p = ud;
+
+    (void)s; (void)reply; (void)err;
+    if (!p->op.done && !p->have_wait)
+        op_done(&p->op, EXIT_OK);
+}
+
+/* Through a session holder, what our initial presence would bring from
+ * the server, without changing the presence it holds. */
+static int ask_replay(struct presence_op *p)
+{
+    struct xmp_session *s = p->op.c->session;
+    struct xmp_node *iq = xmp_node_new("jabber:client", "iq", NULL);
+    enum xmp_err e = XMP_ENOMEM;
+
+    if (iq && xmp_node_set_attr(iq, "type", "get", NULL) == XMP_OK &&
+        xmp_node_add_child(iq, CLI_HOLDER_NS, "replay", NULL))
+        e = xmp_session_send_iq(s, iq, 0, on_replay, p, NULL);
+    xmp_node_free(iq);
+    if (e == XMP_ENOMEM) {
+        cli_error("out of memory");
+        return EXIT_OSERR;
+    }
+    if (e != XMP_OK) {
+        cli_error("%s", xmp_session_error(s)->msg);
+        return cli_exit_status(xmp_session_error(s)->code);
+    }
+    return 0;
+}
+
 static int presence_start(struct op *op)
 {
     struct presence_op *p = (struct presence_op *)op;
@@ -200,10 +237,17 @@ static int presence_start(struct op *op)
     for (i = 0; i < p->nsubs; i++)
         if ((rc = send_one(p, build(p, p->subs[i].jid, p->subs[i].type, 0))))
             return rc;
+    /* through a session holder, listing what others sent changes
+     * nothing of the held presence */
+    p->borrow = op->c->attached && (p->query || p->pending) && !p->show &&
+                !p->status && !p->have_priority && !p->to && p->nsubs == 0;
+    if (p->borrow && (rc = ask_replay(p)))
+        return rc;
     /* our own presence: asked for, needed to hear others, or the
      * default of a bare "xmpctl presence" */
-    if (p->show || p->status || p->have_priority || p->to || p->query ||
-        p->pending || p->nsubs == 0) {
+    if (!p->borrow &&
+        (p->show || p->status || p->have_priority || p->to || p->query ||
+         p->pending || p->nsubs == 0)) {
         const char *type = p->show && strcmp(p->show, "unavailable") == 0
                                ? "unavailable"
                                : NULL;

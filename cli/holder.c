@@ -56,6 +56,9 @@
 /* The log is renamed to NAME.log.old beyond this size: two files of at
  * most this much, whatever a server makes the holder say. */
 #define HOLDER_LOG_MAX_BYTES (256 * 1024)
+/* Subscription requests kept until a client answers them: a burst of
+ * requests from strangers makes the holder keep the first ones. */
+#define HOLDER_ASKS_MAX 256
 /* Roster pushes relayed to a client whose answers the holder's own layer
  * has given already (the latest ones, per client). */
 #define HOLDER_PUSH_IDS 8
@@ -92,10 +95,20 @@ struct seen {
     struct seen *next;
 };
 
+/* A subscription request from the server (RFC 6121 §3.1.3) that no
+ * client has answered: said again with the presence, as the server says
+ * it to a new resource's initial presence. */
+struct ask {
+    char *bare, *xml;
+    struct ask *next;
+};
+
 struct holder {
     struct cli *c;
     const struct cmd_needs *needs; /* session start's row */
     struct seen *seen;
+    struct ask *asks;
+    size_t nasks;
     int lfd;
     const struct holder_paths *hp;
     struct slot *slots[HOLDER_MAX_PEERS];
@@ -289,6 +302,19 @@ static void forget_seen(struct holder *h)
     h->seen_full = 0;
 }
 
+static void forget_asks(struct holder *h)
+{
+    struct ask *a;
+
+    while ((a = h->asks)) {
+        h->asks = a->next;
+        free(a->bare);
+        free(a->xml);
+        free(a);
+    }
+    h->nasks = 0;
+}
+
 static void forget_contacts(struct holder *h)
 {
     size_t i;
@@ -316,6 +342,47 @@ static char *bare_of(const char *jid)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     return b;
+}
+
+/* The request from bare is answered (or withdrawn): forget it. */
+static void drop_ask(struct holder *h, const char *bare)
+{
+    struct ask **pp, *a;
+
+    for (pp = &h->asks; (a = *pp); pp = &a->next)
+        if (strcmp(a->bare, bare) == 0) {
+            *pp = a->next;
+            free(a->bare);
+            free(a->xml);
+            free(a);
+            h->nasks--;
+            return;
+        }
+}
+
+/* A subscription request from the server, or its withdrawal. */
+static void note_ask(struct holder *h, const struct xmp_node *st,
+                     const char *type)
+{
+    char *bare = bare_of(xmp_node_attr(st, "from"));
+    struct ask *a;
+
+    if (!bare)
+        return;
+    drop_ask(h, bare);
+    if (strcmp(type, "subscribe") != 0 || h->nasks >= HOLDER_ASKS_MAX ||
+        !(a = calloc(1, sizeof *a)) ||
+        !(a->xml = xmp_node_to_string(st, "jabber:client"))) {
+        if (strcmp(type, "subscribe") == 0)
+            hlog("keeping no more subscription requests (%zu kept): %s",
+                 h->nasks, bare);
+        free(bare);
+        return;
+    }
+    a->bare = bare;
+    a->next = h->asks;
+    h->asks = a;
+    h->nasks++;
 }
 
 static int is_contact(const struct holder *h, const char *bare)
@@ -364,6 +431,9 @@ static void note_item(struct holder *h, const struct xmp_node *item)
 
     if (!bare)
         return;
+    /* they see us: their request is answered, here or elsewhere */
+    if (sub && (strcmp(sub, "from") == 0 || strcmp(sub, "both") == 0))
+        drop_ask(h, bare);
     for (i = 0; i < h->ncontacts; i++)
         if (strcmp(h->contacts[i], bare) == 0)
             break;
@@ -424,6 +494,7 @@ static int ready(struct holder *h, int new_login,
     memset(&a, 0, sizeof a);
     if (new_login) {
         forget_contacts(h);
+        forget_asks(h); /* the server says them again */
         a.roster = on_roster;
         a.roster_ud = h;
     }
@@ -499,6 +570,7 @@ static void note_seen(struct holder *h, const struct xmp_node *st)
 static void replay_seen(struct holder *h, struct xmp_peer *p)
 {
     struct seen *s;
+    struct ask *a;
     struct xmp_node *n;
 
     for (s = h->seen; s; s = s->next)
@@ -506,6 +578,27 @@ static void replay_seen(struct holder *h, struct xmp_peer *p)
             xmp_peer_send(p, n);
             xmp_node_free(n);
         }
+    for (a = h->asks; a; a = a->next)
+        if ((n = xmp_node_parse(a->xml, strlen(a->xml), NULL))) {
+            xmp_peer_send(p, n);
+            xmp_node_free(n);
+        }
+}
+
+/* A command that borrows the held presence asks for what an initial
+ * presence would have brought it (CLI_HOLDER_NS): the replay, then the
+ * answer, which says it is complete. */
+static void answer_replay(struct slot *sl, const struct xmp_node *st)
+{
+    struct xmp_node *r = xmp_node_new("jabber:client", "iq", NULL);
+    const char *id = xmp_node_attr(st, "id");
+
+    sl->presence_sent = 1;
+    replay_seen(sl->h, sl->p);
+    if (r && xmp_node_set_attr(r, "type", "result", NULL) == XMP_OK &&
+        (!id || xmp_node_set_attr(r, "id", id, NULL) == XMP_OK))
+        xmp_peer_send(sl->p, r);
+    xmp_node_free(r);
 }
 
 static void broadcast(struct holder *h, const struct xmp_node *st)
@@ -621,7 +714,10 @@ static int on_server(struct xmp_session *s, const struct xmp_node *st,
 
     (void)s;
     if (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0) {
-        if (name[0] == 'p')
+        if (name[0] == 'p' && type && (strcmp(type, "subscribe") == 0 ||
+                                       strcmp(type, "unsubscribe") == 0))
+            note_ask(h, st, type);
+        else if (name[0] == 'p')
             note_seen(h, st);
         broadcast(h, st);
         return XMP_PASS;
@@ -706,6 +802,12 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
         xmp_peer_close(p, "remote-connection-failed", down_text);
         return;
     }
+    if (strcmp(name, "iq") == 0 && !to && type &&
+        strcmp(type, "get") == 0 &&
+        xmp_node_child(st, CLI_HOLDER_NS, "replay")) {
+        answer_replay(sl, st);
+        return;
+    }
     if (strcmp(name, "iq") == 0 && type &&
         (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)) {
         struct iqmap *m = calloc(1, sizeof *m);
@@ -733,6 +835,14 @@ static void on_peer_stanza(void *ud, struct xmp_peer *p, struct xmp_node *st,
         /* a client answering a roster push the holder's layer already
          * answered: the server has its answer */
         return;
+    } else if (strcmp(name, "presence") == 0 && to && type &&
+               (strcmp(type, "subscribed") == 0 ||
+                strcmp(type, "unsubscribed") == 0)) {
+        char *bare = bare_of(to);
+
+        if (bare)
+            drop_ask(h, bare);
+        free(bare);
     } else if (strcmp(name, "presence") == 0 && !to &&
                (!type || strcmp(type, "unavailable") == 0)) {
         free(h->presence);
@@ -1131,6 +1241,7 @@ int holder_watch(struct cli *c, const struct holder_paths *hp,
 void holder_done(void)
 {
     forget_seen(&the_holder);
+    forget_asks(&the_holder);
     forget_contacts(&the_holder);
     free(the_holder.params);
     the_holder.params = NULL;
@@ -1179,6 +1290,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
         drop_slot(h, i);
     forget_iqs(h, NULL);
     forget_seen(h);
+    forget_asks(h);
     forget_contacts(h);
     free(h->presence);
     if (log_file)

@@ -71,6 +71,25 @@ static void ask_roster(struct cli *c, struct cli_ready_args *a)
     xmp_node_free(iq);
 }
 
+/* Through a session holder, what an initial presence would have
+ * brought (CLI_HOLDER_NS); the answer needs no handling. */
+static int ask_replay(struct cli *c)
+{
+    struct xmp_node *iq = xmp_node_new("jabber:client", "iq", NULL);
+    int rc = 0;
+
+    if (!iq)
+        return EXIT_OSERR;
+    if (xmp_node_set_attr(iq, "type", "get", NULL) != XMP_OK ||
+        !xmp_node_add_child(iq, CLI_HOLDER_NS, "replay", NULL))
+        rc = EXIT_OSERR;
+    else if (xmp_session_send_iq(c->session, iq, 0, NULL, NULL, NULL) !=
+             XMP_OK)
+        rc = -1;
+    xmp_node_free(iq);
+    return rc;
+}
+
 /* The presence the row asks for: 0, EXIT_OSERR or -1 (cli_ready's). */
 static int send_presence(struct cli *c, const struct cmd_needs *n,
                          struct cli_ready_args *a)
@@ -85,8 +104,10 @@ static int send_presence(struct cli *c, const struct cmd_needs *n,
          * this resource and hands over stored ones; through a session
          * holder it would become the held presence: sent only when the
          * row allows, else the holder's stays as it is */
-        if (a->no_presence || (c->attached && !n->sets_presence))
+        if (a->no_presence)
             return 0;
+        if (c->attached && !n->sets_presence)
+            return a->replay ? ask_replay(c) : 0;
         if (!(made = xmp_node_new("jabber:client", "presence", NULL)))
             return EXIT_OSERR;
         p = made;
@@ -132,6 +153,7 @@ int cli_op_ready(struct op *op, const struct cmd_needs *n)
     memset(&a, 0, sizeof a);
     a.stays = op->stays;
     a.no_presence = op->no_presence;
+    a.replay = op->hears_presence;
     if ((rc = cli_ready(op->c, n, &a)) >= 0)
         return rc;
     e = xmp_session_error(op->c->session);

@@ -430,6 +430,7 @@ static void on_ready(struct cli *c)
     xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, print_incoming, c, &R.printer);
     memset(&a, 0, sizeof a);
     a.no_presence = c->no_presence;
+    a.replay = 1; /* through a session holder: contacts' presence */
     if (!R.roster_asked)
         a.roster = on_roster;
     R.roster_asked = 1;

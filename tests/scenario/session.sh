@@ -11,7 +11,10 @@
 # ends attached commands with 69; a resumed session lost at once backs
 # off; the log is bounded; where the directory is without
 # XDG_RUNTIME_DIR, or with a relative one; listen and the shell through
-# the holder leave its presence as it is, a presence command changes it.
+# the holder leave its presence as it is, a presence command changes it;
+# presence --show and --pending through it list what the holder keeps
+# (contacts' presence, unanswered subscription requests) and change
+# nothing.
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
@@ -749,6 +752,42 @@ if command -v tmux >/dev/null 2>&1; then
 else
 	test_skip 'the shell through the holder: no presence of its own; its presence command changes the held one' 'tmux not found'
 fi
+
+# what alice's holder has said so far, whichever of the tests above ran
+held_now() {
+	marked "$1" &&
+	alice_seen bobp.out >"seen$1" &&
+	tail -n 1 "seen$1"
+}
+
+test_expect_success 'presence --show through the holder lists bob, and the held presence stays' '
+	held_now 7 >last7 &&
+	alice --format json presence --show >show.json &&
+	test_grep "\"from\":\"$B/" show.json &&
+	held_now 8 >last8 &&
+	test_cmp seen7 seen8 &&
+	test_cmp last7 last8
+'
+
+test_expect_success 'listen --all through the holder hears the presence the holder keeps' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start al3 alice --format json listen --all &&
+	wait_for "grep -q \"kind.:.presence.*from.:.$B/\" al3.out" 20 "bob'"'"'s presence at the listen" &&
+	bg_stop al3 &&
+	held_now 9 >last9 &&
+	test_cmp seen8 seen9
+'
+
+test_expect_success 'a subscription request while the holder runs: presence --pending through it lists it until answered' '
+	as carol presence --subscribe "$A" &&
+	wait_for "alice --format json presence --pending >pend1.json && grep -q carol@example.test pend1.json" 20 "the request at the holder" &&
+	test_grep "\"from\":\"carol@example.test" pend1.json &&
+	test_grep "\"type\":\"subscribe\"" pend1.json &&
+	alice presence --deny carol@example.test &&
+	alice --format json presence --pending >pend2.json &&
+	test_grep ! "carol@example.test" pend2.json &&
+	held_now 10 >last10 &&
+	test_cmp seen9 seen10
+'
 
 test_expect_success 'the held presence ends with the holder' '
 	as alice session stop &&
