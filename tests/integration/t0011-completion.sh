@@ -190,6 +190,13 @@ test_expect_success 'bash: after an operand, the options still; after "--", noth
 	test_must_be_empty got
 '
 
+test_expect_success 'bash: the script sourced, as from a build tree, registers xmpctl (./xmpctl too: bash falls back to the name)' '
+	xmpctl completion bash >sourced.bash &&
+	bash --norc --noprofile -c ". ./sourced.bash && complete -p xmpctl" >got &&
+	echo "complete -F _xmpctl xmpctl" >want &&
+	test_cmp want got
+'
+
 fi
 
 # ---- zsh -----------------------------------------------------------------------
@@ -264,6 +271,15 @@ test_expect_success 'zsh: --account offers the sections of the --config file' '
 test_expect_success 'zsh: completion offers the shells' '
 	complete_zsh "xmpctl completion " >got &&
 	words bash zsh >expect &&
+	test_cmp expect got
+'
+
+test_expect_success 'zsh: the script sourced after compinit, as from a build tree, completes ./xmpctl' '
+	xmpctl completion zsh >sourced.zsh &&
+	timeout -k 5 "$XMPCTL_TEST_TIMEOUT" zsh -f \
+		"$TESTS_SRCDIR/integration/zcomplete.zsh" "$TEST_TMP/sourced.zsh" \
+		"./xmpctl sen" >got &&
+	words send >expect &&
 	test_cmp expect got
 '
 
