@@ -452,8 +452,11 @@ static int do_disconnect(struct runner *r, struct sclient *sc,
     xmp_session_close(sc->c.session);
     if (script_drive(r, -1, over, sc) < 0)
         return interrupted(r, f);
-    if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED)
-        return session_failure(sc, f, "has no session");
+    /* the server's stream error may cross our closing */
+    if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED &&
+        (e = xmp_session_error(sc->c.session)))
+        sbuf_printf(&f->msg, "was disconnected by the server: %s",
+                    e->msg[0] ? e->msg : xmp_err_name(e->code));
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     drop_queue(sc, sc->nq);
