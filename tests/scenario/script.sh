@@ -430,6 +430,14 @@ test_expect_success 'a disconnects of a session the server ended, or of none, pa
 	test_grep "^      Alice was not connected" note
 '
 
+test_expect_success '... and in JSON, the note of the step that passed' '
+	run --format json scansion.scs >json.out 2>json.err &&
+	json_get json.out "(o[\"line\"], o[\"result\"], o[\"note\"]) if \"note\" in o else None" >notes &&
+	test_grep "^(64, .pass., .was disconnected .*conflict" notes &&
+	test_grep "^(66, .pass., .was not connected.)" notes &&
+	test $(grep -c "^(" notes) = 2
+'
+
 # The order of two clients'"'"' stanzas: a step'"'"'s stanzas are confirmed
 # by the server (an XEP-0198 request or a ping) before the next step
 # from another client goes out.
