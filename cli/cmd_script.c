@@ -73,6 +73,7 @@ struct runner {
      * bit each, SCRIPT_MAX_CLIENTS of them) */
     unsigned found;
     struct sclient *cl;
+    struct script_vars vars; /* captured by its steps so far */
 };
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -320,6 +321,10 @@ static int do_connect(struct runner *r, struct sclient *sc,
     struct xmp_session_info info;
     int rc;
 
+    if (sc->c.session && !cli_session_over(sc->c.session)) {
+        sbuf_puts(&f->msg, "connects, but is connected already");
+        return f->status = EXIT_DATA;
+    }
     cli_opts_free(&sc->c.o);
     if ((rc = client_opts(r, sc->sc, &sc->c.o))) {
         sbuf_puts(&f->msg, "cannot connect (see above)");
@@ -408,16 +413,50 @@ static int over(struct runner *r, void *arg)
     return cli_session_over(sc->c.session);
 }
 
+/* A step that needs sc connected: 0 when it is, else the failure. */
+static int not_connected(struct sclient *sc, struct script_failure *f)
+{
+    if (sc->c.session)
+        return 0;
+    sbuf_puts(&f->msg, "is not connected here");
+    return f->status = EXIT_DATA;
+}
+
+/* Disconnecting a client that is not connected passes, as in scansion:
+ * the step's note says why there was nothing to close (f->msg, with
+ * status 0). */
 static int do_disconnect(struct runner *r, struct sclient *sc,
                          struct script_failure *f)
 {
-    if (cli_session_over(sc->c.session))
-        return session_failure(sc, f, "has no session");
+    const struct xmp_error *e;
+
+    if (!sc->c.session) {
+        sbuf_puts(&f->msg, "was not connected");
+        return 0;
+    }
+    if (cli_session_over(sc->c.session)) {
+        e = xmp_session_phase(sc->c.session) == XMP_PHASE_FAILED
+                ? xmp_session_error(sc->c.session)
+                : NULL;
+        if (e)
+            sbuf_printf(&f->msg, "was disconnected already: %s",
+                        e->msg[0] ? e->msg : xmp_err_name(e->code));
+        else
+            sbuf_puts(&f->msg, "was disconnected already: the server "
+                               "closed the session");
+        xmp_session_free(sc->c.session);
+        sc->c.session = NULL;
+        drop_queue(sc, sc->nq);
+        return 0;
+    }
     xmp_session_close(sc->c.session);
     if (script_drive(r, -1, over, sc) < 0)
         return interrupted(r, f);
-    if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED)
-        return session_failure(sc, f, "has no session");
+    /* the server's stream error may cross our closing */
+    if (xmp_session_phase(sc->c.session) != XMP_PHASE_CLOSED &&
+        (e = xmp_session_error(sc->c.session)))
+        sbuf_printf(&f->msg, "was disconnected by the server: %s",
+                    e->msg[0] ? e->msg : xmp_err_name(e->code));
     xmp_session_free(sc->c.session);
     sc->c.session = NULL;
     drop_queue(sc, sc->nq);
@@ -436,7 +475,8 @@ static const struct xmp_node *element(struct runner *r,
 
     for (i = 0; i < r->s->nclients && i < 16; i++)
         full[i] = r->cl[i].full;
-    if (!(el = script_element(r->s, st, full, holder, err, sizeof err))) {
+    if (!(el = script_element(r->s, st, full, &r->vars, holder, err,
+                              sizeof err))) {
         /* the JID a server bound does not fit where it is used */
         sbuf_printf(&f->msg, "cannot build the stanza: line %s", err);
         f->status = EXIT_DATA;
@@ -444,20 +484,66 @@ static const struct xmp_node *element(struct runner *r,
     return el;
 }
 
+struct ack_wait {
+    struct sclient *sc;
+    uint64_t seq;
+};
+
+static int acked(struct runner *r, void *arg)
+{
+    const struct ack_wait *w = arg;
+    struct xmp_session *s = w->sc->c.session;
+
+    (void)r;
+    return cli_session_over(s) || xmp_session_acked(s) >= w->seq ||
+           xmp_session_ack_error(s);
+}
+
+/*
+ * Send the elements of the step in order.  With confirm, wait until the
+ * server has taken them (XEP-0198 acknowledgement, or else the answer to
+ * a ping, which comes after every stanza sent before it): the next step
+ * from another client must not overtake them, and a server handles each
+ * connection on its own.
+ */
 static int do_send(struct runner *r, const struct script_step *st,
-                   struct sclient *sc, struct script_failure *f)
+                   struct sclient *sc, int confirm, struct script_failure *f)
 {
     struct xmp_node *holder;
-    const struct xmp_node *el = element(r, st, &holder, f);
+    const struct xmp_node *el;
+    struct ack_wait w = { sc, 0 };
+    const struct xmp_error *e;
+    uint64_t seq;
+    int rc;
 
-    if (!el)
+    if ((rc = not_connected(sc, f)))
+        return rc;
+    if (!(el = element(r, st, &holder, f)))
         return f->status;
-    if (!session_ready(sc) ||
-        xmp_session_send(sc->c.session, el, NULL) != XMP_OK) {
-        xmp_node_free(holder);
-        return session_failure(sc, f, "has no session");
+    for (; el; el = xmp_node_next(el)) {
+        if (!session_ready(sc) ||
+            xmp_session_send(sc->c.session, el, &seq) != XMP_OK) {
+            xmp_node_free(holder);
+            return session_failure(sc, f, "has no session");
+        }
+        if (seq > w.seq)
+            w.seq = seq;
     }
     xmp_node_free(holder);
+    if (!confirm || !w.seq)
+        return 0;
+    if (xmp_session_request_ack(sc->c.session) != XMP_OK)
+        return session_failure(sc, f, "has no session");
+    if (script_drive(r, -1, acked, &w) < 0)
+        return interrupted(r, f);
+    if (cli_session_over(sc->c.session))
+        return session_failure(sc, f, "has no session");
+    if (xmp_session_acked(sc->c.session) < w.seq &&
+        (e = xmp_session_ack_error(sc->c.session))) {
+        sbuf_printf(&f->msg, "sent, but the server did not confirm it: %s",
+                    e->msg[0] ? e->msg : xmp_err_name(e->code));
+        return f->status = status_session_end(1, e->code);
+    }
     return 0;
 }
 
@@ -506,6 +592,7 @@ struct receive_wait {
     int64_t deadline;
     size_t checked;
     enum got got;
+    int nomem; /* a capture could not be kept */
 };
 
 static int received(struct runner *r, void *arg)
@@ -514,13 +601,15 @@ static int received(struct runner *r, void *arg)
     struct sclient *sc = w->sc;
     size_t i;
 
-    (void)r;
     if (!w->el && sc->nq) {
         w->got = GOT_STANZAS;
         return 1;
     }
     for (i = w->checked; w->el && i < sc->nq; i++)
         if (script_match(w->el, sc->q[i], NULL) == 0) {
+            /* {scansion:capture:NAME}: kept for the steps after it */
+            if (script_capture(w->el, sc->q[i], &r->vars) < 0)
+                w->nomem = 1;
             /* the ones before it are passed over (the trace shows them) */
             drop_queue(sc, i + 1);
             w->got = GOT_MATCH;
@@ -544,10 +633,15 @@ static int do_receive(struct runner *r, const struct script_step *st,
     memset(&w, 0, sizeof w);
     w.sc = sc;
     w.deadline = xmp_now_ms() + r->wait_ms;
+    if ((rc = not_connected(sc, f)))
+        return rc;
     if (!(w.el = element(r, st, &holder, f)))
         return f->status;
     if (script_drive(r, w.deadline, received, &w) < 0) {
         rc = interrupted(r, f);
+    } else if (w.nomem) {
+        sbuf_puts(&f->msg, "cannot keep a capture: out of memory");
+        rc = f->status = EXIT_OSERR;
     } else if (w.got == GOT_OVER) {
         rc = session_failure(sc, f, "has no session");
         explain(sc, w.el, f);
@@ -572,7 +666,10 @@ static int do_nothing(struct runner *r, struct sclient *sc,
 {
     struct receive_wait w;
     size_t i;
+    int rc;
 
+    if ((rc = not_connected(sc, f)))
+        return rc;
     memset(&w, 0, sizeof w);
     w.sc = sc;
     w.deadline = xmp_now_ms() + r->wait_ms;
@@ -630,13 +727,23 @@ static int run_script(struct runner *r, const struct script *s)
         switch (st->action) {
         case SCRIPT_CONNECTS: rc = do_connect(r, sc, &f); break;
         case SCRIPT_DISCONNECTS: rc = do_disconnect(r, sc, &f); break;
-        case SCRIPT_SENDS: rc = do_send(r, st, sc, &f); break;
+        case SCRIPT_SENDS:
+            /* several sends of one client keep their order by
+             * themselves */
+            rc = do_send(r, st, sc,
+                         !(i + 1 < s->nsteps &&
+                           s->steps[i + 1].action == SCRIPT_SENDS &&
+                           s->steps[i + 1].client == st->client),
+                         &f);
+            break;
         case SCRIPT_RECEIVES: rc = do_receive(r, st, sc, &f); break;
         case SCRIPT_RECEIVES_NOTHING: rc = do_nothing(r, sc, &f); break;
         }
         if (rc == 0) {
             passed++;
-            out_rc |= script_report_step(&r->out, st, SCRIPT_PASS, NULL);
+            out_rc |= script_report_step(&r->out, st, SCRIPT_PASS,
+                                         f.msg.text ? &f : NULL);
+            script_failure_free(&f);
             continue;
         }
         failed++;
@@ -662,6 +769,7 @@ static int run_script(struct runner *r, const struct script *s)
         free(cl[i].full);
     }
     free(cl);
+    script_vars_free(&r->vars);
     r->s = NULL;
     r->cl = NULL;
     if (out_rc && !status)

@@ -16,6 +16,9 @@
  * scripts declare none). */
 #define SCRIPT_NS "https://matthewwild.co.uk/projects/scansion"
 #define SCRIPT_ANY "{scansion:any}"
+/* An attribute value "{scansion:capture:NAME}" matches any value and
+ * keeps it as ${NAME} for the steps that follow. */
+#define SCRIPT_CAPTURE "{scansion:capture:"
 
 enum script_action {
     SCRIPT_CONNECTS,
@@ -50,15 +53,30 @@ struct script {
     size_t nsteps;
 };
 
+/* Variables of {scansion:capture:NAME}: value[i] of name[i] (a value
+ * NULL: the name is known, its value not yet, when checking). */
+struct script_vars {
+    char **name, **value;
+    size_t n;
+};
+/* Set (or add) a variable; 0, or -1 out of memory. */
+int script_vars_set(struct script_vars *v, const char *name, size_t nlen,
+                    const char *value);
+/* Its index, or -1. */
+long script_vars_find(const struct script_vars *v, const char *name,
+                      size_t nlen);
+void script_vars_free(struct script_vars *v);
+
 /* The name of an action as the script writes it ("receives: nothing"). */
 const char *script_action_name(enum script_action a);
 
 /*
  * Parse a whole script from text[0..len).  Returns 0 with *s filled
  * (free with script_free), or -1 with err holding "LINE: what is wrong"
- * (never a password) and *s empty.  Every XML block is checked to be one
- * well-formed element, every variable to name a client, and every step to
- * use a client that is connected at that point.
+ * (never a password) and *s empty.  Every XML block is checked to be
+ * well-formed (one element to receive, one or more to send), and every
+ * variable to name a client or a capture of an earlier step.  Whether a
+ * client is connected is left to the run.
  */
 int script_parse(const char *file, const char *text, size_t len,
                  struct script *s, char *err, size_t errlen);
@@ -66,14 +84,18 @@ void script_free(struct script *s);
 
 /*
  * The element of a step's XML block, its variables replaced:
- * ${NAME's JID} by the client's bare JID and ${NAME's full JID} by
- * full[i] (NULL: a stand-in, for checking before connecting).  Returns
- * the element (borrowed from *holder, which the caller frees with
- * xmp_node_free), or NULL with err "LINE: what is wrong".
+ * ${NAME's JID} by the client's bare JID, ${NAME's full JID} by full[i]
+ * (full NULL: a stand-in, for checking before connecting; full[i] NULL:
+ * the client has not connected, its jid and resource of the header) and
+ * ${NAME} by the value captured in vars (may be NULL).  Returns the
+ * element (borrowed from *holder, which the caller frees with
+ * xmp_node_free; the elements of a sends: block that holds several
+ * follow it, xmp_node_next), or NULL with err "LINE: what is wrong".
  */
 const struct xmp_node *script_element(const struct script *s,
                                       const struct script_step *st,
                                       const char *const *full,
+                                      const struct script_vars *vars,
                                       struct xmp_node **holder, char *err,
                                       size_t errlen);
 
@@ -96,6 +118,12 @@ void sbuf_free(struct sbuf *b);
  * line per difference goes there, each naming where it is. */
 int script_match(const struct xmp_node *expected, const struct xmp_node *got,
                  struct sbuf *why);
+
+/* After script_match found them to match: the values of the attributes
+ * of got that expected captures ({scansion:capture:NAME}), set in vars.
+ * 0, or -1 out of memory. */
+int script_capture(const struct xmp_node *expected,
+                   const struct xmp_node *got, struct script_vars *vars);
 
 /* An element as indented lines, one element per line, attributes sorted,
  * so that two of them compare line by line. */
@@ -130,7 +158,8 @@ struct script_report {
     const struct script *s;
 };
 
-/* A step's line (and, for a failure, what follows it); a script's summary.
+/* A step's line (and, for a failure, what follows it; for a step that
+ * passed, f may hold a note in its msg); a script's summary.
  * Written to stdout, flushed; 0, or -1 when it cannot be (reported). */
 int script_report_step(struct script_report *o, const struct script_step *st,
                        int result, const struct script_failure *f);

@@ -3,9 +3,11 @@
  * script_match.c - does a received stanza match the one a script
  * expects, and if not, how do they differ.  The rules are those of
  * xmpctl-script(1), MATCHING: names and namespaces equal; the expected
- * attributes there with equal values ({scansion:any}: any value); text
- * equal after trimming; each expected child matched by its own received
- * child, in any order; scansion:strict='true' forbids anything more.
+ * attributes there with equal values ({scansion:any} and
+ * {scansion:capture:NAME}: any value); text equal after trimming (none
+ * expected: any, unless strict); each expected child matched by its own
+ * received child, in any order; scansion:strict='true' forbids anything
+ * more.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -139,6 +141,27 @@ static int strict_of(const struct xmp_node *e, int inherited)
     return strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 }
 
+/* "{scansion:capture:NAME}": *name, *nlen set. */
+static int capture_of(const char *v, const char **name, size_t *nlen)
+{
+    size_t n = strlen(SCRIPT_CAPTURE), len = strlen(v);
+
+    if (len <= n + 1 || strncmp(v, SCRIPT_CAPTURE, n) != 0 || v[len - 1] != '}')
+        return 0;
+    *name = v + n;
+    *nlen = len - n - 1;
+    return 1;
+}
+
+/* An expected attribute value that any received one matches. */
+static int any_value(const char *v)
+{
+    const char *name;
+    size_t nlen;
+
+    return strcmp(v, SCRIPT_ANY) == 0 || capture_of(v, &name, &nlen);
+}
+
 static int same_name(const struct xmp_node *a, const struct xmp_node *b)
 {
     return strcmp(xmp_node_name(a), xmp_node_name(b)) == 0 &&
@@ -233,7 +256,7 @@ static int match_el(const struct xmp_node *exp, const struct xmp_node *got,
         if (is_control_attr(name))
             continue;
         gv = xmp_node_attr(got, name);
-        if (gv && (strcmp(ev, SCRIPT_ANY) == 0 || strcmp(ev, gv) == 0))
+        if (gv && (any_value(ev) || strcmp(ev, gv) == 0))
             continue;
         d++;
         if (!why)
@@ -262,6 +285,8 @@ static int match_el(const struct xmp_node *exp, const struct xmp_node *got,
         d++;
         if (why)
             sbuf_puts(why, "out of memory\n");
+    } else if (!*et && !strict) {
+        /* no text expected outside strict: any text will do */
     } else if (strcmp(et, SCRIPT_ANY) != 0 && strcmp(et, gt) != 0) {
         d++;
         if (why)
@@ -277,6 +302,46 @@ int script_match(const struct xmp_node *expected, const struct xmp_node *got,
                  struct sbuf *why)
 {
     return match_el(expected, got, 0, "", why);
+}
+
+/* The captures of exp in got, which match; the children paired as
+ * match_children pairs them. */
+static int capture_el(const struct xmp_node *exp, const struct xmp_node *got,
+                      int strict_in, struct script_vars *vars)
+{
+    int strict = strict_of(exp, strict_in);
+    size_t ngot = count_children(got), i, nlen;
+    const struct xmp_node *ec, *gc;
+    const char *name, *ev, *gv, *cap;
+    unsigned char *used;
+    int rc = 0;
+
+    for (i = 0; xmp_node_attr_at(exp, i, &name, &ev); i++)
+        if (capture_of(ev, &cap, &nlen) && (gv = xmp_node_attr(got, name)) &&
+            script_vars_set(vars, cap, nlen, gv) < 0)
+            return -1;
+    if (!xmp_node_first(exp))
+        return 0;
+    if (!(used = calloc(ngot + 1, 1)))
+        return -1;
+    for (ec = xmp_node_first(exp); ec && rc == 0; ec = xmp_node_next(ec)) {
+        for (gc = xmp_node_first(got), i = 0; gc;
+             gc = xmp_node_next(gc), i++)
+            if (!used[i] && match_el(ec, gc, strict, "", NULL) == 0)
+                break;
+        if (!gc)
+            continue;
+        used[i] = 1;
+        rc = capture_el(ec, gc, strict, vars);
+    }
+    free(used);
+    return rc;
+}
+
+int script_capture(const struct xmp_node *expected,
+                   const struct xmp_node *got, struct script_vars *vars)
+{
+    return capture_el(expected, got, 0, vars);
 }
 
 /* ---- pretty printing -------------------------------------------------------- */

@@ -38,6 +38,7 @@ struct pstate {
     char *err;
     size_t errlen;
     size_t steps_cap; /* s->steps has room for this many */
+    struct script_vars captured; /* by the steps so far, values NULL */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct pstate *ps,
@@ -85,17 +86,59 @@ static int blank(const struct line *l)
     return 1;
 }
 
+/* A comment: a line beginning with '#', or with "//" or "--" followed by
+ * a blank or the end of the line (scansion's three kinds).  Not "---",
+ * the line that ends the header. */
+static int comment(const struct line *l)
+{
+    if (l->len && l->p[0] == '#')
+        return 1;
+    if (l->len < 2 || !((l->p[0] == '/' && l->p[1] == '/') ||
+                        (l->p[0] == '-' && l->p[1] == '-')))
+        return 0;
+    return l->len == 2 || l->p[2] == ' ' || l->p[2] == '\t' ||
+           l->p[2] == '\r';
+}
+
 static int indented(const struct line *l)
 {
     return l->len && (l->p[0] == ' ' || l->p[0] == '\t');
 }
 
-/* Same text as a (NUL-terminated), ignoring trailing blanks? */
-static int line_is(const char *p, size_t len, const char *a)
+/* The action that p[0..len) names, or -1: "connects", "disconnects",
+ * "sends", "receives" (the colon after the last two may be left out, as
+ * scansion allows) and "receives: nothing"; trailing blanks ignored. */
+static int action_of(const char *p, size_t len)
 {
+    static const char *const words[] = { "connects", "disconnects", "sends",
+                                         "receives" };
+    size_t i, n;
+
     while (len && is_space(p[len - 1]))
         len--;
-    return len == strlen(a) && memcmp(p, a, len) == 0;
+    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+        n = strlen(words[i]);
+        if (len >= n && memcmp(p, words[i], n) == 0)
+            break;
+    }
+    if (i == sizeof words / sizeof words[0])
+        return -1;
+    p += n;
+    len -= n;
+    if (len == 0)
+        return (int)i;
+    if (i < SCRIPT_SENDS)
+        return -1;
+    if (*p == ':')
+        p++, len--;
+    if (len == 0)
+        return (int)i;
+    if (i != SCRIPT_RECEIVES || !is_space(*p))
+        return -1;
+    while (len && is_space(*p))
+        p++, len--;
+    return len == 7 && memcmp(p, "nothing", 7) == 0 ? SCRIPT_RECEIVES_NOTHING
+                                                     : -1;
 }
 
 static int dashes(const struct line *l)
@@ -289,9 +332,11 @@ static int header_line(struct pstate *ps, const struct line *l, int ln,
 
     if (*in_client && indented(l))
         return client_key(ps, l, ln);
-    if (l->p[0] == '#') {
+    if (comment(l)) {
+        size_t skip = l->p[0] == '#' ? 1 : 2;
+
         if (!s->title && s->nclients == 0 &&
-            !(s->title = trimmed(l->p + 1, l->len - 1)))
+            !(s->title = trimmed(l->p + skip, l->len - skip)))
             return fail(ps, ln, "out of memory");
         return 0;
     }
@@ -311,6 +356,25 @@ static int header_line(struct pstate *ps, const struct line *l, int ln,
         if (check_client(ps, &s->clients[j]) < 0)
             return -1;
     *in_header = 0;
+    return 0;
+}
+
+/* The names that st's XML captures, known to the steps after it. */
+static int note_captures(struct pstate *ps, const struct script_step *st)
+{
+    const char *p = st->xml, *q, *end;
+    size_t n = strlen(SCRIPT_CAPTURE);
+
+    while ((q = strstr(p, SCRIPT_CAPTURE))) {
+        q += n;
+        if (!(end = strchr(q, '}')))
+            break;
+        if (end > q && script_vars_find(&ps->captured, q,
+                                        (size_t)(end - q)) < 0 &&
+            script_vars_set(&ps->captured, q, (size_t)(end - q), NULL) < 0)
+            return fail(ps, st->xml_line, "out of memory");
+        p = end + 1;
+    }
     return 0;
 }
 
@@ -339,23 +403,22 @@ static int step_xml(struct pstate *ps, struct script_step *st,
         return fail(ps, (int)i + 1, "out of memory");
     memcpy(st->xml, lines[first].p, n);
     st->xml[n] = '\0';
-    if (!script_element(ps->s, st, NULL, &holder, ps->err, ps->errlen))
+    if (!script_element(ps->s, st, NULL, &ps->captured, &holder, ps->err,
+                        ps->errlen))
         return -1; /* err says where */
     xmp_node_free(holder);
-    return 0;
+    return st->action == SCRIPT_RECEIVES ? note_captures(ps, st) : 0;
 }
 
 int script_parse(const char *file, const char *text, size_t len,
                  struct script *s, char *err, size_t errlen)
 {
-    struct pstate ps = { s, err, errlen, 0 };
+    struct pstate ps = { s, err, errlen, 0, { NULL, NULL, 0 } };
     struct line *lines = NULL;
-    size_t nlines = 0, i, j, at, client;
-    unsigned char connected[SCRIPT_MAX_CLIENTS];
-    int in_header = 1, in_client = 0, rc = -1;
+    size_t nlines = 0, i, at, client;
+    int in_header = 1, in_client = 0, rc = -1, a;
 
     memset(s, 0, sizeof *s);
-    memset(connected, 0, sizeof connected);
     if (memchr(text, '\0', len))
         return fail(&ps, 1, "the script holds a NUL byte");
     if (!(s->file = strdup(file)))
@@ -375,7 +438,7 @@ int script_parse(const char *file, const char *text, size_t len,
                 goto out;
             continue;
         }
-        if (l->p[0] == '#')
+        if (comment(l))
             continue;
         if (indented(l)) {
             fail(&ps, ln, "indented line outside the XML of a sends: or "
@@ -388,37 +451,24 @@ int script_parse(const char *file, const char *text, size_t len,
             goto out;
         }
         at = strlen(s->clients[client].name) + 1;
-        for (j = 0; j < sizeof action_names / sizeof action_names[0]; j++)
-            if (line_is(l->p + at, l->len - at, action_names[j]))
-                break;
-        if (j == sizeof action_names / sizeof action_names[0]) {
+        if ((a = action_of(l->p + at, l->len - at)) < 0) {
             fail(&ps, ln, "unknown action for '%s': expected connects, "
                           "disconnects, sends:, receives: or receives: "
                           "nothing",
                  s->clients[client].name);
             goto out;
         }
-        if (add_step(&ps, (enum script_action)j, client, ln) < 0)
+        /* whether the client is connected here is the run's to say:
+         * scansion's own scripts disconnect a client twice */
+        if (add_step(&ps, (enum script_action)a, client, ln) < 0)
             goto out;
-        if (j == SCRIPT_CONNECTS && connected[client]) {
-            fail(&ps, ln, "%s connects, but is connected already",
-                 s->clients[client].name);
-            goto out;
-        }
-        if (j != SCRIPT_CONNECTS && !connected[client]) {
-            fail(&ps, ln, "%s is not connected here (no '%s connects' "
-                          "before this line)",
-                 s->clients[client].name, s->clients[client].name);
-            goto out;
-        }
-        connected[client] = j != SCRIPT_DISCONNECTS;
-        if (j == SCRIPT_SENDS || j == SCRIPT_RECEIVES) {
+        if (a == SCRIPT_SENDS || a == SCRIPT_RECEIVES) {
             if (step_xml(&ps, &s->steps[s->nsteps - 1], lines, nlines, i,
                          &i) < 0)
                 goto out;
         } else if (i + 1 < nlines && indented(&lines[i + 1]) &&
                    !blank(&lines[i + 1])) {
-            fail(&ps, ln + 1, "%s takes no XML", action_names[j]);
+            fail(&ps, ln + 1, "%s takes no XML", action_names[a]);
             goto out;
         }
     }
@@ -436,8 +486,61 @@ int script_parse(const char *file, const char *text, size_t len,
 out:
     script_free(s);
 done:
+    script_vars_free(&ps.captured);
     free(lines);
     return rc;
+}
+
+int script_vars_set(struct script_vars *v, const char *name, size_t nlen,
+                    const char *value)
+{
+    long at = script_vars_find(v, name, nlen);
+    char **t, *val = NULL;
+
+    if (value && !(val = strdup(value)))
+        return -1;
+    if (at >= 0) {
+        free(v->value[at]);
+        v->value[at] = val;
+        return 0;
+    }
+    if (!(t = realloc(v->name, (v->n + 1) * sizeof *t)))
+        goto fail;
+    v->name = t;
+    if (!(t = realloc(v->value, (v->n + 1) * sizeof *t)))
+        goto fail;
+    v->value = t;
+    if (!(v->name[v->n] = strndup(name, nlen)))
+        goto fail;
+    v->value[v->n++] = val;
+    return 0;
+fail:
+    free(val);
+    return -1;
+}
+
+long script_vars_find(const struct script_vars *v, const char *name,
+                      size_t nlen)
+{
+    size_t i;
+
+    for (i = 0; v && i < v->n; i++)
+        if (strlen(v->name[i]) == nlen && memcmp(v->name[i], name, nlen) == 0)
+            return (long)i;
+    return -1;
+}
+
+void script_vars_free(struct script_vars *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->n; i++) {
+        free(v->name[i]);
+        free(v->value[i]);
+    }
+    free(v->name);
+    free(v->value);
+    memset(v, 0, sizeof *v);
 }
 
 void script_free(struct script *s)
@@ -530,6 +633,7 @@ static void drop_indentation(struct sbuf *b)
 const struct xmp_node *script_element(const struct script *s,
                                       const struct script_step *st,
                                       const char *const *full,
+                                      const struct script_vars *vars,
                                       struct xmp_node **holder, char *err,
                                       size_t errlen)
 {
@@ -549,6 +653,7 @@ const struct xmp_node *script_element(const struct script *s,
     while ((q = strstr(p, "${"))) {
         size_t n, stem, k, ci = s->nclients;
         int is_full = 0;
+        long vi;
 
         for (close = p; close < q; close++)
             if (*close == '\n')
@@ -567,15 +672,34 @@ const struct xmp_node *script_element(const struct script *s,
             if (strlen(s->clients[k].name) == stem &&
                 memcmp(s->clients[k].name, q + 2, stem) == 0)
                 ci = k;
-        if (ci == s->nclients) {
+        if (ci == s->nclients && (vi = script_vars_find(vars, q + 2, n)) >= 0) {
+            /* captured by an earlier step; a stand-in when checking */
+            add_escaped(&b, vars->value[vi] ? vars->value[vi] : "captured");
+        } else if (ci == s->nclients) {
             snprintf(err, errlen, "%d: unknown variable '%.*s': expected "
                                   "${NAME's JID} or ${NAME's full JID} "
-                                  "with NAME a client",
+                                  "with NAME a client, or ${NAME} captured "
+                                  "by an earlier step",
                      line, (int)(n + 3 < 200 ? n + 3 : 200), q);
             goto fail;
-        }
-        if (is_full && full && full[ci]) {
+        } else if (is_full && full && full[ci]) {
             add_escaped(&b, full[ci]);
+        } else if (is_full && full) {
+            /* not connected yet: the header's jid, with its resource */
+            const struct script_client *c = &s->clients[ci];
+            char *res = c->jid ? strchr(c->jid, '/') : NULL;
+
+            if (!c->jid || (!res && !c->resource)) {
+                snprintf(err, errlen, "%d: %s has no full JID before it "
+                                      "connects (no resource in the header)",
+                         line, c->name);
+                goto fail;
+            }
+            add_escaped(&b, c->jid);
+            if (!res) {
+                sbuf_puts(&b, "/");
+                add_escaped(&b, c->resource);
+            }
         } else {
             /* no jid yet, when checking: a stand-in will do */
             char *bare = s->clients[ci].jid ? bare_of(s->clients[ci].jid)
@@ -625,11 +749,13 @@ const struct xmp_node *script_element(const struct script *s,
     }
     kid = xmp_node_first(*holder);
     text = xmp_node_text(*holder);
-    if (!kid || xmp_node_next(kid) || !text || text[strspn(text, " \t\r\n")]) {
-        snprintf(err, errlen, "%d: %s %s needs exactly one element, and "
-                              "no text around it",
+    if (!kid || (xmp_node_next(kid) && st->action != SCRIPT_SENDS) || !text ||
+        text[strspn(text, " \t\r\n")]) {
+        snprintf(err, errlen, "%d: %s %s needs %s, and no text around it",
                  st->xml_line, s->clients[st->client].name,
-                 action_names[st->action]);
+                 action_names[st->action],
+                 st->action == SCRIPT_SENDS ? "one element or more"
+                                            : "exactly one element");
         free(text);
         goto fail;
     }

@@ -125,7 +125,9 @@ int script_report_step(struct script_report *o, const struct script_step *st,
         out_str(&r, "client", name);
         out_str(&r, "action", action);
         out_str(&r, "result", result_name[result]);
-        if (f) {
+        if (f && result == SCRIPT_PASS) {
+            out_str(&r, "note", f->msg.text ? f->msg.text : "");
+        } else if (f) {
             out_int(&r, "status", f->status);
             out_str(&r, "error", f->msg.text ? f->msg.text : "");
             out_str(&r, "expected", f->expected_line);

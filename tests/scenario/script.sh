@@ -4,9 +4,12 @@
 # against each server of the matrix, every client in one
 # process: messages between two accounts, presence from a resource the
 # server chose, roster pushes, iq errors, "receives: nothing",
-# {scansion:any} and strict matching.  A script that expects the wrong
-# thing fails with status 83 and shows the diff; a script with a syntax
-# error is refused with its line before anything connects.
+# {scansion:any} and strict matching, and the parts of the format that
+# scansion's users (Prosody's spec/scansion) write: comments, actions
+# without a colon, several elements in one sends, captures.  A script
+# that expects the wrong thing fails with status 83 and shows the diff; a
+# script with a syntax error is refused with its line before anything
+# connects.
 #
 # The scripts name the test accounts; their passwords, made up when the
 # server starts, are filled in here (@ALICE_PASS@ and so on).
@@ -409,5 +412,62 @@ test_expect_success 'a recording asks for the resource the shell asked for in it
 '
 
 rm -f "$XDG_CONFIG_HOME/xmpctl/config"
+
+# ---- scripts as scansion's users write them -------------------------------------
+
+test_expect_success 'comments of three kinds, no colons, several elements in a sends, a capture' '
+	scripted scansion &&
+	xmpctl -v --server "127.0.0.1:$SERVER_PORT" --cafile "$TEST_CA" \
+		script scansion.scs >out 2>err &&
+	test_grep "^scansion.scs: passed: 14 steps" out &&
+	test_grep ! -i "fail" out
+'
+
+test_expect_success 'a disconnects of a session the server ended, or of none, passes with a note' '
+	grep -A1 "^pass  scansion.scs:64  Alice disconnects" out >note &&
+	test_grep "^      Alice was disconnected .*conflict" note &&
+	grep -A1 "^pass  scansion.scs:66  Alice disconnects" out >note &&
+	test_grep "^      Alice was not connected" note
+'
+
+test_expect_success '... and in JSON, the note of the step that passed' '
+	run --format json scansion.scs >json.out 2>json.err &&
+	json_get json.out "(o[\"line\"], o[\"result\"], o[\"note\"]) if \"note\" in o else None" >notes &&
+	test_grep "^(64, .pass., .was disconnected .*conflict" notes &&
+	test_grep "^(66, .pass., .was not connected.)" notes &&
+	test $(grep -c "^(" notes) = 2
+'
+
+# The order of two clients'"'"' stanzas: a step'"'"'s stanzas are confirmed
+# by the server (an XEP-0198 request or a ping) before the next step
+# from another client goes out.
+test_expect_success 'a sends is confirmed before the next client acts' '
+	awk "/Alice: >> <message .*id=.scs-2/ { sent = NR }
+	     sent && !confirmed && /Alice: >> <(r xmlns|iq .*urn:xmpp:ping)/ { confirmed = NR }
+	     /Bob: >> <iq .*id=.scs-3/ { bob = NR }
+	     END { exit !(sent && confirmed && bob && sent < confirmed && confirmed < bob) }" err
+'
+
+test_expect_success 'a capture may not be used before the step that captures it' '
+	sed "/^Bob receives\$/,\$d" scansion.scs >early.scs &&
+	printf "Bob sends\n\t<message to=\"\${Alice'"'"'s JID}\"><body>\${server}</body></message>\n" >>early.scs &&
+	expect_exit 65 run early.scs >out 2>err &&
+	test_grep "^xmpctl: early.scs:[0-9]*: unknown variable .\${server}." err
+'
+
+# Prosody's own scripts (spec/scansion), their accounts those of the
+# test server: what scansion passes against Prosody passes here.
+case $XMPCTL_TEST_SERVER in
+prosody*)
+	mkdir -p prosody
+	for t in basic_roster basic_message presence_preapproval; do
+		test_expect_success "Prosody's $t.scs" '
+			scripted prosody/$t &&
+			run prosody/$t.scs >out 2>err &&
+			test_grep "^prosody/$t.scs: passed" out
+		'
+	done
+	;;
+esac
 
 test_done
