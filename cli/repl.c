@@ -9,9 +9,11 @@
  * '/' is a command of the prompt itself; anything else is a command with
  * exactly the command-line grammar ("send bob@example.org 'hi there'").
  * Lines typed while the session connects or an operation runs wait their
- * turn.  What arrives is printed above the prompt, and the line being
- * typed is drawn again below it.  Ctrl-C cancels the running operation
- * or clears the line; Ctrl-D and /quit close politely.
+ * turn; the prompt names the running command, and /jobs lists it and
+ * the lines waiting.  What arrives is printed above the prompt, and the
+ * line being typed is drawn again below it.  Ctrl-C cancels the running
+ * operation (and what was typed ahead), or the connect under way, or
+ * clears the line; Ctrl-D and /quit close politely.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
