@@ -848,6 +848,15 @@ static void interrupted_line(void)
     R.shown = 0;
 }
 
+/* Ctrl-C: the lines waiting their turn go, and the shell says so. */
+static void drop_typed_ahead(void)
+{
+    if (R.qlen)
+        note("dropped %zu line%s typed ahead", R.qlen,
+             R.qlen == 1 ? "" : "s");
+    drop_queue();
+}
+
 static void on_signal(int sig)
 {
     struct cli *c = R.c;
@@ -869,10 +878,7 @@ static void on_signal(int sig)
         op_done(c->op, EXIT_SIGNAL_BASE + sig);
         /* as a shell's ^C does, what was typed ahead goes with it; the
          * line being typed stays */
-        if (R.qlen)
-            note("dropped %zu line%s typed ahead", R.qlen,
-                 R.qlen == 1 ? "" : "s");
-        drop_queue();
+        drop_typed_ahead();
         return;
     }
     /* no operation: forget the line, the XML and what was typed ahead,
@@ -890,7 +896,7 @@ static void on_signal(int sig)
     rl_replace_line("", 1);
     rl_point = rl_end = 0;
     xml_reset();
-    drop_queue();
+    drop_typed_ahead();
     /* connecting (or connecting again): give up, and say how to retry */
     if (c->session && !cli_session_over(c->session) &&
         xmp_session_phase(c->session) != XMP_PHASE_READY) {

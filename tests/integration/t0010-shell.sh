@@ -431,6 +431,8 @@ test_expect_success 'Ctrl-C while connecting cancels the connect; the shell stay
 	enter k "send bob@example.test typed-while-connecting" &&
 	tty_keys k C-c &&
 	tty_wait k "^xmpctl: connect cancelled; /reconnect connects again *\$" 20 "the cancel" &&
+	tty_screen k >cancel.screen &&
+	test_grep "^xmpctl: dropped 1 line typed ahead *\$" cancel.screen &&
 	tty_wait_line k "^\(offline\)> *\$" 20 "the offline prompt" &&
 	test ! -e k.rc &&
 	enter k "send bob@example.test after-cancel" &&
