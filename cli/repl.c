@@ -910,7 +910,7 @@ static void on_signal(int sig)
 
 /* ---- completion ----------------------------------------------------------- */
 
-static const char *const slash_words[] = { "/help", "/quit", "/trace",
+static const char *const slash_words[] = { "/help", "/jobs", "/quit", "/trace",
                                            "/format", "/reconnect", NULL };
 static const char *const xml_names[] = {
     "<message", "<presence", "<iq", "<body", "<subject", "<thread",

@@ -376,6 +376,16 @@ test_expect_success 'jobs with nothing running: "no running commands"' '
 	prompt j
 '
 
+test_expect_success '... /jobs, completed by Tab, too' '
+	tty_type j "/jo" &&
+	tty_keys j Tab &&
+	tty_wait_line j "^${PROMPT}/jobs +\$" 20 "/jobs completed" &&
+	tty_keys j Enter &&
+	wait_for "test \"\$(tty_screen j | grep -c \"^no running commands\")\" = 2" \
+		20 "the answer to /jobs" &&
+	prompt j
+'
+
 test_expect_success 'a send waiting for its receipt: the prompt shows [send]' '
 	enter j "send --receipt nobody@$PROSODY_COMPONENT held-by-jobs" &&
 	wait_for "grep -q held-by-jobs component.log" 20 "the message at the component" &&
