@@ -326,6 +326,10 @@ extern void (*cli_before_output)(void);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While not NULL (the shell's running command), cli_error and cli_warn
+ * write "xmpctl: NAME: ..." (once: not before a message that begins with
+ * "NAME:" already). */
+extern const char *cli_command_name;
 /* Copy s to f, making control characters and the bidi controls visible:
  * what a server sends must never drive the terminal. */
 void cli_print_sanitized(FILE *f, const char *s, size_t len);

@@ -14,6 +14,7 @@ static void nothing_on_screen(void)
 }
 
 void (*cli_before_output)(void) = nothing_on_screen;
+const char *cli_command_name;
 
 /*
  * What a terminal must not be given: C0 controls but tab, DEL, C1
@@ -89,6 +90,13 @@ vmsg(const char *prefix, const char *fmt, va_list ap)
         return;
     cli_before_output();
     fputs("xmpctl: ", stderr);
+    /* "send: ..." once: many messages of a command already begin so */
+    if (cli_command_name &&
+        !(strncmp(buf, cli_command_name, strlen(cli_command_name)) == 0 &&
+          buf[strlen(cli_command_name)] == ':')) {
+        fputs(cli_command_name, stderr);
+        fputs(": ", stderr);
+    }
     fputs(prefix, stderr);
     cli_print_sanitized(stderr, buf, strlen(buf));
     fputc('\n', stderr);

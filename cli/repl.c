@@ -9,9 +9,11 @@
  * '/' is a command of the prompt itself; anything else is a command with
  * exactly the command-line grammar ("send bob@example.org 'hi there'").
  * Lines typed while the session connects or an operation runs wait their
- * turn.  What arrives is printed above the prompt, and the line being
- * typed is drawn again below it.  Ctrl-C cancels the running operation
- * or clears the line; Ctrl-D and /quit close politely.
+ * turn; the prompt names the running command, and /jobs lists it and
+ * the lines waiting.  What arrives is printed above the prompt, and the
+ * line being typed is drawn again below it.  Ctrl-C cancels the running
+ * operation (and what was typed ahead), or the connect under way, or
+ * clears the line; Ctrl-D and /quit close politely.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -74,6 +76,12 @@ struct repl {
 
     char *histfile;
     int status;
+
+    /* the running operation: its line as typed, its command's name
+     * (before its messages and in the prompt), when it started */
+    char *running;
+    char running_name[32];
+    int64_t running_since;
 };
 
 static struct repl R;
@@ -111,9 +119,12 @@ static void set_prompt(void)
     } else if (s && xmp_session_phase(s) == XMP_PHASE_READY) {
         xmp_session_get_info(s, &i);
         slash = i.bound_jid ? strchr(i.bound_jid, '/') : NULL;
-        snprintf(p, sizeof p, "%.*s> ",
+        /* "alice@example.org [send]> " while a command runs */
+        snprintf(p, sizeof p, "%.*s%s%s%s> ",
                  slash ? (int)(slash - i.bound_jid) : 200,
-                 i.bound_jid ? i.bound_jid : "xmpctl");
+                 i.bound_jid ? i.bound_jid : "xmpctl",
+                 R.running ? " [" : "", R.running ? R.running_name : "",
+                 R.running ? "]" : "");
     } else if (s && !cli_session_over(s)) {
         snprintf(p, sizeof p, "(connecting)> ");
     } else {
@@ -307,6 +318,8 @@ static void xml_line(const char *line)
 
 static void quit(int status);
 static void remove_handler(void);
+static int jobs_line(const char *line);
+static void jobs(void);
 
 static void one_line(const char *line)
 {
@@ -320,6 +333,10 @@ static void one_line(const char *line)
     }
     if (!*p)
         return;
+    if (jobs_line(p)) { /* what runs and waits, now: never in the queue */
+        jobs();
+        return;
+    }
     if (enqueue(ITEM_LINE, p, strlen(p)) < 0)
         cli_error("out of memory");
 }
@@ -446,6 +463,9 @@ static void reconnect(struct cli *c)
         op_done(c->op, EXIT_SIGNAL_BASE + SIGINT);
         c->op->cls->free(c->op);
         c->op = NULL;
+        cli_command_name = NULL;
+        free(R.running);
+        R.running = NULL;
     }
     R.ready_seen = 0;
     R.end_reported = 0;
@@ -476,7 +496,60 @@ static void help(void)
            "  /trace on|off      show the XML going in and out\n"
            "  /format FORMAT     print stanzas as text, json or xml\n"
            "  /reconnect         connect again (after a lost connection)\n"
-           "Ctrl-C cancels the running command or clears the line.\n");
+           "  /jobs              the running command and the lines waiting "
+           "(jobs, too)\n"
+           "Ctrl-C cancels the connect, or the running command and the lines "
+           "typed\nahead, or clears the line.\n");
+    fflush(stdout);
+}
+
+/* "/jobs" or "jobs", blanks after it: answered at once, even while a
+ * command runs (line has no blanks in front). */
+static int jobs_line(const char *line)
+{
+    const char *p;
+
+    if (strncmp(line, "/jobs", 5) == 0)
+        p = line + 5;
+    else if (strncmp(line, "jobs", 4) == 0)
+        p = line + 4;
+    else
+        return 0;
+    return p[strspn(p, " \t")] == '\0';
+}
+
+/* A line of /jobs: the text as typed, cut after 200 bytes. */
+static void job_text(const char *text)
+{
+    size_t n = strlen(text);
+
+    if (n > 200) {
+        n = 200;
+        while (n && ((unsigned char)text[n] & 0xc0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+    }
+    cli_print_sanitized(stdout, text, n);
+    fputs(n < strlen(text) ? "...\n" : "\n", stdout);
+}
+
+/* The running command and how long it has run, then the lines waiting
+ * behind it (or for the login), in order. */
+static void jobs(void)
+{
+    size_t i;
+
+    hide_prompt();
+    if (!R.running && !R.qlen)
+        printf("no running commands\n");
+    if (R.running) {
+        printf("running (%lld s): ",
+               (long long)((xmp_now_ms() - R.running_since) / 1000));
+        job_text(R.running);
+    }
+    for (i = 0; i < R.qlen; i++) {
+        fputs("queued: ", stdout);
+        job_text(R.q[R.qhead + i].text);
+    }
     fflush(stdout);
 }
 
@@ -486,6 +559,11 @@ static void slash(char **argv, int argc)
 
     if (strcmp(cmd, "/help") == 0) {
         help();
+    } else if (strcmp(cmd, "/jobs") == 0) {
+        if (argc == 1)
+            jobs();
+        else
+            cli_error("usage: /jobs");
     } else if (strcmp(cmd, "/quit") == 0 || strcmp(cmd, "/exit") == 0) {
         quit(EXIT_OK);
     } else if (strcmp(cmd, "/trace") == 0) {
@@ -575,12 +653,14 @@ static int split(const char *line, char *buf, char **argv, int max)
 }
 
 /* Start an operation the way main does, on the open session, with the
- * work after the login its row asks for. */
-static void start_op(struct cli *c, const struct command *cmd, struct op *op)
+ * work after the login its row asks for; typed is its line, for /jobs. */
+static void start_op(struct cli *c, const struct command *cmd, struct op *op,
+                     const char *typed)
 {
     int rc;
 
     if (!c->session || xmp_session_phase(c->session) != XMP_PHASE_READY) {
+        cli_command_name = NULL; /* the shell's own error */
         cli_error("not connected (type /reconnect)");
         op->c = c;
         op->cls->free(op);
@@ -589,12 +669,17 @@ static void start_op(struct cli *c, const struct command *cmd, struct op *op)
     }
     op->c = c;
     c->op = op;
+    free(R.running);
+    R.running = strdup(typed); /* NULL: no mark, no line in /jobs */
+    R.running_since = xmp_now_ms();
     if ((rc = op->cls->start(op)) != 0 ||
         (!op->done && (rc = cli_op_ready(op, &cmd->needs)) != 0))
         op_done(op, rc);
+    set_prompt();
 }
 
-static void run_command(struct cli *c, char **argv, int argc)
+static void run_command(struct cli *c, char **argv, int argc,
+                        const char *typed)
 {
     const struct command *cmd = cli_command(argv[0]);
     struct op *op = NULL;
@@ -608,22 +693,26 @@ static void run_command(struct cli *c, char **argv, int argc)
         cli_error("already in the shell");
         return;
     }
+    /* from here until it ends, its messages carry its name */
+    snprintf(R.running_name, sizeof R.running_name, "%s", cmd->name);
+    cli_command_name = R.running_name;
     /* the command's --format lasts as long as the command */
     rc = cmd->fn(c, argc, argv, &op);
     fflush(stdout);
     if (rc || !op) {
         c->o.format = R.format;
+        cli_command_name = NULL;
         return;
     }
-    start_op(c, cmd, op);
+    start_op(c, cmd, op, typed);
 }
 
-/* help, quit and exit mean /help, /quit and /exit when typed alone: no
- * command has those names. */
+/* help, quit, exit and jobs mean /help, /quit, /exit and /jobs when
+ * typed alone: no command has those names. */
 static int bare_word(const char *w)
 {
     return strcmp(w, "help") == 0 || strcmp(w, "quit") == 0 ||
-           strcmp(w, "exit") == 0;
+           strcmp(w, "exit") == 0 || strcmp(w, "jobs") == 0;
 }
 
 /* A line that is only a bare word of bare_word(), blanks around it. */
@@ -651,7 +740,7 @@ static void run_item(struct item *it)
     if (it->kind == ITEM_XML) {
         char *av[] = { "raw", it->text, NULL };
 
-        run_command(c, av, 2);
+        run_command(c, av, 2, it->text);
         return;
     }
     if (!(buf = malloc(strlen(it->text) + 1))) {
@@ -668,7 +757,7 @@ static void run_item(struct item *it)
         slash(av, 1);
     }
     else if (argc > 0)
-        run_command(c, argv, argc);
+        run_command(c, argv, argc, it->text);
     free(buf);
 }
 
@@ -678,10 +767,14 @@ static void finish_op(struct cli *c)
     struct op *op = c->op;
 
     if (op->status != EXIT_OK)
-        note("exit status %d", op->status);
+        note("%s: exit status %d", R.running_name, op->status);
     c->op = NULL;
     op->cls->free(op);
     c->o.format = R.format;
+    cli_command_name = NULL;
+    free(R.running);
+    R.running = NULL;
+    set_prompt();
 }
 
 /* What waits may run now: an operation needs the session ready (or
@@ -756,6 +849,15 @@ static void interrupted_line(void)
     R.shown = 0;
 }
 
+/* Ctrl-C: the lines waiting their turn go, and the shell says so. */
+static void drop_typed_ahead(void)
+{
+    if (R.qlen)
+        note("dropped %zu line%s typed ahead", R.qlen,
+             R.qlen == 1 ? "" : "s");
+    drop_queue();
+}
+
 static void on_signal(int sig)
 {
     struct cli *c = R.c;
@@ -775,11 +877,15 @@ static void on_signal(int sig)
         if (c->op->cls->interrupt)
             c->op->cls->interrupt(c->op, sig);
         op_done(c->op, EXIT_SIGNAL_BASE + sig);
+        /* as a shell's ^C does, what was typed ahead goes with it; the
+         * line being typed stays */
+        drop_typed_ahead();
         return;
     }
     /* no operation: forget the line, the XML and what was typed ahead,
-     * and whatever readline was in the middle of (a search, a numeric
-     * argument, half a key sequence); that may draw the line again */
+     * the connect under way, and whatever readline was in the middle of
+     * (a search, a numeric argument, half a key sequence); that may draw
+     * the line again */
     if (R.shown && !RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH))
         interrupted_line();
     if (R.installed) {
@@ -791,13 +897,21 @@ static void on_signal(int sig)
     rl_replace_line("", 1);
     rl_point = rl_end = 0;
     xml_reset();
-    drop_queue();
+    drop_typed_ahead();
+    /* connecting (or connecting again): give up, and say how to retry */
+    if (c->session && !cli_session_over(c->session) &&
+        xmp_session_phase(c->session) != XMP_PHASE_READY) {
+        xmp_session_free(c->session);
+        c->session = NULL;
+        R.ready_seen = 0;
+        note("connect cancelled; /reconnect connects again");
+    }
     set_prompt();
 }
 
 /* ---- completion ----------------------------------------------------------- */
 
-static const char *const slash_words[] = { "/help", "/quit", "/trace",
+static const char *const slash_words[] = { "/help", "/jobs", "/quit", "/trace",
                                            "/format", "/reconnect", NULL };
 static const char *const xml_names[] = {
     "<message", "<presence", "<iq", "<body", "<subject", "<thread",
@@ -1109,7 +1223,12 @@ static enum cli_turn shell_after(struct cli_driver *d, struct cli_poll *lp)
 {
     (void)d;
     if (R.installed && (lp->extra->revents & (POLLIN | POLLHUP | POLLERR))) {
+        /* what the typing says (an XML error, /jobs) is the shell's */
+        const char *name = cli_command_name;
+
+        cli_command_name = NULL;
         rl_callback_read_char();
+        cli_command_name = name;
         if (R.installed)
             R.shown = 1;
     }
@@ -1160,6 +1279,9 @@ static int repl(struct cli *c)
         c->op->cls->free(c->op);
         c->op = NULL;
     }
+    cli_command_name = NULL;
+    free(R.running);
+    R.running = NULL;
     fflush(stdout);
     return R.status;
 }

@@ -208,7 +208,7 @@ test_expect_success 'Ctrl-C during a request that is never answered: 130, the pr
 	wait_for "grep -q \"id=.bh1\" component.log" 20 "the request at the component" &&
 	! tty_screen a | grep -q "exit status" &&
 	tty_keys a C-c &&
-	tty_wait a "^xmpctl: exit status 130 *\$" 20 "the status of the cancelled request" &&
+	tty_wait a "^xmpctl: raw: exit status 130 *\$" 20 "the status of the cancelled request" &&
 	prompt a
 '
 
@@ -362,5 +362,104 @@ test_expect_success 'no command and stdin not a terminal: usage error (64)' '
 	expect_exit 64 alice </dev/null 2>err &&
 	test_grep "no command given" err
 '
+
+# ---- running commands ----------------------------------------------------------
+# A send waits for a receipt from the component, which never answers: it
+# runs until Ctrl-C.  A relay that holds the connection keeps the shell
+# connecting until Ctrl-C.
+
+test_expect_success 'jobs with nothing running: "no running commands"' '
+	shell j &&
+	logged_in j &&
+	enter j "jobs" &&
+	tty_wait j "^no running commands *\$" 20 "the answer to jobs" &&
+	prompt j
+'
+
+test_expect_success '... /jobs, completed by Tab, too' '
+	tty_type j "/jo" &&
+	tty_keys j Tab &&
+	tty_wait_line j "^${PROMPT}/jobs +\$" 20 "/jobs completed" &&
+	tty_keys j Enter &&
+	wait_for "test \"\$(tty_screen j | grep -c \"^no running commands\")\" = 2" \
+		20 "the answer to /jobs" &&
+	prompt j
+'
+
+test_expect_success 'a send waiting for its receipt: the prompt shows [send]' '
+	enter j "send --receipt nobody@$PROSODY_COMPONENT held-by-jobs" &&
+	wait_for "grep -q held-by-jobs component.log" 20 "the message at the component" &&
+	tty_wait_line j "^alice@example\.test \[send\]> *\$" 20 "the prompt with its mark"
+'
+
+test_expect_success '... /jobs lists it as typed, then the line queued behind it' '
+	enter j "send bob@example.test queued-behind-jobs" &&
+	enter j "/jobs" &&
+	tty_wait j "^queued: send bob@example\.test queued-behind-jobs *\$" 20 "the queued line in /jobs" &&
+	tty_screen j >jobs.screen &&
+	test_grep -E "^running \([0-9]+ s\): send --receipt nobody@blackhole\.example\.test held-by-jobs *\$" jobs.screen &&
+	# the running line comes first, and /jobs itself is not queued
+	run=$(grep -n "^running (" jobs.screen | cut -d: -f1) &&
+	queued=$(grep -n "^queued: " jobs.screen | cut -d: -f1) &&
+	test "$run" -lt "$queued" &&
+	test "$(grep -c "^queued: " jobs.screen)" = 1 &&
+	tty_wait_line j "^alice@example\.test \[send\]> *\$" 20 "the mark, still"
+'
+
+test_expect_success '... Ctrl-C cancels it: its messages name it; the queue is dropped' '
+	tty_keys j C-c &&
+	tty_wait j "^xmpctl: send: exit status 130 *\$" 20 "the status of the cancelled send" &&
+	tty_screen j >jobs2.screen &&
+	test_grep "^xmpctl: send: interrupted while waiting for receipts *\$" jobs2.screen &&
+	test_grep "^xmpctl: dropped 1 line typed ahead *\$" jobs2.screen &&
+	prompt j &&
+	enter j "send bob@example.test after-jobs" &&
+	wait_for "bob_got after-jobs" 20 "the message sent after it" &&
+	! bob_got queued-behind-jobs &&
+	prompt j
+'
+
+test_expect_success 'errors of the shell itself carry no command name' '
+	enter j "frobnicate now" &&
+	tty_wait j "^xmpctl: unknown command .frobnicate. \(type /help\) *\$" 20 "the unknown command" &&
+	enter j "/trace sideways" &&
+	tty_wait j "^xmpctl: usage: /trace on.off *\$" 20 "the usage of /trace" &&
+	prompt j &&
+	tty_keys j C-d &&
+	exited j 0
+'
+tty_kill j
+
+test_expect_success 'Ctrl-C while connecting cancels the connect; the shell stays' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/holdproxy.py" hold.port \
+		"$PROSODY_PORT" hold.release hold.drop >hold.log 2>hold.err &
+	helper_pids="$helper_pids $!" &&
+	wait_for "test -s hold.port" 20 "the relay to listen" &&
+	shell k "$(cat hold.port)" &&
+	wait_for "grep -qx \"accepted 1\" hold.log" 20 "the connection at the relay" &&
+	tty_wait_line k "^\(connecting\)> *\$" 20 "the connecting prompt" &&
+	enter k "send bob@example.test typed-while-connecting" &&
+	tty_keys k C-c &&
+	tty_wait k "^xmpctl: connect cancelled; /reconnect connects again *\$" 20 "the cancel" &&
+	tty_screen k >cancel.screen &&
+	test_grep "^xmpctl: dropped 1 line typed ahead *\$" cancel.screen &&
+	tty_wait_line k "^\(offline\)> *\$" 20 "the offline prompt" &&
+	test ! -e k.rc &&
+	enter k "send bob@example.test after-cancel" &&
+	tty_wait k "^xmpctl: not connected" 20 "the refusal"
+'
+
+test_expect_success '... and /reconnect then logs in' '
+	: >hold.release &&
+	enter k "/reconnect" &&
+	wait_for "grep -qx \"relayed 2\" hold.log" 20 "the second connection relayed" &&
+	logged_in k &&
+	ping k after-cancel &&
+	! bob_got typed-while-connecting &&
+	! bob_got after-cancel &&
+	tty_keys k C-d &&
+	exited k 0
+'
+tty_kill k
 
 test_done

@@ -219,7 +219,7 @@ XDG_DATA_HOME=\"\$TEST_TMP/fake-data\" $TEST_WRAPPER \
 			tty_wait sh69 "^xmpctl: logged in as alice@example\.test/" 20 &&
 			tty_type sh69 "send --room room@rooms.example.test hi" &&
 			tty_keys sh69 Enter &&
-			tty_wait sh69 "^xmpctl: exit status 69\$" 20 &&
+			tty_wait sh69 "^xmpctl: send: exit status 69\$" 20 &&
 			tty_wait sh69 "the session has ended" 20 &&
 			tty_keys sh69 C-d &&
 			wait_for "test -s sh69.rc" 20 "the shell to end" &&
