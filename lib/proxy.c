@@ -16,8 +16,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <mbedtls/base64.h>
+#include <gsasl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -259,8 +260,7 @@ enum xmp_err proxy_hs_begin(struct proxy_hs *h, const struct net_proxy *p,
     h->p = p;
     snprintf(h->dest, sizeof h->dest, "%s port %u", host, (unsigned)port);
     if (p->kind == NET_PROXY_HTTP) {
-        char b64[((2 * NET_PROXY_CRED_MAX + 2) / 3) * 4 + 4];
-        char cred[2 * NET_PROXY_CRED_MAX];
+        char cred[2 * NET_PROXY_CRED_MAX], *b64 = NULL;
         size_t b64len = 0;
         int n, v6 = strchr(host, ':') != NULL;
 
@@ -273,13 +273,15 @@ enum xmp_err proxy_hs_begin(struct proxy_hs *h, const struct net_proxy *p,
                                  host);
         h->outlen = (size_t)n;
         if (p->auth) {
+            /* RFC 7617: base64 of USER:PASSWORD */
             n = snprintf(cred, sizeof cred, "%s:%s", p->user, p->pass);
-            if (mbedtls_base64_encode((unsigned char *)b64, sizeof b64,
-                                      &b64len, (const unsigned char *)cred,
-                                      (size_t)n) != 0 ||
+            if (n < 0 || (size_t)n >= sizeof cred ||
+                gsasl_base64_to(cred, (size_t)n, &b64, &b64len) != GSASL_OK ||
                 h->outlen + b64len + 40 > sizeof h->out) {
                 explicit_bzero(cred, sizeof cred);
-                explicit_bzero(b64, sizeof b64);
+                if (b64)
+                    explicit_bzero(b64, b64len);
+                free(b64);
                 return xmp_error_set(err, XMP_EUSAGE,
                                      "proxy user name and password too long");
             }
@@ -287,7 +289,8 @@ enum xmp_err proxy_hs_begin(struct proxy_hs *h, const struct net_proxy *p,
             add(h, b64, b64len);
             add(h, "\r\n", 2);
             explicit_bzero(cred, sizeof cred);
-            explicit_bzero(b64, sizeof b64);
+            explicit_bzero(b64, b64len);
+            free(b64);
         }
         add(h, "\r\n", 2);
         h->state = HS_HTTP;
