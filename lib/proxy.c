@@ -494,7 +494,8 @@ enum xmp_err proxy_hs_step(struct proxy_hs *h, int fd, struct xmp_error *err)
             snprintf(what, sizeof what, "HTTP %d%s%s", status,
                      reason[0] ? " " : "", reason);
             proxy_hs_clear(h);
-            if (status == 407)
+            /* 407, RFC 9110 §15.5.8; some proxies (tinyproxy) say 401 */
+            if (status == 407 || status == 401)
                 return hs_fail(h, err, " %s (%s)",
                                h->p->auth
                                    ? "rejected the user name and password"

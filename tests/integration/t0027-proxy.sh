@@ -72,7 +72,12 @@ EOF
 [ "$(id -u)" = 0 ] && printf 'User nobody\nGroup nogroup\n' >>tinyproxy.conf
 start_bg http.pid tinyproxy -d -c "$PWD/tinyproxy.conf" >http.log 2>&1 ||
 	bail_out 'cannot start tinyproxy'
-wait_for "listening $SOCKS && listening $SOCKS_AUTH && listening $HTTP" 20 \
+HTTP_AUTH=$(free_port)
+sed -e "s/^Port .*/Port $HTTP_AUTH/" tinyproxy.conf >tinyproxy-auth.conf &&
+	echo "BasicAuth $PROXY_USER $PROXY_PASS" >>tinyproxy-auth.conf
+start_bg http-auth.pid tinyproxy -d -c "$PWD/tinyproxy-auth.conf" \
+	>http-auth.log 2>&1 || bail_out 'cannot start tinyproxy with a password'
+wait_for "listening $SOCKS && listening $SOCKS_AUTH && listening $HTTP && listening $HTTP_AUTH" 20 \
 	'the proxies to listen' || bail_out 'the proxies do not listen'
 
 test_expect_success 'socks5h: login through microsocks, certificate checked for the domain' '
@@ -184,6 +189,22 @@ test_expect_success 'config file: a proxy password in a file others can read is 
 	chmod 644 home/.config/xmpctl/config &&
 	expect_exit 78 alice login 2>err-mode &&
 	test_grep "holds a proxy password and others can read it" err-mode
+'
+rm -f home/.config/xmpctl/config
+
+test_expect_success 'config file: HTTP Basic credentials for the CONNECT proxy' '
+	printf "[alice]\njid = alice@example.test\nproxy = http://%s:%s@127.0.0.1:%s\n" \
+		"$PROXY_USER" "$PROXY_PASS" "$HTTP_AUTH" >home/.config/xmpctl/config &&
+	chmod 600 home/.config/xmpctl/config &&
+	alice login >out-http-auth &&
+	test_grep "via proxy 127\.0\.0\.1:$HTTP_AUTH\$" out-http-auth
+'
+
+test_expect_success '... and wrong ones: the HTTP status (tinyproxy: 401) named (69)' '
+	printf "[alice]\njid = alice@example.test\nproxy = http://%s:wrong@127.0.0.1:%s\n" \
+		"$PROXY_USER" "$HTTP_AUTH" >home/.config/xmpctl/config &&
+	expect_exit 69 alice login 2>err-http-auth &&
+	test_grep "^xmpctl: proxy 127\.0\.0\.1 port $HTTP_AUTH rejected the user name and password (HTTP 40[17] [A-Za-z ]*)\$" err-http-auth
 '
 rm -f home/.config/xmpctl/config
 
