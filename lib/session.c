@@ -183,6 +183,12 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
 
     *out = NULL;
     *n = 0;
+    /* an onion service's name must not reach DNS */
+    if (net_is_onion(domain))
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "%s is an onion service: it has no DNS "
+                             "records to look up",
+                             domain);
     if ((r = net_resolve(domain, &t, &k, err)) != XMP_OK)
         return r;
     if (k && !(*out = calloc(k, sizeof **out))) {

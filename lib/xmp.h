@@ -250,7 +250,8 @@ struct xmp_srv_target {
                               _xmpp-client._tcp", "fallback" (no record) */
 };
 /* Look up both kinds of SRV records of domain (blocks for as long as DNS
- * takes), in the order a session would try them.  *out is the caller's
+ * takes), in the order a session would try them; never for a .onion
+ * domain (XMP_EUSAGE).  *out is the caller's
  * to free, *n entries. */
 enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
                              size_t *n, struct xmp_error *err);

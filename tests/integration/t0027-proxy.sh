@@ -151,6 +151,14 @@ test_expect_success '... while socks5 resolves here: the silent DNS holds it to 
 	test_grep "no answer from DNS for _xmpps-client\._tcp\.example\.test" err-local
 '
 
+test_expect_success '... and takes the SRV records it finds, then connects through the proxy' '
+	dns "_xmpp-client._tcp.example.test=5:0:$PROSODY_PORT:localhost" &&
+	XMPCTL_PASSWORD=$ALICE_PASS xmpctl --cafile "$TEST_CA" \
+		-j alice@example.test --proxy "socks5://127.0.0.1:$SOCKS" login >out-srv &&
+	test_grep "^server  *localhost port $PROSODY_PORT (SRV _xmpp-client._tcp)\$" out-srv &&
+	test_grep "^address  *\(127\.0\.0\.1\|\[::1\]\):$PROSODY_PORT via proxy 127\.0\.0\.1:$SOCKS\$" out-srv
+'
+
 test_expect_success 'socks5: a refused destination is the SOCKS reply code, named (69)' '
 	closed=$(free_port) &&
 	expect_exit 69 xmpctl --server "127.0.0.1:$closed" --cafile "$TEST_CA" \
@@ -258,6 +266,12 @@ test_expect_code 64 'a .onion domain without a proxy is refused before any conne
 
 test_expect_success '... saying it needs a proxy' '
 	test_grep "^xmpctl: exampleexampleexample\.onion is an onion service: it is reached only through a proxy" stderr
+'
+
+test_expect_code 64 'login --check never asks DNS about a .onion domain (64)' '
+	dns --silent &&
+	XMPCTL_PASSWORD=x xmpctl -j alice@exampleexampleexample.onion --timeout 1 \
+		--proxy "socks5h://127.0.0.1:$SOCKS" login --check
 '
 
 test_done
