@@ -197,8 +197,7 @@ static enum xmp_err connector_start(struct net_connector **out,
         *out = c;
         return XMP_OK;
     }
-    if (
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                    sv) < 0) {
         rc = xmp_error_set(err, XMP_ESYS, "cannot prepare to connect: %s",
                            net_errno_text(errno, etext, sizeof etext));
