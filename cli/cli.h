@@ -53,6 +53,7 @@ struct cli_opts {
     char *password_file, *password_command;
     char *pin, *client_cert, *client_key;
     char *cfg_password_command, *cfg_password; /* from the config file */
+    char *proxy;     /* --proxy, proxy =, $ALL_PROXY: may hold a password */
     int direct_tls, insecure, verbose, timeout_s, tofu;
     int allow_downgrade;
     int no_cache;    /* --no-cache, cache = no */

@@ -242,6 +242,7 @@ static int client_opts(struct runner *r, const struct script_client *def,
         copy_opt(&o->account, named ? NULL : g->account) < 0 ||
         copy_opt(&o->config, g->config) < 0 ||
         copy_opt(&o->server, g->server) < 0 ||
+        copy_opt(&o->proxy, g->proxy) < 0 ||
         copy_opt(&o->cafile, g->cafile) < 0 ||
         copy_opt(&o->mech, g->mech) < 0 ||
         copy_opt(&o->password_file, g->password_file) < 0 ||

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +107,27 @@ static int set_tls_min(struct cli_opts *o, const char *path, int n,
     return 0;
 }
 
+/* A proxy line: a valid URL, and one with a password only in a file
+ * others cannot read (the value is never quoted: it may hold one). */
+static int check_proxy(const char *path, int n, const struct stat *st,
+                       const char *v)
+{
+    struct xmp_error err;
+    int password;
+
+    if (xmp_proxy_check(v, &password, &err) != XMP_OK) {
+        cli_error("%s:%d: %s", path, n, err.msg);
+        return EXIT_CONFIG;
+    }
+    if (password && (st->st_mode & (S_IRWXG | S_IRWXO))) {
+        cli_error("%s holds a proxy password and others can read it; run "
+                  "'chmod 600 %s'",
+                  path, path);
+        return EXIT_CONFIG;
+    }
+    return 0;
+}
+
 /* Pass 1 picks the section, pass 2 reads it. */
 static int parse(FILE *f, const char *path, const struct stat *st,
                  struct cli_opts *o, const char *want, int apply,
@@ -184,7 +206,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             strcmp(k, "client_cert") && strcmp(k, "client_key") &&
             strcmp(k, "allow_downgrade") && strcmp(k, "cache") &&
             strcmp(k, "tls_min") && strcmp(k, "sasl2") &&
-            strcmp(k, "fast") && strcmp(k, "fast_unbound")) {
+            strcmp(k, "fast") && strcmp(k, "fast_unbound") &&
+            strcmp(k, "proxy")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
             rc = EXIT_CONFIG;
             break;
@@ -198,6 +221,9 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             rc = EXIT_CONFIG;
             break;
         }
+        if (strcmp(k, "proxy") == 0 &&
+            (rc = check_proxy(path, n, st, v)) != 0)
+            break;
         if (strcmp(k, "tls_min") == 0 && cli_tls_version(v) == -1) {
             cli_error("%s:%d: 'tls_min' is '1.2' or '1.3', not '%s'", path, n,
                       v);
@@ -252,6 +278,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             o->fast_unbound |= strcmp(v, "yes") == 0;
         else if (strcmp(k, "tls_min") == 0)
             rc = set_tls_min(o, path, n, v);
+        else if (strcmp(k, "proxy") == 0)
+            rc = set_if_unset(&o->proxy, v);
         else
             rc = set_if_unset(&o->cfg_password, v);
     }
@@ -352,10 +380,61 @@ int cli_check_owner(const char *path, int secret)
 
 static int load_config(struct cli_opts *o);
 
+/* Is host in $NO_PROXY ($no_proxy): a comma-separated list of host
+ * names, or "*" for every host? */
+static int no_proxy_for(const char *host, size_t hlen)
+{
+    const char *v = getenv("no_proxy");
+    char *list, *tok, *save = NULL;
+    int hit = 0;
+
+    if (!v || !*v)
+        v = getenv("NO_PROXY");
+    if (!v || !*v || !(list = strdup(v)))
+        return 0;
+    for (tok = strtok_r(list, ", \t", &save); tok && !hit;
+         tok = strtok_r(NULL, ", \t", &save))
+        hit = strcmp(tok, "*") == 0 ||
+              (strlen(tok) == hlen && strncasecmp(tok, host, hlen) == 0);
+    free(list);
+    return hit;
+}
+
+/* No --proxy and no proxy line: $all_proxy or $ALL_PROXY, as curl reads
+ * them, unless $NO_PROXY names the host connected to (--server's, else
+ * the JID's domain). */
+static int proxy_from_env(struct cli_opts *o)
+{
+    const char *v = getenv("all_proxy"), *host = NULL, *at;
+    struct xmp_error err;
+    size_t hlen = 0;
+
+    if (!v || !*v)
+        v = getenv("ALL_PROXY");
+    if (o->proxy || !v || !*v)
+        return 0;
+    if (o->server) {
+        host = o->server[0] == '[' ? o->server + 1 : o->server;
+        hlen = strcspn(host, o->server[0] == '[' ? "]" : ":");
+    } else if (o->jid && (at = strchr(o->jid, '@'))) {
+        host = at + 1;
+        hlen = strcspn(host, "/");
+    }
+    if (host && no_proxy_for(host, hlen))
+        return 0;
+    if (xmp_proxy_check(v, NULL, &err) != XMP_OK) {
+        cli_error("ALL_PROXY: %s", err.msg);
+        return EXIT_CONFIG;
+    }
+    return set_if_unset(&o->proxy, v);
+}
+
 int cli_load_config(struct cli_opts *o)
 {
     int rc = load_config(o);
 
+    if (!rc)
+        rc = proxy_from_env(o);
     return rc ? rc : check_files(o);
 }
 

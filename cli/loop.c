@@ -472,6 +472,7 @@ int cli_session_open(struct cli *c)
     so.resource = c->o.resource;
     so.server = c->o.server;
     so.direct_tls = c->o.direct_tls;
+    so.proxy = c->o.proxy;
     so.cafile = c->o.cafile;
     so.trust = c->trust;
     so.insecure = c->o.insecure;

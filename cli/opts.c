@@ -44,7 +44,8 @@ enum opt_id {
     OPT_TLS_MIN,
     OPT_NO_SASL2,
     OPT_NO_FAST,
-    OPT_FAST_UNBOUND
+    OPT_FAST_UNBOUND,
+    OPT_PROXY
 };
 
 const char *const cli_formats[] = { "text", "json", "xml", NULL };
@@ -66,6 +67,10 @@ static const struct opt_def opt_table[] = {
     {"direct-tls", OPT_DIRECT_TLS, NULL, "with --server: TLS from the first "
                                          "byte (XEP-0368)",
      ARG_NONE},
+    {"proxy", OPT_PROXY, "URL", "connect through this proxy: socks5h://, "
+                                "socks5:// or http://HOST[:PORT] (no "
+                                "password here)",
+     ARG_TEXT},
     {"cafile", OPT_CAFILE, "FILE", "trust the CA certificates in FILE",
      ARG_FILE},
     {"insecure", OPT_INSECURE, NULL, "do not verify the server certificate "
@@ -337,6 +342,25 @@ static int set_tls_min(struct cli_opts *o, const char *arg)
     return 0;
 }
 
+/* --proxy URL: a password in it would be on every process listing. */
+static int set_proxy(struct cli_opts *o, const char *arg)
+{
+    struct xmp_error err;
+    int password;
+
+    if (xmp_proxy_check(arg, &password, &err) != XMP_OK) {
+        cli_error("--proxy: %s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (password) {
+        cli_error("--proxy: a password on the command line is visible to "
+                  "other users; put the proxy URL in the config file "
+                  "(proxy = URL) or in ALL_PROXY");
+        return EXIT_USAGE;
+    }
+    return set_str(&o->proxy, arg);
+}
+
 static int set_global(void *ud, int id, const char *arg)
 {
     struct cli_opts *o = ud;
@@ -349,6 +373,7 @@ static int set_global(void *ud, int id, const char *arg)
     case OPT_CONFIG: return set_str(&o->config, arg);
     case OPT_RESOURCE: return set_str(&o->resource, arg);
     case OPT_SERVER: return set_str(&o->server, arg);
+    case OPT_PROXY: return set_proxy(o, arg);
     case OPT_CAFILE: return set_str(&o->cafile, arg);
     case OPT_MECH: return set_str(&o->mech, arg);
     case OPT_PASSWORD_FILE: return set_str(&o->password_file, arg);
@@ -474,6 +499,10 @@ void cli_opts_free(struct cli_opts *o)
     free(o->password_file);
     free(o->password_command);
     free(o->cfg_password_command);
+    if (o->proxy) {
+        explicit_bzero(o->proxy, strlen(o->proxy));
+        free(o->proxy);
+    }
     if (o->cfg_password) {
         explicit_bzero(o->cfg_password, strlen(o->cfg_password));
         free(o->cfg_password);

@@ -12,8 +12,14 @@
  * level-triggered, so it stays readable while a step has work to do.
  * Inside a step, a poll() over the few attempts in flight says which of
  * them finished.
+ *
+ * Through a proxy (proxy.c), each attempt is a connection to the proxy
+ * and then its handshake, stepped here under the same deadline; the
+ * attempt counts as connected only once the tunnel is open.  The names
+ * the proxy resolves (socks5h, http, .onion) are never looked up here.
  */
 #include "net.h"
+#include "proxy.h"
 #include "resolver.h"
 
 #include <arpa/nameser.h>
@@ -37,15 +43,21 @@
 #define ERRTEXT_MAX 128
 #define DRAIN_BUF 64
 
-/* An address to try, with the target it belongs to. */
+/* An address to try, with the target it belongs to; through a proxy,
+ * with the proxy address to reach it by, and maybe no address at all
+ * (byname: the proxy gets the target's name). */
 struct candidate {
     size_t target;
     struct net_addr a;
+    int byname;
+    size_t pa;
 };
 
 struct attempt {
     int fd;
     size_t cand;
+    int tunnel;          /* connected to the proxy: its handshake runs */
+    struct proxy_hs hs;
 };
 
 enum conn_state { CONN_WORKING, CONN_CONNECTED, CONN_FAILED };
@@ -80,6 +92,11 @@ struct net_connector {
     struct xmp_error last_connect; /* most recent connect failure */
     struct xmp_error last_resolve; /* most recent name failure */
     struct xmp_error failure;      /* once failed: why */
+
+    int proxied;
+    struct net_proxy proxy;
+    struct net_addr *paddr;     /* the proxy's addresses */
+    size_t npaddr;
 };
 
 /* ---- creation and teardown ----------------------------------------------- */
@@ -89,11 +106,56 @@ static enum xmp_err take_results(struct net_connector *c,
 static enum xmp_err fail(struct net_connector *c, const struct xmp_error *e,
                          struct xmp_error *err);
 
+static int add_candidates(struct net_connector *c, size_t target,
+                          const struct net_addr *a, size_t n);
+
+/* Through a proxy: its addresses (a name is looked up at once: it is
+ * meant to be "localhost" or one of /etc/hosts) and, for targets the
+ * proxy resolves, one candidate per target and proxy address. */
+static enum xmp_err proxy_prepare(struct net_connector *c,
+                                  const struct net_proxy *p,
+                                  const struct net_target *targets, size_t n,
+                                  int byname, struct xmp_error *err)
+{
+    struct net_target pt;
+    struct net_addr none;
+    enum xmp_err rc;
+    size_t k;
+
+    c->proxied = 1;
+    c->proxy = *p;
+    memset(&pt, 0, sizeof pt);
+    memcpy(pt.host, p->host, sizeof pt.host);
+    pt.port = p->port;
+    rc = net_addresses(&pt, 1, &c->paddr, &c->npaddr, err);
+    if (rc == XMP_AGAIN)
+        rc = net_addresses(&pt, 0, &c->paddr, &c->npaddr, err);
+    if (rc != XMP_OK)
+        return rc;
+    if (!byname)
+        return XMP_OK;
+    if (!(c->targets = malloc(n * sizeof *targets)))
+        return xmp_error_set(err, XMP_ENOMEM,
+                             "out of memory preparing to connect");
+    memcpy(c->targets, targets, n * sizeof *targets);
+    c->ntargets = c->nlooked = n;
+    memset(&none, 0, sizeof none);
+    for (k = 0; k < n; k++)
+        if (add_candidates(c, k, &none, 1) < 0)
+            return xmp_error_set(err, XMP_ENOMEM,
+                                 "out of memory preparing to connect");
+    for (k = 0; k < c->ncand; k++)
+        c->cand[k].byname = 1;
+    c->resolved_any = 1;
+    return XMP_OK;
+}
+
 static enum xmp_err connector_start(struct net_connector **out,
                                     const char *domain,
                                     const struct net_dns_server *dns,
                                     const struct net_target *targets,
-                                    size_t n, int budget_ms,
+                                    size_t n, const struct net_proxy *proxy,
+                                    int byname, int budget_ms,
                                     struct xmp_error *err)
 {
     struct net_connector *c;
@@ -119,8 +181,23 @@ static enum xmp_err connector_start(struct net_connector **out,
     xmp_error_clear(&c->last_connect);
     xmp_error_clear(&c->last_resolve);
     xmp_error_clear(&c->failure);
-    if ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+    if (proxy && (rc = proxy_prepare(c, proxy, targets, n, byname, err)) !=
+                     XMP_OK) {
+        net_connector_free(c);
+        return rc;
+    }
+    if ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        rc = xmp_error_set(err, XMP_ESYS, "cannot prepare to connect: %s",
+                           net_errno_text(errno, etext, sizeof etext));
+        net_connector_free(c);
+        return rc;
+    }
+    if (proxy && byname) {
+        /* nothing to look up: the proxy resolves the names */
+        *out = c;
+        return XMP_OK;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                    sv) < 0) {
         rc = xmp_error_set(err, XMP_ESYS, "cannot prepare to connect: %s",
                            net_errno_text(errno, etext, sizeof etext));
@@ -163,7 +240,8 @@ enum xmp_err net_connector_new(struct net_connector **out,
     *out = NULL;
     if (!targets || n == 0)
         return xmp_error_set(err, XMP_EUSAGE, "no server to connect to");
-    return connector_start(out, NULL, NULL, targets, n, budget_ms, err);
+    return connector_start(out, NULL, NULL, targets, n, NULL, 0, budget_ms,
+                           err);
 }
 
 enum xmp_err net_connector_srv(struct net_connector **out,
@@ -180,7 +258,35 @@ enum xmp_err net_connector_srv(struct net_connector **out,
         return xmp_error_set(err, XMP_EUSAGE, "no domain to look up");
     if ((rc = net_dns_server_from_env(&dns, err)) != XMP_OK)
         return rc;
-    return connector_start(out, domain, &dns, NULL, 0, budget_ms, err);
+    return connector_start(out, domain, &dns, NULL, 0, NULL, 0, budget_ms,
+                           err);
+}
+
+enum xmp_err net_connector_proxy(struct net_connector **out,
+                                 const struct net_proxy *proxy,
+                                 const char *domain,
+                                 const struct net_target *targets, size_t n,
+                                 int byname, int budget_ms,
+                                 struct xmp_error *err)
+{
+    struct net_dns_server dns;
+    enum xmp_err rc;
+
+    if (!out || !proxy)
+        return xmp_error_set(err, XMP_EUSAGE, "no connector to fill");
+    *out = NULL;
+    if (domain) {
+        if (byname || !*domain)
+            return xmp_error_set(err, XMP_EUSAGE, "no domain to look up");
+        if ((rc = net_dns_server_from_env(&dns, err)) != XMP_OK)
+            return rc;
+        return connector_start(out, domain, &dns, NULL, 0, proxy, 0,
+                               budget_ms, err);
+    }
+    if (!targets || n == 0)
+        return xmp_error_set(err, XMP_EUSAGE, "no server to connect to");
+    return connector_start(out, NULL, NULL, targets, n, proxy, byname,
+                           budget_ms, err);
 }
 
 void net_connector_set_attempt_delay(struct net_connector *c, int ms)
@@ -198,6 +304,7 @@ static void unwatch(struct net_connector *c, int fd)
 
 static void drop_attempt(struct net_connector *c, size_t i)
 {
+    proxy_hs_clear(&c->att[i].hs);
     unwatch(c, c->att[i].fd);
     c->att[i] = c->att[--c->natt];
 }
@@ -224,6 +331,8 @@ void net_connector_free(struct net_connector *c)
         close(c->ep);
     free(c->cand);
     free(c->targets);
+    free(c->paddr);
+    explicit_bzero(&c->proxy, sizeof c->proxy);
     free(c);
 }
 
@@ -251,24 +360,27 @@ static void drain(struct net_connector *c)
 static int add_candidates(struct net_connector *c, size_t target,
                           const struct net_addr *a, size_t n)
 {
-    size_t i;
+    size_t i, k, np = c->proxied ? c->npaddr : 1;
 
-    if (c->ncand + n > c->capcand) {
+    if (c->ncand + n * np > c->capcand) {
         size_t cap = c->capcand ? c->capcand : 8;
         struct candidate *p;
 
-        while (cap < c->ncand + n)
+        while (cap < c->ncand + n * np)
             cap *= 2;
         if (!(p = realloc(c->cand, cap * sizeof *p)))
             return -1;
         c->cand = p;
         c->capcand = cap;
     }
-    for (i = 0; i < n; i++) {
-        c->cand[c->ncand].target = target;
-        c->cand[c->ncand].a = a[i];
-        c->ncand++;
-    }
+    for (i = 0; i < n; i++)
+        for (k = 0; k < np; k++) {
+            memset(&c->cand[c->ncand], 0, sizeof c->cand[c->ncand]);
+            c->cand[c->ncand].target = target;
+            c->cand[c->ncand].a = a[i];
+            c->cand[c->ncand].pa = k;
+            c->ncand++;
+        }
     return 0;
 }
 
@@ -338,6 +450,31 @@ static void describe(const struct net_connector *c, size_t cand,
     const struct candidate *k = &c->cand[cand];
     char host[NI_MAXHOST];
 
+    if (c->proxied) {
+        /* two host names and an address: built whole, then cut short */
+        char tmp[2 * NET_HOST_MAX + NI_MAXHOST + 64];
+        size_t n;
+
+        if (k->byname)
+            snprintf(tmp, sizeof tmp, "%s port %u via proxy %s port %u: %s",
+                     c->targets[k->target].host,
+                     (unsigned)c->targets[k->target].port, c->proxy.host,
+                     (unsigned)c->proxy.port, tail);
+        else
+            snprintf(tmp, sizeof tmp, "%s port %u (%s) via proxy %s port %u: %s",
+                     c->targets[k->target].host,
+                     (unsigned)c->targets[k->target].port,
+                     net_addr_text(&k->a, host, sizeof host), c->proxy.host,
+                     (unsigned)c->proxy.port, tail);
+        n = strlen(tmp);
+        if (len == 0)
+            return;
+        if (n >= len)
+            n = len - 1;
+        memcpy(buf, tmp, n);
+        buf[n] = '\0';
+        return;
+    }
     if (snprintf(buf, len, "%s port %u (%s): %s", c->targets[k->target].host,
                  (unsigned)c->targets[k->target].port,
                  net_addr_text(&k->a, host, sizeof host), tail) >= (int)len)
@@ -350,11 +487,32 @@ static void attempt_failed(struct net_connector *c, size_t cand, int e)
 
     describe(c, cand, net_errno_text(e, etext, sizeof etext), what,
              sizeof what);
-    xmp_error_set(&c->last_connect, XMP_EUNREACH, "cannot connect to %s",
-                  what);
+    if (c->proxied) {
+        char host[NI_MAXHOST];
+
+        xmp_error_set(&c->last_connect, XMP_EUNREACH,
+                      "cannot connect to proxy %s port %u (%s): %s",
+                      c->proxy.host, (unsigned)c->proxy.port,
+                      net_addr_text(&c->paddr[c->cand[cand].pa], host,
+                                    sizeof host),
+                      net_errno_text(e, etext, sizeof etext));
+    } else {
+        xmp_error_set(&c->last_connect, XMP_EUNREACH, "cannot connect to %s",
+                      what);
+    }
     if (cand == c->last_cand)
         memcpy(c->last_text, what, sizeof c->last_text);
     /* RFC 8305 §5: a failure starts the next attempt at once */
+    c->next_start = xmp_now_ms();
+}
+
+/* The proxy's handshake failed: e says how. */
+static void tunnel_failed(struct net_connector *c, size_t cand,
+                          const struct xmp_error *e)
+{
+    c->last_connect = *e;
+    if (cand == c->last_cand)
+        snprintf(c->last_text, sizeof c->last_text, "%s", e->msg);
     c->next_start = xmp_now_ms();
 }
 
@@ -362,10 +520,25 @@ static enum xmp_err connected(struct net_connector *c, int fd, size_t cand,
                               int *out)
 {
     const struct candidate *k = &c->cand[cand];
-    char host[NI_MAXHOST];
+    char host[NI_MAXHOST], phost[NI_MAXHOST];
 
-    net_addr_text(&k->a, host, sizeof host);
-    if (strchr(host, ':'))
+    if (k->byname)
+        snprintf(host, sizeof host, "%s", c->targets[k->target].host);
+    else
+        net_addr_text(&k->a, host, sizeof host);
+    if (c->proxied) {
+        net_addr_text(&c->paddr[k->pa], phost, sizeof phost);
+        /* a name too long for it is cut short: the text is for people */
+        if (snprintf(c->address, sizeof c->address,
+                     "%s%s%s:%u via proxy %s%s%s:%u",
+                     strchr(host, ':') ? "[" : "", host,
+                     strchr(host, ':') ? "]" : "",
+                     (unsigned)c->targets[k->target].port,
+                     strchr(phost, ':') ? "[" : "", phost,
+                     strchr(phost, ':') ? "]" : "",
+                     (unsigned)c->proxy.port) >= (int)sizeof c->address)
+            c->address[sizeof c->address - 1] = '\0';
+    } else if (strchr(host, ':'))
         snprintf(c->address, sizeof c->address, "[%s]:%u", host,
                  (unsigned)c->targets[k->target].port);
     else
@@ -386,9 +559,10 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
 {
     size_t cand = c->next++;
     const struct candidate *k = &c->cand[cand];
+    const struct net_addr *dst;
     struct epoll_event ev;
     char etext[ERRTEXT_MAX];
-    int s;
+    int s, r;
 
     c->started++;
     if (c->last_cand == SIZE_MAX ||
@@ -397,7 +571,8 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
     c->last_cand = cand;
     describe(c, cand, "no answer", c->last_text, sizeof c->last_text);
 
-    s = socket(k->a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+    dst = c->proxied ? &c->paddr[k->pa] : &k->a;
+    s = socket(dst->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                0);
     if (s < 0) {
         attempt_failed(c, cand, errno);
@@ -407,10 +582,13 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
      * stream header and what goes with it): Nagle would hold the later
      * ones for the peer's delayed ACK of the first, some 40 ms each. */
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-    if (connect(s, (const struct sockaddr *)&k->a.ss, k->a.len) == 0)
+    r = connect(s, (const struct sockaddr *)&dst->ss, dst->len);
+    if (r == 0 && !c->proxied)
         return connected(c, s, cand, fd);
-    /* EINTR: the connect goes on in the background, like EINPROGRESS */
-    if (errno != EINPROGRESS && errno != EINTR) {
+    /* EINTR: the connect goes on in the background, like EINPROGRESS;
+     * connected to a proxy, its handshake is next (the socket is
+     * writable at once) */
+    if (r < 0 && errno != EINPROGRESS && errno != EINTR) {
         attempt_failed(c, cand, errno);
         close(s);
         return XMP_AGAIN;
@@ -423,6 +601,7 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
         return xmp_error_set(err, XMP_ESYS, "cannot watch a connection: %s",
                              net_errno_text(errno, etext, sizeof etext));
     }
+    memset(&c->att[c->natt], 0, sizeof c->att[c->natt]);
     c->att[c->natt].fd = s;
     c->att[c->natt].cand = cand;
     c->natt++;
@@ -430,18 +609,78 @@ static enum xmp_err start_attempt(struct net_connector *c, int *fd,
     return XMP_AGAIN;
 }
 
+/* Watch attempt i for what it waits for: its connect, or its proxy's
+ * handshake (to read, and to write while it has bytes to send). */
+static short attempt_events(const struct attempt *a)
+{
+    if (!a->tunnel)
+        return POLLOUT;
+    return (short)(POLLIN | (proxy_hs_writing(&a->hs) ? POLLOUT : 0));
+}
+
+/* Step the proxy's handshake on attempt i: XMP_OK when the tunnel is
+ * open (*fd set), XMP_AGAIN otherwise (a failure recorded and closed),
+ * else an error of epoll's. */
+static enum xmp_err step_tunnel(struct net_connector *c, size_t i, int *fd,
+                                struct xmp_error *err)
+{
+    struct attempt *a = &c->att[i];
+    const struct candidate *k = &c->cand[a->cand];
+    const struct net_target *t = &c->targets[k->target];
+    struct epoll_event ev;
+    char etext[ERRTEXT_MAX];
+    struct xmp_error e;
+    enum xmp_err rc;
+
+    xmp_error_clear(&e);
+    if (!a->tunnel) {
+        a->tunnel = 1;
+        if (proxy_hs_begin(&a->hs, &c->proxy, t->host,
+                           k->byname ? NULL : &k->a, t->port, &e) != XMP_OK) {
+            tunnel_failed(c, a->cand, &e);
+            drop_attempt(c, i);
+            return XMP_AGAIN;
+        }
+    }
+    rc = proxy_hs_step(&a->hs, a->fd, &e);
+    if (rc == XMP_OK) {
+        int s = a->fd;
+        size_t cand = a->cand;
+
+        proxy_hs_clear(&a->hs);
+        epoll_ctl(c->ep, EPOLL_CTL_DEL, s, NULL);
+        c->att[i] = c->att[--c->natt];
+        return connected(c, s, cand, fd);
+    }
+    if (rc != XMP_AGAIN) {
+        tunnel_failed(c, a->cand, &e);
+        drop_attempt(c, i);
+        return XMP_AGAIN;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | (proxy_hs_writing(&a->hs) ? EPOLLOUT : 0);
+    ev.data.fd = a->fd;
+    if (epoll_ctl(c->ep, EPOLL_CTL_MOD, a->fd, &ev) < 0)
+        return xmp_error_set(err, XMP_ESYS, "cannot watch a connection: %s",
+                             net_errno_text(errno, etext, sizeof etext));
+    return XMP_AGAIN;
+}
+
 /* Look at the attempts in flight: XMP_OK when one connected (*fd set),
- * XMP_AGAIN otherwise (failures recorded and closed). */
-static enum xmp_err check_attempts(struct net_connector *c, int *fd)
+ * XMP_AGAIN otherwise (failures recorded and closed), else an error of
+ * epoll's. */
+static enum xmp_err check_attempts(struct net_connector *c, int *fd,
+                                   struct xmp_error *err)
 {
     struct pollfd p[NET_MAX_ATTEMPTS];
     size_t i, n = c->natt;
+    enum xmp_err rc;
 
     if (n == 0)
         return XMP_AGAIN;
     for (i = 0; i < n; i++) {
         p[i].fd = c->att[i].fd;
-        p[i].events = POLLOUT;
+        p[i].events = attempt_events(&c->att[i]);
         p[i].revents = 0;
     }
     if (poll(p, (nfds_t)n, 0) <= 0)
@@ -453,9 +692,19 @@ static enum xmp_err check_attempts(struct net_connector *c, int *fd)
 
         if (!p[i].revents)
             continue;
+        if (c->att[i].tunnel) {
+            if ((rc = step_tunnel(c, i, fd, err)) != XMP_AGAIN)
+                return rc;
+            continue;
+        }
         /* writable or in error: SO_ERROR tells which */
         if (getsockopt(c->att[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
             soerr = errno;
+        if (soerr == 0 && c->proxied) {
+            if ((rc = step_tunnel(c, i, fd, err)) != XMP_AGAIN)
+                return rc;
+            continue;
+        }
         if (soerr == 0) {
             int s = c->att[i].fd;
             size_t cand = c->att[i].cand;
@@ -570,8 +819,12 @@ enum xmp_err net_connector_step(struct net_connector *c, int *fd,
     xmp_error_clear(&e);
     if ((rc = take_results(c, &e)) != XMP_OK)
         return fail(c, &e, err);
-    if (check_attempts(c, fd) == XMP_OK)
+    xmp_error_clear(&e);
+    rc = check_attempts(c, fd, &e);
+    if (rc == XMP_OK)
         return XMP_OK;
+    if (rc != XMP_AGAIN)
+        return fail(c, &e, err);
     if (xmp_now_ms() >= c->deadline)
         return all_tried(c) ? all_failed(c, err) : out_of_time(c, err);
     /* RFC 8305 §5: the next address when the last attempt failed, or has

@@ -8,6 +8,7 @@
  *               (the lookups block: they run on the resolver thread)
  *   resolver.c  the resolver thread (resolver.h, private to this layer)
  *   connect.c   the connector the session drives from its step function
+ *   proxy.c     SOCKS5 and HTTP CONNECT proxies (proxy.h)
  */
 #ifndef XMP_NET_H
 #define XMP_NET_H
@@ -150,6 +151,18 @@ enum xmp_err net_connector_new(struct net_connector **out,
 enum xmp_err net_connector_srv(struct net_connector **out,
                                const char *domain, int budget_ms,
                                struct xmp_error *err);
+/* Through a proxy (proxy.h; copied): with domain, its SRV records and
+ * their addresses looked up here as net_connector_srv does (socks5);
+ * else targets[0..n), by name when byname (the proxy resolves them: no
+ * DNS query from here), else by their addresses looked up here.  The
+ * proxy's own host is looked up at once when it is a name. */
+struct net_proxy;
+enum xmp_err net_connector_proxy(struct net_connector **out,
+                                 const struct net_proxy *proxy,
+                                 const char *domain,
+                                 const struct net_target *targets, size_t n,
+                                 int byname, int budget_ms,
+                                 struct xmp_error *err);
 enum xmp_err net_connector_step(struct net_connector *c, int *fd,
                                 struct xmp_error *err);
 int net_connector_fd(const struct net_connector *c);

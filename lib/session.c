@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proxy.h"
 #include "session_int.h"
 
 /* The hints of this session's connection replace the ones it was given,
@@ -109,6 +110,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->cfg.client_cert = dup_opt(opts->client_cert, &bad);
     s->cfg.client_key = dup_opt(opts->client_key, &bad);
     s->cfg.local = dup_opt(opts->local_socket, &bad);
+    s->cfg.proxy = dup_opt(opts->proxy, &bad);
     s->cfg.user_agent = dup_opt(opts->user_agent_id, &bad);
     s->cfg.software = dup_opt(opts->software, &bad);
     s->o.user_agent_id = s->o.software = NULL;
@@ -116,7 +118,7 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         bad = 1;
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
-    s->o.pin = s->o.client_cert = s->o.client_key = NULL;
+    s->o.pin = s->o.client_cert = s->o.client_key = s->o.proxy = NULL;
     hints_context(s, opts->hints_context);
     /* hints for another domain, or damaged: as if there were none */
     if (opts->hints && hints_decode(opts->hints, opts->hints_len,
@@ -141,6 +143,8 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         goto fail;
     }
     if (s->cfg.pin && tls_pins_check(s->cfg.pin, err) != XMP_OK)
+        goto fail;
+    if (s->cfg.proxy && xmp_proxy_check(s->cfg.proxy, NULL, err) != XMP_OK)
         goto fail;
     if (s->o.tls_min == 13 && !tls_has_13()) {
         xmp_error_set(err, XMP_EUSAGE, "TLS 1.3 asked for, and %s has none",
@@ -179,6 +183,12 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
 
     *out = NULL;
     *n = 0;
+    /* an onion service's name must not reach DNS */
+    if (net_is_onion(domain))
+        return xmp_error_set(err, XMP_EUSAGE,
+                             "%s is an onion service: it has no DNS "
+                             "records to look up",
+                             domain);
     if ((r = net_resolve(domain, &t, &k, err)) != XMP_OK)
         return r;
     if (k && !(*out = calloc(k, sizeof **out))) {
@@ -196,6 +206,29 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
     *n = k;
     free(t);
     return XMP_OK;
+}
+
+enum xmp_err xmp_proxy_check(const char *url, int *has_password,
+                             struct xmp_error *err)
+{
+    struct net_proxy p;
+    enum xmp_err rc;
+
+    if (has_password)
+        *has_password = 0;
+    rc = net_proxy_parse(url, &p, err);
+    explicit_bzero(&p, sizeof p);
+    if (rc == XMP_OK && has_password) {
+        /* a ':' in the user information, before the authority's last
+         * '@' */
+        const char *user = strstr(url, "://") + 3, *at = NULL, *q;
+
+        for (q = user; *q && !strchr("/?#", *q); q++)
+            if (*q == '@')
+                at = q;
+        *has_password = at && memchr(user, ':', (size_t)(at - user));
+    }
+    return rc;
 }
 
 enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err)
@@ -240,6 +273,9 @@ void xmp_session_free(struct xmp_session *s)
     free(s->cfg.client_cert);
     free(s->cfg.client_key);
     free(s->cfg.local);
+    if (s->cfg.proxy)
+        explicit_bzero(s->cfg.proxy, strlen(s->cfg.proxy));
+    free(s->cfg.proxy);
     free(s->cfg.user_agent);
     free(s->cfg.software);
     sm_free(s);
@@ -261,6 +297,50 @@ static enum xmp_err open_stream(struct xmp_session *s)
     return XMP_OK;
 }
 
+/* Through the proxy: names to it when it resolves them (no SRV lookup:
+ * the domain on 5222, or --server), else SRV and addresses here. */
+static enum xmp_err start_proxied(struct xmp_session *s)
+{
+    struct net_target server;
+    struct net_proxy p;
+    struct xmp_error e;
+    enum xmp_err r;
+    int byname;
+
+    if (net_proxy_parse(s->cfg.proxy, &p, &e) != XMP_OK)
+        return session_fail_with(s, &e);
+    if (s->cfg.server) {
+        if (net_parse_server(s->cfg.server, &server, &e) != XMP_OK) {
+            explicit_bzero(&p, sizeof p);
+            return session_fail_with(s, &e);
+        }
+        server.direct_tls = s->o.direct_tls;
+        byname = net_proxy_by_name(&p, server.host);
+        r = net_connector_proxy(&s->conn, &p, NULL, &server, 1, byname,
+                                s->o.timeout_ms, &e);
+    } else if (net_proxy_by_name(&p, s->jid.domain)) {
+        memset(&server, 0, sizeof server);
+        snprintf(server.host, sizeof server.host, "%s", s->jid.domain);
+        server.port = NET_DEFAULT_PORT;
+        server.found_by = "fallback";
+        session_trace(s, XMP_TRACE_INFO,
+                      "proxy: SRV lookup skipped; connecting to %s:%u "
+                      "through the proxy",
+                      server.host, (unsigned)server.port);
+        r = net_connector_proxy(&s->conn, &p, NULL, &server, 1, 1,
+                                s->o.timeout_ms, &e);
+    } else {
+        r = net_connector_proxy(&s->conn, &p, s->jid.domain, NULL, 0, 0,
+                                s->o.timeout_ms, &e);
+    }
+    explicit_bzero(&p, sizeof p);
+    if (r != XMP_OK)
+        return session_fail_with(s, &e);
+    s->state = ST_CONNECTING;
+    s->wait_since = xmp_now_ms();
+    return XMP_OK;
+}
+
 /* Resolve and connect, under one deadline. */
 static enum xmp_err start_connecting(struct xmp_session *s)
 {
@@ -270,6 +350,18 @@ static enum xmp_err start_connecting(struct xmp_session *s)
 
     if (s->cfg.local)
         return session_start_local(s);
+    if (s->cfg.proxy)
+        return start_proxied(s);
+    /* an onion service's name must not reach DNS, nor its address be
+     * connected to other than through Tor */
+    if (net_is_onion(s->jid.domain) ||
+        (s->cfg.server && net_parse_server(s->cfg.server, &server, &e) ==
+                              XMP_OK && net_is_onion(server.host)))
+        return session_fail(s, XMP_EUSAGE,
+                            "%s is an onion service: it is reached only "
+                            "through a proxy (--proxy socks5h://...)",
+                            net_is_onion(s->jid.domain) ? s->jid.domain
+                                                        : server.host);
     /* Nothing here waits for DNS: the connector resolves names on a
      * thread of its own, and its step connects.  The timeout bounds all
      * of it, from now until a connection exists. */

@@ -115,6 +115,7 @@ struct session_config {
     char *resource, *server, *cafile, *mech_opt;
     char *pin, *client_cert, *client_key;
     char *local;           /* opts.local_socket: a holder's link (local.c) */
+    char *proxy;           /* opts.proxy: may hold a password */
     char *user_agent, *software; /* opts.user_agent_id, opts.software */
 };
 

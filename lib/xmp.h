@@ -250,10 +250,18 @@ struct xmp_srv_target {
                               _xmpp-client._tcp", "fallback" (no record) */
 };
 /* Look up both kinds of SRV records of domain (blocks for as long as DNS
- * takes), in the order a session would try them.  *out is the caller's
+ * takes), in the order a session would try them; never for a .onion
+ * domain (XMP_EUSAGE).  *out is the caller's
  * to free, *n entries. */
 enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
                              size_t *n, struct xmp_error *err);
+
+/* Is url a valid xmp_session_opts.proxy: socks5h://, socks5:// or
+ * http:// and [USER[:PASSWORD]@]HOST[:PORT] (port 1080 by default)?
+ * XMP_OK, setting *has_password (may be NULL) when it holds one, or
+ * XMP_EUSAGE saying what is wrong (never quoting the password). */
+enum xmp_err xmp_proxy_check(const char *url, int *has_password,
+                             struct xmp_error *err);
 
 /* Is pins a valid value for xmp_session_opts.pin?  XMP_OK, or XMP_EUSAGE
  * naming the bad entry. */
@@ -270,6 +278,15 @@ struct xmp_session_opts {
     const char *resource; /* NULL: the one in jid, else the server's choice */
     const char *server;   /* NULL: DNS SRV; else HOST, HOST:PORT, [V6]:PORT */
     int direct_tls;       /* with server: connect with TLS at once (XEP-0368) */
+    /* NULL: connect directly; else a proxy URL (xmp_proxy_check):
+     * socks5h:// and http:// get names, never looked up here (no SRV
+     * lookup: the domain on port 5222, or server); socks5:// gets
+     * addresses looked up here, SRV first.  A .onion domain or server
+     * is only ever reached through a proxy, and by name: without one
+     * the session fails with XMP_EUSAGE.  Connect failures through the
+     * proxy, its refusal and a rejected proxy password are
+     * XMP_EUNREACH; the timeout covers the proxy's handshake. */
+    const char *proxy;
     const char *cafile;   /* NULL: the system bundle; unused with trust */
     /* Trust anchors loaded once by xmp_trust_new and shared by the
      * sessions of a process (it must outlive them); NULL: the session
