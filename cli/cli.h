@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "xmp.h"
 
@@ -63,6 +64,7 @@ struct cli_opts {
     int no_sasl2;     /* --no-sasl2, sasl2 = no */
     int no_fast;      /* --no-fast, fast = no: no token used or asked for */
     int fast_unbound; /* --fast-unbound, fast_unbound = yes */
+    int queue;        /* queue = yes: send keeps what it cannot send */
     enum out_format format;
 };
 
@@ -456,6 +458,10 @@ struct op_class {
     /* Forget what the last attempt did (op->again): the driver runs it
      * once more on a new session.  NULL: never asked. */
     void (*restart)(struct op *op);
+    /* The run ends with status (a one-shot command's, before free):
+     * keep what was not delivered for later and return the status to
+     * exit with.  NULL: status stands. */
+    int (*unsent)(struct op *op, int status);
     void (*free)(struct op *op);
     /* Whether a failed polite close changes a zero status. */
     int close_matters;
@@ -690,6 +696,67 @@ int cli_ready(struct cli *c, const struct cmd_needs *n,
  * or an exit status (reported). */
 int cli_op_ready(struct op *op, const struct cmd_needs *n);
 
+/* queue.c: messages kept for later (send --queue), one file each under
+ * $XDG_STATE_HOME/xmpctl/queue/, set aside ones under failed/.  A
+ * recipient's id is its message's id and XEP-0359 origin-id. */
+struct queued_to {
+    char *jid, *id;
+};
+struct queued {
+    char name[40]; /* the file's: YYYYMMDDTHHMMSS.NNNNNNNNNZ-8 hex; "" until
+                      written */
+    char *account; /* the bare JID it is sent from */
+    time_t queued;
+    char *type, *subject, *thread; /* NULL: none */
+    struct queued_to *to;
+    size_t nto;
+    char *text;
+    size_t len;
+    char *reason; /* set aside: why */
+};
+/* The directory (failed: its failed/); -1 when there is no place. */
+int cli_queue_dir(char *dir, size_t len, int failed);
+int cli_queue_is_name(const char *name);
+/* Add a recipient; -1 when out of memory or too many. */
+int cli_queue_add_to(struct queued *q, const char *jid, const char *id);
+/* Write q whole (named and timed now unless it has a name), in failed/
+ * with its reason when failed: 0, or -1 warned. */
+int cli_queue_write(struct queued *q, int failed);
+/* Read an entry: 0, or -1 (gone, not ours to trust, or unreadable:
+ * warned but for gone). */
+int cli_queue_read(const char *name, int failed, struct queued *q);
+void cli_queue_clear(struct queued *q);
+/* The entries' names in the order of queueing (caller frees with
+ * cli_queue_names_free): 0, or -1. */
+int cli_queue_names(int failed, char ***names, size_t *n);
+void cli_queue_names_free(char **names, size_t n);
+/* 0, or -1 (gone: quietly). */
+int cli_queue_remove(const char *name, int failed);
+/* Has the queue's directory changed since *stamp?  1 (and *stamp set). */
+int cli_queue_changed(struct timespec *stamp);
+
+/* queue_flush.c: send an account's queued messages on a ready session,
+ * in order, an entry at a time; what the server answered for goes, what
+ * bounced for good is set aside, the rest stays.  report (may be NULL)
+ * hears of each recipient as it is settled. */
+enum qflush_result { QFLUSH_SENT, QFLUSH_FAILED, QFLUSH_KEPT };
+typedef void (*qflush_report_fn)(void *ud, const char *name, const char *to,
+                                 enum qflush_result r, const char *why);
+struct qflush_counts {
+    size_t sent, aside, left, untried;
+};
+struct qflush;
+/* NULL when another flush holds the queue (*busy set) or on failure
+ * (warned). */
+struct qflush *qflush_new(struct xmp_session *s, const char *account,
+                          qflush_report_fn fn, void *ud, int *busy);
+/* Go on as far as the server's answers allow: 0 working, 1 done, -1
+ * stopped (the session is no longer ready, or an acknowledgement did not
+ * come). */
+int qflush_step(struct qflush *f);
+void qflush_counts(const struct qflush *f, struct qflush_counts *n);
+void qflush_free(struct qflush *f);
+
 /* commands.c: the command table */
 extern const struct command cli_commands[];
 extern const size_t cli_ncommands;
@@ -701,6 +768,7 @@ int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_queue(struct cli *c, int argc, char **argv, struct op **op);
 /* script drives its own clients and hands back no operation: it returns
  * the exit status of the scripts it ran. */
 int cmd_script(struct cli *c, int argc, char **argv, struct op **op);
@@ -758,6 +826,7 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
 extern const struct opt_list raw_options, listen_options, shell_options,
     roster_options, presence_options, script_options, login_options,
     session_options;
+extern const struct opt_list queue_options;
 extern const struct opt_list send_options;
 
 #endif

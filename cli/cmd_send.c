@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,10 +34,12 @@
 #define NS_MUC "http://jabber.org/protocol/muc"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define NS_RECEIPTS "urn:xmpp:receipts"
+#define NS_SID "urn:xmpp:sid:0"
 
 enum { OPT_MESSAGE = 'm', OPT_TYPE = 'T', OPT_SUBJECT = 'S',
        OPT_THREAD = 256, OPT_ROOM, OPT_NICK, OPT_ROOM_PASSWORD_FILE,
-       OPT_ROOM_PASSWORD_COMMAND, OPT_LINES, OPT_RECEIPT };
+       OPT_ROOM_PASSWORD_COMMAND, OPT_LINES, OPT_RECEIPT, OPT_QUEUE,
+       OPT_NO_QUEUE };
 
 static const struct opt_def send_opts[] = {
     {"message", OPT_MESSAGE, "TEXT", "the text (all operands are then "
@@ -63,6 +66,13 @@ static const struct opt_def send_opts[] = {
     {"receipt", OPT_RECEIPT, NULL, "ask for a delivery receipt "
                                    "(XEP-0184) and wait for it",
      ARG_NONE},
+    {"queue", OPT_QUEUE, NULL, "when the server cannot be reached, keep the "
+                               "message for later (xmpctl queue) and exit "
+                               "75",
+     ARG_NONE},
+    {"no-queue", OPT_NO_QUEUE, NULL, "never keep it for later (over the "
+                                     "config file's queue = yes)",
+     ARG_NONE},
 };
 const struct opt_list send_options = {
     send_opts, sizeof send_opts / sizeof send_opts[0]
@@ -88,6 +98,7 @@ struct send_op {
     char *room_pw_file, *room_pw_cmd;
     const char *type;
     int lines, receipt, from_stdin;
+    int queue; /* --queue 1, --no-queue -1, 0: the config file's */
     struct cli_secret room_pw;
     /* recipients: the JIDs, or the room */
     struct rcpt *r;
@@ -187,6 +198,13 @@ static void unconfirmed(struct send_op *so)
     outcome_add(&so->out, ITEM_UNCONFIRMED, n ? n : 1);
 }
 
+/* Does this send keep what the server could not take for later? */
+static int queueing(const struct send_op *so)
+{
+    return !so->room && !so->lines && !so->receipt &&
+           (so->queue > 0 || (so->queue == 0 && so->op.c->o.queue));
+}
+
 static struct xmp_node *build(const struct send_op *so, const char *to,
                               const char *id, const char *text, size_t len,
                               struct xmp_error *err)
@@ -212,6 +230,12 @@ static struct xmp_node *build(const struct send_op *so, const char *to,
          xmp_node_add_text(b, so->thread, strlen(so->thread), err)))
         goto fail;
     if (so->receipt && !xmp_node_add_child(m, NS_RECEIPTS, "request", err))
+        goto fail;
+    /* XEP-0359: the id of a message that may be queued and sent again,
+     * for the recipient to tell the attempts apart from new messages */
+    if (queueing(so) &&
+        (!(b = xmp_node_add_child(m, NS_SID, "origin-id", err)) ||
+         xmp_node_set_attr(b, "id", id, err)))
         goto fail;
     return m;
 fail:
@@ -922,6 +946,80 @@ static void send_restart(struct op *op)
     }
 }
 
+/* ---- the queue (send --queue) ------------------------------------------- */
+
+/* A status of a failure the next attempt may not meet: the server or its
+ * address out of reach, no answer in time, no acknowledgement. */
+static int temporary(int status)
+{
+    return status == EXIT_NOHOST || status == EXIT_UNAVAILABLE ||
+           status == EXIT_TEMPFAIL || status == EXIT_NOTSENT;
+}
+
+static char *random_id(void)
+{
+    unsigned char r[12];
+    char *id = malloc(2 * sizeof r + 1);
+    size_t i;
+
+    if (!id || getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        free(id);
+        return NULL;
+    }
+    for (i = 0; i < sizeof r; i++)
+        snprintf(id + 2 * i, 3, "%02x", r[i]);
+    return id;
+}
+
+/* The run ends with status: what the server has not acknowledged (nor
+ * refused) goes to the queue, under the id it was sent with, and the
+ * status is 75.  Authentication, TLS and input failures never queue. */
+static int send_unsent(struct op *op, int status)
+{
+    struct send_op *so = (struct send_op *)op;
+    struct xmp_session *s = op->c->session;
+    uint64_t acked = s ? xmp_session_acked(s) : 0;
+    struct queued q;
+    size_t i;
+    int ok = 1, queued;
+
+    if (!queueing(so) || !temporary(status))
+        return status;
+    memset(&q, 0, sizeof q);
+    for (i = 0; i < so->nr && ok; i++) {
+        struct rcpt *r = &so->r[i];
+
+        if (r->bounced || (r->id && r->seq && acked >= r->seq))
+            continue;
+        if (!r->id && !(r->id = random_id()))
+            ok = 0;
+        else
+            ok = cli_queue_add_to(&q, r->to, r->id) == 0;
+    }
+    if (ok && q.nto) {
+        ok = (q.account = cli_private_name(op->c->o.jid)) &&
+             (q.type = strdup(so->type)) &&
+             (!so->subject || (q.subject = strdup(so->subject))) &&
+             (!so->thread || (q.thread = strdup(so->thread))) &&
+             (q.text = malloc(so->len + 1));
+        if (ok) {
+            memcpy(q.text, so->text, so->len);
+            q.text[so->len] = '\0';
+            q.len = so->len;
+            ok = cli_queue_write(&q, 0) == 0;
+        }
+        if (ok)
+            cli_warn("send: queued as %s for %zu recipient%s; 'xmpctl queue "
+                     "flush' or the session holder sends it",
+                     q.name, q.nto, q.nto == 1 ? "" : "s");
+        else
+            cli_error("send: the message could not be queued either");
+    }
+    queued = ok && q.nto;
+    cli_queue_clear(&q);
+    return queued ? EXIT_TEMPFAIL : status;
+}
+
 static const struct op_class send_class = {
     .name = "send",
     .start = send_start,
@@ -931,6 +1029,7 @@ static const struct op_class send_class = {
     .interrupt = send_interrupt,
     .session_end = send_lost,
     .restart = send_restart,
+    .unsent = send_unsent,
     .free = send_free,
 };
 
@@ -957,6 +1056,8 @@ static int set_send(void *ud, int id, const char *arg)
     case OPT_ROOM_PASSWORD_COMMAND: return set_str(&so->room_pw_cmd, arg);
     case OPT_LINES: so->lines = 1; return 0;
     case OPT_RECEIPT: so->receipt = 1; return 0;
+    case OPT_QUEUE: so->queue = 1; return 0;
+    case OPT_NO_QUEUE: so->queue = -1; return 0;
     case OPT_TYPE:
         for (i = 0; send_types[i]; i++)
             if (strcmp(arg, send_types[i]) == 0) {
@@ -1068,6 +1169,11 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
     }
     if (!so->room && (so->nick || so->room_pw_file || so->room_pw_cmd)) {
         cli_error("send: --nick and the room password options need --room");
+        return EXIT_USAGE;
+    }
+    if (so->queue > 0 && (so->room || so->lines || so->receipt)) {
+        cli_error("send: --queue keeps plain messages to JIDs: not with "
+                  "--room, --lines or --receipt");
         return EXIT_USAGE;
     }
     if (so->room_pw_file && so->room_pw_cmd) {

@@ -49,6 +49,11 @@ const struct command cli_commands[] = {
      "list or change the contact list",
      &roster_options, 0,
      {.session = CMD_SESSION_ANY}},
+    {"queue", cmd_queue, "list | flush | drop NAME...",
+     "list, send or drop the messages send --queue kept for later",
+     &queue_options, 0,
+     /* flush sends as send does, through a session holder too */
+     {.session = CMD_SESSION_ANY, .prompt = PROMPT_REFUSES}},
     {"script", cmd_script, "[FILE...]",
      "run scansion scripts: conversations between several accounts",
      &script_options, 0,

@@ -131,6 +131,11 @@ struct holder {
     int said;         /* the held presence is already out */
     unsigned resumed; /* resumptions of the held session seen */
     struct xmp_session *watched; /* the session on_server is added to */
+    /* the queue (send --queue): flushed whenever the session is ready
+     * and the queue changed, or it came up */
+    struct qflush *flush;
+    struct timespec qstamp;
+    int flush_due;
     size_t attached;  /* the clients the status file counts */
     /* the turn's descriptors: the listening socket, then each slot's */
     struct pollfd fds[CLI_POLL_EXTRA_MAX];
@@ -957,6 +962,48 @@ static void accept_peers(struct holder *h)
     }
 }
 
+/* The queue of this account, sent on the held session. */
+static void flush_report(void *ud, const char *name, const char *to,
+                         enum qflush_result r, const char *why)
+{
+    (void)ud;
+    hlog("queued message %s to %s: %s%s%s%s", name, to,
+         r == QFLUSH_SENT     ? "sent"
+         : r == QFLUSH_FAILED ? "refused, set aside"
+                              : "kept for later",
+         why ? " (" : "", why ? why : "", why ? ")" : "");
+}
+
+static void flush_queue(struct holder *h)
+{
+    struct qflush_counts n;
+    int busy, r;
+
+    if (!h->up) {
+        qflush_free(h->flush);
+        h->flush = NULL;
+        return;
+    }
+    if (!h->flush && (cli_queue_changed(&h->qstamp) || h->flush_due)) {
+        h->flush_due = 0;
+        if (!(h->flush = qflush_new(h->c->session, h->c->o.jid,
+                                    flush_report, h, &busy))) {
+            h->flush_due = 1; /* another flush: try at the next turn */
+            return;
+        }
+    }
+    if (!h->flush || (r = qflush_step(h->flush)) == 0)
+        return;
+    qflush_counts(h->flush, &n);
+    if (n.sent || n.aside || n.left)
+        hlog("queue flushed: %zu sent, %zu set aside, %zu kept%s", n.sent,
+             n.aside, n.left, r < 0 ? " (the connection went)" : "");
+    qflush_free(h->flush);
+    h->flush = NULL;
+    if (r < 0)
+        h->flush_due = 1;
+}
+
 /* The held session became ready (the first time, or after a reconnect):
  * relay, keep it alive, and say again what presence we hold. */
 static void became_ready(struct holder *h)
@@ -967,6 +1014,7 @@ static void became_ready(struct holder *h)
     int new_login = h->watched != c->session;
 
     h->up = 1;
+    h->flush_due = 1;
     h->since = time(NULL);
     h->up_ms = xmp_now_ms();
     h->retry_at = -1;
@@ -1002,6 +1050,8 @@ static void went_down(struct holder *h)
     size_t i;
 
     h->up = 0;
+    qflush_free(h->flush); /* what it had not settled stays queued */
+    h->flush = NULL;
     h->since = time(NULL);
     for (i = 0; i < h->n; i++)
         xmp_peer_close(h->slots[i]->p, "remote-connection-failed",
@@ -1161,6 +1211,7 @@ static enum cli_turn holder_before(struct cli_driver *d, struct cli_poll *lp)
         holder_reconnect(h);
     if (!h->up && h->retry_at < 0 && cli_session_over(c->session))
         lost(h); /* the new attempt failed too */
+    flush_queue(h);
     answer_acks(h);
     dl = h->retry_at;
     h->fds[0].fd = h->lfd;
@@ -1285,6 +1336,8 @@ int holder_run(struct cli *c, int listen_fd, const struct holder_paths *hp,
     d.after = holder_after;
     d.ud = h;
     cli_drive(&d);
+    qflush_free(h->flush);
+    h->flush = NULL;
     shut_down(h);
     for (i = h->n; i-- > 0;)
         drop_slot(h, i);

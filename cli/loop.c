@@ -567,6 +567,16 @@ static int cli_session_authenticated(const struct xmp_session *s)
     return i.sasl_mech && i.bound_jid;
 }
 
+/* The end of a one-shot run: what was not delivered may be kept (send
+ * --queue), which may change the status. */
+static int run_end(struct op *op, int status)
+{
+    if (op->cls->unsent)
+        status = op->cls->unsent(op, status);
+    op->cls->free(op);
+    return status;
+}
+
 int cli_run(struct cli *c, const struct command *cmd, struct op *op)
 {
     int rc, status, early, attempt;
@@ -576,18 +586,16 @@ int cli_run(struct cli *c, const struct command *cmd, struct op *op)
     for (attempt = 0;; attempt++) {
         /* the second attempt logs in first, then sends */
         c->pipeline = op->early && !attempt;
-        if ((rc = cli_session_open(c)) != EXIT_OK) {
-            op->cls->free(op);
-            return rc;
-        }
+        if ((rc = cli_session_open(c)) != EXIT_OK)
+            return run_end(op, rc);
         if ((rc = drive(c, c->pipeline ? UNTIL_WRITABLE : UNTIL_READY)) !=
             0) {
             /* failed: the password has done its work */
             cli_secret_wipe(&c->secret);
-            op->cls->free(op);
             /* not over: the loop itself failed (and said so) */
-            return cli_session_over(c->session) ? cli_session_status(c)
-                                                : EXIT_OSERR;
+            return run_end(op, cli_session_over(c->session)
+                                   ? cli_session_status(c)
+                                   : EXIT_OSERR);
         }
         /* pipelined: the login is noted once the server confirmed it */
         early = xmp_session_phase(c->session) != XMP_PHASE_READY;
@@ -615,6 +623,5 @@ int cli_run(struct cli *c, const struct command *cmd, struct op *op)
     rc = session_close(c);
     if (rc != EXIT_OK && status == EXIT_OK && op->cls->close_matters)
         status = rc;
-    op->cls->free(op);
-    return status;
+    return run_end(op, status);
 }
