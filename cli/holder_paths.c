@@ -155,8 +155,32 @@ int holder_paths(const struct cli_opts *o, int make_dir, int quiet,
  * are made absolute: the holder's and the command's directories differ. */
 static const char *const param_keys[] = {
     "server", "direct-tls", "cafile", "verify", "pin", "mech",
-    "client-cert", "client-key", "tofu", "downgrade", "tls-min", NULL
+    "client-cert", "client-key", "tofu", "downgrade", "tls-min", "proxy",
+    NULL
 };
+
+/* The proxy URL without its password (the status file is not secret):
+ * scheme://[user@]host:port. */
+static const char *proxy_shown(const char *url, char *buf, size_t len)
+{
+    const char *auth, *at, *colon, *end;
+
+    if (!url)
+        return NULL;
+    if (!(auth = strstr(url, "://")))
+        return url;
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    for (at = NULL, colon = auth; colon < end; colon++)
+        if (*colon == '@')
+            at = colon;
+    if (!at)
+        return url;
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    snprintf(buf, len, "%.*s%.*s%s", (int)(auth - url), url,
+             (int)((colon ? colon : at) - auth), auth, at);
+    return buf;
+}
 
 static void param_line(char *buf, size_t len, size_t *at, const char *key,
                        const char *v, int path)
@@ -184,6 +208,7 @@ static void param_line(char *buf, size_t len, size_t *at, const char *key,
 
 void holder_params(const struct cli_opts *o, char *buf, size_t len)
 {
+    char shown[512];
     size_t at = 0;
 
     buf[0] = '\0';
@@ -201,6 +226,8 @@ void holder_params(const struct cli_opts *o, char *buf, size_t len)
                o->allow_downgrade ? "allowed" : "refused", 0);
     param_line(buf, len, &at, param_keys[10],
                o->tls_min == 13 ? "1.3" : "1.2", 0);
+    param_line(buf, len, &at, param_keys[11],
+               proxy_shown(o->proxy, shown, sizeof shown), 0);
 }
 
 int holder_same_params(const struct cli_opts *o, const struct holder_paths *hp,

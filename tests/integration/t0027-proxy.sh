@@ -274,4 +274,35 @@ test_expect_code 64 'login --check never asks DNS about a .onion domain (64)' '
 		--proxy "socks5h://127.0.0.1:$SOCKS" login --check
 '
 
+# ---- a session holder's proxy is one of the options that must match ----------
+
+XDG_RUNTIME_DIR=$(mktemp -d /tmp/xmpctl-proxy.XXXXXX) || bail_out 'mktemp'
+export XDG_RUNTIME_DIR
+test_atexit 'rm -rf "$XDG_RUNTIME_DIR"'
+HSTATUS=$XDG_RUNTIME_DIR/xmpctl/alice@example.test.status
+test_atexit '[ -s "$XDG_RUNTIME_DIR/xmpctl/alice@example.test.lock" ] && kill "$(cat "$XDG_RUNTIME_DIR/xmpctl/alice@example.test.lock")" 2>/dev/null'
+
+test_expect_success 'a holder started without a proxy: a command given --proxy connects itself, through the proxy' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start holder1 alice session start --foreground &&
+	wait_for "grep -q \"^state *connected\" \"$HSTATUS\"" 30 "the holder" &&
+	test_grep "^proxy  *-\$" "$HSTATUS" &&
+	alice -v --proxy "socks5h://127.0.0.1:$SOCKS" send bob@example.test \
+		"not through the holder $$" 2>err-held &&
+	test_grep "not through the session holder: its proxy is not this command" err-held &&
+	test_grep "via proxy 127\.0\.0\.1" err-held &&
+	alice session stop
+'
+
+test_expect_success 'a holder started with a proxy: the same --proxy goes through it, none does not' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start holder2 alice --proxy "socks5h://127.0.0.1:$SOCKS" \
+		session start --foreground &&
+	wait_for "grep -q \"^state *connected\" \"$HSTATUS\"" 30 "the holder" &&
+	test_grep "^proxy  *socks5h://127\.0\.0\.1:$SOCKS\$" "$HSTATUS" &&
+	alice -v --proxy "socks5h://127.0.0.1:$SOCKS" send bob@example.test "held $$" 2>err-held2 &&
+	test_grep ! "not through the session holder" err-held2 &&
+	alice -v send bob@example.test "not held $$" 2>err-held3 &&
+	test_grep "not through the session holder: its proxy is not this command" err-held3 &&
+	alice session stop
+'
+
 test_done
