@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -347,7 +348,7 @@ int cli_check(struct cli *c)
     int given_direct = c->o.direct_tls;
     size_t n = 0, k, s;
     struct out_record rec;
-    int rc = EXIT_OK, r, direct = 0, stop = 0;
+    int rc = EXIT_OK, r, direct = 0, stop = 0, by_proxy = 0;
     time_t now = time(NULL);
 
     if (!c->o.jid) {
@@ -365,12 +366,26 @@ int cli_check(struct cli *c)
         rc = cli_exit_status(err.code);
         goto out;
     }
+    /* a proxy that looks names up (socks5h, http): no DNS query leaves
+     * from here, SRV included; the domain goes to the proxy, as a
+     * session's would */
+    if (!server && c->o.proxy &&
+        (strncasecmp(c->o.proxy, "socks5h://", 10) == 0 ||
+         strncasecmp(c->o.proxy, "http://", 7) == 0)) {
+        if (!(server = strdup(jid.domain))) {
+            xmp_jid_clear(&jid);
+            rc = EXIT_OSERR;
+            goto out;
+        }
+        by_proxy = 1;
+    }
     if (server) {
         /* the one server asked for; the DNS is not consulted */
         memset(&given, 0, sizeof given);
         snprintf(given.host, sizeof given.host, "%s", server);
         given.direct_tls = given_direct;
-        given.found_by = "--server";
+        given.found_by = by_proxy ? "the proxy's lookup: SRV not asked"
+                                  : "--server";
         t = &given;
         n = 1;
     } else if (xmp_srv_targets(jid.domain, &t, &n, &err) != XMP_OK) {

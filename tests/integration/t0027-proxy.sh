@@ -144,6 +144,15 @@ test_expect_success 'socks5h: without --server, SRV is skipped and the domain go
 	test_grep "^xmpctl: proxy 127\.0\.0\.1 port $SOCKS refused to connect to example\.test port 5222: .*(SOCKS reply [0-9]*)\$" trace-nosrv
 '
 
+test_expect_success 'socks5h: login --check without --server asks no DNS either: the domain goes to the proxy (69, not 75)' '
+	dns --silent &&
+	XMPCTL_PASSWORD=$ALICE_PASS expect_exit 69 xmpctl --cafile "$TEST_CA" \
+		-j alice@example.test --timeout 3 \
+		--proxy "socks5h://127.0.0.1:$SOCKS" login --check >out-check 2>err-check &&
+	test_grep "example\.test (the proxy.s lookup: SRV not asked" out-check &&
+	test_grep "refused to connect to example\.test port 5222" out-check
+'
+
 test_expect_success '... while socks5 resolves here: the silent DNS holds it to --timeout (75)' '
 	XMPCTL_PASSWORD=$ALICE_PASS expect_exit 75 xmpctl --cafile "$TEST_CA" \
 		-j alice@example.test --timeout 1 \
@@ -268,10 +277,11 @@ test_expect_success '... saying it needs a proxy' '
 	test_grep "^xmpctl: exampleexampleexample\.onion is an onion service: it is reached only through a proxy" stderr
 '
 
-test_expect_code 64 'login --check never asks DNS about a .onion domain (64)' '
+test_expect_success 'login --check of a .onion domain through socks5h: by name to the proxy, no DNS (69 from the proxy)' '
 	dns --silent &&
-	XMPCTL_PASSWORD=x xmpctl -j alice@exampleexampleexample.onion --timeout 1 \
-		--proxy "socks5h://127.0.0.1:$SOCKS" login --check
+	XMPCTL_PASSWORD=x expect_exit 69 xmpctl -j alice@exampleexampleexample.onion \
+		--timeout 1 --proxy "socks5h://127.0.0.1:$SOCKS" login --check >out-onion &&
+	test_grep "refused to connect to exampleexampleexample\.onion port 5222" out-onion
 '
 
 # ---- a session holder's proxy is one of the options that must match ----------
