@@ -491,58 +491,6 @@ done:
     return rc;
 }
 
-int script_vars_set(struct script_vars *v, const char *name, size_t nlen,
-                    const char *value)
-{
-    long at = script_vars_find(v, name, nlen);
-    char **t, *val = NULL;
-
-    if (value && !(val = strdup(value)))
-        return -1;
-    if (at >= 0) {
-        free(v->value[at]);
-        v->value[at] = val;
-        return 0;
-    }
-    if (!(t = realloc(v->name, (v->n + 1) * sizeof *t)))
-        goto fail;
-    v->name = t;
-    if (!(t = realloc(v->value, (v->n + 1) * sizeof *t)))
-        goto fail;
-    v->value = t;
-    if (!(v->name[v->n] = strndup(name, nlen)))
-        goto fail;
-    v->value[v->n++] = val;
-    return 0;
-fail:
-    free(val);
-    return -1;
-}
-
-long script_vars_find(const struct script_vars *v, const char *name,
-                      size_t nlen)
-{
-    size_t i;
-
-    for (i = 0; v && i < v->n; i++)
-        if (strlen(v->name[i]) == nlen && memcmp(v->name[i], name, nlen) == 0)
-            return (long)i;
-    return -1;
-}
-
-void script_vars_free(struct script_vars *v)
-{
-    size_t i;
-
-    for (i = 0; i < v->n; i++) {
-        free(v->name[i]);
-        free(v->value[i]);
-    }
-    free(v->name);
-    free(v->value);
-    memset(v, 0, sizeof *v);
-}
-
 void script_free(struct script *s)
 {
     size_t i;
