@@ -231,6 +231,17 @@ static void read_histfile(void)
         write_history(R.histfile);
 }
 
+/* The file cut to the last REPL_HISTORY_MAX entries, other shells'
+ * included: read again (the list is stifled) and written whole.
+ * history_truncate_file() counts lines, and would cut an entry of
+ * several lines from the line that marks its beginning. */
+static void keep_last_entries(void)
+{
+    clear_history();
+    if (read_history(R.histfile) == 0)
+        write_history(R.histfile);
+}
+
 /* ---- the queue ------------------------------------------------------------ */
 
 static int enqueue(enum item_kind kind, const char *text, size_t len)
@@ -1167,7 +1178,7 @@ static void uninstall(void)
         remove_handler();
     rl_deprep_term_function = rl_deprep_terminal;
     if (R.histfile)
-        history_truncate_file(R.histfile, REPL_HISTORY_MAX);
+        keep_last_entries();
     free(R.histfile);
     clear_history();
     drop_queue();

@@ -404,6 +404,36 @@ test_expect_success '... and whole after a restart' '
 	prompt x2
 '
 tty_kill x2
+
+test_expect_success '... also in a long history written without the marks' '
+	XDG_STATE_HOME=$TEST_TMP/state-z &&
+	mkdir -p "$XDG_STATE_HOME/xmpctl" &&
+	seq -f "old-%g" 1200 >"$XDG_STATE_HOME/xmpctl/history" &&
+	shell z1 &&
+	logged_in z1 &&
+	enter z1 "$MSG_OPEN" &&
+	enter z1 "<body>kept-long</body>" &&
+	enter z1 "</message>" &&
+	wait_for "bob_got kept-long" 20 "the message in bob'\''s store" &&
+	prompt z1 &&
+	enter z1 "/quit" &&
+	exited z1 0 &&
+	shell z2 &&
+	logged_in z2 &&
+	tty_keys z2 Up Up &&
+	tty_wait_line z2 "^</message> *\$" 20 "the element recalled whole" &&
+	tty_wait z2 "^<body>kept-long</body> *\$" 5 "its second line" &&
+	tty_keys z2 Up &&
+	tty_wait_line z2 "^${PROMPT}old-1200 *\$" 20 "the last of the old lines" &&
+	tty_keys z2 C-u C-d &&
+	exited z2 0 &&
+	# the last 1000 entries: 998 old lines, the element, /quit
+	test "$(grep -c "^#[0-9]" "$XDG_STATE_HOME/xmpctl/history")" = 1000 &&
+	test_grep -x old-203 "$XDG_STATE_HOME/xmpctl/history" &&
+	! grep -qx old-202 "$XDG_STATE_HOME/xmpctl/history"
+'
+tty_kill z1
+tty_kill z2
 XDG_STATE_HOME=$TEST_TMP/state
 
 test_expect_success 'a comment in typed XML is dropped' '
