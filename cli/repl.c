@@ -19,6 +19,7 @@
 #include "config.h"
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -204,6 +205,10 @@ static char *history_path(void)
     return path;
 }
 
+/* A line, or XML typed over several lines as one entry with its line
+ * breaks.  The file marks where each entry begins (readline's "#" and
+ * the time, as bash does with HISTTIMEFORMAT), so that an entry of
+ * several lines is read back whole. */
 static void remember(const char *line)
 {
     /* as in bash's ignorespace: a leading blank keeps a line out */
@@ -212,6 +217,40 @@ static void remember(const char *line)
     add_history(line);
     if (R.histfile)
         append_history(1, R.histfile);
+}
+
+/* The history file, read; one written before entries were marked is
+ * written again, marked, so that its lines stay entries of their own
+ * once entries of several lines follow them. */
+static void read_histfile(void)
+{
+    char first[3] = "";
+    FILE *f;
+
+    history_comment_char = '#';
+    history_write_timestamps = 1;
+    if (!R.histfile)
+        return;
+    read_history(R.histfile);
+    if (!(f = fopen(R.histfile, "re")))
+        return;
+    if (!fgets(first, sizeof first, f))
+        first[0] = '\0';
+    fclose(f);
+    if (first[0] && (first[0] != '#' || !isdigit((unsigned char)first[1])) &&
+        history_length)
+        write_history(R.histfile);
+}
+
+/* The file cut to the last REPL_HISTORY_MAX entries, other shells'
+ * included: read again (the list is stifled) and written whole.
+ * history_truncate_file() counts lines, and would cut an entry of
+ * several lines from the line that marks its beginning. */
+static void keep_last_entries(void)
+{
+    clear_history();
+    if (read_history(R.histfile) == 0)
+        write_history(R.histfile);
 }
 
 /* ---- the queue ------------------------------------------------------------ */
@@ -272,8 +311,18 @@ static void xml_reset(void)
     R.xml_elements = 0;
 }
 
+/* The XML typed so far, as one entry of history (without the last line
+ * break). */
+static void xml_remember(void)
+{
+    R.xml[R.xlen - 1] = '\0';
+    remember(R.xml);
+    R.xml[R.xlen - 1] = '\n';
+}
+
 /* One more line of XML: once every element is complete, the whole text
- * waits its turn to go out (the raw operation checks and sends it). */
+ * waits its turn to go out (the raw operation checks and sends it); a
+ * line of comments alone sends nothing. */
 static void xml_line(const char *line)
 {
     size_t len = strlen(line);
@@ -304,12 +353,15 @@ static void xml_line(const char *line)
     if (xmp_parser_feed(R.xp, line, len, &err) != XMP_OK ||
         xmp_parser_feed(R.xp, "\n", 1, &err) != XMP_OK) {
         cli_error("%s; nothing was sent", err.msg);
+        xml_remember();
         xml_reset();
         return;
     }
-    if (xmp_parser_inside(R.xp) || R.xml_elements == 0)
+    if (xmp_parser_inside(R.xp))
         return; /* more to come: the prompt says "...>" */
-    if (enqueue(ITEM_XML, R.xml, R.xlen) < 0)
+    /* whole: one entry of history, however many lines it took */
+    xml_remember();
+    if (R.xml_elements && enqueue(ITEM_XML, R.xml, R.xlen) < 0)
         cli_error("out of memory");
     xml_reset();
 }
@@ -333,6 +385,7 @@ static void one_line(const char *line)
     }
     if (!*p)
         return;
+    remember(line);
     if (jobs_line(p)) { /* what runs and waits, now: never in the queue */
         jobs();
         return;
@@ -353,7 +406,7 @@ static void on_line(char *line)
         quit(EXIT_OK);
         return;
     }
-    remember(line);
+    /* each line, or each element, goes to the history as it is read */
     for (p = line; (nl = strchr(p, '\n')); p = nl + 1) {
         *nl = '\0';
         one_line(p);
@@ -365,16 +418,83 @@ static void on_line(char *line)
 
 /* ---- the session ------------------------------------------------------------ */
 
+static int completable(const char *jid);
+static void roster_add(const char *jid);
+static int roster_del(const char *jid);
+
+/* Presence of a full JID: it is offered for completion while it is
+ * available. */
+static void seen_presence(const struct xmp_node *st)
+{
+    const char *from = xmp_node_attr(st, "from"),
+               *type = xmp_node_attr(st, "type");
+
+    if (!from || !strchr(from, '/'))
+        return;
+    if (!type)
+        roster_add(from);
+    else if (strcmp(type, "unavailable") == 0)
+        roster_del(from);
+}
+
+/* A roster push (RFC 6121 §2.1.6; only our own account's reach here):
+ * completion follows it, and in the text format each item is one line
+ * ("roster: JID added (none)") instead of the stanza, unless show is 0.
+ * Returns non-zero when it was shown so. */
+static int roster_push(struct cli *c, const struct xmp_node *st, int show)
+{
+    const struct xmp_node *q, *it;
+    const char *type = xmp_node_attr(st, "type"), *jid, *sub, *ask;
+    int text = show && c->o.format == FORMAT_TEXT, removed, had;
+
+    if (strcmp(xmp_node_name(st), "iq") != 0 || !type ||
+        strcmp(type, "set") != 0 ||
+        !(q = xmp_node_child(st, "jabber:iq:roster", "query")))
+        return 0;
+    if (text)
+        cli_before_output();
+    for (it = xmp_node_first(q); it; it = xmp_node_next(it)) {
+        if (strcmp(xmp_node_name(it), "item") != 0 ||
+            !(jid = xmp_node_attr(it, "jid")))
+            continue;
+        sub = xmp_node_attr(it, "subscription");
+        ask = xmp_node_attr(it, "ask");
+        removed = sub && strcmp(sub, "remove") == 0;
+        had = roster_del(jid);
+        if (!removed)
+            roster_add(jid);
+        if (!text)
+            continue;
+        fputs("roster: ", stdout);
+        cli_print_sanitized(stdout, jid, strlen(jid));
+        if (removed) {
+            fputs(" removed\n", stdout);
+            continue;
+        }
+        fputs(had ? " updated (" : " added (", stdout);
+        cli_print_sanitized(stdout, sub ? sub : "none",
+                            strlen(sub ? sub : "none"));
+        fputs(ask && strcmp(ask, "subscribe") == 0 ? ", asked)\n" : ")\n",
+              stdout);
+    }
+    if (text)
+        fflush(stdout);
+    return text;
+}
+
 static int print_incoming(struct xmp_session *s, const struct xmp_node *st,
                           void *ud)
 {
     struct cli *c = ud;
+    /* a listen (or raw --stay) running shows them itself */
+    int show = !(c->op && !c->op->done && c->op->shows_incoming);
 
     (void)s;
-    /* a listen (or raw --stay) running shows them itself */
-    if (c->op && !c->op->done && c->op->shows_incoming)
-        return XMP_PASS;
-    out_stanza(c, st);
+    if (strcmp(xmp_node_name(st), "presence") == 0)
+        seen_presence(st);
+    /* completion follows a roster push even when it is not shown here */
+    if (!roster_push(c, st, show) && show)
+        out_stanza(c, st);
     return XMP_PASS;
 }
 
@@ -396,9 +516,64 @@ static int completable(const char *jid)
     return 1;
 }
 
-static int jid_cmp(const void *a, const void *b)
+/* Where jid is in the sorted list, or would go; *found says which. */
+static size_t roster_find(const char *jid, int *found)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t lo = 0, hi = R.nroster, mid;
+    int d;
+
+    *found = 0;
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if ((d = strcmp(jid, R.roster[mid])) == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* One more JID to complete, kept sorted, each once. */
+static void roster_add(const char *jid)
+{
+    size_t i;
+    int found;
+    char **r, *copy;
+
+    if (R.nroster >= REPL_ROSTER_MAX || !completable(jid))
+        return;
+    i = roster_find(jid, &found);
+    if (found || !(copy = strdup(jid)))
+        return;
+    if (!(r = reallocarray(R.roster, R.nroster + 1, sizeof *r))) {
+        free(copy);
+        return;
+    }
+    R.roster = r;
+    memmove(R.roster + i + 1, R.roster + i,
+            (R.nroster - i) * sizeof *R.roster);
+    R.roster[i] = copy;
+    R.nroster++;
+}
+
+/* A JID no longer to complete; non-zero when it was there. */
+static int roster_del(const char *jid)
+{
+    size_t i;
+    int found;
+
+    i = roster_find(jid, &found);
+    if (!found)
+        return 0;
+    free(R.roster[i]);
+    memmove(R.roster + i, R.roster + i + 1,
+            (R.nroster - i - 1) * sizeof *R.roster);
+    R.nroster--;
+    return 1;
 }
 
 static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
@@ -406,26 +581,18 @@ static void on_roster(struct xmp_session *s, const struct xmp_node *reply,
 {
     const struct xmp_node *q, *it;
     const char *jid;
-    char **r;
 
     (void)s;
     (void)e;
     (void)ud;
     if (!reply || !(q = xmp_node_child(reply, "jabber:iq:roster", "query")))
         return;
-    for (it = xmp_node_first(q); it; it = xmp_node_next(it)) {
-        if (strcmp(xmp_node_name(it), "item") != 0 ||
-            !(jid = xmp_node_attr(it, "jid")) || !completable(jid) ||
-            R.nroster >= REPL_ROSTER_MAX)
-            continue;
-        if (!(r = reallocarray(R.roster, R.nroster + 1, sizeof *r)))
-            return;
-        R.roster = r;
-        if ((R.roster[R.nroster] = strdup(jid)))
-            R.nroster++;
-    }
-    if (R.nroster)
-        qsort(R.roster, R.nroster, sizeof *R.roster, jid_cmp);
+    /* pushes and presence may have come first: added to what they
+     * brought */
+    for (it = xmp_node_first(q); it; it = xmp_node_next(it))
+        if (strcmp(xmp_node_name(it), "item") == 0 &&
+            (jid = xmp_node_attr(it, "jid")))
+            roster_add(jid);
 }
 
 /* The session has just become ready: the work after the login of the
@@ -1110,8 +1277,8 @@ static void install(void)
     rl_completer_quote_characters = (char *)"";
     using_history();
     stifle_history(REPL_HISTORY_MAX);
-    if ((R.histfile = history_path()))
-        read_history(R.histfile);
+    R.histfile = history_path();
+    read_histfile();
     set_prompt();
     rl_callback_handler_install(R.prompt, on_line);
     R.installed = 1;
@@ -1126,7 +1293,7 @@ static void uninstall(void)
         remove_handler();
     rl_deprep_term_function = rl_deprep_terminal;
     if (R.histfile)
-        history_truncate_file(R.histfile, REPL_HISTORY_MAX);
+        keep_last_entries();
     free(R.histfile);
     clear_history();
     drop_queue();

@@ -417,14 +417,22 @@ static void XMLCALL on_pi(void *ud, const XML_Char *target,
         restricted(r, "processing instruction");
 }
 
+/* A comment in caller XML is dropped, as a notation for people; from
+ * the peer it is refused. */
 static void XMLCALL on_comment(void *ud, const XML_Char *data)
 {
     struct xml_reader *r = ud;
 
     (void)data;
 
-    if (!r->stopped)
+    if (r->stopped)
+        return;
+    if (!r->fragment) {
         restricted(r, "comment");
+        return;
+    }
+    if (r->depth < 2)
+        r->idle_mark = event_end(r->p);
 }
 
 static void XMLCALL on_skipped_entity(void *ud, const XML_Char *entity_name,

@@ -85,7 +85,8 @@ int xml_reader_paused(const struct xml_reader *r);
  * that reads a sequence of top-level elements (depth 1 is an invisible
  * wrapper whose default namespace is jabber:client; no stream_start or
  * stream_end callbacks), and every error names the line and column in
- * the caller's input.  Call once, before any feed. */
+ * the caller's input; comments are dropped rather than refused.  Call
+ * once, before any feed. */
 enum xmp_err xml_reader_fragment(struct xml_reader *r, struct xmp_error *err);
 /* Inside an element that has not ended yet. */
 int xml_reader_inside(const struct xml_reader *r);

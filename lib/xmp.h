@@ -148,8 +148,9 @@ char *xmp_node_to_line(const struct xmp_node *n, const char *parent_ns);
 /*
  * A parser for a sequence of top-level elements, with any whitespace
  * between them, under the same rules and limits as the server's stream:
- * no DTD, comment, processing instruction or undeclared entity (RFC 6120
- * §11.1); the depth, size, attribute and memory limits; UTF-8 holding
+ * no DTD, processing instruction or undeclared entity (RFC 6120 §11.1);
+ * comments, a notation for people, are dropped (never sent on); the
+ * depth, size, attribute and memory limits; UTF-8 holding
  * only XML 1.0 characters.  The default namespace is "jabber:client".
  * Each complete element goes to fn at once, as its end tag is read; fn
  * owns the tree and returns XMP_OK to go on, anything else to stop the

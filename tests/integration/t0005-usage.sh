@@ -311,10 +311,10 @@ test_expect_success 'raw: an iq without a type is refused (65)' '
 	test_grep "needs a type" err
 '
 
-test_expect_success 'raw: XML a server would refuse (a comment) is refused (65)' '
+test_expect_success 'raw: XML a server would refuse (a processing instruction) is refused (65)' '
 	expect_exit 65 xmpctl -j alice@example.test --server 127.0.0.1:1 \
-		raw "<!-- note --><presence/>" 2>err &&
-	test_grep "restricted XML: comment" err
+		raw "<?note x?><presence/>" 2>err &&
+	test_grep "restricted XML: processing instruction" err
 '
 
 test_done

@@ -462,4 +462,155 @@ test_expect_success '... and /reconnect then logs in' '
 '
 tty_kill k
 
+# typing
+# ---- typing: history of XML, comments, blank text, completion, roster pushes ---
+
+MSG_OPEN="<message to='bob@example.test' type='chat'>"
+test_expect_success 'XML typed over several lines is one entry of history' '
+	XDG_STATE_HOME=$TEST_TMP/state-x &&
+	shell x1 &&
+	logged_in x1 &&
+	enter x1 "$MSG_OPEN" &&
+	enter x1 "<body>kept-whole</body>" &&
+	enter x1 "</message>" &&
+	wait_for "bob_got kept-whole" 20 "the message in bob'\''s store" &&
+	prompt x1 &&
+	tty_keys x1 Up &&
+	# the whole element, its lines below the prompt; the cursor at its end
+	tty_wait_line x1 "^</message> *\$" 20 "the element recalled whole" &&
+	tty_wait x1 "^${PROMPT}$MSG_OPEN *\$" 5 "its first line" &&
+	tty_wait x1 "^<body>kept-whole</body> *\$" 5 "its second line"
+'
+
+test_expect_success '... sent again as one element' '
+	tty_keys x1 Enter &&
+	wait_for "test \"\$(bob_count kept-whole)\" = 2" 20 "the element sent again" &&
+	prompt x1 &&
+	enter x1 "/quit" &&
+	exited x1 0
+'
+
+test_expect_success '... and whole after a restart' '
+	shell x2 &&
+	logged_in x2 &&
+	tty_keys x2 Up &&
+	tty_wait_line x2 "^${PROMPT}/quit *\$" 20 "the last line again" &&
+	tty_keys x2 Up &&
+	tty_wait_line x2 "^</message> *\$" 20 "the element recalled whole" &&
+	tty_wait x2 "^<body>kept-whole</body> *\$" 5 "its second line" &&
+	tty_keys x2 Enter &&
+	wait_for "test \"\$(bob_count kept-whole)\" = 3" 20 "the element sent again" &&
+	prompt x2
+'
+tty_kill x2
+
+test_expect_success '... also in a long history written without the marks' '
+	XDG_STATE_HOME=$TEST_TMP/state-z &&
+	mkdir -p "$XDG_STATE_HOME/xmpctl" &&
+	seq -f "old-%g" 1200 >"$XDG_STATE_HOME/xmpctl/history" &&
+	shell z1 &&
+	logged_in z1 &&
+	enter z1 "$MSG_OPEN" &&
+	enter z1 "<body>kept-long</body>" &&
+	enter z1 "</message>" &&
+	wait_for "bob_got kept-long" 20 "the message in bob'\''s store" &&
+	prompt z1 &&
+	enter z1 "/quit" &&
+	exited z1 0 &&
+	shell z2 &&
+	logged_in z2 &&
+	tty_keys z2 Up Up &&
+	tty_wait_line z2 "^</message> *\$" 20 "the element recalled whole" &&
+	tty_wait z2 "^<body>kept-long</body> *\$" 5 "its second line" &&
+	tty_keys z2 Up &&
+	tty_wait_line z2 "^${PROMPT}old-1200 *\$" 20 "the last of the old lines" &&
+	tty_keys z2 C-u C-d &&
+	exited z2 0 &&
+	# the last 1000 entries: 998 old lines, the element, /quit
+	test "$(grep -c "^#[0-9]" "$XDG_STATE_HOME/xmpctl/history")" = 1000 &&
+	test_grep -x old-203 "$XDG_STATE_HOME/xmpctl/history" &&
+	! grep -qx old-202 "$XDG_STATE_HOME/xmpctl/history"
+'
+tty_kill z1
+tty_kill z2
+XDG_STATE_HOME=$TEST_TMP/state
+
+test_expect_success 'a comment in typed XML is dropped' '
+	shell y &&
+	logged_in y &&
+	full=$(tty_screen y | sed -n "s/^xmpctl: logged in as \([^ ]*\) .*/\1/p") &&
+	enter y "<!-- a note alone -->" &&
+	prompt y &&
+	enter y "$MSG_OPEN<!-- a note -->" &&
+	enter y "<body>typed-comment</body></message>" &&
+	wait_for "bob_got typed-comment" 20 "the message in bob'\''s store" &&
+	prompt y &&
+	! tty_screen y | grep -q "comment not allowed"
+'
+
+test_expect_success 'a text of white space only is refused, nothing sent' '
+	enter y "send bob@example.test '\''   '\''" &&
+	tty_wait y "^xmpctl: message of white space only: nothing sent *\$" 20 "the refusal" &&
+	prompt y
+'
+
+test_expect_success 'roster pushes: one line each, not the stanzas' '
+	for c in dave erin frank; do
+		alice roster add "$c@example.test" >/dev/null || return 1
+	done &&
+	tty_wait y "^roster: frank@example\.test added \(none" 20 "the last push" &&
+	tty_screen y >screen &&
+	test "$(grep -c "^roster: [a-z]*@example\.test added (none" screen)" = 3 &&
+	! grep -q "jabber:iq:roster" screen
+'
+
+test_expect_success '... and completion knows the JIDs they add' '
+	fresh y &&
+	tty_type y "send fra" &&
+	tty_keys y Tab &&
+	tty_wait_line y "^${PROMPT}send frank@example\.test +\$" 20 "the completed JID" &&
+	fresh y
+'
+
+test_expect_success '... and forgets those they remove' '
+	alice roster remove frank@example.test >/dev/null &&
+	tty_wait y "^roster: frank@example\.test removed *\$" 20 "the push" &&
+	fresh y &&
+	tty_type y "send fra" &&
+	tty_keys y Tab &&
+	tty_type y "X" &&
+	tty_wait_line y "^${PROMPT}send fraX *\$" 20 "nothing completed" &&
+	fresh y
+'
+
+test_expect_success 'completion knows full JIDs whose presence arrives' '
+	# bob, in a terminal of his own, sends alice directed presence and
+	# stays until Ctrl-D
+	tty_start b "XMPCTL_PASSWORD=\$BOB_PASS $TEST_WRAPPER \"\$XMPCTL\" \
+-j bob@example.test --resource tabphone --server 127.0.0.1:$PROSODY_PORT \
+--cafile \"\$TEST_CA\" raw --stay \"<presence to='\''$full'\''/>\"" &&
+	tty_wait y "bob@example\.test/tabphone presence" 20 "bob'\''s presence" &&
+	fresh y &&
+	tty_type y "send bob@example.test/t" &&
+	tty_keys y Tab &&
+	tty_wait_line y "^${PROMPT}send bob@example\.test/tabphone +\$" 20 "the full JID" &&
+	fresh y
+'
+
+test_expect_success '... until it becomes unavailable' '
+	tty_keys b C-d &&
+	exited b 0 &&
+	tty_wait y "bob@example\.test/tabphone presence unavailable" 20 "bob'\''s unavailable presence" &&
+	fresh y &&
+	tty_type y "send bob@example.test/t" &&
+	tty_keys y Tab &&
+	tty_type y "X" &&
+	tty_wait_line y "^${PROMPT}send bob@example\.test/tX *\$" 20 "nothing completed" &&
+	fresh y &&
+	tty_keys y C-d &&
+	exited y 0
+'
+tty_kill b
+tty_kill y
+
 test_done

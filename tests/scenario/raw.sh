@@ -247,6 +247,22 @@ test_expect_success 'raw --stay prints what arrives until stdin ends' '
 	test_grep -x message kinds
 '
 
+test_expect_success 'comments in the arguments are dropped, never sent' '
+	as alice -v raw "<!-- to bob --><message to=\"bob@example.test\"><!-- a note --><body>arg<!-- x -->-comment</body></message><!-- end -->" >out 2>err &&
+	wait_for "bob_got arg-comment" 20 "the message at bob" &&
+	test_grep "^xmpctl: >> <message " err &&
+	! grep -F "<!--" err
+'
+
+test_expect_success 'comments on stdin are dropped, between and inside stanzas' '
+	printf "%s\n" "<!-- first -->" "<message to=\"bob@example.test\">" \
+		"  <!-- a note over" "  two lines -->" \
+		"  <body>stdin-comment</body>" "</message>" "<!-- last -->" |
+	as alice raw >out 2>err &&
+	wait_for "bob_got stdin-comment" 20 "the message at bob" &&
+	test_must_be_empty err
+'
+
 test_expect_success 'bob stops at the end of his stdin, politely (0)' '
 	bob_stop
 '
