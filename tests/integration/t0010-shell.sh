@@ -550,7 +550,7 @@ test_expect_success 'a comment in typed XML is dropped' '
 
 test_expect_success 'a text of white space only is refused, nothing sent' '
 	enter y "send bob@example.test '\''   '\''" &&
-	tty_wait y "^xmpctl: message of white space only: nothing sent *\$" 20 "the refusal" &&
+	tty_wait y "^xmpctl: send: message of white space only: nothing sent *\$" 20 "the refusal" &&
 	prompt y
 '
 
