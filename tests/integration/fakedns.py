@@ -9,7 +9,8 @@ usage: fakedns.py PORTFILE NAME=PRIO:WEIGHT:PORT:TARGET ...
 Listens on a free UDP port (written to PORTFILE), answers each SRV query
 for a NAME in the table with its records, anything else with NXDOMAIN.
 With --silent it reads every query and never answers: a DNS server that
-has gone quiet.  Runs until killed.
+has gone quiet.  Every query read is written to PORTFILE.queries ("TYPE
+NAME" a line), so that a test can tell that none came.  Runs until killed.
 """
 import os
 import socket
@@ -39,9 +40,11 @@ def main():
     with open(portfile + ".tmp", "w") as f:
         f.write(str(sock.getsockname()[1]))
     os.rename(portfile + ".tmp", portfile)
+    log = open(portfile + ".queries", "a", buffering=1)
     while True:
         query, peer = sock.recvfrom(512)
-        if silent or len(query) < 12:
+        if len(query) < 12:
+            log.write("malformed\n")
             continue
         qid = query[:2]
         # the question: labels, then type and class
@@ -50,8 +53,11 @@ def main():
             labels.append(query[i + 1:i + 1 + query[i]].decode(errors="replace"))
             i += 1 + query[i]
         question = query[12:i + 5]
-        qtype = struct.unpack(">H", query[i + 1:i + 3])[0]
+        qtype = struct.unpack(">H", query[i + 1:i + 3])[0] if i + 3 <= len(query) else 0
         name = ".".join(labels).lower()
+        log.write("%d %s\n" % (qtype, name))
+        if silent:
+            continue
         records = table.get(name, []) if qtype == 33 else []
         rcode = 0 if name in table else 3
         flags = 0x8400 | rcode  # response, authoritative

@@ -109,7 +109,7 @@ has_tls13() {
 
 # dns RECORD...: (re)start the fake DNS server (fakedns.py) with these SRV
 # records, and point XMPCTL_DNS_SERVER, the hook of the test build
-# ($XMPCTL_TESTHOOKS), at it
+# ($XMPCTL_TESTHOOKS), at it; the queries it gets go to dns.port.queries
 dns_pid=
 dns() {
 	if [ -n "$dns_pid" ]; then
@@ -117,7 +117,7 @@ dns() {
 	else
 		test_atexit '[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null'
 	fi
-	rm -f dns.port
+	rm -f dns.port dns.port.queries
 	"$PYTHON" "$TESTS_SRCDIR/integration/fakedns.py" dns.port "$@" &
 	dns_pid=$!
 	wait_for "test -s dns.port" 20 "the fake DNS server" &&

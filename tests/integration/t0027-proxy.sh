@@ -136,6 +136,38 @@ test_expect_success 'socks5h: a name goes to the proxy; no DNS query (silent DNS
 	test_grep "connected to localhost:$PROSODY_PORT\$" socks.log
 '
 
+# The same under strace: the process itself sends no DNS packet and reads
+# none of the files a name lookup reads; without the proxy it does (so the
+# check can fail).  The fake DNS server records what it is asked: nothing.
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+	# LeakSanitizer does not run under ptrace
+	NOLEAKS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	# lookups FILE: the name lookups an strace log shows
+	lookups() {
+		grep -E "resolv\.conf|/etc/hosts|nsswitch\.conf|htons\(53\)" "$1" || :
+	}
+	test_expect_success 'socks5h: no name looked up here at all (strace: no DNS packet, no hosts file), none asked of the DNS' '
+		dns --silent &&
+		XMPCTL_PASSWORD=$ALICE_PASS ASAN_OPTIONS=$NOLEAKS strace -f -qq -o st-proxy.txt \
+			-e trace=openat,open,connect,sendto,sendmsg,sendmmsg \
+			"$XMPCTL" --server "localhost:$PROSODY_PORT" --cafile "$TEST_CA" \
+			-j alice@example.test --proxy "socks5h://127.0.0.1:$SOCKS" \
+			login >out-strace &&
+		test_grep "via proxy 127\.0\.0\.1:$SOCKS\$" out-strace &&
+		lookups st-proxy.txt >looked-up &&
+		test_must_be_empty looked-up &&
+		test_must_be_empty dns.port.queries &&
+		XMPCTL_PASSWORD=$ALICE_PASS ASAN_OPTIONS=$NOLEAKS strace -f -qq -o st-direct.txt \
+			-e trace=openat,open,connect,sendto,sendmsg,sendmmsg \
+			"$XMPCTL" --server "localhost:$PROSODY_PORT" --cafile "$TEST_CA" \
+			-j alice@example.test login >/dev/null &&
+		lookups st-direct.txt >looked-up-direct &&
+		test -s looked-up-direct
+	'
+else
+	test_skip 'socks5h: no name looked up here at all (strace: no DNS packet, no hosts file), none asked of the DNS' 'no strace, or it cannot trace here'
+fi
+
 test_expect_success 'socks5h: without --server, SRV is skipped and the domain goes to the proxy' '
 	XMPCTL_PASSWORD=$ALICE_PASS expect_exit 69 xmpctl --cafile "$TEST_CA" \
 		-j alice@example.test --timeout 5 -v \
