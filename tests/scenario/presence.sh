@@ -35,7 +35,7 @@ presences_from() {
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):
     o = json.loads(line)
-    f = (o.get("from") or "").split("/")
+    f = (o.get("from") or "").split("/", 1)
     if o["kind"] == "presence" and f[0] == sys.argv[2] and len(f) == 2:
         print("%s|%s|%s|%s" % (o.get("type"), o.get("show"), o.get("status"), o.get("priority")))
 ' "$1" "$2"

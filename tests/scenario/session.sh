@@ -251,7 +251,7 @@ presence_of_alice() {
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):
     o = json.loads(line)
-    f = (o.get("from") or "").split("/")
+    f = (o.get("from") or "").split("/", 1)
     if o["kind"] == "presence" and f[0] == sys.argv[2]:
         print("%s|%s" % (o.get("show"), o.get("status")))
 ' "$1" "$A"
