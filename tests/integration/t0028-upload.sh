@@ -1,0 +1,144 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0028-upload.sh - "xmpctl send --file" (XEP-0363 HTTP File Upload)
+# against Prosody's mod_http_file_share: one file and two, each fetched
+# back from its GET URL and compared byte for byte; the message bob gets
+# carries the URL as out-of-band data (XEP-0066); a file over the
+# service's limit, a missing or unreadable file and a server without an
+# upload service are refused with nothing sent.  The HTTP answers the
+# service does not give (redirects, 500, long heads) are covered by
+# tests/unit/test_http.
+
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+prosody_require
+PROSODY_UPLOAD=yes
+prosody_start upload || bail_out 'cannot start Prosody with an upload service'
+
+STORE=$PROSODY_DIR/data/example%2etest/offline
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+# messages: bob's offline store (Prosody's Lua data file), one message a
+# line: its body, a tab, and the URL of its XEP-0066 <x xmlns=jabber:x:oob>
+# (empty when it has none)
+messages() {
+	"$PY" -c '
+import re, sys
+try:
+    s = open(sys.argv[1]).read()
+except FileNotFoundError:
+    sys.exit(0)
+def text(name, block):
+    m = re.search(r"\{\s*\"((?:[^\"\\\\]|\\\\.)*)\";\s*\[\"name\"\] = \"" + name + r"\";\s*\[\"attr\"\] = \{([^}]*)\}", block)
+    if not m or (name == "url" and "jabber:x:oob" not in m.group(2)):
+        return ""
+    return m.group(1)
+for block in s.split("item({")[1:]:
+    print(text("body", block) + "\t" + text("url", block))
+' "$STORE/bob.list"
+}
+
+stored_count() {
+	messages | wc -l | tr -d ' '
+}
+
+# fetch URL FILE: GET URL (trusting the test CA only) into FILE
+fetch() {
+	"$PY" -c '
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+with urllib.request.urlopen(sys.argv[1], context=ctx, timeout=20) as r:
+    open(sys.argv[2], "wb").write(r.read())
+' "$1" "$2" "$TEST_CA"
+}
+
+# uploaded: how many files the upload service holds
+uploaded() {
+	find "$PROSODY_DIR/data/upload%2eexample%2etest/http_file_share" -type f 2>/dev/null |
+		wc -l | tr -d ' '
+}
+
+head -c 200000 /dev/urandom >one.bin
+printf 'the second file\n' >two.txt
+head -c 300000 /dev/urandom >three.png
+
+test_expect_success 'one file: uploaded, its URL sent to bob with oob data' '
+	as alice send --file one.bin bob@example.test &&
+	messages >m1 &&
+	test "$(wc -l <m1)" = 1 &&
+	url=$(cut -f1 m1) &&
+	case $url in https://localhost:$PROSODY_HTTPS_PORT/*/one.bin) ;; *) say "url: $url"; false ;; esac &&
+	test "$(cut -f2 m1)" = "$url" &&
+	fetch "$url" got1 &&
+	cmp one.bin got1
+'
+
+test_expect_success 'two files and a text: the text first, then each file in its own message' '
+	as alice send --file two.txt --file three.png bob@example.test "two files follow" &&
+	messages | sed 1d >m2 &&
+	test "$(wc -l <m2)" = 3 &&
+	printf "two files follow\t\n" >want &&
+	sed -n 1p m2 | test_cmp want - &&
+	url2=$(sed -n 2p m2 | cut -f1) && url3=$(sed -n 3p m2 | cut -f1) &&
+	case $url2 in */two.txt) ;; *) say "url2: $url2"; false ;; esac &&
+	case $url3 in */three.png) ;; *) say "url3: $url3"; false ;; esac &&
+	test "$(sed -n 2p m2 | cut -f2)" = "$url2" &&
+	test "$(sed -n 3p m2 | cut -f2)" = "$url3" &&
+	fetch "$url2" got2 && cmp two.txt got2 &&
+	fetch "$url3" got3 && cmp three.png got3
+'
+
+head -c 2000000 /dev/urandom >big.bin
+
+before=$(uploaded)
+test_expect_code 65 'a file over the service limit: refused before uploading' '
+	as alice send --file two.txt --file big.bin bob@example.test "not sent"
+'
+
+test_expect_success '... nothing was sent, nor uploaded' '
+	test_grep "big.bin: 2000000 bytes, more than the upload service takes (1049088 bytes)" "$TEST_TMP/stderr" &&
+	test "$(stored_count)" = 4 &&
+	test "$(uploaded)" = "$before" &&
+	test "$before" = 3
+'
+
+test_expect_code 65 'a missing file: refused before connecting' '
+	XMPCTL_PASSWORD=x xmpctl --server 127.0.0.1:1 -j alice@example.test \
+		send --file no-such-file bob@example.test
+'
+
+test_expect_success '... says which and why' '
+	test_grep "cannot read no-such-file: No such file or directory" "$TEST_TMP/stderr"
+'
+
+test_expect_code 65 'a directory: refused before connecting' '
+	XMPCTL_PASSWORD=x xmpctl --server 127.0.0.1:1 -j alice@example.test \
+		send --file . bob@example.test
+'
+
+test_expect_code 64 '--file with --lines: a usage error' '
+	as alice send --lines --file two.txt bob@example.test </dev/null
+'
+
+test_expect_code 64 '--allow-http-upload without --file: a usage error' '
+	as alice send --allow-http-upload bob@example.test hi
+'
+
+# ---- a server without the upload service --------------------------------------
+
+PROSODY_UPLOAD=no
+prosody_start plain || bail_out 'cannot start Prosody without an upload service'
+STORE=$PROSODY_DIR/data/example%2etest/offline
+
+test_expect_code 69 'no upload service: a clear error' '
+	as alice send --file two.txt bob@example.test "not sent either"
+'
+
+test_expect_success '... says so, and nothing was sent' '
+	test_grep "example.test offers no HTTP upload service (XEP-0363): nothing sent" "$TEST_TMP/stderr" &&
+	test "$(stored_count)" = 0
+'
+
+test_done
