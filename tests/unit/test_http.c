@@ -298,7 +298,7 @@ static void test_put(void)
         static char longhead[HTTP_HEAD_MAX + 64];
         size_t i;
 
-        strcpy(longhead, "HTTP/1.1 201 Created\r\n");
+        snprintf(longhead, sizeof longhead, "HTTP/1.1 201 Created\r\n");
         for (i = strlen(longhead); i < sizeof longhead - 1; i++)
             longhead[i] = (i % 64 == 62) ? '\r' : (i % 64 == 63) ? '\n' : 'x';
         longhead[sizeof longhead - 1] = '\0';
