@@ -31,7 +31,8 @@
 # component upload.example.test (mod_http_file_share) serving HTTPS on
 # 127.0.0.1 with URLs on localhost (certificate for both, from pki.sh),
 # files of at most PROSODY_UPLOAD_LIMIT bytes (default 1 MiB and 512
-# bytes), Prosody's defaults otherwise; it exports
+# bytes), Prosody's defaults otherwise (PROSODY_UPLOAD_HOST, e.g.
+# 127.0.0.1, puts another host in its URLs); it exports
 #   PROSODY_HTTPS_PORT        that HTTPS port
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
@@ -125,7 +126,7 @@ sasl2_fast_token_min_ttl = $PROSODY_FAST_ROTATE"
 		_pc_http=''
 		_pc_upload="
 Component \"upload.example.test\" \"http_file_share\"
-	http_host = \"localhost\"
+	http_host = \"${PROSODY_UPLOAD_HOST:-localhost}\"
 	http_file_share_size_limit = ${PROSODY_UPLOAD_LIMIT:-1049088}"
 		_pc_ports="$_pc_ports
 -- XEP-0363: HTTPS on loopback only, no plain HTTP

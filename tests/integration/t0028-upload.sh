@@ -126,6 +126,59 @@ test_expect_code 64 '--allow-http-upload without --file: a usage error' '
 	as alice send --allow-http-upload bob@example.test hi
 '
 
+test_expect_success 'on a terminal, stderr shows the progress: percentage and bytes' '
+	XMPCTL_PASSWORD=$ALICE_PASS "$PY" "$TESTS_SRCDIR/integration/ptyrun.py" "" \
+		"$XMPCTL" --server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		-j alice@example.test send --file one.bin bob@example.test >tty.out &&
+	test_grep "uploading one.bin: 100% (200000 of 200000 bytes)" tty.out
+'
+
+test_expect_success '... and none when stderr is not a terminal' '
+	as alice send --file two.txt bob@example.test 2>notty.err &&
+	test_must_be_empty notty.err
+'
+
+# ---- through a proxy: the upload takes it too ------------------------------------
+
+if command -v tinyproxy >/dev/null 2>&1; then
+	HTTP=$(free_ports 1)
+	printf '%s\n' "Port $HTTP" "Listen 127.0.0.1" "Allow 127.0.0.1" \
+		"ConnectPort $PROSODY_PORT" "ConnectPort $PROSODY_HTTPS_PORT" \
+		"LogLevel Info" >tinyproxy.conf
+	[ "$(id -u)" = 0 ] && printf 'User nobody\nGroup nogroup\n' >>tinyproxy.conf
+	sh -c 'echo $$ >tinyproxy.pid && exec tinyproxy -d -c "$0"' \
+		"$PWD/tinyproxy.conf" >tinyproxy.log 2>&1 &
+	wait_for 'test -s tinyproxy.pid' 20 tinyproxy
+	test_atexit 'kill "$(cat tinyproxy.pid)" 2>/dev/null'
+	wait_for "\"$PY\" -c 'import socket; socket.create_connection((\"127.0.0.1\", $HTTP), 1)' 2>/dev/null" \
+		20 'tinyproxy to listen'
+	test_expect_success 'through an HTTP CONNECT proxy: the PUT goes through it as the session does' '
+		as alice --proxy "http://127.0.0.1:$HTTP" send --file two.txt bob@example.test &&
+		test_grep "localhost:$PROSODY_HTTPS_PORT" tinyproxy.log &&
+		test_grep "127.0.0.1:$PROSODY_PORT" tinyproxy.log &&
+		messages | tail -n 1 | cut -f1 >url-proxy &&
+		fetch "$(cat url-proxy)" got-proxy && cmp two.txt got-proxy
+	'
+else
+	test_skip 'through an HTTP CONNECT proxy' 'no tinyproxy'
+fi
+
+# ---- a URL whose host the certificate does not name ------------------------------
+
+PROSODY_UPLOAD_HOST=127.0.0.1
+prosody_start wrongname || bail_out 'cannot start Prosody with URLs on 127.0.0.1'
+STORE=$PROSODY_DIR/data/example%2etest/offline
+
+test_expect_code 79 'the certificate is checked against the URL host, not the XMPP domain' '
+	as alice send --file two.txt bob@example.test "not sent"
+'
+
+test_expect_success '... says so, and nothing was sent' '
+	test_grep "two.txt not uploaded: upload to 127.0.0.1:$PROSODY_HTTPS_PORT: cannot verify certificate for 127.0.0.1" "$TEST_TMP/stderr" &&
+	test "$(stored_count)" = 0
+'
+unset PROSODY_UPLOAD_HOST
+
 # ---- a server without the upload service --------------------------------------
 
 PROSODY_UPLOAD=no
