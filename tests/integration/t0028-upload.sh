@@ -20,24 +20,35 @@ STORE=$PROSODY_DIR/data/example%2etest/offline
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-# messages: bob's offline store (Prosody's Lua data file), one message a
+# messages: bob's offline store (Prosody's data file, Lua: read with the
+# Lua that runs Prosody, as the order of its keys varies), one message a
 # line: its body, a tab, and the URL of its XEP-0066 <x xmlns=jabber:x:oob>
 # (empty when it has none)
+LUA=lua5.4
+command -v "$LUA" >/dev/null 2>&1 || LUA=lua
 messages() {
-	"$PY" -c '
-import re, sys
-try:
-    s = open(sys.argv[1]).read()
-except FileNotFoundError:
-    sys.exit(0)
-def text(name, block):
-    m = re.search(r"\{\s*\"((?:[^\"\\\\]|\\\\.)*)\";\s*\[\"name\"\] = \"" + name + r"\";\s*\[\"attr\"\] = \{([^}]*)\}", block)
-    if not m or (name == "url" and "jabber:x:oob" not in m.group(2)):
-        return ""
-    return m.group(1)
-for block in s.split("item({")[1:]:
-    print(text("body", block) + "\t" + text("url", block))
-' "$STORE/bob.list"
+	[ -f "$STORE/bob.list" ] || return 0
+	LIST=$STORE/bob.list "$LUA" -e '
+local function text(el)
+	for _, c in ipairs(el) do
+		if type(c) == "string" then return c end
+	end
+	return ""
+end
+local function item(m)
+	local body, url = "", ""
+	for _, c in ipairs(m) do
+		if type(c) == "table" and c.name == "body" then body = text(c) end
+		if type(c) == "table" and c.name == "x" and c.attr.xmlns == "jabber:x:oob" then
+			for _, u in ipairs(c) do
+				if type(u) == "table" and u.name == "url" then url = text(u) end
+			end
+		end
+	end
+	print(body .. "\t" .. url)
+end
+assert(loadfile(os.getenv("LIST"), "t", { item = item }))()
+'
 }
 
 stored_count() {
