@@ -455,6 +455,8 @@ void cli_upload_step(struct upload *u);
 /* Non-zero when it has ended: every file uploaded (*status EXIT_OK), or
  * one failed (*status its exit status, said) and no other is tried. */
 int cli_upload_done(const struct upload *u, int *status);
+/* Interrupted: end the progress line, if one stands. */
+void cli_upload_stop(struct upload *u);
 /* The GET URL of the i-th file, once uploaded. */
 const char *cli_upload_url(const struct upload *u, size_t i);
 

@@ -1011,8 +1011,10 @@ static void send_interrupt(struct op *op, int sig)
 
     if (so->lines)
         lines_report(so, "interrupted");
-    else if (so->stage == ST_UPLOADING)
+    else if (so->stage == ST_UPLOADING) {
+        cli_upload_stop(so->up);
         cli_error("interrupted while uploading: nothing sent");
+    }
     else if (so->stage == ST_RECEIPT)
         cli_error("interrupted while waiting for receipts");
     else

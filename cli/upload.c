@@ -683,6 +683,14 @@ void cli_upload_step(struct upload *u)
     next_file(u);
 }
 
+void cli_upload_stop(struct upload *u)
+{
+    if (u && u->shown) {
+        fputc('\n', stderr);
+        u->shown = 0;
+    }
+}
+
 int cli_upload_done(const struct upload *u, int *status)
 {
     *status = u->status;
