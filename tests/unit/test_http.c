@@ -312,11 +312,36 @@ static void test_put(void)
     is_int(p.reqlen, 0, "... before anything is sent");
 }
 
+/* Plain http:// only when allowed: refused before any connection. */
+static void test_plain_refused(void)
+{
+    struct xmp_http_opts o;
+    struct xmp_error e;
+    struct xmp_http *h;
+
+    memset(&o, 0, sizeof o);
+    o.url = "http://127.0.0.1:1/up/f.txt";
+    o.file = 0;
+    o.size = 1;
+    h = xmp_http_new(&o, &e);
+    ok(h == NULL, "http:// without allow_http: refused");
+    is_int(e.code, XMP_ETLS, "... as a TLS failure");
+    ok(strstr(e.msg, "--allow-http-upload") != NULL, "... naming the way "
+       "out: %s", e.msg);
+    xmp_http_free(h);
+    o.url = "https://u:p@127.0.0.1/x";
+    h = xmp_http_new(&o, &e);
+    ok(h == NULL && e.code == XMP_EPROTO,
+       "a PUT URL with user information: the service's error");
+    xmp_http_free(h);
+}
+
 int main(void)
 {
     test_response();
     test_urls();
     test_headers();
     test_put();
+    test_plain_refused();
     return tap_done();
 }
