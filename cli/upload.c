@@ -406,6 +406,7 @@ static void on_slot(struct xmp_session *s, const struct xmp_node *reply,
     o.cafile = u->c->o.cafile;
     o.trust = u->c->trust;
     o.insecure = u->c->o.insecure;
+    o.tls_min = u->c->o.tls_min;
     o.proxy = u->c->o.proxy;
     o.allow_http = u->allow_http;
     o.timeout_ms = (u->c->o.timeout_s ? u->c->o.timeout_s

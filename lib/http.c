@@ -220,7 +220,7 @@ struct xmp_http {
     struct tls *tls;
     char *cafile;                 /* the session's trust: cafile or trust */
     struct xmp_trust *trust;
-    int insecure;
+    int insecure, min13;
     int tls_want;                 /* TLS_WANT_* after the last AGAIN */
     int timeout_ms;
     int64_t last;                 /* the last progress */
@@ -427,6 +427,11 @@ struct xmp_http *xmp_http_new(const struct xmp_http_opts *o,
         goto fail;
     }
     h->insecure = o->insecure;
+    h->min13 = o->tls_min == 13;
+    if (o->tls_min != 0 && o->tls_min != 12 && o->tls_min != 13) {
+        xmp_error_set(err, XMP_EUSAGE, "no TLS version %d", o->tls_min);
+        goto fail;
+    }
     h->trust = o->trust;
     if (o->cafile && !(h->cafile = strdup(o->cafile))) {
         xmp_error_set(err, XMP_ENOMEM, "out of memory");
@@ -554,6 +559,7 @@ static enum xmp_err step_connect(struct xmp_http *h)
     tp.cafile = h->cafile;
     tp.trust = h->trust;
     tp.insecure = h->insecure;
+    tp.min_tls13 = h->min13;
     if ((r = tls_new(&h->tls, fd, &tp, &e)) != XMP_OK)
         return http_fail_with(h, &e);
     h->state = HS_HANDSHAKE;

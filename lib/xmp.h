@@ -774,6 +774,7 @@ struct xmp_http_opts {
     const char *cafile;    /* as xmp_session_opts */
     struct xmp_trust *trust;
     int insecure;
+    int tls_min;           /* as xmp_session_opts: 13 for TLS 1.3 only */
     const char *proxy;
     int allow_http;        /* an http:// URL is allowed (no TLS at all) */
     int timeout_ms;        /* to connect, and then without progress;
