@@ -264,17 +264,9 @@ fail:
     return NULL;
 }
 
-static int send_one_of(struct send_op *so, const char *to, const char *id,
-                       const char *text, size_t len, int oob, int last,
-                       uint64_t *seq);
-
-/* Send one message; 0, or -1 with the operation done. */
-static int send_one(struct send_op *so, const char *to, const char *id,
-                    const char *text, size_t len, uint64_t *seq)
-{
-    return send_one_of(so, to, id, text, len, 0, 1, seq);
-}
-
+/* Send one message (a URL with out-of-band data when oob; the last to
+ * its recipient, which asks for the receipt, when last); 0, or -1 with
+ * the operation done. */
 static int send_one_of(struct send_op *so, const char *to, const char *id,
                        const char *text, size_t len, int oob, int last,
                        uint64_t *seq)
@@ -295,6 +287,13 @@ static int send_one_of(struct send_op *so, const char *to, const char *id,
     }
     xmp_node_free(msg);
     return 0;
+}
+
+/* Send one message; 0, or -1 with the operation done. */
+static int send_one(struct send_op *so, const char *to, const char *id,
+                    const char *text, size_t len, uint64_t *seq)
+{
+    return send_one_of(so, to, id, text, len, 0, 1, seq);
 }
 
 static int send_barrier(struct send_op *so);
