@@ -167,6 +167,25 @@ test_expect_success '... and none when stderr is not a terminal' '
 	test_must_be_empty notty.err
 '
 
+# ---- through the session holder -----------------------------------------------------
+
+XDG_RUNTIME_DIR=$(mktemp -d /tmp/xmpctl-upload.XXXXXX) || bail_out 'mktemp'
+export XDG_RUNTIME_DIR
+test_atexit 'rm -rf "$XDG_RUNTIME_DIR"'
+HSTATUS=$XDG_RUNTIME_DIR/xmpctl/alice@example.test.status
+test_atexit '[ -s "$XDG_RUNTIME_DIR/xmpctl/alice@example.test.lock" ] && kill "$(cat "$XDG_RUNTIME_DIR/xmpctl/alice@example.test.lock")" 2>/dev/null'
+
+test_expect_success 'through the session holder: the service found and the file sent over its session' '
+	XMPCTL_TEST_TIMEOUT=600 bg_start holder alice session start --foreground &&
+	wait_for "grep -q \"^state *connected\" \"$HSTATUS\"" 30 "the holder" &&
+	logins=$(grep -c "Authenticated as alice@example.test" "$PROSODY_LOG") &&
+	as alice -v send --file two.txt bob@example.test 2>err-held &&
+	test "$(grep -c "Authenticated as alice@example.test" "$PROSODY_LOG")" = "$logins" &&
+	messages | tail -n 1 | cut -f2 >url-held &&
+	fetch "$(cat url-held)" got-held && cmp two.txt got-held &&
+	as alice session stop
+'
+
 # ---- through a proxy: the upload takes it too ------------------------------------
 
 if command -v tinyproxy >/dev/null 2>&1; then
