@@ -353,7 +353,8 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
  * private (XEP-0004 text-private) or whose var names a password or a
  * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2); the text of
  * SASL2's <initial-response/> and <additional-data/> (XEP-0388) and the
- * token attribute of a FAST <token/> (XEP-0484). */
+ * token attribute of a FAST <token/> (XEP-0484); the value of an upload
+ * slot's Authorization or Cookie <header/> (XEP-0363). */
 void cli_redact(const char *text, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud);
 

@@ -180,6 +180,8 @@ test_expect_success 'through the session holder: the service found and the file 
 	wait_for "grep -q \"^state *connected\" \"$HSTATUS\"" 30 "the holder" &&
 	logins=$(grep -c "Authenticated as alice@example.test" "$PROSODY_LOG") &&
 	as alice -v send --file two.txt bob@example.test 2>err-held &&
+	test_grep "<header name=.Authorization.>\[redacted\]</header>" err-held &&
+	test_grep ! "Bearer" err-held &&
 	test "$(grep -c "Authenticated as alice@example.test" "$PROSODY_LOG")" = "$logins" &&
 	messages | tail -n 1 | cut -f2 >url-held &&
 	fetch "$(cat url-held)" got-held && cmp two.txt got-held &&
