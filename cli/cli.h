@@ -353,7 +353,8 @@ void cli_trace(void *ud, enum xmp_trace_dir dir, const char *text,
  * private (XEP-0004 text-private) or whose var names a password or a
  * secret (muc#roomconfig_roomsecret, XEP-0045 §10.2); the text of
  * SASL2's <initial-response/> and <additional-data/> (XEP-0388) and the
- * token attribute of a FAST <token/> (XEP-0484). */
+ * token attribute of a FAST <token/> (XEP-0484); the value of an upload
+ * slot's Authorization or Cookie <header/> (XEP-0363). */
 void cli_redact(const char *text, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud);
 
@@ -432,6 +433,33 @@ int cli_read_stdin(size_t max, char **out, size_t *len);
  * the recipient's domain: anyone else may send errors with our ids. */
 int cli_is_bounce(const struct xmp_node *st, const char *id,
                   const struct xmp_jid *to);
+
+/* ---- send --file (upload.c): XEP-0363 HTTP File Upload ------------------ */
+
+struct upload;
+
+struct upload *cli_upload_new(void);
+void cli_upload_free(struct upload *u);
+/* Before connecting: open path and note its size, name and content
+ * type.  EXIT_OK, or EXIT_DATA (said) when it cannot be read or is not a
+ * regular file. */
+int cli_upload_add(struct upload *u, const char *path);
+void cli_upload_allow_http(struct upload *u);
+size_t cli_upload_count(const struct upload *u);
+/* The session is ready: find the service, then upload each file in
+ * turn.  0 or an exit status. */
+int cli_upload_start(struct upload *u, struct cli *c);
+/* What to poll for the transfer, if one runs (fd -1: none). */
+void cli_upload_prepare(struct upload *u, int *fd, short *events,
+                        int64_t *deadline);
+void cli_upload_step(struct upload *u);
+/* Non-zero when it has ended: every file uploaded (*status EXIT_OK), or
+ * one failed (*status its exit status, said) and no other is tried. */
+int cli_upload_done(const struct upload *u, int *status);
+/* Interrupted: end the progress line, if one stands. */
+void cli_upload_stop(struct upload *u);
+/* The GET URL of the i-th file, once uploaded. */
+const char *cli_upload_url(const struct upload *u, size_t i);
 
 /* ---- operations -------------------------------------------------------- */
 

@@ -35,11 +35,12 @@
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define NS_RECEIPTS "urn:xmpp:receipts"
 #define NS_SID "urn:xmpp:sid:0"
+#define NS_OOB "jabber:x:oob"
 
 enum { OPT_MESSAGE = 'm', OPT_TYPE = 'T', OPT_SUBJECT = 'S',
        OPT_THREAD = 256, OPT_ROOM, OPT_NICK, OPT_ROOM_PASSWORD_FILE,
        OPT_ROOM_PASSWORD_COMMAND, OPT_LINES, OPT_RECEIPT, OPT_QUEUE,
-       OPT_NO_QUEUE };
+       OPT_NO_QUEUE, OPT_FILE, OPT_ALLOW_HTTP_UPLOAD };
 
 static const struct opt_def send_opts[] = {
     {"message", OPT_MESSAGE, "TEXT", "the text (all operands are then "
@@ -73,6 +74,13 @@ static const struct opt_def send_opts[] = {
     {"no-queue", OPT_NO_QUEUE, NULL, "never keep it for later (over the "
                                      "config file's queue = yes)",
      ARG_NONE},
+    {"file", OPT_FILE, "PATH", "upload this file (XEP-0363) and send its "
+                               "URL, after TEXT if any; repeatable",
+     ARG_FILE},
+    {"allow-http-upload", OPT_ALLOW_HTTP_UPLOAD, NULL,
+     "with --file: upload over plain http when the server's slot says "
+     "http://",
+     ARG_NONE},
 };
 const struct opt_list send_options = {
     send_opts, sizeof send_opts / sizeof send_opts[0]
@@ -89,7 +97,7 @@ struct rcpt {
     int bounced, receipt;
 };
 
-enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT };
+enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT, ST_UPLOADING };
 
 struct send_op {
     struct op op; /* first: the driver sees only this */
@@ -99,6 +107,11 @@ struct send_op {
     const char *type;
     int lines, receipt, from_stdin;
     int queue; /* --queue 1, --no-queue -1, 0: the config file's */
+    /* --file: uploaded before anything is sent; then TEXT (if any) and
+     * one message per file, each recipient's last message with the id
+     * r->id and the others r->id-N */
+    struct upload *up;
+    int allow_http;
     struct cli_secret room_pw;
     /* recipients: the JIDs, or the room */
     struct rcpt *r;
@@ -201,13 +214,13 @@ static void unconfirmed(struct send_op *so)
 /* Does this send keep what the server could not take for later? */
 static int queueing(const struct send_op *so)
 {
-    return !so->room && !so->lines && !so->receipt &&
+    return !so->room && !so->lines && !so->receipt && !so->up &&
            (so->queue > 0 || (so->queue == 0 && so->op.c->o.queue));
 }
 
 static struct xmp_node *build(const struct send_op *so, const char *to,
                               const char *id, const char *text, size_t len,
-                              struct xmp_error *err)
+                              int oob, int last, struct xmp_error *err)
 {
     struct xmp_node *m = xmp_node_new("jabber:client", "message", err), *b;
 
@@ -229,7 +242,15 @@ static struct xmp_node *build(const struct send_op *so, const char *to,
         (!(b = xmp_node_add_child(m, "jabber:client", "thread", err)) ||
          xmp_node_add_text(b, so->thread, strlen(so->thread), err)))
         goto fail;
-    if (so->receipt && !xmp_node_add_child(m, NS_RECEIPTS, "request", err))
+    if (so->receipt && last &&
+        !xmp_node_add_child(m, NS_RECEIPTS, "request", err))
+        goto fail;
+    /* XEP-0066: the URL as out-of-band data too, so that clients show
+     * the file inline (the body is the same URL, for the others) */
+    if (oob &&
+        (!(b = xmp_node_add_child(m, NS_OOB, "x", err)) ||
+         !(b = xmp_node_add_child(b, NS_OOB, "url", err)) ||
+         xmp_node_add_text(b, text, len, err)))
         goto fail;
     /* XEP-0359: the id of a message that may be queued and sent again,
      * for the recipient to tell the attempts apart from new messages */
@@ -243,15 +264,18 @@ fail:
     return NULL;
 }
 
-/* Send one message; 0, or -1 with the operation done. */
-static int send_one(struct send_op *so, const char *to, const char *id,
-                    const char *text, size_t len, uint64_t *seq)
+/* Send one message (a URL with out-of-band data when oob; the last to
+ * its recipient, which asks for the receipt, when last); 0, or -1 with
+ * the operation done. */
+static int send_one_of(struct send_op *so, const char *to, const char *id,
+                       const char *text, size_t len, int oob, int last,
+                       uint64_t *seq)
 {
     struct xmp_session *s = so->op.c->session;
     struct xmp_node *msg;
     struct xmp_error err;
 
-    if (!(msg = build(so, to, id, text, len, &err))) {
+    if (!(msg = build(so, to, id, text, len, oob, last, &err))) {
         cli_error("%s", err.msg);
         finish(so, cli_exit_status(err.code));
         return -1;
@@ -265,7 +289,41 @@ static int send_one(struct send_op *so, const char *to, const char *id,
     return 0;
 }
 
+/* Send one message; 0, or -1 with the operation done. */
+static int send_one(struct send_op *so, const char *to, const char *id,
+                    const char *text, size_t len, uint64_t *seq)
+{
+    return send_one_of(so, to, id, text, len, 0, 1, seq);
+}
+
 static int send_barrier(struct send_op *so);
+
+/* --file: the text (if any), then each file's URL, in that order; all
+ * uploaded by now.  0, or -1 with the operation done. */
+static int send_files(struct send_op *so, struct rcpt *r)
+{
+    size_t k, n = cli_upload_count(so->up), total = n + (so->text != NULL);
+    size_t m = 0;
+    char id[160];
+    const char *url;
+
+    if (so->text) {
+        m++;
+        snprintf(id, sizeof id, "%s-%zu", r->id, m);
+        if (send_one_of(so, r->to, m == total ? r->id : id, so->text,
+                        so->len, 0, m == total, &r->seq) < 0)
+            return -1;
+    }
+    for (k = 0; k < n; k++) {
+        url = cli_upload_url(so->up, k);
+        m++;
+        snprintf(id, sizeof id, "%s-%zu", r->id, m);
+        if (send_one_of(so, r->to, m == total ? r->id : id, url,
+                        strlen(url), 1, m == total, &r->seq) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 static void send_all(struct send_op *so)
 {
@@ -287,9 +345,13 @@ static void send_all(struct send_op *so)
             finish(so, EXIT_OSERR);
             return;
         }
-        if (send_one(so, so->r[i].to, so->r[i].id, so->text, so->len,
-                     &so->r[i].seq) < 0)
+        if (so->up) {
+            if (send_files(so, &so->r[i]) < 0)
+                return;
+        } else if (send_one(so, so->r[i].to, so->r[i].id, so->text, so->len,
+                            &so->r[i].seq) < 0) {
             return;
+        }
         so->last_seq = so->r[i].seq;
     }
     if (xmp_session_request_ack(s) != XMP_OK || send_barrier(so) < 0) {
@@ -349,6 +411,18 @@ static int lines_bounce(struct send_op *so, const struct xmp_node *st,
     return -1;
 }
 
+/* Of one of our messages to r: its id, or (--file) its id-N. */
+static int is_bounce_of(const struct xmp_node *st, const struct rcpt *r)
+{
+    const char *sid = xmp_node_attr(st, "id");
+    size_t n = r->id ? strlen(r->id) : 0;
+
+    if (sid && n && strncmp(sid, r->id, n) == 0 && sid[n] == '-' &&
+        sid[n + 1])
+        return cli_is_bounce(st, sid, &r->jid);
+    return cli_is_bounce(st, r->id, &r->jid);
+}
+
 static void on_message_error(struct send_op *so, const struct xmp_node *st)
 {
     char cond[512], note[256];
@@ -366,8 +440,7 @@ static void on_message_error(struct send_op *so, const struct xmp_node *st)
         }
     } else {
         for (i = 0; i < so->nr; i++)
-            if (!so->r[i].bounced &&
-                cli_is_bounce(st, so->r[i].id, &so->r[i].jid)) {
+            if (!so->r[i].bounced && is_bounce_of(st, &so->r[i])) {
                 cli_error("message to %s bounced: %s", so->r[i].to, cond);
                 so->r[i].bounced = 1;
                 outcome_add(&so->out, ITEM_BOUNCED, 1);
@@ -596,9 +669,11 @@ static void lines_prepare(struct send_op *so)
 
 /* ---- the operation ---------------------------------------------------- */
 
-static int send_start(struct op *op)
+/* What comes once the files (if any) are uploaded: join the room, or
+ * send. */
+static int send_go(struct send_op *so)
 {
-    struct send_op *so = (struct send_op *)op;
+    struct op *op = &so->op;
     struct xmp_session *s = op->c->session;
     struct xmp_session_info info;
     struct xmp_node *p, *x, *h, *pw;
@@ -609,10 +684,9 @@ static int send_start(struct op *op)
     int rc = EXIT_OK;
     size_t n;
 
-    if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, watch, so,
-                        &so->handler) != XMP_OK)
-        return EXIT_OSERR;
-    so->have_handler = 1;
+    op->fd = -1;
+    op->events = 0;
+    op->deadline = -1;
     if (!so->room) {
         send_all(so);
         return 0;
@@ -657,6 +731,41 @@ static int send_start(struct op *op)
     cli_secret_wipe(&so->room_pw);
     op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
     return rc;
+}
+
+static int send_start(struct op *op)
+{
+    struct send_op *so = (struct send_op *)op;
+    struct xmp_session *s = op->c->session;
+
+    if (xmp_handler_add(s, NULL, XMP_PRIO_OBSERVE, watch, so,
+                        &so->handler) != XMP_OK)
+        return EXIT_OSERR;
+    so->have_handler = 1;
+    if (so->up) {
+        /* nothing is sent unless every file is uploaded */
+        so->stage = ST_UPLOADING;
+        return cli_upload_start(so->up, op->c);
+    }
+    return send_go(so);
+}
+
+/* Before each poll while uploading: go on once every file is up. */
+static void upload_prepare(struct send_op *so)
+{
+    struct op *op = &so->op;
+    int status, rc;
+
+    if (cli_upload_done(so->up, &status)) {
+        if (status != EXIT_OK) {
+            finish(so, status);
+            return;
+        }
+        if ((rc = send_go(so)) != 0)
+            finish(so, rc);
+        return;
+    }
+    cli_upload_prepare(so->up, &op->fd, &op->events, &op->deadline);
 }
 
 static int all_receipts(const struct send_op *so)
@@ -728,6 +837,10 @@ static void send_check(struct op *op)
         lines_prepare(so);
         return;
     }
+    if (so->stage == ST_UPLOADING) {
+        upload_prepare(so);
+        return;
+    }
     if (so->stage == ST_ACK) {
         if (xmp_session_acked(s) >= so->last_seq && !so->pinging) {
             if (so->receipt && so->out.n[ITEM_BOUNCED] < so->nr) {
@@ -758,7 +871,9 @@ static void send_timer(struct op *op)
                                        : CLI_DEFAULT_TIMEOUT_S;
     size_t i;
 
-    if (so->stage == ST_JOINING) {
+    if (so->stage == ST_UPLOADING) {
+        cli_upload_step(so->up);
+    } else if (so->stage == ST_JOINING) {
         cli_error("cannot join %s: no answer within %d s", so->room,
                   timeout_s);
         outcome_add(&so->out, ITEM_TIMED_OUT, 1);
@@ -780,6 +895,8 @@ static void send_io(struct op *op, short revents)
 
     if (so->lines && so->stage == ST_SENDING)
         lines_io(op, revents);
+    else if (so->stage == ST_UPLOADING)
+        cli_upload_step(so->up);
 }
 
 /* The session's end with nothing of ours in doubt: its own status, as
@@ -858,6 +975,12 @@ static void send_lost(struct op *op)
     send_check(op);
     if (op->done)
         return;
+    if (so->stage == ST_UPLOADING) {
+        /* no message has gone out: nothing is in doubt */
+        cli_error("upload not finished, nothing sent: %s", why);
+        op_done(op, ended_status(s));
+        return;
+    }
     if (so->stage == ST_JOINING) {
         /* no message has gone out: nothing is in doubt */
         cli_error("cannot join %s: %s", so->room, why);
@@ -887,6 +1010,10 @@ static void send_interrupt(struct op *op, int sig)
 
     if (so->lines)
         lines_report(so, "interrupted");
+    else if (so->stage == ST_UPLOADING) {
+        cli_upload_stop(so->up);
+        cli_error("interrupted while uploading: nothing sent");
+    }
     else if (so->stage == ST_RECEIPT)
         cli_error("interrupted while waiting for receipts");
     else
@@ -923,6 +1050,7 @@ static void send_free(struct op *op)
     free(so->id_base);
     free(so->buf);
     free(so->text);
+    cli_upload_free(so->up);
     free(so);
 }
 
@@ -1058,6 +1186,11 @@ static int set_send(void *ud, int id, const char *arg)
     case OPT_RECEIPT: so->receipt = 1; return 0;
     case OPT_QUEUE: so->queue = 1; return 0;
     case OPT_NO_QUEUE: so->queue = -1; return 0;
+    case OPT_ALLOW_HTTP_UPLOAD: so->allow_http = 1; return 0;
+    case OPT_FILE:
+        if (!so->up && !(so->up = cli_upload_new()))
+            return EXIT_OSERR;
+        return cli_upload_add(so->up, arg);
     case OPT_TYPE:
         for (i = 0; send_types[i]; i++)
             if (strcmp(arg, send_types[i]) == 0) {
@@ -1149,7 +1282,8 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
         text = argv[argc - 1];
         njid--;
     } else if (njid == 0) {
-        cli_error("usage: xmpctl send JID... [TEXT] (or --room ROOM@SERVICE)");
+        cli_error("usage: xmpctl send JID... [TEXT] [--file PATH...] (or "
+                  "--room ROOM@SERVICE)");
         return EXIT_USAGE;
     }
     if (so->lines && so->message) {
@@ -1176,6 +1310,17 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
                   "--room, --lines or --receipt");
         return EXIT_USAGE;
     }
+    if (so->up && (so->lines || so->queue > 0)) {
+        cli_error("send: --file uploads before it sends: not with --lines "
+                  "or --queue");
+        return EXIT_USAGE;
+    }
+    if (so->allow_http && !so->up) {
+        cli_error("send: --allow-http-upload goes with --file");
+        return EXIT_USAGE;
+    }
+    if (so->up && so->allow_http)
+        cli_upload_allow_http(so->up);
     if (so->room_pw_file && so->room_pw_cmd) {
         cli_error("send: give --room-password-file or "
                   "--room-password-command, not both");
@@ -1218,6 +1363,8 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             return EXIT_OSERR;
         if ((rc = check_text(so, "")))
             return rc;
+    } else if (so->up && !so->message) {
+        /* the files alone: no text, nothing read from stdin */
     } else if (c->interactive) {
         cli_error("send: give the TEXT too (quoted when it has spaces)");
         return EXIT_USAGE;
@@ -1246,7 +1393,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             &so->room_pw);
     /* messages to JIDs need nothing of the login but its success: they
      * may travel with it (a room needs our nick, --lines reads on) */
-    so->op.early = !so->lines;
+    so->op.early = !so->lines && !so->up;
     return 0;
 }
 

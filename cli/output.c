@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -193,6 +194,18 @@ static int attr_value(const char *p, const char *gt, const char *name,
     return 0;
 }
 
+/* The start tag from p to gt names a header whose value is a
+ * credential: Authorization or Cookie (XEP-0363 §5). */
+static int secret_header(const char *p, const char *gt)
+{
+    const char *v;
+    size_t vlen;
+
+    return attr_value(p, gt, "name", &v, &vlen) &&
+           ((vlen == 13 && strncasecmp(v, "Authorization", 13) == 0) ||
+            (vlen == 6 && strncasecmp(v, "Cookie", 6) == 0));
+}
+
 void cli_redact(const char *p, size_t len,
                 void (*emit)(void *ud, const char *s, size_t len), void *ud)
 {
@@ -226,6 +239,10 @@ void cli_redact(const char *p, size_t len,
             until = "</initial-response>";
         else if (gt[-1] != '/' && start_tag(p, gt, "additional-data"))
             until = "</additional-data>";
+        /* XEP-0363: an upload slot's credentials for the PUT */
+        else if (gt[-1] != '/' && start_tag(p, gt, "header") &&
+                 secret_header(p, gt))
+            until = "</header>";
         /* XEP-0484: a token the server issues */
         if (start_tag(p, gt, "token")) {
             const char *v;

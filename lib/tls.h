@@ -23,7 +23,8 @@
 enum tls_want { TLS_WANT_NOTHING = 0, TLS_WANT_READ = 1, TLS_WANT_WRITE = 2 };
 
 struct tls_params {
-    const char *domain; /* XMPP domain: SNI and reference identity; required */
+    const char *domain; /* SNI and reference identity: the XMPP domain
+                           (or, for an upload, the URL's host); required */
     const char *cafile; /* NULL: TLS_SYSTEM_CA_BUNDLE; unused with trust */
     struct xmp_trust *trust; /* anchors loaded once (xmp_trust_new), or
                                 NULL to load cafile for this handshake */

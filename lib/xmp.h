@@ -739,6 +739,69 @@ enum xmp_err xmp_peer_ack(struct xmp_peer *p, uint32_t h);
 void xmp_peer_close(struct xmp_peer *p, const char *condition,
                     const char *text);
 
+/* ---- HTTP uploads (XEP-0363) ------------------------------------------- */
+
+/*
+ * One HTTP/1.1 PUT of a file to the URL of an upload slot, driven like a
+ * session: poll xmp_http_fd for xmp_http_events until xmp_http_deadline,
+ * then xmp_http_step (at once while xmp_http_pending), until it returns
+ * XMP_OK (the server answered 2xx after the whole body) or an error
+ * (xmp_http_error says why).  It connects as a session with the same
+ * proxy would, over the same TLS policy and trust anchors; the
+ * certificate must be valid for the URL's host (the SNI too): the
+ * session's pins are not checked here.  The body is read from the file
+ * through a fixed buffer (64 KiB), so memory does not grow with it.
+ * Errors: an http:// URL without allow_http (XMP_ETLS), the connection
+ * (as a session's: XMP_EUNREACH, XMP_ENOHOST, XMP_ETLS...), an answer
+ * of 3xx ("redirect refused") or anything but 2xx (XMP_EREMOTE, the
+ * status named), an answer that is not HTTP or whose head passes 16 KiB
+ * (XMP_EPROTO), the file unreadable or shorter than size (XMP_EIO), no
+ * progress for timeout_ms (XMP_ETIMEOUT).
+ */
+struct xmp_http_header {
+    const char *name, *value;
+};
+
+struct xmp_http_opts {
+    const char *url;       /* the slot's PUT URL, https:// */
+    /* The slot's headers: only Authorization, Cookie and Expires are
+     * sent (XEP-0363 §5), the others ignored; a value holding a line
+     * break or another control character fails with XMP_EPROTO. */
+    const struct xmp_http_header *headers;
+    size_t nheaders;
+    int file;              /* read from its current offset; not owned */
+    uint64_t size;         /* Content-Length: bytes read from file */
+    const char *content_type; /* NULL: application/octet-stream */
+    const char *cafile;    /* as xmp_session_opts */
+    struct xmp_trust *trust;
+    int insecure;
+    int tls_min;           /* as xmp_session_opts: 13 for TLS 1.3 only */
+    const char *proxy;
+    int allow_http;        /* an http:// URL is allowed (no TLS at all) */
+    int timeout_ms;        /* to connect, and then without progress;
+                              0: 30 s */
+    xmp_trace_fn trace;    /* never sees the header values */
+    void *trace_ud;
+};
+
+struct xmp_http;
+
+/* Start (connecting needs no DNS wait here, as for a session).  NULL
+ * with err set when the request cannot be made. */
+struct xmp_http *xmp_http_new(const struct xmp_http_opts *opts,
+                              struct xmp_error *err);
+void xmp_http_free(struct xmp_http *h);
+int xmp_http_fd(const struct xmp_http *h);
+short xmp_http_events(const struct xmp_http *h);
+int64_t xmp_http_deadline(const struct xmp_http *h);
+int xmp_http_pending(const struct xmp_http *h);
+enum xmp_err xmp_http_step(struct xmp_http *h);
+const struct xmp_error *xmp_http_error(const struct xmp_http *h);
+/* Body bytes the connection has taken so far. */
+uint64_t xmp_http_sent(const struct xmp_http *h);
+/* The answer's status once one came (0 before). */
+int xmp_http_status(const struct xmp_http *h);
+
 /* Blocking convenience on top of step: poll until done(ud) returns true,
  * the session is CLOSED or FAILED, or timeout_ms passes (-1: the session's
  * own deadlines only).  Returns XMP_OK when done() became true. */

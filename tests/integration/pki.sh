@@ -13,18 +13,20 @@
 #
 # In PKI_DIR: ca.pem/ca.key ("xmpctl test CA"), other-ca.pem/.key ("xmpctl
 # other CA", signed nothing), example.test.pem/.key and wrong.test.pem/.key
-# (server certificates signed by the test CA), all valid 2 days.
+# (server certificates signed by the test CA), upload.pem/.key (for
+# upload.example.test and localhost: the HTTPS side of the upload
+# service), all valid 2 days.
 
 _pki_python=python3
 [ -x /usr/bin/python3 ] && _pki_python=/usr/bin/python3
 
-# _pki_cert DIR NAME CN: a key and a certificate for CN (SAN DNS:CN),
-# signed by the test CA, valid 2 days.
+# _pki_cert DIR NAME CN [SAN]: a key and a certificate for CN (SAN DNS:CN,
+# and SAN, e.g. DNS:localhost), signed by the test CA, valid 2 days.
 _pki_cert() {
 	openssl req -new -newkey rsa:2048 -nodes -keyout "$1/$2.key" \
 		-subj "/CN=$3" -out "$1/$2.csr" 2>/dev/null &&
 	printf '%s\n' \
-		"subjectAltName = DNS:$3" \
+		"subjectAltName = DNS:$3${4:+, $4}" \
 		"basicConstraints = critical, CA:FALSE" \
 		"keyUsage = critical, digitalSignature, keyEncipherment" \
 		"extendedKeyUsage = serverAuth" \
@@ -58,7 +60,10 @@ pki_make() {
 		_pki_p2=$!
 		_pki_cert "$PKI_DIR" wrong.test wrong.test &
 		_pki_p3=$!
-		wait "$_pki_p1" && wait "$_pki_p2" && wait "$_pki_p3" || {
+		_pki_cert "$PKI_DIR" upload upload.example.test DNS:localhost &
+		_pki_p4=$!
+		wait "$_pki_p1" && wait "$_pki_p2" && wait "$_pki_p3" &&
+		wait "$_pki_p4" || {
 			echo "pki.sh: cannot make the test certificates" >&2
 			return 1
 		}

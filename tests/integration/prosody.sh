@@ -27,6 +27,13 @@
 # the other tests see a server without it).
 # PROSODY_PASSWORD_HASH (e.g. SHA-256, Prosody 13) names the hash its
 # accounts are stored with, and so the SCRAM mechanism it offers.
+# PROSODY_UPLOAD=yes at prosody_start adds XEP-0363 HTTP File Upload: the
+# component upload.example.test (mod_http_file_share) serving HTTPS on
+# 127.0.0.1 with URLs on localhost (certificate for both, from pki.sh),
+# files of at most PROSODY_UPLOAD_LIMIT bytes (default 1 MiB and 512
+# bytes), Prosody's defaults otherwise (PROSODY_UPLOAD_HOST, e.g.
+# 127.0.0.1, puts another host in its URLs); it exports
+#   PROSODY_HTTPS_PORT        that HTTPS port
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
 # PROSODY_SASL2=yes at prosody_start (Prosody 13 with prosody-modules)
@@ -114,6 +121,20 @@ Component \"$PROSODY_COMPONENT\"
 			_pc_fast="$_pc_fast
 sasl2_fast_token_min_ttl = $PROSODY_FAST_ROTATE"
 	fi
+	_pc_upload='' _pc_http='"http";'
+	if [ "${PROSODY_UPLOAD:-no}" = yes ]; then
+		_pc_http=''
+		_pc_upload="
+Component \"upload.example.test\" \"http_file_share\"
+	http_host = \"${PROSODY_UPLOAD_HOST:-localhost}\"
+	http_file_share_size_limit = ${PROSODY_UPLOAD_LIMIT:-1049088}"
+		_pc_ports="$_pc_ports
+-- XEP-0363: HTTPS on loopback only, no plain HTTP
+http_ports = { }
+https_ports = { $PROSODY_HTTPS_PORT }
+https_interfaces = { \"127.0.0.1\" }
+https_ssl = { certificate = \"$PROSODY_DIR/certs/upload.pem\"; key = \"$PROSODY_DIR/certs/upload.key\"; }"
+	fi
 	_pc_muc=''
 	if [ -n "${PROSODY_MUC:-}" ]; then
 		_pc_muc="
@@ -144,7 +165,7 @@ modules_enabled = {
 $(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 $_pc_fast
-modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
+modules_disabled = { "s2s"; $_pc_http "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"
 $([ -z "${PROSODY_PASSWORD_HASH:-}" ] || echo "password_hash = \"$PROSODY_PASSWORD_HASH\"")
 storage = "internal"
@@ -159,6 +180,7 @@ VirtualHost "example.test"
 	c2s_direct_tls_ssl = $_pc_ssl
 $_pc_component
 $_pc_muc
+$_pc_upload
 EOF
 }
 
@@ -198,7 +220,9 @@ _prosody_run() {
 	until grep -q "Activated service 'c2s' on \[127.0.0.1\]:$PROSODY_PORT" "$PROSODY_LOG" &&
 	      grep -q "Activated service 'c2s_direct_tls' on \[127.0.0.1\]:$PROSODY_TLS_PORT" "$PROSODY_LOG" &&
 	      { [ -z "${PROSODY_COMPONENT:-}" ] ||
-	        grep -q "Activated service 'component' on \[127.0.0.1\]:$PROSODY_COMPONENT_PORT" "$PROSODY_LOG"; }
+	        grep -q "Activated service 'component' on \[127.0.0.1\]:$PROSODY_COMPONENT_PORT" "$PROSODY_LOG"; } &&
+	      { [ "${PROSODY_UPLOAD:-no}" != yes ] ||
+	        grep -q "Activated service 'https' on \[127.0.0.1\]:$PROSODY_HTTPS_PORT" "$PROSODY_LOG"; }
 	do
 		if grep -q "Failed to open server port" "$PROSODY_LOG"; then
 			prosody_stop "$1"
@@ -249,17 +273,19 @@ prosody_start() {
 	mkdir -p "$PROSODY_DIR/data" "$PROSODY_DIR/certs" &&
 	chmod 700 "$PROSODY_DIR" &&
 	cp "$_pki/$_ps_cert.pem" "$PROSODY_DIR/certs/server.pem" &&
-	cp "$_pki/$_ps_cert.key" "$PROSODY_DIR/certs/server.key" || return 1
+	cp "$_pki/$_ps_cert.key" "$PROSODY_DIR/certs/server.key" &&
+	cp "$_pki/upload.pem" "$_pki/upload.key" "$PROSODY_DIR/certs/" || return 1
 
 	# The kernel picks free ports; should another process take one before
 	# Prosody binds it, try again with new ones.
 	_ps_try=1
 	while :; do
 		# shellcheck disable=SC2046
-		set -- $(_prosody_ports 3)
+		set -- $(_prosody_ports 4)
 		PROSODY_PORT=${1:-}
 		PROSODY_TLS_PORT=${2:-}
 		PROSODY_COMPONENT_PORT=${3:-}
+		PROSODY_HTTPS_PORT=${4:-}
 		if [ -z "$PROSODY_PORT" ] || [ -z "$PROSODY_TLS_PORT" ] ||
 		   [ -z "$PROSODY_COMPONENT_PORT" ]; then
 			echo "prosody_start: cannot find free ports" >&2
@@ -282,6 +308,7 @@ prosody_start() {
 	done
 	export PROSODY_DIR PROSODY_PORT PROSODY_TLS_PORT PROSODY_LOG
 	[ -n "${PROSODY_COMPONENT:-}" ] && export PROSODY_COMPONENT_PORT
+	[ "${PROSODY_UPLOAD:-no}" = yes ] && export PROSODY_HTTPS_PORT
 	return 0
 }
 
