@@ -99,11 +99,32 @@ struct rcpt {
 
 enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT, ST_UPLOADING };
 
+/* --lines: the stream of input lines and what waits for the server */
+struct send_lines {
+    char *id_base; /* message ids are id_base-N */
+    char *buf;
+    size_t blen;
+    int eof, idle, discarding;
+    uint64_t line_no, sent;
+    uint64_t ring[SEND_UNACKED_MAX]; /* seqs of unacknowledged messages */
+    size_t rhead, rcount;
+    uint64_t requested;
+};
+
+/* --room: the room, how we join it, and where we stand */
+struct send_room {
+    char *room, *nick;
+    char *room_pw_file, *room_pw_cmd;
+    struct cli_secret room_pw;
+    char *occupant; /* ROOM@SERVICE/NICK we join as */
+    char *self;     /* what the room said we are (leave from there) */
+    int joined, left;
+};
+
 struct send_op {
     struct op op; /* first: the driver sees only this */
     /* options */
-    char *message, *subject, *thread, *room, *nick;
-    char *room_pw_file, *room_pw_cmd;
+    char *message, *subject, *thread;
     const char *type;
     int lines, receipt, from_stdin;
     int queue; /* --queue 1, --no-queue -1, 0: the config file's */
@@ -112,7 +133,7 @@ struct send_op {
      * r->id and the others r->id-N */
     struct upload *up;
     int allow_http;
-    struct cli_secret room_pw;
+    struct send_room mr;
     /* recipients: the JIDs, or the room */
     struct rcpt *r;
     size_t nr;
@@ -128,19 +149,7 @@ struct send_op {
     /* the bounce barrier: see send_barrier() */
     unsigned ping;
     int pinging;
-    /* the room */
-    char *occupant; /* ROOM@SERVICE/NICK we join as */
-    char *self;     /* what the room said we are (leave from there) */
-    int joined, left;
-    /* --lines */
-    char *id_base; /* message ids are id_base-N */
-    char *buf;
-    size_t blen;
-    int eof, idle, discarding;
-    uint64_t line_no, sent;
-    uint64_t ring[SEND_UNACKED_MAX]; /* seqs of unacknowledged messages */
-    size_t rhead, rcount;
-    uint64_t requested;
+    struct send_lines ln;
 };
 
 static int is_status(const struct xmp_node *x, const char *code)
@@ -176,13 +185,13 @@ static void leave_room(struct send_op *so)
     struct xmp_session *s = so->op.c->session;
     struct xmp_node *p;
 
-    if (!so->room || so->left || !so->occupant ||
+    if (!so->mr.room || so->mr.left || !so->mr.occupant ||
         xmp_session_phase(s) != XMP_PHASE_READY)
         return;
-    so->left = 1;
+    so->mr.left = 1;
     /* XEP-0045 §7.14: unavailable presence to the occupant JID. */
     if ((p = xmp_node_new("jabber:client", "presence", NULL)) &&
-        xmp_node_set_attr(p, "to", so->self ? so->self : so->occupant,
+        xmp_node_set_attr(p, "to", so->mr.self ? so->mr.self : so->mr.occupant,
                           NULL) == XMP_OK &&
         xmp_node_set_attr(p, "type", "unavailable", NULL) == XMP_OK)
         xmp_session_send(s, p, NULL);
@@ -204,7 +213,7 @@ static void unconfirmed(struct send_op *so)
     size_t i;
 
     if (so->lines)
-        n = so->rcount;
+        n = so->ln.rcount;
     else
         for (i = 0; i < so->nr; i++)
             n += acked < so->r[i].seq;
@@ -214,7 +223,7 @@ static void unconfirmed(struct send_op *so)
 /* Does this send keep what the server could not take for later? */
 static int queueing(const struct send_op *so)
 {
-    return !so->room && !so->lines && !so->receipt && !so->up &&
+    return !so->mr.room && !so->lines && !so->receipt && !so->up &&
            (so->queue > 0 || (so->queue == 0 && so->op.c->o.queue));
 }
 
@@ -227,7 +236,7 @@ static struct xmp_node *build(const struct send_op *so, const char *to,
     if (!m)
         return NULL;
     if (xmp_node_set_attr(m, "to", to, err) ||
-        xmp_node_set_attr(m, "type", so->room ? "groupchat" : so->type,
+        xmp_node_set_attr(m, "type", so->mr.room ? "groupchat" : so->type,
                           err) ||
         xmp_node_set_attr(m, "id", id, err))
         goto fail;
@@ -332,7 +341,7 @@ static void send_all(struct send_op *so)
 
     so->stage = ST_SENDING;
     if (so->lines) {
-        if (!(so->id_base = xmp_session_new_id(s))) {
+        if (!(so->ln.id_base = xmp_session_new_id(s))) {
             finish(so, EXIT_OSERR);
             return;
         }
@@ -377,8 +386,8 @@ static void on_join_presence(struct send_op *so, const struct xmp_node *st)
         return;
     if (type && strcmp(type, "error") == 0) {
         xmp_error_describe(st, cond, sizeof cond);
-        cli_error("cannot join %s: %s", so->room, cond);
-        so->left = 1; /* never in */
+        cli_error("cannot join %s: %s", so->mr.room, cond);
+        so->mr.left = 1; /* never in */
         outcome_add(&so->out, ITEM_BOUNCED, 1);
         op_done(&so->op, status_send(&so->out));
         return;
@@ -386,9 +395,9 @@ static void on_join_presence(struct send_op *so, const struct xmp_node *st)
     /* XEP-0045 §7.2.2: the presence about ourselves carries status 110. */
     if (type || !x || !is_status(x, "110"))
         return;
-    free(so->self);
-    so->self = strdup(xmp_node_attr(st, "from"));
-    so->joined = 1;
+    free(so->mr.self);
+    so->mr.self = strdup(xmp_node_attr(st, "from"));
+    so->mr.joined = 1;
     so->op.deadline = -1;
     send_all(so);
 }
@@ -398,10 +407,10 @@ static int lines_bounce(struct send_op *so, const struct xmp_node *st,
                         const char **line)
 {
     const char *id = xmp_node_attr(st, "id");
-    size_t n = strlen(so->id_base);
+    size_t n = strlen(so->ln.id_base);
     size_t i;
 
-    if (!id || strncmp(id, so->id_base, n) != 0 || id[n] != '-')
+    if (!id || strncmp(id, so->ln.id_base, n) != 0 || id[n] != '-')
         return -1;
     for (i = 0; i < so->nr; i++)
         if (cli_is_bounce(st, id, &so->r[i].jid)) {
@@ -432,7 +441,7 @@ static void on_message_error(struct send_op *so, const struct xmp_node *st)
     int k;
 
     xmp_error_describe(st, cond, sizeof cond);
-    if (so->lines && so->id_base) {
+    if (so->lines && so->ln.id_base) {
         if ((k = lines_bounce(so, st, &line)) >= 0) {
             cli_error("line %s to %s bounced: %s", line, so->r[k].to, cond);
             outcome_add(&so->out, ITEM_BOUNCED, 1);
@@ -517,25 +526,25 @@ static int send_line(struct send_op *so, const char *p, size_t n)
     uint64_t seq;
     size_t i;
 
-    so->line_no++;
+    so->ln.line_no++;
     if (n && p[n - 1] == '\r')
         n--;
     if (blank(p, n))
         return 0;
     if (xmp_xml_check_text(p, n, &err) != XMP_OK) {
-        cli_warn("line %llu skipped: %s", (unsigned long long)so->line_no,
+        cli_warn("line %llu skipped: %s", (unsigned long long)so->ln.line_no,
                  err.msg);
         outcome_add(&so->out, ITEM_SKIPPED, 1);
         return 0;
     }
-    snprintf(id, sizeof id, "%s-%llu", so->id_base,
-             (unsigned long long)so->line_no);
+    snprintf(id, sizeof id, "%s-%llu", so->ln.id_base,
+             (unsigned long long)so->ln.line_no);
     for (i = 0; i < so->nr; i++) {
         if (send_one(so, so->r[i].to, id, p, n, &seq) < 0)
             return -1;
-        so->ring[(so->rhead + so->rcount) % SEND_UNACKED_MAX] = seq;
-        so->rcount++;
-        so->sent++;
+        so->ln.ring[(so->ln.rhead + so->ln.rcount) % SEND_UNACKED_MAX] = seq;
+        so->ln.rcount++;
+        so->ln.sent++;
         so->last_seq = seq;
     }
     return 0;
@@ -544,7 +553,7 @@ static int send_line(struct send_op *so, const char *p, size_t n)
 static int can_send(const struct send_op *so)
 {
     return xmp_session_writable(so->op.c->session) &&
-           so->rcount + so->nr <= SEND_UNACKED_MAX;
+           so->ln.rcount + so->nr <= SEND_UNACKED_MAX;
 }
 
 /* Send the complete lines in the buffer while the session takes more. */
@@ -553,38 +562,38 @@ static void drain_lines(struct send_op *so)
     char *nl;
     size_t used = 0, n;
 
-    while (!so->op.done && can_send(so) && used < so->blen &&
-           (nl = memchr(so->buf + used, '\n', so->blen - used))) {
-        n = (size_t)(nl - (so->buf + used));
-        if (so->discarding)
-            so->discarding = 0; /* the end of an overlong line */
-        else if (send_line(so, so->buf + used, n) < 0)
+    while (!so->op.done && can_send(so) && used < so->ln.blen &&
+           (nl = memchr(so->ln.buf + used, '\n', so->ln.blen - used))) {
+        n = (size_t)(nl - (so->ln.buf + used));
+        if (so->ln.discarding)
+            so->ln.discarding = 0; /* the end of an overlong line */
+        else if (send_line(so, so->ln.buf + used, n) < 0)
             return;
         used += n + 1;
     }
     if (used) {
-        memmove(so->buf, so->buf + used, so->blen - used);
-        so->blen -= used;
+        memmove(so->ln.buf, so->ln.buf + used, so->ln.blen - used);
+        so->ln.blen -= used;
     }
     if (so->op.done)
         return;
-    if (so->blen == SEND_MAX_TEXT + 1) {
+    if (so->ln.blen == SEND_MAX_TEXT + 1) {
         /* No newline in a full buffer: too long to be one message. */
-        if (!so->discarding) {
-            so->line_no++;
+        if (!so->ln.discarding) {
+            so->ln.line_no++;
             cli_warn("line %llu skipped: longer than %d bytes",
-                     (unsigned long long)so->line_no, SEND_MAX_TEXT);
+                     (unsigned long long)so->ln.line_no, SEND_MAX_TEXT);
             outcome_add(&so->out, ITEM_SKIPPED, 1);
         }
-        so->discarding = 1;
-        so->blen = 0;
+        so->ln.discarding = 1;
+        so->ln.blen = 0;
     }
     /* The last line may lack its newline. */
-    if (so->eof && so->blen && can_send(so) && !memchr(so->buf, '\n',
-                                                       so->blen)) {
-        if (!so->discarding && send_line(so, so->buf, so->blen) < 0)
+    if (so->ln.eof && so->ln.blen && can_send(so) && !memchr(so->ln.buf, '\n',
+                                                       so->ln.blen)) {
+        if (!so->ln.discarding && send_line(so, so->ln.buf, so->ln.blen) < 0)
             return;
-        so->blen = 0;
+        so->ln.blen = 0;
     }
 }
 
@@ -595,7 +604,7 @@ static void lines_io(struct op *op, short revents)
     ssize_t got;
 
     (void)revents;
-    got = read(STDIN_FILENO, so->buf + so->blen, SEND_MAX_TEXT + 1 - so->blen);
+    got = read(STDIN_FILENO, so->ln.buf + so->ln.blen, SEND_MAX_TEXT + 1 - so->ln.blen);
     if (got < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (got < 0) {
@@ -604,19 +613,19 @@ static void lines_io(struct op *op, short revents)
         return;
     }
     if (got == 0)
-        so->eof = 1;
-    so->blen += (size_t)got;
+        so->ln.eof = 1;
+    so->ln.blen += (size_t)got;
     drain_lines(so);
     /* Nothing more to read at once: a pause in the input, the moment to
      * ask the server what it has. */
-    so->idle = so->eof || (poll(&p, 1, 0) == 0);
+    so->ln.idle = so->ln.eof || (poll(&p, 1, 0) == 0);
 }
 
 static void lines_report(struct send_op *so, const char *why)
 {
     cli_error("%s: the server confirmed %llu of %llu messages",
               why, (unsigned long long)so->out.n[ITEM_ACKED],
-              (unsigned long long)so->sent);
+              (unsigned long long)so->ln.sent);
 }
 
 static void lines_prepare(struct send_op *so)
@@ -625,9 +634,9 @@ static void lines_prepare(struct send_op *so)
     uint64_t acked = xmp_session_acked(s);
     const struct xmp_error *e;
 
-    while (so->rcount && so->ring[so->rhead] <= acked) {
-        so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
-        so->rcount--;
+    while (so->ln.rcount && so->ln.ring[so->ln.rhead] <= acked) {
+        so->ln.rhead = (so->ln.rhead + 1) % SEND_UNACKED_MAX;
+        so->ln.rcount--;
         outcome_add(&so->out, ITEM_ACKED, 1);
     }
     /* Resuming a lost connection: nothing is read or asked until the
@@ -645,24 +654,24 @@ static void lines_prepare(struct send_op *so)
     drain_lines(so);
     if (so->op.done)
         return;
-    if (so->last_seq > so->requested &&
-        (so->idle || so->eof || !can_send(so) ||
-         so->rcount >= SEND_ACK_EVERY)) {
+    if (so->last_seq > so->ln.requested &&
+        (so->ln.idle || so->ln.eof || !can_send(so) ||
+         so->ln.rcount >= SEND_ACK_EVERY)) {
         if (xmp_session_request_ack(s) != XMP_OK) {
             op_session_failed(&so->op);
             return;
         }
-        so->requested = so->last_seq;
+        so->ln.requested = so->last_seq;
     }
-    if (so->eof && !so->blen && !so->rcount) {
+    if (so->ln.eof && !so->ln.blen && !so->ln.rcount) {
         finish(so, status_send(&so->out));
         return;
     }
     /* Read on only when what was read has gone out and the server keeps
      * up: the input waits in its pipe, not in our memory. */
-    so->op.fd = so->eof ? -1 : STDIN_FILENO;
-    so->op.events = !so->eof && can_send(so) &&
-                            !memchr(so->buf, '\n', so->blen)
+    so->op.fd = so->ln.eof ? -1 : STDIN_FILENO;
+    so->op.events = !so->ln.eof && can_send(so) &&
+                            !memchr(so->ln.buf, '\n', so->ln.blen)
                         ? POLLIN
                         : 0;
 }
@@ -678,7 +687,7 @@ static int send_go(struct send_op *so)
     struct xmp_session_info info;
     struct xmp_node *p, *x, *h, *pw;
     struct xmp_jid me;
-    const char *nick = so->nick;
+    const char *nick = so->mr.nick;
     int timeout_s = op->c->o.timeout_s ? op->c->o.timeout_s
                                        : CLI_DEFAULT_TIMEOUT_S;
     int rc = EXIT_OK;
@@ -687,7 +696,7 @@ static int send_go(struct send_op *so)
     op->fd = -1;
     op->events = 0;
     op->deadline = -1;
-    if (!so->room) {
+    if (!so->mr.room) {
         send_all(so);
         return 0;
     }
@@ -700,24 +709,24 @@ static int send_go(struct send_op *so)
         nick = me.local ? me.local : me.resource;
     if (!nick) {
         xmp_jid_clear(&me);
-        cli_error("no nickname for %s: give --nick", so->room);
+        cli_error("no nickname for %s: give --nick", so->mr.room);
         return EXIT_USAGE;
     }
-    n = strlen(so->room) + strlen(nick) + 2;
-    if ((so->occupant = malloc(n)))
-        snprintf(so->occupant, n, "%s/%s", so->room, nick);
+    n = strlen(so->mr.room) + strlen(nick) + 2;
+    if ((so->mr.occupant = malloc(n)))
+        snprintf(so->mr.occupant, n, "%s/%s", so->mr.room, nick);
     xmp_jid_clear(&me);
-    if (!so->occupant)
+    if (!so->mr.occupant)
         return EXIT_OSERR;
     if (!(p = xmp_node_new("jabber:client", "presence", NULL)))
         return EXIT_OSERR;
-    if (xmp_node_set_attr(p, "to", so->occupant, NULL) != XMP_OK ||
+    if (xmp_node_set_attr(p, "to", so->mr.occupant, NULL) != XMP_OK ||
         !(x = xmp_node_add_child(p, NS_MUC, "x", NULL)) ||
         !(h = xmp_node_add_child(x, NS_MUC, "history", NULL)) ||
         xmp_node_set_attr(h, "maxstanzas", "0", NULL) != XMP_OK ||
-        (so->room_pw.pw &&
+        (so->mr.room_pw.pw &&
          (!(pw = xmp_node_add_child(x, NS_MUC, "password", NULL)) ||
-          xmp_node_add_text(pw, so->room_pw.pw, so->room_pw.len, NULL) !=
+          xmp_node_add_text(pw, so->mr.room_pw.pw, so->mr.room_pw.len, NULL) !=
               XMP_OK))) {
         xmp_node_free(p);
         return EXIT_OSERR;
@@ -728,7 +737,7 @@ static int send_go(struct send_op *so)
         rc = cli_exit_status(xmp_session_error(s)->code);
     }
     xmp_node_free(p);
-    cli_secret_wipe(&so->room_pw);
+    cli_secret_wipe(&so->mr.room_pw);
     op->deadline = xmp_now_ms() + (int64_t)timeout_s * 1000;
     return rc;
 }
@@ -874,7 +883,7 @@ static void send_timer(struct op *op)
     if (so->stage == ST_UPLOADING) {
         cli_upload_step(so->up);
     } else if (so->stage == ST_JOINING) {
-        cli_error("cannot join %s: no answer within %d s", so->room,
+        cli_error("cannot join %s: no answer within %d s", so->mr.room,
                   timeout_s);
         outcome_add(&so->out, ITEM_TIMED_OUT, 1);
         finish(so, status_send(&so->out));
@@ -953,22 +962,22 @@ static void send_lost(struct op *op)
         return;
 
     if (so->lines && so->stage == ST_SENDING) {
-        while (so->rcount && so->ring[so->rhead] <= xmp_session_acked(s)) {
-            so->rhead = (so->rhead + 1) % SEND_UNACKED_MAX;
-            so->rcount--;
+        while (so->ln.rcount && so->ln.ring[so->ln.rhead] <= xmp_session_acked(s)) {
+            so->ln.rhead = (so->ln.rhead + 1) % SEND_UNACKED_MAX;
+            so->ln.rcount--;
             outcome_add(&so->out, ITEM_ACKED, 1);
         }
-        if (so->eof && !so->blen && !so->rcount) {
+        if (so->ln.eof && !so->ln.blen && !so->ln.rcount) {
             op_done(op, status_send(&so->out));
             return;
         }
         lines_report(so, why);
         /* every message sent was confirmed: the rest were never sent */
-        if (!so->rcount) {
+        if (!so->ln.rcount) {
             op_done(op, ended_status(s));
             return;
         }
-        outcome_add(&so->out, ITEM_UNCONFIRMED, so->rcount);
+        outcome_add(&so->out, ITEM_UNCONFIRMED, so->ln.rcount);
         op_done(op, status_send(&so->out));
         return;
     }
@@ -983,7 +992,7 @@ static void send_lost(struct op *op)
     }
     if (so->stage == ST_JOINING) {
         /* no message has gone out: nothing is in doubt */
-        cli_error("cannot join %s: %s", so->room, why);
+        cli_error("cannot join %s: %s", so->mr.room, why);
         op_done(op, ended_status(s));
         return;
     }
@@ -1037,18 +1046,18 @@ static void send_free(struct op *op)
         free(so->r[i].id);
     }
     free(so->r);
-    cli_secret_wipe(&so->room_pw);
+    cli_secret_wipe(&so->mr.room_pw);
     free(so->message);
     free(so->subject);
     free(so->thread);
-    free(so->room);
-    free(so->nick);
-    free(so->room_pw_file);
-    free(so->room_pw_cmd);
-    free(so->occupant);
-    free(so->self);
-    free(so->id_base);
-    free(so->buf);
+    free(so->mr.room);
+    free(so->mr.nick);
+    free(so->mr.room_pw_file);
+    free(so->mr.room_pw_cmd);
+    free(so->mr.occupant);
+    free(so->mr.self);
+    free(so->ln.id_base);
+    free(so->ln.buf);
     free(so->text);
     cli_upload_free(so->up);
     free(so);
@@ -1178,10 +1187,10 @@ static int set_send(void *ud, int id, const char *arg)
     case OPT_MESSAGE: return set_str(&so->message, arg);
     case OPT_SUBJECT: return set_str(&so->subject, arg);
     case OPT_THREAD: return set_str(&so->thread, arg);
-    case OPT_ROOM: return set_str(&so->room, arg);
-    case OPT_NICK: return set_str(&so->nick, arg);
-    case OPT_ROOM_PASSWORD_FILE: return set_str(&so->room_pw_file, arg);
-    case OPT_ROOM_PASSWORD_COMMAND: return set_str(&so->room_pw_cmd, arg);
+    case OPT_ROOM: return set_str(&so->mr.room, arg);
+    case OPT_NICK: return set_str(&so->mr.nick, arg);
+    case OPT_ROOM_PASSWORD_FILE: return set_str(&so->mr.room_pw_file, arg);
+    case OPT_ROOM_PASSWORD_COMMAND: return set_str(&so->mr.room_pw_cmd, arg);
     case OPT_LINES: so->lines = 1; return 0;
     case OPT_RECEIPT: so->receipt = 1; return 0;
     case OPT_QUEUE: so->queue = 1; return 0;
@@ -1269,7 +1278,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
     /* Which operands are recipients: with --message, --lines or --room
      * the text comes from elsewhere, so all are (--room takes none);
      * else the last of several is the TEXT, as in "send JID TEXT". */
-    if (so->room) {
+    if (so->mr.room) {
         if (so->message || so->lines ? njid > 0 : njid > 1) {
             cli_error("send: --room takes no recipients (usage: xmpctl send "
                       "--room ROOM@SERVICE [TEXT])");
@@ -1296,16 +1305,16 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
                   "--lines");
         return EXIT_USAGE;
     }
-    if (so->room && (so->receipt || so->type)) {
+    if (so->mr.room && (so->receipt || so->type)) {
         cli_error("send: with --room, messages are of type groupchat and "
                   "no receipt is asked for");
         return EXIT_USAGE;
     }
-    if (!so->room && (so->nick || so->room_pw_file || so->room_pw_cmd)) {
+    if (!so->mr.room && (so->mr.nick || so->mr.room_pw_file || so->mr.room_pw_cmd)) {
         cli_error("send: --nick and the room password options need --room");
         return EXIT_USAGE;
     }
-    if (so->queue > 0 && (so->room || so->lines || so->receipt)) {
+    if (so->queue > 0 && (so->mr.room || so->lines || so->receipt)) {
         cli_error("send: --queue keeps plain messages to JIDs: not with "
                   "--room, --lines or --receipt");
         return EXIT_USAGE;
@@ -1321,7 +1330,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
     }
     if (so->up && so->allow_http)
         cli_upload_allow_http(so->up);
-    if (so->room_pw_file && so->room_pw_cmd) {
+    if (so->mr.room_pw_file && so->mr.room_pw_cmd) {
         cli_error("send: give --room-password-file or "
                   "--room-password-command, not both");
         return EXIT_USAGE;
@@ -1332,15 +1341,15 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
         text = so->message;
     if ((rc = check_field("--subject", so->subject)) ||
         (rc = check_field("--thread", so->thread)) ||
-        (so->nick && (rc = check_field("--nick", so->nick))))
+        (so->mr.nick && (rc = check_field("--nick", so->mr.nick))))
         return rc;
-    if (!(so->r = calloc(so->room ? 1 : (size_t)njid, sizeof *so->r)))
+    if (!(so->r = calloc(so->mr.room ? 1 : (size_t)njid, sizeof *so->r)))
         return EXIT_OSERR;
-    if (so->room) {
-        if ((rc = add_rcpt(so, so->room)))
+    if (so->mr.room) {
+        if ((rc = add_rcpt(so, so->mr.room)))
             return rc;
         if (!so->r[0].jid.local || so->r[0].jid.resource) {
-            cli_error("send: --room wants ROOM@SERVICE, not '%s'", so->room);
+            cli_error("send: --room wants ROOM@SERVICE, not '%s'", so->mr.room);
             return EXIT_DATA;
         }
     }
@@ -1352,7 +1361,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             cli_error("send: --lines reads stdin, which the prompt owns");
             return EXIT_USAGE;
         }
-        if (!(so->buf = malloc(SEND_MAX_TEXT + 1)))
+        if (!(so->ln.buf = malloc(SEND_MAX_TEXT + 1)))
             return EXIT_OSERR;
         /* its row: the keepalive, and a lost connection resumed when it
          * can be */
@@ -1386,11 +1395,11 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
         if ((rc = check_text(so, "")))
             return rc;
     }
-    if (so->room)
+    if (so->mr.room)
         return cli_room_password_obtain(
-            so->room_pw_file, so->room_pw_cmd,
+            so->mr.room_pw_file, so->mr.room_pw_cmd,
             (c->o.timeout_s ? c->o.timeout_s : CLI_DEFAULT_TIMEOUT_S) * 1000,
-            &so->room_pw);
+            &so->mr.room_pw);
     /* messages to JIDs need nothing of the login but its success: they
      * may travel with it (a room needs our nick, --lines reads on) */
     so->op.early = !so->lines && !so->up;
