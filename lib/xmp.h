@@ -902,7 +902,10 @@ struct xmp_omemo_msg {
  * from (the stanza's sender; a full JID is cut to the bare one).
  * XMP_OK with msg filled (clear it with xmp_omemo_msg_clear), or
  * XMP_EDATA with msg->why saying why it was refused; XMP_EIO when the
- * store failed. */
+ * store failed.  A distrusted device is refused; an undecided one (under
+ * manual trust) is decrypted and msg->trust says so: whether to show its
+ * text is the caller's decision.  A key-transport message (no payload)
+ * succeeds with text NULL: nothing to show. */
 enum xmp_err xmp_omemo_decrypt(struct xmp_omemo *om, const char *from,
                                const struct xmp_node *enc,
                                struct xmp_omemo_msg *msg,
