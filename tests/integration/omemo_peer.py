@@ -8,6 +8,8 @@ empty key-transport messages the library sends go to DIR/kt-N.xml.
 
   omemo_peer.py old|two DIR JID bundle OUT.xml
       write our bundle; print our device id
+  omemo_peer.py old|two DIR JID fingerprint [PEERJID]
+      our fingerprint, or DEVICE and fingerprint of each of PEERJID's
   omemo_peer.py old|two DIR JID encrypt PEERJID PEERDEV PEERBUNDLE.xml TEXT OUT.xml
   omemo_peer.py old|two DIR JID decrypt PEERJID PEERDEV PEERBUNDLE.xml IN.xml
       print the text (for omemo:2 the envelope's body, after checking
@@ -131,6 +133,15 @@ async def main():
     backend = oldmemo.Oldmemo(store) if NS == OLD else twomemo.Twomemo(store)
     sm = await Manager.create([backend], store, JID, None, "blind")
     own, _ = await sm.get_own_device_information()
+    if CMD == "fingerprint":
+        # as python-omemo prints them: ours, or those of PEERJID's devices
+        if len(sys.argv) == 5:
+            print(" ".join(sm.format_identity_key(own.identity_key)))
+        else:
+            for dev in sorted(await sm.get_device_information(sys.argv[5]),
+                              key=lambda d: d.device_id):
+                print(f"{dev.device_id}\t{' '.join(sm.format_identity_key(dev.identity_key))}")
+        return 0
     if CMD == "bundle":
         with open(path("own-bundle.xml"), "rb") as src, open(sys.argv[5], "wb") as dst:
             dst.write(src.read())

@@ -75,6 +75,17 @@ for ns in old two; do
 		printf "%s\tblind\t%s\n" "$bdev" "$T2" >want-2-$ns.out &&
 		test_cmp want-2-$ns.out got-2-$ns.out
 	'
+	test_expect_success "$ns: fingerprints: each side shows the other's as the other does" '
+		ours $ns alice $A fingerprint >fpr-a-$ns.out &&
+		peer $ns bob $B fingerprint >fpr-b-$ns.out &&
+		grep -Eqx "([0-9a-f]{8} ){7}[0-9a-f]{8}" fpr-a-$ns.out &&
+		peer $ns bob $B fingerprint $A >got-fa-$ns.out &&
+		printf "%s\t%s\n" "$adev" "$(cat fpr-a-$ns.out)" >want-fa-$ns.out &&
+		test_cmp want-fa-$ns.out got-fa-$ns.out &&
+		ours $ns alice $A trust $B "$bdev" >got-fb-$ns.out &&
+		printf "blind\t%s\n" "$(cat fpr-b-$ns.out)" >want-fb-$ns.out &&
+		test_cmp want-fb-$ns.out got-fb-$ns.out
+	'
 	test_expect_code 1 "$ns: we refuse python's message replayed" '
 		ours $ns alice $A decrypt $B p2c-1-$ns.xml
 	'

@@ -17,6 +17,8 @@
  *       decrypt; print DEVICE, TRUST and TEXT, tab-separated, or
  *       "key-transport"; exit 1 with the reason when refused
  *   omemo_xc STATE JID NS fingerprint
+ *   omemo_xc STATE JID NS trust PEERJID PEERDEV
+ *       print the trust and the fingerprint of the peer's device
  *
  * Exit status 0, 1 for a refusal, 2 for a usage or I/O error.
  */
@@ -120,6 +122,19 @@ int main(int argc, char **argv)
         char f[XMP_OMEMO_FPR_MAX];
         xmp_omemo_fingerprint(om, f);
         printf("%s\n", f);
+        rc = 0;
+    } else if (strcmp(cmd, "trust") == 0 && argc == 7) {
+        char f[XMP_OMEMO_FPR_MAX];
+        enum xmp_omemo_trust t;
+        uint32_t dev;
+        if (parse_u32(argv[6], &dev) < 0 ||
+            xmp_omemo_device_trust(om, argv[5], dev, &t, f, &err) !=
+                XMP_OK) {
+            fprintf(stderr, "omemo_xc: %s\n", err.msg);
+            rc = 1;
+            goto out;
+        }
+        printf("%s\t%s\n", xmp_omemo_trust_name(t), f);
         rc = 0;
     } else if (strcmp(cmd, "encrypt") == 0 && argc == 10) {
         struct xmp_omemo_rcpt r = { argv[5], 0, NULL, XMP_OMEMO_OK };
