@@ -1367,6 +1367,81 @@ enum xmp_err xmp_omemo_forget(struct xmp_omemo *om, const char *jid,
     return XMP_OK;
 }
 
+static int cmp_device(const void *a, const void *b)
+{
+    const struct xmp_omemo_device *x = a, *y = b;
+    int c = strcmp(x->jid, y->jid);
+
+    return c ? c : x->device < y->device ? -1 : x->device > y->device;
+}
+
+void xmp_omemo_devices_free(struct xmp_omemo_device *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].jid);
+    free(v);
+}
+
+enum xmp_err xmp_omemo_known_devices(struct xmp_omemo *om, const char *jid,
+                                     struct xmp_omemo_device **out,
+                                     size_t *n, struct xmp_error *err)
+{
+    char prefix[XMP_OMEMO_NAME_MAX], h[33];
+    struct xmp_omemo_device *v = NULL;
+    struct names l;
+    size_t k = 0;
+
+    *out = NULL;
+    *n = 0;
+    call_start(om);
+    if (jid) {
+        jid_hash(jid, strlen(jid), h);
+        snprintf(prefix, sizeof prefix, "trust.%s.", h);
+    } else {
+        snprintf(prefix, sizeof prefix, "trust.");
+    }
+    if (blob_list(om, prefix, &l) < 0)
+        return xmp_error_set(err, XMP_EIO, "%s", om->store_msg);
+    if (l.n && !(v = calloc(l.n, sizeof *v))) {
+        names_free(&l);
+        return xmp_error_set(err, XMP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        const char *dot = strrchr(l.v[i], '.');
+        unsigned char *d;
+        size_t len;
+        uint32_t dev;
+
+        /* "trust." HASH "." DEV, and the JID after the key in the blob */
+        if (!dot || dot - l.v[i] != 6 + 32 || parse_device(dot + 1, &dev) < 0)
+            continue;
+        if (blob_get(om, l.v[i], &d, &len) < 0)
+            break;
+        if (!d)
+            continue;
+        if (len >= 2 && d[0] <= XMP_OMEMO_DISTRUSTED &&
+            (size_t)d[1] + 2 < len &&
+            (v[k].jid = strndup((const char *)d + 2 + d[1],
+                                len - 2 - d[1]))) {
+            v[k].device = dev;
+            v[k].trust = (enum xmp_omemo_trust)d[0];
+            fpr_of(d + 2, d[1], v[k].fingerprint);
+            k++;
+        }
+        free(d);
+    }
+    names_free(&l);
+    if (om->store_failed) {
+        xmp_omemo_devices_free(v, k);
+        return xmp_error_set(err, XMP_EIO, "%s", om->store_msg);
+    }
+    if (k)
+        qsort(v, k, sizeof *v, cmp_device);
+    *out = v;
+    *n = k;
+    return XMP_OK;
+}
+
 /* ---- payloads ---------------------------------------------------------- */
 
 static const unsigned char zero_salt[32];

@@ -929,6 +929,20 @@ enum xmp_err xmp_omemo_set_trust(struct xmp_omemo *om, const char *jid,
 enum xmp_err xmp_omemo_forget(struct xmp_omemo *om, const char *jid,
                               uint32_t device, struct xmp_error *err);
 
+/* A device whose identity key we know. */
+struct xmp_omemo_device {
+    char *jid;
+    uint32_t device;
+    enum xmp_omemo_trust trust;
+    char fingerprint[XMP_OMEMO_FPR_MAX];
+};
+/* Every device we know, of jid or (jid NULL) of everyone: *out (free
+ * with xmp_omemo_devices_free) and *n, sorted by JID and device. */
+enum xmp_err xmp_omemo_known_devices(struct xmp_omemo *om, const char *jid,
+                                     struct xmp_omemo_device **out,
+                                     size_t *n, struct xmp_error *err);
+void xmp_omemo_devices_free(struct xmp_omemo_device *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

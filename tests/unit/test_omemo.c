@@ -471,6 +471,21 @@ static void test_pair(enum xmp_omemo_ns ns)
         is_int(xmp_omemo_device_trust(b.om, CAROL, 5, &t, f, NULL),
                XMP_EDATA, "%s: an unknown device", n);
     }
+    {
+        struct xmp_omemo_device *v = NULL;
+        size_t k = 0;
+        ok(xmp_omemo_known_devices(b.om, NULL, &v, &k, NULL) == XMP_OK &&
+               k == 1 && strcmp(v[0].jid, ALICE) == 0 &&
+               v[0].device == xmp_omemo_device_id(a.om) &&
+               v[0].trust == XMP_OMEMO_VERIFIED &&
+               strcmp(v[0].fingerprint, fa) == 0,
+           "%s: bob knows one device: alice's, verified", n);
+        xmp_omemo_devices_free(v, k);
+        ok(xmp_omemo_known_devices(b.om, CAROL, &v, &k, NULL) == XMP_OK &&
+               k == 0,
+           "%s: and none of carol's", n);
+        xmp_omemo_devices_free(v, k);
+    }
 out:
     dev_free(&a);
     dev_free(&b);
