@@ -893,7 +893,8 @@ struct xmp_omemo_msg {
     char fingerprint[XMP_OMEMO_FPR_MAX]; /* its identity key */
     int key_exchange;            /* it started a session */
     /* one of our pre-keys was used up: publish the bundle again (it
-     * holds a fresh one already) */
+     * holds a fresh one already); may be set on a refusal too, when the
+     * key exchange went through and the payload did not */
     int republish;
     enum xmp_omemo_why why;      /* why it was refused */
 };
