@@ -1846,6 +1846,11 @@ static enum xmp_omemo_why open_axolotl(const struct xmp_node *enc,
         *text = NULL;
         goto out;
     }
+    if (memchr(*text, '\0', ctl)) { /* text, not bytes */
+        free(*text);
+        *text = NULL;
+        goto out;
+    }
     why = XMP_OMEMO_OK;
 out:
     free(iv);
