@@ -559,6 +559,48 @@ static void test_others(enum xmp_omemo_ns ns)
         xmp_node_free(junk);
         xmp_node_free(bb);
     }
+    /* two devices of one contact: one <keys/> (omemo:2) with two keys */
+    {
+        struct dev b2;
+        if (dev_new(&b2, BOB, 0) == 0) {
+            struct xmp_node *bb = xmp_omemo_bundle_xml(b2.om, ns, NULL);
+            struct xmp_omemo_rcpt r[2] = {
+                { BOB, xmp_omemo_device_id(b.om), NULL, 0 },
+                { BOB, xmp_omemo_device_id(b2.om), bb, 0 },
+            };
+            const struct xmp_node *h;
+            e = NULL;
+            ok(xmp_omemo_encrypt(a.om, ns, "to both of bob's", r, 2, &e,
+                                 NULL) == XMP_OK,
+               "%s: one message for two devices of bob's", n);
+            h = e ? xmp_node_child(e, NULL, "header") : NULL;
+            if (ns == XMP_OMEMO_V2)
+                ok(h && count_children(h, "keys") == 1 &&
+                       count_children(xmp_node_child(h, NULL, "keys"),
+                                      "key") == 2,
+                   "%s: one <keys/> for bob with two keys", n);
+            else
+                ok(h && count_children(h, "key") == 2,
+                   "%s: two keys in the header", n);
+            is_int(e ? dec(&b2, ALICE, e, &m) : -3, XMP_OMEMO_OK,
+                   "%s: bob's second device reads it", n);
+            is_str(m.text, "to both of bob's", "%s: the same text", n);
+            xmp_omemo_msg_clear(&m);
+            /* a store that fails while decrypting: an error, no text */
+            b.ms.fail = 1;
+            is_int(e ? (int)xmp_omemo_decrypt(b.om, ALICE, e, &m, NULL) : -3,
+                   XMP_EIO, "%s: the store failing: XMP_EIO", n);
+            ok(!m.text, "%s: and no text", n);
+            xmp_omemo_msg_clear(&m);
+            b.ms.fail = 0;
+            is_int(e ? dec(&b, ALICE, e, &m) : -3, XMP_OMEMO_OK,
+                   "%s: the store back: bob's first device reads it", n);
+            xmp_omemo_msg_clear(&m);
+            xmp_node_free(e);
+            xmp_node_free(bb);
+            dev_free(&b2);
+        }
+    }
     dev_free(&a);
     dev_free(&b);
     dev_free(&c);
