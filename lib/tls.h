@@ -152,4 +152,51 @@ size_t tls_digest(int sha256, const void *in, size_t len, unsigned char *out);
 size_t tls_hmac_sha256(const void *key, size_t klen, const void *msg,
                        size_t mlen, unsigned char out[32]);
 
+/* ---- primitives for message-layer encryption (lib/omemo.c) ------------ */
+
+/* A random generator seeded from the system's entropy (CTR-DRBG). */
+struct tls_rng;
+/* NULL when it cannot be seeded or on ENOMEM. */
+struct tls_rng *tls_rng_new(void);
+void tls_rng_free(struct tls_rng *r);
+/* Fill buf with len random bytes: 0, or -1 on failure. */
+int tls_rng_bytes(struct tls_rng *r, void *buf, size_t len);
+
+/* An incremental digest: SHA-512, or HMAC-SHA-256 under a key. */
+enum tls_md_kind { TLS_MD_SHA512, TLS_MD_HMAC_SHA256 };
+struct tls_md;
+/* key is ignored for TLS_MD_SHA512.  NULL on failure. */
+struct tls_md *tls_md_new(enum tls_md_kind kind, const void *key,
+                          size_t klen);
+/* 0, or -1 on failure. */
+int tls_md_update(struct tls_md *m, const void *in, size_t len);
+/* The digest into out (64 or 32 bytes): its length, 0 on failure.  The
+ * context starts again (same key), ready for new input. */
+size_t tls_md_final(struct tls_md *m, unsigned char *out);
+void tls_md_free(struct tls_md *m);
+
+/* AES-CBC with PKCS#7 padding, key of 16, 24 or 32 bytes, 16-byte iv.
+ * out has room for len + 16 bytes; *outlen is set.  0, or -1 on failure
+ * (a bad key length, bad padding on decryption). */
+int tls_aes_cbc(int encrypt, const unsigned char *key, size_t klen,
+                const unsigned char iv[16], const void *in, size_t len,
+                unsigned char *out, size_t *outlen);
+/* AES-CTR (encryption and decryption alike): len bytes into out. */
+int tls_aes_ctr(const unsigned char *key, size_t klen,
+                const unsigned char iv[16], const void *in, size_t len,
+                unsigned char *out);
+/* AES-GCM without additional data: len bytes into out and the 16-byte
+ * tag; open checks the tag first and fails (-1) when it differs. */
+int tls_aes_gcm_seal(const unsigned char *key, size_t klen,
+                     const unsigned char *iv, size_t ivlen, const void *in,
+                     size_t len, unsigned char *out, unsigned char tag[16]);
+int tls_aes_gcm_open(const unsigned char *key, size_t klen,
+                     const unsigned char *iv, size_t ivlen, const void *in,
+                     size_t len, const unsigned char tag[16],
+                     unsigned char *out);
+/* HKDF-SHA-256 (RFC 5869): outlen bytes of keying material.  0 or -1. */
+int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+                    size_t ikmlen, const void *info, size_t infolen,
+                    unsigned char *out, size_t outlen);
+
 #endif

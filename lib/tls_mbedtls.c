@@ -29,9 +29,12 @@
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
+#include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
@@ -1839,4 +1842,206 @@ size_t tls_hmac_sha256(const void *key, size_t klen, const void *msg,
         mbedtls_md_hmac(md, key, klen, msg, mlen, out) != 0)
         return 0;
     return 32;
+}
+
+/* ---- primitives for message-layer encryption ---------------------------- */
+
+#define RNG_PERSONALISATION "xmpctl e2e"
+
+struct tls_rng {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+};
+
+struct tls_rng *tls_rng_new(void)
+{
+    struct tls_rng *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    mbedtls_entropy_init(&r->entropy);
+    mbedtls_ctr_drbg_init(&r->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    if (tls_psa_init() != PSA_SUCCESS) {
+        tls_rng_free(r);
+        return NULL;
+    }
+#endif
+    if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+                              (const unsigned char *)RNG_PERSONALISATION,
+                              strlen(RNG_PERSONALISATION)) != 0) {
+        tls_rng_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void tls_rng_free(struct tls_rng *r)
+{
+    if (!r)
+        return;
+    mbedtls_ctr_drbg_free(&r->drbg);
+    mbedtls_entropy_free(&r->entropy);
+    free(r);
+}
+
+int tls_rng_bytes(struct tls_rng *r, void *buf, size_t len)
+{
+    unsigned char *p = buf;
+
+    /* the DRBG hands out at most MBEDTLS_CTR_DRBG_MAX_REQUEST per call */
+    while (len > 0) {
+        size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST
+                       ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        if (mbedtls_ctr_drbg_random(&r->drbg, p, n) != 0)
+            return -1;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+struct tls_md {
+    mbedtls_md_context_t ctx;
+    int hmac;
+};
+
+struct tls_md *tls_md_new(enum tls_md_kind kind, const void *key,
+                          size_t klen)
+{
+    struct tls_md *m = calloc(1, sizeof *m);
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(
+        kind == TLS_MD_SHA512 ? MBEDTLS_MD_SHA512 : MBEDTLS_MD_SHA256);
+
+    if (!m)
+        return NULL;
+    mbedtls_md_init(&m->ctx);
+    m->hmac = kind == TLS_MD_HMAC_SHA256;
+    if (!info || mbedtls_md_setup(&m->ctx, info, m->hmac) != 0 ||
+        (m->hmac ? mbedtls_md_hmac_starts(&m->ctx, key, klen)
+                 : mbedtls_md_starts(&m->ctx)) != 0) {
+        tls_md_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int tls_md_update(struct tls_md *m, const void *in, size_t len)
+{
+    return (m->hmac ? mbedtls_md_hmac_update(&m->ctx, in, len)
+                    : mbedtls_md_update(&m->ctx, in, len)) == 0 ? 0 : -1;
+}
+
+size_t tls_md_final(struct tls_md *m, unsigned char *out)
+{
+    if (m->hmac) {
+        if (mbedtls_md_hmac_finish(&m->ctx, out) != 0 ||
+            mbedtls_md_hmac_reset(&m->ctx) != 0)
+            return 0;
+    } else if (mbedtls_md_finish(&m->ctx, out) != 0 ||
+               mbedtls_md_starts(&m->ctx) != 0) {
+        return 0;
+    }
+    return m->hmac ? 32 : 64;
+}
+
+void tls_md_free(struct tls_md *m)
+{
+    if (!m)
+        return;
+    mbedtls_md_free(&m->ctx);
+    free(m);
+}
+
+static int aes_cipher(mbedtls_cipher_mode_t mode, int encrypt,
+                      const unsigned char *key, size_t klen,
+                      const unsigned char iv[16], const void *in,
+                      size_t len, unsigned char *out, size_t *outlen)
+{
+    mbedtls_cipher_context_t c;
+    const mbedtls_cipher_info_t *info;
+    size_t n = 0, fin = 0;
+    int ok;
+
+    if (klen != 16 && klen != 24 && klen != 32)
+        return -1;
+    info = mbedtls_cipher_info_from_values(MBEDTLS_CIPHER_ID_AES,
+                                           (int)klen * 8, mode);
+    mbedtls_cipher_init(&c);
+    ok = info && mbedtls_cipher_setup(&c, info) == 0 &&
+         mbedtls_cipher_setkey(&c, key, (int)klen * 8,
+                               encrypt ? MBEDTLS_ENCRYPT
+                                       : MBEDTLS_DECRYPT) == 0 &&
+         (mode != MBEDTLS_MODE_CBC ||
+          mbedtls_cipher_set_padding_mode(&c, MBEDTLS_PADDING_PKCS7) == 0) &&
+         mbedtls_cipher_set_iv(&c, iv, 16) == 0 &&
+         mbedtls_cipher_reset(&c) == 0 &&
+         mbedtls_cipher_update(&c, in, len, out, &n) == 0 &&
+         mbedtls_cipher_finish(&c, out + n, &fin) == 0;
+    mbedtls_cipher_free(&c);
+    if (outlen)
+        *outlen = n + fin;
+    return ok ? 0 : -1;
+}
+
+int tls_aes_cbc(int encrypt, const unsigned char *key, size_t klen,
+                const unsigned char iv[16], const void *in, size_t len,
+                unsigned char *out, size_t *outlen)
+{
+    return aes_cipher(MBEDTLS_MODE_CBC, encrypt, key, klen, iv, in, len, out,
+                      outlen);
+}
+
+int tls_aes_ctr(const unsigned char *key, size_t klen,
+                const unsigned char iv[16], const void *in, size_t len,
+                unsigned char *out)
+{
+    size_t n;
+
+    if (aes_cipher(MBEDTLS_MODE_CTR, 1, key, klen, iv, in, len, out, &n) ||
+        n != len)
+        return -1;
+    return 0;
+}
+
+int tls_aes_gcm_seal(const unsigned char *key, size_t klen,
+                     const unsigned char *iv, size_t ivlen, const void *in,
+                     size_t len, unsigned char *out, unsigned char tag[16])
+{
+    mbedtls_gcm_context g;
+    int ok;
+
+    mbedtls_gcm_init(&g);
+    ok = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key,
+                            (unsigned)klen * 8) == 0 &&
+         mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, len, iv, ivlen,
+                                   NULL, 0, in, out, 16, tag) == 0;
+    mbedtls_gcm_free(&g);
+    return ok ? 0 : -1;
+}
+
+int tls_aes_gcm_open(const unsigned char *key, size_t klen,
+                     const unsigned char *iv, size_t ivlen, const void *in,
+                     size_t len, const unsigned char tag[16],
+                     unsigned char *out)
+{
+    mbedtls_gcm_context g;
+    int ok;
+
+    mbedtls_gcm_init(&g);
+    ok = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key,
+                            (unsigned)klen * 8) == 0 &&
+         mbedtls_gcm_auth_decrypt(&g, len, iv, ivlen, NULL, 0, tag, 16, in,
+                                  out) == 0;
+    mbedtls_gcm_free(&g);
+    return ok ? 0 : -1;
+}
+
+int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
+                    size_t ikmlen, const void *info, size_t infolen,
+                    unsigned char *out, size_t outlen)
+{
+    return mbedtls_hkdf(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), salt,
+                        saltlen, ikm, ikmlen, info, infolen, out,
+                        outlen) == 0 ? 0 : -1;
 }

@@ -808,6 +808,206 @@ int xmp_http_status(const struct xmp_http *h);
 enum xmp_err xmp_session_run(struct xmp_session *s, int (*done)(void *ud),
                              void *ud, int timeout_ms);
 
+/* ---- OMEMO end-to-end encryption (XEP-0384) ------------------------------ */
+
+/*
+ * One OMEMO device of our account: its identity key, device id, signed
+ * pre-key and one-time pre-keys, and its sessions with other devices, in
+ * both namespaces: eu.siacs.conversations.axolotl (what deployed clients
+ * speak) and urn:xmpp:omemo:2.  One identity key and one device id serve
+ * both.  The double ratchet is libomemo-c's; the payload layers (AES-GCM
+ * for axolotl, XEP-0420 envelope sealed with HKDF, AES-CBC and HMAC for
+ * omemo:2) and the XML are ours.  No PEP, no network: the caller
+ * publishes what xmp_omemo_bundle_xml and xmp_omemo_devicelist_xml build
+ * and hands over what it fetched.
+ *
+ * Storage is the caller's, through named blobs: the library never
+ * touches the file system.  Names are made of [a-z0-9.-] only (a JID
+ * appears as 32 hex digits of its SHA-256), shorter than
+ * XMP_OMEMO_NAME_MAX bytes, so a store may use them as file names.
+ * Every call that changes state writes it before it returns.
+ */
+#define XMP_OMEMO_NAME_MAX 64
+
+struct xmp_omemo_store {
+    void *ud;
+    /* XMP_OK with *data (the caller frees it) and *len, or with *data
+     * NULL when there is no such blob; any other code is a failure. */
+    enum xmp_err (*get)(void *ud, const char *name, unsigned char **data,
+                        size_t *len);
+    /* Replace the blob as a whole. */
+    enum xmp_err (*put)(void *ud, const char *name, const unsigned char *data,
+                        size_t len);
+    /* XMP_OK also when there was none. */
+    enum xmp_err (*del)(void *ud, const char *name);
+    /* Call each(arg, name) for every blob whose name begins with prefix,
+     * in any order; each must not change the store. */
+    enum xmp_err (*list)(void *ud, const char *prefix,
+                         void (*each)(void *arg, const char *name),
+                         void *arg);
+};
+
+enum xmp_omemo_ns {
+    XMP_OMEMO_AXOLOTL = 1, /* eu.siacs.conversations.axolotl */
+    XMP_OMEMO_V2 = 2       /* urn:xmpp:omemo:2 */
+};
+#define XMP_OMEMO_NS_AXOLOTL "eu.siacs.conversations.axolotl"
+#define XMP_OMEMO_NS_V2 "urn:xmpp:omemo:2"
+/* The namespace of an element's URI, or 0. */
+enum xmp_omemo_ns xmp_omemo_ns_of(const char *uri);
+
+/* How far a contact's device is trusted.  With blind trust (the default)
+ * a device seen for the first time is XMP_OMEMO_BLIND and used at once;
+ * with manual trust it is XMP_OMEMO_UNDECIDED until the caller sets it. */
+enum xmp_omemo_trust {
+    XMP_OMEMO_UNDECIDED = 0,
+    XMP_OMEMO_BLIND,      /* trusted on first use, never verified */
+    XMP_OMEMO_VERIFIED,   /* the user compared the fingerprint */
+    XMP_OMEMO_DISTRUSTED  /* the user refused it */
+};
+/* "undecided", "blind", "verified", "distrusted" (static). */
+const char *xmp_omemo_trust_name(enum xmp_omemo_trust t);
+
+/* Why a message or a device was refused (XMP_OMEMO_OK: it was not). */
+enum xmp_omemo_why {
+    XMP_OMEMO_OK = 0,
+    XMP_OMEMO_MALFORMED,   /* not a valid element, bundle, key or payload */
+    XMP_OMEMO_NOT_FOR_US,  /* no key element for our device */
+    XMP_OMEMO_NO_SESSION,  /* a message, not a key exchange, from a device
+                              we have no session with (or a bundle is
+                              needed to start one) */
+    XMP_OMEMO_REPLAY,      /* a key element decrypted before */
+    XMP_OMEMO_TAMPERED,    /* an authentication tag or MAC did not verify */
+    XMP_OMEMO_CHANGED,     /* the device's identity key is not the one we
+                              know: refused until the caller forgets it */
+    XMP_OMEMO_UNTRUSTED,   /* distrusted, or undecided under manual trust */
+    XMP_OMEMO_FORGED       /* omemo:2: the envelope names another sender */
+};
+/* A short description, "replayed message" (static). */
+const char *xmp_omemo_why_name(enum xmp_omemo_why why);
+
+#define XMP_OMEMO_TRUST_MANUAL 1 /* xmp_omemo_new flags */
+
+struct xmp_omemo;
+
+/* Open our device in store (borrowed: it must outlive om), creating it on
+ * first use: identity key, a device id in 1..2^31-1, a signed pre-key and
+ * 100 pre-keys.  own_jid is our bare JID (omemo:2 envelopes name it).
+ * flags: 0 or XMP_OMEMO_TRUST_MANUAL. */
+enum xmp_err xmp_omemo_new(const struct xmp_omemo_store *store,
+                           const char *own_jid, unsigned flags,
+                           struct xmp_omemo **out, struct xmp_error *err);
+void xmp_omemo_free(struct xmp_omemo *om);
+uint32_t xmp_omemo_device_id(const struct xmp_omemo *om);
+
+/* 64 hex digits in 8 groups of 8, and a NUL */
+#define XMP_OMEMO_FPR_MAX 72
+/* Our identity key as other clients print fingerprints: the Curve25519
+ * public key in lower-case hex, groups of 8 digits separated by spaces. */
+void xmp_omemo_fingerprint(const struct xmp_omemo *om,
+                           char out[XMP_OMEMO_FPR_MAX]);
+
+/* Our bundle (identity key, signed pre-key and its signature, the
+ * pre-keys) as the <bundle/> element of ns, to publish. */
+struct xmp_node *xmp_omemo_bundle_xml(struct xmp_omemo *om,
+                                      enum xmp_omemo_ns ns,
+                                      struct xmp_error *err);
+/* A device list: <list/> (axolotl) or <devices/> (omemo:2). */
+struct xmp_node *xmp_omemo_devicelist_xml(enum xmp_omemo_ns ns,
+                                          const uint32_t *ids, size_t n,
+                                          struct xmp_error *err);
+/* Read a device list element of either namespace: *ids (caller frees)
+ * and *n; *ns says which.  Invalid ids are skipped; XMP_EDATA when the
+ * element is not a device list. */
+enum xmp_err xmp_omemo_parse_devicelist(const struct xmp_node *list,
+                                        enum xmp_omemo_ns *ns,
+                                        uint32_t **ids, size_t *n,
+                                        struct xmp_error *err);
+
+/* One recipient device of xmp_omemo_encrypt. */
+struct xmp_omemo_rcpt {
+    const char *jid;               /* bare JID */
+    uint32_t device;
+    const struct xmp_node *bundle; /* its <bundle/>, needed only when we
+                                      have no session with it yet */
+    enum xmp_omemo_why why;        /* out: why this device was refused */
+};
+
+/* Non-zero when we hold a session with jid's device in ns. */
+int xmp_omemo_has_session(struct xmp_omemo *om, enum xmp_omemo_ns ns,
+                          const char *jid, uint32_t device);
+
+/* Encrypt text (UTF-8; NULL for an empty key-transport message) for
+ * every device in to[0..n), building sessions from bundles where needed:
+ * *out is the <encrypted/> element of ns.  All or nothing: when any
+ * device is refused (its why set: a bad bundle, a changed identity key,
+ * distrusted, or undecided under manual trust) nothing is built and the
+ * call fails with XMP_EDATA naming it; the caller may drop that device
+ * and call again. */
+enum xmp_err xmp_omemo_encrypt(struct xmp_omemo *om, enum xmp_omemo_ns ns,
+                               const char *text, struct xmp_omemo_rcpt *to,
+                               size_t n, struct xmp_node **out,
+                               struct xmp_error *err);
+
+struct xmp_omemo_msg {
+    enum xmp_omemo_ns ns;
+    uint32_t device;             /* the sender's device */
+    char *text;                  /* NULL for a key-transport message */
+    enum xmp_omemo_trust trust;  /* of the sender's device */
+    char fingerprint[XMP_OMEMO_FPR_MAX]; /* its identity key */
+    int key_exchange;            /* it started a session */
+    /* one of our pre-keys was used up: publish the bundle again (it
+     * holds a fresh one already); may be set on a refusal too, when the
+     * key exchange went through and the payload did not */
+    int republish;
+    enum xmp_omemo_why why;      /* why it was refused */
+};
+
+/* Decrypt enc, an <encrypted/> of either namespace, from the bare JID
+ * from (the stanza's sender; a full JID is cut to the bare one).
+ * XMP_OK with msg filled (clear it with xmp_omemo_msg_clear), or
+ * XMP_EDATA with msg->why saying why it was refused; XMP_EIO when the
+ * store failed.  A distrusted device is refused; an undecided one (under
+ * manual trust) is decrypted and msg->trust says so: whether to show its
+ * text is the caller's decision.  A key-transport message (no payload)
+ * succeeds with text NULL: nothing to show. */
+enum xmp_err xmp_omemo_decrypt(struct xmp_omemo *om, const char *from,
+                               const struct xmp_node *enc,
+                               struct xmp_omemo_msg *msg,
+                               struct xmp_error *err);
+void xmp_omemo_msg_clear(struct xmp_omemo_msg *msg);
+
+/* A contact's device as we know it: XMP_OK with *trust and fpr, or
+ * XMP_EDATA when we have never seen its identity key. */
+enum xmp_err xmp_omemo_device_trust(struct xmp_omemo *om, const char *jid,
+                                    uint32_t device,
+                                    enum xmp_omemo_trust *trust,
+                                    char fpr[XMP_OMEMO_FPR_MAX],
+                                    struct xmp_error *err);
+/* Set a known device's trust (XMP_OMEMO_VERIFIED, XMP_OMEMO_DISTRUSTED,
+ * ...): XMP_EDATA when it is not known. */
+enum xmp_err xmp_omemo_set_trust(struct xmp_omemo *om, const char *jid,
+                                 uint32_t device, enum xmp_omemo_trust trust,
+                                 struct xmp_error *err);
+/* Forget a contact's device: its identity key, trust and sessions, so
+ * that a new identity key (XMP_OMEMO_CHANGED) is accepted next time. */
+enum xmp_err xmp_omemo_forget(struct xmp_omemo *om, const char *jid,
+                              uint32_t device, struct xmp_error *err);
+
+/* A device whose identity key we know. */
+struct xmp_omemo_device {
+    char *jid;
+    uint32_t device;
+    enum xmp_omemo_trust trust;
+    char fingerprint[XMP_OMEMO_FPR_MAX];
+};
+/* Every device we know, of jid or (jid NULL) of everyone: *out (free
+ * with xmp_omemo_devices_free) and *n, sorted by JID and device. */
+enum xmp_err xmp_omemo_known_devices(struct xmp_omemo *om, const char *jid,
+                                     struct xmp_omemo_device **out,
+                                     size_t *n, struct xmp_error *err);
+void xmp_omemo_devices_free(struct xmp_omemo_device *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

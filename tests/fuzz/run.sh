@@ -72,10 +72,10 @@ mkdir -p "$out/obj" || exit 2
 jobs=${FUZZ_JOBS:-2}
 
 mk() { am_var "$1" "$builddir/Makefile"; }
-libs="$(mk EXPAT_LIBS) $(mk GSASL_LIBS) $(mk MBEDTLS_LIBS) $(mk RESOLV_LIBS)
-      $(mk PTHREAD_LIBS)"
+libs="$(mk EXPAT_LIBS) $(mk GSASL_LIBS) $(mk OMEMO_LIBS) $(mk MBEDTLS_LIBS)
+      $(mk RESOLV_LIBS) $(mk PTHREAD_LIBS)"
 cflags="-std=c11 -g -O1 -DHAVE_CONFIG_H -DXML_DTD=1 -I$builddir -I$src/lib
-        $(mk EXPAT_CFLAGS) $(mk GSASL_CFLAGS)
+        $(mk EXPAT_CFLAGS) $(mk GSASL_CFLAGS) $(mk OMEMO_CFLAGS)
         -fsanitize=fuzzer-no-link,address,undefined
         -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 

@@ -1063,6 +1063,99 @@ static void test_pins(void)
            "a bad pin is named in the message");
 }
 
+/* The primitives of message-layer encryption against known answers
+ * (RFC 5869 test case 1, FIPS 180-2 "abc", the GCM paper's test case 2)
+ * and against each other. */
+static int unhex(const char *h, unsigned char *out)
+{
+    int n = 0;
+
+    for (; h[0] && h[1]; h += 2, n++) {
+        unsigned v = 0;
+        for (int i = 0; i < 2; i++)
+            v = v * 16 + (unsigned)(h[i] <= '9' ? h[i] - '0' : h[i] - 'a' + 10);
+        out[n] = (unsigned char)v;
+    }
+    return n;
+}
+
+static void test_primitives(void)
+{
+    unsigned char ikm[22], salt[13], info[10], okm[42], want[64];
+    unsigned char d[64], d2[64], key[16] = { 0 }, iv[16] = { 0 };
+    unsigned char pt[16] = { 0 }, ct[32], tag[16], back[32];
+    unsigned char r1[32], r2[32];
+    struct tls_md *m;
+    struct tls_rng *rng;
+    size_t n = 0;
+
+    memset(ikm, 0x0b, sizeof ikm);
+    for (int i = 0; i < 13; i++)
+        salt[i] = (unsigned char)i;
+    for (int i = 0; i < 10; i++)
+        info[i] = (unsigned char)(0xf0 + i);
+    unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+          "34007208d5b887185865", want);
+    ok(tls_hkdf_sha256(salt, 13, ikm, 22, info, 10, okm, 42) == 0 &&
+           memcmp(okm, want, 42) == 0,
+       "HKDF-SHA-256: RFC 5869 test case 1");
+
+    unhex("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+          "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+          want);
+    m = tls_md_new(TLS_MD_SHA512, NULL, 0);
+    ok(m && tls_md_update(m, "ab", 2) == 0 && tls_md_update(m, "c", 1) == 0 &&
+           tls_md_final(m, d) == 64 && memcmp(d, want, 64) == 0,
+       "SHA-512 step by step: abc");
+    ok(m && tls_md_update(m, "abc", 3) == 0 && tls_md_final(m, d) == 64 &&
+           memcmp(d, want, 64) == 0,
+       "SHA-512: final starts the context again");
+    tls_md_free(m);
+    m = tls_md_new(TLS_MD_HMAC_SHA256, "key", 3);
+    ok(m && tls_md_update(m, "hello ", 6) == 0 &&
+           tls_md_update(m, "world", 5) == 0 && tls_md_final(m, d) == 32 &&
+           tls_hmac_sha256("key", 3, "hello world", 11, d2) == 32 &&
+           memcmp(d, d2, 32) == 0,
+       "HMAC-SHA-256 step by step is the one-shot one");
+    ok(m && tls_md_update(m, "hello world", 11) == 0 &&
+           tls_md_final(m, d) == 32 && memcmp(d, d2, 32) == 0,
+       "HMAC-SHA-256: final starts again under the same key");
+    tls_md_free(m);
+
+    unhex("0388dace60b6a392f328c2b971b2fe78", want);
+    unhex("ab6e47d42cec13bdf53a67b21257bddf", want + 16);
+    ok(tls_aes_gcm_seal(key, 16, iv, 12, pt, 16, ct, tag) == 0 &&
+           memcmp(ct, want, 16) == 0 && memcmp(tag, want + 16, 16) == 0,
+       "AES-128-GCM: test case 2");
+    ok(tls_aes_gcm_open(key, 16, iv, 12, ct, 16, tag, back) == 0 &&
+           memcmp(back, pt, 16) == 0,
+       "AES-128-GCM opens what it sealed");
+    tag[15] ^= 1;
+    ok(tls_aes_gcm_open(key, 16, iv, 12, ct, 16, tag, back) != 0,
+       "AES-128-GCM: a flipped tag bit is refused");
+
+    ok(tls_aes_cbc(1, key, 16, iv, "0123456789", 10, ct, &n) == 0 && n == 16 &&
+           tls_aes_cbc(0, key, 16, iv, ct, 16, back, &n) == 0 && n == 10 &&
+           memcmp(back, "0123456789", 10) == 0,
+       "AES-CBC with PKCS#7 padding: there and back");
+    key[0] ^= 1;
+    ok(tls_aes_cbc(0, key, 16, iv, ct, 16, back, &n) != 0 || n != 10 ||
+           memcmp(back, "0123456789", 10) != 0,
+       "AES-CBC: another key does not give the text back");
+    ok(tls_aes_cbc(1, key, 15, iv, "x", 1, ct, &n) != 0,
+       "AES-CBC: a 15-byte key is refused");
+    ok(tls_aes_ctr(key, 32 - 16, iv, "counter mode", 12, ct) == 0 &&
+           tls_aes_ctr(key, 16, iv, ct, 12, back) == 0 &&
+           memcmp(back, "counter mode", 12) == 0,
+       "AES-CTR: there and back");
+
+    rng = tls_rng_new();
+    ok(rng && tls_rng_bytes(rng, r1, 32) == 0 &&
+           tls_rng_bytes(rng, r2, 32) == 0 && memcmp(r1, r2, 32) != 0,
+       "random generator: two draws differ");
+    tls_rng_free(rng);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -1087,6 +1180,7 @@ int main(void)
         return 1;
     }
     test_pins();
+    test_primitives();
     pid = start_server();
     ok(pid > 0, "TLS server started");
     if (pid > 0) {
