@@ -100,6 +100,12 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                       "the server to connect to");
         goto fail;
     }
+    if (opts->probe_tls_version &&
+        (!opts->probe || !tls_can_probe(opts->probe_tls_version))) {
+        xmp_error_set(err, XMP_EUSAGE, "TLS version %d cannot be probed "
+                      "here", opts->probe_tls_version);
+        goto fail;
+    }
     if (!s->jid.local && !opts->probe) {
         xmp_error_set(err, XMP_EDATA,
                       "invalid account JID '%s': no localpart", opts->jid);
@@ -266,6 +272,11 @@ int xmp_tls_has_13(void)
 const char *xmp_tls_library(void)
 {
     return tls_library();
+}
+
+int xmp_tls_can_probe(int v)
+{
+    return tls_can_probe(v);
 }
 
 void xmp_session_free(struct xmp_session *s)

@@ -280,6 +280,9 @@ enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
 int xmp_tls_has_13(void);
 /* That library and its version, "mbedTLS 3.6.6" (a static string). */
 const char *xmp_tls_library(void);
+/* Non-zero when this build can offer TLS version v (10 for TLS 1.0 ...
+ * 13) in a probe (xmp_session_opts.probe_tls_version). */
+int xmp_tls_can_probe(int v);
 
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
@@ -429,6 +432,11 @@ struct xmp_session_opts {
      * 0: a login. */
     int probe;
     const char *probe_from;
+    /* With probe: offer only this TLS version (10 for TLS 1.0 ... 13),
+     * with the suites that exist for it, to learn whether the server
+     * still (or already) accepts it; xmp_tls_can_probe says which this
+     * build can offer.  0: the usual policy. */
+    int probe_tls_version;
 };
 #define XMP_PROBE_CLIENT 1
 #define XMP_PROBE_SERVER 2
