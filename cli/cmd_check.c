@@ -32,6 +32,14 @@
 
 enum { SIDE_CLIENT, SIDE_SERVER, SIDES };
 
+/* The TLS versions probed one handshake each, oldest first: TLS 1.0 and
+ * 1.1 (RFC 8996 deprecates them) only where the TLS library was built
+ * with them. */
+#define CHECK_VERSIONS 4
+static const char *const version_names[CHECK_VERSIONS] = {
+    "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"
+};
+
 static const char *const side_name[SIDES] = {"client", "server"};
 
 /* What --require can ask for, in the order of the bits. */
@@ -104,6 +112,19 @@ static const char *or_none(const char *s)
     return s && *s ? s : "none";
 }
 
+/* "a, b, c" of the n names, or "none". */
+static const char *joined(const char *const *names, size_t n, char *buf,
+                          size_t len)
+{
+    size_t k;
+
+    snprintf(buf, len, "%s", n ? "" : "none");
+    for (k = 0; k < n; k++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+                 k ? ", " : "", names[k]);
+    return buf;
+}
+
 /* ---- one probe ---------------------------------------------------------- */
 
 static enum cli_turn probe_before(struct cli_driver *d, struct cli_poll *lp)
@@ -154,8 +175,12 @@ static void judge(const struct xmp_session_info *i,
 
 static void report(enum out_format format, const struct xmp_session_info *i,
                    const struct xmp_srv_target *t, int side, time_t now,
-                   const char *error)
+                   const char *error, const char *const *said)
 {
+    const char *acc[CHECK_VERSIONS], *ref[CHECK_VERSIONS],
+        *not[CHECK_VERSIONS];
+    size_t na = 0, nr = 0, nn = 0, k;
+    char buf[3][64];
     struct out_record r, *chain = NULL;
     const char *starttls;
     int s2s = side == SIDE_SERVER;
@@ -201,6 +226,26 @@ static void report(enum out_format format, const struct xmp_session_info *i,
                  or_none(i->features_before_auth));
         out_line(&r, "sasl", "offered: %s", or_none(i->sasl_offered));
     }
+    if (said) {
+        for (k = 0; k < CHECK_VERSIONS; k++) {
+            if (strcmp(said[k], "accepted") == 0)
+                acc[na++] = version_names[k];
+            else if (strcmp(said[k], "refused") == 0)
+                ref[nr++] = version_names[k];
+            else
+                not[nn++] = version_names[k];
+        }
+        out_list(&r, "tls_accepted", acc, na);
+        out_list(&r, "tls_refused", ref, nr);
+        out_list(&r, "tls_not_probed", not, nn);
+        out_line(&r, "versions", "accepted: %s",
+                 joined(acc, na, buf[0], sizeof buf[0]));
+        out_line(&r, "versions", "refused: %s",
+                 joined(ref, nr, buf[1], sizeof buf[1]));
+        if (nn)
+            out_line(&r, "versions", "not probed: %s",
+                     joined(not, nn, buf[2], sizeof buf[2]));
+    }
     if (s2s && i->probed) {
         /* XEP-0220 §2.4: the features of either stream may carry it */
         int db = listed(i->features_before_auth, "dialback") ||
@@ -219,13 +264,13 @@ static void report(enum out_format format, const struct xmp_session_info *i,
     free(chain);
 }
 
-/* Probe t as side; report it; note what it says in sd.  0, 128+N for a
- * signal, or -1 when the probe could not even be set up (reported). */
-static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
-                 time_t now, struct side *sd)
+/* Probe t as side in c->session, until it is over; tls_version: 0, or
+ * the one TLS version to offer.  0, 128+N for a signal, or -1 when the
+ * probe could not even be set up (reported). */
+static int open_probe(struct cli *c, const struct xmp_srv_target *t,
+                      int side, int tls_version)
 {
     struct xmp_session_opts so;
-    struct xmp_session_info i;
     struct xmp_error err;
     struct cli_driver d;
     char server[300];
@@ -246,9 +291,9 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
                                     : CLI_DEFAULT_TIMEOUT_S) * 1000;
     so.probe = side == SIDE_SERVER ? XMP_PROBE_SERVER : XMP_PROBE_CLIENT;
     so.probe_from = args.from;
+    so.probe_tls_version = tls_version;
     so.trace = c->o.verbose ? cli_trace : NULL;
     so.trace_ud = c;
-    sd->tried++;
     if (!(c->session = xmp_session_new(&so, &err))) {
         cli_error("%s", err.msg);
         return -1;
@@ -262,22 +307,92 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
         if ((sig = cli_drive(&d)) > 0)
             rc = EXIT_SIGNAL_BASE + sig;
     }
+    return rc;
+}
+
+/* The TLS versions this build can offer, one handshake each: which t
+ * accepts (its handshake finished), refuses (it failed as TLS), or
+ * could not be asked (anything else, or not in this build).  0, or
+ * 128+N, or -1 as open_probe. */
+static int probe_versions(struct cli *c, const struct xmp_srv_target *t,
+                          int side, const char **said)
+{
+    static const int versions[] = {10, 11, 12, 13};
+    struct xmp_session_info i;
+    size_t k;
+    int rc;
+
+    for (k = 0; k < sizeof versions / sizeof versions[0]; k++) {
+        said[k] = "not probed";
+        if (!xmp_tls_can_probe(versions[k]))
+            continue;
+        if ((rc = open_probe(c, t, side, versions[k])) != 0) {
+            xmp_session_free(c->session);
+            c->session = NULL;
+            return rc;
+        }
+        xmp_session_get_info(c->session, &i);
+        if (i.tls_version)
+            said[k] = "accepted";
+        else if (xmp_session_error(c->session)->code == XMP_ETLS)
+            said[k] = "refused";
+        else
+            said[k] = "unknown";
+        xmp_session_free(c->session);
+        c->session = NULL;
+    }
+    return 0;
+}
+
+/* Probe t as side; report it; note what it says in sd.  0, 128+N for a
+ * signal, or -1 when the probe could not even be set up (reported). */
+static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
+                 time_t now, struct side *sd)
+{
+    struct xmp_session *first;
+    struct xmp_session_info i;
+    const char *said[CHECK_VERSIONS] = {NULL, NULL, NULL, NULL};
+    const char *error = NULL;
+    int rc;
+    size_t k;
+
+    sd->tried++;
+    if ((rc = open_probe(c, t, side, 0)) != 0)
+        goto out;
     xmp_session_get_info(c->session, &i);
     if (i.probed) {
         sd->probed++;
         judge(&i, t, side, now, sd);
-    } else if (!sd->first_err.code) {
-        sd->first_err = *xmp_session_error(c->session);
-        if (!sd->first_err.code)
-            xmp_error_set(&sd->first_err, XMP_EUNREACH, "%s closed the "
-                          "connection", t->host);
+    } else {
+        error = xmp_session_error(c->session)->code
+                    ? xmp_session_error(c->session)->msg
+                    : "closed by the server before its features";
+        if (!sd->first_err.code) {
+            sd->first_err = *xmp_session_error(c->session);
+            if (!sd->first_err.code)
+                xmp_error_set(&sd->first_err, XMP_EUNREACH, "%s port %u: %s",
+                              t->host, t->port, error);
+        }
+    }
+    /* the versions, where a TLS handshake was reached at all (one that
+     * failed may have failed on the version); the first session's info
+     * stays valid meanwhile */
+    if (i.tls_version || xmp_session_error(c->session)->code == XMP_ETLS) {
+        first = c->session;
+        c->session = NULL;
+        rc = probe_versions(c, t, side, said);
+        c->session = first;
+        if (rc)
+            goto out;
+        for (k = 0; k < 2; k++)
+            if (strcmp(said[k], "accepted") == 0)
+                note(sd->reasons, sizeof sd->reasons,
+                     "%s port %u: %s is still accepted", t->host, t->port,
+                     version_names[k]);
     }
     cli_before_output();
-    report(c->o.format, &i, t, side, now,
-           i.probed ? NULL
-                    : xmp_session_error(c->session)->code
-                          ? xmp_session_error(c->session)->msg
-                          : "closed by the server before its features");
+    report(c->o.format, &i, t, side, now, error, said[0] ? said : NULL);
+out:
     xmp_session_free(c->session);
     c->session = NULL;
     return rc;
@@ -352,6 +467,7 @@ static int check_side(struct cli *c, int side, time_t now, struct side *sd)
             snprintf(one.host, sizeof one.host, "%.*s",
                      (int)(colon - given), given);
         one.port = (unsigned)port;
+        one.direct_tls = c->o.direct_tls;
         one.found_by = side == SIDE_SERVER ? "--s2s-server" : "--server";
         t = &one;
         n = 1;

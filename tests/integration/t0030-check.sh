@@ -5,7 +5,8 @@
 # (PROSODY_S2S=yes: STARTTLS required, dialback): the client side and the
 # server side (a jabber:server stream, never authenticated), the verdicts,
 # --require and --min-days as exit status 2, a certificate for another
-# name, a dead port, the server SRV records (fake DNS), and with an
+# name, a dead port, the server SRV records (fake DNS), the TLS versions
+# accepted (openssl s_server held to TLS 1.1), and with an
 # account what login --check adds.
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/prosody.sh"
@@ -69,6 +70,20 @@ test_expect_success 'JSON: one object per target and per verdict' '
 	test "$(grep -c "\"kind\":\"verdict\",\"side\":\"[a-z]*\",\"verdict\":\"good\"" out.json)" = 2
 '
 
+# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
+if $TEST_WRAPPER "$XMPCTL" --version | grep -q "^TLS: mbedTLS 2\."; then
+	test_expect_success 'TLS versions, one handshake each: 1.2 accepted, 1.0 and 1.1 refused' '
+		grep "\"kind\":\"c2s\"" out.json >c2s.json &&
+		test "$(json_get c2s.json "\",\".join(o[\"tls_accepted\"])")" = "TLS 1.2" &&
+		test "$(json_get c2s.json "\",\".join(o[\"tls_refused\"])")" = "TLS 1.0,TLS 1.1" &&
+		test_grep "^versions  *refused: TLS 1\.0, TLS 1\.1\$" out
+	'
+else
+	test_expect_success 'TLS versions: this build cannot offer 1.0 and 1.1, and says so' '
+		test_grep "^versions  *not probed: TLS 1\.0, TLS 1\.1" out
+	'
+fi
+
 test_expect_success '--require dialback is met: exit 0' '
 	ck --s2s-server "$S2S" --require dialback example.test >/dev/null
 '
@@ -128,6 +143,28 @@ test_expect_success 'usage: no domain, a JID, an unknown requirement, a bad port
 	expect_exit 64 xmpctl check --s2s-server 127.0.0.1 example.test 2>err4 &&
 	test_grep "s2s-server wants HOST:PORT" err4
 '
+
+# (mbedTLS 3.6 offers nothing older than TLS 1.2)
+# shellcheck disable=SC2086 # TEST_WRAPPER is a command line
+if $TEST_WRAPPER "$XMPCTL" --version | grep -q "^TLS: mbedTLS 2\." &&
+   command -v openssl >/dev/null 2>&1; then
+test_expect_success 'a server that still speaks TLS 1.1 only: reported as accepted, the side fails (79)' '
+	openssl s_server -accept 127.0.0.1:0 -www -tls1_1 \
+		-cipher "DEFAULT@SECLEVEL=0" -cert "$PKI_DIR/example.test.pem" \
+		-key "$PKI_DIR/example.test.key" </dev/null >s11.out 2>s11.err &
+	s11=$! &&
+	wait_for "grep -q \"^ACCEPT \" s11.out" 20 "s_server to listen" &&
+	port=$(sed -n "s/^ACCEPT .*:\([0-9][0-9]*\)\$/\1/p" s11.out) &&
+	expect_exit 79 xmpctl --cafile "$TEST_CA" --timeout 3 --direct-tls \
+		check --server "127.0.0.1:$port" example.test >out-11
+	rc=$?
+	kill "$s11"
+	test "$rc" = 0 &&
+	test_grep "^versions  *accepted: TLS 1\.1\$" out-11 &&
+	test_grep "^verdict  *client side: fail " out-11 &&
+	test_grep "^because  *127\.0\.0\.1 port $port: TLS 1\.1 is still accepted" out-11
+'
+fi
 
 prosody_stop
 prosody_start wrong wrong-name >/dev/null 2>&1 || bail_out 'cannot start Prosody (wrong-name)'
