@@ -66,6 +66,7 @@ static struct check_args args = {NULL, NULL, NULL, NULL, 0, -1, 0};
  * answered; unmet requirements apart. */
 struct side {
     int asked;       /* the side is part of the report */
+    int direct_ok;   /* a direct TLS target answered */
     size_t tried, probed;
     struct xmp_error first_err; /* the first target's failure */
     char reasons[1024];  /* "; "-separated */
@@ -91,8 +92,7 @@ static void note(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Is word one of the space-separated words of list (NULL: none)? */
-static int listed(const char *list, const char *word)
+int cli_word_listed(const char *list, const char *word)
 {
     size_t n = strlen(word);
     const char *p = list;
@@ -143,7 +143,7 @@ static void judge(const struct xmp_session_info *i,
     if (!i->direct_tls && !i->starttls_required && i->features_before_tls)
         note(sd->reasons, sizeof sd->reasons, "%s port %u: STARTTLS is %s",
              where, t->port,
-             listed(i->features_before_tls, "tls") ? "not required"
+             cli_word_listed(i->features_before_tls, "tls") ? "not required"
                                                    : "not offered");
     if (!i->tls_version)
         return;
@@ -162,7 +162,7 @@ static void judge(const struct xmp_session_info *i,
         note(sd->unmet, sizeof sd->unmet,
              "%s port %u: certificate not verified", where, t->port);
     if (side == SIDE_SERVER && (args.require & REQ_DIALBACK) &&
-        !listed(i->features_before_auth, "dialback"))
+        !cli_word_listed(i->features_before_auth, "dialback"))
         note(sd->unmet, sizeof sd->unmet, "%s port %u: no dialback offered",
              where, t->port);
     if (args.min_days >= 0 && i->chain_len &&
@@ -197,7 +197,7 @@ static void report(enum out_format format, const struct xmp_session_info *i,
     if (i->address)
         out_line(&r, "address", "%s", i->address);
     if (!t->direct_tls && i->features_before_tls) {
-        starttls = !listed(i->features_before_tls, "tls") ? "no"
+        starttls = !cli_word_listed(i->features_before_tls, "tls") ? "no"
                    : i->starttls_required                 ? "required"
                                                           : "offered";
         out_str(&r, "features_before_tls", i->features_before_tls);
@@ -248,9 +248,9 @@ static void report(enum out_format format, const struct xmp_session_info *i,
     }
     if (s2s && i->probed) {
         /* XEP-0220 §2.4: the features of either stream may carry it */
-        int db = listed(i->features_before_auth, "dialback") ||
-                 listed(i->features_before_tls, "dialback");
-        int ext = listed(i->sasl_offered, "EXTERNAL");
+        int db = cli_word_listed(i->features_before_auth, "dialback") ||
+                 cli_word_listed(i->features_before_tls, "dialback");
+        int ext = cli_word_listed(i->sasl_offered, "EXTERNAL");
 
         out_bool(&r, "dialback", db);
         out_bool(&r, "sasl_external", ext);
@@ -362,6 +362,7 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
     xmp_session_get_info(c->session, &i);
     if (i.probed) {
         sd->probed++;
+        sd->direct_ok |= t->direct_tls;
         judge(&i, t, side, now, sd);
     } else {
         error = xmp_session_error(c->session)->code
@@ -584,6 +585,13 @@ static int run_check(struct cli *c)
         r = cli_check(c);
         if (r && (!rc || rc == EXIT_CHECK_UNMET))
             rc = r;
+        /* what the server announces, held against XEP-0479 */
+        if (!r) {
+            r = cli_check_compliance(c, args.domain,
+                                     sd[SIDE_CLIENT].direct_ok);
+            if (r && (!rc || rc == EXIT_CHECK_UNMET))
+                rc = r;
+        }
     }
 out:
     free(args.domain);

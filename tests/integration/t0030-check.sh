@@ -7,14 +7,18 @@
 # --require and --min-days as exit status 2, a certificate for another
 # name, a dead port, the server SRV records (fake DNS), the TLS versions
 # accepted (openssl s_server held to TLS 1.1), and with an
-# account what login --check adds.
+# account what login --check adds and the server's disco held against
+# XEP-0479.
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/prosody.sh"
 
 # The SRV test needs the DNS test hook: use the build that has it.
 XMPCTL=${XMPCTL_TESTHOOKS:-$TESTS_BUILDDIR/integration/xmpctl-testhooks}
 prosody_require
-PROSODY_S2S=yes prosody_start >/dev/null 2>&1 || bail_out 'cannot start Prosody'
+# a group chat service and stream management, for what disco and the
+# stream features announce (XEP-0479); no upload service
+PROSODY_S2S=yes PROSODY_MUC=rooms.example.test PROSODY_MODULES=smacks \
+	prosody_start >/dev/null 2>&1 || bail_out 'cannot start Prosody'
 C2S=127.0.0.1:$PROSODY_PORT
 S2S=127.0.0.1:$PROSODY_S2S_PORT
 test_on_failure 'prosody_log_tail'
@@ -131,6 +135,27 @@ test_expect_success 'with an account: login --check follows the report' '
 		-j alice@example.test check --server "$C2S" example.test >out-acct &&
 	test_grep "^verdict  *client side: good " out-acct &&
 	test_grep "^jid  *alice@example\.test/" out-acct
+'
+
+test_expect_success '... and then the server held against XEP-0479 (2023)' '
+	test_grep "^xep-0479  *Core: Feature discovery (XEP-0030, Server): advertised\$" out-acct &&
+	test_grep "^xep-0479  *Core: Server extensibility (XEP-0114, Server): not discoverable\$" out-acct &&
+	test_grep "^xep-0479  *IM: Group chat (XEP-0045, Server): advertised\$" out-acct &&
+	test_grep "^xep-0479  *IM: Stream management (XEP-0198, Advanced Server): advertised\$" out-acct &&
+	test_grep "^xep-0479  *IM: File upload (XEP-0363, Server): lacking\$" out-acct &&
+	test_grep "^xep-0479  *Core Server: met\$" out-acct &&
+	test_grep "^xep-0479  *IM Server: lacks XEP-0363\$" out-acct &&
+	test_grep "^xep-0479  *Core Advanced Server: lacks XEP-0368\$" out-acct
+'
+
+test_expect_success '... in JSON: a requirement and a suite per object' '
+	XMPCTL_PASSWORD=$ALICE_PASS xmpctl --cafile "$TEST_CA" --timeout 10 \
+		-j alice@example.test check --server "$C2S" --format json \
+		example.test >acct.json &&
+	grep "\"kind\":\"requirement\",\"suite\":\"IM\",\"feature\":\"vcard-temp\"" acct.json >vcard.json &&
+	test "$(json_get vcard.json "o[\"status\"]")" = advertised &&
+	grep "\"kind\":\"compliance\",\"suite\":\"Mobile\",\"level\":\"Server\"" acct.json >mobile.json &&
+	test "$(json_get mobile.json "o[\"met\"]")" = True
 '
 
 test_expect_success 'usage: no domain, a JID, an unknown requirement, a bad port (64)' '
