@@ -220,11 +220,13 @@ static void report(enum out_format format, const struct xmp_session_info *i,
         out_line(&r, "verified", "%s%s",
                  i->cert_verified ? "for " : "NO: ",
                  i->cert_verified ? i->domain : or_none(i->cert_verify_msg));
-        out_str(&r, "features_after_tls", i->features_before_auth);
-        out_str(&r, "sasl_offered", i->sasl_offered);
-        out_line(&r, "features", "after TLS: %s",
-                 or_none(i->features_before_auth));
-        out_line(&r, "sasl", "offered: %s", or_none(i->sasl_offered));
+        if (i->probed || i->features_before_auth) {
+            out_str(&r, "features_after_tls", i->features_before_auth);
+            out_str(&r, "sasl_offered", i->sasl_offered);
+            out_line(&r, "features", "after TLS: %s",
+                     or_none(i->features_before_auth));
+            out_line(&r, "sasl", "offered: %s", or_none(i->sasl_offered));
+        }
     }
     if (said) {
         for (k = 0; k < CHECK_VERSIONS; k++) {
@@ -360,10 +362,12 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
     if ((rc = open_probe(c, t, side, 0)) != 0)
         goto out;
     xmp_session_get_info(c->session, &i);
+    /* what TLS showed counts even when XMPP failed after it */
+    if (i.probed || i.tls_version)
+        judge(&i, t, side, now, sd);
     if (i.probed) {
         sd->probed++;
         sd->direct_ok |= t->direct_tls;
-        judge(&i, t, side, now, sd);
     } else {
         error = xmp_session_error(c->session)->code
                     ? xmp_session_error(c->session)->msg

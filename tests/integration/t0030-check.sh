@@ -5,8 +5,9 @@
 # (PROSODY_S2S=yes: STARTTLS required, dialback): the client side and the
 # server side (a jabber:server stream, never authenticated), the verdicts,
 # --require and --min-days as exit status 2, a certificate for another
-# name, a dead port, the server SRV records (fake DNS), the TLS versions
-# accepted (openssl s_server held to TLS 1.1), and with an
+# name, a chain without its intermediate, a dead port, the server SRV
+# records (fake DNS), the TLS versions accepted (openssl s_server held to
+# TLS 1.1), and with an
 # account what login --check adds and the server's disco held against
 # XEP-0479.
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
@@ -188,6 +189,53 @@ test_expect_success 'a server that still speaks TLS 1.1 only: reported as accept
 	test_grep "^versions  *accepted: TLS 1\.1\$" out-11 &&
 	test_grep "^verdict  *client side: fail " out-11 &&
 	test_grep "^because  *127\.0\.0\.1 port $port: TLS 1\.1 is still accepted" out-11
+'
+fi
+
+if command -v openssl >/dev/null 2>&1; then
+# chain_server NAME FLAGS...: openssl s_server (direct TLS, no XMPP) with
+# the certificate of example.test signed by an intermediate CA under the
+# test CA, on a port of its choosing; its port in S_PORT
+chain_pids=
+test_atexit 'for p in $chain_pids; do kill "$p" 2>/dev/null; done'
+chain_server() {
+	_cn=$1
+	shift
+	openssl s_server -accept 127.0.0.1:0 -www -cert inter/leaf.pem \
+		-key inter/leaf.key "$@" </dev/null >"$_cn.out" 2>"$_cn.err" &
+	chain_pids="$chain_pids $!"
+	wait_for "grep -q \"^ACCEPT \" $_cn.out" 20 "s_server $_cn to listen" &&
+	S_PORT=$(sed -n "s/^ACCEPT .*:\([0-9][0-9]*\)\$/\1/p" "$_cn.out") &&
+	test -n "$S_PORT"
+}
+
+test_expect_success 'a chain without its intermediate: reported as such, not verified' '
+	mkdir -p inter &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout inter/ca.key -subj "/CN=xmpctl test intermediate" \
+		-out inter/ca.csr 2>/dev/null &&
+	printf "%s\n" "basicConstraints = critical, CA:TRUE" \
+		"keyUsage = critical, keyCertSign, cRLSign" >inter/ca.ext &&
+	openssl x509 -req -in inter/ca.csr -CA "$PKI_DIR/ca.pem" \
+		-CAkey "$PKI_DIR/ca.key" -set_serial 0x1234 -days 2 -sha256 \
+		-extfile inter/ca.ext -out inter/ca.pem 2>/dev/null &&
+	_pki_cert inter leaf example.test &&
+	chain_server broken &&
+	expect_exit 75 xmpctl --cafile "$TEST_CA" --timeout 3 --direct-tls \
+		check --server "127.0.0.1:$S_PORT" example.test >out-broken &&
+	test_grep "^chain  *0: CN=example\.test; issuer CN=xmpctl test intermediate; " out-broken &&
+	test_grep ! "^chain  *1: " out-broken &&
+	test_grep "^verified  *NO: not signed by a trusted CA" out-broken &&
+	test_grep "^because  *127\.0\.0\.1 port $S_PORT: certificate not valid for example\.test (not signed by a trusted CA" out-broken &&
+	test_grep ! "^features " out-broken
+'
+
+test_expect_success '... and with it sent: the whole chain, verified' '
+	chain_server whole -cert_chain inter/ca.pem &&
+	expect_exit 75 xmpctl --cafile "$TEST_CA" --timeout 3 --direct-tls \
+		check --server "127.0.0.1:$S_PORT" example.test >out-whole &&
+	test_grep "^chain  *1: CN=xmpctl test intermediate; issuer CN=xmpctl test CA; " out-whole &&
+	test_grep "^verified  *for example\.test\$" out-whole
 '
 fi
 
