@@ -1311,7 +1311,9 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.cafile = s->cfg.cafile;
     p.trust = s->o.trust;
     p.insecure = s->o.insecure;
-    p.alpn_xmpp = s->target.direct_tls;
+    /* "xmpp-client" is the wrong name on a server's port (XEP-0368
+     * §3: "xmpp-server"): a server probe offers none */
+    p.alpn_xmpp = s->target.direct_tls && s->o.probe != XMP_PROBE_SERVER;
     p.min_tls13 = s->o.tls_min == 13;
     p.pins = s->cfg.pin;
     p.client_cert = s->cfg.client_cert;
