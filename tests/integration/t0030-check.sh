@@ -53,6 +53,15 @@ test_expect_success '... the server side: dialback offered, no SASL EXTERNAL' '
 	test_grep "^external  *not offered\$" out
 '
 
+test_expect_success 'direct TLS (XEP-0368) with the global --direct-tls: no plaintext stage' '
+	xmpctl --cafile "$TEST_CA" --timeout 10 --direct-tls check \
+		--server "127.0.0.1:$PROSODY_TLS_PORT" example.test >out-direct &&
+	test_grep "^client  *127\.0\.0\.1 port $PROSODY_TLS_PORT (--server, direct TLS)\$" out-direct &&
+	test_grep ! "^plaintext " out-direct &&
+	test_grep "^verified  *for example\.test\$" out-direct &&
+	test_grep "^verdict  *client side: good " out-direct
+'
+
 test_expect_success 'the probes never authenticate, the s2s one is a jabber:server stream with --from' '
 	ck --server "$C2S" --s2s-server "$S2S" --from other.test \
 		example.test >/dev/null 2>/dev/null &&
