@@ -74,7 +74,7 @@ static const char *or_none(const char *s)
 
 /* ---- one target ------------------------------------------------------------- */
 
-static long long days_left(const struct xmp_cert_info *ci, time_t now)
+long long cli_cert_days_left(const struct xmp_cert_info *ci, time_t now)
 {
     long long d = (long long)ci->not_after_epoch - (long long)now;
 
@@ -103,7 +103,7 @@ static void weak_points(const struct xmp_session_info *i, const char *where,
 
     for (k = 0; k < i->chain_len; k++) {
         const struct xmp_cert_info *ci = &i->chain[k];
-        long long d = days_left(ci, now);
+        long long d = cli_cert_days_left(ci, now);
 
         if (ci->not_after_epoch - (long long)now <
             (long long)CHECK_EXPIRY_WARN_DAYS * CHECK_SECONDS_PER_DAY)
@@ -124,13 +124,38 @@ static void weak_points(const struct xmp_session_info *i, const char *where,
     }
 }
 
+void cli_check_chain(struct out_record *r, struct out_record *chain,
+                     const struct xmp_session_info *i, time_t now)
+{
+    size_t k;
+
+    for (k = 0; k < i->chain_len; k++) {
+        const struct xmp_cert_info *ci = &i->chain[k];
+
+        out_begin(&chain[k]);
+        out_str(&chain[k], "subject", ci->subject);
+        out_str(&chain[k], "issuer", ci->issuer);
+        out_str(&chain[k], "not_before", ci->not_before);
+        out_str(&chain[k], "not_after", ci->not_after);
+        out_int(&chain[k], "days_left", cli_cert_days_left(ci, now));
+        out_str(&chain[k], "key", ci->key_type);
+        out_int(&chain[k], "key_bits", ci->key_bits);
+        out_str(&chain[k], "signature", ci->sig_alg);
+        out_line(r, "chain", "%zu: %s; issuer %s; valid %s to %s "
+                 "(%lld days left); %s %u bits; signed %s",
+                 k, ci->subject, ci->issuer, ci->not_before,
+                 ci->not_after, cli_cert_days_left(ci, now), ci->key_type,
+                 ci->key_bits, ci->sig_alg);
+    }
+    out_objects(r, "chain", chain, i->chain_len);
+}
+
 /* The record of one target's login: fields and lines. */
 static int report(enum out_format format, const struct xmp_session_info *i,
                   const struct xmp_srv_target *t, time_t now,
                   const char *error)
 {
     struct out_record r, *chain = NULL;
-    size_t k;
     int rc;
 
     out_begin(&r);
@@ -166,24 +191,7 @@ static int report(enum out_format format, const struct xmp_session_info *i,
         out_bool(&r, "tls_resumed", i->tls_resumed);
         out_line(&r, "tls", "%s %s%s", i->tls_version, i->tls_cipher,
                  i->tls_resumed ? " (resumed)" : "");
-        for (k = 0; k < i->chain_len; k++) {
-            const struct xmp_cert_info *ci = &i->chain[k];
-
-            out_str(&chain[k], "subject", ci->subject);
-            out_str(&chain[k], "issuer", ci->issuer);
-            out_str(&chain[k], "not_before", ci->not_before);
-            out_str(&chain[k], "not_after", ci->not_after);
-            out_int(&chain[k], "days_left", days_left(ci, now));
-            out_str(&chain[k], "key", ci->key_type);
-            out_int(&chain[k], "key_bits", ci->key_bits);
-            out_str(&chain[k], "signature", ci->sig_alg);
-            out_line(&r, "chain", "%zu: %s; issuer %s; valid %s to %s "
-                     "(%lld days left); %s %u bits; signed %s",
-                     k, ci->subject, ci->issuer, ci->not_before,
-                     ci->not_after, days_left(ci, now), ci->key_type,
-                     ci->key_bits, ci->sig_alg);
-        }
-        out_objects(&r, "chain", chain, i->chain_len);
+        cli_check_chain(&r, chain, i, now);
         out_str(&r, "pin", i->cert_pin);
         out_bool(&r, "verified", i->cert_verified);
         out_line(&r, "pin", "%s", i->cert_pin);

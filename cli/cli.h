@@ -15,6 +15,9 @@
  * where it has none.  One table, documented in xmpctl(1). */
 enum {
     EXIT_OK = 0,
+    /* check: a requirement of --require or --min-days is not met (the
+     * CRITICAL of a Nagios-style check) */
+    EXIT_CHECK_UNMET = 2,
     EXIT_USAGE = 64,       /* EX_USAGE */
     EXIT_DATA = 65,        /* EX_DATAERR */
     EXIT_NOHOST = 68,      /* EX_NOHOST */
@@ -602,6 +605,21 @@ void script_record_end(struct cli *c);
 /* login --check (check.c): log in to every server of the domain in turn
  * and report on each.  Returns the exit status. */
 int cli_check(struct cli *c);
+/* Whole days from now until ci expires (negative once it has). */
+long long cli_cert_days_left(const struct xmp_cert_info *ci, time_t now);
+/* The certificates of i into r: an object each in chain (i->chain_len
+ * records, the caller's, living until out_print) and a "chain" line
+ * each. */
+void cli_check_chain(struct out_record *r, struct out_record *chain,
+                     const struct xmp_session_info *i, time_t now);
+/* cmd_check.c: is word one of the space-separated words of list (NULL:
+ * none)? */
+int cli_word_listed(const char *list, const char *word);
+/* compliance.c: log in as c's account, and report which requirements
+ * of XEP-0479 (2023) for a server domain announces through disco and
+ * the stream features (direct_tls: a direct TLS port answered).
+ * Returns the exit status. */
+int cli_check_compliance(struct cli *c, const char *domain, int direct_tls);
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -792,6 +810,7 @@ const struct command *cli_command(const char *name);
 
 int cmd_login(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_check(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
@@ -856,5 +875,6 @@ extern const struct opt_list raw_options, listen_options, shell_options,
     session_options;
 extern const struct opt_list queue_options;
 extern const struct opt_list send_options;
+extern const struct opt_list check_options;
 
 #endif

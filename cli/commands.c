@@ -78,6 +78,12 @@ const struct command cli_commands[] = {
       .presence = PRESENCE_OWN, .sets_presence = 1,
       .keepalive = KEEPALIVE_FORCED, .resume = RESUME_ON,
       .roster = ROSTER_BEFORE_PRESENCE, .relogin = 1}},
+    {"check", cmd_check, "DOMAIN",
+     "report on a domain's servers, client and server-to-server, without "
+     "logging in",
+     &check_options, 0,
+     /* it opens probes of its own, one per server */
+     {.session = CMD_SESSION_OWN, .prompt = PROMPT_REFUSES}},
     {"completion", cmd_completion, "bash|zsh",
      "print the shell completion script for bash or zsh",
      NULL, CMD_HIDDEN, {0}},

@@ -28,13 +28,19 @@ static enum xmp_err send_header(struct xmp_session *s)
 {
     struct xmp_error e;
     int tls = stream_is_tls(&s->st);
+    const char *from = tls ? s->bare : NULL;
 
-    if (stream_open(&s->st, s->jid.domain, tls ? s->bare : NULL, &e) !=
-        XMP_OK)
+    /* a probe says who it is only as far as the caller asks: a server
+     * stream's 'from' names a domain, which may be anyone's */
+    if (s->o.probe)
+        from = s->o.probe == XMP_PROBE_SERVER ? s->cfg.probe_from : NULL;
+    if (stream_open(&s->st, s->jid.domain, from, &e) != XMP_OK)
         return session_fail_with(s, &e);
     s->state = ST_WAIT_FEATURES;
     s->neg.piped_starttls = 0;
-    if (tls)
+    /* a probe waits for the features: whether STARTTLS is offered at
+     * all is what it reports */
+    if (tls || s->o.probe)
         return XMP_OK;
     s->neg.piped_starttls = 1;
     return session_send_raw(s, "<starttls xmlns='" NS_TLS "'/>", NULL);
@@ -670,6 +676,36 @@ static enum xmp_err on_auth_features(struct xmp_session *s,
     return r;
 }
 
+/* The probe's end (opts.probe): the features of this stream noted,
+ * the mechanisms of the TLS stream too, then the polite close. */
+static enum xmp_err probe_done(struct xmp_session *s,
+                               const struct xmp_node *f)
+{
+    const struct xmp_node *c, *m;
+    struct buf b = BUF_INIT;
+    char *t;
+
+    if (stream_is_tls(&s->st) &&
+        (c = xmp_node_child(f, NS_SASL, "mechanisms"))) {
+        for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
+            if (!node_is(m, NS_SASL, "mechanism"))
+                continue;
+            if (!(t = xmp_node_text(m)))
+                break;
+            buf_printf(&b, "%s%s", b.len ? " " : "", t);
+            free(t);
+        }
+        free(s->neg.sasl_offered);
+        if (!(s->neg.sasl_offered = buf_take(&b)) &&
+            !(s->neg.sasl_offered = strdup("")))
+            return session_fail(s, XMP_ENOMEM, "out of memory");
+    }
+    s->neg.probed = 1;
+    session_trace(s, XMP_TRACE_INFO, "probe of %s done: closing",
+                  s->jid.domain);
+    return xmp_session_close(s);
+}
+
 static enum xmp_err on_features(struct xmp_session *s,
                                 const struct xmp_node *f)
 {
@@ -678,6 +714,11 @@ static enum xmp_err on_features(struct xmp_session *s,
     if (stream_note_features(&s->st, f) != XMP_OK ||
         keep_features(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
+    if (!stream_is_tls(&s->st) && (c = xmp_node_child(f, NS_TLS, "starttls")))
+        s->neg.tls_required = xmp_node_child(c, NS_TLS, "required") != NULL;
+    if (s->o.probe && !s->neg.authenticated &&
+        (stream_is_tls(&s->st) || !xmp_node_child(f, NS_TLS, "starttls")))
+        return probe_done(s, f);
 
     if (!stream_is_tls(&s->st) && !s->cfg.local) {
         /* RFC 6120 §5.3.1: no STARTTLS, no session.  Never fall back to
@@ -1270,11 +1311,14 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.cafile = s->cfg.cafile;
     p.trust = s->o.trust;
     p.insecure = s->o.insecure;
-    p.alpn_xmpp = s->target.direct_tls;
+    /* "xmpp-client" is the wrong name on a server's port (XEP-0368
+     * §3: "xmpp-server"): a server probe offers none */
+    p.alpn_xmpp = s->target.direct_tls && s->o.probe != XMP_PROBE_SERVER;
     p.min_tls13 = s->o.tls_min == 13;
     p.pins = s->cfg.pin;
     p.client_cert = s->cfg.client_cert;
     p.client_key = s->cfg.client_key;
+    p.probe_version = s->o.probe ? s->o.probe_tls_version : 0;
     if (hints_tls_fit(s)) {
         p.session = s->hints.given.tls;
         p.session_len = s->hints.given.tls_len;
@@ -1340,6 +1384,7 @@ void negotiate_reset(struct xmp_session *s)
     s->neg.piped_starttls = s->neg.piped_bind = s->neg.piped_auth = 0;
     s->neg.auth_stale = 0;
     s->neg.hints_features = 0;
+    s->neg.tls_required = s->neg.probed = 0;
     s->neg.restart = RESTART_NONE;
     sasl2_reset(s);
     memset(&s->neg.tlsinfo, 0, sizeof s->neg.tlsinfo);

@@ -34,6 +34,13 @@
 #define FOUND_BY_DIRECT_TLS "SRV _xmpps-client._tcp"
 #define FOUND_BY_STARTTLS "SRV _xmpp-client._tcp"
 #define FOUND_BY_FALLBACK "fallback"
+/* The same for servers (RFC 6120 §3.2, XEP-0368), which only a probe of
+ * a server looks up. */
+#define SRV_S2S_DIRECT_TLS_SERVICE "_xmpps-server._tcp"
+#define SRV_S2S_STARTTLS_SERVICE "_xmpp-server._tcp"
+#define FOUND_BY_S2S_DIRECT_TLS "SRV _xmpps-server._tcp"
+#define FOUND_BY_S2S_STARTTLS "SRV _xmpp-server._tcp"
+#define NET_S2S_DEFAULT_PORT 5269
 #define FOUND_BY_SERVER "--server"
 
 /* Room for one DNS message, UDP or TCP (RFC 1035 §4.2.2: 16-bit length). */
@@ -291,7 +298,7 @@ static void apply_dns_server(struct __res_state *rs,
 /* Parse one SRV answer into l.  Returns SRV_RECORDS, SRV_NONE,
  * SRV_REFUSED, or -1 for a malformed message. */
 static int srv_parse(const unsigned char *ans, int len, int direct_tls,
-                     struct srv_list *l)
+                     int s2s, struct srv_list *l)
 {
     ns_msg msg;
     ns_rr rr;
@@ -332,7 +339,12 @@ static int srv_parse(const unsigned char *ans, int len, int direct_tls,
         rec.weight = (uint16_t)ns_get16(rd + 2);
         rec.port = (uint16_t)ns_get16(rd + 4);
         rec.direct_tls = direct_tls;
-        rec.found_by = direct_tls ? FOUND_BY_DIRECT_TLS : FOUND_BY_STARTTLS;
+        if (s2s)
+            rec.found_by = direct_tls ? FOUND_BY_S2S_DIRECT_TLS
+                                      : FOUND_BY_S2S_STARTTLS;
+        else
+            rec.found_by = direct_tls ? FOUND_BY_DIRECT_TLS
+                                      : FOUND_BY_STARTTLS;
         if (rec.port == 0)
             continue; /* nothing can listen there */
         srv_keep(l, &rec);
@@ -349,7 +361,7 @@ static int srv_parse(const unsigned char *ans, int len, int direct_tls,
 /* Query one service name.  On SRV_TEMP or an error, why says what
  * happened. */
 static enum xmp_err srv_query(struct __res_state *rs, const char *service,
-                              const char *domain, int direct_tls,
+                              const char *domain, int direct_tls, int s2s,
                               net_asking_fn asking, void *ud,
                               unsigned char *ans, struct srv_list *l,
                               enum srv_outcome *out, struct xmp_error *err)
@@ -397,7 +409,7 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
     }
     if (len > DNS_ANSWER_MAX)
         len = DNS_ANSWER_MAX; /* the reply was truncated to our buffer */
-    r = srv_parse(ans, len, direct_tls, l);
+    r = srv_parse(ans, len, direct_tls, s2s, l);
     if (r < 0) {
         *out = SRV_TEMP;
         return xmp_error_set(err, XMP_ETEMP,
@@ -408,11 +420,11 @@ static enum xmp_err srv_query(struct __res_state *rs, const char *service,
     return XMP_OK;
 }
 
-enum xmp_err net_srv_lookup(const char *domain,
-                            const struct net_dns_server *dns,
-                            net_asking_fn asking, void *ud,
-                            struct net_target **out, size_t *n,
-                            struct xmp_error *err)
+static enum xmp_err srv_lookup(const char *domain,
+                               const struct net_dns_server *dns, int s2s,
+                               net_asking_fn asking, void *ud,
+                               struct net_target **out, size_t *n,
+                               struct xmp_error *err)
 {
     struct __res_state rs;
     struct srv_list *l = NULL;
@@ -452,15 +464,16 @@ enum xmp_err net_srv_lookup(const char *domain,
     apply_dns_server(&rs, dns);
 
     /* XEP-0368: direct TLS records compete with STARTTLS ones */
-    rc = srv_query(&rs, SRV_DIRECT_TLS_SERVICE, domain, 1, asking, ud, ans, l,
-                   &tls_out, &tls_err);
+    rc = srv_query(&rs, s2s ? SRV_S2S_DIRECT_TLS_SERVICE
+                            : SRV_DIRECT_TLS_SERVICE,
+                   domain, 1, s2s, asking, ud, ans, l, &tls_out, &tls_err);
     if (rc != XMP_OK && rc != XMP_ETEMP) {
         if (err)
             *err = tls_err;
         goto out;
     }
-    rc = srv_query(&rs, SRV_STARTTLS_SERVICE, domain, 0, asking, ud, ans, l,
-                   &tcp_out, &tcp_err);
+    rc = srv_query(&rs, s2s ? SRV_S2S_STARTTLS_SERVICE : SRV_STARTTLS_SERVICE,
+                   domain, 0, s2s, asking, ud, ans, l, &tcp_out, &tcp_err);
     if (rc != XMP_OK && rc != XMP_ETEMP) {
         if (err)
             *err = tcp_err;
@@ -488,7 +501,7 @@ enum xmp_err net_srv_lookup(const char *domain,
          * (a direct TLS lookup that failed only loses an option) */
         memset(&l->t[0], 0, sizeof l->t[0]);
         memcpy(l->t[0].host, domain, strlen(domain) + 1);
-        l->t[0].port = NET_DEFAULT_PORT;
+        l->t[0].port = s2s ? NET_S2S_DEFAULT_PORT : NET_DEFAULT_PORT;
         l->t[0].found_by = FOUND_BY_FALLBACK;
         l->n = 1;
     }
@@ -509,6 +522,30 @@ out:
     free(ans);
     free(l);
     return rc;
+}
+
+enum xmp_err net_srv_lookup(const char *domain,
+                            const struct net_dns_server *dns,
+                            net_asking_fn asking, void *ud,
+                            struct net_target **out, size_t *n,
+                            struct xmp_error *err)
+{
+    return srv_lookup(domain, dns, 0, asking, ud, out, n, err);
+}
+
+enum xmp_err net_resolve_s2s(const char *domain, struct net_target **out,
+                             size_t *n, struct xmp_error *err)
+{
+    struct net_dns_server dns;
+    enum xmp_err rc;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if ((rc = net_dns_server_from_env(&dns, err)) != XMP_OK)
+        return rc;
+    return srv_lookup(domain, &dns, 1, NULL, NULL, out, n, err);
 }
 
 enum xmp_err net_resolve(const char *domain, struct net_target **out,

@@ -79,6 +79,10 @@ enum xmp_err net_srv_lookup(const char *domain,
 /* The same, with the SRV queries sent where XMPCTL_DNS_SERVER says. */
 enum xmp_err net_resolve(const char *domain, struct net_target **out,
                          size_t *n, struct xmp_error *err);
+/* The same for servers: _xmpps-server._tcp and _xmpp-server._tcp, the
+ * domain on 5269 when there are none. */
+enum xmp_err net_resolve_s2s(const char *domain, struct net_target **out,
+                             size_t *n, struct xmp_error *err);
 
 /* One address to connect to. */
 struct net_addr {

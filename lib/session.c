@@ -95,7 +95,18 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
         free(s);
         return NULL;
     }
-    if (!s->jid.local) {
+    if (opts->probe == XMP_PROBE_SERVER && !opts->server) {
+        xmp_error_set(err, XMP_EUSAGE, "a server-to-server probe needs "
+                      "the server to connect to");
+        goto fail;
+    }
+    if (opts->probe_tls_version &&
+        (!opts->probe || !tls_can_probe(opts->probe_tls_version))) {
+        xmp_error_set(err, XMP_EUSAGE, "TLS version %d cannot be probed "
+                      "here", opts->probe_tls_version);
+        goto fail;
+    }
+    if (!s->jid.local && !opts->probe) {
         xmp_error_set(err, XMP_EDATA,
                       "invalid account JID '%s': no localpart", opts->jid);
         goto fail;
@@ -113,12 +124,14 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
     s->cfg.proxy = dup_opt(opts->proxy, &bad);
     s->cfg.user_agent = dup_opt(opts->user_agent_id, &bad);
     s->cfg.software = dup_opt(opts->software, &bad);
+    s->cfg.probe_from = dup_opt(opts->probe_from, &bad);
     s->o.user_agent_id = s->o.software = NULL;
     if (sasl2_init(s) != XMP_OK)
         bad = 1;
     /* The caller's strings may go away: only our copies are used. */
     s->o.jid = s->o.resource = s->o.server = s->o.cafile = s->o.mech = NULL;
     s->o.pin = s->o.client_cert = s->o.client_key = s->o.proxy = NULL;
+    s->o.probe_from = NULL;
     hints_context(s, opts->hints_context);
     /* hints for another domain, or damaged: as if there were none */
     if (opts->hints && hints_decode(opts->hints, opts->hints_len,
@@ -174,8 +187,9 @@ fail:
     return NULL;
 }
 
-enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
-                             size_t *n, struct xmp_error *err)
+static enum xmp_err srv_targets(const char *domain, int s2s,
+                                struct xmp_srv_target **out, size_t *n,
+                                struct xmp_error *err)
 {
     struct net_target *t = NULL;
     size_t i, k = 0;
@@ -189,7 +203,8 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
                              "%s is an onion service: it has no DNS "
                              "records to look up",
                              domain);
-    if ((r = net_resolve(domain, &t, &k, err)) != XMP_OK)
+    if ((r = s2s ? net_resolve_s2s(domain, &t, &k, err)
+                 : net_resolve(domain, &t, &k, err)) != XMP_OK)
         return r;
     if (k && !(*out = calloc(k, sizeof **out))) {
         free(t);
@@ -206,6 +221,19 @@ enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
     *n = k;
     free(t);
     return XMP_OK;
+}
+
+enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
+                             size_t *n, struct xmp_error *err)
+{
+    return srv_targets(domain, 0, out, n, err);
+}
+
+enum xmp_err xmp_srv_targets_s2s(const char *domain,
+                                 struct xmp_srv_target **out, size_t *n,
+                                 struct xmp_error *err)
+{
+    return srv_targets(domain, 1, out, n, err);
 }
 
 enum xmp_err xmp_proxy_check(const char *url, int *has_password,
@@ -246,6 +274,11 @@ const char *xmp_tls_library(void)
     return tls_library();
 }
 
+int xmp_tls_can_probe(int v)
+{
+    return tls_can_probe(v);
+}
+
 void xmp_session_free(struct xmp_session *s)
 {
     if (!s)
@@ -278,6 +311,7 @@ void xmp_session_free(struct xmp_session *s)
     free(s->cfg.proxy);
     free(s->cfg.user_agent);
     free(s->cfg.software);
+    free(s->cfg.probe_from);
     sm_free(s);
     hints_clear(&s->hints.given);
     if (s->hints.out.data)
@@ -294,6 +328,7 @@ static enum xmp_err open_stream(struct xmp_session *s)
 
     if (stream_init(&s->st, &cb, s, s->o.trace, s->o.trace_ud) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
+    s->st.s2s = s->o.probe == XMP_PROBE_SERVER;
     return XMP_OK;
 }
 
@@ -513,6 +548,9 @@ void xmp_session_get_info(const struct xmp_session *s,
     i->pipelined = s->a2.early ? (unsigned)(s->out.sent_seq - s->a2.early_seq)
                                : s->a2.pipelined;
     i->early_unconfirmed = s->a2.early_unconfirmed;
+    i->cert_verify_msg = s->neg.tlsinfo.verify_msg;
+    i->starttls_required = s->neg.tls_required;
+    i->probed = s->neg.probed;
 }
 
 const void *xmp_session_hints(struct xmp_session *s, int keep, size_t *len)

@@ -117,6 +117,7 @@ struct session_config {
     char *local;           /* opts.local_socket: a holder's link (local.c) */
     char *proxy;           /* opts.proxy: may hold a password */
     char *user_agent, *software; /* opts.user_agent_id, opts.software */
+    char *probe_from;      /* opts.probe_from */
 };
 
 /* The negotiation of the current connection (negotiate.c). */
@@ -141,6 +142,8 @@ struct session_neg {
                              <failure/>, then start again on the real
                              ones */
     int hints_features;   /* the hints' features were right */
+    int tls_required;     /* the plaintext <starttls/> had <required/> */
+    int probed;           /* a probe has what it came for (opts.probe) */
     char *pending_id;
     char *bound;
 };

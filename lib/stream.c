@@ -203,9 +203,13 @@ enum xmp_err stream_open(struct stream *st, const char *to, const char *from,
         return xmp_error_set(err, XMP_ENOMEM, "out of memory");
     st->paused = 0;
     st->peer_closed = 0;
-    if (buf_puts(&b, "<?xml version='1.0'?><stream:stream xmlns='"
-                     "jabber:client' xmlns:stream='" XML_NS_STREAM
-                     "' to='") < 0 ||
+    if (buf_puts(&b, st->s2s ? "<?xml version='1.0'?><stream:stream "
+                               "xmlns='jabber:server' xmlns:db='"
+                               "jabber:server:dialback' xmlns:stream='"
+                               XML_NS_STREAM "' to='"
+                             : "<?xml version='1.0'?><stream:stream xmlns='"
+                               "jabber:client' xmlns:stream='" XML_NS_STREAM
+                               "' to='") < 0 ||
         xml_escape(&b, to, strlen(to), XML_ESC_ATTR, NULL) != XMP_OK ||
         (from && (buf_puts(&b, "' from='") < 0 ||
                   xml_escape(&b, from, strlen(from), XML_ESC_ATTR, NULL) !=

@@ -46,6 +46,9 @@ struct stream {
     int64_t last_in;        /* when bytes last arrived */
     int64_t out_since;      /* when the queue last became non-empty or
                                last shrank: the write-stall clock */
+    int s2s;                /* stream_open opens a jabber:server stream
+                               declaring the dialback namespace (a
+                               session's probe of a server, only) */
 };
 
 /* Set up (no I/O); what the peer sends goes to cb/ud (an element callback

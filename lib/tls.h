@@ -47,6 +47,10 @@ struct tls_params {
      * verified with: a TLS 1.3 resumption sends no certificate, and
      * tls_info.pin is then this one (chain_len 0) */
     const char *session_pin;
+    /* 10, 11, 12 or 13: hold the handshake to that one TLS version
+     * (tls_probe_version), for a probe that reports what a server
+     * accepts; 0: the policy above */
+    int probe_version;
 };
 
 /* Non-zero when the backend speaks TLS 1.3. */
@@ -198,5 +202,15 @@ int tls_aes_gcm_open(const unsigned char *key, size_t klen,
 int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
                     size_t ikmlen, const void *info, size_t infolen,
                     unsigned char *out, size_t outlen);
+
+/* Non-zero when this build can offer TLS version v (10 for TLS 1.0 ...
+ * 13 for TLS 1.3) to a server, for tls_probe_version. */
+int tls_can_probe(int v);
+/* Before t's handshake: offer the one TLS version v and nothing else,
+ * to learn whether the server accepts it (a report on a server; such a
+ * handshake carries nothing).  Versions older than TLS 1.2 get the
+ * backend's default suites, since the policy's ECDHE + AEAD suites do
+ * not exist for them.  XMP_EUSAGE when !tls_can_probe(v). */
+enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err);
 
 #endif

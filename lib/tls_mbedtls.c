@@ -2044,4 +2044,55 @@ int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
     return mbedtls_hkdf(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), salt,
                         saltlen, ikm, ikmlen, info, infolen, out,
                         outlen) == 0 ? 0 : -1;
+
+int tls_can_probe(int v)
+{
+    switch (v) {
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+#if defined(MBEDTLS_SSL_PROTO_TLS1)
+    case 10:
+        return 1;
+#endif
+#if defined(MBEDTLS_SSL_PROTO_TLS1_1)
+    case 11:
+        return 1;
+#endif
+#endif
+    case 12:
+        return 1;
+    case 13:
+        return tls_has_13();
+    default:
+        return 0;
+    }
+}
+
+enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err)
+{
+    if (!tls_can_probe(v))
+        return xmp_error_set(err, XMP_EUSAGE, "this build cannot offer TLS "
+                             "%d.%d", v / 10, v % 10);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    mbedtls_ssl_conf_min_tls_version(&t->conf,
+                                     v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3
+                                             : MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(&t->conf,
+                                     v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3
+                                             : MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+    {
+        int minor = v == 10   ? MBEDTLS_SSL_MINOR_VERSION_1
+                    : v == 11 ? MBEDTLS_SSL_MINOR_VERSION_2
+                              : MBEDTLS_SSL_MINOR_VERSION_3;
+
+        mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                     minor);
+        mbedtls_ssl_conf_max_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                     minor);
+        if (v < 12)
+            mbedtls_ssl_conf_ciphersuites(&t->conf,
+                                          mbedtls_ssl_list_ciphersuites());
+    }
+#endif
+    return XMP_OK;
 }

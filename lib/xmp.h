@@ -257,6 +257,13 @@ struct xmp_srv_target {
 enum xmp_err xmp_srv_targets(const char *domain, struct xmp_srv_target **out,
                              size_t *n, struct xmp_error *err);
 
+/* The same for servers (a probe of a server, XMP_PROBE_SERVER): the
+ * _xmpps-server._tcp and _xmpp-server._tcp records, found_by naming
+ * them, or the domain on port 5269 ("fallback"). */
+enum xmp_err xmp_srv_targets_s2s(const char *domain,
+                                 struct xmp_srv_target **out, size_t *n,
+                                 struct xmp_error *err);
+
 /* Is url a valid xmp_session_opts.proxy: socks5h://, socks5:// or
  * http:// and [USER[:PASSWORD]@]HOST[:PORT] (port 1080 by default)?
  * XMP_OK, setting *has_password (may be NULL) when it holds one, or
@@ -273,6 +280,9 @@ enum xmp_err xmp_pins_check(const char *pins, struct xmp_error *err);
 int xmp_tls_has_13(void);
 /* That library and its version, "mbedTLS 3.6.6" (a static string). */
 const char *xmp_tls_library(void);
+/* Non-zero when this build can offer TLS version v (10 for TLS 1.0 ...
+ * 13) in a probe (xmp_session_opts.probe_tls_version). */
+int xmp_tls_can_probe(int v);
 
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
@@ -409,7 +419,27 @@ struct xmp_session_opts {
      * xmp_session_get_info's early_unconfirmed counts the stanzas that
      * may have reached the server. */
     int pipeline;
+    /* Inspect a server without logging in (a report on a domain, which
+     * needs what the server shows before anyone authenticates):
+     * XMP_PROBE_CLIENT opens a client stream, XMP_PROBE_SERVER a
+     * server-to-server one (jabber:server, RFC 6120 §4.7, declaring the
+     * dialback namespace of XEP-0220) with probe_from as its 'from'
+     * (NULL: none) and needs server.  The session negotiates TLS, notes
+     * the features of the TLS stream (or of the plaintext one when it
+     * offers no STARTTLS) and closes politely: phase CLOSED, nothing
+     * authenticated, no password asked for; jid may be a bare domain.
+     * The library speaks server-to-server for this and nothing else.
+     * 0: a login. */
+    int probe;
+    const char *probe_from;
+    /* With probe: offer only this TLS version (10 for TLS 1.0 ... 13),
+     * with the suites that exist for it, to learn whether the server
+     * still (or already) accepts it; xmp_tls_can_probe says which this
+     * build can offer.  0: the usual policy. */
+    int probe_tls_version;
 };
+#define XMP_PROBE_CLIENT 1
+#define XMP_PROBE_SERVER 2
 
 /* One certificate of the chain the server sent, leaf first. */
 #define XMP_CHAIN_MAX 8
@@ -478,6 +508,11 @@ struct xmp_session_info {
                                 confirmed */
     unsigned early_unconfirmed; /* ... of which may have reached the
                                 server though authentication then failed */
+    const char *cert_verify_msg; /* why not verified ("" when it is) */
+    int starttls_required;   /* the plaintext features mark <starttls/>
+                                <required/> */
+    int probed;              /* a probe got as far as it goes: the
+                                features of the last stream are known */
 };
 
 struct xmp_session;

@@ -33,6 +33,11 @@
 # lives, EJABBERD_FAST_REFRESH (seconds, token_refresh_age) the age after
 # which a login with it gets a new one.
 #
+# EJABBERD_S2S=yes at ejabberd_start enables server-to-server (off by
+# default): a listener on a port of its own on 127.0.0.1, STARTTLS
+# required, dialback (mod_s2s_dialback); it exports
+#   EJABBERD_S2S_PORT  that port
+#
 # With EJABBERD_CLIENT_CA set (a CA file), the STARTTLS port asks clients
 # for a certificate signed by it and offers SASL EXTERNAL.
 #
@@ -147,6 +152,18 @@ EOF
 		_ec_verify='    tls_verify: true'
 		_ec_cafile="c2s_cafile: \"$EJABBERD_CLIENT_CA\""
 	fi
+	_ec_s2s_listen='' _ec_s2s='s2s_access: none' _ec_s2s_rule='deny' _ec_s2s_mod=''
+	if [ "${EJABBERD_S2S:-no}" = yes ]; then
+		_ec_s2s_listen="  -
+    port: $EJABBERD_S2S_PORT
+    ip: \"127.0.0.1\"
+    module: ejabberd_s2s_in"
+		_ec_s2s='s2s_use_starttls: required
+s2s_protocol_options: TLS_OPTIONS
+s2s_access: s2s'
+		_ec_s2s_rule='allow'
+		_ec_s2s_mod='  mod_s2s_dialback: {}'
+	fi
 	cat >"$EJABBERD_DIR/ejabberd.yml" <<EOF
 # private test instance: loopback only, throwaway accounts
 $_ec_cafile
@@ -179,12 +196,14 @@ $_ec_verify
     ip: "127.0.0.1"
     module: ejabberd_c2s
     tls: true
+$_ec_s2s_listen
 # SCRAM stored: offers PLAIN, SCRAM-SHA-1, SCRAM-SHA-1-PLUS and X-OAUTH2
 auth_method: internal
 auth_password_format: scram
 $([ -z "${EJABBERD_SCRAM_HASH:-}" ] || echo "auth_scram_hash: $EJABBERD_SCRAM_HASH")
-# no s2s: other domains get forbidden ("Access denied by service policy")
-s2s_access: none
+# no s2s unless asked for: other domains get forbidden ("Access denied by
+# service policy")
+$_ec_s2s
 acl:
   local:
     user_regexp: ""
@@ -194,7 +213,7 @@ access_rules:
   local:
     allow: local
   s2s:
-    deny: all
+    $_ec_s2s_rule: all
 api_permissions:
   "console commands":
     from:
@@ -214,6 +233,7 @@ modules:
   mod_vcard: {}
 $([ "${EJABBERD_STREAM_MGMT:-yes}" = no ] || echo '  mod_stream_mgmt: {}')
   mod_time: {}
+$_ec_s2s_mod
 $_ec_fast
 EOF
 }
@@ -270,7 +290,9 @@ _ejabberd_run() {
 
 	_en_limit=$(( $(date +%s) + EJABBERD_START_TIMEOUT ))
 	until _ejabberd_grep "Start accepting TCP connections at 127.0.0.1:$EJABBERD_PORT for ejabberd_c2s" &&
-	      _ejabberd_grep "Start accepting TLS connections at 127.0.0.1:$EJABBERD_TLS_PORT for ejabberd_c2s"
+	      _ejabberd_grep "Start accepting TLS connections at 127.0.0.1:$EJABBERD_TLS_PORT for ejabberd_c2s" &&
+	      { [ "${EJABBERD_S2S:-no}" != yes ] ||
+	        _ejabberd_grep "Start accepting TCP connections at 127.0.0.1:$EJABBERD_S2S_PORT for ejabberd_s2s_in"; }
 	do
 		if grep -qiE 'eaddrinuse|address already in use' \
 			"$EJABBERD_LOG" "$EJABBERD_DIR/stdout.log" 2>/dev/null; then
@@ -319,10 +341,11 @@ ejabberd_start() {
 	_es_try=1
 	while :; do
 		# shellcheck disable=SC2046
-		set -- $(free_ports 3)
+		set -- $(free_ports 4)
 		EJABBERD_PORT=${1:-}
 		EJABBERD_TLS_PORT=${2:-}
 		_es_dist=${3:-}
+		EJABBERD_S2S_PORT=${4:-}
 		if [ -z "$EJABBERD_PORT" ] || [ -z "$EJABBERD_TLS_PORT" ] ||
 		   [ -z "$_es_dist" ]; then
 			echo "ejabberd_start: cannot find free ports" >&2
@@ -344,6 +367,7 @@ ejabberd_start() {
 	_ejabberd_register || return 1
 	export EJABBERD_DIR EJABBERD_PORT EJABBERD_TLS_PORT EJABBERD_LOG \
 		EJABBERD_NODE
+	[ "${EJABBERD_S2S:-no}" = yes ] && export EJABBERD_S2S_PORT
 	return 0
 }
 

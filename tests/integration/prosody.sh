@@ -34,6 +34,10 @@
 # bytes), Prosody's defaults otherwise (PROSODY_UPLOAD_HOST, e.g.
 # 127.0.0.1, puts another host in its URLs); it exports
 #   PROSODY_HTTPS_PORT        that HTTPS port
+# PROSODY_S2S=yes at prosody_start enables server-to-server (off by
+# default): STARTTLS required, dialback (XEP-0220), on a port of its own on
+# 127.0.0.1; it exports
+#   PROSODY_S2S_PORT          that port
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
 # PROSODY_SASL2=yes at prosody_start (Prosody 13 with prosody-modules)
@@ -135,6 +139,16 @@ https_ports = { $PROSODY_HTTPS_PORT }
 https_interfaces = { \"127.0.0.1\" }
 https_ssl = { certificate = \"$PROSODY_DIR/certs/upload.pem\"; key = \"$PROSODY_DIR/certs/upload.key\"; }"
 	fi
+	_pc_s2s='"s2s";' _pc_s2s_mods=''
+	if [ "${PROSODY_S2S:-no}" = yes ]; then
+		_pc_s2s='' _pc_s2s_mods='dialback'
+		_pc_ports="$_pc_ports
+-- server-to-server on loopback: TLS required, dialback accepted
+s2s_ports = { $PROSODY_S2S_PORT }
+s2s_require_encryption = true
+s2s_secure_auth = false
+s2s_timeout = 30"
+	fi
 	_pc_muc=''
 	if [ -n "${PROSODY_MUC:-}" ]; then
 		_pc_muc="
@@ -162,10 +176,10 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
-$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2; do printf '\t"%s";\n' "$_pc_m"; done)
+$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2 $_pc_s2s_mods; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 $_pc_fast
-modules_disabled = { "s2s"; $_pc_http "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
+modules_disabled = { $_pc_s2s $_pc_http "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
 authentication = "internal_hashed"
 $([ -z "${PROSODY_PASSWORD_HASH:-}" ] || echo "password_hash = \"$PROSODY_PASSWORD_HASH\"")
 storage = "internal"
@@ -221,6 +235,8 @@ _prosody_run() {
 	      grep -q "Activated service 'c2s_direct_tls' on \[127.0.0.1\]:$PROSODY_TLS_PORT" "$PROSODY_LOG" &&
 	      { [ -z "${PROSODY_COMPONENT:-}" ] ||
 	        grep -q "Activated service 'component' on \[127.0.0.1\]:$PROSODY_COMPONENT_PORT" "$PROSODY_LOG"; } &&
+	      { [ "${PROSODY_S2S:-no}" != yes ] ||
+	        grep -q "Activated service 's2s' on \[127.0.0.1\]:$PROSODY_S2S_PORT" "$PROSODY_LOG"; } &&
 	      { [ "${PROSODY_UPLOAD:-no}" != yes ] ||
 	        grep -q "Activated service 'https' on \[127.0.0.1\]:$PROSODY_HTTPS_PORT" "$PROSODY_LOG"; }
 	do
@@ -281,11 +297,12 @@ prosody_start() {
 	_ps_try=1
 	while :; do
 		# shellcheck disable=SC2046
-		set -- $(_prosody_ports 4)
+		set -- $(_prosody_ports 5)
 		PROSODY_PORT=${1:-}
 		PROSODY_TLS_PORT=${2:-}
 		PROSODY_COMPONENT_PORT=${3:-}
 		PROSODY_HTTPS_PORT=${4:-}
+		PROSODY_S2S_PORT=${5:-}
 		if [ -z "$PROSODY_PORT" ] || [ -z "$PROSODY_TLS_PORT" ] ||
 		   [ -z "$PROSODY_COMPONENT_PORT" ]; then
 			echo "prosody_start: cannot find free ports" >&2
@@ -309,6 +326,7 @@ prosody_start() {
 	export PROSODY_DIR PROSODY_PORT PROSODY_TLS_PORT PROSODY_LOG
 	[ -n "${PROSODY_COMPONENT:-}" ] && export PROSODY_COMPONENT_PORT
 	[ "${PROSODY_UPLOAD:-no}" = yes ] && export PROSODY_HTTPS_PORT
+	[ "${PROSODY_S2S:-no}" = yes ] && export PROSODY_S2S_PORT
 	return 0
 }
 

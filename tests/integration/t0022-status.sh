@@ -116,6 +116,15 @@ status_0() {
 	'
 }
 
+status_2() {
+	test_expect_success '2: check --min-days beyond the 2-day test certificate' '
+		expect_exit 2 xmpctl --cafile "$TEST_CA" check \
+			--server "127.0.0.1:$PROSODY_PORT" --min-days 30 \
+			example.test >out-2 &&
+		test_grep "^unmet  *127\.0\.0\.1 port $PROSODY_PORT: certificate expires in " out-2
+	'
+}
+
 status_64() {
 	test_expect_success '64: an unknown option' '
 		expect_exit 64 xmpctl --no-such-option login 2>err-64 &&
