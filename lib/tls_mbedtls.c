@@ -2044,6 +2044,7 @@ int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
     return mbedtls_hkdf(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), salt,
                         saltlen, ikm, ikmlen, info, infolen, out,
                         outlen) == 0 ? 0 : -1;
+}
 
 int tls_can_probe(int v)
 {
