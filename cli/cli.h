@@ -364,6 +364,8 @@ int out_stanza(const struct cli *c, const struct xmp_node *st);
 /* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
  * groups as an array, or the <item/> itself.  0 or -1 as above. */
 int out_roster_item(const struct cli *c, const struct xmp_node *item);
+/* Does st carry a PubSub event notification (XEP-0060 §4.3)? */
+int cli_is_pubsub_event(const struct xmp_node *st);
 
 /* ---- the printer (printer.c) ------------------------------------------ */
 
@@ -795,6 +797,7 @@ int cmd_send(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_pubsub(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_queue(struct cli *c, int argc, char **argv, struct op **op);
 /* script drives its own clients and hands back no operation: it returns
@@ -856,5 +859,6 @@ extern const struct opt_list raw_options, listen_options, shell_options,
     session_options;
 extern const struct opt_list queue_options;
 extern const struct opt_list send_options;
+extern const struct opt_list pubsub_options;
 
 #endif

@@ -32,6 +32,9 @@
 # EJABBERD_FAST_LIFETIME (seconds, token_lifetime) is how long a token
 # lives, EJABBERD_FAST_REFRESH (seconds, token_refresh_age) the age after
 # which a login with it gets a new one.
+# EJABBERD_PUBSUB=yes at ejabberd_start loads mod_pubsub: PEP on the
+# accounts (XEP-0163) and the service pubsub.example.test, where local
+# accounts may create nodes.
 #
 # With EJABBERD_CLIENT_CA set (a CA file), the STARTTLS port asks clients
 # for a certificate signed by it and offers SASL EXTERNAL.
@@ -215,6 +218,10 @@ modules:
 $([ "${EJABBERD_STREAM_MGMT:-yes}" = no ] || echo '  mod_stream_mgmt: {}')
   mod_time: {}
 $_ec_fast
+$([ "${EJABBERD_PUBSUB:-no}" = yes ] || exit 0
+printf '%s\n' '  mod_caps: {}' '  mod_pubsub:' '    hosts:' \
+	'      - pubsub.example.test' '    access_createnode: local' \
+	'    plugins:' '      - flat' '      - pep')
 EOF
 }
 

@@ -34,6 +34,9 @@
 # bytes), Prosody's defaults otherwise (PROSODY_UPLOAD_HOST, e.g.
 # 127.0.0.1, puts another host in its URLs); it exports
 #   PROSODY_HTTPS_PORT        that HTTPS port
+# PROSODY_PUBSUB=yes at prosody_start adds PubSub (XEP-0060): PEP on the
+# accounts (mod_pep, XEP-0163) and the service pubsub.example.test
+# (mod_pubsub), where alice is an admin, and so may create nodes.
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
 # PROSODY_SASL2=yes at prosody_start (Prosody 13 with prosody-modules)
@@ -135,6 +138,13 @@ https_ports = { $PROSODY_HTTPS_PORT }
 https_interfaces = { \"127.0.0.1\" }
 https_ssl = { certificate = \"$PROSODY_DIR/certs/upload.pem\"; key = \"$PROSODY_DIR/certs/upload.key\"; }"
 	fi
+	_pc_pubsub='' _pc_pep=''
+	if [ "${PROSODY_PUBSUB:-no}" = yes ]; then
+		_pc_pep=pep
+		_pc_pubsub="
+Component \"pubsub.example.test\" \"pubsub\"
+	admins = { \"alice@example.test\" }"
+	fi
 	_pc_muc=''
 	if [ -n "${PROSODY_MUC:-}" ]; then
 		_pc_muc="
@@ -162,7 +172,7 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
-$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2; do printf '\t"%s";\n' "$_pc_m"; done)
+$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2 $_pc_pep; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 $_pc_fast
 modules_disabled = { "s2s"; $_pc_http "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
@@ -181,6 +191,7 @@ VirtualHost "example.test"
 $_pc_component
 $_pc_muc
 $_pc_upload
+$_pc_pubsub
 EOF
 }
 
