@@ -818,6 +818,7 @@ static int check_text(const char *what, const char *s)
 static int add_kv(const char *opt, struct kv *kv, size_t *n, const char *key,
                   const char *value)
 {
+    size_t klen, vlen;
     char *k;
     int rc;
 
@@ -828,12 +829,14 @@ static int add_kv(const char *opt, struct kv *kv, size_t *n, const char *key,
         cli_error("pubsub: more than %d %s", PUBSUB_MAX_FIELDS, opt);
         return EXIT_USAGE;
     }
-    if (!(k = malloc(strlen(key) + strlen(value) + 2)))
+    klen = strlen(key);
+    vlen = strlen(value);
+    if (!(k = malloc(klen + vlen + 2)))
         return EXIT_OSERR;
-    strcpy(k, key);
-    strcpy(k + strlen(key) + 1, value);
+    memcpy(k, key, klen + 1);
+    memcpy(k + klen + 1, value, vlen + 1);
     kv[*n].key = k;
-    kv[*n].value = k + strlen(key) + 1;
+    kv[*n].value = k + klen + 1;
     (*n)++;
     return 0;
 }
