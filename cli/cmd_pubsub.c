@@ -64,7 +64,7 @@ static const struct opt_def pubsub_opts[] = {
      "more)", ARG_TEXT},
     {"access-model", OPT_ACCESS, "MODEL",
      "create, configure: pubsub#access_model (open, presence, roster, "
-     "whitelist)", ARG_TEXT},
+     "whitelist, authorize)", ARG_TEXT},
     {"max-items", OPT_MAX_ITEMS, "N",
      "create, configure: pubsub#max_items", ARG_TEXT},
     {"id", OPT_ID, "ID", "publish: the item id", ARG_TEXT},
