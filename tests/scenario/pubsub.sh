@@ -14,6 +14,11 @@
 . "$TESTS_SRCDIR/integration/server.sh"
 
 needs pubsub
+# on Prosody, a component that never answers: a service with no answer
+if server_is prosody; then
+	PROSODY_COMPONENT=silent.example.test
+	export PROSODY_COMPONENT
+fi
 server_start || bail_out "cannot start $XMPCTL_TEST_SERVER"
 
 PS=pubsub.example.test
@@ -264,6 +269,20 @@ test_expect_success 'delete: the node is gone, and a subscriber hears of it' '
 	expect_exit 80 ps items n1 2>err &&
 	test_grep "item-not-found" err
 '
+
+if server_is prosody; then
+test_expect_success 'a service that never answers: exit 75 once --timeout passes' '
+	"$PYTHON" "$TESTS_SRCDIR/integration/component.py" "$PROSODY_COMPONENT_PORT" \
+		"$PROSODY_COMPONENT" "$PROSODY_COMPONENT_SECRET" component.log \
+		2>component.err &
+	echo $! >component.pid &&
+	test_atexit "kill \$(cat component.pid)" &&
+	wait_for "grep -qx ready component.log" 20 "the component handshake" &&
+	expect_exit 75 as alice --timeout 2 pubsub --service "$PROSODY_COMPONENT" items n1 2>err &&
+	test_grep "^xmpctl: pubsub items: " err &&
+	test_grep "<items node=.n1." component.log
+'
+fi
 
 # ---- PEP ------------------------------------------------------------------------
 
