@@ -12,6 +12,7 @@
 
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/server.sh"
+. "$TESTS_SRCDIR/integration/tty.sh"
 
 needs pubsub
 # on Prosody, a component that never answers: a service with no answer
@@ -198,6 +199,25 @@ test_expect_success '... and in xml, the stanzas themselves' '
 	test_grep "^<message [^>]*from=.$PS.*<event xmlns=.http://jabber.org/protocol/pubsub#event.><purge node=.n1./></event>" lsnx.out &&
 	test "$(grep -c "<item id=.text1." lsnx.out)" = 1
 '
+
+# the shell, in a terminal (tmux), where there is one
+if command -v tmux >/dev/null 2>&1; then
+test_expect_success 'bob'"'"'s shell shows an event; pubsub runs at its prompt' '
+	BOB_PASS=$BOB_PASS && export BOB_PASS &&
+	tty_start bsh "XMPCTL_PASSWORD=\$BOB_PASS $TEST_WRAPPER \"\$XMPCTL\" \
+-j bob@example.test --server 127.0.0.1:$SERVER_PORT --cafile \"\$TEST_CA\" shell" &&
+	tty_wait bsh "^xmpctl: logged in as bob@example\.test/" 20 "the login" &&
+	tty_wait_line bsh "^bob@example\.test> *\$" 20 "the prompt" &&
+	ps publish n1 --id inshell "<entry xmlns=\"urn:test\">in the shell</entry>" &&
+	tty_wait bsh "pubsub n1@$PS: item inshell published: <entry xmlns=.urn:test.>in the shell</entry>" 20 "the event" &&
+	tty_type bsh "pubsub --service $PS items n1 inshell" && tty_keys bsh Enter &&
+	tty_wait bsh "^inshell <entry xmlns=.urn:test.>in the shell</entry>" 20 "the item" &&
+	tty_type bsh "pubsub --service $PS publish n1" && tty_keys bsh Enter &&
+	tty_wait bsh "at the prompt the payload is an argument" 20 "the refusal" &&
+	tty_kill bsh &&
+	ps purge n1
+'
+fi
 
 test_expect_success 'purge left no items' '
 	ps items n1 >purged &&
