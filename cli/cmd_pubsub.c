@@ -113,6 +113,7 @@ struct pubsub_op {
 };
 
 static int send_next(struct pubsub_op *p);
+static int reads_only(const struct pubsub_op *p);
 
 /* ---- the error ---------------------------------------------------------- */
 
@@ -328,7 +329,7 @@ static const char *const sub_keys[] = { "node", "jid", "subscription",
 static const char *const aff_keys[] = { "node", "jid", "affiliation" };
 static const char *const ident_keys[] = { "category", "type", "name" };
 static const char *const feat_keys[] = { "var" };
-static const char *const disco_keys[] = { "jid", "node", "name" };
+static const char *const disco_keys[] = { "node", "name", "jid" };
 
 /* The answer of a result: 0, or -1 (reported). */
 static int on_result(struct pubsub_op *p, const struct xmp_node *reply)
@@ -571,12 +572,7 @@ static int build(struct pubsub_op *p, struct xmp_node **out)
     const char *bare = p->self;
     char buf[32];
     size_t i;
-    int get = p->verb == V_LIST || p->verb == V_INFO ||
-              p->verb == V_ITEMS ||
-              (p->verb == V_CONFIGURE && !p->nconfig) ||
-              ((p->verb == V_SUBSCRIPTIONS || p->verb == V_AFFILIATIONS) &&
-               !p->nsets) ||
-              (p->verb == V_UNSUBSCRIBE && p->stage == 1);
+    int get = reads_only(p) || (p->verb == V_UNSUBSCRIBE && p->stage == 1);
 
     *out = NULL;
     if (!(iq = new_iq(p, get ? "get" : "set")))
@@ -719,8 +715,10 @@ static int pubsub_start(struct op *op)
     /* the account's own PEP service: its bare JID */
     xmp_session_get_info(op->c->session, &i);
     if (!p->service) {
-        if (!i.bound_jid || xmp_jid_parse(i.bound_jid, &j, NULL) != XMP_OK)
+        if (!i.bound_jid || xmp_jid_parse(i.bound_jid, &j, NULL) != XMP_OK) {
+            cli_error("pubsub: the session has no JID for the PEP service");
             return EXIT_SOFTWARE;
+        }
         p->service = xmp_jid_bare(&j);
         xmp_jid_clear(&j);
         if (!p->service)
@@ -731,8 +729,10 @@ static int pubsub_start(struct op *op)
         p->self = xmp_jid_bare(&j);
         xmp_jid_clear(&j);
     }
-    if (!p->self)
+    if (!p->self) {
+        cli_error("pubsub: the session has no JID to subscribe");
         return EXIT_SOFTWARE;
+    }
     if (send_next(p) < 0)
         return cli_session_status(op->c);
     return 0;
@@ -744,17 +744,27 @@ static void pubsub_interrupt(struct op *op, int sig)
     op_done(op, EXIT_SIGNAL_BASE + sig);
 }
 
+/* A request that changes nothing: a node's form, its items, a list. */
+static int reads_only(const struct pubsub_op *p)
+{
+    return p->verb == V_LIST || p->verb == V_INFO || p->verb == V_ITEMS ||
+           (p->verb == V_CONFIGURE && !p->nconfig) ||
+           ((p->verb == V_SUBSCRIPTIONS || p->verb == V_AFFILIATIONS) &&
+            !p->nsets);
+}
+
 /* The session ended before the answer: a change may or may not have
- * been made. */
+ * been made.  A reading request ends as the session did (the driver
+ * says how). */
 static void pubsub_session_end(struct op *op)
 {
     struct pubsub_op *p = (struct pubsub_op *)op;
 
+    if (reads_only(p))
+        return;
     cli_error("pubsub %s: no answer from the server before the session "
-              "ended%s", verbs[p->verb].name,
-              p->verb == V_LIST || p->verb == V_INFO || p->verb == V_ITEMS
-                  ? ""
-                  : ": the change may or may not have been made");
+              "ended: the change may or may not have been made",
+              verbs[p->verb].name);
     outcome_add(&p->out, ITEM_UNCONFIRMED, 1);
     op_done(op, status_pubsub(&p->out));
 }
