@@ -425,6 +425,36 @@ void out_line(struct out_record *r, const char *key, const char *fmt, ...)
  * error (not reported) or r overflowed (reported). */
 int out_print(enum out_format format, const struct out_record *r);
 
+/* pubsub_out.c: what pubsub prints, each record flushed (0, or -1
+ * reported), and the forms it sends.  pubsub_print: r in format.
+ * pubsub_print_item: an <item/> of node at service, its id and payload.
+ * pubsub_print_form: the fields of a data form x (NULL: none).
+ * pubsub_print_attrs: el as a record of kind, its attributes keys (node,
+ * when el has none, from the caller).  pubsub_print_children: each
+ * child name of parent so, its node from parent.  pubsub_describe:
+ * "condition, pubsub-condition feature (text)" of an error reply.
+ * pubsub_add_form: a submitted form of form_type with the fields of kv
+ * (a key given more than once: one field, its values in order) under
+ * parent: 0, or -1 (out of memory). */
+struct pubsub_kv {
+    char *key, *value; /* KEY=VALUE split at the first '=' */
+};
+int pubsub_print(enum out_format format, const struct out_record *r);
+int pubsub_print_item(enum out_format format, const char *service,
+                      const char *node, const struct xmp_node *item);
+int pubsub_print_form(enum out_format format, const struct xmp_node *x);
+int pubsub_print_attrs(enum out_format format, const char *service,
+                       const char *kind, const struct xmp_node *el,
+                       const char *const *keys, size_t nkeys,
+                       const char *node);
+int pubsub_print_children(enum out_format format, const char *service,
+                          const struct xmp_node *parent, const char *name,
+                          const char *kind, const char *const *keys,
+                          size_t nkeys);
+void pubsub_describe(const struct xmp_node *reply, char *buf, size_t len);
+int pubsub_add_form(struct xmp_node *parent, const char *form_type,
+                    const struct pubsub_kv *kv, size_t n);
+
 /* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
  * frees) and *len, -1 when there is more (nothing kept), or an exit
  * status (reported). */

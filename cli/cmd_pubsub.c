@@ -25,7 +25,6 @@
 #define NS_DATA "jabber:x:data"
 #define NS_INFO "http://jabber.org/protocol/disco#info"
 #define NS_ITEMS "http://jabber.org/protocol/disco#items"
-#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define FORM_CONFIG "http://jabber.org/protocol/pubsub#node_config"
 #define FORM_PUBLISH "http://jabber.org/protocol/pubsub#publish-options"
 #define PUBSUB_MAX_FIELDS 64
@@ -84,11 +83,6 @@ const struct opt_list pubsub_options = {
     pubsub_opts, sizeof pubsub_opts / sizeof pubsub_opts[0]
 };
 
-/* KEY=VALUE of --config, --option and --set, split at the first '='. */
-struct kv {
-    char *key, *value;
-};
-
 struct pubsub_op {
     struct op op;
     enum verb verb;
@@ -97,7 +91,7 @@ struct pubsub_op {
     char *node, *id, *list_node;
     char *payload_text;
     struct xmp_node *payload;
-    struct kv config[PUBSUB_MAX_FIELDS], options[PUBSUB_MAX_FIELDS],
+    struct pubsub_kv config[PUBSUB_MAX_FIELDS], options[PUBSUB_MAX_FIELDS],
         sets[PUBSUB_MAX_FIELDS];
     size_t nconfig, noptions, nsets;
     char *ids[PUBSUB_MAX_IDS];
@@ -115,211 +109,15 @@ struct pubsub_op {
 static int send_next(struct pubsub_op *p);
 static int reads_only(const struct pubsub_op *p);
 
-/* ---- the error ---------------------------------------------------------- */
-
-/* "condition, pubsub-condition [feature] (text)": the stanza error and
- * its application-specific condition (XEP-0060 §7, pubsub#errors). */
-static void describe(const struct xmp_node *reply, char *buf, size_t len)
-{
-    const struct xmp_node *e = xmp_node_child(reply, NULL, "error"), *c;
-    const char *cond = NULL, *app = NULL, *feature = NULL;
-    char *text = NULL;
-
-    for (c = e ? xmp_node_first(e) : NULL; c; c = xmp_node_next(c)) {
-        if (strcmp(xmp_node_ns(c), NS_STANZAS) != 0) {
-            if (!app) {
-                app = xmp_node_name(c);
-                feature = xmp_node_attr(c, "feature");
-            }
-        } else if (strcmp(xmp_node_name(c), "text") == 0) {
-            if (!text)
-                text = xmp_node_text(c);
-        } else if (!cond) {
-            cond = xmp_node_name(c);
-        }
-    }
-    snprintf(buf, len, "%s%s%s%s%s%s%s%s",
-             cond ? cond : "undefined-condition", app ? ", " : "",
-             app ? app : "", feature ? " " : "", feature ? feature : "",
-             text && *text ? " (" : "", text && *text ? text : "",
-             text && *text ? ")" : "");
-    free(text);
-}
-
 static void fail_reply(struct pubsub_op *p, const struct xmp_node *reply)
 {
     char why[512];
 
-    describe(reply, why, sizeof why);
+    pubsub_describe(reply, why, sizeof why);
     cli_error("pubsub %s%s%s: error from %s: %s", verbs[p->verb].name,
               p->node ? " " : "", p->node ? p->node : "", p->service, why);
     outcome_add(&p->out, ITEM_BOUNCED, 1);
     op_done(&p->op, status_pubsub(&p->out));
-}
-
-/* ---- printing ------------------------------------------------------------ */
-
-static int print(struct pubsub_op *p, const struct out_record *r)
-{
-    cli_before_output();
-    if (out_print(p->op.c->o.format, r) < 0 || fflush(stdout) != 0) {
-        cli_error("cannot write output");
-        return -1;
-    }
-    return 0;
-}
-
-/* A node's item: its id and its payload on one line. */
-static int print_item(struct pubsub_op *p, const char *node,
-                      const struct xmp_node *item)
-{
-    const struct xmp_node *pl = xmp_node_first(item);
-    const char *id = xmp_node_attr(item, "id");
-    char *xml = xmp_node_to_line(item, NS_PUBSUB),
-         *payload = pl ? xmp_node_to_line(pl, NS_PUBSUB) : NULL;
-    char *line = NULL;
-    struct out_record r;
-    int rc = -1;
-
-    if (!xml || (pl && !payload) ||
-        asprintf(&line, "%s %s", id ? id : "-", payload ? payload : "-") <
-            0) {
-        line = NULL;
-        cli_error("out of memory");
-        goto out;
-    }
-    out_begin(&r);
-    r.text = line;
-    out_str(&r, "kind", "item");
-    out_str(&r, "service", p->service);
-    out_str(&r, "node", node);
-    out_str(&r, "id", id);
-    out_str(&r, "publisher", xmp_node_attr(item, "publisher"));
-    out_str(&r, "payload", payload);
-    r.xml = xml;
-    rc = print(p, &r);
-out:
-    free(line);
-    free(payload);
-    free(xml);
-    return rc;
-}
-
-/* A field of a data form (XEP-0004): its var and values. */
-static int print_field(struct pubsub_op *p, const struct xmp_node *f)
-{
-    const char *var = xmp_node_attr(f, "var"), *type = xmp_node_attr(f, "type");
-    const struct xmp_node *v;
-    char *values[PUBSUB_MAX_FIELDS], *xml = xmp_node_to_line(f, NS_DATA);
-    struct out_record r;
-    size_t n = 0, k;
-    FILE *t;
-    char *line = NULL;
-    size_t len = 0;
-    int rc = -1;
-
-    if (!var || (type && strcmp(type, "fixed") == 0)) {
-        free(xml);
-        return 0;
-    }
-    for (v = xmp_node_first(f); v && n < PUBSUB_MAX_FIELDS;
-         v = xmp_node_next(v))
-        if (strcmp(xmp_node_name(v), "value") == 0 &&
-            (values[n] = xmp_node_text(v)))
-            n++;
-    if (!xml || !(t = open_memstream(&line, &len))) {
-        cli_error("out of memory");
-        goto out;
-    }
-    fprintf(t, "%s", var);
-    for (k = 0; k < n; k++)
-        fprintf(t, "%s%s", k ? ", " : " = ", values[k]);
-    if (fclose(t) != 0 || !line) {
-        cli_error("out of memory");
-        goto out;
-    }
-    out_begin(&r);
-    r.text = line;
-    out_str(&r, "kind", "field");
-    out_str(&r, "var", var);
-    out_str(&r, "type", type);
-    out_str(&r, "label", xmp_node_attr(f, "label"));
-    out_list(&r, "values", (const char *const *)values, n);
-    r.xml = xml;
-    rc = print(p, &r);
-out:
-    for (k = 0; k < n; k++)
-        free(values[k]);
-    free(line);
-    free(xml);
-    return rc;
-}
-
-static int print_form(struct pubsub_op *p, const struct xmp_node *x)
-{
-    const struct xmp_node *f;
-
-    for (f = x ? xmp_node_first(x) : NULL; f; f = xmp_node_next(f))
-        if (strcmp(xmp_node_name(f), "field") == 0 && print_field(p, f) < 0)
-            return -1;
-    return 0;
-}
-
-/* A record of attributes: kind, then each attribute named in keys (their
- * text form "value value ..."). */
-static int print_attrs(struct pubsub_op *p, const char *kind,
-                       const struct xmp_node *el, const char *const *keys,
-                       size_t nkeys, const char *node)
-{
-    struct out_record r;
-    char *xml = xmp_node_to_line(el, NULL), *line = NULL;
-    size_t len = 0, i;
-    FILE *t;
-    int rc = -1;
-
-    if (!xml || !(t = open_memstream(&line, &len))) {
-        free(xml);
-        cli_error("out of memory");
-        return -1;
-    }
-    out_begin(&r);
-    out_str(&r, "kind", kind);
-    out_str(&r, "service", p->service);
-    if (node && !xmp_node_attr(el, "node"))
-        out_str(&r, "node", node);
-    fputs(node && !xmp_node_attr(el, "node") ? node : "", t);
-    for (i = 0; i < nkeys; i++) {
-        const char *v = xmp_node_attr(el, keys[i]);
-
-        out_str(&r, keys[i], v);
-        if (v)
-            fprintf(t, "%s%s", ftell(t) ? "  " : "", v);
-    }
-    if (fclose(t) != 0 || !line) {
-        cli_error("out of memory");
-        goto out;
-    }
-    r.text = line;
-    r.xml = xml;
-    rc = print(p, &r);
-out:
-    free(line);
-    free(xml);
-    return rc;
-}
-
-static int print_children(struct pubsub_op *p, const struct xmp_node *parent,
-                          const char *name, const char *kind,
-                          const char *const *keys, size_t nkeys)
-{
-    const struct xmp_node *c;
-    const char *node = parent ? xmp_node_attr(parent, "node") : NULL;
-
-    for (c = parent ? xmp_node_first(parent) : NULL; c; c = xmp_node_next(c))
-        if (strcmp(xmp_node_name(c), name) == 0 &&
-            print_attrs(p, kind, c, keys, nkeys, node) < 0)
-            return -1;
-    return 0;
 }
 
 /* ---- the answers ------------------------------------------------------- */
@@ -337,50 +135,51 @@ static int on_result(struct pubsub_op *p, const struct xmp_node *reply)
     const struct xmp_node *ps = xmp_node_child(reply, NS_PUBSUB, "pubsub"),
                           *own = xmp_node_child(reply, NS_OWNER, "pubsub"),
                           *c, *q;
+    enum out_format f = p->op.c->o.format;
+    const char *sv = p->service, *v;
     struct out_record r;
 
     switch (p->verb) {
     case V_CREATE:
         /* an instant node (§8.1.2) is named in the answer */
         c = ps ? xmp_node_child(ps, NS_PUBSUB, "create") : NULL;
+        v = c && xmp_node_attr(c, "node") ? xmp_node_attr(c, "node")
+                                          : p->node;
         out_begin(&r);
         out_str(&r, "kind", "created");
-        out_str(&r, "service", p->service);
-        out_str(&r, "node", c && xmp_node_attr(c, "node")
-                                ? xmp_node_attr(c, "node") : p->node);
-        out_line(&r, "created", "%s", c && xmp_node_attr(c, "node")
-                                          ? xmp_node_attr(c, "node")
-                                          : p->node);
-        return print(p, &r);
+        out_str(&r, "service", sv);
+        out_str(&r, "node", v);
+        out_line(&r, "created", "%s", v);
+        return pubsub_print(f, &r);
     case V_CONFIGURE:
         if (p->nconfig)
             return 0;
         c = own ? xmp_node_child(own, NS_OWNER, "configure") : NULL;
-        return print_form(p, c ? xmp_node_child(c, NS_DATA, "x") : NULL);
+        return pubsub_print_form(f, c ? xmp_node_child(c, NS_DATA, "x")
+                                      : NULL);
     case V_PUBLISH:
         c = ps ? xmp_node_child(ps, NS_PUBSUB, "publish") : NULL;
         q = c ? xmp_node_child(c, NS_PUBSUB, "item") : NULL;
+        /* the id the service gave, when we gave none */
+        v = q && xmp_node_attr(q, "id") ? xmp_node_attr(q, "id") : p->id;
         out_begin(&r);
         out_str(&r, "kind", "published");
-        out_str(&r, "service", p->service);
+        out_str(&r, "service", sv);
         out_str(&r, "node", p->node);
-        /* the id the service gave, when we gave none */
-        out_str(&r, "id", q && xmp_node_attr(q, "id") ? xmp_node_attr(q, "id")
-                                                      : p->id);
-        out_line(&r, "published", "%s", q && xmp_node_attr(q, "id")
-                                            ? xmp_node_attr(q, "id")
-                                        : p->id ? p->id : "(no id)");
-        return print(p, &r);
+        out_str(&r, "id", v);
+        out_line(&r, "published", "%s", v ? v : "(no id)");
+        return pubsub_print(f, &r);
     case V_ITEMS:
         c = ps ? xmp_node_child(ps, NS_PUBSUB, "items") : NULL;
         for (q = c ? xmp_node_first(c) : NULL; q; q = xmp_node_next(q))
             if (strcmp(xmp_node_name(q), "item") == 0 &&
-                print_item(p, p->node, q) < 0)
+                pubsub_print_item(f, sv, p->node, q) < 0)
                 return -1;
         return 0;
     case V_SUBSCRIBE:
         c = ps ? xmp_node_child(ps, NS_PUBSUB, "subscription") : NULL;
-        return c ? print_attrs(p, "subscription", c, sub_keys, 4, p->node)
+        return c ? pubsub_print_attrs(f, sv, "subscription", c, sub_keys, 4,
+                                      p->node)
                  : 0;
     case V_SUBSCRIPTIONS:
     case V_AFFILIATIONS:
@@ -390,21 +189,25 @@ static int on_result(struct pubsub_op *p, const struct xmp_node *reply)
                            p->node ? NS_OWNER : NS_PUBSUB,
                            verbs[p->verb].name);
         return p->verb == V_SUBSCRIPTIONS
-                   ? print_children(p, c, "subscription", "subscription",
-                                    sub_keys, 4)
-                   : print_children(p, c, "affiliation", "affiliation",
-                                    aff_keys, 3);
+                   ? pubsub_print_children(f, sv, c, "subscription",
+                                           "subscription", sub_keys, 4)
+                   : pubsub_print_children(f, sv, c, "affiliation",
+                                           "affiliation", aff_keys, 3);
     case V_LIST:
         q = xmp_node_child(reply, NS_ITEMS, "query");
-        return print_children(p, q, "item", "node", disco_keys, 3);
+        return pubsub_print_children(f, sv, q, "item", "node", disco_keys,
+                                     3);
     case V_INFO:
         q = xmp_node_child(reply, NS_INFO, "query");
-        if (print_children(p, q, "identity", "identity", ident_keys, 3) < 0 ||
-            print_children(p, q, "feature", "feature", feat_keys, 1) < 0)
+        if (pubsub_print_children(f, sv, q, "identity", "identity",
+                                  ident_keys, 3) < 0 ||
+            pubsub_print_children(f, sv, q, "feature", "feature", feat_keys,
+                                  1) < 0)
             return -1;
         for (c = q ? xmp_node_first(q) : NULL; c; c = xmp_node_next(c))
             if (strcmp(xmp_node_name(c), "x") == 0 &&
-                strcmp(xmp_node_ns(c), NS_DATA) == 0 && print_form(p, c) < 0)
+                strcmp(xmp_node_ns(c), NS_DATA) == 0 &&
+                pubsub_print_form(f, c) < 0)
                 return -1;
         return 0;
     default:
@@ -505,41 +308,6 @@ static struct xmp_node *new_iq(struct pubsub_op *p, const char *type)
     return iq;
 }
 
-/* <x type='submit'/> of form_type with the fields of kv (a key given
- * more than once: one field, its values in order). */
-static int add_form(struct xmp_node *parent, const char *form_type,
-                    const struct kv *kv, size_t n)
-{
-    struct xmp_node *x = xmp_node_add_child(parent, NS_DATA, "x", NULL),
-                    *f, *v;
-    size_t i, k;
-
-    if (!x || xmp_node_set_attr(x, "type", "submit", NULL) != XMP_OK ||
-        !(f = xmp_node_add_child(x, NS_DATA, "field", NULL)) ||
-        xmp_node_set_attr(f, "var", "FORM_TYPE", NULL) != XMP_OK ||
-        xmp_node_set_attr(f, "type", "hidden", NULL) != XMP_OK ||
-        !(v = xmp_node_add_child(f, NS_DATA, "value", NULL)) ||
-        xmp_node_add_text(v, form_type, strlen(form_type), NULL) != XMP_OK)
-        return -1;
-    for (i = 0; i < n; i++) {
-        for (k = 0; k < i; k++)
-            if (strcmp(kv[k].key, kv[i].key) == 0)
-                break;
-        if (k < i)
-            continue; /* added with the first */
-        if (!(f = xmp_node_add_child(x, NS_DATA, "field", NULL)) ||
-            xmp_node_set_attr(f, "var", kv[i].key, NULL) != XMP_OK)
-            return -1;
-        for (k = i; k < n; k++)
-            if (strcmp(kv[k].key, kv[i].key) == 0 &&
-                (!(v = xmp_node_add_child(f, NS_DATA, "value", NULL)) ||
-                 xmp_node_add_text(v, kv[k].value, strlen(kv[k].value),
-                                   NULL) != XMP_OK))
-                return -1;
-    }
-    return 0;
-}
-
 static struct xmp_node *add_el(struct xmp_node *parent, const char *ns,
                                const char *name, const char *node)
 {
@@ -594,13 +362,13 @@ static int build(struct pubsub_op *p, struct xmp_node **out)
             goto fail;
         if (p->nconfig &&
             (!(el = xmp_node_add_child(ps, NS_PUBSUB, "configure", NULL)) ||
-             add_form(el, FORM_CONFIG, p->config, p->nconfig) < 0))
+             pubsub_add_form(el, FORM_CONFIG, p->config, p->nconfig) < 0))
             goto fail;
         break;
     case V_CONFIGURE:
         if (!(ps = xmp_node_add_child(iq, NS_OWNER, "pubsub", NULL)) ||
             !(el = add_el(ps, NS_OWNER, "configure", p->node)) ||
-            (p->nconfig && add_form(el, FORM_CONFIG, p->config,
+            (p->nconfig && pubsub_add_form(el, FORM_CONFIG, p->config,
                                     p->nconfig) < 0))
             goto fail;
         break;
@@ -622,7 +390,7 @@ static int build(struct pubsub_op *p, struct xmp_node **out)
         if (p->noptions &&
             (!(el = xmp_node_add_child(ps, NS_PUBSUB, "publish-options",
                                        NULL)) ||
-             add_form(el, FORM_PUBLISH, p->options, p->noptions) < 0))
+             pubsub_add_form(el, FORM_PUBLISH, p->options, p->noptions) < 0))
             goto fail;
         break;
     case V_RETRACT:
@@ -769,7 +537,7 @@ static void pubsub_session_end(struct op *op)
     op_done(op, status_pubsub(&p->out));
 }
 
-static void kv_free(struct kv *kv, size_t n)
+static void kv_free(struct pubsub_kv *kv, size_t n)
 {
     size_t i;
 
@@ -825,8 +593,8 @@ static int check_text(const char *what, const char *s)
     return 0;
 }
 
-static int add_kv(const char *opt, struct kv *kv, size_t *n, const char *key,
-                  const char *value)
+static int add_kv(const char *opt, struct pubsub_kv *kv, size_t *n,
+                  const char *key, const char *value)
 {
     size_t klen, vlen;
     char *k;
@@ -851,7 +619,7 @@ static int add_kv(const char *opt, struct kv *kv, size_t *n, const char *key,
     return 0;
 }
 
-static int split_kv(const char *opt, struct kv *kv, size_t *n,
+static int split_kv(const char *opt, struct pubsub_kv *kv, size_t *n,
                     const char *arg)
 {
     const char *eq = strchr(arg, '=');
