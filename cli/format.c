@@ -268,7 +268,7 @@ out:
     return rc;
 }
 
-/* ---- PubSub events (XEP-0060 §4.3, §7.1.2.1, §7.2.2.1, §8.4, §8.5) -------- */
+/* ---- PubSub events (XEP-0060 §4.3, §7.1.2.1, §7.2.2.1, §8.4, §8.5) --- */
 
 int cli_is_pubsub_event(const struct xmp_node *st)
 {
