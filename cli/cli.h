@@ -367,6 +367,8 @@ int out_stanza(const struct cli *c, const struct xmp_node *st);
 /* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
  * groups as an array, or the <item/> itself.  0 or -1 as above. */
 int out_roster_item(const struct cli *c, const struct xmp_node *item);
+/* Does st carry a PubSub event notification (XEP-0060 §4.3)? */
+int cli_is_pubsub_event(const struct xmp_node *st);
 
 /* ---- the printer (printer.c) ------------------------------------------ */
 
@@ -425,6 +427,36 @@ void out_line(struct out_record *r, const char *key, const char *fmt, ...)
  * has none), its xml line (when it has one), or its text and lines.  Not flushed.  0, or -1 when stdout has an
  * error (not reported) or r overflowed (reported). */
 int out_print(enum out_format format, const struct out_record *r);
+
+/* pubsub_out.c: what pubsub prints, each record flushed (0, or -1
+ * reported), and the forms it sends.  pubsub_print: r in format.
+ * pubsub_print_item: an <item/> of node at service, its id and payload.
+ * pubsub_print_form: the fields of a data form x (NULL: none).
+ * pubsub_print_attrs: el as a record of kind, its attributes keys (node,
+ * when el has none, from the caller).  pubsub_print_children: each
+ * child name of parent so, its node from parent.  pubsub_describe:
+ * "condition, pubsub-condition feature (text)" of an error reply.
+ * pubsub_add_form: a submitted form of form_type with the fields of kv
+ * (a key given more than once: one field, its values in order) under
+ * parent: 0, or -1 (out of memory). */
+struct pubsub_kv {
+    char *key, *value; /* KEY=VALUE split at the first '=' */
+};
+int pubsub_print(enum out_format format, const struct out_record *r);
+int pubsub_print_item(enum out_format format, const char *service,
+                      const char *node, const struct xmp_node *item);
+int pubsub_print_form(enum out_format format, const struct xmp_node *x);
+int pubsub_print_attrs(enum out_format format, const char *service,
+                       const char *kind, const struct xmp_node *el,
+                       const char *const *keys, size_t nkeys,
+                       const char *node);
+int pubsub_print_children(enum out_format format, const char *service,
+                          const struct xmp_node *parent, const char *name,
+                          const char *kind, const char *const *keys,
+                          size_t nkeys);
+void pubsub_describe(const struct xmp_node *reply, char *buf, size_t len);
+int pubsub_add_form(struct xmp_node *parent, const char *form_type,
+                    const struct pubsub_kv *kv, size_t n);
 
 /* input.c: all of stdin, at most max bytes: EXIT_OK with *out (caller
  * frees) and *len, -1 when there is more (nothing kept), or an exit
@@ -814,6 +846,7 @@ int cmd_check(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_raw(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_listen(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_roster(struct cli *c, int argc, char **argv, struct op **op);
+int cmd_pubsub(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_presence(struct cli *c, int argc, char **argv, struct op **op);
 int cmd_queue(struct cli *c, int argc, char **argv, struct op **op);
 /* script drives its own clients and hands back no operation: it returns
@@ -876,5 +909,6 @@ extern const struct opt_list raw_options, listen_options, shell_options,
 extern const struct opt_list queue_options;
 extern const struct opt_list send_options;
 extern const struct opt_list check_options;
+extern const struct opt_list pubsub_options;
 
 #endif

@@ -60,7 +60,7 @@ static int says_something(const struct xmp_node *st)
 {
     return xmp_node_child(st, "jabber:client", "body") ||
            xmp_node_child(st, "jabber:client", "subject") ||
-           xmp_node_child(st, NULL, "error");
+           xmp_node_child(st, NULL, "error") || cli_is_pubsub_event(st);
 }
 
 static int on_stanza(struct xmp_session *s, const struct xmp_node *st,

@@ -49,6 +49,11 @@ const struct command cli_commands[] = {
      "list or change the contact list",
      &roster_options, 0,
      {.session = CMD_SESSION_ANY}},
+    {"pubsub", cmd_pubsub, "VERB [NODE] [ARG...]",
+     "publish-subscribe: nodes, items, subscriptions and affiliations "
+     "(XEP-0060), on the account's own PEP service by default",
+     &pubsub_options, 0,
+     {.session = CMD_SESSION_ANY}},
     {"queue", cmd_queue, "list | flush | drop NAME...",
      "list, send or drop the messages send --queue kept for later",
      &queue_options, 0,

@@ -27,6 +27,9 @@
 #define NS_CLIENT "jabber:client"
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_PUBSUB_EVENT "http://jabber.org/protocol/pubsub#event"
+/* A payload's summary on a text line: at most this many bytes. */
+#define PUBSUB_SUMMARY_MAX 120
 
 /* What a line says about a stanza; strings are owned. */
 struct facts {
@@ -227,6 +230,8 @@ static void stanza_text(FILE *o, const struct facts *f, const char *xml)
     }
 }
 
+static int out_pubsub_event(const struct cli *c, const struct xmp_node *st);
+
 int out_stanza(const struct cli *c, const struct xmp_node *st)
 {
     struct out_record r, err;
@@ -236,6 +241,10 @@ int out_stanza(const struct cli *c, const struct xmp_node *st)
     char *xml = xmp_node_to_line(st, NS_CLIENT);
     int rc = -1;
 
+    if (cli_is_pubsub_event(st)) {
+        free(xml);
+        return out_pubsub_event(c, st);
+    }
     cli_before_output();
     if (!xml) {
         cli_error("out of memory");
@@ -257,6 +266,152 @@ out:
     facts_free(&f);
     free(xml);
     return rc;
+}
+
+/* ---- PubSub events (XEP-0060 §4.3, §7.1.2.1, §7.2.2.1, §8.4, §8.5) --- */
+
+int cli_is_pubsub_event(const struct xmp_node *st)
+{
+    return strcmp(xmp_node_name(st), "message") == 0 &&
+           xmp_node_child(st, NS_PUBSUB_EVENT, "event") != NULL;
+}
+
+/* One event of a notification: a published item, a retraction, a node
+ * deleted, purged or configured, a subscription's state. */
+static int pubsub_record(const struct cli *c, const struct xmp_node *st,
+                         const char *node, const char *event,
+                         const struct xmp_node *el, const char *now)
+{
+    const char *from = xmp_node_attr(st, "from"), *id = NULL,
+               *delay = NULL;
+    const struct xmp_node *pl = NULL, *d;
+    char *payload = NULL, *xml = NULL;
+    struct out_record r;
+    struct line l = { NULL, NULL, 0 };
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    size_t cut;
+    int rc = -1;
+
+    if ((d = xmp_node_child(st, NS_DELAY, "delay")))
+        delay = xmp_node_attr(d, "stamp");
+    if (strcmp(event, "publish") == 0 || strcmp(event, "retract") == 0) {
+        id = xmp_node_attr(el, "id");
+        pl = strcmp(event, "publish") == 0 ? xmp_node_first(el) : NULL;
+    }
+    if ((pl && !(payload = xmp_node_to_line(pl, NS_PUBSUB_EVENT))) ||
+        !(xml = xmp_node_to_line(st, NS_CLIENT))) {
+        cli_error("out of memory");
+        goto out;
+    }
+    if (line_open(&l) < 0)
+        goto out;
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(l.f, "%s pubsub %s@%s", stamp, node ? node : "",
+            from ? from : "(server)");
+    if (delay)
+        fprintf(l.f, " (sent %s)", delay);
+    if (strcmp(event, "publish") == 0 || strcmp(event, "retract") == 0)
+        fprintf(l.f, ": item %s %s", id ? id : "(no id)",
+                event[0] == 'p' ? "published" : "retracted");
+    else if (strcmp(event, "subscription") == 0)
+        fprintf(l.f, ": subscription %s %s",
+                xmp_node_attr(el, "jid") ? xmp_node_attr(el, "jid") : "",
+                xmp_node_attr(el, "subscription")
+                    ? xmp_node_attr(el, "subscription") : "");
+    else
+        fprintf(l.f, ": node %s", strcmp(event, "delete") == 0 ? "deleted"
+                                  : strcmp(event, "purge") == 0 ? "purged"
+                                  : strcmp(event, "configuration") == 0
+                                      ? "configured"
+                                      : "event of another kind");
+    if (payload) {
+        /* a summary: the start of the payload, cut between characters */
+        cut = strlen(payload);
+        if (cut > PUBSUB_SUMMARY_MAX) {
+            cut = PUBSUB_SUMMARY_MAX;
+            while (cut > 0 && ((unsigned char)payload[cut] & 0xc0) == 0x80)
+                cut--;
+        }
+        fprintf(l.f, ": %.*s%s", (int)cut, payload,
+                cut < strlen(payload) ? "..." : "");
+    }
+    out_begin(&r);
+    if (!(r.text = line_close(&l)))
+        goto out;
+    out_str(&r, "kind", "pubsub");
+    out_str(&r, "time", now);
+    out_str(&r, "from", from);
+    out_str(&r, "to", xmp_node_attr(st, "to"));
+    out_str(&r, "node", node);
+    out_str(&r, "event", event);
+    out_str(&r, "id", id);
+    if (strcmp(event, "publish") == 0)
+        out_str(&r, "publisher", xmp_node_attr(el, "publisher"));
+    if (strcmp(event, "subscription") == 0) {
+        out_str(&r, "jid", xmp_node_attr(el, "jid"));
+        out_str(&r, "subscription", xmp_node_attr(el, "subscription"));
+    }
+    out_str(&r, "payload", payload);
+    out_str(&r, "delay", delay);
+    out_str(&r, "xml", xml);
+    r.xml = xml;
+    rc = print(c, &r);
+out:
+    free(l.text);
+    free(payload);
+    free(xml);
+    return rc;
+}
+
+/* Each event of the notification a line of its own (xml: the stanza,
+ * once). */
+static int out_pubsub_event(const struct cli *c, const struct xmp_node *st)
+{
+    const struct xmp_node *ev = xmp_node_child(st, NS_PUBSUB_EVENT, "event"),
+                          *e, *it;
+    char now[96];
+    int any = 0;
+
+    cli_before_output();
+    utc_now(now, sizeof now);
+    for (e = xmp_node_first(ev); e; e = xmp_node_next(e)) {
+        const char *name = xmp_node_name(e),
+                   *node = xmp_node_attr(e, "node");
+
+        if (strcmp(xmp_node_ns(e), NS_PUBSUB_EVENT) != 0)
+            continue;
+        if (strcmp(name, "items") == 0) {
+            for (it = xmp_node_first(e); it; it = xmp_node_next(it)) {
+                const char *iname = xmp_node_name(it);
+
+                if (strcmp(iname, "item") != 0 &&
+                    strcmp(iname, "retract") != 0)
+                    continue;
+                if (pubsub_record(c, st, node,
+                                  iname[0] == 'i' ? "publish" : "retract",
+                                  it, now) < 0)
+                    return -1;
+                any = 1;
+                if (c->o.format == FORMAT_XML)
+                    return 0;
+            }
+            continue;
+        }
+        if (strcmp(name, "delete") != 0 && strcmp(name, "purge") != 0 &&
+            strcmp(name, "configuration") != 0 &&
+            strcmp(name, "subscription") != 0)
+            continue;
+        if (pubsub_record(c, st, node, name, e, now) < 0)
+            return -1;
+        any = 1;
+        if (c->o.format == FORMAT_XML)
+            return 0;
+    }
+    /* nothing we know of inside: the stanza as any other */
+    return any ? 0 : pubsub_record(c, st, NULL, "other", ev, now);
 }
 
 /* ---- roster items ------------------------------------------------------ */

@@ -128,6 +128,12 @@ int status_roster(const struct outcome *o)
     return EXIT_OK;
 }
 
+/* pubsub: as roster, a request the service answers. */
+int status_pubsub(const struct outcome *o)
+{
+    return status_roster(o);
+}
+
 /* script: a step not as expected (83); a session that ended is the
  * session's status (status_session_end). */
 int status_script(const struct outcome *o)

@@ -68,6 +68,7 @@ int status_raw(const struct outcome *o);
 int status_listen(const struct outcome *o);
 int status_presence(const struct outcome *o);
 int status_roster(const struct outcome *o);
+int status_pubsub(const struct outcome *o);
 int status_script(const struct outcome *o);
 int status_session(const struct outcome *o);
 

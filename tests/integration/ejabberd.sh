@@ -32,6 +32,9 @@
 # EJABBERD_FAST_LIFETIME (seconds, token_lifetime) is how long a token
 # lives, EJABBERD_FAST_REFRESH (seconds, token_refresh_age) the age after
 # which a login with it gets a new one.
+# EJABBERD_PUBSUB=yes at ejabberd_start loads mod_pubsub: PEP on the
+# accounts (XEP-0163) and the service pubsub.example.test, where local
+# accounts may create nodes.
 #
 # EJABBERD_S2S=yes at ejabberd_start enables server-to-server (off by
 # default): a listener on a port of its own on 127.0.0.1, STARTTLS
@@ -235,6 +238,10 @@ $([ "${EJABBERD_STREAM_MGMT:-yes}" = no ] || echo '  mod_stream_mgmt: {}')
   mod_time: {}
 $_ec_s2s_mod
 $_ec_fast
+$([ "${EJABBERD_PUBSUB:-no}" = yes ] || exit 0
+printf '%s\n' '  mod_caps: {}' '  mod_pubsub:' '    hosts:' \
+	'      - pubsub.example.test' '    access_createnode: local' \
+	'    plugins:' '      - flat' '      - pep')
 EOF
 }
 

@@ -38,6 +38,9 @@
 # default): STARTTLS required, dialback (XEP-0220), on a port of its own on
 # 127.0.0.1; it exports
 #   PROSODY_S2S_PORT          that port
+# PROSODY_PUBSUB=yes at prosody_start adds PubSub (XEP-0060): PEP on the
+# accounts (mod_pep, XEP-0163) and the service pubsub.example.test
+# (mod_pubsub), where alice is an admin, and so may create nodes.
 # PROSODY_TLS_TICKETS=yes at prosody_start turns on TLS session tickets
 # (RFC 5077), which Prosody leaves off by default.
 # PROSODY_SASL2=yes at prosody_start (Prosody 13 with prosody-modules)
@@ -149,6 +152,13 @@ s2s_require_encryption = true
 s2s_secure_auth = false
 s2s_timeout = 30"
 	fi
+	_pc_pubsub='' _pc_pep=''
+	if [ "${PROSODY_PUBSUB:-no}" = yes ]; then
+		_pc_pep=pep
+		_pc_pubsub="
+Component \"pubsub.example.test\" \"pubsub\"
+	admins = { \"alice@example.test\" }"
+	fi
 	_pc_muc=''
 	if [ -n "${PROSODY_MUC:-}" ]; then
 		_pc_muc="
@@ -176,7 +186,7 @@ $_pc_ports
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "ping"; "time"; "version";
 	"carbons"; "private"; "vcard_legacy"; "blocklist"; "csi_simple";
-$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2 $_pc_s2s_mods; do printf '\t"%s";\n' "$_pc_m"; done)
+$(for _pc_m in ${PROSODY_MODULES:-} $_pc_sasl2 $_pc_s2s_mods $_pc_pep; do printf '\t"%s";\n' "$_pc_m"; done)
 }
 $_pc_fast
 modules_disabled = { $_pc_s2s $_pc_http "bosh"; "websocket"; "admin_telnet"; "admin_shell"; }
@@ -195,6 +205,7 @@ VirtualHost "example.test"
 $_pc_component
 $_pc_muc
 $_pc_upload
+$_pc_pubsub
 EOF
 }
 

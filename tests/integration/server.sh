@@ -49,6 +49,9 @@
 #                  stream management enabled inline
 #   fast           FAST tokens (XEP-0484, HT-SHA-256-*) inside SASL2;
 #                  Prosody 13 offers them only to a header with from=
+#   pubsub         PubSub (XEP-0060): PEP on the accounts (XEP-0163) and
+#                  the service pubsub.example.test, where alice may
+#                  create nodes; loaded for a scenario that needs it
 #   sm-sasl2       stream management resumed inside SASL2 (<resume/> in
 #                  <authenticate>, <sm xmlns='urn:xmpp:sm:3'/> in
 #                  <inline>): Prosody 13 (mod_sasl2_sm, which needs
@@ -92,12 +95,12 @@ prosody)
 	. "$TESTS_SRCDIR/integration/prosody.sh"
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm' ;;
+	SERVER_CAPS='sm pubsub' ;;
 ejabberd)
 	. "$TESTS_SRCDIR/integration/ejabberd.sh"
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm sasl-external' ;;
+	SERVER_CAPS='sm sasl-external pubsub' ;;
 prosody13)
 	PROSODY_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosody
 	PROSODYCTL_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosodyctl
@@ -110,7 +113,7 @@ prosody13)
 	export PROSODY_PASSWORD_HASH
 	SERVER_FAMILY=prosody
 	SERVER_SOFTWARE=Prosody
-	SERVER_CAPS='sm stream-limits sasl2 bind2 fast sm-sasl2' ;;
+	SERVER_CAPS='sm stream-limits sasl2 bind2 fast sm-sasl2 pubsub' ;;
 ejabberd24)
 	EJABBERDCTL_BIN=$XMPCTL_LAB_DIR/ejabberd24/bin/ejabberdctl
 	# its own Erlang/OTP, whether or not the system has one
@@ -125,12 +128,12 @@ ejabberd24)
 	export EJABBERD_SCRAM_HASH
 	SERVER_FAMILY=ejabberd
 	SERVER_SOFTWARE=ejabberd
-	SERVER_CAPS='sm sasl-external ssdp sasl2 bind2 fast sm-sasl2' ;;
+	SERVER_CAPS='sm sasl-external ssdp sasl2 bind2 fast sm-sasl2 pubsub' ;;
 *)
 	bail_out "XMPCTL_TEST_SERVER: unknown server '$XMPCTL_TEST_SERVER' (prosody, ejabberd, prosody13 or ejabberd24)" ;;
 esac
 export XMPCTL_TEST_SERVER SERVER_SOFTWARE
-SERVER_KNOWN_CAPS='sm cb sasl-external stream-limits ssdp sasl2 bind2 fast sm-sasl2'
+SERVER_KNOWN_CAPS='sm cb sasl-external stream-limits ssdp sasl2 bind2 fast sm-sasl2 pubsub'
 
 # The TLS version the build negotiates with every server (all offer
 # TLS 1.3; XMPCTL_TEST_TLS, from configure, is the newest the build has),
@@ -198,6 +201,10 @@ needs() {
 			*" smacks "*) ;;
 			*) PROSODY_MODULES="${PROSODY_MODULES:+$PROSODY_MODULES }smacks" ;;
 			esac
+		fi
+		if [ "$_nd_cap" = pubsub ]; then
+			PROSODY_PUBSUB=yes EJABBERD_PUBSUB=yes
+			export PROSODY_PUBSUB EJABBERD_PUBSUB
 		fi
 	done
 }

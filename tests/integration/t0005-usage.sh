@@ -28,7 +28,7 @@ test_expect_success '-h prints the same help' '
 	test_cmp help help-h
 '
 
-commands='login check send raw listen presence roster queue session shell'
+commands='login check send raw listen presence roster pubsub queue session shell'
 # documented in the man page, left out of the command list of --help
 hidden_commands='completion'
 

@@ -195,6 +195,16 @@ static void test_others(void)
     is_int(status_roster(&o), 75, "roster: timed out before in doubt");
 
     o = with(ITEM_NONE);
+    is_int(status_pubsub(&o), 0, "pubsub: answered: 0");
+    o = with(ITEM_BOUNCED, ITEM_NONE);
+    is_int(status_pubsub(&o), 80, "pubsub: refused by the service: 80");
+    o = with(ITEM_TIMED_OUT, ITEM_NONE);
+    is_int(status_pubsub(&o), 75, "pubsub: no answer in time: 75");
+    o = with(ITEM_UNCONFIRMED, ITEM_NONE);
+    is_int(status_pubsub(&o), 81, "pubsub: the session ended before the "
+                                  "answer to a change: 81");
+
+    o = with(ITEM_NONE);
     is_int(status_script(&o), 0, "script: every step as expected: 0");
     o = with(ITEM_TIMED_OUT, ITEM_NONE);
     is_int(status_script(&o), 83, "script: no stanza matched in time: 83");
