@@ -732,7 +732,7 @@ static int take_payload(struct pubsub_op *p, struct cli *c, const char *arg)
 }
 
 /* What only some verbs take. */
-static int check_options(struct pubsub_op *p)
+static int verb_options(struct pubsub_op *p)
 {
     const char *bad = NULL;
 
@@ -843,7 +843,7 @@ int cmd_pubsub(struct cli *c, int argc, char **argv, struct op **out)
     }
     if (n > 0 && (rc = set_string(&p->node, "NODE", argv[next])) != 0)
         goto fail;
-    if ((rc = check_options(p)) != 0 || (rc = check_sets(p)) != 0)
+    if ((rc = verb_options(p)) != 0 || (rc = check_sets(p)) != 0)
         goto fail;
     if (p->service) {
         if (xmp_jid_parse(p->service, &j, &err) != XMP_OK) {
