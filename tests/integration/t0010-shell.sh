@@ -439,6 +439,10 @@ test_expect_success 'Ctrl-C while connecting cancels the connect; the shell stay
 	wait_for "grep -qx \"accepted 1\" hold.log" 20 "the connection at the relay" &&
 	tty_wait_line k "^\(connecting\)> *\$" 20 "the connecting prompt" &&
 	enter k "send bob@example.test typed-while-connecting" &&
+	# the shell has taken the line (a slow one, under valgrind, may still
+	# be reading it when Ctrl-C comes): /jobs lists it as queued
+	enter k "/jobs" &&
+	tty_wait k "^queued: send bob@example\.test typed-while-connecting *\$" 20 "the line queued" &&
 	tty_keys k C-c &&
 	tty_wait k "^xmpctl: connect cancelled; /reconnect connects again *\$" 20 "the cancel" &&
 	tty_screen k >cancel.screen &&
