@@ -1,0 +1,127 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# t0030-omemo.sh - "xmpctl send --encrypt=omemo" against a private Prosody
+# with PEP, to an OMEMO implementation written elsewhere (python3-omemo
+# with -oldmemo and -twomemo over slixmpp: omemo_netpeer.py): our device
+# is made and published on first use, the namespace follows the
+# recipient's device lists, the peer decrypts exactly the text sent, and
+# the server's offline storage never holds it.  When encryption is not
+# possible (no device, a changed identity key) nothing is sent and the
+# status is 84.
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$TESTS_SRCDIR/integration/prosody.sh"
+
+PY=${OMEMO_PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import omemo, oldmemo, twomemo, xmlschema, slixmpp' 2>/dev/null ||
+	skip_all "python3-omemo, -oldmemo, -twomemo, -xmlschema or -slixmpp not installed"
+prosody_require
+PROSODY_MODULES="offline" prosody_start || bail_out 'cannot start Prosody'
+PYTHONUTF8=1
+export PYTHONUTF8
+
+# peer USER NS ARGS...: USER's python device (its store USER-NS.json)
+peer() {
+	_pu=$1 _pns=$2
+	shift 2
+	eval "_pp=\$$(echo "$_pu" | tr a-z A-Z)_PASS"
+	timeout -k 5 60 "$PY" "$TESTS_SRCDIR/integration/omemo_netpeer.py" \
+		--jid "$_pu@example.test" --password "$_pp" \
+		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
+		--ns "$_pns" --store "$_pu-$_pns.json" "$@"
+}
+DATA=$PROSODY_DIR/data/example%2etest
+# stored NAME TEXT: files of the server's storage holding TEXT as it is
+# or as Prosody's internal storage escapes bytes above 127 (\195\188)
+stored() {
+	_esc=$(printf '%s' "$2" | od -An -tu1 -v | tr -s ' \n' '  ' |
+		awk '{ for (i = 1; i <= NF; i++) printf ($i > 127 ? "\\%d" : "%c"), $i }')
+	{ grep -rlF -- "$2" "$PROSODY_DIR/data"
+	  grep -rlF -- "$_esc" "$PROSODY_DIR/data"; } >"$1" 2>/dev/null
+	test -s "$1"
+}
+
+T1="OMEMO-MARK-$$ grüße ⚡ <b>&amp;</b>"
+T2="second OMEMO-MARK-$$ ✓ ünïcode"
+
+test_expect_success 'the escaped form finds what the server stores' '
+	as alice send bob@example.test "PLAIN-$$ grüße" &&
+	stored plain.files "PLAIN-$$ grüße" &&
+	! grep -rlF "PLAIN-$$ grüße" "$PROSODY_DIR/data" >/dev/null
+'
+
+test_expect_code 84 'a contact without an OMEMO device: 84' '
+	as alice send --encrypt=omemo carol@example.test "$T1"
+'
+test_expect_success '... saying so, and nothing reached the server' '
+	test_grep "carol@example.test has no OMEMO device (that we may see)" stderr &&
+	test ! -e "$DATA/offline/carol.list" &&
+	! stored none.files "$T1"
+'
+test_expect_success 'our device was made, privately' '
+	d=$XDG_DATA_HOME/xmpctl/omemo/alice@example.test &&
+	test -d "$d" && test "$(stat -c %a "$d")" = 700 &&
+	ls "$d" >files && test -s files &&
+	test -z "$(find "$d" -type f ! -perm 600)"
+'
+
+for ns in old two; do
+	case $ns in
+	old) who=bob want=eu.siacs.conversations.axolotl ;;
+	two) who=carol want=urn:xmpp:omemo:2 ;;
+	esac
+	test_expect_success "$ns: $who publishes a device" '
+		peer $who $ns publish 2>pub-$ns.err
+	'
+	test_expect_success "$ns: we send to $who encrypted, in $want" '
+		as alice send --encrypt=omemo $who@example.test "$T1"
+	'
+	test_expect_success "$ns: the server stores ciphertext only" '
+		test -s "$DATA/offline/$who.list" &&
+		grep -qF "$want" "$DATA/offline/$who.list" &&
+		grep -qF "encrypted with OMEMO" "$DATA/offline/$who.list" &&
+		! stored stored-$ns.files "OMEMO-MARK-$$"  &&
+		! stored stored2-$ns.files "$T1"
+	'
+	test_expect_success "$ns: a second message, on the same session" '
+		as alice send --encrypt=omemo $who@example.test "$T2"
+	'
+	# (both messages carry the key exchange: the peer may finish either
+	# first)
+	test_expect_success "$ns: $who decrypts exactly the texts sent" '
+		peer $who $ns receive --count 2 >got-$ns.out 2>recv-$ns.err &&
+		cut -f1,2,4 got-$ns.out | sort >got-$ns &&
+		printf "%s\talice@example.test\t%s\n" "$want" "$T1" "$want" "$T2" |
+			sort >want-$ns &&
+		test_cmp want-$ns got-$ns
+	'
+done
+
+test_expect_success 'a changed identity key: bob device made anew under its id' '
+	bdev=$(sed -n "s/^device \([0-9]*\) .*/\1/p" pub-old.err) &&
+	test -n "$bdev" &&
+	rm -f "$XDG_DATA_HOME"/xmpctl/omemo/alice@example.test/session.* &&
+	peer carol old publish 2>pubc.err &&
+	cdev=$(sed -n "s/^device \([0-9]*\) .*/\1/p" pubc.err) &&
+	as carol raw "<iq type=\"get\" id=\"g1\"><pubsub xmlns=\"http://jabber.org/protocol/pubsub\"><items node=\"eu.siacs.conversations.axolotl.bundles:$cdev\"/></pubsub></iq>" >cb.out &&
+	bundle=$(sed -n "s/.*\(<bundle.*<\/bundle>\).*/\1/p" cb.out) &&
+	test -n "$bundle" &&
+	as bob raw "<iq type=\"set\" id=\"p1\"><pubsub xmlns=\"http://jabber.org/protocol/pubsub\"><publish node=\"eu.siacs.conversations.axolotl.bundles:$bdev\"><item id=\"current\">$bundle</item></publish></pubsub></iq>" >pb.out &&
+	rm -f "$DATA/offline/bob.list"
+'
+test_expect_code 84 '... and encryption to it is refused: 84' '
+	as alice send --encrypt=omemo bob@example.test "$T1"
+'
+test_expect_success '... naming the device, and nothing was sent' '
+	test_grep "bob@example.test device $bdev: " stderr &&
+	test ! -s "$DATA/offline/bob.list"
+'
+
+test_expect_code 64 'not with --room' '
+	as alice send --encrypt=omemo --room r@rooms.example.test "$T1"
+'
+test_expect_code 64 'an unknown --encrypt value' '
+	as alice send --encrypt=pgp bob@example.test "$T1"
+'
+
+test_done
