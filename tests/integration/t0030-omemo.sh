@@ -113,7 +113,7 @@ test_expect_code 84 '... and encryption to it is refused: 84' '
 	as alice send --encrypt=omemo bob@example.test "$T1"
 '
 test_expect_success '... naming the device, and nothing was sent' '
-	test_grep "bob@example.test device $bdev: " stderr &&
+	test_grep "bob@example.test device $bdev: identity key changed" stderr &&
 	test ! -s "$DATA/offline/bob.list"
 '
 
