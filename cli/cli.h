@@ -66,6 +66,8 @@ struct cli_opts {
     int no_fast;      /* --no-fast, fast = no: no token used or asked for */
     int fast_unbound; /* --fast-unbound, fast_unbound = yes */
     int queue;        /* queue = yes: send keeps what it cannot send */
+    int no_omemo;     /* omemo = no: listen makes and publishes no
+                         OMEMO device */
     enum out_format format;
 };
 
@@ -362,6 +364,18 @@ void cli_redact(const char *text, size_t len,
 /* Print a stanza that arrived, one line in the chosen format, flushed.
  * Returns 0, or -1 when stdout cannot be written (reported). */
 int out_stanza(const struct cli *c, const struct xmp_node *st);
+/* A message that arrived end-to-end encrypted: decrypted (text; NULL
+ * fields are left out), or refused (refused says why, and no body shows,
+ * the fallback's neither). */
+struct out_e2e {
+    const char *encryption; /* "OMEMO" */
+    uint32_t device;        /* the sender's */
+    const char *fingerprint, *trust;
+    const char *text;
+    const char *refused;
+};
+int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
+                   const struct out_e2e *e);
 /* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
  * groups as an array, or the <item/> itself.  0 or -1 as above. */
 int out_roster_item(const struct cli *c, const struct xmp_node *item);

@@ -97,6 +97,61 @@ for ns in old two; do
 	'
 done
 
+# listen: what bob (axolotl) and carol (omemo:2) write while alice is
+# away, decrypted from the offline storage; the empty key-transport
+# messages their libraries sent after our key exchanges say nothing
+T3="from python, axolotl: grüße ✓"
+T4="from python, omemo:2: ünïcode ⚡"
+fpr_of() {
+	sed -n "s/^device [0-9]* .* fingerprint \(.*\)$/\1/p" "$1" | head -n 1
+}
+dev_of() {
+	sed -n "s/^device \([0-9]*\) .*/\1/p" "$1" | head -n 1
+}
+test_expect_success 'listen: bob and carol write to alice, who is away' '
+	peer bob old send alice@example.test "$T3" 2>s3.err &&
+	peer carol two send alice@example.test "$T4" 2>s4.err
+'
+test_expect_success 'listen decrypts both, JSON with the device, its fingerprint and trust' '
+	as alice --format json listen --count 2 --timeout 30 >l.json &&
+	"$PY" -c "
+import json, sys
+for line in open(sys.argv[1], encoding=\"utf-8\"):
+    r = json.loads(line)
+    print(\"\\t\".join([r[\"from\"].split(\"/\")[0], r[\"encryption\"],
+                      str(r[\"device\"]), r[\"fingerprint\"], r[\"trust\"],
+                      r[\"body\"]]))
+" l.json | sort >got-l &&
+	printf "%s\tOMEMO\t%s\t%s\tblind\t%s\n" \
+		bob@example.test "$(dev_of s3.err)" "$(fpr_of s3.err)" "$T3" \
+		carol@example.test "$(dev_of s4.err)" "$(fpr_of s4.err)" "$T4" |
+		sort >want-l &&
+	test_cmp want-l got-l
+'
+test_expect_success 'listen, text: the mark says OMEMO, device, fingerprint, trust' '
+	peer bob old send alice@example.test "plain ascii OMEMO text" 2>s5.err &&
+	as alice listen --count 1 --timeout 30 >l.txt &&
+	f8=$(fpr_of s5.err | cut -c1-8) &&
+	test_grep -F "bob@example.test" l.txt &&
+	test_grep -F "[OMEMO $(dev_of s5.err) $f8" l.txt &&
+	test_grep -F "blind] plain ascii OMEMO text" l.txt &&
+	test_grep ! -F "OMEMO encrypted]" l.txt
+'
+test_expect_success 'listen refuses a replayed message, and shows no fallback' '
+	enc=$("$PY" -c "
+import json, re, sys
+for line in open(sys.argv[1], encoding=\"utf-8\"):
+    r = json.loads(line)
+    if r[\"from\"].startswith(\"bob@\"):
+        print(re.search(r\"<encrypted.*</encrypted>\", r[\"xml\"]).group(0))
+" l.json) &&
+	test -n "$enc" &&
+	as bob raw "<message to=\"alice@example.test\" type=\"chat\"><body>[This message is OMEMO encrypted]</body>$enc</message>" >raw.out &&
+	as alice --format json listen --count 1 --timeout 30 >r.json &&
+	test_grep -F "\"refused\":\"replayed message\"" r.json &&
+	test_grep ! -F "\"body\"" r.json
+'
+
 test_expect_success 'a changed identity key: bob device made anew under its id' '
 	bdev=$(sed -n "s/^device \([0-9]*\) .*/\1/p" pub-old.err) &&
 	test -n "$bdev" &&
