@@ -354,6 +354,7 @@ int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
     char now[96], mark[160], fpr[16];
     char *xml = xmp_node_to_line(st, NS_CLIENT);
     const char *plain;
+    size_t n;
     int rc = -1;
 
     cli_before_output();
@@ -375,11 +376,10 @@ int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
         snprintf(mark, sizeof mark, "[%s %" PRIu32 " %s\u2026 %s] ",
                  e->encryption, e->device, fpr, e->trust);
     plain = e->refused ? NULL : e->text;
-    if (!(f.body = malloc(strlen(mark) + (plain ? strlen(plain) : 0) + 1)))
+    n = strlen(mark) + (plain ? strlen(plain) : 0) + 1;
+    if (!(f.body = malloc(n)))
         goto out;
-    strcpy(f.body, mark);
-    if (plain)
-        strcat(f.body, plain);
+    snprintf(f.body, n, "%s%s", mark, plain ? plain : "");
     if (line_open(&l) < 0)
         goto out;
     stanza_text(l.f, &f, xml);
