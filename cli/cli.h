@@ -522,6 +522,9 @@ int cli_pep_fetch_bundle(struct cli_pep *p, const char *jid,
  * another client made with other settings is configured and the item
  * published again. */
 int cli_pep_publish(struct cli_pep *p, enum xmp_omemo_ns ns);
+/* Publish our bundle in ns again (a pre-key was used up): at once, in
+ * one request, so that it goes out before a session that ends now. */
+int cli_pep_publish_bundle(struct cli_pep *p, enum xmp_omemo_ns ns);
 size_t cli_pep_pending(const struct cli_pep *p);
 const char *cli_pep_error(const struct cli_pep *p);
 /* What was fetched: NULL when not (yet). */

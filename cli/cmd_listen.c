@@ -71,14 +71,23 @@ static void on_published(void *ud)
     l->pep = NULL;
 }
 
-/* Publish our device (bundle and device list) in ns, or in both (0). */
+/* Publish our device (bundle and device list) in both namespaces
+ * (ns 0), or our bundle again in ns. */
 static void omemo_publish(struct listen_op *l, enum xmp_omemo_ns ns)
 {
+    int rc;
+
     if (!l->pep && !(l->pep = cli_pep_new(l->op.c->session, l->omemo,
                                           on_published, l)))
         return;
-    if ((ns != XMP_OMEMO_V2 && cli_pep_publish(l->pep, XMP_OMEMO_AXOLOTL) < 0) ||
-        (ns != XMP_OMEMO_AXOLOTL && cli_pep_publish(l->pep, XMP_OMEMO_V2) < 0))
+    if (ns)
+        rc = cli_pep_publish_bundle(l->pep, ns);
+    else
+        rc = cli_pep_publish(l->pep, XMP_OMEMO_AXOLOTL) < 0 ||
+                     cli_pep_publish(l->pep, XMP_OMEMO_V2) < 0
+                 ? -1
+                 : 0;
+    if (rc < 0)
         cli_warn("listen: OMEMO: cannot publish our device");
     if (!cli_pep_pending(l->pep)) {
         cli_pep_free(l->pep);

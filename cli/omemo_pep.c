@@ -60,6 +60,7 @@ struct pep_req {
     char *jid;
     uint32_t device;
     int retried;
+    int bundle_only; /* a bundle published again: the list stands */
 };
 
 struct pep_bundle {
@@ -395,6 +396,16 @@ int cli_pep_fetch_bundle(struct cli_pep *p, const char *jid,
                                     ns == XMP_OMEMO_V2 ? id : NULL));
 }
 
+int cli_pep_publish_bundle(struct cli_pep *p, enum xmp_omemo_ns ns)
+{
+    struct pep_req *r = req_new(REQ_PUB_BUNDLE, ns, NULL, 0);
+
+    if (!r)
+        return -1;
+    r->bundle_only = 1;
+    return send_req(p, r, publish_iq(p, r));
+}
+
 int cli_pep_publish(struct cli_pep *p, enum xmp_omemo_ns ns)
 {
     struct pep_req *r = req_new(REQ_OWN_LIST, ns, p->o->jid, 0);
@@ -596,6 +607,7 @@ static void got_publish(struct cli_pep *p, struct pep_req *r,
                 return;
             }
             next->then = r->kind;
+            next->bundle_only = r->bundle_only;
             if (send_req(p, next, configure_iq(p, next)) < 0)
                 fail(p, "cannot configure our %s %s node", ns_name(r->ns),
                      what);
@@ -605,7 +617,8 @@ static void got_publish(struct cli_pep *p, struct pep_req *r,
         fail(p, "cannot publish our %s %s: %s", ns_name(r->ns), what, buf);
         return;
     }
-    if (bundle && (!(next = req_new(REQ_PUB_LIST, r->ns, NULL, 0)) ||
+    if (bundle && !r->bundle_only &&
+        (!(next = req_new(REQ_PUB_LIST, r->ns, NULL, 0)) ||
                    send_req(p, next, publish_iq(p, next)) < 0))
         fail(p, "cannot publish our %s device list", ns_name(r->ns));
 }
@@ -628,6 +641,7 @@ static void got_configure(struct cli_pep *p, struct pep_req *r,
         return;
     }
     next->retried = 1;
+    next->bundle_only = r->bundle_only;
     if (send_req(p, next, publish_iq(p, next)) < 0)
         fail(p, "cannot publish our %s %s", ns_name(r->ns),
              r->then == REQ_PUB_BUNDLE ? "bundle" : "device list");

@@ -20,7 +20,8 @@ PROSODY_MODULES="offline" prosody_start || bail_out 'cannot start Prosody'
 PYTHONUTF8=1
 export PYTHONUTF8
 
-# peer USER NS ARGS...: USER's python device (its store USER-NS.json)
+# peer USER NS ARGS...: USER's python device (its store USER-NS.json, or
+# $PEER_STORE)
 peer() {
 	_pu=$1 _pns=$2
 	shift 2
@@ -28,7 +29,7 @@ peer() {
 	timeout -k 5 60 "$PY" "$TESTS_SRCDIR/integration/omemo_netpeer.py" \
 		--jid "$_pu@example.test" --password "$_pp" \
 		--server "127.0.0.1:$PROSODY_PORT" --cafile "$TEST_CA" \
-		--ns "$_pns" --store "$_pu-$_pns.json" "$@"
+		--ns "$_pns" --store "${PEER_STORE:-$_pu-$_pns.json}" "$@"
 }
 DATA=$PROSODY_DIR/data/example%2etest
 # stored NAME TEXT: files of the server's storage holding TEXT as it is
@@ -50,6 +51,15 @@ test_expect_success 'the escaped form finds what the server stores' '
 	! grep -rlF "PLAIN-$$ grüße" "$PROSODY_DIR/data" >/dev/null
 '
 
+# a device list node another client made with the server's default
+# access model (presence): our publish-options are then refused
+# (precondition-not-met) until we open the node
+test_expect_success 'a device list node made with the default access model' '
+	as alice raw "<iq type=\"set\" id=\"n1\"><pubsub xmlns=\"http://jabber.org/protocol/pubsub\"><publish node=\"eu.siacs.conversations.axolotl.devicelist\"><item id=\"current\"><list xmlns=\"eu.siacs.conversations.axolotl\"/></item></publish></pubsub></iq>" >n1.out &&
+	test_grep -F "eu.siacs.conversations.axolotl.devicelist" "$DATA/pep/alice.dat" &&
+	test_grep ! -F "open" "$DATA/pep/alice.dat"
+'
+
 test_expect_code 84 'a contact without an OMEMO device: 84' '
 	as alice send --encrypt=omemo carol@example.test "$T1"
 '
@@ -67,8 +77,10 @@ test_expect_success 'our device was made, privately' '
 
 for ns in old two; do
 	case $ns in
-	old) who=bob want=eu.siacs.conversations.axolotl ;;
-	two) who=carol want=urn:xmpp:omemo:2 ;;
+	old) who=bob want=eu.siacs.conversations.axolotl
+	     nodes=eu.siacs.conversations.axolotl.devicelist ;;
+	two) who=carol want=urn:xmpp:omemo:2
+	     nodes="urn:xmpp:omemo:2:devices urn:xmpp:omemo:2:bundles" ;;
 	esac
 	test_expect_success "$ns: $who publishes a device" '
 		peer $who $ns publish 2>pub-$ns.err
@@ -82,6 +94,15 @@ for ns in old two; do
 		grep -qF "encrypted with OMEMO" "$DATA/offline/$who.list" &&
 		! stored stored-$ns.files "OMEMO-MARK-$$"  &&
 		! stored stored2-$ns.files "$T1"
+	'
+	test_expect_success "$ns: our nodes were opened to anyone" '
+		"$PY" -c "
+import re, sys
+t = open(sys.argv[1]).read()
+for node in sys.argv[2:]:
+    m = re.search(r\"\\[\\\"%s\\\"\\] = \\{.*?\\[\\\"config\\\"\\] = \\{([^}]*)\\}\" % re.escape(node), t, re.S)
+    assert m and \"open\" in m.group(1), node
+" "$DATA/pep/alice.dat" $nodes
 	'
 	test_expect_success "$ns: a second message, on the same session" '
 		as alice send --encrypt=omemo $who@example.test "$T2"
@@ -97,9 +118,9 @@ for ns in old two; do
 	'
 done
 
-# listen: what bob (axolotl) and carol (omemo:2) write while alice is
-# away, decrypted from the offline storage; the empty key-transport
-# messages their libraries sent after our key exchanges say nothing
+# listen: what bob (axolotl, from a new device: a key exchange) and carol
+# (omemo:2, on the session we started) write while alice is away,
+# decrypted from the offline storage
 T3="from python, axolotl: grüße ✓"
 T4="from python, omemo:2: ünïcode ⚡"
 fpr_of() {
@@ -109,10 +130,18 @@ dev_of() {
 	sed -n "s/^device \([0-9]*\) .*/\1/p" "$1" | head -n 1
 }
 test_expect_success 'listen: bob and carol write to alice, who is away' '
-	peer bob old send alice@example.test "$T3" 2>s3.err &&
+	PEER_STORE=bob-old-2.json peer bob old send alice@example.test "$T3" \
+		2>s3.err &&
 	peer carol two send alice@example.test "$T4" 2>s4.err
 '
+# the pre-key ids of alice's published bundles
+prekeys() {
+	cat "$DATA"/pep_eu%2esiacs%2econversations%2eaxolotl%2ebundles*/alice.list |
+		grep -o "preKeyId.\{0,12\}" | sort
+}
 test_expect_success 'listen decrypts both, JSON with the device, its fingerprint and trust' '
+	prekeys >prekeys-before &&
+	test -s prekeys-before &&
 	as alice --format json listen --count 2 --timeout 30 >l.json &&
 	"$PY" -c "
 import json, sys
@@ -127,6 +156,11 @@ for line in open(sys.argv[1], encoding=\"utf-8\"):
 		carol@example.test "$(dev_of s4.err)" "$(fpr_of s4.err)" "$T4" |
 		sort >want-l &&
 	test_cmp want-l got-l
+'
+test_expect_success 'a pre-key used up: the bundle was published again without it' '
+	prekeys >prekeys-after &&
+	test -s prekeys-after &&
+	! test_cmp prekeys-before prekeys-after
 '
 test_expect_success 'listen, text: the mark says OMEMO, device, fingerprint, trust' '
 	peer bob old send alice@example.test "plain ascii OMEMO text" 2>s5.err &&
