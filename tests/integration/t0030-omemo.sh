@@ -19,6 +19,8 @@ prosody_require
 PROSODY_MODULES="offline" prosody_start || bail_out 'cannot start Prosody'
 PYTHONUTF8=1
 export PYTHONUTF8
+test_atexit bg_kill_all
+test_on_failure bg_kill_all
 
 # peer USER NS ARGS...: USER's python device (its store USER-NS.json, or
 # $PEER_STORE)
@@ -204,6 +206,33 @@ test_expect_code 84 '... and encryption to it is refused: 84' '
 test_expect_success '... naming the device, and nothing was sent' '
 	test_grep "bob@example.test device $bdev: identity key changed" stderr &&
 	test ! -s "$DATA/offline/bob.list"
+'
+
+# the first listen makes and publishes the device, merged into the list
+# another client published (carol's python device, above); omemo = no
+# keeps it from doing so
+carol_ids() {
+	grep -o "id.\{0,8\}\"[0-9]*\"" \
+		"$DATA/pep_eu%2esiacs%2econversations%2eaxolotl%2edevicelist/carol.list" |
+		grep -o "[0-9][0-9]*" | sort -u
+}
+test_expect_success 'omemo = no: listen makes no device' '
+	mkdir -p "$XDG_CONFIG_HOME/xmpctl" &&
+	printf "[carol]\njid = carol@example.test\nomemo = no\n" \
+		>"$XDG_CONFIG_HOME/xmpctl/config" &&
+	{ as carol listen --timeout 1 >/dev/null 2>&1 || test $? = 75; } &&
+	rm "$XDG_CONFIG_HOME/xmpctl/config" &&
+	test ! -e "$XDG_DATA_HOME/xmpctl/omemo/carol@example.test" &&
+	carol_ids >ids-before &&
+	test "$(wc -l <ids-before)" = 1
+'
+test_expect_success 'the first listen makes the device and adds it to the list' '
+	bg_start lst carol listen &&
+	wait_for "test \"\$(carol_ids | wc -l)\" = 2" 20 "carol device list" &&
+	bg_stop lst &&
+	test -d "$XDG_DATA_HOME/xmpctl/omemo/carol@example.test" &&
+	carol_ids >ids-after &&
+	test_grep -x "$(cat ids-before)" ids-after
 '
 
 test_expect_code 64 'not with --room' '
