@@ -65,7 +65,10 @@ static void on_published(void *ud)
 {
     struct listen_op *l = ud;
 
-    if (cli_pep_error(l->pep))
+    /* a listen that ends (its input, --count) cuts the publishing
+     * short: no news */
+    if (cli_pep_error(l->pep) && !l->op.done &&
+        xmp_session_phase(l->op.c->session) == XMP_PHASE_READY)
         cli_warn("listen: OMEMO: %s", cli_pep_error(l->pep));
     cli_pep_free(l->pep);
     l->pep = NULL;
