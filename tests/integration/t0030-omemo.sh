@@ -9,6 +9,15 @@
 # possible (no device, a changed identity key) nothing is sent and the
 # status is 84.
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+# t0031-omemo-prosody13.sh runs this against tests/lab.sh's Prosody 13
+if [ "${OMEMO_SERVER:-}" = prosody13 ]; then
+	[ -x "$XMPCTL_LAB_DIR/prosody13/bin/prosody" ] ||
+		skip_all "prosody13: not in $XMPCTL_LAB_DIR (run tests/lab.sh to fetch it)"
+	PROSODY_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosody
+	PROSODYCTL_BIN=$XMPCTL_LAB_DIR/prosody13/bin/prosodyctl
+	PROSODY_PASSWORD_HASH=SHA-256
+	export PROSODY_PASSWORD_HASH
+fi
 . "$TESTS_SRCDIR/integration/prosody.sh"
 
 PY=${OMEMO_PYTHON:-/usr/bin/python3}
