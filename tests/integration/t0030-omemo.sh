@@ -197,6 +197,28 @@ for line in open(sys.argv[1], encoding=\"utf-8\"):
 	test_grep ! -F "\"body\"" r.json
 '
 
+# a second device of alice's (another data home): it joins alice's
+# device list, next to the first, and encrypts for the first too; the
+# trace shows the encrypted element, never the text
+alice_ids() {
+	grep -o "id.\{0,8\}\"[0-9]*\"" \
+		"$DATA/pep_eu%2esiacs%2econversations%2eaxolotl%2edevicelist/alice.list" |
+		grep -o "[0-9][0-9]*" | sort -u
+}
+test_expect_success 'our own other device gets the message too; the trace has no plaintext' '
+	alice_ids >a-ids-before &&
+	test "$(wc -l <a-ids-before)" = 1 &&
+	mkdir -p data2 &&
+	XDG_DATA_HOME=$TEST_TMP/data2 as alice --verbose send --encrypt=omemo \
+		bob@example.test "TRACE-MARK-$$ from the second device" 2>trace.err &&
+	alice_ids >a-ids-after &&
+	test "$(wc -l <a-ids-after)" = 2 &&
+	test_grep -x "$(cat a-ids-before)" a-ids-after &&
+	test_grep -E "rid[^0-9]{0,8}\"$(cat a-ids-before)\"" "$DATA/offline/bob.list" &&
+	test_grep "<encrypted" trace.err &&
+	test_grep ! -F "TRACE-MARK-$$" trace.err
+'
+
 test_expect_success 'a changed identity key: bob device made anew under its id' '
 	bdev=$(sed -n "s/^device \([0-9]*\) .*/\1/p" pub-old.err) &&
 	test -n "$bdev" &&
