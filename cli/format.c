@@ -393,7 +393,8 @@ int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
     utc_now(now, sizeof now);
     stanza_fields(&r, st, &f, now, &err, NULL);
     out_str(&r, "encryption", e->encryption);
-    out_int(&r, "device", e->device);
+    if (e->device) /* 0: not even the header could be read */
+        out_int(&r, "device", e->device);
     out_str(&r, "fingerprint", e->fingerprint);
     out_str(&r, "trust", e->trust);
     out_str(&r, "refused", e->refused);
