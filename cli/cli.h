@@ -34,6 +34,7 @@ enum {
     EXIT_NOTSENT = 81,
     EXIT_NORECEIPT = 82,
     EXIT_SCRIPT = 83, /* a step of a script was not as expected */
+    EXIT_NOCRYPT = 84, /* encryption asked for and not possible */
     /* 128 + N: ended by signal N before the command could finish */
     EXIT_SIGNAL_BASE = 128
 };
@@ -68,6 +69,8 @@ struct cli_opts {
     int no_fast;      /* --no-fast, fast = no: no token used or asked for */
     int fast_unbound; /* --fast-unbound, fast_unbound = yes */
     int queue;        /* queue = yes: send keeps what it cannot send */
+    int no_omemo;     /* omemo = no: listen makes and publishes no
+                         OMEMO device */
     enum out_format format;
 };
 
@@ -364,6 +367,18 @@ void cli_redact(const char *text, size_t len,
 /* Print a stanza that arrived, one line in the chosen format, flushed.
  * Returns 0, or -1 when stdout cannot be written (reported). */
 int out_stanza(const struct cli *c, const struct xmp_node *st);
+/* A message that arrived end-to-end encrypted: decrypted (text; NULL
+ * fields are left out), or refused (refused says why, and no body shows,
+ * the fallback's neither). */
+struct out_e2e {
+    const char *encryption; /* "OMEMO" */
+    uint32_t device;        /* the sender's */
+    const char *fingerprint, *trust;
+    const char *text;
+    const char *refused;
+};
+int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
+                   const struct out_e2e *e);
 /* Print a roster item (RFC 6121 §2.1.2): text, a JSON object with its
  * groups as an array, or the <item/> itself.  0 or -1 as above. */
 int out_roster_item(const struct cli *c, const struct xmp_node *item);
@@ -495,6 +510,64 @@ int cli_upload_done(const struct upload *u, int *status);
 void cli_upload_stop(struct upload *u);
 /* The GET URL of the i-th file, once uploaded. */
 const char *cli_upload_url(const struct upload *u, size_t i);
+
+/* ---- OMEMO (omemo_store.c, omemo_pep.c) -------------------------------- */
+
+/* omemo_store.c: st over $XDG_DATA_HOME/xmpctl/omemo/ACCOUNT/ (private.c's
+ * rules); 0, or -1 said.  cli_omemo_store_close frees what open made. */
+int cli_omemo_store_open(const char *jid, struct xmp_omemo_store *st);
+void cli_omemo_store_close(struct xmp_omemo_store *st);
+
+/* The account's OMEMO device over its store. */
+struct cli_omemo {
+    struct xmp_omemo_store st;
+    struct xmp_omemo *om;
+    char *jid; /* our bare JID */
+};
+/* Open (creating it on first use) the device of account jid: EXIT_OK
+ * with *out, or an exit status (said).  close takes NULL too. */
+int cli_omemo_open(const char *jid, struct cli_omemo **out);
+void cli_omemo_close(struct cli_omemo *o);
+
+/* omemo_pep.c: PEP requests about OMEMO devices on a ready session, as
+ * a batch: done(ud) is called once every request of the batch has been
+ * answered (or timed out), from inside the last answer's callback; it
+ * may add requests to the batch, or free it.  cli_pep_error is the
+ * first failure, said in one line ("cannot fetch ...: why"), or NULL. */
+struct cli_pep;
+/* a JID's device lists, by namespace (index XMP_OMEMO_AXOLOTL or
+ * XMP_OMEMO_V2); listed[ns] 0: no such list (item-not-found) */
+struct cli_pep_devs {
+    char *jid;
+    int listed[3];
+    uint32_t *ids[3];
+    size_t n[3];
+};
+struct cli_pep *cli_pep_new(struct xmp_session *s, struct cli_omemo *o,
+                            void (*done)(void *ud), void *ud);
+void cli_pep_free(struct cli_pep *p);
+/* Fetch jid's device lists in both namespaces.  0, or -1 (out of
+ * memory, or the session would not send). */
+int cli_pep_fetch_lists(struct cli_pep *p, const char *jid);
+/* Fetch the bundle of jid's device in ns. */
+int cli_pep_fetch_bundle(struct cli_pep *p, const char *jid,
+                         enum xmp_omemo_ns ns, uint32_t device);
+/* Publish our bundle, then our device in ns's device list (merged into
+ * the list there), both open to anyone (pubsub#access_model); a node
+ * another client made with other settings is configured and the item
+ * published again. */
+int cli_pep_publish(struct cli_pep *p, enum xmp_omemo_ns ns);
+/* Publish our bundle in ns again (a pre-key was used up): at once, in
+ * one request, so that it goes out before a session that ends now. */
+int cli_pep_publish_bundle(struct cli_pep *p, enum xmp_omemo_ns ns);
+size_t cli_pep_pending(const struct cli_pep *p);
+const char *cli_pep_error(const struct cli_pep *p);
+/* What was fetched: NULL when not (yet). */
+const struct cli_pep_devs *cli_pep_devices(const struct cli_pep *p,
+                                           const char *jid);
+const struct xmp_node *cli_pep_bundle(const struct cli_pep *p,
+                                      const char *jid, enum xmp_omemo_ns ns,
+                                      uint32_t device);
 
 /* ---- operations -------------------------------------------------------- */
 

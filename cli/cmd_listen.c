@@ -9,6 +9,7 @@
 #endif
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,96 @@ struct listen_op {
     char *from, *type;
     unsigned handler;
     int have_handler;
+    /* OMEMO: our device (NULL with omemo = no, or when it cannot be
+     * opened), and the publishing under way */
+    struct cli_omemo *omemo;
+    struct cli_pep *pep;
 };
+
+/* ---- OMEMO ---------------------------------------------------------------- */
+
+static void on_published(void *ud)
+{
+    struct listen_op *l = ud;
+
+    /* a listen that ends (its input, --count) cuts the publishing
+     * short: no news */
+    if (cli_pep_error(l->pep) && !l->op.done &&
+        xmp_session_phase(l->op.c->session) == XMP_PHASE_READY)
+        cli_warn("listen: OMEMO: %s", cli_pep_error(l->pep));
+    cli_pep_free(l->pep);
+    l->pep = NULL;
+}
+
+/* Publish our device (bundle and device list) in both namespaces
+ * (ns 0), or our bundle again in ns. */
+static void omemo_publish(struct listen_op *l, enum xmp_omemo_ns ns)
+{
+    int rc;
+
+    if (!l->pep && !(l->pep = cli_pep_new(l->op.c->session, l->omemo,
+                                          on_published, l)))
+        return;
+    if (ns)
+        rc = cli_pep_publish_bundle(l->pep, ns);
+    else
+        rc = cli_pep_publish(l->pep, XMP_OMEMO_AXOLOTL) < 0 ||
+                     cli_pep_publish(l->pep, XMP_OMEMO_V2) < 0
+                 ? -1
+                 : 0;
+    if (rc < 0)
+        cli_warn("listen: OMEMO: cannot publish our device");
+    if (!cli_pep_pending(l->pep)) {
+        cli_pep_free(l->pep);
+        l->pep = NULL;
+    }
+}
+
+/* The <encrypted/> of st, in either namespace, or NULL. */
+static const struct xmp_node *encrypted_of(const struct xmp_node *st)
+{
+    const struct xmp_node *e = xmp_node_child(st, XMP_OMEMO_NS_V2,
+                                              "encrypted");
+
+    return e ? e : xmp_node_child(st, XMP_OMEMO_NS_AXOLOTL, "encrypted");
+}
+
+/* Decrypt and print st: 1 when something was printed, 0 when nothing
+ * was to be (a key-transport message), -1 when output failed. */
+static int omemo_show(struct listen_op *l, const struct xmp_node *st,
+                      const struct xmp_node *enc)
+{
+    const char *from = xmp_node_attr(st, "from");
+    struct xmp_omemo_msg m;
+    struct xmp_error err;
+    struct out_e2e e;
+    enum xmp_err rc;
+    int shown = 1;
+
+    memset(&m, 0, sizeof m);
+    memset(&e, 0, sizeof e);
+    e.encryption = "OMEMO";
+    rc = from ? xmp_omemo_decrypt(l->omemo->om, from, enc, &m, &err)
+              : XMP_EDATA;
+    if (m.republish)
+        omemo_publish(l, m.ns);
+    if (rc == XMP_OK && !m.text) {
+        xmp_omemo_msg_clear(&m);
+        return 0; /* key transport: nothing to show */
+    }
+    e.device = m.device;
+    if (rc == XMP_OK) {
+        e.fingerprint = m.fingerprint;
+        e.trust = xmp_omemo_trust_name(m.trust);
+        e.text = m.text;
+    } else {
+        e.refused = rc == XMP_EDATA ? xmp_omemo_why_name(m.why) : err.msg;
+    }
+    if (out_stanza_e2e(l->op.c, st, &e) < 0)
+        shown = -1;
+    xmp_omemo_msg_clear(&m);
+    return shown;
+}
 
 /* Without --all, a message counts when it says something: a body, a
  * subject or an error (chat states and receipts alone do not). */
@@ -67,9 +157,23 @@ static int on_stanza(struct xmp_session *s, const struct xmp_node *st,
                      void *ud)
 {
     struct listen_op *l = ud;
+    const struct xmp_node *enc;
+    int shown;
 
     (void)s;
-    if (l->op.done || (!l->all && !says_something(st)))
+    if (l->op.done)
+        return XMP_PASS;
+    if (l->omemo && strcmp(xmp_node_name(st), "message") == 0 &&
+        (enc = encrypted_of(st))) {
+        if ((shown = omemo_show(l, st, enc)) < 0) {
+            op_done(&l->op, EXIT_IOERR);
+            return XMP_PASS;
+        }
+        if (shown && l->count && ++l->seen >= l->count)
+            op_done(&l->op, EXIT_OK);
+        return XMP_PASS;
+    }
+    if (!l->all && !says_something(st))
         return XMP_PASS;
     if (out_stanza(l->op.c, st) < 0) {
         op_done(&l->op, EXIT_IOERR);
@@ -93,6 +197,11 @@ static int listen_start(struct op *op)
         return EXIT_OSERR;
     l->have_handler = 1;
     op->shows_incoming = 1;
+    /* the first listen makes our OMEMO device and publishes it, so that
+     * others can write to us encrypted at once */
+    if (!op->c->o.no_omemo && !l->omemo &&
+        cli_omemo_open(op->c->o.jid, &l->omemo) == EXIT_OK)
+        omemo_publish(l, 0);
     if (l->timeout_s)
         op->deadline = xmp_now_ms() + (int64_t)l->timeout_s * 1000;
     if (cli_stdin_watchable(op->c)) {
@@ -145,6 +254,9 @@ static void listen_free(struct op *op)
 
     if (l->have_handler && op->c && op->c->session)
         xmp_handler_remove(op->c->session, l->handler);
+    if (op->c && op->c->session)
+        cli_pep_free(l->pep);
+    cli_omemo_close(l->omemo);
     free(l->from);
     free(l->type);
     free(l);

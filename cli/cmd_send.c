@@ -13,6 +13,7 @@
 #endif
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -36,11 +37,15 @@
 #define NS_RECEIPTS "urn:xmpp:receipts"
 #define NS_SID "urn:xmpp:sid:0"
 #define NS_OOB "jabber:x:oob"
+#define NS_EME "urn:xmpp:eme:0"
+#define NS_HINTS "urn:xmpp:hints"
+/* what a client without OMEMO shows instead (XEP-0384 §5.4): no more */
+#define OMEMO_FALLBACK "This message is encrypted with OMEMO (XEP-0384)."
 
 enum { OPT_MESSAGE = 'm', OPT_TYPE = 'T', OPT_SUBJECT = 'S',
        OPT_THREAD = 256, OPT_ROOM, OPT_NICK, OPT_ROOM_PASSWORD_FILE,
        OPT_ROOM_PASSWORD_COMMAND, OPT_LINES, OPT_RECEIPT, OPT_QUEUE,
-       OPT_NO_QUEUE, OPT_FILE, OPT_ALLOW_HTTP_UPLOAD };
+       OPT_NO_QUEUE, OPT_FILE, OPT_ALLOW_HTTP_UPLOAD, OPT_ENCRYPT };
 
 static const struct opt_def send_opts[] = {
     {"message", OPT_MESSAGE, "TEXT", "the text (all operands are then "
@@ -81,6 +86,9 @@ static const struct opt_def send_opts[] = {
      "with --file: upload over plain http when the server's slot says "
      "http://",
      ARG_NONE},
+    {"encrypt", OPT_ENCRYPT, "omemo", "encrypt end to end (XEP-0384 OMEMO) "
+                                      "or send nothing",
+     ARG_TEXT},
 };
 const struct opt_list send_options = {
     send_opts, sizeof send_opts / sizeof send_opts[0]
@@ -97,7 +105,17 @@ struct rcpt {
     int bounced, receipt;
 };
 
-enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT, ST_UPLOADING };
+enum stage { ST_JOINING, ST_SENDING, ST_ACK, ST_RECEIPT, ST_UPLOADING,
+             ST_ENCRYPTING };
+
+/* --encrypt=omemo: our device, the devices fetched, the element sent */
+struct send_crypt {
+    struct cli_omemo *o;
+    struct cli_pep *pep;
+    int fetching_bundles;   /* the second round of requests */
+    enum xmp_omemo_ns ns;
+    char *enc;              /* the <encrypted/> element, serialized */
+};
 
 /* --lines: the stream of input lines and what waits for the server */
 struct send_lines {
@@ -150,6 +168,8 @@ struct send_op {
     unsigned ping;
     int pinging;
     struct send_lines ln;
+    int encrypt;
+    struct send_crypt cr;
 };
 
 static int is_status(const struct xmp_node *x, const char *code)
@@ -224,7 +244,7 @@ static void unconfirmed(struct send_op *so)
 static int queueing(const struct send_op *so)
 {
     return !so->mr.room && !so->lines && !so->receipt && !so->up &&
-           (so->queue > 0 || (so->queue == 0 && so->op.c->o.queue));
+           !so->encrypt && (so->queue > 0 || (so->queue == 0 && so->op.c->o.queue));
 }
 
 static struct xmp_node *build(const struct send_op *so, const char *to,
@@ -244,8 +264,24 @@ static struct xmp_node *build(const struct send_op *so, const char *to,
         (!(b = xmp_node_add_child(m, "jabber:client", "subject", err)) ||
          xmp_node_add_text(b, so->subject, strlen(so->subject), err)))
         goto fail;
+    if (so->cr.enc) {
+        /* the text is only inside <encrypted/>; the body says so */
+        text = OMEMO_FALLBACK;
+        len = strlen(text);
+    }
     if (!(b = xmp_node_add_child(m, "jabber:client", "body", err)) ||
         xmp_node_add_text(b, text, len, err))
+        goto fail;
+    if (so->cr.enc &&
+        (!(b = xmp_node_parse(so->cr.enc, strlen(so->cr.enc), err)) ||
+         xmp_node_append(m, b) != XMP_OK ||
+         !(b = xmp_node_add_child(m, NS_EME, "encryption", err)) ||
+         xmp_node_set_attr(b, "namespace",
+                           so->cr.ns == XMP_OMEMO_V2 ? XMP_OMEMO_NS_V2
+                                                     : XMP_OMEMO_NS_AXOLOTL,
+                           err) ||
+         xmp_node_set_attr(b, "name", "OMEMO", err) ||
+         !xmp_node_add_child(m, NS_HINTS, "store", err)))
         goto fail;
     if (so->thread &&
         (!(b = xmp_node_add_child(m, "jabber:client", "thread", err)) ||
@@ -678,6 +714,204 @@ static void lines_prepare(struct send_op *so)
 
 /* ---- the operation ---------------------------------------------------- */
 
+/* ---- --encrypt=omemo ------------------------------------------------------ */
+
+/* Encryption is not possible: nothing is sent, and the status says so. */
+static void no_crypt(struct send_op *so)
+{
+    outcome_add(&so->out, ITEM_NOCRYPT, 1);
+    finish(so, status_send(&so->out));
+}
+
+static void crypt_drop(struct send_op *so)
+{
+    cli_pep_free(so->cr.pep);
+    so->cr.pep = NULL;
+}
+
+/* Each of the devices to encrypt for: every device of every recipient
+ * in ns, and our own others.  *n of them in *out (caller frees). */
+static int crypt_devices(struct send_op *so, struct xmp_omemo_rcpt **out,
+                         size_t *n)
+{
+    const struct cli_pep_devs *d;
+    struct xmp_omemo_rcpt *v = NULL, *nv;
+    uint32_t self = xmp_omemo_device_id(so->cr.o->om);
+    size_t i, k, m = 0;
+    enum xmp_omemo_ns ns = so->cr.ns;
+    int own_rcpt = 0;
+
+    for (i = 0; i < so->nr; i++)
+        own_rcpt |= strcmp(so->r[i].to, so->cr.o->jid) == 0;
+    for (i = 0; i <= so->nr; i++) {
+        const char *jid = i < so->nr ? so->r[i].to : so->cr.o->jid;
+
+        if (!(d = cli_pep_devices(so->cr.pep, jid)) ||
+            (i == so->nr && own_rcpt))
+            continue;
+        for (k = 0; k < d->n[ns]; k++) {
+            if (strcmp(jid, so->cr.o->jid) == 0 && d->ids[ns][k] == self)
+                continue;
+            if (!(nv = realloc(v, (m + 1) * sizeof *v))) {
+                free(v);
+                return -1;
+            }
+            v = nv;
+            memset(&v[m], 0, sizeof v[m]);
+            v[m].jid = d->jid;
+            v[m].device = d->ids[ns][k];
+            m++;
+        }
+    }
+    *out = v;
+    *n = m;
+    return 0;
+}
+
+/* The bundles are in: encrypt once for every device, then send. */
+static void crypt_encrypt(struct send_op *so)
+{
+    struct xmp_omemo_rcpt *v = NULL;
+    struct xmp_node *enc = NULL;
+    struct xmp_error err;
+    size_t n = 0, i;
+    enum xmp_err rc;
+
+    if (cli_pep_error(so->cr.pep)) {
+        cli_error("send: not encrypted, nothing sent: %s",
+                  cli_pep_error(so->cr.pep));
+        no_crypt(so);
+        return;
+    }
+    if (crypt_devices(so, &v, &n) < 0) {
+        finish(so, EXIT_OSERR);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if (!xmp_omemo_has_session(so->cr.o->om, so->cr.ns, v[i].jid,
+                                   v[i].device))
+            v[i].bundle = cli_pep_bundle(so->cr.pep, v[i].jid, so->cr.ns,
+                                         v[i].device);
+    rc = xmp_omemo_encrypt(so->cr.o->om, so->cr.ns, so->text, v, n, &enc,
+                           &err);
+    if (rc != XMP_OK) {
+        for (i = 0; i < n; i++)
+            if (v[i].why != XMP_OMEMO_OK)
+                cli_error("send: not encrypted, nothing sent: %s device "
+                          "%" PRIu32 ": %s", v[i].jid, v[i].device,
+                          xmp_omemo_why_name(v[i].why));
+        if (rc == XMP_EDATA) {
+            if (i == n)
+                cli_error("send: not encrypted, nothing sent: %s", err.msg);
+            free(v);
+            no_crypt(so);
+        } else {
+            cli_error("send: %s", err.msg);
+            free(v);
+            finish(so, cli_exit_status(rc));
+        }
+        return;
+    }
+    free(v);
+    so->cr.enc = xmp_node_to_string(enc, "jabber:client");
+    xmp_node_free(enc);
+    crypt_drop(so);
+    if (!so->cr.enc) {
+        finish(so, EXIT_OSERR);
+        return;
+    }
+    send_all(so);
+}
+
+/* The device lists are in: choose the namespace (urn:xmpp:omemo:2 when
+ * every recipient lists a device there, else the one deployed clients
+ * speak), publish our device there if it is not listed yet, and fetch
+ * the bundles of the devices we have no session with. */
+static void crypt_lists(struct send_op *so)
+{
+    const struct cli_pep_devs *d, *own;
+    struct cli_pep *p = so->cr.pep;
+    uint32_t self = xmp_omemo_device_id(so->cr.o->om);
+    struct xmp_omemo_rcpt *v = NULL;
+    size_t i, n = 0;
+    int ok = 1;
+
+    if (cli_pep_error(p)) {
+        cli_error("send: not encrypted, nothing sent: %s", cli_pep_error(p));
+        no_crypt(so);
+        return;
+    }
+    so->cr.ns = XMP_OMEMO_V2;
+    for (i = 0; i < so->nr; i++)
+        if (!(d = cli_pep_devices(p, so->r[i].to)) || !d->n[XMP_OMEMO_V2])
+            so->cr.ns = XMP_OMEMO_AXOLOTL;
+    for (i = 0; i < so->nr; i++)
+        if (!(d = cli_pep_devices(p, so->r[i].to)) || !d->n[so->cr.ns]) {
+            cli_error("send: not encrypted, nothing sent: %s has no OMEMO "
+                      "device (that we may see)", so->r[i].to);
+            ok = 0;
+        }
+    if (!ok) {
+        no_crypt(so);
+        return;
+    }
+    so->cr.fetching_bundles = 1;
+    own = cli_pep_devices(p, so->cr.o->jid);
+    for (i = 0; own && i < own->n[so->cr.ns] && own->ids[so->cr.ns][i] != self;
+         i++)
+        ;
+    /* python-omemo and others decrypt only from a device whose bundle
+     * they can fetch: ours must be out before our first message */
+    if ((!own || i == own->n[so->cr.ns]) && cli_pep_publish(p, so->cr.ns) < 0)
+        ok = 0;
+    if (ok && crypt_devices(so, &v, &n) < 0)
+        ok = 0;
+    for (i = 0; ok && i < n; i++)
+        if (!xmp_omemo_has_session(so->cr.o->om, so->cr.ns, v[i].jid,
+                                   v[i].device) &&
+            cli_pep_fetch_bundle(p, v[i].jid, so->cr.ns, v[i].device) < 0)
+            ok = 0;
+    free(v);
+    if (!ok) {
+        crypt_drop(so);
+        op_session_failed(&so->op);
+        return;
+    }
+    if (!cli_pep_pending(p))
+        crypt_encrypt(so);
+}
+
+static void on_pep_done(void *ud)
+{
+    struct send_op *so = ud;
+
+    if (so->cr.fetching_bundles)
+        crypt_encrypt(so);
+    else
+        crypt_lists(so);
+}
+
+/* Our device (made on first use), then everyone's device lists. */
+static int crypt_start(struct send_op *so)
+{
+    struct op *op = &so->op;
+    int rc;
+    size_t i;
+
+    so->stage = ST_ENCRYPTING;
+    if (!so->cr.o && (rc = cli_omemo_open(op->c->o.jid, &so->cr.o)) != EXIT_OK)
+        return rc;
+    so->cr.fetching_bundles = 0;
+    if (!(so->cr.pep = cli_pep_new(op->c->session, so->cr.o, on_pep_done, so)))
+        return EXIT_OSERR;
+    for (i = 0; i < so->nr; i++)
+        if (cli_pep_fetch_lists(so->cr.pep, so->r[i].to) < 0)
+            return EXIT_OSERR;
+    if (cli_pep_fetch_lists(so->cr.pep, so->cr.o->jid) < 0)
+        return EXIT_OSERR;
+    return 0;
+}
+
 /* What comes once the files (if any) are uploaded: join the room, or
  * send. */
 static int send_go(struct send_op *so)
@@ -696,6 +930,8 @@ static int send_go(struct send_op *so)
     op->fd = -1;
     op->events = 0;
     op->deadline = -1;
+    if (so->encrypt)
+        return crypt_start(so);
     if (!so->mr.room) {
         send_all(so);
         return 0;
@@ -990,6 +1226,13 @@ static void send_lost(struct op *op)
         op_done(op, ended_status(s));
         return;
     }
+    if (so->stage == ST_ENCRYPTING) {
+        /* no message has gone out: nothing is in doubt */
+        crypt_drop(so);
+        cli_error("not encrypted, nothing sent: %s", why);
+        op_done(op, ended_status(s));
+        return;
+    }
     if (so->stage == ST_JOINING) {
         /* no message has gone out: nothing is in doubt */
         cli_error("cannot join %s: %s", so->mr.room, why);
@@ -1023,6 +1266,8 @@ static void send_interrupt(struct op *op, int sig)
         cli_upload_stop(so->up);
         cli_error("interrupted while uploading: nothing sent");
     }
+    else if (so->stage == ST_ENCRYPTING)
+        cli_error("interrupted while encrypting: nothing sent");
     else if (so->stage == ST_RECEIPT)
         cli_error("interrupted while waiting for receipts");
     else
@@ -1040,6 +1285,10 @@ static void send_free(struct op *op)
         xmp_handler_remove(op->c->session, so->handler);
     if (so->pinging && op->c && op->c->session)
         xmp_iq_cancel(op->c->session, so->ping);
+    if (op->c && op->c->session)
+        crypt_drop(so);
+    cli_omemo_close(so->cr.o);
+    free(so->cr.enc);
     for (i = 0; i < so->nr; i++) {
         xmp_jid_clear(&so->r[i].jid);
         free(so->r[i].to);
@@ -1196,6 +1445,14 @@ static int set_send(void *ud, int id, const char *arg)
     case OPT_QUEUE: so->queue = 1; return 0;
     case OPT_NO_QUEUE: so->queue = -1; return 0;
     case OPT_ALLOW_HTTP_UPLOAD: so->allow_http = 1; return 0;
+    case OPT_ENCRYPT:
+        if (strcmp(arg, "omemo") != 0) {
+            cli_error("send: invalid --encrypt value '%s': expected omemo",
+                      arg);
+            return EXIT_USAGE;
+        }
+        so->encrypt = 1;
+        return 0;
     case OPT_FILE:
         if (!so->up && !(so->up = cli_upload_new()))
             return EXIT_OSERR;
@@ -1324,6 +1581,12 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
                   "or --queue");
         return EXIT_USAGE;
     }
+    if (so->encrypt && (so->mr.room || so->lines || so->up ||
+                        so->queue > 0 || so->subject)) {
+        cli_error("send: --encrypt=omemo sends one text to JIDs: not with "
+                  "--room, --lines, --file, --queue or --subject");
+        return EXIT_USAGE;
+    }
     if (so->allow_http && !so->up) {
         cli_error("send: --allow-http-upload goes with --file");
         return EXIT_USAGE;
@@ -1353,9 +1616,15 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             return EXIT_DATA;
         }
     }
-    for (i = 0; i < njid; i++)
+    for (i = 0; i < njid; i++) {
         if ((rc = add_rcpt(so, argv[argi + i])))
             return rc;
+        if (so->encrypt && (so->r[i].jid.resource || !so->r[i].jid.local)) {
+            cli_error("send: --encrypt=omemo writes to accounts: '%s' is "
+                      "not a bare JID (user@domain)", so->r[i].to);
+            return EXIT_USAGE;
+        }
+    }
     if (so->lines) {
         if (c->interactive) {
             cli_error("send: --lines reads stdin, which the prompt owns");
@@ -1402,7 +1671,7 @@ static int parse_args(struct cli *c, struct send_op *so, int argc,
             &so->mr.room_pw);
     /* messages to JIDs need nothing of the login but its success: they
      * may travel with it (a room needs our nick, --lines reads on) */
-    so->op.early = !so->lines && !so->up;
+    so->op.early = !so->lines && !so->up && !so->encrypt;
     return 0;
 }
 

@@ -207,14 +207,15 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             strcmp(k, "allow_downgrade") && strcmp(k, "cache") &&
             strcmp(k, "tls_min") && strcmp(k, "sasl2") &&
             strcmp(k, "fast") && strcmp(k, "fast_unbound") &&
-            strcmp(k, "proxy") && strcmp(k, "queue")) {
+            strcmp(k, "proxy") && strcmp(k, "queue") && strcmp(k, "omemo")) {
             cli_error("%s:%d: unknown key '%s'", path, n, k);
             rc = EXIT_CONFIG;
             break;
         }
         if ((strcmp(k, "allow_downgrade") == 0 || strcmp(k, "cache") == 0 ||
              strcmp(k, "sasl2") == 0 || strcmp(k, "fast") == 0 ||
-             strcmp(k, "fast_unbound") == 0 || strcmp(k, "queue") == 0) &&
+             strcmp(k, "fast_unbound") == 0 || strcmp(k, "queue") == 0 ||
+             strcmp(k, "omemo") == 0) &&
             strcmp(v, "yes") && strcmp(v, "no")) {
             cli_error("%s:%d: '%s' is 'yes' or 'no', not '%s'", path, n, k,
                       v);
@@ -278,6 +279,8 @@ static int parse(FILE *f, const char *path, const struct stat *st,
             o->fast_unbound |= strcmp(v, "yes") == 0;
         else if (strcmp(k, "queue") == 0)
             o->queue |= strcmp(v, "yes") == 0;
+        else if (strcmp(k, "omemo") == 0)
+            o->no_omemo |= strcmp(v, "no") == 0;
         else if (strcmp(k, "tls_min") == 0)
             rc = set_tls_min(o, path, n, v);
         else if (strcmp(k, "proxy") == 0)

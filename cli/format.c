@@ -17,6 +17,7 @@
 #endif
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -494,5 +495,70 @@ out:
     for (k = 0; k < n; k++)
         free(groups[k]);
     free(groups);
+    return rc;
+}
+
+/* ---- end-to-end encrypted messages ---------------------------------------- */
+
+int out_stanza_e2e(const struct cli *c, const struct xmp_node *st,
+                   const struct out_e2e *e)
+{
+    struct out_record r, err;
+    struct facts f;
+    struct line l = { NULL, NULL, 0 };
+    char now[96], mark[160], fpr[16];
+    char *xml = xmp_node_to_line(st, NS_CLIENT);
+    const char *plain;
+    size_t n;
+    int rc = -1;
+
+    cli_before_output();
+    if (!xml) {
+        cli_error("out of memory");
+        return -1;
+    }
+    facts_get(st, &f);
+    /* the fallback body is no message: what shows is what was decrypted,
+     * or that it could not be */
+    free(f.body);
+    f.body = NULL;
+    /* the fingerprint's first group, as others print it */
+    snprintf(fpr, sizeof fpr, "%.8s", e->fingerprint ? e->fingerprint : "");
+    if (e->refused)
+        snprintf(mark, sizeof mark, "[%s message refused: %s]",
+                 e->encryption, e->refused);
+    else
+        snprintf(mark, sizeof mark, "[%s %" PRIu32 " %s\u2026 %s] ",
+                 e->encryption, e->device, fpr, e->trust);
+    plain = e->refused ? NULL : e->text;
+    n = strlen(mark) + (plain ? strlen(plain) : 0) + 1;
+    if (!(f.body = malloc(n)))
+        goto out;
+    snprintf(f.body, n, "%s%s", mark, plain ? plain : "");
+    if (line_open(&l) < 0)
+        goto out;
+    stanza_text(l.f, &f, xml);
+    out_begin(&r);
+    if (!(r.text = line_close(&l)))
+        goto out;
+    free(f.body);
+    f.body = plain ? strdup(plain) : NULL;
+    if (plain && !f.body)
+        goto out;
+    utc_now(now, sizeof now);
+    stanza_fields(&r, st, &f, now, &err, NULL);
+    out_str(&r, "encryption", e->encryption);
+    if (e->device) /* 0: not even the header could be read */
+        out_int(&r, "device", e->device);
+    out_str(&r, "fingerprint", e->fingerprint);
+    out_str(&r, "trust", e->trust);
+    out_str(&r, "refused", e->refused);
+    out_str(&r, "xml", xml);
+    r.xml = xml;
+    rc = print(c, &r);
+out:
+    free(l.text);
+    facts_free(&f);
+    free(xml);
     return rc;
 }

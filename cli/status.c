@@ -58,7 +58,8 @@ int status_session_end(int failed, enum xmp_err code)
 }
 
 /*
- * send: a message in doubt (81) counts before everything; then, when
+ * send: encryption that was not possible (84: nothing was sent) first;
+ * then a message in doubt (81); then, when
  * the session ended while receipts were awaited, the receipts (82);
  * then a bounce or a refused join (80), a join without an answer (75),
  * receipts that did not come in time (82), lines skipped (65).
@@ -67,6 +68,8 @@ int status_send(const struct outcome *o)
 {
     if (o->first == ITEM_LOCAL)
         return o->local;
+    if (o->n[ITEM_NOCRYPT])
+        return EXIT_NOCRYPT;
     if (o->n[ITEM_UNCONFIRMED])
         return EXIT_NOTSENT;
     if (o->ended && o->n[ITEM_NO_RECEIPT])

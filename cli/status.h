@@ -27,6 +27,8 @@ enum item_state {
     ITEM_NO_RECEIPT,  /* acknowledged, but no delivery receipt came */
     ITEM_SKIPPED,     /* refused before it was sent (send --lines) */
     ITEM_UNEXPECTED,  /* a stanza came where none was expected (script) */
+    ITEM_NOCRYPT,     /* encryption was asked for and is not possible:
+                         not sent (send --encrypt) */
     ITEM_LOCAL,       /* a local failure (outcome.local) */
     ITEM_STATES
 };

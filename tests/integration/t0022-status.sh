@@ -417,6 +417,15 @@ status_83() {
 	'
 }
 
+status_84() {
+	test_expect_success '84: encryption asked for, and bob has no OMEMO device' '
+		expect_exit 84 as alice send --encrypt=omemo bob@example.test \
+			"secret" 2>err-84 &&
+		one_line err-84 &&
+		test_grep "bob@example.test has no OMEMO device" err-84
+	'
+}
+
 status_128plusN() {
 	test_expect_success '128+N: SIGTERM while send waits for the acknowledgement (143)' '
 		{ ready; echo "expect </message>"; echo hang; } >s-term.script &&
@@ -445,7 +454,7 @@ status_128plusN() {
 
 # ---- walk the table -----------------------------------------------------------
 
-CASES="0 64 65 68 69 70 71 74 75 76 77 78 79 80 81 82 83 128+N"
+CASES="0 64 65 68 69 70 71 74 75 76 77 78 79 80 81 82 83 84 128+N"
 STATUSES=$(table_statuses)
 
 test_expect_success 'the EXIT STATUS table of xmpctl(1) lists statuses' '

@@ -83,6 +83,8 @@ static void test_send(void)
     is_int(status_send(&o), 82, "send --receipt: no receipt in time: 82");
     o = with(ITEM_SKIPPED, ITEM_NONE);
     is_int(status_send(&o), 65, "send --lines: a line skipped: 65");
+    o = with(ITEM_NOCRYPT, ITEM_NONE);
+    is_int(status_send(&o), 84, "send --encrypt: not possible: 84");
 
     /* precedence */
     o = with(ITEM_BOUNCED, ITEM_UNCONFIRMED, ITEM_NONE);
