@@ -717,7 +717,7 @@ long long cli_cert_days_left(const struct xmp_cert_info *ci, time_t now);
  * each. */
 void cli_check_chain(struct out_record *r, struct out_record *chain,
                      const struct xmp_session_info *i, time_t now);
-/* cmd_check.c: is word one of the space-separated words of list (NULL:
+/* stanza.c: is word one of the space-separated words of list (NULL:
  * none)? */
 int cli_word_listed(const char *list, const char *word);
 /* compliance.c: log in as c's account, and report which requirements

@@ -92,21 +92,6 @@ static void note(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-int cli_word_listed(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    const char *p = list;
-
-    if (!list)
-        return 0;
-    while ((p = strstr(p, word))) {
-        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
-
 static const char *or_none(const char *s)
 {
     return s && *s ? s : "none";

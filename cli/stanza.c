@@ -24,3 +24,18 @@ int cli_is_bounce(const struct xmp_node *st, const char *id,
     xmp_jid_clear(&f);
     return ours;
 }
+
+int cli_word_listed(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = list;
+
+    if (!list)
+        return 0;
+    while ((p = strstr(p, word))) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}

@@ -703,7 +703,9 @@ static enum xmp_err probe_done(struct xmp_session *s,
     s->neg.probed = 1;
     session_trace(s, XMP_TRACE_INFO, "probe of %s done: closing",
                   s->jid.domain);
-    return xmp_session_close(s);
+    /* the step closes it (session_io.c): calls go down, not back up */
+    s->neg.probe_close = 1;
+    return XMP_OK;
 }
 
 static enum xmp_err on_features(struct xmp_session *s,
@@ -1384,7 +1386,7 @@ void negotiate_reset(struct xmp_session *s)
     s->neg.piped_starttls = s->neg.piped_bind = s->neg.piped_auth = 0;
     s->neg.auth_stale = 0;
     s->neg.hints_features = 0;
-    s->neg.tls_required = s->neg.probed = 0;
+    s->neg.tls_required = s->neg.probed = s->neg.probe_close = 0;
     s->neg.restart = RESTART_NONE;
     sasl2_reset(s);
     memset(&s->neg.tlsinfo, 0, sizeof s->neg.tlsinfo);

@@ -144,6 +144,7 @@ struct session_neg {
     int hints_features;   /* the hints' features were right */
     int tls_required;     /* the plaintext <starttls/> had <required/> */
     int probed;           /* a probe has what it came for (opts.probe) */
+    int probe_close;      /* ... and the step closes the session next */
     char *pending_id;
     char *bound;
 };

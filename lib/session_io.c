@@ -263,6 +263,11 @@ enum xmp_err xmp_session_step(struct xmp_session *s)
             break;
         default:
             step_stream(s);
+            /* a probe has seen what it came for (negotiate.c) */
+            if (s->neg.probe_close) {
+                s->neg.probe_close = 0;
+                xmp_session_close(s);
+            }
             break;
         }
         /* XEP-0509: stanzas may now go ahead of authentication: back
