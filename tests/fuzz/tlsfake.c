@@ -189,3 +189,19 @@ WEAK size_t tls_hmac_sha256(const void *key, size_t klen, const void *msg,
     (void)out;
     return 0;
 }
+
+/* No version to hold a probe to: a probe that asks for one is refused
+ * as a build that cannot offer it. */
+WEAK int tls_can_probe(int v)
+{
+    (void)v;
+    return 0;
+}
+
+WEAK enum xmp_err tls_probe_version(struct tls *t, int v,
+                                    struct xmp_error *err)
+{
+    (void)t;
+    return xmp_error_set(err, XMP_EUSAGE, "this build cannot offer TLS "
+                         "%d.%d", v / 10, v % 10);
+}
