@@ -228,7 +228,7 @@ static int report(enum out_format format, const struct xmp_session_info *i,
 }
 
 /* A target's login: until ready, or its end. */
-static enum cli_turn login_before(struct cli_driver *d, struct cli_poll *lp)
+enum cli_turn cli_check_until_ready(struct cli_driver *d, struct cli_poll *lp)
 {
     const struct xmp_session *s = d->cs[0]->session;
 
@@ -239,7 +239,7 @@ static enum cli_turn login_before(struct cli_driver *d, struct cli_poll *lp)
 }
 
 /* The close after the report: until the server's, or *end. */
-static enum cli_turn close_before(struct cli_driver *d, struct cli_poll *lp)
+enum cli_turn cli_check_until_closed(struct cli_driver *d, struct cli_poll *lp)
 {
     const int64_t *end = d->ud;
 
@@ -250,10 +250,10 @@ static enum cli_turn close_before(struct cli_driver *d, struct cli_poll *lp)
 }
 
 /* 0, the number of a signal that came, or -1 (reported). */
-static int check_drive(struct cli *c,
-                       enum cli_turn (*before)(struct cli_driver *,
-                                               struct cli_poll *),
-                       void *ud)
+int cli_check_drive(struct cli *c,
+                    enum cli_turn (*before)(struct cli_driver *,
+                                            struct cli_poll *),
+                    void *ud)
 {
     struct cli_driver d;
 
@@ -280,7 +280,7 @@ static int check_login(struct cli *c, struct xmp_error *why, int *stop)
             *stop = 1;
             return rc;
         }
-    } else if ((sig = check_drive(c, login_before, NULL)) > 0) {
+    } else if ((sig = cli_check_drive(c, cli_check_until_ready, NULL)) > 0) {
         snprintf(why->msg, sizeof why->msg, "interrupted by signal %d", sig);
         *stop = 1;
         return EXIT_SIGNAL_BASE + sig;
@@ -334,7 +334,7 @@ static int check_target(struct cli *c, const struct xmp_srv_target *t,
     if (rc == EXIT_OK) {
         xmp_session_close(c->session);
         end = xmp_now_ms() + CHECK_CLOSE_WAIT_MS;
-        if ((sig = check_drive(c, close_before, &end)) > 0) {
+        if ((sig = cli_check_drive(c, cli_check_until_closed, &end)) > 0) {
             rc = EXIT_SIGNAL_BASE + sig;
             *stop = 1;
         }

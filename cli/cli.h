@@ -717,6 +717,17 @@ long long cli_cert_days_left(const struct xmp_cert_info *ci, time_t now);
  * each. */
 void cli_check_chain(struct out_record *r, struct out_record *chain,
                      const struct xmp_session_info *i, time_t now);
+/* check.c: the check's one-session driver (0, the number of a signal
+ * that came, or -1 reported), and two turns for it: until c's session
+ * is ready or over; until it is over or the int64_t deadline in d->ud
+ * (ms, xmp_now_ms) passes. */
+int cli_check_drive(struct cli *c,
+                    enum cli_turn (*before)(struct cli_driver *,
+                                            struct cli_poll *),
+                    void *ud);
+enum cli_turn cli_check_until_ready(struct cli_driver *d, struct cli_poll *lp);
+enum cli_turn cli_check_until_closed(struct cli_driver *d,
+                                     struct cli_poll *lp);
 /* stanza.c: is word one of the space-separated words of list (NULL:
  * none)? */
 int cli_word_listed(const char *list, const char *word);

@@ -218,16 +218,6 @@ static void on_items(struct xmp_session *s, const struct xmp_node *reply,
     }
 }
 
-static enum cli_turn ready_before(struct cli_driver *dr, struct cli_poll *lp)
-{
-    const struct xmp_session *s = dr->cs[0]->session;
-
-    (void)lp;
-    return xmp_session_phase(s) == XMP_PHASE_READY || cli_session_over(s)
-               ? CLI_DONE
-               : CLI_POLL;
-}
-
 static enum cli_turn answers_before(struct cli_driver *dr,
                                     struct cli_poll *lp)
 {
@@ -237,31 +227,6 @@ static enum cli_turn answers_before(struct cli_driver *dr,
     return d->pending <= 0 || cli_session_over(dr->cs[0]->session)
                ? CLI_DONE
                : CLI_POLL;
-}
-
-static enum cli_turn close_before(struct cli_driver *dr, struct cli_poll *lp)
-{
-    const int64_t *end = dr->ud;
-
-    if (cli_session_over(dr->cs[0]->session) || xmp_now_ms() >= *end)
-        return CLI_DONE;
-    lp->deadline = *end;
-    return CLI_POLL;
-}
-
-static int drive(struct cli *c, enum cli_turn (*before)(struct cli_driver *,
-                                                         struct cli_poll *),
-                 void *ud)
-{
-    struct cli_driver dr;
-
-    memset(&dr, 0, sizeof dr);
-    dr.cs = &c;
-    dr.n = 1;
-    dr.before = before;
-    dr.ud = ud;
-    dr.signals = 1;
-    return cli_drive(&dr);
 }
 
 static const char *status_of(const struct requirement *q,
@@ -347,7 +312,7 @@ int cli_check_compliance(struct cli *c, const char *domain, int direct_tls)
         return EXIT_OSERR;
     if ((rc = cli_session_open(c)) != EXIT_OK)
         goto out;
-    if ((sig = drive(c, ready_before, NULL)) != 0) {
+    if ((sig = cli_check_drive(c, cli_check_until_ready, NULL)) != 0) {
         rc = sig > 0 ? EXIT_SIGNAL_BASE + sig : EXIT_OSERR;
         goto out;
     }
@@ -361,7 +326,7 @@ int cli_check_compliance(struct cli *c, const char *domain, int direct_tls)
         rc = EXIT_OSERR;
         goto out;
     }
-    if ((sig = drive(c, answers_before, &d)) != 0) {
+    if ((sig = cli_check_drive(c, answers_before, &d)) != 0) {
         rc = sig > 0 ? EXIT_SIGNAL_BASE + sig : EXIT_OSERR;
         goto out;
     }
@@ -386,7 +351,7 @@ int cli_check_compliance(struct cli *c, const char *domain, int direct_tls)
     summary(c->o.format, st);
     xmp_session_close(c->session);
     end = xmp_now_ms() + COMPLIANCE_CLOSE_MS;
-    if ((sig = drive(c, close_before, &end)) > 0)
+    if ((sig = cli_check_drive(c, cli_check_until_closed, &end)) > 0)
         rc = EXIT_SIGNAL_BASE + sig;
 out:
     xmp_session_free(c->session);

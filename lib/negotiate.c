@@ -334,18 +334,14 @@ static enum xmp_err start_hinted_auth(struct xmp_session *s)
     return r;
 }
 
-/* The real features after a hinted <auth/>: they decide what XEP-0474
- * checks and what is remembered.  A mechanism (or binding type) they no
- * longer list will be refused: then start again on them. */
-static enum xmp_err check_hinted_auth(struct xmp_session *s,
-                                      const struct xmp_node *f,
-                                      const struct xmp_node *mechs)
+/* The <mechanism/> names of <mechanisms/>, space-separated, as
+ * neg.sasl_offered keeps them ("" for none); NULL when out of memory. */
+static char *mechanism_list(const struct xmp_node *mechs)
 {
     const struct xmp_node *m;
     struct buf list = BUF_INIT;
-    char *t;
+    char *t, *out;
 
-    s->neg.piped_auth = 0;
     for (m = xmp_node_first(mechs); m; m = xmp_node_next(m)) {
         if (!node_is(m, NS_SASL, "mechanism"))
             continue;
@@ -354,9 +350,21 @@ static enum xmp_err check_hinted_auth(struct xmp_session *s,
         buf_printf(&list, "%s%s", list.len ? " " : "", t);
         free(t);
     }
-    free(s->neg.sasl_offered);
-    s->neg.sasl_offered = list.len ? buf_take(&list) : strdup("");
+    out = list.len ? buf_take(&list) : strdup("");
     buf_free(&list);
+    return out;
+}
+
+/* The real features after a hinted <auth/>: they decide what XEP-0474
+ * checks and what is remembered.  A mechanism (or binding type) they no
+ * longer list will be refused: then start again on them. */
+static enum xmp_err check_hinted_auth(struct xmp_session *s,
+                                      const struct xmp_node *f,
+                                      const struct xmp_node *mechs)
+{
+    s->neg.piped_auth = 0;
+    free(s->neg.sasl_offered);
+    s->neg.sasl_offered = mechanism_list(mechs);
     if (!s->neg.sasl_offered || note_cb_types(s, f) != XMP_OK)
         return session_fail(s, XMP_ENOMEM, "out of memory");
     s->state = ST_WAIT_SASL;
@@ -575,9 +583,7 @@ static enum xmp_err become_ready(struct xmp_session *s)
 static enum xmp_err keep_features(struct xmp_session *s,
                                   const struct xmp_node *f)
 {
-    const struct xmp_node *c, *m;
-    struct buf b = BUF_INIT;
-    char *t;
+    const struct xmp_node *c;
 
     if (s->neg.authenticated)
         return XMP_OK;
@@ -589,19 +595,10 @@ static enum xmp_err keep_features(struct xmp_session *s,
     free(s->neg.feat_plain);
     if (!(s->neg.feat_plain = strdup(s->st.features)))
         return XMP_ENOMEM;
-    if ((c = xmp_node_child(f, NS_SASL, "mechanisms")))
-        for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
-            if (!node_is(m, NS_SASL, "mechanism"))
-                continue;
-            if (!(t = xmp_node_text(m)))
-                break;
-            buf_printf(&b, "%s%s", b.len ? " " : "", t);
-            free(t);
-        }
     free(s->neg.mechs_plain);
-    s->neg.mechs_plain = buf_take(&b);
-    if (!s->neg.mechs_plain)
-        s->neg.mechs_plain = strdup("");
+    s->neg.mechs_plain = (c = xmp_node_child(f, NS_SASL, "mechanisms"))
+                             ? mechanism_list(c)
+                             : strdup("");
     return s->neg.mechs_plain ? XMP_OK : XMP_ENOMEM;
 }
 
@@ -681,23 +678,12 @@ static enum xmp_err on_auth_features(struct xmp_session *s,
 static enum xmp_err probe_done(struct xmp_session *s,
                                const struct xmp_node *f)
 {
-    const struct xmp_node *c, *m;
-    struct buf b = BUF_INIT;
-    char *t;
+    const struct xmp_node *c;
 
     if (stream_is_tls(&s->st) &&
         (c = xmp_node_child(f, NS_SASL, "mechanisms"))) {
-        for (m = xmp_node_first(c); m; m = xmp_node_next(m)) {
-            if (!node_is(m, NS_SASL, "mechanism"))
-                continue;
-            if (!(t = xmp_node_text(m)))
-                break;
-            buf_printf(&b, "%s%s", b.len ? " " : "", t);
-            free(t);
-        }
         free(s->neg.sasl_offered);
-        if (!(s->neg.sasl_offered = buf_take(&b)) &&
-            !(s->neg.sasl_offered = strdup("")))
+        if (!(s->neg.sasl_offered = mechanism_list(c)))
             return session_fail(s, XMP_ENOMEM, "out of memory");
     }
     s->neg.probed = 1;
