@@ -51,6 +51,9 @@ struct tls_params {
      * (tls_probe_version), for a probe that reports what a server
      * accepts; 0: the policy above */
     int probe_version;
+    /* an IANA cipher suite id: offer that suite alone
+     * (tls_probe_suite); 0: the policy's */
+    int probe_suite;
 };
 
 /* Non-zero when the backend speaks TLS 1.3. */
@@ -212,5 +215,16 @@ int tls_can_probe(int v);
  * backend's default suites, since the policy's ECDHE + AEAD suites do
  * not exist for them.  XMP_EUSAGE when !tls_can_probe(v). */
 enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err);
+/* The IANA ids of the cipher suites this build can offer alone with
+ * TLS version v (10 ... 13), in the backend's order of preference, at
+ * most max of them; how many. */
+size_t tls_probe_suites(int v, int *ids, size_t max);
+/* The backend's name of suite id ("TLS-RSA-WITH-AES-128-CBC-SHA"), or
+ * NULL when it does not know it. */
+const char *tls_suite_name(int id);
+/* Before t's handshake, after tls_probe_version: offer the one cipher
+ * suite id and nothing else, to learn whether the server accepts it.
+ * XMP_EUSAGE when the backend does not know id. */
+enum xmp_err tls_probe_suite(struct tls *t, int id, struct xmp_error *err);
 
 #endif
