@@ -2100,15 +2100,29 @@ enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err)
 }
 
 /* A suite a probe can offer alone: one of version v (10 ... 13) whose
- * key exchange needs nothing but a certificate (no pre-shared key or
- * password is configured, so the server could not complete those). */
+ * key exchange needs nothing but the server's certificate (no
+ * pre-shared key or password is configured, so the server could not
+ * complete those; static ECDH wants an ECDH certificate nobody serves)
+ * and whose cipher servers deploy: no Camellia or ARIA, no CCM with
+ * truncated tags.  That keeps a report to some 35 handshakes. */
 static int suite_probeable(const mbedtls_ssl_ciphersuite_t *cs, int v)
 {
 #if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    const char *name = mbedtls_ssl_ciphersuite_get_name(cs);
     int id = mbedtls_ssl_ciphersuite_get_id(cs);
     int ver = v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3
                       : MBEDTLS_SSL_VERSION_TLS1_2;
+#else
+    const char *name = cs->name;
+    int minor = v == 10   ? MBEDTLS_SSL_MINOR_VERSION_1
+                : v == 11 ? MBEDTLS_SSL_MINOR_VERSION_2
+                          : MBEDTLS_SSL_MINOR_VERSION_3;
+#endif
 
+    if (strstr(name, "CAMELLIA") || strstr(name, "ARIA") ||
+        strstr(name, "CCM-8"))
+        return 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
     if (v == 13 || id >> 8 == 0x13)
         return v == 13 && id >> 8 == 0x13;
     if (cs->MBEDTLS_PRIVATE(min_tls_version) > ver ||
@@ -2116,10 +2130,6 @@ static int suite_probeable(const mbedtls_ssl_ciphersuite_t *cs, int v)
         return 0;
     switch (cs->MBEDTLS_PRIVATE(key_exchange)) {
 #else
-    int minor = v == 10   ? MBEDTLS_SSL_MINOR_VERSION_1
-                : v == 11 ? MBEDTLS_SSL_MINOR_VERSION_2
-                          : MBEDTLS_SSL_MINOR_VERSION_3;
-
     if (v == 13 || cs->min_minor_ver > minor || cs->max_minor_ver < minor)
         return 0;
     switch (cs->key_exchange) {
@@ -2128,8 +2138,6 @@ static int suite_probeable(const mbedtls_ssl_ciphersuite_t *cs, int v)
     case MBEDTLS_KEY_EXCHANGE_DHE_RSA:
     case MBEDTLS_KEY_EXCHANGE_ECDHE_RSA:
     case MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA:
-    case MBEDTLS_KEY_EXCHANGE_ECDH_RSA:
-    case MBEDTLS_KEY_EXCHANGE_ECDH_ECDSA:
         return 1;
     default:
         return 0;
