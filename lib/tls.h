@@ -211,9 +211,9 @@ int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
 int tls_can_probe(int v);
 /* Before t's handshake: offer the one TLS version v and nothing else,
  * to learn whether the server accepts it (a report on a server; such a
- * handshake carries nothing).  Versions older than TLS 1.2 get the
- * backend's default suites, since the policy's ECDHE + AEAD suites do
- * not exist for them.  XMP_EUSAGE when !tls_can_probe(v). */
+ * handshake carries nothing).  Every version gets all the
+ * backend's suites, not the policy's ECDHE + AEAD ones: the question is
+ * the version (the suites are tls_probe_suite's).  XMP_EUSAGE when !tls_can_probe(v). */
 enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err);
 /* The IANA ids of the cipher suites this build can offer alone with
  * TLS version v (10 ... 13), in the backend's order of preference, at

@@ -2091,11 +2091,12 @@ enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err)
                                      minor);
         mbedtls_ssl_conf_max_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                      minor);
-        if (v < 12)
-            mbedtls_ssl_conf_ciphersuites(&t->conf,
-                                          mbedtls_ssl_list_ciphersuites());
     }
 #endif
+    /* whether the version is accepted at all, with whatever suite: the
+     * policy's alone would report a server that takes only weaker ones
+     * as refusing the version */
+    mbedtls_ssl_conf_ciphersuites(&t->conf, mbedtls_ssl_list_ciphersuites());
     return XMP_OK;
 }
 
