@@ -1296,8 +1296,14 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         t->chain = &t->ca;
     }
 
+    /* a probe's version and suite before the setup: 3.6 takes the
+     * versions it offers from the configuration there */
     if ((rc = conf_client(t, p, err)) != XMP_OK ||
-        (rc = load_client_cert(t, p, err)) != XMP_OK)
+        (rc = load_client_cert(t, p, err)) != XMP_OK ||
+        (p->probe_version &&
+         (rc = tls_probe_version(t, p->probe_version, err)) != XMP_OK) ||
+        (p->probe_suite &&
+         (rc = tls_probe_suite(t, p->probe_suite, err)) != XMP_OK))
         goto fail;
 
     r = mbedtls_ssl_setup(&t->ssl, &t->conf);
