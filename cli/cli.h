@@ -390,7 +390,7 @@ int cli_is_pubsub_event(const struct xmp_node *st);
 /* A record to print: fields for JSON, a line and aligned lines for
  * text, an element for xml.  The strings it points to must live until
  * out_print. */
-#define OUT_MAX_FIELDS 24
+#define OUT_MAX_FIELDS 28
 #define OUT_MAX_LINES 16
 enum out_type { OUT_STR, OUT_INT, OUT_BOOL, OUT_LIST, OUT_OBJECT,
                 OUT_OBJECTS };

@@ -40,6 +40,35 @@ static const char *const version_names[CHECK_VERSIONS] = {
     "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"
 };
 
+/* The keys of the JSON "suites" object, in the order of the above. */
+static const char *const version_keys[CHECK_VERSIONS] = {
+    "TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"
+};
+
+/* The cipher suites probed one handshake each, for every TLS version a
+ * target accepted: those xmp_tls_probe_suites lists, at most this many
+ * per version. */
+#define CHECK_SUITES_MAX 40
+
+/* What makes a suite weak (RFC 7525 §4.2, RFC 9325 §4.1). */
+#define WEAK_NO_FS 1     /* static RSA key exchange */
+#define WEAK_CBC 2       /* MAC-then-encrypt */
+#define WEAK_3DES 4
+#define WEAK_RC4 8
+#define WEAK_NULL 16
+#define WEAK_EXPORT 32
+static const char *const weak_names[] = {
+    "no forward secrecy", "CBC", "3DES", "RC4", "NULL cipher", "export",
+    NULL
+};
+
+/* The suites a target accepted, by version. */
+struct suites {
+    int ids[CHECK_VERSIONS][CHECK_SUITES_MAX];
+    size_t n[CHECK_VERSIONS];
+    int probed;      /* the suites were probed at all */
+};
+
 static const char *const side_name[SIDES] = {"client", "server"};
 
 /* What --require can ask for, in the order of the bits. */
@@ -55,12 +84,13 @@ struct check_args {
     unsigned require;
     long min_days;   /* -1: none */
     int login;       /* an account was named: login --check after */
+    int no_suites;   /* --no-suites */
 };
 
 /* One command per process (main runs it through c->run, which takes
  * only the client): its arguments live here between the parse and the
  * run. */
-static struct check_args args = {NULL, NULL, NULL, NULL, 0, -1, 0};
+static struct check_args args = {NULL, NULL, NULL, NULL, 0, -1, 0, 0};
 
 /* A side's verdict: "good", "weak" with reasons, "fail" when no target
  * answered; unmet requirements apart. */
@@ -107,6 +137,44 @@ static const char *joined(const char *const *names, size_t n, char *buf,
     for (k = 0; k < n; k++)
         snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
                  k ? ", " : "", names[k]);
+    return buf;
+}
+
+/* The WEAK_ bits of the suite the TLS library calls name
+ * ("TLS-RSA-WITH-AES-128-CBC-SHA"; TLS 1.3's "TLS1-3-AES-128-GCM-SHA256"
+ * have no key exchange of their own and are all ephemeral). */
+static unsigned suite_weakness(const char *name)
+{
+    const char *with = strstr(name, "-WITH-");
+    unsigned w = 0;
+
+    if (with && strncmp(name, "TLS-", 4) == 0 &&
+        strncmp(name + 4, "ECDHE-", 6) != 0 &&
+        strncmp(name + 4, "DHE-", 4) != 0)
+        w |= WEAK_NO_FS;
+    if (strstr(name, "-CBC-"))
+        w |= WEAK_CBC;
+    if (strstr(name, "3DES"))
+        w |= WEAK_3DES;
+    if (strstr(name, "RC4"))
+        w |= WEAK_RC4;
+    if (strstr(name, "-NULL-"))
+        w |= WEAK_NULL;
+    if (strstr(name, "EXPORT"))
+        w |= WEAK_EXPORT;
+    return w;
+}
+
+/* "no forward secrecy, CBC" of the WEAK_ bits w. */
+static const char *weakness_text(unsigned w, char *buf, size_t len)
+{
+    size_t k;
+
+    buf[0] = '\0';
+    for (k = 0; weak_names[k]; k++)
+        if (w & (1u << k))
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+                     buf[0] ? ", " : "", weak_names[k]);
     return buf;
 }
 
@@ -160,8 +228,14 @@ static void judge(const struct xmp_session_info *i,
 
 static void report(enum out_format format, const struct xmp_session_info *i,
                    const struct xmp_srv_target *t, int side, time_t now,
-                   const char *error, const char *const *said)
+                   const char *error, const char *const *said,
+                   const struct suites *su)
 {
+    const char *names[CHECK_VERSIONS][CHECK_SUITES_MAX];
+    const char *weak[CHECK_VERSIONS * CHECK_SUITES_MAX];
+    struct out_record bysuite, line;
+    size_t nweak = 0, v;
+    char why[128];
     const char *acc[CHECK_VERSIONS], *ref[CHECK_VERSIONS],
         *not[CHECK_VERSIONS];
     size_t na = 0, nr = 0, nn = 0, k;
@@ -233,6 +307,21 @@ static void report(enum out_format format, const struct xmp_session_info *i,
             out_line(&r, "versions", "not probed: %s",
                      joined(not, nn, buf[2], sizeof buf[2]));
     }
+    if (su && su->probed) {
+        out_begin(&bysuite);
+        for (v = 0; v < CHECK_VERSIONS; v++) {
+            if (strcmp(said[v], "accepted") != 0)
+                continue;
+            for (k = 0; k < su->n[v]; k++) {
+                names[v][k] = xmp_tls_suite_name(su->ids[v][k]);
+                if (suite_weakness(names[v][k]))
+                    weak[nweak++] = names[v][k];
+            }
+            out_list(&bysuite, version_keys[v], names[v], su->n[v]);
+        }
+        out_object(&r, "suites", &bysuite);
+        out_list(&r, "weak_suites", weak, nweak);
+    }
     if (s2s && i->probed) {
         /* XEP-0220 §2.4: the features of either stream may carry it */
         int db = cli_word_listed(i->features_before_auth, "dialback") ||
@@ -249,13 +338,32 @@ static void report(enum out_format format, const struct xmp_session_info *i,
         out_line(&r, "error", "%s", error);
     out_print(format, &r);
     free(chain);
+    /* the suites, one line each: too many for the record's lines */
+    for (v = 0; su && su->probed && v < CHECK_VERSIONS; v++) {
+        if (strcmp(said[v], "accepted") != 0)
+            continue;
+        for (k = 0; k < su->n[v]; k++) {
+            out_begin(&line);
+            weakness_text(suite_weakness(names[v][k]), why, sizeof why);
+            out_line(&line, "suite", "%s %s%s%s%s", version_names[v],
+                     names[v][k], why[0] ? " (weak: " : "", why,
+                     why[0] ? ")" : "");
+            out_print(format, &line);
+        }
+        if (!su->n[v]) {
+            out_begin(&line);
+            out_line(&line, "suite", "%s none of this build's",
+                     version_names[v]);
+            out_print(format, &line);
+        }
+    }
 }
 
 /* Probe t as side in c->session, until it is over; tls_version: 0, or
- * the one TLS version to offer.  0, 128+N for a signal, or -1 when the
+ * the one TLS version to offer; suite: 0, or the one cipher suite.  0, 128+N for a signal, or -1 when the
  * probe could not even be set up (reported). */
 static int open_probe(struct cli *c, const struct xmp_srv_target *t,
-                      int side, int tls_version)
+                      int side, int tls_version, int suite)
 {
     struct xmp_session_opts so;
     struct xmp_error err;
@@ -279,6 +387,7 @@ static int open_probe(struct cli *c, const struct xmp_srv_target *t,
     so.probe = side == SIDE_SERVER ? XMP_PROBE_SERVER : XMP_PROBE_CLIENT;
     so.probe_from = args.from;
     so.probe_tls_version = tls_version;
+    so.probe_tls_suite = suite;
     so.trace = c->o.verbose ? cli_trace : NULL;
     so.trace_ud = c;
     if (!(c->session = xmp_session_new(&so, &err))) {
@@ -297,12 +406,41 @@ static int open_probe(struct cli *c, const struct xmp_srv_target *t,
     return rc;
 }
 
+/* The cipher suites this build can offer with TLS version v, one
+ * handshake each, closed as soon as it ends: those t accepts go to
+ * su's list k.  0, or 128+N, or -1 as open_probe. */
+static int probe_suites(struct cli *c, const struct xmp_srv_target *t,
+                        int side, size_t k, int v, struct suites *su)
+{
+    int ids[CHECK_SUITES_MAX];
+    struct xmp_session_info i;
+    size_t n, j;
+    int rc;
+
+    n = xmp_tls_probe_suites(v, ids, CHECK_SUITES_MAX);
+    su->probed = 1;
+    for (j = 0; j < n; j++) {
+        if ((rc = open_probe(c, t, side, v, ids[j])) != 0) {
+            xmp_session_free(c->session);
+            c->session = NULL;
+            return rc;
+        }
+        xmp_session_get_info(c->session, &i);
+        if (i.tls_version)
+            su->ids[k][su->n[k]++] = ids[j];
+        xmp_session_free(c->session);
+        c->session = NULL;
+    }
+    return 0;
+}
+
 /* The TLS versions this build can offer, one handshake each: which t
  * accepts (its handshake finished), refuses (it failed as TLS), or
- * could not be asked (anything else, or not in this build).  0, or
- * 128+N, or -1 as open_probe. */
+ * could not be asked (anything else, or not in this build); with su,
+ * the suites of each version accepted.  0, or 128+N, or -1 as
+ * open_probe. */
 static int probe_versions(struct cli *c, const struct xmp_srv_target *t,
-                          int side, const char **said)
+                          int side, const char **said, struct suites *su)
 {
     static const int versions[] = {10, 11, 12, 13};
     struct xmp_session_info i;
@@ -313,7 +451,7 @@ static int probe_versions(struct cli *c, const struct xmp_srv_target *t,
         said[k] = "not probed";
         if (!xmp_tls_can_probe(versions[k]))
             continue;
-        if ((rc = open_probe(c, t, side, versions[k])) != 0) {
+        if ((rc = open_probe(c, t, side, versions[k], 0)) != 0) {
             xmp_session_free(c->session);
             c->session = NULL;
             return rc;
@@ -327,6 +465,9 @@ static int probe_versions(struct cli *c, const struct xmp_srv_target *t,
             said[k] = "unknown";
         xmp_session_free(c->session);
         c->session = NULL;
+        if (su && strcmp(said[k], "accepted") == 0 &&
+            (rc = probe_suites(c, t, side, k, versions[k], su)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -340,11 +481,15 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
     struct xmp_session_info i;
     const char *said[CHECK_VERSIONS] = {NULL, NULL, NULL, NULL};
     const char *error = NULL;
+    struct suites su;
+    unsigned weak = 0;
+    char why[128];
     int rc;
-    size_t k;
+    size_t k, j;
 
+    memset(&su, 0, sizeof su);
     sd->tried++;
-    if ((rc = open_probe(c, t, side, 0)) != 0)
+    if ((rc = open_probe(c, t, side, 0, 0)) != 0)
         goto out;
     xmp_session_get_info(c->session, &i);
     /* what TLS showed counts even when XMPP failed after it */
@@ -370,7 +515,7 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
     if (i.tls_version || xmp_session_error(c->session)->code == XMP_ETLS) {
         first = c->session;
         c->session = NULL;
-        rc = probe_versions(c, t, side, said);
+        rc = probe_versions(c, t, side, said, args.no_suites ? NULL : &su);
         c->session = first;
         if (rc)
             goto out;
@@ -379,9 +524,17 @@ static int probe(struct cli *c, const struct xmp_srv_target *t, int side,
                 note(sd->reasons, sizeof sd->reasons,
                      "%s port %u: %s is still accepted", t->host, t->port,
                      version_names[k]);
+        for (k = 0; k < CHECK_VERSIONS; k++)
+            for (j = 0; j < su.n[k]; j++)
+                weak |= suite_weakness(xmp_tls_suite_name(su.ids[k][j]));
+        if (weak)
+            note(sd->reasons, sizeof sd->reasons,
+                 "%s port %u: weak cipher suites accepted (%s)", t->host,
+                 t->port, weakness_text(weak, why, sizeof why));
     }
     cli_before_output();
-    report(c->o.format, &i, t, side, now, error, said[0] ? said : NULL);
+    report(c->o.format, &i, t, side, now, error, said[0] ? said : NULL,
+           said[0] ? &su : NULL);
 out:
     xmp_session_free(c->session);
     c->session = NULL;
@@ -594,7 +747,7 @@ out:
 /* ---- the command line ------------------------------------------------------ */
 
 enum { OPT_SERVER = 256, OPT_S2S_SERVER, OPT_FROM, OPT_REQUIRE,
-       OPT_MIN_DAYS };
+       OPT_MIN_DAYS, OPT_NO_SUITES };
 
 static const struct opt_def check_opts[] = {
     {"server", OPT_SERVER, "HOST:PORT",
@@ -609,6 +762,9 @@ static const struct opt_def check_opts[] = {
      "(repeatable)", ARG_TEXT},
     {"min-days", OPT_MIN_DAYS, "N",
      "exit 2 when a certificate expires in fewer than N days", ARG_TEXT},
+    {"no-suites", OPT_NO_SUITES, NULL,
+     "do not probe the cipher suites one by one (a faster check)",
+     ARG_NONE},
 };
 
 const struct opt_list check_options = {
@@ -655,6 +811,9 @@ static int set_check(void *ud, int id, const char *arg)
         cli_error("check: --require wants tls1.3, dialback or verified, "
                   "got '%s'", arg);
         return EXIT_USAGE;
+    case OPT_NO_SUITES:
+        a->no_suites = 1;
+        return 0;
     case OPT_MIN_DAYS:
         if ((rc = cli_number("--min-days", arg, 0, 36500, &n)))
             return rc;

@@ -1307,6 +1307,7 @@ static enum xmp_err start_tls(struct xmp_session *s)
     p.client_cert = s->cfg.client_cert;
     p.client_key = s->cfg.client_key;
     p.probe_version = s->o.probe ? s->o.probe_tls_version : 0;
+    p.probe_suite = s->o.probe ? s->o.probe_tls_suite : 0;
     if (hints_tls_fit(s)) {
         p.session = s->hints.given.tls;
         p.session_len = s->hints.given.tls_len;

@@ -106,6 +106,12 @@ struct xmp_session *xmp_session_new(const struct xmp_session_opts *opts,
                       "here", opts->probe_tls_version);
         goto fail;
     }
+    if (opts->probe_tls_suite &&
+        (!opts->probe || !tls_suite_name(opts->probe_tls_suite))) {
+        xmp_error_set(err, XMP_EUSAGE, "cipher suite 0x%04x cannot be "
+                      "probed here", (unsigned)opts->probe_tls_suite);
+        goto fail;
+    }
     if (!s->jid.local && !opts->probe) {
         xmp_error_set(err, XMP_EDATA,
                       "invalid account JID '%s': no localpart", opts->jid);
@@ -277,6 +283,16 @@ const char *xmp_tls_library(void)
 int xmp_tls_can_probe(int v)
 {
     return tls_can_probe(v);
+}
+
+size_t xmp_tls_probe_suites(int v, int *ids, size_t max)
+{
+    return tls_probe_suites(v, ids, max);
+}
+
+const char *xmp_tls_suite_name(int id)
+{
+    return tls_suite_name(id);
 }
 
 void xmp_session_free(struct xmp_session *s)

@@ -63,6 +63,14 @@ static enum xmp_err step_handshake(struct xmp_session *s)
     if (r != XMP_OK)
         return session_fail_with(s, &e);
     s->wait_since = xmp_now_ms();
+    if (s->o.probe && s->o.probe_tls_suite) {
+        /* the suite was accepted: that is all such a probe asks */
+        stream_tls_info(&s->st, &s->neg.tlsinfo);
+        session_trace(s, XMP_TRACE_INFO, "%s %s accepted: closing",
+                      s->neg.tlsinfo.version, s->neg.tlsinfo.cipher);
+        finish_close(s);
+        return XMP_OK;
+    }
     return session_tls_ready(s);
 }
 

@@ -51,6 +51,9 @@ struct tls_params {
      * (tls_probe_version), for a probe that reports what a server
      * accepts; 0: the policy above */
     int probe_version;
+    /* an IANA cipher suite id: offer that suite alone
+     * (tls_probe_suite); 0: the policy's */
+    int probe_suite;
 };
 
 /* Non-zero when the backend speaks TLS 1.3. */
@@ -206,11 +209,23 @@ int tls_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm,
 /* Non-zero when this build can offer TLS version v (10 for TLS 1.0 ...
  * 13 for TLS 1.3) to a server, for tls_probe_version. */
 int tls_can_probe(int v);
-/* Before t's handshake: offer the one TLS version v and nothing else,
- * to learn whether the server accepts it (a report on a server; such a
- * handshake carries nothing).  Versions older than TLS 1.2 get the
- * backend's default suites, since the policy's ECDHE + AEAD suites do
- * not exist for them.  XMP_EUSAGE when !tls_can_probe(v). */
+/* Offer the one TLS version v and nothing else (tls_new, for
+ * tls_params.probe_version, before the context is set up), to learn
+ * whether the server accepts it (a report on a server; such a handshake
+ * carries nothing).  Every version gets all the backend's suites, not
+ * the policy's ECDHE + AEAD ones: the question is the version (the
+ * suites are tls_probe_suite's).  XMP_EUSAGE when !tls_can_probe(v). */
 enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err);
+/* The IANA ids of the cipher suites this build can offer alone with
+ * TLS version v (10 ... 13), in the backend's order of preference, at
+ * most max of them; how many. */
+size_t tls_probe_suites(int v, int *ids, size_t max);
+/* The backend's name of suite id ("TLS-RSA-WITH-AES-128-CBC-SHA"), or
+ * NULL when it does not know it. */
+const char *tls_suite_name(int id);
+/* After tls_probe_version (tls_new, for tls_params.probe_suite): offer
+ * the one cipher suite id and nothing else, to learn whether the server
+ * accepts it.  XMP_EUSAGE when the backend does not know id. */
+enum xmp_err tls_probe_suite(struct tls *t, int id, struct xmp_error *err);
 
 #endif

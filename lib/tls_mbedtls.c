@@ -225,6 +225,7 @@ struct tls {
     mbedtls_pk_context own_key;
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
+    int probe_suite[2];     /* tls_probe_suite's one suite, then 0 */
 };
 
 /* ---- text helpers -------------------------------------------------------- */
@@ -1295,8 +1296,14 @@ enum xmp_err tls_new(struct tls **out, int fd, const struct tls_params *p,
         t->chain = &t->ca;
     }
 
+    /* a probe's version and suite before the setup: 3.6 takes the
+     * versions it offers from the configuration there */
     if ((rc = conf_client(t, p, err)) != XMP_OK ||
-        (rc = load_client_cert(t, p, err)) != XMP_OK)
+        (rc = load_client_cert(t, p, err)) != XMP_OK ||
+        (p->probe_version &&
+         (rc = tls_probe_version(t, p->probe_version, err)) != XMP_OK) ||
+        (p->probe_suite &&
+         (rc = tls_probe_suite(t, p->probe_suite, err)) != XMP_OK))
         goto fail;
 
     r = mbedtls_ssl_setup(&t->ssl, &t->conf);
@@ -2090,10 +2097,89 @@ enum xmp_err tls_probe_version(struct tls *t, int v, struct xmp_error *err)
                                      minor);
         mbedtls_ssl_conf_max_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                      minor);
-        if (v < 12)
-            mbedtls_ssl_conf_ciphersuites(&t->conf,
-                                          mbedtls_ssl_list_ciphersuites());
     }
 #endif
+    /* whether the version is accepted at all, with whatever suite: the
+     * policy's alone would report a server that takes only weaker ones
+     * as refusing the version */
+    mbedtls_ssl_conf_ciphersuites(&t->conf, mbedtls_ssl_list_ciphersuites());
+    return XMP_OK;
+}
+
+/* A suite a probe can offer alone: one of version v (10 ... 13) whose
+ * key exchange needs nothing but the server's certificate (no
+ * pre-shared key or password is configured, so the server could not
+ * complete those; static ECDH wants an ECDH certificate nobody serves)
+ * and whose cipher servers deploy: no Camellia or ARIA, no CCM with
+ * truncated tags.  That keeps a report to some 35 handshakes. */
+static int suite_probeable(const mbedtls_ssl_ciphersuite_t *cs, int v)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    const char *name = mbedtls_ssl_ciphersuite_get_name(cs);
+    int id = mbedtls_ssl_ciphersuite_get_id(cs);
+    int ver = v == 13 ? MBEDTLS_SSL_VERSION_TLS1_3
+                      : MBEDTLS_SSL_VERSION_TLS1_2;
+#else
+    const char *name = cs->name;
+    int minor = v == 10   ? MBEDTLS_SSL_MINOR_VERSION_1
+                : v == 11 ? MBEDTLS_SSL_MINOR_VERSION_2
+                          : MBEDTLS_SSL_MINOR_VERSION_3;
+#endif
+
+    if (strstr(name, "CAMELLIA") || strstr(name, "ARIA") ||
+        strstr(name, "CCM-8"))
+        return 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    if (v == 13 || id >> 8 == 0x13)
+        return v == 13 && id >> 8 == 0x13;
+    if (cs->MBEDTLS_PRIVATE(min_tls_version) > ver ||
+        cs->MBEDTLS_PRIVATE(max_tls_version) < ver)
+        return 0;
+    switch (cs->MBEDTLS_PRIVATE(key_exchange)) {
+#else
+    if (v == 13 || cs->min_minor_ver > minor || cs->max_minor_ver < minor)
+        return 0;
+    switch (cs->key_exchange) {
+#endif
+    case MBEDTLS_KEY_EXCHANGE_RSA:
+    case MBEDTLS_KEY_EXCHANGE_DHE_RSA:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_RSA:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+size_t tls_probe_suites(int v, int *ids, size_t max)
+{
+    const int *all = mbedtls_ssl_list_ciphersuites();
+    const mbedtls_ssl_ciphersuite_t *cs;
+    size_t n = 0;
+
+    if (!tls_can_probe(v))
+        return 0;
+    for (; *all && n < max; all++)
+        if ((cs = mbedtls_ssl_ciphersuite_from_id(*all)) &&
+            suite_probeable(cs, v))
+            ids[n++] = *all;
+    return n;
+}
+
+const char *tls_suite_name(int id)
+{
+    return mbedtls_ssl_ciphersuite_from_id(id)
+               ? mbedtls_ssl_get_ciphersuite_name(id)
+               : NULL;
+}
+
+enum xmp_err tls_probe_suite(struct tls *t, int id, struct xmp_error *err)
+{
+    if (!mbedtls_ssl_ciphersuite_from_id(id))
+        return xmp_error_set(err, XMP_EUSAGE, "this build cannot offer "
+                             "cipher suite 0x%04x", (unsigned)id);
+    t->probe_suite[0] = id;
+    t->probe_suite[1] = 0;
+    mbedtls_ssl_conf_ciphersuites(&t->conf, t->probe_suite);
     return XMP_OK;
 }

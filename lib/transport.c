@@ -242,12 +242,6 @@ enum xmp_err transport_start_tls(struct transport *t,
                              t->peer);
     if ((r = tls_new(&t->tls, t->fd, p, err)) != XMP_OK)
         return r;
-    if (p->probe_version &&
-        (r = tls_probe_version(t->tls, p->probe_version, err)) != XMP_OK) {
-        tls_free(t->tls);
-        t->tls = NULL;
-        return r;
-    }
     t->ops = &tls_ops;
     t->handshaking = 1;
     return XMP_OK;

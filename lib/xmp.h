@@ -283,6 +283,13 @@ const char *xmp_tls_library(void);
 /* Non-zero when this build can offer TLS version v (10 for TLS 1.0 ...
  * 13) in a probe (xmp_session_opts.probe_tls_version). */
 int xmp_tls_can_probe(int v);
+/* The IANA ids of the cipher suites this build can offer alone with TLS
+ * version v (10 ... 13) in a probe (xmp_session_opts.probe_tls_suite),
+ * at most max of them, the TLS library's preferred first; how many. */
+size_t xmp_tls_probe_suites(int v, int *ids, size_t max);
+/* The TLS library's name of suite id ("TLS-ECDHE-RSA-WITH-AES-128-GCM-
+ * SHA256"), or NULL when it does not know it. */
+const char *xmp_tls_suite_name(int id);
 
 struct xmp_session_opts {
     const char *jid;      /* required: local@domain[/resource] */
@@ -437,6 +444,11 @@ struct xmp_session_opts {
      * still (or already) accepts it; xmp_tls_can_probe says which this
      * build can offer.  0: the usual policy. */
     int probe_tls_version;
+    /* With probe: offer only this cipher suite (its IANA id, one of
+     * xmp_tls_probe_suites), and close as soon as the handshake ends
+     * (phase CLOSED, tls_version set: accepted) without a stream over
+     * TLS.  0: the usual suites and a whole probe. */
+    int probe_tls_suite;
 };
 #define XMP_PROBE_CLIENT 1
 #define XMP_PROBE_SERVER 2

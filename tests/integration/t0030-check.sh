@@ -7,7 +7,8 @@
 # --require and --min-days as exit status 2, a certificate for another
 # name, a chain without its intermediate, a dead port, the server SRV
 # records (fake DNS), the TLS versions accepted (openssl s_server held to
-# TLS 1.1), and with an
+# TLS 1.1), the cipher suites accepted (openssl s_server held to static
+# RSA with CBC), and with an
 # account what login --check adds and the server's disco held against
 # XEP-0479.
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
@@ -97,6 +98,37 @@ else
 		test_grep "^versions  *not probed: TLS 1\.0, TLS 1\.1" out
 	'
 fi
+
+test_expect_success 'cipher suites, one handshake each: the negotiated one among them, none weak' '
+	grep "\"kind\":\"c2s\"" out.json >c2s.json &&
+	test "$(json_get c2s.json "o[\"tls_cipher\"] in o[\"suites\"][o[\"tls_version\"].replace(\"v\", \"\")]")" = True &&
+	test "$(json_get c2s.json "len(o[\"weak_suites\"])")" = 0 &&
+	test_grep "^suite  *TLS 1\.2 TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384\$" out &&
+	test_grep ! "^suite .*(weak: " out
+'
+
+# Prosody 0.12's default tls_profile "intermediate" (Mozilla's): ECDHE
+# or DHE with AEAD ciphers only, DHE not without a dhparam
+test_expect_success '... Prosody refuses static RSA key exchange and CBC: none listed' '
+	grep "\"kind\":\"s2s\"" out.json >s2s.json &&
+	test "$(json_get s2s.json "len([n for v in o[\"suites\"].values() for n in v if n.startswith(\"TLS-RSA-\") or \"-CBC-\" in n])")" = 0 &&
+	test "$(json_get s2s.json "len(o[\"suites\"][\"TLS1.2\"])")" -ge 1 &&
+	test_grep ! "^suite  *TLS 1\.2 TLS-RSA-" out
+'
+
+test_expect_success '--no-suites: the versions only, no suite handshakes' '
+	ck --server "$C2S" --no-suites --format json example.test >nosuites.json &&
+	grep "\"kind\":\"c2s\"" nosuites.json >nosuites-c2s.json &&
+	test "$(json_get nosuites-c2s.json "\"suites\" in o")" = False &&
+	test "$(json_get nosuites-c2s.json "len(o[\"tls_accepted\"])")" -ge 1 &&
+	xmpctl -v --cafile "$TEST_CA" --timeout 10 check --server "$C2S" \
+		--no-suites example.test >nosuites.out 2>nosuites.trace &&
+	test_grep ! "^suite " nosuites.out &&
+	test_grep ! " accepted: closing" nosuites.trace &&
+	xmpctl -v --cafile "$TEST_CA" --timeout 10 check --server "$C2S" \
+		example.test >suites.out 2>suites.trace &&
+	test_grep "ECDHE-RSA-WITH-AES-128-GCM-SHA256 accepted: closing" suites.trace
+'
 
 test_expect_success '--require dialback is met: exit 0' '
 	ck --s2s-server "$S2S" --require dialback example.test >/dev/null
@@ -202,6 +234,29 @@ test_expect_success 'a server that still speaks TLS 1.1 only: reported as accept
 fi
 
 if command -v openssl >/dev/null 2>&1; then
+test_expect_success 'a server that takes static RSA with CBC only: that suite alone, the reason said' '
+	openssl s_server -accept 127.0.0.1:0 -www -tls1_2 -cipher AES128-SHA \
+		-cert "$PKI_DIR/example.test.pem" \
+		-key "$PKI_DIR/example.test.key" </dev/null >srsa.out 2>srsa.err &
+	srsa=$! &&
+	wait_for "grep -q \"^ACCEPT \" srsa.out" 20 "s_server to listen" &&
+	port=$(sed -n "s/^ACCEPT .*:\([0-9][0-9]*\)\$/\1/p" srsa.out) &&
+	expect_exit 79 xmpctl --cafile "$TEST_CA" --timeout 3 --direct-tls \
+		check --server "127.0.0.1:$port" example.test >out-rsa &&
+	xmpctl --cafile "$TEST_CA" --timeout 3 --direct-tls check \
+		--server "127.0.0.1:$port" --format json example.test >rsa.json
+	rc=$?
+	kill "$srsa"
+	test "$rc" = 79 &&
+	test "$(grep -c "^suite " out-rsa)" = 1 &&
+	test_grep "^suite  *TLS 1\.2 TLS-RSA-WITH-AES-128-CBC-SHA (weak: no forward secrecy, CBC)\$" out-rsa &&
+	test_grep "^because  *127\.0\.0\.1 port $port: weak cipher suites accepted (no forward secrecy, CBC)" out-rsa &&
+	grep "\"kind\":\"c2s\"" rsa.json >rsa-c2s.json &&
+	test "$(json_get rsa-c2s.json "\",\".join(o[\"suites\"])")" = TLS1.2 &&
+	test "$(json_get rsa-c2s.json "\",\".join(o[\"suites\"][\"TLS1.2\"])")" = TLS-RSA-WITH-AES-128-CBC-SHA &&
+	test "$(json_get rsa-c2s.json "\",\".join(o[\"weak_suites\"])")" = TLS-RSA-WITH-AES-128-CBC-SHA
+'
+
 # chain_server NAME FLAGS...: openssl s_server (direct TLS, no XMPP) with
 # the certificate of example.test signed by an intermediate CA under the
 # test CA, on a port of its choosing; its port in S_PORT

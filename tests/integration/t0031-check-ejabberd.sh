@@ -13,11 +13,23 @@ ck() {
 	xmpctl --cafile "$TEST_CA" --timeout 10 check "$@"
 }
 
-test_expect_success 'both sides of ejabberd: exit 0, verdict good' '
+# ejabberd leaves the TLS 1.2 ciphers to OpenSSL's defaults, which take
+# static RSA key exchange and CBC: that much makes both sides weak
+test_expect_success 'both sides of ejabberd: exit 0, verdict weak for the cipher suites' '
 	ck --server "127.0.0.1:$EJABBERD_PORT" \
 		--s2s-server "127.0.0.1:$EJABBERD_S2S_PORT" example.test >out &&
-	test_grep "^verdict  *client side: good (1 of 1 targets answered)\$" out &&
-	test_grep "^verdict  *server side: good (1 of 1 targets answered)\$" out
+	test_grep "^verdict  *client side: weak (1 of 1 targets answered)\$" out &&
+	test_grep "^verdict  *server side: weak (1 of 1 targets answered)\$" out &&
+	test "$(grep -c "^because  *127\.0\.0\.1 port [0-9]*: weak cipher suites accepted (no forward secrecy, CBC)\$" out)" = 2 &&
+	test_grep "^suite  *TLS 1\.2 TLS-RSA-WITH-AES-128-CBC-SHA (weak: no forward secrecy, CBC)\$" out &&
+	test_grep "^suite  *TLS 1\.2 TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384\$" out
+'
+
+test_expect_success '... and good with --no-suites: nothing else is weak' '
+	ck --server "127.0.0.1:$EJABBERD_PORT" --no-suites \
+		--s2s-server "127.0.0.1:$EJABBERD_S2S_PORT" example.test >out-ns &&
+	test_grep "^verdict  *client side: good (1 of 1 targets answered)\$" out-ns &&
+	test_grep "^verdict  *server side: good (1 of 1 targets answered)\$" out-ns
 '
 
 test_expect_success '... the server side: dialback and SASL EXTERNAL after TLS only' '
