@@ -205,3 +205,23 @@ WEAK enum xmp_err tls_probe_version(struct tls *t, int v,
     return xmp_error_set(err, XMP_EUSAGE, "this build cannot offer TLS "
                          "%d.%d", v / 10, v % 10);
 }
+
+/* No suite to probe either. */
+WEAK size_t tls_probe_suites(int v, int *ids, size_t max)
+{
+    (void)v; (void)ids; (void)max;
+    return 0;
+}
+
+WEAK const char *tls_suite_name(int id)
+{
+    (void)id;
+    return NULL;
+}
+
+WEAK enum xmp_err tls_probe_suite(struct tls *t, int id,
+                                  struct xmp_error *err)
+{
+    (void)t;
+    return xmp_error_set(err, XMP_EUSAGE, "no cipher suite %d here", id);
+}
