@@ -6,6 +6,13 @@
 #   die MESSAGE...            "SCRIPT: MESSAGE" on stderr, exit 1
 #   median FILE COLUMN        the median of a column of numbers, over the
 #                             lines whose 4th column (an exit status) is 0
+#   bench_xmpctl              XMPCTL made absolute (default ./xmpctl), and
+#                             it and /usr/bin/time there, else die
+#   bench_prosody_home        BASE, a temporary directory removed at exit
+#                             with every Prosody started under it
+#                             (integration/prosody.sh sourced), and
+#                             HOME and the XDG directories in it: the
+#                             clients read nothing of the user's
 #   xmpctl_send BIN PORT TEXT [OPTION...]
 #   go_sendxmpp_send BIN PORT TEXT [OPTION...]
 #                             that client sends TEXT to bob@example.test as
@@ -38,6 +45,48 @@ bench_args() {
 	case $RUNS in
 	''|*[!0-9]*|0) die "-n wants a positive number, not '$RUNS'" ;;
 	esac
+}
+
+bench_xmpctl() {
+	XMPCTL=${XMPCTL:-./xmpctl}
+	case $XMPCTL in
+	/*) ;;
+	*) XMPCTL=$(pwd)/$XMPCTL ;;
+	esac
+	[ -x "$XMPCTL" ] || die "no xmpctl binary at $XMPCTL (build it, or set XMPCTL)"
+	[ -x /usr/bin/time ] || die '/usr/bin/time is needed (Debian package time)'
+}
+
+bench_prosody_home() {
+	BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
+		die 'cannot make a temporary directory'
+	PROSODY_BASEDIR=$BASE/prosody
+	. "$srcdir/integration/poll.sh"
+	. "$srcdir/integration/prosody.sh"
+	trap 'rc=$?; bench_cleanup; exit $rc' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 141' PIPE
+	trap 'exit 143' TERM
+	prosody_require || exit 1
+	mkdir -p "$BASE/home" "$BASE/out" || exit 1
+	HOME=$BASE/home
+	XDG_CONFIG_HOME=$BASE/home/.config
+	XDG_DATA_HOME=$BASE/home/.local/share
+	XDG_CACHE_HOME=$BASE/home/.cache
+	export HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME
+	unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER ALL_PROXY all_proxy
+	LC_ALL=C
+	export LC_ALL
+}
+
+# what bench_prosody_home leaves at exit; BENCH_PIDS: more to end
+bench_cleanup() {
+	for _bc in ${BENCH_PIDS:-}; do
+		kill "$_bc" 2>/dev/null
+	done
+	prosody_stop_all
+	rm -rf "$BASE"
 }
 
 median() {

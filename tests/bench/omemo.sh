@@ -26,43 +26,12 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 . "$srcdir/bench/common.sh"
 bench_args 5 "$@"
 
-XMPCTL=${XMPCTL:-./xmpctl}
-case $XMPCTL in
-/*) ;;
-*) XMPCTL=$(pwd)/$XMPCTL ;;
-esac
-[ -x "$XMPCTL" ] || die "no xmpctl binary at $XMPCTL (build it, or set XMPCTL)"
-[ -x /usr/bin/time ] || die '/usr/bin/time is needed (Debian package time)'
+bench_xmpctl
 PY=/usr/bin/python3
 "$PY" -c 'import omemo, oldmemo, twomemo, slixmpp' 2>/dev/null ||
 	die 'python3-omemo, -oldmemo, -twomemo and -slixmpp are needed'
 
-BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
-	die 'cannot make a temporary directory'
-PROSODY_BASEDIR=$BASE/prosody
-. "$srcdir/integration/poll.sh"
-. "$srcdir/integration/prosody.sh"
-
-cleanup() {
-	prosody_stop_all
-	rm -rf "$BASE"
-}
-trap 'rc=$?; cleanup; exit $rc' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
-
-prosody_require || exit 1
-mkdir -p "$BASE/home" "$BASE/out" || exit 1
-HOME=$BASE/home
-XDG_CONFIG_HOME=$BASE/home/.config
-XDG_DATA_HOME=$BASE/home/.local/share
-XDG_CACHE_HOME=$BASE/home/.cache
-export HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME
-unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER ALL_PROXY all_proxy
-LC_ALL=C
-export LC_ALL
+bench_prosody_home
 
 PROSODY_MODULES=offline
 prosody_start bench || die 'Prosody did not start'
@@ -76,8 +45,7 @@ timeout -k 5 60 "$PY" "$srcdir/integration/omemo_netpeer.py" \
 : >"$BASE/proxy.stats"
 "$PY" "$srcdir/bench/rtt.py" proxy "$BASE/proxy.port" "$BASE/proxy.stats" \
 	"$PROSODY_PORT" "$DELAY_MS" &
-PROXY_PID=$!
-trap 'rc=$?; kill "$PROXY_PID" 2>/dev/null; cleanup; exit $rc' EXIT
+BENCH_PIDS=$!
 poll_until 'test -s "$BASE/proxy.port"' 10 || die 'the delay proxy did not start'
 PROXY_PORT=$(cat "$BASE/proxy.port")
 

@@ -17,42 +17,12 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 . "$srcdir/bench/common.sh"
 bench_args 1 "$@"
 
-XMPCTL=${XMPCTL:-./xmpctl}
-case $XMPCTL in
-/*) ;;
-*) XMPCTL=$(pwd)/$XMPCTL ;;
-esac
-[ -x "$XMPCTL" ] || die "no xmpctl binary at $XMPCTL (build it, or set XMPCTL)"
-[ -x /usr/bin/time ] || die '/usr/bin/time is needed (Debian package time)'
+bench_xmpctl
 : "${SIZES:=1 20 100}"
 PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 
-BASE=$(mktemp -d "${TMPDIR:-/tmp}/xmpctl-bench.XXXXXX") ||
-	die 'cannot make a temporary directory'
-PROSODY_BASEDIR=$BASE/prosody
-. "$srcdir/integration/poll.sh"
-. "$srcdir/integration/prosody.sh"
-
-cleanup() {
-	prosody_stop_all
-	rm -rf "$BASE"
-}
-trap 'rc=$?; cleanup; exit $rc' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
-
-prosody_require || exit 1
-mkdir -p "$BASE/home" "$BASE/out" || exit 1
-HOME=$BASE/home
-XDG_CONFIG_HOME=$BASE/home/.config
-XDG_CACHE_HOME=$BASE/home/.cache
-export HOME XDG_CONFIG_HOME XDG_CACHE_HOME
-unset XMPCTL_PASSWORD XMPCTL_DNS_SERVER
-LC_ALL=C
-export LC_ALL
+bench_prosody_home
 
 # room for the largest file, and Prosody's daily quota (ten times it)
 _max=0
